@@ -1,0 +1,228 @@
+//! The system-call ABI.
+//!
+//! `syscall` with the number in `rax` and arguments in `rdi, rsi, rdx, r10,
+//! r8, r9` (the Linux order). On return `rax` holds `0` for success or a
+//! [`SysError`] code, and `rdi, rsi, rdx` hold the results. All other
+//! registers except `rcx` and `r11` (clobbered by `syscall` itself) are
+//! preserved.
+//!
+//! | call | arguments | results |
+//! |---|---|---|
+//! | `Call` | endpoint, msg ptr, msg len, reply ptr, reply cap | reply len |
+//! | `Recv` | endpoint, buf ptr, buf cap | len, sender word, [`MessageKind`] |
+//! | `ReplyRecv` | to tid, reply ptr, reply len, endpoint, buf ptr, buf cap | as `Recv` |
+//! | `Reply` | to tid, reply ptr, reply len | - |
+//! | `EndpointCreate` | well-known id | - |
+//! | `DebugWrite` | ptr, len | - |
+//! | `Exit` | code | never returns |
+//! | `Yield` | - | - |
+//! | `Random` | - | 64 random bits (RDRAND/RDSEED, else a TSC-seeded mix) |
+//! | `Ticks` | - | TSC |
+//! | `KernelInfo` | - | free kernel frames, total kernel frames |
+//!
+//! Pager-only calls (refused with `NotPermitted` for any other task):
+//!
+//! | call | arguments | results |
+//! |---|---|---|
+//! | `SpaceCreate` | - | new pid |
+//! | `ThreadStart` | pid, entry, stack, arg, pager endpoint | new tid |
+//! | `Map` | pid, virt, phys, [`MapFlags`] bits | - |
+//! | `Unmap` | pid, virt, page count | pages that were present |
+//! | `SpaceDestroy` | pid | - |
+//! | `Shutdown` | [`ExitStatus`] | never returns |
+//!
+//! A fault is delivered to the faulting process's pager endpoint as a message
+//! of kind [`MessageKind::KernelEvent`]; its reply is a
+//! [`crate::kernel::FaultReply`], validated by the kernel like `Map`.
+
+/// System-call numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum Syscall {
+    Call = 1,
+    Recv = 2,
+    ReplyRecv = 3,
+    Reply = 4,
+    EndpointCreate = 5,
+    DebugWrite = 6,
+    Exit = 7,
+    Yield = 8,
+    Random = 9,
+    Ticks = 10,
+    KernelInfo = 11,
+    SpaceCreate = 20,
+    ThreadStart = 21,
+    Map = 22,
+    Unmap = 23,
+    SpaceDestroy = 24,
+    Shutdown = 25,
+}
+
+impl Syscall {
+    pub const fn from_raw(n: u64) -> Option<Syscall> {
+        Some(match n {
+            1 => Syscall::Call,
+            2 => Syscall::Recv,
+            3 => Syscall::ReplyRecv,
+            4 => Syscall::Reply,
+            5 => Syscall::EndpointCreate,
+            6 => Syscall::DebugWrite,
+            7 => Syscall::Exit,
+            8 => Syscall::Yield,
+            9 => Syscall::Random,
+            10 => Syscall::Ticks,
+            11 => Syscall::KernelInfo,
+            20 => Syscall::SpaceCreate,
+            21 => Syscall::ThreadStart,
+            22 => Syscall::Map,
+            23 => Syscall::Unmap,
+            24 => Syscall::SpaceDestroy,
+            25 => Syscall::Shutdown,
+            _ => return None,
+        })
+    }
+}
+
+/// Why the kernel refused a system call. Every refusal changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum SysError {
+    /// No such system call.
+    NoSuchCall = 1,
+    /// A pointer argument is not canonical, not in the user half, or not
+    /// mapped with the access the call needs (EFAULT).
+    BadAddress = 2,
+    /// An argument is out of range or misaligned.
+    InvalidArgument = 3,
+    /// The caller may not make this call (pager-only calls).
+    NotPermitted = 4,
+    /// The named process, thread or endpoint does not exist.
+    NoSuchObject = 5,
+    /// The receive buffer is too small for the message, or a message is
+    /// larger than [`crate::MAX_MESSAGE`].
+    MessageTooLarge = 6,
+    /// The frame is not one the calling pager owns.
+    FrameNotOwned = 7,
+    /// Writable and executable together without [`MapFlags::ALLOW_WX`].
+    WritableExecutable = 8,
+    /// The kernel could not allocate memory for page tables or objects.
+    OutOfMemory = 9,
+    /// The target thread is not waiting for a reply from the caller.
+    NotWaiting = 10,
+    /// A fault reply or kernel message did not decode.
+    Malformed = 11,
+    /// The endpoint id is already registered.
+    AlreadyExists = 12,
+    /// The virtual page is already mapped to another frame.
+    AlreadyMapped = 13,
+}
+
+impl SysError {
+    pub const fn from_raw(n: u64) -> Option<SysError> {
+        Some(match n {
+            1 => SysError::NoSuchCall,
+            2 => SysError::BadAddress,
+            3 => SysError::InvalidArgument,
+            4 => SysError::NotPermitted,
+            5 => SysError::NoSuchObject,
+            6 => SysError::MessageTooLarge,
+            7 => SysError::FrameNotOwned,
+            8 => SysError::WritableExecutable,
+            9 => SysError::OutOfMemory,
+            10 => SysError::NotWaiting,
+            11 => SysError::Malformed,
+            12 => SysError::AlreadyExists,
+            13 => SysError::AlreadyMapped,
+            _ => return None,
+        })
+    }
+}
+
+/// What kind of message `Recv` delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum MessageKind {
+    /// A `Call` from a user thread; reply with `Reply` or `ReplyRecv`.
+    Call = 0,
+    /// A [`crate::kernel::KernelEvent`] about the sender thread. A fault
+    /// expects a [`crate::kernel::FaultReply`]; an exit expects no reply.
+    KernelEvent = 1,
+}
+
+impl MessageKind {
+    pub const fn from_raw(n: u64) -> Option<MessageKind> {
+        match n {
+            0 => Some(MessageKind::Call),
+            1 => Some(MessageKind::KernelEvent),
+            _ => None,
+        }
+    }
+}
+
+/// Flags of a mapping request, as one register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct MapFlags(pub u64);
+
+impl MapFlags {
+    pub const WRITE: MapFlags = MapFlags(1);
+    pub const EXEC: MapFlags = MapFlags(2);
+    /// Explicitly ask for a page both writable and executable.
+    pub const ALLOW_WX: MapFlags = MapFlags(4);
+    /// Replace an existing mapping of the page (protection changes).
+    pub const REPLACE: MapFlags = MapFlags(8);
+    pub const ALL: u64 = 0xf;
+
+    pub const fn contains(self, other: MapFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub const fn union(self, other: MapFlags) -> MapFlags {
+        MapFlags(self.0 | other.0)
+    }
+}
+
+/// How a test run ends, written to QEMU's `isa-debug-exit` port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum ExitStatus {
+    Success = 0,
+    Failure = 1,
+}
+
+/// Well-known endpoint of the pager.
+pub const PAGER_ENDPOINT: crate::types::EndpointId = crate::types::EndpointId(1);
+/// Well-known endpoint of the procfs server.
+pub const PROCFS_ENDPOINT: crate::types::EndpointId = crate::types::EndpointId(2);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syscall_numbers_round_trip() {
+        for n in 0..64 {
+            if let Some(s) = Syscall::from_raw(n) {
+                assert_eq!(s as u64, n);
+            }
+        }
+        assert_eq!(Syscall::from_raw(0), None);
+        assert_eq!(Syscall::from_raw(u64::MAX), None);
+    }
+
+    #[test]
+    fn error_codes_round_trip() {
+        for n in 0..64 {
+            if let Some(e) = SysError::from_raw(n) {
+                assert_eq!(e as u64, n);
+            }
+        }
+        assert_eq!(SysError::from_raw(0), None);
+    }
+
+    #[test]
+    fn message_kinds_round_trip() {
+        assert_eq!(MessageKind::from_raw(0), Some(MessageKind::Call));
+        assert_eq!(MessageKind::from_raw(1), Some(MessageKind::KernelEvent));
+        assert_eq!(MessageKind::from_raw(2), None);
+    }
+}

@@ -1,0 +1,160 @@
+//! Encoding of messages: postcard into bounded buffers.
+//!
+//! Every message fits in [`MAX_MESSAGE`] bytes; the kernel refuses larger
+//! ones. Decoding is total: any byte string either decodes to a value that
+//! used all of it, or to a [`DecodeError`].
+
+use serde::{Serialize, de::DeserializeOwned};
+
+/// The largest message the kernel carries, in bytes.
+pub const MAX_MESSAGE: usize = 512;
+
+/// A buffer that holds any message.
+pub type MessageBuf = [u8; MAX_MESSAGE];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    /// The value does not fit in the buffer.
+    TooLarge,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Longer than [`MAX_MESSAGE`].
+    Oversized,
+    /// Ends before the value does.
+    Truncated,
+    /// Bytes left over after the value.
+    TrailingBytes,
+    /// Not a valid encoding of the expected type.
+    Malformed,
+}
+
+/// Encodes `value` at the start of `buf`, returning the used prefix length.
+pub fn encode<T: Serialize>(value: &T, buf: &mut [u8]) -> Result<usize, EncodeError> {
+    let limit = buf.len().min(MAX_MESSAGE);
+    postcard::to_slice(value, &mut buf[..limit])
+        .map(|used| used.len())
+        .map_err(|_| EncodeError::TooLarge)
+}
+
+/// Decodes exactly one `T` from `bytes`.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    if bytes.len() > MAX_MESSAGE {
+        return Err(DecodeError::Oversized);
+    }
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok(_) => Err(DecodeError::TrailingBytes),
+        Err(postcard::Error::DeserializeUnexpectedEnd) => Err(DecodeError::Truncated),
+        Err(_) => Err(DecodeError::Malformed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use heapless::Vec;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{
+        abi::MapFlags,
+        kernel::{FaultInfo, FaultKind, FaultReply, KernelEvent, KillReason, Mapping},
+        pager::{Errno, MapKind, Reply, Request, Response},
+        types::{Access, PhysAddr, Pid, Prot, VirtAddr},
+    };
+
+    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + core::fmt::Debug>(v: T) {
+        let mut buf = [0u8; MAX_MESSAGE];
+        let n = encode(&v, &mut buf).unwrap();
+        assert_eq!(decode::<T>(&buf[..n]).unwrap(), v);
+        if n > 0 {
+            assert_eq!(decode::<T>(&buf[..n - 1]), Err(DecodeError::Truncated));
+        }
+        let mut longer = buf[..n].to_vec();
+        longer.push(0);
+        assert_eq!(decode::<T>(&longer), Err(DecodeError::TrailingBytes));
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        round_trip(Request::Mmap {
+            addr: VirtAddr(0),
+            len: 1 << 30,
+            prot: Prot::RW,
+            flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS),
+        });
+        round_trip::<Response>(Ok(Reply::Addr(VirtAddr(0x7f00_0000_0000))));
+        round_trip::<Response>(Err(Errno::NoMemory));
+        round_trip(KernelEvent::Fault(FaultInfo {
+            kind: FaultKind::Page { addr: VirtAddr(0x1234), access: Access::Write, present: false },
+            ip: VirtAddr(0x40_1000),
+            sp: VirtAddr(0x7fff_0000_0000),
+        }));
+        round_trip(KernelEvent::Exited { pid: Pid(3), code: -1 });
+        let mut mappings = Vec::new();
+        for i in 0..crate::kernel::MAX_FAULT_MAPPINGS as u64 {
+            mappings
+                .push(Mapping { virt: VirtAddr(i << 12), phys: PhysAddr(i << 12), flags: MapFlags::WRITE })
+                .unwrap();
+        }
+        round_trip(FaultReply::Resume { mappings });
+        round_trip(FaultReply::Kill { reason: KillReason::GuardGap });
+    }
+
+    #[test]
+    fn largest_fault_reply_fits() {
+        let mut mappings = Vec::new();
+        for _ in 0..crate::kernel::MAX_FAULT_MAPPINGS {
+            mappings
+                .push(Mapping { virt: VirtAddr(u64::MAX), phys: PhysAddr(u64::MAX), flags: MapFlags(u64::MAX) })
+                .unwrap();
+        }
+        let mut buf = [0u8; MAX_MESSAGE];
+        assert!(encode(&FaultReply::Resume { mappings }, &mut buf).is_ok());
+    }
+
+    #[test]
+    fn too_small_buffer_is_an_error() {
+        let mut buf = [0u8; 2];
+        assert_eq!(
+            encode(&Request::Mmap { addr: VirtAddr(u64::MAX), len: 1, prot: Prot::RW, flags: MapKind(0) }, &mut buf),
+            Err(EncodeError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn oversized_input_is_refused() {
+        let big = [0u8; MAX_MESSAGE + 1];
+        assert_eq!(decode::<Request>(&big), Err(DecodeError::Oversized));
+    }
+
+    #[test]
+    fn empty_and_bad_variants() {
+        assert_eq!(decode::<Request>(&[]), Err(DecodeError::Truncated));
+        assert_eq!(decode::<Request>(&[100]), Err(DecodeError::Malformed));
+        // A fault reply claiming more mappings than fit.
+        assert_eq!(decode::<FaultReply>(&[0, 17]), Err(DecodeError::Malformed));
+    }
+
+    proptest! {
+        // The decoder is total over arbitrary bytes: it returns, never panics.
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {
+            let _ = decode::<Request>(&bytes);
+            let _ = decode::<Response>(&bytes);
+            let _ = decode::<KernelEvent>(&bytes);
+            let _ = decode::<FaultReply>(&bytes);
+        }
+
+        // Any decoded value re-encodes to the very same bytes (canonical form).
+        #[test]
+        fn decoded_requests_re_encode_identically(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(req) = decode::<Request>(&bytes) {
+                let mut buf = [0u8; MAX_MESSAGE];
+                let n = encode(&req, &mut buf).unwrap();
+                prop_assert_eq!(decode::<Request>(&buf[..n]).unwrap(), req);
+            }
+        }
+    }
+}

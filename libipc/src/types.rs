@@ -1,0 +1,172 @@
+//! Newtypes shared across the IPC boundary.
+
+use serde::{Deserialize, Serialize};
+
+/// Size of a base page.
+pub const PAGE_SIZE: u64 = 4096;
+
+/// A process identifier, assigned by the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Pid(pub u32);
+
+/// A thread identifier, assigned by the kernel, unique system-wide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Tid(pub u32);
+
+/// An IPC endpoint identifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EndpointId(pub u32);
+
+/// The identity the kernel stamps on every message: who sent it. It travels
+/// in registers set by the kernel, never in the message body, so a sender
+/// cannot forge it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Sender {
+    pub pid: Pid,
+    pub tid: Tid,
+}
+
+impl Sender {
+    /// Packs into one register: pid in the high half, tid in the low half.
+    pub const fn to_word(self) -> u64 {
+        ((self.pid.0 as u64) << 32) | self.tid.0 as u64
+    }
+
+    pub const fn from_word(word: u64) -> Self {
+        Sender {
+            pid: Pid((word >> 32) as u32),
+            tid: Tid(word as u32),
+        }
+    }
+}
+
+/// A virtual address in some address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct VirtAddr(pub u64);
+
+impl VirtAddr {
+    pub const fn is_page_aligned(self) -> bool {
+        self.0 % PAGE_SIZE == 0
+    }
+
+    pub const fn page_down(self) -> Self {
+        VirtAddr(self.0 & !(PAGE_SIZE - 1))
+    }
+
+    /// Canonical with 48-bit (4-level) addressing: bits 63..47 all equal.
+    pub const fn is_canonical(self) -> bool {
+        let top = self.0 >> 47;
+        top == 0 || top == (1 << 17) - 1
+    }
+
+    /// In the canonical lower half, where user mappings live.
+    pub const fn is_user(self) -> bool {
+        self.0 < USER_END.0
+    }
+}
+
+impl core::fmt::LowerHex for VirtAddr {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::LowerHex::fmt(&self.0, f)
+    }
+}
+
+/// One past the highest user address with 4-level paging.
+pub const USER_END: VirtAddr = VirtAddr(0x0000_8000_0000_0000);
+
+/// A physical address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PhysAddr(pub u64);
+
+impl PhysAddr {
+    pub const fn is_page_aligned(self) -> bool {
+        self.0 % PAGE_SIZE == 0
+    }
+
+    /// The page frame number.
+    pub const fn pfn(self) -> u64 {
+        self.0 / PAGE_SIZE
+    }
+}
+
+/// A number of pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PageCount(pub u64);
+
+impl PageCount {
+    pub const fn bytes(self) -> u64 {
+        self.0 * PAGE_SIZE
+    }
+}
+
+/// The kind of access that faulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Access {
+    Read,
+    Write,
+    Execute,
+}
+
+/// Page protection bits, as in mmap's `prot`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Prot(pub u8);
+
+impl Prot {
+    pub const NONE: Prot = Prot(0);
+    pub const READ: Prot = Prot(1);
+    pub const WRITE: Prot = Prot(2);
+    pub const EXEC: Prot = Prot(4);
+    pub const RW: Prot = Prot(3);
+    pub const RX: Prot = Prot(5);
+
+    pub const fn contains(self, other: Prot) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub const fn union(self, other: Prot) -> Prot {
+        Prot(self.0 | other.0)
+    }
+
+    pub const fn is_valid(self) -> bool {
+        self.0 & !7 == 0
+    }
+
+    /// Whether this protection permits `access`.
+    pub const fn permits(self, access: Access) -> bool {
+        match access {
+            Access::Read => self.contains(Prot::READ),
+            Access::Write => self.contains(Prot::WRITE),
+            Access::Execute => self.contains(Prot::EXEC),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sender_word_round_trips() {
+        let s = Sender { pid: Pid(7), tid: Tid(0xdead_beef) };
+        assert_eq!(Sender::from_word(s.to_word()), s);
+    }
+
+    #[test]
+    fn canonical_addresses() {
+        assert!(VirtAddr(0x0000_7fff_ffff_f000).is_canonical());
+        assert!(VirtAddr(0xffff_8000_0000_0000).is_canonical());
+        assert!(!VirtAddr(0x0000_8000_0000_0000).is_canonical());
+        assert!(!VirtAddr(0xdead_beef_0000_0000).is_canonical());
+        assert!(VirtAddr(0x1000).is_user());
+        assert!(!VirtAddr(0xffff_8000_0000_0000).is_user());
+    }
+
+    #[test]
+    fn prot_permits() {
+        assert!(Prot::RW.permits(Access::Write));
+        assert!(!Prot::READ.permits(Access::Write));
+        assert!(!Prot::RW.permits(Access::Execute));
+        assert!(Prot::RX.permits(Access::Execute));
+        assert!(!Prot(8).is_valid());
+    }
+}
