@@ -1,1 +1,60 @@
-#![no_std]
+//! Builds the system and runs it in QEMU.
+//!
+//! - [`build`]: compiles the microkernel, the pager server and every user
+//!   program for `x86_64-unknown-none` (in `target/kernel`, a separate
+//!   target directory, so it can run from inside `cargo test`).
+//! - [`ramdisk`]: packs `cmdline`, the pager (as `pager`) and the programs
+//!   into a ustar archive, the bootloader's ramdisk.
+//! - [`image`]: BIOS and UEFI disk images with the `bootloader` crate.
+//! - [`qemu`]: runs an image with the serial port on standard output and
+//!   turns the guest's `isa-debug-exit` code into an [`qemu::Outcome`].
+
+pub mod build;
+pub mod image;
+pub mod qemu;
+pub mod ramdisk;
+
+use std::path::PathBuf;
+
+/// The workspace root (this crate's parent directory).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("boot/ has a parent").to_path_buf()
+}
+
+/// A failure of the runner itself, with a message for a person.
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything one boot needs: what to build, how to boot, what to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub release: bool,
+    pub firmware: image::Firmware,
+    /// The kernel command line (see the README for the words).
+    pub cmdline: String,
+    pub qemu: qemu::QemuOptions,
+}
+
+/// Builds, packs, makes the image and runs it.
+pub fn run(scenario: &Scenario) -> Result<qemu::RunResult> {
+    let artifacts = build::build(scenario.release)?;
+    let ramdisk = ramdisk::pack(&artifacts, &scenario.cmdline)?;
+    let image = image::make(&artifacts.kernel, &ramdisk, scenario.firmware)?;
+    qemu::run(&image, scenario.firmware, &scenario.qemu)
+}

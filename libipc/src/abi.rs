@@ -226,3 +226,36 @@ mod tests {
         assert_eq!(MessageKind::from_raw(2), None);
     }
 }
+
+/// Where the kernel places things in the pager's address space, all mapped
+/// before the pager runs (a fault in the pager is a kernel-reported bug).
+pub mod pager_layout {
+    /// The pager's frame pool, mapped linearly: pool frame `i` at
+    /// `POOL_WINDOW + i * 4096`.
+    pub const POOL_WINDOW: u64 = 0x0000_1000_0000_0000;
+    /// The boot ramdisk, read-only.
+    pub const RAMDISK_WINDOW: u64 = 0x0000_2000_0000_0000;
+    /// The [`super::PagerBootInfo`] page, read-only.
+    pub const BOOT_INFO: u64 = 0x0000_3000_0000_0000;
+    /// Top of the pager's stack.
+    pub const STACK_TOP: u64 = 0x0000_7fff_ff00_0000;
+    /// The pager's stack size in pages.
+    pub const STACK_PAGES: u64 = 64;
+}
+
+/// What the kernel tells the pager at start; its address is the pager's
+/// argument (`rdi`).
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct PagerBootInfo {
+    /// [`PagerBootInfo::MAGIC`], to catch a layout mismatch.
+    pub magic: u64,
+    /// Physical address of the first pool frame.
+    pub pool_phys: u64,
+    pub pool_frames: u64,
+    pub ramdisk_len: u64,
+}
+
+impl PagerBootInfo {
+    pub const MAGIC: u64 = 0x5041_4745_5242_4f4f; // "PAGERBOO"
+}

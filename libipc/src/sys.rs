@@ -1,0 +1,182 @@
+//! The raw system calls: the kernel transport. See [`crate::abi`] for the
+//! register convention. Every wrapper turns the status register into a
+//! `Result`.
+//!
+//! The kernel never faults user memory in: buffers handed to a call must be
+//! mapped already (any buffer the caller has written is).
+
+use core::arch::asm;
+
+use crate::{
+    abi::{ExitStatus, MapFlags, MessageKind, SysError, Syscall},
+    transport::Transport,
+    types::{EndpointId, PageCount, PhysAddr, Pid, Sender, Tid, VirtAddr},
+};
+
+/// Results of a call: `rdi, rsi, rdx` after the kernel returns.
+type Regs = (u64, u64, u64);
+
+#[inline(always)]
+fn status(rax: u64, regs: Regs) -> Result<Regs, SysError> {
+    if rax == 0 {
+        Ok(regs)
+    } else {
+        Err(SysError::from_raw(rax).unwrap_or(SysError::NoSuchCall))
+    }
+}
+
+/// Issues a system call with six arguments.
+#[inline(always)]
+fn syscall6(n: Syscall, a: [u64; 6]) -> Result<Regs, SysError> {
+    raw_syscall(n as u64, a)
+}
+
+/// A received message: who sent it, what kind, how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub len: usize,
+    pub sender: Sender,
+    pub kind: MessageKind,
+}
+
+fn received(regs: Regs) -> Result<Received, SysError> {
+    Ok(Received {
+        len: regs.0 as usize,
+        sender: Sender::from_word(regs.1),
+        kind: MessageKind::from_raw(regs.2).ok_or(SysError::Malformed)?,
+    })
+}
+
+/// Sends `msg` to `ep` and waits for the reply, written into `reply`.
+pub fn call(ep: EndpointId, msg: &[u8], reply: &mut [u8]) -> Result<usize, SysError> {
+    let r = syscall6(
+        Syscall::Call,
+        [ep.0 as u64, msg.as_ptr() as u64, msg.len() as u64, reply.as_mut_ptr() as u64, reply.len() as u64, 0],
+    )?;
+    Ok(r.0 as usize)
+}
+
+/// Waits for a message on `ep`.
+pub fn recv(ep: EndpointId, buf: &mut [u8]) -> Result<Received, SysError> {
+    received(syscall6(Syscall::Recv, [ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0])?)
+}
+
+/// Replies to `to` and waits for the next message on `ep` in one call.
+pub fn reply_recv(to: Tid, reply: &[u8], ep: EndpointId, buf: &mut [u8]) -> Result<Received, SysError> {
+    received(syscall6(
+        Syscall::ReplyRecv,
+        [to.0 as u64, reply.as_ptr() as u64, reply.len() as u64, ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64],
+    )?)
+}
+
+/// Replies to `to` without waiting.
+pub fn reply(to: Tid, reply: &[u8]) -> Result<(), SysError> {
+    syscall6(Syscall::Reply, [to.0 as u64, reply.as_ptr() as u64, reply.len() as u64, 0, 0, 0]).map(|_| ())
+}
+
+/// Registers the well-known endpoint `ep` for the caller.
+pub fn endpoint_create(ep: EndpointId) -> Result<(), SysError> {
+    syscall6(Syscall::EndpointCreate, [ep.0 as u64, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Writes bytes to the kernel console.
+pub fn debug_write(bytes: &[u8]) -> Result<(), SysError> {
+    syscall6(Syscall::DebugWrite, [bytes.as_ptr() as u64, bytes.len() as u64, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Ends the calling process.
+pub fn exit(code: i64) -> ! {
+    let _ = syscall6(Syscall::Exit, [code as u64, 0, 0, 0, 0, 0]);
+    unreachable!("the kernel returned from Exit")
+}
+
+pub fn yield_now() {
+    let _ = syscall6(Syscall::Yield, [0; 6]);
+}
+
+/// 64 bits from the kernel's entropy source.
+pub fn random() -> u64 {
+    syscall6(Syscall::Random, [0; 6]).map(|r| r.0).unwrap_or(0)
+}
+
+/// The time-stamp counter, read by the kernel.
+pub fn ticks() -> u64 {
+    syscall6(Syscall::Ticks, [0; 6]).map(|r| r.0).unwrap_or(0)
+}
+
+/// The kernel's own frame accounting: (free, total) frames.
+pub fn kernel_info() -> Result<(PageCount, PageCount), SysError> {
+    let r = syscall6(Syscall::KernelInfo, [0; 6])?;
+    Ok((PageCount(r.0), PageCount(r.1)))
+}
+
+/// Pager only: a new, empty address space.
+pub fn space_create() -> Result<Pid, SysError> {
+    Ok(Pid(syscall6(Syscall::SpaceCreate, [0; 6])?.0 as u32))
+}
+
+/// Pager only: starts a thread in `pid` whose faults go to `pager`.
+pub fn thread_start(pid: Pid, entry: VirtAddr, stack: VirtAddr, arg: u64, pager: EndpointId) -> Result<Tid, SysError> {
+    Ok(Tid(syscall6(Syscall::ThreadStart, [pid.0 as u64, entry.0, stack.0, arg, pager.0 as u64, 0])?.0 as u32))
+}
+
+/// Pager only: installs one page.
+pub fn map(pid: Pid, virt: VirtAddr, phys: PhysAddr, flags: MapFlags) -> Result<(), SysError> {
+    syscall6(Syscall::Map, [pid.0 as u64, virt.0, phys.0, flags.0, 0, 0]).map(|_| ())
+}
+
+/// Pager only: removes `pages` pages from `virt`; returns how many were present.
+pub fn unmap(pid: Pid, virt: VirtAddr, pages: PageCount) -> Result<PageCount, SysError> {
+    Ok(PageCount(syscall6(Syscall::Unmap, [pid.0 as u64, virt.0, pages.0, 0, 0, 0])?.0))
+}
+
+/// Pager only: destroys an address space and all its threads.
+pub fn space_destroy(pid: Pid) -> Result<(), SysError> {
+    syscall6(Syscall::SpaceDestroy, [pid.0 as u64, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Pager only: powers the machine off with `status`.
+pub fn shutdown(status: ExitStatus) -> ! {
+    let _ = syscall6(Syscall::Shutdown, [status as u64, 0, 0, 0, 0, 0]);
+    unreachable!("the kernel returned from Shutdown")
+}
+
+/// Issues system call `n` with raw arguments (also for tests of the kernel's
+/// argument checking).
+#[inline(always)]
+pub fn raw_syscall(n: u64, a: [u64; 6]) -> Result<Regs, SysError> {
+    let rax: u64;
+    let (rdi, rsi, rdx): Regs;
+    // SAFETY: `syscall` transfers to the kernel, which preserves every
+    // register except rcx and r11 (declared clobbered) and the result
+    // registers declared here. It validates every argument against our page
+    // tables and touches only memory we passed by pointer, so any values are
+    // safe to pass.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") n => rax,
+            inlateout("rdi") a[0] => rdi,
+            inlateout("rsi") a[1] => rsi,
+            inlateout("rdx") a[2] => rdx,
+            in("r10") a[3],
+            in("r8") a[4],
+            in("r9") a[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    status(rax, (rdi, rsi, rdx))
+}
+
+/// The kernel transport: `Call` on an endpoint.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelTransport(pub EndpointId);
+
+impl Transport for KernelTransport {
+    type Error = SysError;
+    fn call(&mut self, request: &[u8], reply: &mut [u8]) -> Result<usize, SysError> {
+        call(self.0, request, reply)
+    }
+}

@@ -1,0 +1,81 @@
+//! The GDT and TSS. The double fault runs on its own IST stack so a kernel
+//! stack overflow still reports instead of triple-faulting.
+
+use spin::Once;
+use x86_64::{
+    VirtAddr,
+    instructions::{
+        segmentation::{CS, DS, ES, SS, Segment},
+        tables::load_tss,
+    },
+    structures::{
+        gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector},
+        tss::TaskStateSegment,
+    },
+};
+
+/// IST slot of the double-fault handler.
+pub const DOUBLE_FAULT_IST: u16 = 0;
+
+const STACK_SIZE: usize = 64 * 1024;
+
+/// A kernel stack with the alignment the ABI wants.
+#[repr(C, align(16))]
+struct Stack([u8; STACK_SIZE]);
+
+static mut DOUBLE_FAULT_STACK: Stack = Stack([0; STACK_SIZE]);
+/// The one kernel stack: every entry from user mode starts at its top,
+/// saves the user registers there and leaves through `trap::enter_user`.
+static mut KERNEL_STACK: Stack = Stack([0; STACK_SIZE]);
+
+pub struct Selectors {
+    pub kernel_code: SegmentSelector,
+    pub kernel_data: SegmentSelector,
+    pub user_data: SegmentSelector,
+    pub user_code: SegmentSelector,
+    tss: SegmentSelector,
+}
+
+static TSS: Once<TaskStateSegment> = Once::new();
+static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
+
+/// The top of the kernel stack (entries from user mode start here).
+pub fn kernel_stack_top() -> u64 {
+    let base = core::ptr::addr_of!(KERNEL_STACK) as u64;
+    base + STACK_SIZE as u64
+}
+
+pub fn init() {
+    let tss = TSS.call_once(|| {
+        let mut tss = TaskStateSegment::new();
+        let df = core::ptr::addr_of!(DOUBLE_FAULT_STACK) as u64;
+        tss.interrupt_stack_table[DOUBLE_FAULT_IST as usize] = VirtAddr::new(df + STACK_SIZE as u64);
+        tss.privilege_stack_table[0] = VirtAddr::new(kernel_stack_top());
+        tss
+    });
+    let (gdt, sel) = GDT.call_once(|| {
+        let mut gdt = GlobalDescriptorTable::new();
+        // Order matters: `syscall`/`sysret` derive user selectors from STAR
+        // as kernel_data+8 = user data, +16 = user code.
+        let kernel_code = gdt.append(Descriptor::kernel_code_segment());
+        let kernel_data = gdt.append(Descriptor::kernel_data_segment());
+        let user_data = gdt.append(Descriptor::user_data_segment());
+        let user_code = gdt.append(Descriptor::user_code_segment());
+        let tss = gdt.append(Descriptor::tss_segment(tss));
+        (gdt, Selectors { kernel_code, kernel_data, user_data, user_code, tss })
+    });
+    gdt.load();
+    // SAFETY: the selectors name descriptors of the GDT just loaded, which
+    // lives in a static for the rest of the kernel's life.
+    unsafe {
+        CS::set_reg(sel.kernel_code);
+        SS::set_reg(sel.kernel_data);
+        DS::set_reg(sel.kernel_data);
+        ES::set_reg(sel.kernel_data);
+        load_tss(sel.tss);
+    }
+}
+
+pub fn selectors() -> &'static Selectors {
+    &GDT.get().expect("GDT not initialized").1
+}

@@ -1,0 +1,6 @@
+//! x86-64 specifics: descriptor tables, trap entry and exit, the system-call
+//! instruction, the interrupt controller and timer.
+
+pub mod gdt;
+pub mod interrupts;
+pub mod trap;

@@ -1,0 +1,298 @@
+//! Entry into and exit from the kernel.
+//!
+//! Every entry from user mode (exception, interrupt, `syscall`) saves the
+//! complete user register state as a [`TrapFrame`] at the top of the one
+//! kernel stack and calls into Rust with a pointer to it. The kernel then
+//! stores it in the current thread, and before returning writes the frame
+//! of whichever thread runs next: that is the whole context switch. Every
+//! exit goes through `iretq`.
+//!
+//! The kernel runs with interrupts off: `syscall` masks IF and every IDT
+//! entry is an interrupt gate.
+
+use core::arch::{asm, global_asm};
+
+use x86_64::{
+    VirtAddr,
+    registers::{
+        control::{Efer, EferFlags},
+        model_specific::{LStar, SFMask, Star},
+        rflags::RFlags,
+    },
+    structures::idt::InterruptDescriptorTable,
+};
+
+use super::{gdt, interrupts};
+
+/// A thread's user-mode registers, in the order the entry stubs push them.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error_code: u64,
+    // Pushed by the CPU (or by the syscall stub in the same layout).
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+/// The pseudo-vector the syscall stub records.
+pub const SYSCALL_VECTOR: u64 = 0x100;
+
+impl TrapFrame {
+    /// A fresh user thread at `rip` with stack `rsp` and `arg` in rdi.
+    pub fn new_user(rip: u64, rsp: u64, arg: u64) -> Self {
+        let sel = gdt::selectors();
+        TrapFrame {
+            rip,
+            rsp,
+            rdi: arg,
+            cs: u64::from(sel.user_code.0),
+            ss: u64::from(sel.user_data.0),
+            rflags: (RFlags::INTERRUPT_FLAG | RFlags::from_bits_retain(0x2)).bits(),
+            ..TrapFrame::default()
+        }
+    }
+
+    pub fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+}
+
+global_asm!(
+    r#"
+.macro TRAP_NOERR vec
+.global trap_stub_\vec
+trap_stub_\vec:
+    push 0
+    push \vec
+    jmp trap_common
+.endm
+.macro TRAP_ERR vec
+.global trap_stub_\vec
+trap_stub_\vec:
+    push \vec
+    jmp trap_common
+.endm
+
+.macro SAVE_GPRS
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+.endm
+
+trap_common:
+    SAVE_GPRS
+    mov rdi, rsp
+    call {trap_dispatch}
+    jmp trap_return
+
+.global trap_return
+trap_return:
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
+    iretq
+
+.global syscall_entry
+syscall_entry:
+    mov [rip + {user_rsp}], rsp
+    mov rsp, [rip + {kstack_top}]
+    push {user_ss}
+    push qword ptr [rip + {user_rsp}]
+    push r11
+    push {user_cs}
+    push rcx
+    push 0
+    push {syscall_vector}
+    SAVE_GPRS
+    mov rdi, rsp
+    call {syscall_dispatch}
+    jmp trap_return
+
+TRAP_NOERR 0
+TRAP_NOERR 1
+TRAP_NOERR 2
+TRAP_NOERR 3
+TRAP_NOERR 4
+TRAP_NOERR 5
+TRAP_NOERR 6
+TRAP_NOERR 7
+TRAP_ERR 8
+TRAP_ERR 10
+TRAP_ERR 11
+TRAP_ERR 12
+TRAP_ERR 13
+TRAP_ERR 14
+TRAP_NOERR 16
+TRAP_ERR 17
+TRAP_NOERR 18
+TRAP_NOERR 19
+TRAP_NOERR 20
+TRAP_ERR 21
+TRAP_NOERR 32
+TRAP_NOERR 39
+"#,
+    trap_dispatch = sym crate::trap_entry::trap_dispatch,
+    syscall_dispatch = sym crate::trap_entry::syscall_dispatch,
+    user_rsp = sym USER_RSP_SCRATCH,
+    kstack_top = sym KERNEL_STACK_TOP,
+    user_ss = const USER_SS,
+    user_cs = const USER_CS,
+    syscall_vector = const SYSCALL_VECTOR,
+);
+
+/// User data and code selectors with RPL 3, fixed by the GDT's layout
+/// (checked against the GDT in [`init`]).
+const USER_SS: u64 = 0x1b;
+const USER_CS: u64 = 0x23;
+
+/// Scratch slot for the user stack pointer during `syscall` entry (one CPU).
+#[unsafe(no_mangle)]
+static mut USER_RSP_SCRATCH: u64 = 0;
+/// Where `syscall` entry switches the stack to.
+#[unsafe(no_mangle)]
+static mut KERNEL_STACK_TOP: u64 = 0;
+
+unsafe extern "C" {
+    fn syscall_entry();
+    fn trap_return();
+    fn trap_stub_0();
+    fn trap_stub_1();
+    fn trap_stub_2();
+    fn trap_stub_3();
+    fn trap_stub_4();
+    fn trap_stub_5();
+    fn trap_stub_6();
+    fn trap_stub_7();
+    fn trap_stub_8();
+    fn trap_stub_10();
+    fn trap_stub_11();
+    fn trap_stub_12();
+    fn trap_stub_13();
+    fn trap_stub_14();
+    fn trap_stub_16();
+    fn trap_stub_17();
+    fn trap_stub_18();
+    fn trap_stub_19();
+    fn trap_stub_20();
+    fn trap_stub_21();
+    fn trap_stub_32();
+    fn trap_stub_39();
+}
+
+static IDT: spin::Once<InterruptDescriptorTable> = spin::Once::new();
+
+/// Installs the IDT and enables `syscall`.
+pub fn init() {
+    let sel = gdt::selectors();
+    assert_eq!(u64::from(sel.user_data.0), USER_SS, "GDT layout changed");
+    assert_eq!(u64::from(sel.user_code.0), USER_CS, "GDT layout changed");
+
+    let idt = IDT.call_once(|| {
+        let mut idt = InterruptDescriptorTable::new();
+        let addr = |stub: unsafe extern "C" fn()| VirtAddr::new(stub as usize as u64);
+        // SAFETY: each stub saves a TrapFrame, calls the dispatcher and
+        // returns with iretq, which is what an interrupt gate requires. The
+        // double fault switches to its own IST stack.
+        unsafe {
+            idt.divide_error.set_handler_addr(addr(trap_stub_0));
+            idt.debug.set_handler_addr(addr(trap_stub_1));
+            idt.non_maskable_interrupt.set_handler_addr(addr(trap_stub_2));
+            idt.breakpoint.set_handler_addr(addr(trap_stub_3));
+            idt.overflow.set_handler_addr(addr(trap_stub_4));
+            idt.bound_range_exceeded.set_handler_addr(addr(trap_stub_5));
+            idt.invalid_opcode.set_handler_addr(addr(trap_stub_6));
+            idt.device_not_available.set_handler_addr(addr(trap_stub_7));
+            idt.double_fault
+                .set_handler_addr(addr(trap_stub_8))
+                .set_stack_index(gdt::DOUBLE_FAULT_IST);
+            idt.invalid_tss.set_handler_addr(addr(trap_stub_10));
+            idt.segment_not_present.set_handler_addr(addr(trap_stub_11));
+            idt.stack_segment_fault.set_handler_addr(addr(trap_stub_12));
+            idt.general_protection_fault.set_handler_addr(addr(trap_stub_13));
+            idt.page_fault.set_handler_addr(addr(trap_stub_14));
+            idt.x87_floating_point.set_handler_addr(addr(trap_stub_16));
+            idt.alignment_check.set_handler_addr(addr(trap_stub_17));
+            idt.machine_check.set_handler_addr(addr(trap_stub_18));
+            idt.simd_floating_point.set_handler_addr(addr(trap_stub_19));
+            idt.virtualization.set_handler_addr(addr(trap_stub_20));
+            idt.cp_protection_exception.set_handler_addr(addr(trap_stub_21));
+            idt[interrupts::TIMER_VECTOR].set_handler_addr(addr(trap_stub_32));
+            idt[interrupts::SPURIOUS_VECTOR].set_handler_addr(addr(trap_stub_39));
+        }
+        idt
+    });
+    idt.load();
+
+    // SAFETY: single CPU, before any user code runs: nothing reads these yet.
+    unsafe { KERNEL_STACK_TOP = gdt::kernel_stack_top() };
+    // SAFETY: enabling `syscall` with an entry point that saves all state;
+    // NXE makes the pager's non-executable mappings effective.
+    unsafe {
+        Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS | EferFlags::NO_EXECUTE_ENABLE));
+    }
+    LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
+    // Interrupts, traps and direction are cleared on entry.
+    SFMask::write(RFlags::INTERRUPT_FLAG | RFlags::TRAP_FLAG | RFlags::DIRECTION_FLAG);
+    Star::write(sel.user_code, sel.user_data, sel.kernel_code, sel.kernel_data).expect("STAR layout");
+}
+
+/// Leaves the kernel into the thread whose registers are `frame`.
+///
+/// # Safety
+/// `frame` must describe a user-mode context (user selectors, canonical
+/// user rip), which the thread table guarantees.
+pub unsafe fn enter_user(frame: &TrapFrame) -> ! {
+    let top = gdt::kernel_stack_top();
+    let slot = top - core::mem::size_of::<TrapFrame>() as u64;
+    // SAFETY: the slot is the top of the kernel stack, which no live Rust
+    // frame uses once we jump (this function never returns); trap_return
+    // pops exactly one TrapFrame and irets to user mode.
+    unsafe {
+        core::ptr::write(slot as *mut TrapFrame, *frame);
+        asm!("mov rsp, {0}", "jmp {1}", in(reg) slot, sym trap_return, options(noreturn));
+    }
+}

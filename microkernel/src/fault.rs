@@ -1,0 +1,88 @@
+//! Exceptions. From user mode every exception becomes a fault report to the
+//! thread's pager, which decides (resume with mappings, or kill): the kernel
+//! holds no VMA and makes no policy decision. From kernel mode an exception
+//! is a kernel bug and panics loudly.
+
+use libipc::{
+    codec,
+    kernel::{FaultInfo, FaultKind, KernelEvent},
+    types::{Access, Tid, VirtAddr},
+};
+use x86_64::registers::control::Cr2;
+
+use crate::{
+    arch::trap::TrapFrame,
+    ipc::Next,
+    object::{EVENT_CAPACITY, Kernel, Outgoing},
+    qemu::{self, QemuExit},
+};
+
+/// Exception vectors the kernel names.
+mod vector {
+    pub const DIVIDE_ERROR: u64 = 0;
+    pub const INVALID_OPCODE: u64 = 6;
+    pub const GENERAL_PROTECTION: u64 = 13;
+    pub const PAGE_FAULT: u64 = 14;
+}
+
+/// Page-fault error-code bits.
+mod pf {
+    pub const PRESENT: u64 = 1 << 0;
+    pub const WRITE: u64 = 1 << 1;
+    pub const INSTRUCTION_FETCH: u64 = 1 << 4;
+}
+
+/// Classifies a user exception.
+pub fn classify(frame: &TrapFrame, cr2: u64) -> FaultKind {
+    match frame.vector {
+        vector::PAGE_FAULT => {
+            let access = if frame.error_code & pf::INSTRUCTION_FETCH != 0 {
+                Access::Execute
+            } else if frame.error_code & pf::WRITE != 0 {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            FaultKind::Page { addr: VirtAddr(cr2), access, present: frame.error_code & pf::PRESENT != 0 }
+        }
+        vector::GENERAL_PROTECTION => FaultKind::GeneralProtection { error_code: frame.error_code },
+        vector::INVALID_OPCODE => FaultKind::InvalidOpcode,
+        vector::DIVIDE_ERROR => FaultKind::DivideError,
+        v => FaultKind::Other { vector: v as u8, error_code: frame.error_code },
+    }
+}
+
+impl Kernel {
+    /// The current thread `tid` raised an exception in user mode.
+    pub fn user_fault(&mut self, tid: Tid) -> Next {
+        let thread = self.thread(tid).expect("current thread exists");
+        let frame = thread.frame;
+        let kind = classify(&frame, Cr2::read_raw());
+        let Some(pager_ep) = thread.pager_ep else {
+            log::error!(
+                "PAGER FAULT: the pager (process {}) raised {:?} at rip {:#x}; its memory must be mapped before it runs",
+                thread.pid.0,
+                kind,
+                frame.rip
+            );
+            qemu::exit(QemuExit::PagerDied);
+        };
+        log::trace!("fault in process {}: {:?} at rip {:#x}", thread.pid.0, kind, frame.rip);
+        let event = KernelEvent::Fault(FaultInfo { kind, ip: VirtAddr(frame.rip), sp: VirtAddr(frame.rsp) });
+        let mut buf = [0u8; EVENT_CAPACITY];
+        let n = codec::encode(&event, &mut buf).expect("a fault report fits its buffer");
+        let bytes = heapless::Vec::from_slice(&buf[..n]).expect("same capacity");
+        self.send(tid, pager_ep, Outgoing::Event { bytes, reply: true })
+    }
+}
+
+/// An exception in kernel mode: a kernel bug.
+pub fn kernel_exception(frame: &TrapFrame) -> ! {
+    panic!(
+        "exception {} in kernel mode at rip {:#x}, error code {:#x}, cr2 {:#x}",
+        frame.vector,
+        frame.rip,
+        frame.error_code,
+        Cr2::read_raw()
+    );
+}

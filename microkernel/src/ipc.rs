@@ -1,0 +1,195 @@
+//! Synchronous IPC (L4 style): `Call` blocks until the reply, `Recv` blocks
+//! until a message, `ReplyRecv` answers and waits in one step.
+//!
+//! The fast path: when a sender finds its receiver waiting, the message is
+//! copied straight into the receiver's buffer and the kernel switches to the
+//! receiver without a trip through the run queue; `ReplyRecv` likewise
+//! switches straight back to the thread it answered. A fault round trip is
+//! therefore two kernel entries and two direct switches.
+
+use libipc::{
+    MAX_MESSAGE,
+    abi::{MessageKind, SysError},
+    types::{EndpointId, Tid},
+};
+
+use crate::{
+    memory::usercopy,
+    object::{Kernel, Outgoing, ReplyTo, ThreadState},
+};
+
+/// The outcome of copying one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// The sender's message could not be read; it got `BadAddress`.
+    SenderFault,
+    /// The receiver's buffer could not take it; the receiver got the error.
+    ReceiverFault,
+}
+
+/// Where a thread goes after a system call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// The caller continues.
+    Continue,
+    /// The caller blocked; run `Tid` directly (a handoff).
+    SwitchTo(Tid),
+    /// The caller blocked or yielded; pick from the run queue.
+    Schedule,
+}
+
+impl Kernel {
+    /// Sets a thread's result registers.
+    pub fn set_result(&mut self, tid: Tid, result: Result<(u64, u64, u64), SysError>) {
+        if let Some(t) = self.thread_mut(tid) {
+            match result {
+                Ok((a, b, c)) => {
+                    t.frame.rax = 0;
+                    t.frame.rdi = a;
+                    t.frame.rsi = b;
+                    t.frame.rdx = c;
+                }
+                Err(e) => t.frame.rax = e as u64,
+            }
+        }
+    }
+
+    /// `sender` (the current thread) sends `msg` to `ep`: hand off to a
+    /// waiting receiver, or queue.
+    pub fn send(&mut self, sender: Tid, ep: EndpointId, msg: Outgoing) -> Next {
+        if let Some(thread) = self.thread_mut(sender) {
+            thread.state = ThreadState::Sending { ep, msg };
+        }
+        let Some(endpoint) = self.endpoint_mut(ep) else {
+            // Woken with the error, or its process is gone (a fault).
+            self.fail_sender(sender, SysError::NoSuchObject);
+            return Next::Schedule;
+        };
+        let Some(receiver) = endpoint.receiver.take() else {
+            endpoint.queue.push_back(sender);
+            return Next::Schedule;
+        };
+        match self.deliver(sender, receiver) {
+            Delivery::Delivered => Next::SwitchTo(receiver),
+            Delivery::SenderFault => {
+                if let Some(e) = self.endpoint_mut(ep) {
+                    e.receiver = Some(receiver);
+                }
+                Next::Continue
+            }
+            Delivery::ReceiverFault => {
+                if let Some(e) = self.endpoint_mut(ep) {
+                    e.queue.push_front(sender);
+                }
+                self.run_queue.push_back(receiver);
+                Next::Schedule
+            }
+        }
+    }
+
+    /// Copies the message of `sender` (in state `Sending`) into the buffer of
+    /// `receiver` (in state `Receiving`). Neither thread is queued here.
+    pub fn deliver(&mut self, sender: Tid, receiver: Tid) -> Delivery {
+        let (Some(ThreadState::Receiving { buf, cap, .. }), Some(ThreadState::Sending { msg, .. })) = (
+            self.thread(receiver).map(|t| t.state.clone()),
+            self.thread(sender).map(|t| t.state.clone()),
+        ) else {
+            return Delivery::ReceiverFault;
+        };
+        let mut bytes = [0u8; MAX_MESSAGE];
+        let (len, kind, reply_to) = match &msg {
+            Outgoing::Call { ptr, len, reply_ptr, reply_cap } => {
+                let space = &self.process(self.thread(sender).expect("sender exists").pid).expect("live").space;
+                if usercopy::copy_from_user(space, *ptr, &mut bytes[..*len as usize]).is_err() {
+                    // The sender unmapped its own message meanwhile.
+                    self.set_result(sender, Err(SysError::BadAddress));
+                    self.thread_mut(sender).expect("exists").state = ThreadState::Ready;
+                    return Delivery::SenderFault;
+                }
+                (*len as usize, MessageKind::Call, Some(ReplyTo::Call { reply_ptr: *reply_ptr, reply_cap: *reply_cap }))
+            }
+            Outgoing::Event { bytes: ev, reply } => {
+                bytes[..ev.len()].copy_from_slice(ev);
+                (ev.len(), MessageKind::KernelEvent, reply.then_some(ReplyTo::Fault))
+            }
+        };
+        let rpid = self.thread(receiver).expect("receiver exists").pid;
+        let written = if len as u64 > cap {
+            Err(SysError::MessageTooLarge)
+        } else {
+            usercopy::copy_to_user(&self.process(rpid).expect("live").space, buf, &bytes[..len])
+        };
+        if let Err(e) = written {
+            self.set_result(receiver, Err(e));
+            self.thread_mut(receiver).expect("exists").state = ThreadState::Ready;
+            return Delivery::ReceiverFault;
+        }
+        let stamp = self.sender(sender).to_word();
+        self.set_result(receiver, Ok((len as u64, stamp, kind as u64)));
+        self.thread_mut(receiver).expect("exists").state = ThreadState::Ready;
+        match reply_to {
+            Some(to) => self.thread_mut(sender).expect("exists").state = ThreadState::AwaitingReply { server: receiver, to },
+            // An exit report: the thread's last act.
+            None => self.threads[sender.0 as usize] = None,
+        }
+        Delivery::Delivered
+    }
+
+    /// `Recv`: take the oldest queued sender or block.
+    pub fn recv(&mut self, tid: Tid, ep: EndpointId, buf: u64, cap: u64) -> Next {
+        let pid = self.thread(tid).expect("caller exists").pid;
+        let Some(endpoint) = self.endpoint_mut(ep) else {
+            self.set_result(tid, Err(SysError::NoSuchObject));
+            return Next::Continue;
+        };
+        if endpoint.owner != pid {
+            self.set_result(tid, Err(SysError::NotPermitted));
+            return Next::Continue;
+        }
+        let space = &self.process(pid).expect("caller live").space;
+        if let Err(e) = usercopy::check(space, buf, cap.min(MAX_MESSAGE as u64), true) {
+            self.set_result(tid, Err(e));
+            return Next::Continue;
+        }
+        self.thread_mut(tid).expect("exists").state = ThreadState::Receiving { ep, buf, cap };
+        while let Some(sender) = self.endpoint_mut(ep).and_then(|e| e.queue.pop_front()) {
+            match self.deliver(sender, tid) {
+                Delivery::Delivered => return Next::Continue,
+                Delivery::SenderFault => self.run_queue.push_back(sender),
+                Delivery::ReceiverFault => {
+                    if let Some(e) = self.endpoint_mut(ep) {
+                        e.queue.push_front(sender);
+                    }
+                    return Next::Continue;
+                }
+            }
+        }
+        if let Some(e) = self.endpoint_mut(ep) {
+            e.receiver = Some(tid);
+        }
+        Next::Schedule
+    }
+
+    /// Checks that `target` waits for a reply from `server`.
+    pub fn awaiting(&self, server: Tid, target: Tid) -> Result<ReplyTo, SysError> {
+        match self.thread(target).map(|t| &t.state) {
+            None => Err(SysError::NoSuchObject),
+            Some(ThreadState::AwaitingReply { server: s, to }) if *s == server => Ok(*to),
+            Some(_) => Err(SysError::NotWaiting),
+        }
+    }
+
+    /// Completes a `Call`: copies the reply into the caller's reply buffer.
+    pub fn finish_call(&mut self, target: Tid, reply_ptr: u64, reply_cap: u64, bytes: &[u8]) {
+        let result = if bytes.len() as u64 > reply_cap {
+            Err(SysError::MessageTooLarge)
+        } else {
+            let pid = self.thread(target).expect("target exists").pid;
+            let space = &self.process(pid).expect("live").space;
+            usercopy::copy_to_user(space, reply_ptr, bytes).map(|()| (bytes.len() as u64, 0, 0))
+        };
+        self.set_result(target, result);
+        self.thread_mut(target).expect("exists").state = ThreadState::Ready;
+    }
+}

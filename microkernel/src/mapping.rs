@@ -1,0 +1,93 @@
+//! Validation of a pager's mapping requests. The kernel installs a page
+//! only when every check passes; a refused request maps nothing.
+
+use libipc::{
+    abi::{MapFlags, SysError},
+    kernel::Mapping,
+    types::{Pid, VirtAddr},
+};
+use x86_64::structures::paging::PageTableFlags as F;
+
+use crate::{memory::space::MapError, object::Kernel};
+
+impl Kernel {
+    /// The process `pid` if `pager` is the pager that pages it.
+    pub fn paged_by(&self, pager: Pid, pid: Pid) -> Result<(), SysError> {
+        let process = self.process(pid).ok_or(SysError::NoSuchObject)?;
+        if process.pager == Some(pager) { Ok(()) } else { Err(SysError::NotPermitted) }
+    }
+
+    /// Checks one mapping `pager` asks for in `pid`.
+    pub fn validate_mapping(&self, pager: Pid, pid: Pid, m: &Mapping) -> Result<(), SysError> {
+        self.paged_by(pager, pid)?;
+        if m.flags.0 & !MapFlags::ALL != 0 {
+            return Err(SysError::InvalidArgument);
+        }
+        if !m.virt.is_page_aligned() || !m.phys.is_page_aligned() {
+            return Err(SysError::InvalidArgument);
+        }
+        if !m.virt.is_canonical() || !m.virt.is_user() {
+            return Err(SysError::BadAddress);
+        }
+        let pool = self.process(pager).and_then(|p| p.pool).ok_or(SysError::NotPermitted)?;
+        if !pool.contains(m.phys.0) {
+            return Err(SysError::FrameNotOwned);
+        }
+        if m.flags.contains(MapFlags::WRITE.union(MapFlags::EXEC)) && !m.flags.contains(MapFlags::ALLOW_WX) {
+            return Err(SysError::WritableExecutable);
+        }
+        Ok(())
+    }
+
+    /// Validates all of `mappings`, then installs them; on a failure while
+    /// installing (out of page-table memory) the ones installed are removed.
+    pub fn install(&mut self, pager: Pid, pid: Pid, mappings: &[Mapping]) -> Result<(), SysError> {
+        for m in mappings {
+            self.validate_mapping(pager, pid, m)?;
+        }
+        let space = &mut self.process_mut(pid).ok_or(SysError::NoSuchObject)?.space;
+        for (i, m) in mappings.iter().enumerate() {
+            let mut flags = F::empty();
+            if m.flags.contains(MapFlags::WRITE) {
+                flags |= F::WRITABLE;
+            }
+            if !m.flags.contains(MapFlags::EXEC) {
+                flags |= F::NO_EXECUTE;
+            }
+            let virt = x86_64::VirtAddr::new(m.virt.0);
+            if let Err(e) = space.map(virt, x86_64::PhysAddr::new(m.phys.0), flags, m.flags.contains(MapFlags::REPLACE)) {
+                for undo in &mappings[..i] {
+                    space.unmap(x86_64::VirtAddr::new(undo.virt.0));
+                }
+                return Err(match e {
+                    MapError::OutOfMemory => SysError::OutOfMemory,
+                    MapError::AlreadyMapped => SysError::AlreadyMapped,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes `pages` pages at `virt` from `pid`; returns how many were
+    /// mapped.
+    pub fn unmap_range(&mut self, pager: Pid, pid: Pid, virt: VirtAddr, pages: u64) -> Result<u64, SysError> {
+        /// Bounds the work of one call: the kernel is not preemptible.
+        const MAX_PAGES: u64 = 1 << 20;
+        self.paged_by(pager, pid)?;
+        if !virt.is_page_aligned() || pages > MAX_PAGES {
+            return Err(SysError::InvalidArgument);
+        }
+        let end = virt.0.checked_add(pages * 4096).ok_or(SysError::BadAddress)?;
+        if !virt.is_canonical() || end > libipc::types::USER_END.0 {
+            return Err(SysError::BadAddress);
+        }
+        let space = &mut self.process_mut(pid).ok_or(SysError::NoSuchObject)?.space;
+        let mut present = 0;
+        for i in 0..pages {
+            if space.unmap(x86_64::VirtAddr::new(virt.0 + i * 4096)).is_some() {
+                present += 1;
+            }
+        }
+        Ok(present)
+    }
+}

@@ -1,0 +1,69 @@
+//! Copies between kernel buffers and user memory.
+//!
+//! A user pointer is a claim by the program about its own memory. The kernel
+//! never dereferences it directly: it checks the range lies in the user
+//! half, walks the process's page tables for every page (present, user, and
+//! writable when the kernel writes), and copies through the direct map. So
+//! a kernel-half, non-canonical or unmapped pointer is `BadAddress`, never a
+//! kernel fault, and the kernel never faults user memory in.
+
+use libipc::{abi::SysError, types};
+use x86_64::{VirtAddr, structures::paging::PageTableFlags as F};
+
+use super::{phys_to_virt, space::AddressSpace};
+
+const PAGE: u64 = 4096;
+
+/// Checks `[addr, addr+len)` is user memory mapped with the needed access.
+pub fn check(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Result<(), SysError> {
+    let end = addr.checked_add(len).ok_or(SysError::BadAddress)?;
+    if end > types::USER_END.0 {
+        return Err(SysError::BadAddress);
+    }
+    if len == 0 {
+        return Ok(());
+    }
+    let mut page = addr & !(PAGE - 1);
+    while page < end {
+        let (_, flags) = space.translate(VirtAddr::new(page)).ok_or(SysError::BadAddress)?;
+        if !flags.contains(F::USER_ACCESSIBLE) || (write && !flags.contains(F::WRITABLE)) {
+            return Err(SysError::BadAddress);
+        }
+        page += PAGE;
+    }
+    Ok(())
+}
+
+/// Calls `f(direct-map pointer, chunk length)` for each page-contiguous
+/// chunk of a range that [`check`] accepted.
+fn for_each_chunk(space: &AddressSpace, addr: u64, len: u64, mut f: impl FnMut(*mut u8, usize, usize)) {
+    let mut done = 0u64;
+    while done < len {
+        let va = addr + done;
+        let chunk = (PAGE - va % PAGE).min(len - done);
+        let (phys, _) = space.translate(VirtAddr::new(va)).expect("range checked before copying");
+        f(phys_to_virt(phys).as_mut_ptr(), done as usize, chunk as usize);
+        done += chunk;
+    }
+}
+
+/// Copies `out.len()` bytes from user address `addr`.
+pub fn copy_from_user(space: &AddressSpace, addr: u64, out: &mut [u8]) -> Result<(), SysError> {
+    check(space, addr, out.len() as u64, false)?;
+    for_each_chunk(space, addr, out.len() as u64, |src, at, n| {
+        // SAFETY: `check` proved the page is mapped; `src..src+n` lies in one
+        // page of the direct map, and `out[at..at+n]` is in bounds.
+        unsafe { core::ptr::copy_nonoverlapping(src, out[at..at + n].as_mut_ptr(), n) };
+    });
+    Ok(())
+}
+
+/// Copies `data` to user address `addr`, which must be mapped writable.
+pub fn copy_to_user(space: &AddressSpace, addr: u64, data: &[u8]) -> Result<(), SysError> {
+    check(space, addr, data.len() as u64, true)?;
+    for_each_chunk(space, addr, data.len() as u64, |dst, at, n| {
+        // SAFETY: as in `copy_from_user`, with the page checked writable.
+        unsafe { core::ptr::copy_nonoverlapping(data[at..at + n].as_ptr(), dst, n) };
+    });
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Scheduling: round-robin over the run queue, preempted by the timer. IPC
+//! hands the CPU over directly (see `ipc`), bypassing the queue.
+
+use libipc::types::Tid;
+
+use crate::{
+    arch::trap::TrapFrame,
+    ipc::Next,
+    object::{Kernel, ThreadState},
+};
+
+impl Kernel {
+    /// Makes `tid` current: its registers go into `frame` and its address
+    /// space onto the CPU.
+    pub fn switch_to(&mut self, tid: Tid, frame: &mut TrapFrame) {
+        self.run_queue.retain(|&t| t != tid);
+        let thread = self.thread(tid).expect("switching to a live thread");
+        *frame = thread.frame;
+        let pid = thread.pid;
+        self.process(pid).expect("a live thread has a live process").space.activate();
+        self.current = Some(tid);
+    }
+
+    /// The next runnable thread from the queue.
+    fn pick(&mut self) -> Tid {
+        while let Some(tid) = self.run_queue.pop_front() {
+            if matches!(self.thread(tid).map(|t| &t.state), Some(ThreadState::Ready)) {
+                return tid;
+            }
+        }
+        self.deadlock()
+    }
+
+    /// Every thread is blocked: nothing can ever run again.
+    fn deadlock(&self) -> ! {
+        log::error!("no runnable thread: every thread is blocked (deadlock)");
+        for (tid, t) in self.threads.iter().enumerate() {
+            if let Some(t) = t {
+                log::error!("  thread {tid} of process {}: {:?}", t.pid.0, t.state);
+            }
+        }
+        panic!("deadlock");
+    }
+
+    /// Finishes a kernel entry: runs whoever `next` says, leaving their
+    /// registers in `frame` for the return to user mode.
+    pub fn finish(&mut self, current: Tid, next: Next, frame: &mut TrapFrame) {
+        let target = match next {
+            Next::Continue if self.thread(current).is_some() => current,
+            Next::SwitchTo(t) if self.thread(t).is_some() => {
+                if self.thread(current).is_some_and(|t| matches!(t.state, ThreadState::Ready)) && current != t {
+                    self.run_queue.push_back(current);
+                }
+                t
+            }
+            _ => self.pick(),
+        };
+        self.switch_to(target, frame);
+    }
+
+    /// Timer preemption of `current`.
+    pub fn preempt(&mut self, current: Tid) -> Next {
+        if self.run_queue.is_empty() {
+            Next::Continue
+        } else {
+            self.run_queue.push_back(current);
+            Next::Schedule
+        }
+    }
+}

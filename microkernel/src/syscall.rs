@@ -1,0 +1,252 @@
+//! System-call dispatch: decode the registers of the current thread,
+//! validate every argument, act. See `libipc::abi` for the table.
+
+use libipc::{
+    MAX_MESSAGE,
+    abi::{ExitStatus, MapFlags, SysError, Syscall},
+    codec,
+    kernel::{FaultReply, KernelEvent, Mapping},
+    types::{EndpointId, PhysAddr, Pid, Tid, VirtAddr},
+};
+
+use crate::{
+    arch::trap::TrapFrame,
+    ipc::Next,
+    memory::{frames, usercopy},
+    object::{Kernel, MAX_ENDPOINTS, Outgoing, ReplyTo, ThreadState},
+    qemu::{self, QemuExit},
+};
+
+/// Largest single `DebugWrite`.
+const MAX_DEBUG_WRITE: u64 = 4096;
+
+type SysResult = Result<(u64, u64, u64), SysError>;
+
+impl Kernel {
+    /// Handles the current thread's system call.
+    pub fn syscall(&mut self, tid: Tid) -> Next {
+        let f = self.thread(tid).expect("current thread exists").frame;
+        let args = [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9];
+        let pid = self.thread(tid).expect("exists").pid;
+        let Some(call) = Syscall::from_raw(f.rax) else {
+            self.set_result(tid, Err(SysError::NoSuchCall));
+            return Next::Continue;
+        };
+        let result: SysResult = match call {
+            Syscall::Call => return self.sys_call(tid, pid, args),
+            Syscall::Recv => return self.recv(tid, EndpointId(args[0] as u32), args[1], args[2]),
+            Syscall::ReplyRecv => {
+                return match self.sys_reply(tid, pid, Tid(args[0] as u32), args[1], args[2]) {
+                    Err(e) => {
+                        self.set_result(tid, Err(e));
+                        Next::Continue
+                    }
+                    Ok(resumed) => match self.recv(tid, EndpointId(args[3] as u32), args[4], args[5]) {
+                        Next::Continue => {
+                            if let Some(t) = resumed {
+                                self.run_queue.push_back(t);
+                            }
+                            Next::Continue
+                        }
+                        Next::Schedule => resumed.map_or(Next::Schedule, Next::SwitchTo),
+                        other => other,
+                    },
+                };
+            }
+            Syscall::Reply => match self.sys_reply(tid, pid, Tid(args[0] as u32), args[1], args[2]) {
+                Ok(resumed) => {
+                    if let Some(t) = resumed {
+                        self.run_queue.push_back(t);
+                    }
+                    Ok((0, 0, 0))
+                }
+                Err(e) => Err(e),
+            },
+            Syscall::EndpointCreate => self.sys_endpoint_create(pid, args[0]),
+            Syscall::DebugWrite => self.sys_debug_write(pid, args[0], args[1]),
+            Syscall::Exit => return self.sys_exit(tid, pid, args[0] as i64),
+            Syscall::Yield => {
+                self.set_result(tid, Ok((0, 0, 0)));
+                self.run_queue.push_back(tid);
+                return Next::Schedule;
+            }
+            Syscall::Random => Ok((crate::entropy::random_u64(), 0, 0)),
+            Syscall::Ticks => Ok((crate::entropy::tsc(), 0, 0)),
+            Syscall::KernelInfo => {
+                let (free, total) = frames::stats();
+                Ok((free, total, 0))
+            }
+            Syscall::SpaceCreate => self.sys_space_create(pid),
+            Syscall::ThreadStart => self.sys_thread_start(pid, args),
+            Syscall::Map => {
+                let m = Mapping { virt: VirtAddr(args[1]), phys: PhysAddr(args[2]), flags: MapFlags(args[3]) };
+                self.install(pid, Pid(args[0] as u32), &[m]).map(|()| (0, 0, 0))
+            }
+            Syscall::Unmap => self.unmap_range(pid, Pid(args[0] as u32), VirtAddr(args[1]), args[2]).map(|n| (n, 0, 0)),
+            Syscall::SpaceDestroy => self.sys_space_destroy(pid, Pid(args[0] as u32)),
+            Syscall::Shutdown => self.sys_shutdown(pid, args[0]),
+        };
+        self.set_result(tid, result);
+        Next::Continue
+    }
+
+    fn is_pager(&self, pid: Pid) -> bool {
+        self.process(pid).is_some_and(|p| p.pool.is_some())
+    }
+
+    fn sys_call(&mut self, tid: Tid, pid: Pid, a: [u64; 6]) -> Next {
+        let (ep, ptr, len, reply_ptr, reply_cap) = (EndpointId(a[0] as u32), a[1], a[2], a[3], a[4]);
+        let space = &self.process(pid).expect("caller live").space;
+        let checked = if len > MAX_MESSAGE as u64 {
+            Err(SysError::MessageTooLarge)
+        } else {
+            usercopy::check(space, ptr, len, false)
+                .and_then(|()| usercopy::check(space, reply_ptr, reply_cap.min(MAX_MESSAGE as u64), true))
+        };
+        let checked = checked.and_then(|()| {
+            if self.endpoints.get(ep.0 as usize).is_some_and(Option::is_some) {
+                Ok(())
+            } else {
+                Err(SysError::NoSuchObject)
+            }
+        });
+        if let Err(e) = checked {
+            self.set_result(tid, Err(e));
+            return Next::Continue;
+        }
+        self.send(tid, ep, Outgoing::Call { ptr, len, reply_ptr, reply_cap })
+    }
+
+    /// The reply half of `Reply`/`ReplyRecv`. Returns the thread to resume,
+    /// if the reply resumed one.
+    fn sys_reply(&mut self, tid: Tid, pid: Pid, target: Tid, ptr: u64, len: u64) -> Result<Option<Tid>, SysError> {
+        if len > MAX_MESSAGE as u64 {
+            return Err(SysError::MessageTooLarge);
+        }
+        let to = self.awaiting(tid, target)?;
+        let mut bytes = [0u8; MAX_MESSAGE];
+        let bytes = &mut bytes[..len as usize];
+        usercopy::copy_from_user(&self.process(pid).expect("caller live").space, ptr, bytes)?;
+        match to {
+            ReplyTo::Call { reply_ptr, reply_cap } => {
+                self.finish_call(target, reply_ptr, reply_cap, bytes);
+                Ok(Some(target))
+            }
+            ReplyTo::Fault => {
+                let reply: FaultReply = codec::decode(bytes).map_err(|_| SysError::Malformed)?;
+                let target_pid = self.thread(target).expect("awaiting thread exists").pid;
+                match reply {
+                    FaultReply::Resume { mappings } => {
+                        self.install(pid, target_pid, &mappings)?;
+                        self.thread_mut(target).expect("exists").state = ThreadState::Ready;
+                        Ok(Some(target))
+                    }
+                    FaultReply::Kill { reason } => {
+                        self.paged_by(pid, target_pid)?;
+                        let t = self.thread(target).expect("exists");
+                        log::info!(
+                            "process {} killed by its pager: {:?} (thread {}, rip {:#x})",
+                            target_pid.0,
+                            reason,
+                            target.0,
+                            t.frame.rip
+                        );
+                        self.destroy_process(target_pid);
+                        Ok(None)
+                    }
+                }
+            }
+        }
+    }
+
+    fn sys_endpoint_create(&mut self, pid: Pid, id: u64) -> SysResult {
+        if id == 0 || id > u64::from(MAX_ENDPOINTS) {
+            return Err(SysError::InvalidArgument);
+        }
+        let slot = &mut self.endpoints[id as usize];
+        if slot.is_some() {
+            return Err(SysError::AlreadyExists);
+        }
+        *slot = Some(crate::object::Endpoint { owner: pid, receiver: None, queue: Default::default() });
+        Ok((0, 0, 0))
+    }
+
+    fn sys_debug_write(&mut self, pid: Pid, ptr: u64, len: u64) -> SysResult {
+        if len > MAX_DEBUG_WRITE {
+            return Err(SysError::InvalidArgument);
+        }
+        let space = &self.process(pid).expect("caller live").space;
+        usercopy::check(space, ptr, len, false)?;
+        let mut chunk = [0u8; 256];
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(chunk.len() as u64);
+            usercopy::copy_from_user(space, ptr + done, &mut chunk[..n as usize])?;
+            crate::serial::write_bytes(&chunk[..n as usize]);
+            done += n;
+        }
+        Ok((len, 0, 0))
+    }
+
+    fn sys_exit(&mut self, tid: Tid, pid: Pid, code: i64) -> Next {
+        let Some(pager_ep) = self.thread(tid).and_then(|t| t.pager_ep) else {
+            log::error!("the pager (process {}) exited with code {code}", pid.0);
+            qemu::exit(QemuExit::PagerDied);
+        };
+        log::debug!("process {} exited with code {code}", pid.0);
+        // The report outlives the process: mark it before destroying.
+        self.thread_mut(tid).expect("exists").state = ThreadState::Exiting;
+        self.destroy_process(pid);
+        let mut bytes = heapless::Vec::new();
+        let mut buf = [0u8; crate::object::EVENT_CAPACITY];
+        let n = codec::encode(&KernelEvent::Exited { pid, code }, &mut buf).expect("an exit report fits");
+        bytes.extend_from_slice(&buf[..n]).expect("fits");
+        self.send(tid, pager_ep, Outgoing::Event { bytes, reply: false })
+    }
+
+    fn sys_space_create(&mut self, pid: Pid) -> SysResult {
+        if !self.is_pager(pid) {
+            return Err(SysError::NotPermitted);
+        }
+        let new = self.create_process(Some(pid), None).ok_or(SysError::OutOfMemory)?;
+        Ok((u64::from(new.0), 0, 0))
+    }
+
+    fn sys_thread_start(&mut self, pid: Pid, a: [u64; 6]) -> SysResult {
+        let (target, entry, stack, arg, ep) = (Pid(a[0] as u32), VirtAddr(a[1]), VirtAddr(a[2]), a[3], EndpointId(a[4] as u32));
+        self.paged_by(pid, target)?;
+        if !entry.is_user() || !stack.is_user() {
+            return Err(SysError::BadAddress);
+        }
+        match self.endpoints.get(ep.0 as usize) {
+            Some(Some(e)) if e.owner == pid => {}
+            Some(Some(_)) => return Err(SysError::NotPermitted),
+            _ => return Err(SysError::NoSuchObject),
+        }
+        let tid = self.create_thread(target, TrapFrame::new_user(entry.0, stack.0, arg), Some(ep));
+        Ok((u64::from(tid.0), 0, 0))
+    }
+
+    fn sys_space_destroy(&mut self, pid: Pid, target: Pid) -> SysResult {
+        self.paged_by(pid, target)?;
+        self.destroy_process(target);
+        Ok((0, 0, 0))
+    }
+
+    fn sys_shutdown(&mut self, pid: Pid, status: u64) -> SysResult {
+        if !self.is_pager(pid) {
+            return Err(SysError::NotPermitted);
+        }
+        match status {
+            s if s == ExitStatus::Success as u64 => {
+                log::info!("shutdown requested by the pager: success");
+                qemu::exit(QemuExit::Success)
+            }
+            s if s == ExitStatus::Failure as u64 => {
+                log::error!("shutdown requested by the pager: failure");
+                qemu::exit(QemuExit::Failure)
+            }
+            _ => Err(SysError::InvalidArgument),
+        }
+    }
+}

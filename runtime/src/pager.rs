@@ -1,0 +1,57 @@
+//! The typed client of the pager (see `libipc::pager`).
+
+use libipc::{
+    abi::PAGER_ENDPOINT,
+    pager::{Errno, MapKind, Reply, Request, Response},
+    sys::KernelTransport,
+    transport::{Client, ClientError},
+    types::{PageCount, Prot, VirtAddr},
+};
+
+/// Sends one request to the pager. A transport or decoding failure is
+/// reported as EFAULT/EIO-like errors so callers handle one error type.
+pub fn request(req: Request) -> Response {
+    let mut client: Client<KernelTransport, Request, Response> = Client::new(KernelTransport(PAGER_ENDPOINT));
+    match client.call(&req) {
+        Ok(r) => r,
+        Err(ClientError::Transport(_)) => Err(Errno::Fault),
+        Err(_) => Err(Errno::Io),
+    }
+}
+
+/// Anonymous private mmap.
+pub fn mmap_anon(len: u64, prot: Prot) -> Result<VirtAddr, Errno> {
+    match request(Request::Mmap {
+        addr: VirtAddr(0),
+        len,
+        prot,
+        flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS),
+    })? {
+        Reply::Addr(a) => Ok(a),
+        _ => Err(Errno::Io),
+    }
+}
+
+pub fn munmap(addr: VirtAddr, len: u64) -> Result<(), Errno> {
+    request(Request::Munmap { addr, len }).map(|_| ())
+}
+
+pub fn mprotect(addr: VirtAddr, len: u64, prot: Prot) -> Result<(), Errno> {
+    request(Request::Mprotect { addr, len, prot }).map(|_| ())
+}
+
+/// Resident pages in a range, as the pager counts them.
+pub fn resident(addr: VirtAddr, len: u64) -> Result<PageCount, Errno> {
+    match request(Request::Resident { addr, len })? {
+        Reply::Pages(p) => Ok(p),
+        _ => Err(Errno::Io),
+    }
+}
+
+/// The pager's frame pool: (free, total).
+pub fn pool_stats() -> Result<(PageCount, PageCount), Errno> {
+    match request(Request::PoolStats)? {
+        Reply::Pool { free, total } => Ok((free, total)),
+        _ => Err(Errno::Io),
+    }
+}
