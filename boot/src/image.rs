@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use bootloader_boot_config::LevelFilter;
+
 use crate::{Error, Result};
 
 /// Which firmware boots the image.
@@ -17,9 +19,17 @@ pub fn make(kernel: &Path, ramdisk: &Path, firmware: Firmware) -> Result<PathBuf
         Firmware::Bios => "bios.img",
         Firmware::Uefi => "uefi.img",
     });
+    // The bootloader's own log is noise unless something goes wrong.
+    let mut config = bootloader::BootConfig::default();
+    config.log_level = LevelFilter::Warn;
+    config.frame_buffer_logging = false;
     let made = match firmware {
-        Firmware::Bios => bootloader::BiosBoot::new(kernel).set_ramdisk(ramdisk).create_disk_image(&out),
-        Firmware::Uefi => bootloader::UefiBoot::new(kernel).set_ramdisk(ramdisk).create_disk_image(&out),
+        Firmware::Bios => {
+            bootloader::BiosBoot::new(kernel).set_ramdisk(ramdisk).set_boot_config(&config).create_disk_image(&out)
+        }
+        Firmware::Uefi => {
+            bootloader::UefiBoot::new(kernel).set_ramdisk(ramdisk).set_boot_config(&config).create_disk_image(&out)
+        }
     };
     made.map_err(|e| Error(format!("making the {firmware:?} image failed: {e:#}")))?;
     Ok(out)

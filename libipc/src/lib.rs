@@ -21,6 +21,7 @@ pub mod codec;
 pub mod host;
 pub mod kernel;
 pub mod pager;
+pub mod procfs;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod sys;
 pub mod transport;

@@ -90,7 +90,7 @@ impl PhysAddr {
 }
 
 /// A number of pages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct PageCount(pub u64);
 
 impl PageCount {

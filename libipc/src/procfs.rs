@@ -1,0 +1,456 @@
+//! The procfs server's protocols: with programs, and with the pager.
+//!
+//! # Programs -> procfs server
+//!
+//! A program sends a [`Request`] with `Call` to
+//! [`crate::abi::PROCFS_ENDPOINT`] and receives a [`Response`]. The server
+//! learns who is asking from the kernel's [`crate::types::Sender`] stamp,
+//! never from the request, so `pid` in a request only names the *target*.
+//!
+//! | request | reply | notes |
+//! |---|---|---|
+//! | `Read { pid, file, offset, len }` | `Data(bytes)`, at most `len` bytes | fewer bytes: a short read; none: end of file |
+//! | `Write { pid, file, offset, data }` | `Written(n)` | only `mem` is writable |
+//!
+//! `offset` is the file offset: a byte offset into the text of `maps`,
+//! `smaps` and `smaps_rollup`, `vpn * 8` for `pagemap`, the virtual address
+//! for `mem`. Data travels inline, so one call moves at most
+//! [`MAX_INLINE_DATA`] bytes; a larger `len` is [`Error::TooLarge`]. Bulk
+//! transfers will use memory the caller lends for one call (a kernel lease)
+//! once the kernel has them; the server core already writes into a caller
+//! buffer of any size, so only the message layer changes.
+//!
+//! # Procfs server -> pager
+//!
+//! The procfs server never reads page tables: it asks the pager with a
+//! [`SourceRequest`] and gets a [`SourceResponse`]. The items the pager
+//! sends ([`SpaceLayout`], [`VmaInfo`], [`PageInfo`]) are the facts Linux's
+//! formats are computed from; the procfs server does all the formatting and
+//! all the access checks.
+
+use heapless::{String, Vec};
+use serde::{Deserialize, Serialize};
+
+use crate::types::{Pid, Prot, VirtAddr};
+
+/// The most data one request or reply carries inline. Chosen so the largest
+/// [`Request::Write`] and [`Reply::Data`] still fit in
+/// [`crate::MAX_MESSAGE`] with their headers (tested in the codec tests).
+pub const MAX_INLINE_DATA: usize = 384;
+
+/// Longest file path a [`FileRef`] carries. Longer paths are the pager's to
+/// shorten (Linux itself prints at most a page).
+pub const MAX_PATH: usize = 128;
+
+/// Longest anonymous-mapping name: Linux's `ANON_VMA_NAME_MAX_LEN`.
+pub const MAX_ANON_NAME: usize = 80;
+
+/// How many pages one [`SourceReply::Pages`] batch carries; keeps the reply
+/// within [`crate::MAX_MESSAGE`] for the largest encodings.
+pub const MAX_PAGES_PER_REPLY: usize = 12;
+
+/// Which process a request is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PidSelector {
+    /// `/proc/self`: the sender's own process, checked like any other.
+    Self_,
+    /// `/proc/<pid>`.
+    Pid(Pid),
+}
+
+/// The files under `/proc/<pid>/` this server serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProcFile {
+    Maps,
+    Smaps,
+    SmapsRollup,
+    Pagemap,
+    Mem,
+}
+
+impl ProcFile {
+    /// Every file, in `ls` order.
+    pub const ALL: [ProcFile; 5] = [
+        ProcFile::Maps,
+        ProcFile::Mem,
+        ProcFile::Pagemap,
+        ProcFile::Smaps,
+        ProcFile::SmapsRollup,
+    ];
+
+    /// The file's name in a `/proc/<pid>/` directory.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ProcFile::Maps => "maps",
+            ProcFile::Smaps => "smaps",
+            ProcFile::SmapsRollup => "smaps_rollup",
+            ProcFile::Pagemap => "pagemap",
+            ProcFile::Mem => "mem",
+        }
+    }
+
+    /// The file called `name`, or [`Error::NoSuchFile`].
+    pub fn from_name(name: &str) -> Result<ProcFile, Error> {
+        ProcFile::ALL.into_iter().find(|f| f.name() == name).ok_or(Error::NoSuchFile)
+    }
+}
+
+/// Parses `/proc/self/<file>` or `/proc/<pid>/<file>`, as a program's
+/// `open` would before sending requests. Anything else is
+/// [`Error::NoSuchFile`], like a path that does not exist.
+pub fn parse_path(path: &str) -> Result<(PidSelector, ProcFile), Error> {
+    let rest = path.strip_prefix("/proc/").ok_or(Error::NoSuchFile)?;
+    let (dir, file) = rest.split_once('/').ok_or(Error::NoSuchFile)?;
+    let pid = if dir == "self" {
+        PidSelector::Self_
+    } else if !dir.is_empty() && dir.bytes().all(|b| b.is_ascii_digit()) {
+        // Leading zeros are not the canonical name of a directory.
+        if dir.len() > 1 && dir.starts_with('0') {
+            return Err(Error::NoSuchFile);
+        }
+        PidSelector::Pid(Pid(dir.parse().map_err(|_| Error::NoSuchFile)?))
+    } else {
+        return Err(Error::NoSuchFile);
+    };
+    Ok((pid, ProcFile::from_name(file)?))
+}
+
+/// A request from a program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Up to `len` bytes of `file` from `offset`.
+    Read {
+        pid: PidSelector,
+        file: ProcFile,
+        offset: u64,
+        len: u64,
+    },
+    /// Writes `data` at `offset` (only [`ProcFile::Mem`]).
+    Write {
+        pid: PidSelector,
+        file: ProcFile,
+        offset: u64,
+        data: Vec<u8, MAX_INLINE_DATA>,
+    },
+}
+
+/// A successful answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    /// The bytes read; fewer than asked is a short read, none is end of file.
+    Data(Vec<u8, MAX_INLINE_DATA>),
+    /// How many bytes were written.
+    Written(u64),
+}
+
+/// Why a request failed. Each maps to the errno Linux would give.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Error {
+    /// The access check refused the caller (EACCES). Returned before the
+    /// target's memory is looked at, so it reveals nothing about it.
+    AccessDenied,
+    /// No process has this pid (ESRCH).
+    NoSuchProcess,
+    /// No such file under `/proc/<pid>/` (ENOENT).
+    NoSuchFile,
+    /// A misaligned pagemap offset or length, or a mem offset >= 2^63
+    /// (EINVAL).
+    InvalidArgument,
+    /// `len` is larger than one reply can carry (EMSGSIZE).
+    TooLarge,
+    /// The file is read-only (EBADF: it cannot be opened for writing).
+    NotWritable,
+    /// mem: the first byte is not mapped, or the mapping refuses the write
+    /// (EIO).
+    Io,
+    /// The pager did not answer or sent inconsistent data (EAGAIN).
+    Unavailable,
+    /// The request did not decode (EBADMSG).
+    Malformed,
+}
+
+impl Error {
+    /// The Linux errno number.
+    pub const fn code(self) -> i32 {
+        match self {
+            Error::NoSuchFile => 2,
+            Error::NoSuchProcess => 3,
+            Error::Io => 5,
+            Error::NotWritable => 9,
+            Error::Unavailable => 11,
+            Error::AccessDenied => 13,
+            Error::InvalidArgument => 22,
+            Error::Malformed => 74,
+            Error::TooLarge => 90,
+        }
+    }
+}
+
+/// The procfs server's answer to a [`Request`].
+pub type Response = Result<Reply, Error>;
+
+// ---------------------------------------------------------------------------
+// What the pager tells the procfs server about an address space.
+
+/// The process-wide addresses Linux names `[heap]` and `[stack]` by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceLayout {
+    /// Where the break started (Linux `mm->start_brk`).
+    pub start_brk: VirtAddr,
+    /// The current break, unaligned (Linux `mm->brk`).
+    pub brk: VirtAddr,
+    /// The initial stack pointer region (Linux `mm->start_stack`).
+    pub start_stack: VirtAddr,
+}
+
+/// Whether writes to a mapping are seen by other mappings of the same object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Sharing {
+    /// MAP_PRIVATE: copy-on-write.
+    Private,
+    /// MAP_SHARED.
+    Shared,
+}
+
+/// The file behind a file mapping, as maps prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub path: String<MAX_PATH>,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    pub inode: u64,
+    /// The file offset of the mapping's first page, in pages.
+    pub page_offset: u64,
+}
+
+/// What a mapping's pages come from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Backing {
+    Anonymous,
+    File(FileRef),
+}
+
+/// Mappings the system installs itself, named by what they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SpecialMapping {
+    Vdso,
+    Vvar,
+    VvarVclock,
+}
+
+/// How a mapping is labelled beyond its backing. `[heap]` and `[stack]` are
+/// not labels: the procfs server derives them from [`SpaceLayout`] with
+/// Linux's rules, so the pager cannot get them subtly wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VmaLabel {
+    /// No label: the file path, `[heap]`, `[stack]` or nothing.
+    None,
+    Special(SpecialMapping),
+    /// A name given with `PR_SET_VMA_ANON_NAME`: `[anon:NAME]`.
+    AnonName(String<MAX_ANON_NAME>),
+}
+
+/// One virtual memory area: `[start, end)`, page-aligned, non-empty.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmaInfo {
+    pub start: VirtAddr,
+    pub end: VirtAddr,
+    pub prot: Prot,
+    pub sharing: Sharing,
+    pub backing: Backing,
+    /// A stack that grows down on faults below it (MAP_GROWSDOWN).
+    pub grows_down: bool,
+    pub label: VmaLabel,
+}
+
+/// Where a page's contents are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PageFrame {
+    /// In memory, in frame `pfn`.
+    Resident { pfn: u64 },
+    /// Swapped out: `swap_type` (5 bits) and `swap_offset` (50 bits).
+    Swapped { swap_type: u8, swap_offset: u64 },
+}
+
+/// Per-page facts (a bit set), as the pager's page accounting knows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PageFlags(pub u8);
+
+impl PageFlags {
+    /// Written since it was mapped clean.
+    pub const DIRTY: PageFlags = PageFlags(1 << 0);
+    /// Accessed recently (the accessed bit or the pager's own reference).
+    pub const REFERENCED: PageFlags = PageFlags(1 << 1);
+    /// An anonymous page (private anonymous memory or a CoW copy), as
+    /// opposed to a file or shared-memory page.
+    pub const ANONYMOUS: PageFlags = PageFlags(1 << 2);
+    /// Mapped by exactly this one mapping.
+    pub const EXCLUSIVE: PageFlags = PageFlags(1 << 3);
+    /// Written since soft-dirty tracking was last reset.
+    pub const SOFT_DIRTY: PageFlags = PageFlags(1 << 4);
+
+    pub const fn contains(self, other: PageFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub const fn union(self, other: PageFlags) -> PageFlags {
+        PageFlags(self.0 | other.0)
+    }
+}
+
+/// One page that is resident or swapped; pages not listed are holes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PageInfo {
+    /// Virtual page number: address / 4096.
+    pub vpn: u64,
+    pub frame: PageFrame,
+    /// How many mappings (in all address spaces) share the frame; 1 for a
+    /// private page. Pss divides by it.
+    pub map_count: u32,
+    pub flags: PageFlags,
+}
+
+/// A request from the procfs server to the pager.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceRequest {
+    /// The layout and the number of VMAs.
+    Layout { pid: Pid },
+    /// The `index`th VMA in address order.
+    Vma { pid: Pid, index: u32 },
+    /// Resident or swapped pages with `vpn` in `[start_vpn, end_vpn)`, in
+    /// order, at most [`MAX_PAGES_PER_REPLY`]; ask again after the last.
+    Pages { pid: Pid, start_vpn: u64, end_vpn: u64 },
+    /// Reads up to `len` bytes at `addr`, all within one VMA.
+    ReadMem { pid: Pid, addr: VirtAddr, len: u32 },
+    /// Writes `data` at `addr`, within one VMA (copy-on-write if private).
+    WriteMem { pid: Pid, addr: VirtAddr, data: Vec<u8, MAX_INLINE_DATA> },
+}
+
+/// The pager's answer to a [`SourceRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceReply {
+    Layout { layout: SpaceLayout, vma_count: u32 },
+    Vma(VmaInfo),
+    Pages(Vec<PageInfo, MAX_PAGES_PER_REPLY>),
+    Data(Vec<u8, MAX_INLINE_DATA>),
+    Written(u32),
+}
+
+/// Why the pager could not answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SourceError {
+    /// The pager manages no such process (it may just have exited).
+    NoSuchProcess,
+    /// The memory could not be read or written.
+    Io,
+    /// The pager is not reachable or its answer made no sense.
+    Unavailable,
+}
+
+/// The pager's answer to a [`SourceRequest`].
+pub type SourceResponse = Result<SourceReply, SourceError>;
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::codec::{MAX_MESSAGE, decode, encode};
+
+    fn fits<T: Serialize>(value: &T) -> usize {
+        let mut buf = [0u8; MAX_MESSAGE];
+        encode(value, &mut buf).expect("fits in one message")
+    }
+
+    #[test]
+    fn largest_messages_fit() {
+        let data: Vec<u8, MAX_INLINE_DATA> = core::iter::repeat_n(0xff, MAX_INLINE_DATA).collect();
+        fits(&Request::Write {
+            pid: PidSelector::Pid(Pid(u32::MAX)),
+            file: ProcFile::Mem,
+            offset: u64::MAX,
+            data: data.clone(),
+        });
+        fits::<Response>(&Ok(Reply::Data(data.clone())));
+        fits::<SourceRequest>(&SourceRequest::WriteMem { pid: Pid(u32::MAX), addr: VirtAddr(u64::MAX), data });
+        let page = PageInfo {
+            vpn: u64::MAX,
+            frame: PageFrame::Swapped { swap_type: u8::MAX, swap_offset: u64::MAX },
+            map_count: u32::MAX,
+            flags: PageFlags(u8::MAX),
+        };
+        let pages: Vec<PageInfo, MAX_PAGES_PER_REPLY> = core::iter::repeat_n(page, MAX_PAGES_PER_REPLY).collect();
+        fits::<SourceResponse>(&Ok(SourceReply::Pages(pages)));
+        let long = |n: usize| core::iter::repeat_n('x', n).collect::<String<MAX_PATH>>();
+        fits::<SourceResponse>(&Ok(SourceReply::Vma(VmaInfo {
+            start: VirtAddr(u64::MAX),
+            end: VirtAddr(u64::MAX),
+            prot: Prot(u8::MAX),
+            sharing: Sharing::Shared,
+            backing: Backing::File(FileRef {
+                path: long(MAX_PATH),
+                dev_major: u32::MAX,
+                dev_minor: u32::MAX,
+                inode: u64::MAX,
+                page_offset: u64::MAX,
+            }),
+            grows_down: true,
+            label: VmaLabel::AnonName(core::iter::repeat_n('y', MAX_ANON_NAME).collect()),
+        })));
+    }
+
+    #[test]
+    fn requests_round_trip() {
+        let req = Request::Read { pid: PidSelector::Self_, file: ProcFile::Pagemap, offset: 8, len: 64 };
+        let mut buf = [0u8; MAX_MESSAGE];
+        let n = encode(&req, &mut buf).unwrap();
+        assert_eq!(decode::<Request>(&buf[..n]), Ok(req));
+        let resp: Response = Err(Error::AccessDenied);
+        let n = encode(&resp, &mut buf).unwrap();
+        assert_eq!(decode::<Response>(&buf[..n]), Ok(resp));
+    }
+
+    #[test]
+    fn paths_parse() {
+        assert_eq!(parse_path("/proc/self/maps"), Ok((PidSelector::Self_, ProcFile::Maps)));
+        assert_eq!(parse_path("/proc/42/smaps_rollup"), Ok((PidSelector::Pid(Pid(42)), ProcFile::SmapsRollup)));
+        assert_eq!(parse_path("/proc/0/mem"), Ok((PidSelector::Pid(Pid(0)), ProcFile::Mem)));
+        for bad in [
+            "/proc/self/status",
+            "/proc/self/",
+            "/proc/self",
+            "/proc/042/maps",
+            "/proc/-1/maps",
+            "/proc/99999999999/maps",
+            "/proc//maps",
+            "/sys/self/maps",
+            "/proc/self/maps/x",
+            "",
+        ] {
+            assert_eq!(parse_path(bad), Err(Error::NoSuchFile), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errno_values() {
+        assert_eq!(Error::AccessDenied.code(), 13);
+        assert_eq!(Error::InvalidArgument.code(), 22);
+        assert_eq!(Error::Io.code(), 5);
+        assert_eq!(Error::NoSuchProcess.code(), 3);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = decode::<Request>(&bytes);
+            let _ = decode::<Response>(&bytes);
+            let _ = decode::<SourceRequest>(&bytes);
+            let _ = decode::<SourceResponse>(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_paths_never_panic(path in ".{0,40}") {
+            let _ = parse_path(&path);
+        }
+    }
+}

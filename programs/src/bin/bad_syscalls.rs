@@ -1,0 +1,103 @@
+//! System calls with hostile arguments: kernel-half, non-canonical, unmapped
+//! and overflowing pointers, unknown numbers, pager-only calls. Each must be
+//! refused with the right error while the kernel keeps running.
+#![no_std]
+#![no_main]
+
+use libipc::{
+    abi::{PAGER_ENDPOINT, SysError, Syscall},
+    sys,
+    types::{EndpointId, PageCount, PhysAddr, Pid, VirtAddr},
+};
+use programs::{check, verdict};
+
+runtime::entry!(main);
+
+const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
+const NON_CANONICAL: u64 = 0xdead_beef_0000_0000;
+/// Canonical, user half, never mapped in this program.
+const UNMAPPED: u64 = 0x0000_6000_0000_0000;
+
+fn refused(name: &str, result: Result<(u64, u64, u64), SysError>, want: SysError) -> bool {
+    let ok = result == Err(want);
+    if !ok {
+        runtime::println!("  {name}: got {result:?}, want {want:?}");
+    }
+    check(name, ok)
+}
+
+fn raw(call: Syscall, args: [u64; 6]) -> Result<(u64, u64, u64), SysError> {
+    sys::raw_syscall(call as u64, args)
+}
+
+fn main(_arg: u64) -> i64 {
+    let mut ok = true;
+    for (name, ptr) in [
+        ("debug_write kernel-half pointer", KERNEL_HALF),
+        ("debug_write non-canonical pointer", NON_CANONICAL),
+        ("debug_write unmapped pointer", UNMAPPED),
+    ] {
+        ok &= refused(name, raw(Syscall::DebugWrite, [ptr, 8, 0, 0, 0, 0]), SysError::BadAddress);
+    }
+    ok &= refused(
+        "debug_write range wrapping around",
+        raw(Syscall::DebugWrite, [u64::MAX - 16, 64, 0, 0, 0, 0]),
+        SysError::BadAddress,
+    );
+    ok &= refused("debug_write huge length", raw(Syscall::DebugWrite, [0x40_0000, 1 << 40, 0, 0, 0, 0]), SysError::InvalidArgument);
+    let reply = [0u8; 64];
+    let ep = u64::from(PAGER_ENDPOINT.0);
+    ok &= refused(
+        "call with kernel-half message",
+        raw(Syscall::Call, [ep, KERNEL_HALF, 8, reply.as_ptr() as u64, 64, 0]),
+        SysError::BadAddress,
+    );
+    ok &= refused(
+        "call with non-canonical reply buffer",
+        raw(Syscall::Call, [ep, reply.as_ptr() as u64, 1, NON_CANONICAL, 64, 0]),
+        SysError::BadAddress,
+    );
+    ok &= refused(
+        "call with unmapped reply buffer",
+        raw(Syscall::Call, [ep, reply.as_ptr() as u64, 1, UNMAPPED, 64, 0]),
+        SysError::BadAddress,
+    );
+    ok &= refused(
+        "call with read-only reply buffer",
+        raw(Syscall::Call, [ep, reply.as_ptr() as u64, 1, main as *const () as u64, 64, 0]),
+        SysError::BadAddress,
+    );
+    ok &= refused(
+        "call with oversized message",
+        raw(Syscall::Call, [ep, reply.as_ptr() as u64, 4096, reply.as_ptr() as u64, 64, 0]),
+        SysError::MessageTooLarge,
+    );
+    ok &= refused(
+        "call to a missing endpoint",
+        raw(Syscall::Call, [50, reply.as_ptr() as u64, 1, reply.as_ptr() as u64, 64, 0]),
+        SysError::NoSuchObject,
+    );
+    ok &= refused("recv on the pager's endpoint", raw(Syscall::Recv, [ep, reply.as_ptr() as u64, 64, 0, 0, 0]), SysError::NotPermitted);
+    ok &= refused("unknown system call", sys::raw_syscall(999, [0; 6]), SysError::NoSuchCall);
+    ok &= refused("endpoint id 0", raw(Syscall::EndpointCreate, [0, 0, 0, 0, 0, 0]), SysError::InvalidArgument);
+    ok &= refused("endpoint id taken", raw(Syscall::EndpointCreate, [ep, 0, 0, 0, 0, 0]), SysError::AlreadyExists);
+    ok &= refused("reply to a thread not waiting", raw(Syscall::Reply, [1, reply.as_ptr() as u64, 1, 0, 0, 0]), SysError::NotWaiting);
+    // Pager-only calls.
+    ok &= check("space_create refused", sys::space_create() == Err(SysError::NotPermitted));
+    ok &= check(
+        "map refused",
+        sys::map(Pid(1), VirtAddr(0x1000), PhysAddr(0x1000), Default::default()) == Err(SysError::NotPermitted),
+    );
+    ok &= check("unmap refused", sys::unmap(Pid(1), VirtAddr(0x40_0000), PageCount(1)) == Err(SysError::NotPermitted));
+    ok &= check(
+        "thread_start refused",
+        sys::thread_start(Pid(1), VirtAddr(0x40_0000), VirtAddr(0x1000), 0, EndpointId(1)) == Err(SysError::NotPermitted),
+    );
+    ok &= check("space_destroy refused", sys::space_destroy(Pid(1)) == Err(SysError::NotPermitted));
+    ok &= check(
+        "shutdown refused",
+        raw(Syscall::Shutdown, [0, 0, 0, 0, 0, 0]) == Err(SysError::NotPermitted),
+    );
+    runtime::println!("bad_syscalls: the kernel is still running");
+    verdict("bad_syscalls", ok)
+}
