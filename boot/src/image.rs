@@ -13,9 +13,9 @@ pub enum Firmware {
     Uefi,
 }
 
-/// Makes the image for `firmware` next to the kernel and returns its path.
-pub fn make(kernel: &Path, ramdisk: &Path, firmware: Firmware) -> Result<PathBuf> {
-    let out = kernel.with_extension(match firmware {
+/// Makes the image for `firmware` in `dir` and returns its path.
+pub fn make(kernel: &Path, ramdisk: &Path, firmware: Firmware, dir: &Path) -> Result<PathBuf> {
+    let out = dir.join(match firmware {
         Firmware::Bios => "bios.img",
         Firmware::Uefi => "uefi.img",
     });

@@ -44,6 +44,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// Everything one boot needs: what to build, how to boot, what to run.
 #[derive(Clone, Debug)]
 pub struct Scenario {
+    /// Names the directory its ramdisk and image go to, so scenarios can
+    /// run side by side.
+    pub name: String,
     pub release: bool,
     pub firmware: image::Firmware,
     /// The kernel command line (see the README for the words).
@@ -54,7 +57,14 @@ pub struct Scenario {
 /// Builds, packs, makes the image and runs it.
 pub fn run(scenario: &Scenario) -> Result<qemu::RunResult> {
     let artifacts = build::build(scenario.release)?;
-    let ramdisk = ramdisk::pack(&artifacts, &scenario.cmdline)?;
-    let image = image::make(&artifacts.kernel, &ramdisk, scenario.firmware)?;
+    run_built(&artifacts, scenario)
+}
+
+/// Packs, makes the image and runs it, with the guest already built.
+pub fn run_built(artifacts: &build::Artifacts, scenario: &Scenario) -> Result<qemu::RunResult> {
+    let dir = artifacts.kernel.with_file_name("scenarios").join(&scenario.name);
+    std::fs::create_dir_all(&dir)?;
+    let ramdisk = ramdisk::pack(artifacts, &scenario.cmdline, &dir)?;
+    let image = image::make(&artifacts.kernel, &ramdisk, scenario.firmware, &dir)?;
     qemu::run(&image, scenario.firmware, &scenario.qemu)
 }

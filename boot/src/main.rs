@@ -55,6 +55,7 @@ fn main() {
         args.log, args.policy, args.aslr, args.run, args.cmdline
     );
     let scenario = Scenario {
+        name: "run".into(),
         release: args.release,
         firmware: args.firmware,
         cmdline: cmdline.trim().to_string(),

@@ -1,13 +1,13 @@
 //! The ramdisk: a ustar archive of flat names. `cmdline` holds the kernel
 //! command line, `pager` the default pager, and every program its name.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::{Result, build::Artifacts};
 
-/// Packs the ramdisk next to the kernel and returns its path.
-pub fn pack(artifacts: &Artifacts, cmdline: &str) -> Result<PathBuf> {
-    let path = artifacts.kernel.with_file_name("ramdisk.tar");
+/// Packs the ramdisk into `dir` and returns its path.
+pub fn pack(artifacts: &Artifacts, cmdline: &str, dir: &Path) -> Result<PathBuf> {
+    let path = dir.join("ramdisk.tar");
     let mut tar = tar::Builder::new(std::fs::File::create(&path)?);
     tar.mode(tar::HeaderMode::Deterministic);
     let mut header = tar::Header::new_ustar();
