@@ -50,7 +50,12 @@ pub fn build(release: bool) -> Result<Artifacts> {
         cmd.arg("--release");
     }
     // Flags meant for the host build must not leak into the guest build.
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR"] {
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+    ] {
         cmd.env_remove(var);
     }
     let status = cmd.status().map_err(|e| Error(format!("cannot run cargo: {e}")))?;
@@ -58,7 +63,10 @@ pub fn build(release: bool) -> Result<Artifacts> {
         return Err(Error(format!("building the guest failed ({status})")));
     }
     let out = target_dir.join(TARGET).join(if release { "release" } else { "debug" });
-    let programs = program_names(&root)?.into_iter().map(|n| (n.clone(), out.join(n))).collect();
+    let programs = program_names(&root)?
+        .into_iter()
+        .map(|n| (n.clone(), out.join(n)))
+        .collect();
     Ok(Artifacts {
         kernel: out.join("microkernel"),
         pagers: vec![("pager".into(), out.join("pager-server"))],

@@ -24,12 +24,14 @@ pub fn make(kernel: &Path, ramdisk: &Path, firmware: Firmware, dir: &Path) -> Re
     config.log_level = LevelFilter::Warn;
     config.frame_buffer_logging = false;
     let made = match firmware {
-        Firmware::Bios => {
-            bootloader::BiosBoot::new(kernel).set_ramdisk(ramdisk).set_boot_config(&config).create_disk_image(&out)
-        }
-        Firmware::Uefi => {
-            bootloader::UefiBoot::new(kernel).set_ramdisk(ramdisk).set_boot_config(&config).create_disk_image(&out)
-        }
+        Firmware::Bios => bootloader::BiosBoot::new(kernel)
+            .set_ramdisk(ramdisk)
+            .set_boot_config(&config)
+            .create_disk_image(&out),
+        Firmware::Uefi => bootloader::UefiBoot::new(kernel)
+            .set_ramdisk(ramdisk)
+            .set_boot_config(&config)
+            .create_disk_image(&out),
     };
     made.map_err(|e| Error(format!("making the {firmware:?} image failed: {e:#}")))?;
     Ok(out)

@@ -18,7 +18,10 @@ use std::path::PathBuf;
 
 /// The workspace root (this crate's parent directory).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("boot/ has a parent").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("boot/ has a parent")
+        .to_path_buf()
 }
 
 /// A failure of the runner itself, with a message for a person.

@@ -25,7 +25,11 @@ pub mod exit_code {
 
 const QEMU: &str = "qemu-system-x86_64";
 /// OVMF firmware files, in order of preference.
-const OVMF_PATHS: &[&str] = &["/usr/share/ovmf/OVMF.fd", "/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/qemu/OVMF.fd"];
+const OVMF_PATHS: &[&str] = &[
+    "/usr/share/ovmf/OVMF.fd",
+    "/usr/share/OVMF/OVMF_CODE.fd",
+    "/usr/share/qemu/OVMF.fd",
+];
 
 #[derive(Clone, Debug)]
 pub struct QemuOptions {
@@ -99,9 +103,11 @@ pub struct RunResult {
 }
 
 fn find_ovmf() -> Result<&'static str> {
-    OVMF_PATHS.iter().copied().find(|p| Path::new(p).exists()).ok_or_else(|| {
-        Error("UEFI firmware not found: install it with `apt-get install -y ovmf`".into())
-    })
+    OVMF_PATHS
+        .iter()
+        .copied()
+        .find(|p| Path::new(p).exists())
+        .ok_or_else(|| Error("UEFI firmware not found: install it with `apt-get install -y ovmf`".into()))
 }
 
 /// The QEMU command line for an image.
@@ -130,9 +136,9 @@ pub fn run(image: &Path, firmware: Firmware, opts: &QemuOptions) -> Result<RunRe
     let mut cmd = command(image, firmware, opts)?;
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            Error(format!("{QEMU} not found: install it with `apt-get install -y qemu-system-x86`"))
-        }
+        std::io::ErrorKind::NotFound => Error(format!(
+            "{QEMU} not found: install it with `apt-get install -y qemu-system-x86`"
+        )),
         _ => Error(format!("cannot start {QEMU}: {e}")),
     })?;
     if opts.gdb {

@@ -84,6 +84,8 @@ pub enum KillReason {
 }
 
 /// The pager's answer to a fault.
+// A message lives briefly on a stack before encoding: its size is no concern.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FaultReply {
     /// Install the mappings (possibly none) and resume the thread.

@@ -46,7 +46,7 @@ pub struct VirtAddr(pub u64);
 
 impl VirtAddr {
     pub const fn is_page_aligned(self) -> bool {
-        self.0 % PAGE_SIZE == 0
+        self.0.is_multiple_of(PAGE_SIZE)
     }
 
     pub const fn page_down(self) -> Self {
@@ -80,7 +80,7 @@ pub struct PhysAddr(pub u64);
 
 impl PhysAddr {
     pub const fn is_page_aligned(self) -> bool {
-        self.0 % PAGE_SIZE == 0
+        self.0.is_multiple_of(PAGE_SIZE)
     }
 
     /// The page frame number.

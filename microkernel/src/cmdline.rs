@@ -16,7 +16,10 @@ pub struct KernelOptions<'a> {
 
 impl<'a> KernelOptions<'a> {
     pub fn parse(cmdline: &'a str) -> Self {
-        let mut opts = KernelOptions { log_level: log::LevelFilter::Info, pager: "pager" };
+        let mut opts = KernelOptions {
+            log_level: log::LevelFilter::Info,
+            pager: "pager",
+        };
         for word in cmdline.split_ascii_whitespace() {
             match word.split_once('=') {
                 Some(("log", level)) => match level.parse() {

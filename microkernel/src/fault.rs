@@ -43,12 +43,21 @@ pub fn classify(frame: &TrapFrame, cr2: u64) -> FaultKind {
             } else {
                 Access::Read
             };
-            FaultKind::Page { addr: VirtAddr(cr2), access, present: frame.error_code & pf::PRESENT != 0 }
+            FaultKind::Page {
+                addr: VirtAddr(cr2),
+                access,
+                present: frame.error_code & pf::PRESENT != 0,
+            }
         }
-        vector::GENERAL_PROTECTION => FaultKind::GeneralProtection { error_code: frame.error_code },
+        vector::GENERAL_PROTECTION => FaultKind::GeneralProtection {
+            error_code: frame.error_code,
+        },
         vector::INVALID_OPCODE => FaultKind::InvalidOpcode,
         vector::DIVIDE_ERROR => FaultKind::DivideError,
-        v => FaultKind::Other { vector: v as u8, error_code: frame.error_code },
+        v => FaultKind::Other {
+            vector: v as u8,
+            error_code: frame.error_code,
+        },
     }
 }
 
@@ -68,7 +77,11 @@ impl Kernel {
             qemu::exit(QemuExit::PagerDied);
         };
         log::trace!("fault in process {}: {:?} at rip {:#x}", thread.pid.0, kind, frame.rip);
-        let event = KernelEvent::Fault(FaultInfo { kind, ip: VirtAddr(frame.rip), sp: VirtAddr(frame.rsp) });
+        let event = KernelEvent::Fault(FaultInfo {
+            kind,
+            ip: VirtAddr(frame.rip),
+            sp: VirtAddr(frame.rsp),
+        });
         let mut buf = [0u8; EVENT_CAPACITY];
         let n = codec::encode(&event, &mut buf).expect("a fault report fits its buffer");
         let bytes = heapless::Vec::from_slice(&buf[..n]).expect("same capacity");

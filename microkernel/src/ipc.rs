@@ -99,15 +99,30 @@ impl Kernel {
         };
         let mut bytes = [0u8; MAX_MESSAGE];
         let (len, kind, reply_to) = match &msg {
-            Outgoing::Call { ptr, len, reply_ptr, reply_cap } => {
-                let space = &self.process(self.thread(sender).expect("sender exists").pid).expect("live").space;
+            Outgoing::Call {
+                ptr,
+                len,
+                reply_ptr,
+                reply_cap,
+            } => {
+                let space = &self
+                    .process(self.thread(sender).expect("sender exists").pid)
+                    .expect("live")
+                    .space;
                 if usercopy::copy_from_user(space, *ptr, &mut bytes[..*len as usize]).is_err() {
                     // The sender unmapped its own message meanwhile.
                     self.set_result(sender, Err(SysError::BadAddress));
                     self.thread_mut(sender).expect("exists").state = ThreadState::Ready;
                     return Delivery::SenderFault;
                 }
-                (*len as usize, MessageKind::Call, Some(ReplyTo::Call { reply_ptr: *reply_ptr, reply_cap: *reply_cap }))
+                (
+                    *len as usize,
+                    MessageKind::Call,
+                    Some(ReplyTo::Call {
+                        reply_ptr: *reply_ptr,
+                        reply_cap: *reply_cap,
+                    }),
+                )
             }
             Outgoing::Event { bytes: ev, reply } => {
                 bytes[..ev.len()].copy_from_slice(ev);
@@ -129,7 +144,9 @@ impl Kernel {
         self.set_result(receiver, Ok((len as u64, stamp, kind as u64)));
         self.thread_mut(receiver).expect("exists").state = ThreadState::Ready;
         match reply_to {
-            Some(to) => self.thread_mut(sender).expect("exists").state = ThreadState::AwaitingReply { server: receiver, to },
+            Some(to) => {
+                self.thread_mut(sender).expect("exists").state = ThreadState::AwaitingReply { server: receiver, to }
+            }
             // An exit report: the thread's last act.
             None => self.threads[sender.0 as usize] = None,
         }

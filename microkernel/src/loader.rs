@@ -58,7 +58,10 @@ fn load_segment(space: &mut AddressSpace, elf: &ElfFile, ph: &ProgramHeader) -> 
     if end > libipc::types::USER_END.0 || filesz > memsz {
         return Err(LoadError::SegmentOutsideUserHalf);
     }
-    let data = elf.input.get(offset as usize..(offset + filesz) as usize).ok_or(LoadError::NotElf("segment beyond file"))?;
+    let data = elf
+        .input
+        .get(offset as usize..(offset + filesz) as usize)
+        .ok_or(LoadError::NotElf("segment beyond file"))?;
     let mut flags = F::empty();
     if ph.flags().is_write() {
         flags |= F::WRITABLE;
@@ -89,12 +92,7 @@ fn load_segment(space: &mut AddressSpace, elf: &ElfFile, ph: &ProgramHeader) -> 
 }
 
 /// Loads the pager ELF and starts its thread; returns its pid.
-pub fn start_pager(
-    kernel: &mut Kernel,
-    image: &[u8],
-    ramdisk: &[u8],
-    pool: FramePool,
-) -> Result<Pid, LoadError> {
+pub fn start_pager(kernel: &mut Kernel, image: &[u8], ramdisk: &[u8], pool: FramePool) -> Result<Pid, LoadError> {
     let elf = ElfFile::new(image).map_err(LoadError::NotElf)?;
     if elf.header.pt2.type_().as_type() != xmas_elf::header::Type::Executable {
         return Err(LoadError::NotExecutable);
@@ -107,12 +105,21 @@ pub fn start_pager(
         }
     }
     for i in 0..pager_layout::STACK_PAGES {
-        map_new(space, pager_layout::STACK_TOP - (i + 1) * PAGE, F::WRITABLE | F::NO_EXECUTE)?;
+        map_new(
+            space,
+            pager_layout::STACK_TOP - (i + 1) * PAGE,
+            F::WRITABLE | F::NO_EXECUTE,
+        )?;
     }
     for i in 0..pool.frames {
         let virt = VirtAddr::new(pager_layout::POOL_WINDOW + i * PAGE);
         space
-            .map(virt, PhysAddr::new(pool.start + i * PAGE), F::WRITABLE | F::NO_EXECUTE, false)
+            .map(
+                virt,
+                PhysAddr::new(pool.start + i * PAGE),
+                F::WRITABLE | F::NO_EXECUTE,
+                false,
+            )
             .map_err(|_| LoadError::OutOfMemory)?;
     }
     let ramdisk_pages = (ramdisk.len() as u64).div_ceil(PAGE);
@@ -120,7 +127,9 @@ pub fn start_pager(
         let virt = VirtAddr::new(pager_layout::RAMDISK_WINDOW + i * PAGE);
         let phys = space::kernel_translate(VirtAddr::from_ptr(ramdisk.as_ptr()) + i * PAGE)
             .ok_or(LoadError::NotElf("ramdisk not mapped"))?;
-        space.map(virt, phys, F::NO_EXECUTE, false).map_err(|_| LoadError::OutOfMemory)?;
+        space
+            .map(virt, phys, F::NO_EXECUTE, false)
+            .map_err(|_| LoadError::OutOfMemory)?;
     }
     let info_phys = map_new(space, pager_layout::BOOT_INFO, F::NO_EXECUTE)?;
     let info = PagerBootInfo {

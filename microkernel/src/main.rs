@@ -73,7 +73,10 @@ fn init_memory(regions: &MemoryRegions) -> FramePool {
         .filter(|(s, e)| e > s);
     let largest = usable.clone().max_by_key(|(s, e)| e - s).expect("no usable memory");
     let (start, end) = largest;
-    assert!(end - start > HEAP_BYTES + KERNEL_RESERVE_BYTES, "not enough memory: need more than 112 MiB");
+    assert!(
+        end - start > HEAP_BYTES + KERNEL_RESERVE_BYTES,
+        "not enough memory: need more than 112 MiB"
+    );
     let heap_start = memory::phys_to_virt(x86_64::PhysAddr::new(start)).as_u64();
     // SAFETY: the range is usable RAM from the boot memory map, given to the
     // heap alone.
@@ -85,13 +88,19 @@ fn init_memory(regions: &MemoryRegions) -> FramePool {
             memory::frames::add_range(s, e);
         }
     }
-    FramePool { start: reserve_end, frames: (end - reserve_end) / PAGE }
+    FramePool {
+        start: reserve_end,
+        frames: (end - reserve_end) / PAGE,
+    }
 }
 
 fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     serial::init();
     serial::write_fmt(format_args!("microkernel: booting\n"));
-    let offset = boot_info.physical_memory_offset.into_option().expect("bootloader maps physical memory");
+    let offset = boot_info
+        .physical_memory_offset
+        .into_option()
+        .expect("bootloader maps physical memory");
     memory::init_phys_offset(offset);
     memory::space::init();
     arch::gdt::init();
@@ -105,7 +114,10 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         None => panic!("no ramdisk: boot with the images `boot` makes"),
     };
     let ramdisk = ramdisk::Ramdisk::new(ramdisk_bytes).unwrap_or_else(|e| panic!("{e}"));
-    let cmdline = ramdisk.file("cmdline").and_then(|b| core::str::from_utf8(b).ok()).unwrap_or("");
+    let cmdline = ramdisk
+        .file("cmdline")
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .unwrap_or("");
     let options = cmdline::KernelOptions::parse(cmdline);
     serial::init_logger(options.log_level);
     let (free, total) = memory::frames::stats();
@@ -113,7 +125,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     log::info!(
         "memory: kernel frames {free}/{total} free, pager pool {} frames ({} MiB) at {:#x}",
         pool.frames,
-        pool.frames * PAGE >> 20,
+        (pool.frames * PAGE) >> 20,
         pool.start
     );
     log::info!("entropy source: {}", entropy::source());

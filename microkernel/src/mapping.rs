@@ -14,7 +14,11 @@ impl Kernel {
     /// The process `pid` if `pager` is the pager that pages it.
     pub fn paged_by(&self, pager: Pid, pid: Pid) -> Result<(), SysError> {
         let process = self.process(pid).ok_or(SysError::NoSuchObject)?;
-        if process.pager == Some(pager) { Ok(()) } else { Err(SysError::NotPermitted) }
+        if process.pager == Some(pager) {
+            Ok(())
+        } else {
+            Err(SysError::NotPermitted)
+        }
     }
 
     /// Checks one mapping `pager` asks for in `pid`.
@@ -55,7 +59,12 @@ impl Kernel {
                 flags |= F::NO_EXECUTE;
             }
             let virt = x86_64::VirtAddr::new(m.virt.0);
-            if let Err(e) = space.map(virt, x86_64::PhysAddr::new(m.phys.0), flags, m.flags.contains(MapFlags::REPLACE)) {
+            if let Err(e) = space.map(
+                virt,
+                x86_64::PhysAddr::new(m.phys.0),
+                flags,
+                m.flags.contains(MapFlags::REPLACE),
+            ) {
                 for undo in &mappings[..i] {
                     space.unmap(x86_64::VirtAddr::new(undo.virt.0));
                 }

@@ -40,10 +40,18 @@ pub struct Process {
 #[derive(Clone, Debug)]
 pub enum Outgoing {
     /// A `Call`: the message is in the sender's memory (checked when sent).
-    Call { ptr: u64, len: u64, reply_ptr: u64, reply_cap: u64 },
+    Call {
+        ptr: u64,
+        len: u64,
+        reply_ptr: u64,
+        reply_cap: u64,
+    },
     /// A kernel event about the sender; `reply` says whether it waits for
     /// a fault reply or ends with delivery (an exit report).
-    Event { bytes: heapless::Vec<u8, EVENT_CAPACITY>, reply: bool },
+    Event {
+        bytes: heapless::Vec<u8, EVENT_CAPACITY>,
+        reply: bool,
+    },
 }
 
 /// How the answer to a delivered message reaches its sender.
@@ -57,9 +65,19 @@ pub enum ReplyTo {
 pub enum ThreadState {
     /// Runnable (queued or current).
     Ready,
-    Receiving { ep: EndpointId, buf: u64, cap: u64 },
-    Sending { ep: EndpointId, msg: Outgoing },
-    AwaitingReply { server: Tid, to: ReplyTo },
+    Receiving {
+        ep: EndpointId,
+        buf: u64,
+        cap: u64,
+    },
+    Sending {
+        ep: EndpointId,
+        msg: Outgoing,
+    },
+    AwaitingReply {
+        server: Tid,
+        to: ReplyTo,
+    },
     /// An exit report is on its way to the pager; the thread is gone.
     Exiting,
 }
@@ -132,13 +150,23 @@ impl Kernel {
     pub fn create_process(&mut self, pager: Option<Pid>, pool: Option<FramePool>) -> Option<Pid> {
         let space = AddressSpace::new()?;
         let pid = Pid(self.processes.len() as u32);
-        self.processes.push(Some(Process { space, threads: Vec::new(), pager, pool }));
+        self.processes.push(Some(Process {
+            space,
+            threads: Vec::new(),
+            pager,
+            pool,
+        }));
         Some(pid)
     }
 
     pub fn create_thread(&mut self, pid: Pid, frame: TrapFrame, pager_ep: Option<EndpointId>) -> Tid {
         let tid = Tid(self.threads.len() as u32);
-        self.threads.push(Some(Thread { pid, frame, state: ThreadState::Ready, pager_ep }));
+        self.threads.push(Some(Thread {
+            pid,
+            frame,
+            state: ThreadState::Ready,
+            pager_ep,
+        }));
         if let Some(p) = self.process_mut(pid) {
             p.threads.push(tid);
         }
@@ -205,7 +233,10 @@ impl Kernel {
                 self.threads[tid.0 as usize] = None;
             }
             // A faulting thread cannot continue without its pager.
-            ThreadState::Sending { msg: Outgoing::Event { reply: true, .. }, .. } => {
+            ThreadState::Sending {
+                msg: Outgoing::Event { reply: true, .. },
+                ..
+            } => {
                 let pid = t.pid;
                 log::warn!("process {} killed: its pager endpoint is gone", pid.0);
                 self.destroy_process(pid);

@@ -9,7 +9,9 @@ pub struct Ramdisk<'a> {
 
 impl<'a> Ramdisk<'a> {
     pub fn new(bytes: &'a [u8]) -> Result<Self, &'static str> {
-        TarArchiveRef::new(bytes).map(|archive| Ramdisk { archive }).map_err(|_| "the ramdisk is not a tar archive")
+        TarArchiveRef::new(bytes)
+            .map(|archive| Ramdisk { archive })
+            .map_err(|_| "the ramdisk is not a tar archive")
     }
 
     /// The contents of the file `name`.

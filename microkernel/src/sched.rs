@@ -17,7 +17,10 @@ impl Kernel {
         let thread = self.thread(tid).expect("switching to a live thread");
         *frame = thread.frame;
         let pid = thread.pid;
-        self.process(pid).expect("a live thread has a live process").space.activate();
+        self.process(pid)
+            .expect("a live thread has a live process")
+            .space
+            .activate();
         self.current = Some(tid);
     }
 
@@ -48,7 +51,11 @@ impl Kernel {
         let target = match next {
             Next::Continue if self.thread(current).is_some() => current,
             Next::SwitchTo(t) if self.thread(t).is_some() => {
-                if self.thread(current).is_some_and(|t| matches!(t.state, ThreadState::Ready)) && current != t {
+                if self
+                    .thread(current)
+                    .is_some_and(|t| matches!(t.state, ThreadState::Ready))
+                    && current != t
+                {
                     self.run_queue.push_back(current);
                 }
                 t

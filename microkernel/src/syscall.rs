@@ -79,10 +79,16 @@ impl Kernel {
             Syscall::SpaceCreate => self.sys_space_create(pid),
             Syscall::ThreadStart => self.sys_thread_start(pid, args),
             Syscall::Map => {
-                let m = Mapping { virt: VirtAddr(args[1]), phys: PhysAddr(args[2]), flags: MapFlags(args[3]) };
+                let m = Mapping {
+                    virt: VirtAddr(args[1]),
+                    phys: PhysAddr(args[2]),
+                    flags: MapFlags(args[3]),
+                };
                 self.install(pid, Pid(args[0] as u32), &[m]).map(|()| (0, 0, 0))
             }
-            Syscall::Unmap => self.unmap_range(pid, Pid(args[0] as u32), VirtAddr(args[1]), args[2]).map(|n| (n, 0, 0)),
+            Syscall::Unmap => self
+                .unmap_range(pid, Pid(args[0] as u32), VirtAddr(args[1]), args[2])
+                .map(|n| (n, 0, 0)),
             Syscall::SpaceDestroy => self.sys_space_destroy(pid, Pid(args[0] as u32)),
             Syscall::Shutdown => self.sys_shutdown(pid, args[0]),
         };
@@ -114,7 +120,16 @@ impl Kernel {
             self.set_result(tid, Err(e));
             return Next::Continue;
         }
-        self.send(tid, ep, Outgoing::Call { ptr, len, reply_ptr, reply_cap })
+        self.send(
+            tid,
+            ep,
+            Outgoing::Call {
+                ptr,
+                len,
+                reply_ptr,
+                reply_cap,
+            },
+        )
     }
 
     /// The reply half of `Reply`/`ReplyRecv`. Returns the thread to resume,
@@ -167,7 +182,11 @@ impl Kernel {
         if slot.is_some() {
             return Err(SysError::AlreadyExists);
         }
-        *slot = Some(crate::object::Endpoint { owner: pid, receiver: None, queue: Default::default() });
+        *slot = Some(crate::object::Endpoint {
+            owner: pid,
+            receiver: None,
+            queue: Default::default(),
+        });
         Ok((0, 0, 0))
     }
 
@@ -213,7 +232,13 @@ impl Kernel {
     }
 
     fn sys_thread_start(&mut self, pid: Pid, a: [u64; 6]) -> SysResult {
-        let (target, entry, stack, arg, ep) = (Pid(a[0] as u32), VirtAddr(a[1]), VirtAddr(a[2]), a[3], EndpointId(a[4] as u32));
+        let (target, entry, stack, arg, ep) = (
+            Pid(a[0] as u32),
+            VirtAddr(a[1]),
+            VirtAddr(a[2]),
+            a[3],
+            EndpointId(a[4] as u32),
+        );
         self.paged_by(pid, target)?;
         if !entry.is_user() || !stack.is_user() {
             return Err(SysError::BadAddress);

@@ -20,7 +20,7 @@ pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     if vector == u64::from(interrupts::SPURIOUS_VECTOR) {
         return;
     }
-    if !frame.from_user() {
+    if !frame.is_user_mode() {
         if vector == u64::from(interrupts::TIMER_VECTOR) {
             interrupts::end_of_interrupt(interrupts::TIMER_VECTOR);
             return;

@@ -28,11 +28,19 @@ pub fn boot_with(name: &str, firmware: Firmware, cmdline: &str, icount: bool) ->
         release: false,
         firmware,
         cmdline: cmdline.into(),
-        qemu: QemuOptions { timeout: TIMEOUT, icount, echo: false, ..QemuOptions::default() },
+        qemu: QemuOptions {
+            timeout: TIMEOUT,
+            icount,
+            echo: false,
+            ..QemuOptions::default()
+        },
     };
     let result = boot::run_built(artifacts(), &scenario).unwrap_or_else(|e| panic!("scenario {name}: {e}"));
     // Shown only when the test fails.
-    println!("---- serial output of {name} ----\n{}---- {:?} ----", result.serial, result.outcome);
+    println!(
+        "---- serial output of {name} ----\n{}---- {:?} ----",
+        result.serial, result.outcome
+    );
     result
 }
 
@@ -43,7 +51,12 @@ pub fn boot(name: &str, cmdline: &str) -> RunResult {
 
 /// Asserts the run ended in success.
 pub fn assert_success(result: &RunResult) {
-    assert_eq!(result.outcome, Outcome::Success, "run did not succeed: {}", result.outcome.describe());
+    assert_eq!(
+        result.outcome,
+        Outcome::Success,
+        "run did not succeed: {}",
+        result.outcome.describe()
+    );
 }
 
 /// Asserts the serial output has a line containing `needle`.

@@ -71,7 +71,7 @@ impl TrapFrame {
         }
     }
 
-    pub fn from_user(&self) -> bool {
+    pub fn is_user_mode(&self) -> bool {
         self.cs & 3 == 3
     }
 }

@@ -27,7 +27,11 @@ static FRAMES: Mutex<Option<Frames>> = Mutex::new(None);
 /// Adds the physical range `[start, end)` (page-aligned) to the allocator.
 pub fn add_range(start: u64, end: u64) {
     let mut guard = FRAMES.lock();
-    let f = guard.get_or_insert_with(|| Frames { buddy: FrameAllocator::new(), free: 0, total: 0 });
+    let f = guard.get_or_insert_with(|| Frames {
+        buddy: FrameAllocator::new(),
+        free: 0,
+        total: 0,
+    });
     if end > start {
         f.buddy.add_frame((start / PAGE) as usize, (end / PAGE) as usize);
         f.free += (end - start) / PAGE;

@@ -41,7 +41,9 @@ fn for_each_chunk(space: &AddressSpace, addr: u64, len: u64, mut f: impl FnMut(*
     while done < len {
         let va = addr + done;
         let chunk = (PAGE - va % PAGE).min(len - done);
-        let (phys, _) = space.translate(VirtAddr::new(va)).expect("range checked before copying");
+        let (phys, _) = space
+            .translate(VirtAddr::new(va))
+            .expect("range checked before copying");
         f(phys_to_virt(phys).as_mut_ptr(), done as usize, chunk as usize);
         done += chunk;
     }

@@ -37,14 +37,22 @@ fn main(_arg: u64) -> i64 {
         ("debug_write non-canonical pointer", NON_CANONICAL),
         ("debug_write unmapped pointer", UNMAPPED),
     ] {
-        ok &= refused(name, raw(Syscall::DebugWrite, [ptr, 8, 0, 0, 0, 0]), SysError::BadAddress);
+        ok &= refused(
+            name,
+            raw(Syscall::DebugWrite, [ptr, 8, 0, 0, 0, 0]),
+            SysError::BadAddress,
+        );
     }
     ok &= refused(
         "debug_write range wrapping around",
         raw(Syscall::DebugWrite, [u64::MAX - 16, 64, 0, 0, 0, 0]),
         SysError::BadAddress,
     );
-    ok &= refused("debug_write huge length", raw(Syscall::DebugWrite, [0x40_0000, 1 << 40, 0, 0, 0, 0]), SysError::InvalidArgument);
+    ok &= refused(
+        "debug_write huge length",
+        raw(Syscall::DebugWrite, [0x40_0000, 1 << 40, 0, 0, 0, 0]),
+        SysError::InvalidArgument,
+    );
     let reply = [0u8; 64];
     let ep = u64::from(PAGER_ENDPOINT.0);
     ok &= refused(
@@ -64,36 +72,75 @@ fn main(_arg: u64) -> i64 {
     );
     ok &= refused(
         "call with read-only reply buffer",
-        raw(Syscall::Call, [ep, reply.as_ptr() as u64, 1, main as *const () as u64, 64, 0]),
+        raw(
+            Syscall::Call,
+            [ep, reply.as_ptr() as u64, 1, main as *const () as u64, 64, 0],
+        ),
         SysError::BadAddress,
     );
     ok &= refused(
         "call with oversized message",
-        raw(Syscall::Call, [ep, reply.as_ptr() as u64, 4096, reply.as_ptr() as u64, 64, 0]),
+        raw(
+            Syscall::Call,
+            [ep, reply.as_ptr() as u64, 4096, reply.as_ptr() as u64, 64, 0],
+        ),
         SysError::MessageTooLarge,
     );
     ok &= refused(
         "call to a missing endpoint",
-        raw(Syscall::Call, [50, reply.as_ptr() as u64, 1, reply.as_ptr() as u64, 64, 0]),
+        raw(
+            Syscall::Call,
+            [50, reply.as_ptr() as u64, 1, reply.as_ptr() as u64, 64, 0],
+        ),
         SysError::NoSuchObject,
     );
-    ok &= refused("recv on the pager's endpoint", raw(Syscall::Recv, [ep, reply.as_ptr() as u64, 64, 0, 0, 0]), SysError::NotPermitted);
-    ok &= refused("unknown system call", sys::raw_syscall(999, [0; 6]), SysError::NoSuchCall);
-    ok &= refused("endpoint id 0", raw(Syscall::EndpointCreate, [0, 0, 0, 0, 0, 0]), SysError::InvalidArgument);
-    ok &= refused("endpoint id taken", raw(Syscall::EndpointCreate, [ep, 0, 0, 0, 0, 0]), SysError::AlreadyExists);
-    ok &= refused("reply to a thread not waiting", raw(Syscall::Reply, [1, reply.as_ptr() as u64, 1, 0, 0, 0]), SysError::NotWaiting);
+    ok &= refused(
+        "recv on the pager's endpoint",
+        raw(Syscall::Recv, [ep, reply.as_ptr() as u64, 64, 0, 0, 0]),
+        SysError::NotPermitted,
+    );
+    ok &= refused(
+        "unknown system call",
+        sys::raw_syscall(999, [0; 6]),
+        SysError::NoSuchCall,
+    );
+    ok &= refused(
+        "endpoint id 0",
+        raw(Syscall::EndpointCreate, [0, 0, 0, 0, 0, 0]),
+        SysError::InvalidArgument,
+    );
+    ok &= refused(
+        "endpoint id taken",
+        raw(Syscall::EndpointCreate, [ep, 0, 0, 0, 0, 0]),
+        SysError::AlreadyExists,
+    );
+    ok &= refused(
+        "reply to a thread not waiting",
+        raw(Syscall::Reply, [1, reply.as_ptr() as u64, 1, 0, 0, 0]),
+        SysError::NotWaiting,
+    );
     // Pager-only calls.
-    ok &= check("space_create refused", sys::space_create() == Err(SysError::NotPermitted));
+    ok &= check(
+        "space_create refused",
+        sys::space_create() == Err(SysError::NotPermitted),
+    );
     ok &= check(
         "map refused",
         sys::map(Pid(1), VirtAddr(0x1000), PhysAddr(0x1000), Default::default()) == Err(SysError::NotPermitted),
     );
-    ok &= check("unmap refused", sys::unmap(Pid(1), VirtAddr(0x40_0000), PageCount(1)) == Err(SysError::NotPermitted));
+    ok &= check(
+        "unmap refused",
+        sys::unmap(Pid(1), VirtAddr(0x40_0000), PageCount(1)) == Err(SysError::NotPermitted),
+    );
     ok &= check(
         "thread_start refused",
-        sys::thread_start(Pid(1), VirtAddr(0x40_0000), VirtAddr(0x1000), 0, EndpointId(1)) == Err(SysError::NotPermitted),
+        sys::thread_start(Pid(1), VirtAddr(0x40_0000), VirtAddr(0x1000), 0, EndpointId(1))
+            == Err(SysError::NotPermitted),
     );
-    ok &= check("space_destroy refused", sys::space_destroy(Pid(1)) == Err(SysError::NotPermitted));
+    ok &= check(
+        "space_destroy refused",
+        sys::space_destroy(Pid(1)) == Err(SysError::NotPermitted),
+    );
     ok &= check(
         "shutdown refused",
         raw(Syscall::Shutdown, [0, 0, 0, 0, 0, 0]) == Err(SysError::NotPermitted),

@@ -29,7 +29,9 @@ fn refused(name: &str, got: Result<(), SysError>, want: SysError) -> bool {
 
 fn fault_reply(mappings: &[Mapping]) -> ([u8; 512], usize) {
     let mut buf = [0u8; 512];
-    let reply = FaultReply::Resume { mappings: heapless::Vec::from_slice(mappings).expect("fits") };
+    let reply = FaultReply::Resume {
+        mappings: heapless::Vec::from_slice(mappings).expect("fits"),
+    };
     let n = codec::encode(&reply, &mut buf).expect("fits");
     (buf, n)
 }
@@ -38,7 +40,10 @@ fn main(arg: u64) -> i64 {
     // SAFETY: the kernel maps the boot information read-only at the address
     // it passes as our argument, before we run.
     let info = unsafe { (arg as *const PagerBootInfo).read() };
-    let mut ok = check("boot info magic", info.magic == PagerBootInfo::MAGIC && arg == pager_layout::BOOT_INFO);
+    let mut ok = check(
+        "boot info magic",
+        info.magic == PagerBootInfo::MAGIC && arg == pager_layout::BOOT_INFO,
+    );
     let pool = PhysAddr(info.pool_phys);
     // The frame just below the pool is the kernel's own (its frame reserve).
     let kernel_frame = PhysAddr(info.pool_phys - 4096);
@@ -47,8 +52,16 @@ fn main(arg: u64) -> i64 {
         return programs::verdict("hostile_pager", false);
     };
     let user = VirtAddr(0x1000_0000);
-    ok &= refused("map a kernel frame", sys::map(child, user, kernel_frame, MapFlags::WRITE), SysError::FrameNotOwned);
-    ok &= refused("map physical page 0", sys::map(child, user, PhysAddr(0), MapFlags::WRITE), SysError::FrameNotOwned);
+    ok &= refused(
+        "map a kernel frame",
+        sys::map(child, user, kernel_frame, MapFlags::WRITE),
+        SysError::FrameNotOwned,
+    );
+    ok &= refused(
+        "map physical page 0",
+        sys::map(child, user, PhysAddr(0), MapFlags::WRITE),
+        SysError::FrameNotOwned,
+    );
     ok &= refused(
         "map at a kernel-half address",
         sys::map(child, VirtAddr(0xffff_8000_0000_0000), pool, MapFlags::WRITE),
@@ -64,14 +77,40 @@ fn main(arg: u64) -> i64 {
         sys::map(child, user, pool, MapFlags::WRITE.union(MapFlags::EXEC)),
         SysError::WritableExecutable,
     );
-    ok &= refused("map misaligned virtual", sys::map(child, VirtAddr(0x1000_0008), pool, MapFlags::WRITE), SysError::InvalidArgument);
-    ok &= refused("map misaligned frame", sys::map(child, user, PhysAddr(pool.0 + 8), MapFlags::WRITE), SysError::InvalidArgument);
-    ok &= refused("map unknown flag bits", sys::map(child, user, pool, MapFlags(1 << 40)), SysError::InvalidArgument);
-    ok &= refused("map into a space we do not page", sys::map(Pid(1), user, pool, MapFlags::WRITE), SysError::NotPermitted);
-    ok &= refused("map into a missing space", sys::map(Pid(9999), user, pool, MapFlags::WRITE), SysError::NoSuchObject);
+    ok &= refused(
+        "map misaligned virtual",
+        sys::map(child, VirtAddr(0x1000_0008), pool, MapFlags::WRITE),
+        SysError::InvalidArgument,
+    );
+    ok &= refused(
+        "map misaligned frame",
+        sys::map(child, user, PhysAddr(pool.0 + 8), MapFlags::WRITE),
+        SysError::InvalidArgument,
+    );
+    ok &= refused(
+        "map unknown flag bits",
+        sys::map(child, user, pool, MapFlags(1 << 40)),
+        SysError::InvalidArgument,
+    );
+    ok &= refused(
+        "map into a space we do not page",
+        sys::map(Pid(1), user, pool, MapFlags::WRITE),
+        SysError::NotPermitted,
+    );
+    ok &= refused(
+        "map into a missing space",
+        sys::map(Pid(9999), user, pool, MapFlags::WRITE),
+        SysError::NoSuchObject,
+    );
     ok &= check(
         "writable+executable when asked explicitly",
-        sys::map(child, user, pool, MapFlags::WRITE.union(MapFlags::EXEC).union(MapFlags::ALLOW_WX)).is_ok(),
+        sys::map(
+            child,
+            user,
+            pool,
+            MapFlags::WRITE.union(MapFlags::EXEC).union(MapFlags::ALLOW_WX),
+        )
+        .is_ok(),
     );
 
     // A child that faults at once: nothing is mapped at its entry point.
@@ -82,31 +121,71 @@ fn main(arg: u64) -> i64 {
         return programs::verdict("hostile_pager", false);
     };
     let event: Result<KernelEvent, _> = codec::decode(&buf[..msg.len]);
-    ok &= check("fault event from the child", msg.kind == MessageKind::KernelEvent && matches!(event, Ok(KernelEvent::Fault(_))));
+    ok &= check(
+        "fault event from the child",
+        msg.kind == MessageKind::KernelEvent && matches!(event, Ok(KernelEvent::Fault(_))),
+    );
     runtime::println!("hostile_pager: child fault {:?}", event);
     let to = msg.sender.tid;
-    ok &= refused("garbage fault reply", sys::reply(to, &[0xff, 0xff, 0xff]), SysError::Malformed);
+    ok &= refused(
+        "garbage fault reply",
+        sys::reply(to, &[0xff, 0xff, 0xff]),
+        SysError::Malformed,
+    );
     ok &= refused("empty fault reply", sys::reply(to, &[]), SysError::Malformed);
-    let (bytes, n) = fault_reply(&[Mapping { virt: VirtAddr(CHILD_ENTRY), phys: kernel_frame, flags: MapFlags::EXEC }]);
-    ok &= refused("fault reply mapping a kernel frame", sys::reply(to, &bytes[..n]), SysError::FrameNotOwned);
+    let (bytes, n) = fault_reply(&[Mapping {
+        virt: VirtAddr(CHILD_ENTRY),
+        phys: kernel_frame,
+        flags: MapFlags::EXEC,
+    }]);
+    ok &= refused(
+        "fault reply mapping a kernel frame",
+        sys::reply(to, &bytes[..n]),
+        SysError::FrameNotOwned,
+    );
     let (bytes, n) = fault_reply(&[
-        Mapping { virt: VirtAddr(CHILD_ENTRY), phys: PhysAddr(pool.0 + 4096), flags: MapFlags::EXEC },
-        Mapping { virt: VirtAddr(0xffff_ffff_8000_0000), phys: PhysAddr(pool.0 + 8192), flags: MapFlags::WRITE },
+        Mapping {
+            virt: VirtAddr(CHILD_ENTRY),
+            phys: PhysAddr(pool.0 + 4096),
+            flags: MapFlags::EXEC,
+        },
+        Mapping {
+            virt: VirtAddr(0xffff_ffff_8000_0000),
+            phys: PhysAddr(pool.0 + 8192),
+            flags: MapFlags::WRITE,
+        },
     ]);
-    ok &= refused("fault reply with one kernel-half mapping", sys::reply(to, &bytes[..n]), SysError::BadAddress);
+    ok &= refused(
+        "fault reply with one kernel-half mapping",
+        sys::reply(to, &bytes[..n]),
+        SysError::BadAddress,
+    );
     // The refused batch mapped nothing: the good half must not be there.
     ok &= refused(
         "nothing of a refused batch was mapped",
-        sys::unmap(child, VirtAddr(CHILD_ENTRY), libipc::types::PageCount(1)).and_then(|n| {
-            if n.0 == 0 { Err(SysError::NoSuchObject) } else { Ok(()) }
-        }),
+        sys::unmap(child, VirtAddr(CHILD_ENTRY), libipc::types::PageCount(1))
+            .and_then(|n| if n.0 == 0 { Err(SysError::NoSuchObject) } else { Ok(()) }),
         SysError::NoSuchObject,
     );
     let mut kill = [0u8; 16];
-    let n = codec::encode(&FaultReply::Kill { reason: KillReason::NoMapping }, &mut kill).expect("fits");
+    let n = codec::encode(
+        &FaultReply::Kill {
+            reason: KillReason::NoMapping,
+        },
+        &mut kill,
+    )
+    .expect("fits");
     ok &= check("kill the child", sys::reply(to, &kill[..n]).is_ok());
-    ok &= refused("reply to a dead thread", sys::reply(to, &kill[..n]), SysError::NoSuchObject);
+    ok &= refused(
+        "reply to a dead thread",
+        sys::reply(to, &kill[..n]),
+        SysError::NoSuchObject,
+    );
     runtime::println!("hostile_pager: every hostile request was refused; the kernel is still running");
     let verdict = programs::verdict("hostile_pager", ok);
-    sys::shutdown(if verdict == 0 { libipc::abi::ExitStatus::Success } else { libipc::abi::ExitStatus::Failure })
+    sys::shutdown(if verdict == 0 {
+        libipc::abi::ExitStatus::Success
+    } else {
+        libipc::abi::ExitStatus::Failure
+    })
 }
