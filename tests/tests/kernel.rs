@@ -1,6 +1,7 @@
 //! The kernel's own guarantees: it validates every pager request and every
 //! system-call argument, and survives all of them.
 
+use boot::qemu::Outcome;
 use tests::{assert_line, assert_success, boot};
 
 #[test]
@@ -24,4 +25,41 @@ fn hostile_pager_requests_are_refused() {
         assert_line(&r, check);
     }
     assert_line(&r, "hostile_pager: PASS");
+}
+
+#[test]
+fn a_fault_in_the_pager_is_reported_loudly() {
+    // Any program started as the pager: this one reads address 0.
+    let r = boot("pager_fault", "log=info pager=fault_null");
+    assert_eq!(r.outcome, Outcome::PagerDied, "{}", r.outcome.describe());
+    assert_line(&r, "PAGER FAULT");
+}
+
+#[test]
+fn a_kernel_panic_is_a_distinct_failure() {
+    let r = boot("kernel_panic", "log=info pager=no_such_pager");
+    assert_eq!(r.outcome, Outcome::KernelPanic, "{}", r.outcome.describe());
+    assert_line(&r, "KERNEL PANIC: pager binary \"no_such_pager\" not found in the ramdisk");
+}
+
+#[test]
+fn bad_system_call_arguments_get_errors() {
+    let r = boot("bad_syscalls", "log=info run=bad_syscalls,hello");
+    assert_success(&r);
+    for check in [
+        "[debug_write kernel-half pointer] ok",
+        "[debug_write non-canonical pointer] ok",
+        "[debug_write unmapped pointer] ok",
+        "[call with kernel-half message] ok",
+        "[call with non-canonical reply buffer] ok",
+        "[call with unmapped reply buffer] ok",
+        "[space_create refused] ok",
+        "[map refused] ok",
+        "[shutdown refused] ok",
+    ] {
+        assert_line(&r, check);
+    }
+    assert_line(&r, "bad_syscalls: PASS");
+    // The kernel kept running the next program.
+    assert_line(&r, "hello from user mode");
 }

@@ -1,0 +1,40 @@
+//! The pager's view of its frame pool. The kernel maps pool frame `i` at
+//! `POOL_WINDOW + i * 4096` before the pager runs, so filling a frame is a
+//! plain memory write: no system call, and never a fault.
+
+use libipc::{
+    abi::{PagerBootInfo, pager_layout::POOL_WINDOW},
+    types::{PAGE_SIZE, PhysAddr},
+};
+
+/// The mapped pool.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    phys_base: u64,
+    frames: u64,
+}
+
+impl Window {
+    pub fn new(info: &PagerBootInfo) -> Self {
+        Window { phys_base: info.pool_phys, frames: info.pool_frames }
+    }
+
+    /// The frame's bytes.
+    ///
+    /// Panics if `phys` is not a pool frame: that would be a pager bug.
+    pub fn frame_mut(&mut self, phys: PhysAddr) -> &mut [u8] {
+        let index = (phys.0 - self.phys_base) / PAGE_SIZE;
+        assert!(phys.0 >= self.phys_base && index < self.frames && phys.is_page_aligned(), "{phys:?} is not a pool frame");
+        let ptr = (POOL_WINDOW + index * PAGE_SIZE) as *mut u8;
+        // SAFETY: the kernel mapped the whole pool read-write at POOL_WINDOW
+        // before we started, and `index` is in range. The pool allocator
+        // hands each frame to one owner, and `&mut self` keeps this the only
+        // live view of it.
+        unsafe { core::slice::from_raw_parts_mut(ptr, PAGE_SIZE as usize) }
+    }
+
+    /// Zeroes a frame (`rep stosq` under the hood of `fill`).
+    pub fn zero(&mut self, phys: PhysAddr) {
+        self.frame_mut(phys).fill(0);
+    }
+}

@@ -1,0 +1,33 @@
+//! Linux's `/proc/<pid>` formats, byte for byte.
+//!
+//! Each file has its own module; they share the maps line ([`line`]) and
+//! the naming rules ([`name`]). Formatters are pure: they take a checked
+//! [`crate::source::AddressSpace`] and sorted pages and return text or
+//! bytes, so every byte is tested on the host against lines from Linux.
+
+pub mod line;
+pub mod maps;
+pub mod name;
+pub mod pagemap;
+pub mod rollup;
+pub mod smaps;
+
+/// How the vsyscall page appears (Linux's `vsyscall=` boot option). It is
+/// not a VMA of the process: Linux lists it after the last VMA in maps and
+/// smaps, and nowhere else.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum VsyscallMode {
+    /// No vsyscall page (`vsyscall=none`): nothing is listed. The default,
+    /// since this system's programs never call it.
+    #[default]
+    None,
+    /// Execute-only (`vsyscall=xonly`): `--xp`.
+    XOnly,
+    /// Readable and emulated (`vsyscall=emulate`): `r-xp`.
+    Emulate,
+}
+
+/// The vsyscall page's fixed address and Linux's name for it.
+pub(crate) const VSYSCALL_START: u64 = 0xffff_ffff_ff60_0000;
+pub(crate) const VSYSCALL_END: u64 = VSYSCALL_START + libipc::types::PAGE_SIZE;
+pub(crate) const VSYSCALL_NAME: &str = "[vsyscall]";
