@@ -8,7 +8,7 @@
 //!
 //! | call | arguments | results |
 //! |---|---|---|
-//! | `Call` | endpoint, msg ptr, msg len, reply ptr, reply cap | reply len |
+//! | `Call` | endpoint, msg ptr, msg len, reply ptr, reply cap, [`LeaseDesc`] ptr or 0 | reply len |
 //! | `Recv` | endpoint, buf ptr, buf cap | len, sender word, [`MessageKind`] |
 //! | `ReplyRecv` | to tid, reply ptr, reply len, endpoint, buf ptr, buf cap | as `Recv` |
 //! | `Reply` | to tid, reply ptr, reply len | - |
@@ -19,6 +19,15 @@
 //! | `Random` | - | 64 random bits (RDRAND/RDSEED, else a TSC-seeded mix) |
 //! | `Ticks` | - | TSC |
 //! | `KernelInfo` | - | free kernel frames, total kernel frames |
+//! | `FaultProfile` | ptr to a [`FaultProfile`] | - (the kernel fills it) |
+//! | `LeaseRead` | caller tid, offset, buf ptr, len | bytes copied |
+//! | `LeaseWrite` | caller tid, offset, src ptr, len | bytes copied |
+//!
+//! A lease (Hubris style) is memory a caller lends the server for one call:
+//! bulk data moves through it with `LeaseRead`/`LeaseWrite` instead of many
+//! small messages. The kernel checks the lease when the call is made, and
+//! each access against its bounds and rights while the caller still waits
+//! for this server's reply.
 //!
 //! Pager-only calls (refused with `NotPermitted` for any other task):
 //!
@@ -50,6 +59,9 @@ pub enum Syscall {
     Random = 9,
     Ticks = 10,
     KernelInfo = 11,
+    FaultProfile = 12,
+    LeaseRead = 13,
+    LeaseWrite = 14,
     SpaceCreate = 20,
     ThreadStart = 21,
     Map = 22,
@@ -72,6 +84,9 @@ impl Syscall {
             9 => Syscall::Random,
             10 => Syscall::Ticks,
             11 => Syscall::KernelInfo,
+            12 => Syscall::FaultProfile,
+            13 => Syscall::LeaseRead,
+            14 => Syscall::LeaseWrite,
             20 => Syscall::SpaceCreate,
             21 => Syscall::ThreadStart,
             22 => Syscall::Map,
@@ -115,6 +130,8 @@ pub enum SysError {
     AlreadyExists = 12,
     /// The virtual page is already mapped to another frame.
     AlreadyMapped = 13,
+    /// The call carries no lease, or the access lies outside it.
+    LeaseBounds = 14,
 }
 
 impl SysError {
@@ -133,6 +150,7 @@ impl SysError {
             11 => SysError::Malformed,
             12 => SysError::AlreadyExists,
             13 => SysError::AlreadyMapped,
+            14 => SysError::LeaseBounds,
             _ => return None,
         })
     }
@@ -241,6 +259,43 @@ pub mod pager_layout {
     pub const STACK_TOP: u64 = 0x0000_7fff_ff00_0000;
     /// The pager's stack size in pages.
     pub const STACK_PAGES: u64 = 64;
+}
+
+/// Memory lent with a `Call`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct LeaseDesc {
+    pub addr: u64,
+    pub len: u64,
+    /// [`LeaseDesc::WRITE`] lets the server write the lease.
+    pub flags: u64,
+}
+
+impl LeaseDesc {
+    pub const WRITE: u64 = 1;
+    /// The largest lease, so one kernel call stays short.
+    pub const MAX_LEN: u64 = 16 << 20;
+}
+
+/// Where the kernel's share of resolved page faults went, in TSC ticks
+/// summed over `faults` (under `-icount shift=0`, guest instructions).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct FaultProfile {
+    /// Page faults resolved with a `Resume` reply.
+    pub faults: u64,
+    /// From the fault's kernel entry to the fault message delivered into the
+    /// pager's buffer (trap entry, classification, encoding, copy).
+    pub entry_to_pager: u64,
+    /// From delivery until the pager's `ReplyRecv` enters the kernel (the
+    /// switch into the pager, all of its work, its system-call entry).
+    pub in_pager: u64,
+    /// `ReplyRecv` entry until the PTEs are installed (decode, validation,
+    /// page-table writes).
+    pub install: u64,
+    /// From installation to leaving the kernel into the program (the
+    /// pager's next receive, the switch back).
+    pub return_to_program: u64,
 }
 
 /// What the kernel tells the pager at start; its address is the pager's

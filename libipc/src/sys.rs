@@ -8,7 +8,7 @@
 use core::arch::asm;
 
 use crate::{
-    abi::{ExitStatus, MapFlags, MessageKind, SysError, Syscall},
+    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, SysError, Syscall},
     transport::Transport,
     types::{EndpointId, PageCount, PhysAddr, Pid, Sender, Tid, VirtAddr},
 };
@@ -53,6 +53,34 @@ pub fn call(ep: EndpointId, msg: &[u8], reply: &mut [u8]) -> Result<usize, SysEr
         Syscall::Call,
         [ep.0 as u64, msg.as_ptr() as u64, msg.len() as u64, reply.as_mut_ptr() as u64, reply.len() as u64, 0],
     )?;
+    Ok(r.0 as usize)
+}
+
+/// `call` lending `lease` to the server for the duration of the call.
+pub fn call_with_lease(ep: EndpointId, msg: &[u8], reply: &mut [u8], lease: &LeaseDesc) -> Result<usize, SysError> {
+    let r = syscall6(
+        Syscall::Call,
+        [
+            ep.0 as u64,
+            msg.as_ptr() as u64,
+            msg.len() as u64,
+            reply.as_mut_ptr() as u64,
+            reply.len() as u64,
+            lease as *const LeaseDesc as u64,
+        ],
+    )?;
+    Ok(r.0 as usize)
+}
+
+/// Server side: reads from the lease of caller `from` at `offset`.
+pub fn lease_read(from: Tid, offset: u64, buf: &mut [u8]) -> Result<usize, SysError> {
+    let r = syscall6(Syscall::LeaseRead, [from.0 as u64, offset, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0])?;
+    Ok(r.0 as usize)
+}
+
+/// Server side: writes into the lease of caller `to` at `offset`.
+pub fn lease_write(to: Tid, offset: u64, data: &[u8]) -> Result<usize, SysError> {
+    let r = syscall6(Syscall::LeaseWrite, [to.0 as u64, offset, data.as_ptr() as u64, data.len() as u64, 0, 0])?;
     Ok(r.0 as usize)
 }
 
@@ -108,6 +136,13 @@ pub fn ticks() -> u64 {
 pub fn kernel_info() -> Result<(PageCount, PageCount), SysError> {
     let r = syscall6(Syscall::KernelInfo, [0; 6])?;
     Ok((PageCount(r.0), PageCount(r.1)))
+}
+
+/// The kernel's fault-path profile (see [`FaultProfile`]).
+pub fn fault_profile() -> Result<crate::abi::FaultProfile, SysError> {
+    let mut profile = crate::abi::FaultProfile::default();
+    syscall6(Syscall::FaultProfile, [&mut profile as *mut _ as u64, 0, 0, 0, 0, 0])?;
+    Ok(profile)
 }
 
 /// Pager only: a new, empty address space.

@@ -13,7 +13,7 @@ use x86_64::registers::control::Cr2;
 use crate::{
     arch::trap::TrapFrame,
     ipc::Next,
-    object::{EVENT_CAPACITY, Kernel, Outgoing},
+    object::{EVENT_CAPACITY, FaultTimes, Kernel, Outgoing},
     qemu::{self, QemuExit},
 };
 
@@ -77,6 +77,10 @@ impl Kernel {
             qemu::exit(QemuExit::PagerDied);
         };
         log::trace!("fault in process {}: {:?} at rip {:#x}", thread.pid.0, kind, frame.rip);
+        if matches!(kind, FaultKind::Page { .. }) {
+            let entry = self.entry_tsc;
+            self.thread_mut(tid).expect("current thread exists").fault_times = FaultTimes { entry, ..FaultTimes::default() };
+        }
         let event = KernelEvent::Fault(FaultInfo {
             kind,
             ip: VirtAddr(frame.rip),

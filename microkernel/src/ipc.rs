@@ -104,6 +104,7 @@ impl Kernel {
                 len,
                 reply_ptr,
                 reply_cap,
+                lease,
             } => {
                 let space = &self
                     .process(self.thread(sender).expect("sender exists").pid)
@@ -121,6 +122,7 @@ impl Kernel {
                     Some(ReplyTo::Call {
                         reply_ptr: *reply_ptr,
                         reply_cap: *reply_cap,
+                        lease: *lease,
                     }),
                 )
             }

@@ -45,6 +45,7 @@ pub enum Outgoing {
         len: u64,
         reply_ptr: u64,
         reply_cap: u64,
+        lease: Option<Lease>,
     },
     /// A kernel event about the sender; `reply` says whether it waits for
     /// a fault reply or ends with delivery (an exit report).
@@ -57,8 +58,20 @@ pub enum Outgoing {
 /// How the answer to a delivered message reaches its sender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplyTo {
-    Call { reply_ptr: u64, reply_cap: u64 },
+    Call {
+        reply_ptr: u64,
+        reply_cap: u64,
+        lease: Option<Lease>,
+    },
     Fault,
+}
+
+/// Memory a caller lends the server for one call (checked when lent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub addr: u64,
+    pub len: u64,
+    pub writable: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -88,6 +101,17 @@ pub struct Thread {
     pub state: ThreadState,
     /// Where this thread's faults go.
     pub pager_ep: Option<EndpointId>,
+    /// Timestamps of the fault in flight, for the fault-path profile.
+    pub fault_times: FaultTimes,
+}
+
+/// TSC stamps along one fault's path (0 = not reached).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FaultTimes {
+    pub entry: u64,
+    pub delivered: u64,
+    pub replied: u64,
+    pub installed: u64,
 }
 
 pub struct Endpoint {
@@ -106,6 +130,9 @@ pub struct Kernel {
     pub endpoints: Vec<Option<Endpoint>>,
     pub run_queue: VecDeque<Tid>,
     pub current: Option<Tid>,
+    /// TSC at the current kernel entry.
+    pub entry_tsc: u64,
+    pub profile: libipc::abi::FaultProfile,
 }
 
 impl Kernel {
@@ -119,6 +146,8 @@ impl Kernel {
             endpoints,
             run_queue: VecDeque::new(),
             current: None,
+            entry_tsc: 0,
+            profile: libipc::abi::FaultProfile::default(),
         }
     }
 
@@ -166,6 +195,7 @@ impl Kernel {
             frame,
             state: ThreadState::Ready,
             pager_ep,
+            fault_times: FaultTimes::default(),
         }));
         if let Some(p) = self.process_mut(pid) {
             p.threads.push(tid);

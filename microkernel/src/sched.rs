@@ -22,6 +22,34 @@ impl Kernel {
             .space
             .activate();
         self.current = Some(tid);
+        self.account_fault(tid);
+    }
+
+    /// Adds a completed fault of `tid` (resuming now) to the profile.
+    fn account_fault(&mut self, tid: Tid) {
+        let Some(thread) = self.thread_mut(tid) else { return };
+        let t = core::mem::take(&mut thread.fault_times);
+        if t.installed == 0 {
+            return;
+        }
+        let now = crate::entropy::tsc();
+        let p = &mut self.profile;
+        p.faults += 1;
+        p.entry_to_pager += t.delivered - t.entry;
+        p.in_pager += t.replied - t.delivered;
+        p.install += t.installed - t.replied;
+        p.return_to_program += now - t.installed;
+    }
+
+    /// The profile as the bytes of a `FaultProfile` (repr(C), all u64).
+    pub fn profile_bytes(&self) -> [u8; core::mem::size_of::<libipc::abi::FaultProfile>()] {
+        let p = self.profile;
+        let mut out = [0u8; core::mem::size_of::<libipc::abi::FaultProfile>()];
+        let fields = [p.faults, p.entry_to_pager, p.in_pager, p.install, p.return_to_program];
+        for (chunk, v) in out.chunks_exact_mut(8).zip(fields) {
+            chunk.copy_from_slice(&v.to_le_bytes());
+        }
+        out
     }
 
     /// The next runnable thread from the queue.

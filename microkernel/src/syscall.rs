@@ -3,7 +3,7 @@
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{ExitStatus, MapFlags, SysError, Syscall},
+    abi::{ExitStatus, LeaseDesc, MapFlags, SysError, Syscall},
     codec,
     kernel::{FaultReply, KernelEvent, Mapping},
     types::{EndpointId, PhysAddr, Pid, Tid, VirtAddr},
@@ -13,7 +13,7 @@ use crate::{
     arch::trap::TrapFrame,
     ipc::Next,
     memory::{frames, usercopy},
-    object::{Kernel, MAX_ENDPOINTS, Outgoing, ReplyTo, ThreadState},
+    object::{Kernel, Lease, MAX_ENDPOINTS, Outgoing, ReplyTo, ThreadState},
     qemu::{self, QemuExit},
 };
 
@@ -72,6 +72,12 @@ impl Kernel {
             }
             Syscall::Random => Ok((crate::entropy::random_u64(), 0, 0)),
             Syscall::Ticks => Ok((crate::entropy::tsc(), 0, 0)),
+            Syscall::LeaseRead => self.sys_lease_copy(pid, tid, args, false),
+            Syscall::LeaseWrite => self.sys_lease_copy(pid, tid, args, true),
+            Syscall::FaultProfile => {
+                let bytes = self.profile_bytes();
+                usercopy::copy_to_user(&self.process(pid).expect("caller live").space, args[0], &bytes).map(|()| (0, 0, 0))
+            }
             Syscall::KernelInfo => {
                 let (free, total) = frames::stats();
                 Ok((free, total, 0))
@@ -116,20 +122,79 @@ impl Kernel {
                 Err(SysError::NoSuchObject)
             }
         });
-        if let Err(e) = checked {
-            self.set_result(tid, Err(e));
-            return Next::Continue;
+        let lease = checked.and_then(|()| self.lease_from_user(pid, a[5]));
+        match lease {
+            Err(e) => {
+                self.set_result(tid, Err(e));
+                Next::Continue
+            }
+            Ok(lease) => self.send(
+                tid,
+                ep,
+                Outgoing::Call {
+                    ptr,
+                    len,
+                    reply_ptr,
+                    reply_cap,
+                    lease,
+                },
+            ),
         }
-        self.send(
-            tid,
-            ep,
-            Outgoing::Call {
-                ptr,
-                len,
-                reply_ptr,
-                reply_cap,
-            },
-        )
+    }
+
+    /// Reads and checks a [`LeaseDesc`] at `desc` (0: no lease).
+    fn lease_from_user(&self, pid: Pid, desc: u64) -> Result<Option<Lease>, SysError> {
+        if desc == 0 {
+            return Ok(None);
+        }
+        let space = &self.process(pid).expect("caller live").space;
+        let mut raw = [0u8; core::mem::size_of::<LeaseDesc>()];
+        usercopy::copy_from_user(space, desc, &mut raw)?;
+        let word = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let (addr, len, flags) = (word(0), word(1), word(2));
+        if flags & !LeaseDesc::WRITE != 0 || len > LeaseDesc::MAX_LEN {
+            return Err(SysError::InvalidArgument);
+        }
+        let writable = flags & LeaseDesc::WRITE != 0;
+        usercopy::check(space, addr, len, writable)?;
+        Ok(Some(Lease { addr, len, writable }))
+    }
+
+    /// `LeaseRead`/`LeaseWrite`: copies between the caller's buffer and the
+    /// lease of `lender`, which must be waiting for the caller's reply.
+    fn sys_lease_copy(&mut self, pid: Pid, tid: Tid, a: [u64; 6], write: bool) -> SysResult {
+        let (lender, offset, buf, len) = (Tid(a[0] as u32), a[1], a[2], a[3]);
+        let ReplyTo::Call { lease: Some(lease), .. } = self.awaiting(tid, lender)? else {
+            return Err(SysError::LeaseBounds);
+        };
+        let end = offset.checked_add(len).ok_or(SysError::LeaseBounds)?;
+        if end > lease.len {
+            return Err(SysError::LeaseBounds);
+        }
+        if write && !lease.writable {
+            return Err(SysError::NotPermitted);
+        }
+        let lender_pid = self.thread(lender).expect("awaiting thread exists").pid;
+        let ours = &self.process(pid).expect("caller live").space;
+        let theirs = &self.process(lender_pid).ok_or(SysError::NoSuchObject)?.space;
+        usercopy::check(ours, buf, len, !write)?;
+        // The lender's side was checked when lent; it may have changed since.
+        usercopy::check(theirs, lease.addr + offset, len, write)?;
+        let mut bounce = [0u8; 512];
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(bounce.len() as u64);
+            let chunk = &mut bounce[..n as usize];
+            if write {
+                usercopy::copy_from_user(ours, buf + done, chunk)?;
+                usercopy::copy_to_user(theirs, lease.addr + offset + done, chunk)?;
+            } else {
+                usercopy::copy_from_user(theirs, lease.addr + offset + done, chunk)?;
+                usercopy::copy_to_user(ours, buf + done, chunk)?;
+            }
+            done += n;
+        }
+        Ok((len, 0, 0))
     }
 
     /// The reply half of `Reply`/`ReplyRecv`. Returns the thread to resume,
@@ -143,7 +208,7 @@ impl Kernel {
         let bytes = &mut bytes[..len as usize];
         usercopy::copy_from_user(&self.process(pid).expect("caller live").space, ptr, bytes)?;
         match to {
-            ReplyTo::Call { reply_ptr, reply_cap } => {
+            ReplyTo::Call { reply_ptr, reply_cap, .. } => {
                 self.finish_call(target, reply_ptr, reply_cap, bytes);
                 Ok(Some(target))
             }
@@ -153,7 +218,13 @@ impl Kernel {
                 match reply {
                     FaultReply::Resume { mappings } => {
                         self.install(pid, target_pid, &mappings)?;
-                        self.thread_mut(target).expect("exists").state = ThreadState::Ready;
+                        let replied = self.entry_tsc;
+                        let thread = self.thread_mut(target).expect("exists");
+                        thread.state = ThreadState::Ready;
+                        if thread.fault_times.delivered != 0 {
+                            thread.fault_times.replied = replied;
+                            thread.fault_times.installed = crate::entropy::tsc();
+                        }
                         Ok(Some(target))
                     }
                     FaultReply::Kill { reason } => {

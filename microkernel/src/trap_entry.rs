@@ -9,6 +9,7 @@ use crate::{
 
 /// Saves the current thread's registers and returns its id.
 fn save(kernel: &mut crate::object::Kernel, frame: &TrapFrame) -> libipc::types::Tid {
+    kernel.entry_tsc = crate::entropy::tsc();
     let tid = kernel.current.expect("an entry from user mode has a current thread");
     kernel.thread_mut(tid).expect("current thread exists").frame = *frame;
     tid

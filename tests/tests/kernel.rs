@@ -63,3 +63,13 @@ fn bad_system_call_arguments_get_errors() {
     // The kernel kept running the next program.
     assert_line(&r, "hello from user mode");
 }
+
+#[test]
+fn the_timer_preempts_a_spinning_program() {
+    let r = boot("preemption", "log=info run=spin+hello");
+    assert_success(&r);
+    let lines: Vec<&str> = r.serial.lines().collect();
+    let position = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?}"));
+    let (start, hello, done) = (position("spin: start"), position("hello from user mode"), position("spin: done"));
+    assert!(start < hello && hello < done, "hello must run while spin spins (lines {start}, {hello}, {done})");
+}

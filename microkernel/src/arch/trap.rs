@@ -4,8 +4,10 @@
 //! complete user register state as a [`TrapFrame`] at the top of the one
 //! kernel stack and calls into Rust with a pointer to it. The kernel then
 //! stores it in the current thread, and before returning writes the frame
-//! of whichever thread runs next: that is the whole context switch. Every
-//! exit goes through `iretq`.
+//! of whichever thread runs next: that is the whole context switch. A
+//! thread that entered with `syscall` leaves with `sysretq`, any other
+//! through `iretq`. `sysretq` is safe here: a syscall frame's rip is the
+//! address after the thread's own `syscall` instruction, so it is canonical.
 //!
 //! The kernel runs with interrupts off: `syscall` masks IF and every IDT
 //! entry is an interrupt gate.
@@ -118,6 +120,10 @@ trap_common:
 
 .global trap_return
 trap_return:
+    // A thread that entered through `syscall` leaves through `sysretq`;
+    // anything else (interrupts, exceptions, new threads) through `iretq`.
+    cmp qword ptr [rsp + 15 * 8], {syscall_vector}
+    je sysret_return
     pop r15
     pop r14
     pop r13
@@ -135,6 +141,30 @@ trap_return:
     pop rax
     add rsp, 16
     iretq
+
+sysret_return:
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
+    // rcx and r11 are clobbered by the syscall ABI; sysretq takes the user
+    // rip and rflags from them. Interrupts stay off until sysretq.
+    mov rcx, [rsp]
+    mov r11, [rsp + 16]
+    mov rsp, [rsp + 24]
+    sysretq
 
 .global syscall_entry
 syscall_entry:

@@ -109,8 +109,9 @@ mod tests {
     fn heap_rule_is_strict() {
         let l = layout(0x10000, 0x12345, 0x7fff_0000);
         assert_eq!(vma_name(&anon(0x10000, 0x13000), &l), Some(VmaName::Fixed("[heap]")));
-        // Starts exactly at the break: not the heap.
+        // The page holding an unaligned break is still the heap.
         assert_eq!(vma_name(&anon(0x12345 & !0xfff, 0x13000), &l), Some(VmaName::Fixed("[heap]")));
+        // Starts exactly at the break: not the heap.
         let at_brk = layout(0x10000, 0x12000, 0x7fff_0000);
         assert_eq!(vma_name(&anon(0x12000, 0x13000), &at_brk), None);
         // Ends exactly at start_brk: not the heap either.

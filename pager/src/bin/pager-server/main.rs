@@ -1,9 +1,58 @@
+//! The pager server: the first user task. It owns the frame pool the kernel
+//! handed it, loads the programs named on the command line from the
+//! ramdisk, and serves their faults and memory requests. Every decision is
+//! made by the policy library (`pager::`); this binary only moves data
+//! between the kernel, the library and the frames.
+//!
+//! Protocol: programs `Call` [`libipc::abi::PAGER_ENDPOINT`] with a
+//! [`libipc::pager::Request`] and get a [`libipc::pager::Response`]; the
+//! kernel sends [`libipc::kernel::KernelEvent`]s (faults, exits) on the same
+//! endpoint, and a fault is answered with a [`libipc::kernel::FaultReply`].
 #![no_std]
 #![no_main]
 
-runtime::entry!(main, heap = 1 << 20);
+extern crate alloc;
 
-fn main(_arg: u64) -> i64 {
-    runtime::println!("pager: hello");
-    libipc::sys::shutdown(libipc::abi::ExitStatus::Success)
+mod elf;
+mod glue;
+mod log;
+mod options;
+mod ramdisk;
+mod serve;
+mod window;
+
+use libipc::abi::{ExitStatus, PAGER_ENDPOINT, PagerBootInfo, pager_layout};
+
+/// The pager's heap holds the VMA trees and page tables of every process; it
+/// lives in `.bss`, which the kernel maps before the pager runs.
+const HEAP_BYTES: usize = 48 << 20;
+
+runtime::entry!(main, heap = HEAP_BYTES);
+
+fn main(arg: u64) -> i64 {
+    if arg != pager_layout::BOOT_INFO {
+        runtime::println!("pager: started without boot information");
+        libipc::sys::shutdown(ExitStatus::Failure);
+    }
+    // SAFETY: the kernel maps the boot information read-only at BOOT_INFO
+    // before we run and passes that address as our argument.
+    let info = unsafe { (arg as *const PagerBootInfo).read() };
+    if info.magic != PagerBootInfo::MAGIC {
+        runtime::println!("pager: boot information has the wrong magic");
+        libipc::sys::shutdown(ExitStatus::Failure);
+    }
+    let status = match serve::Server::new(&info) {
+        Ok(mut server) => {
+            if let Err(e) = libipc::sys::endpoint_create(PAGER_ENDPOINT) {
+                runtime::println!("pager: cannot register its endpoint: {e:?}");
+                libipc::sys::shutdown(ExitStatus::Failure);
+            }
+            server.run()
+        }
+        Err(e) => {
+            runtime::println!("pager: cannot start: {e}");
+            ExitStatus::Failure
+        }
+    };
+    libipc::sys::shutdown(status)
 }

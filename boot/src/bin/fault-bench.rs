@@ -1,0 +1,157 @@
+//! `cargo run -p boot --bin fault-bench`: the fault-path benchmark.
+//!
+//! Boots `programs/src/bin/fault_bench.rs` (release build) for each pager
+//! policy, under `-icount shift=0` (a tick is a guest instruction) and in
+//! wall time, and prints a table with Linux's figures from
+//! `shared/anchors/linux-fault/run.sh` beside ours when its output is given.
+
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+use boot::{Scenario, image::Firmware, qemu::QemuOptions};
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(about)]
+struct Args {
+    /// Pager policies to measure.
+    #[arg(long, value_delimiter = ',', default_value = "default,fault-around")]
+    policies: Vec<String>,
+    /// Output of the Linux anchor script (`shared/anchors/linux-fault/run.sh > FILE`);
+    /// `target/linux-anchor.txt` is used when present.
+    #[arg(long)]
+    linux: Option<PathBuf>,
+    /// Print the per-phase breakdown of the fault path (icount runs).
+    #[arg(long, default_value_t = true)]
+    breakdown: bool,
+}
+
+/// One figure: workload -> ticks per event.
+type Figures = BTreeMap<String, u64>;
+
+/// Parses `NAME first_touch round=R pages=N ticks_per_page=X` and friends.
+/// Keeps the last round of first_touch (warm) and every other figure.
+fn parse(output: &str, prefix: &str) -> Figures {
+    let mut figures = Figures::new();
+    for line in output.lines() {
+        let Some(rest) = line.trim().strip_prefix(prefix) else { continue };
+        let mut words = rest.split_whitespace();
+        let Some(workload) = words.next() else { continue };
+        for word in words {
+            if let Some((key, value)) = word.split_once('=')
+                && key.starts_with("ticks_per_")
+                && let Ok(v) = value.parse::<f64>()
+            {
+                figures.insert(workload.to_string(), v.round() as u64);
+            }
+        }
+    }
+    figures
+}
+
+/// Splits the anchor's output into its icount and wall-time sections.
+fn parse_linux(text: &str) -> (Figures, Figures) {
+    let mut icount = String::new();
+    let mut wall = String::new();
+    let mut in_icount = true;
+    for line in text.lines() {
+        if line.starts_with("# qemu") {
+            in_icount = line.contains("icount shift=0");
+            continue;
+        }
+        if in_icount { icount.push_str(line) } else { wall.push_str(line) }
+        if in_icount { icount.push('\n') } else { wall.push('\n') }
+    }
+    (parse(&icount, "anchor linux "), parse(&wall, "anchor linux "))
+}
+
+fn main() {
+    let args = Args::parse();
+    let artifacts = boot::build::build(true).unwrap_or_else(|e| {
+        eprintln!("fault-bench: {e}");
+        std::process::exit(2)
+    });
+    let mut results: Vec<(String, bool, Figures, String)> = Vec::new();
+    for policy in &args.policies {
+        for icount in [true, false] {
+            let scenario = Scenario {
+                name: format!("bench-{policy}-{}", if icount { "icount" } else { "wall" }),
+                release: true,
+                firmware: Firmware::Bios,
+                cmdline: format!("log=warn policy={policy} aslr=2 run=fault_bench profile=1"),
+                qemu: QemuOptions { timeout: Duration::from_secs(600), icount, echo: false, ..QemuOptions::default() },
+            };
+            eprintln!("fault-bench: policy {policy}, {}", if icount { "-icount shift=0" } else { "wall time" });
+            let run = boot::run_built(&artifacts, &scenario).unwrap_or_else(|e| {
+                eprintln!("fault-bench: {e}");
+                std::process::exit(2)
+            });
+            if run.outcome != boot::qemu::Outcome::Success {
+                eprintln!("{}\nfault-bench: the benchmark run failed: {}", run.serial, run.outcome.describe());
+                std::process::exit(1);
+            }
+            results.push((policy.clone(), icount, parse(&run.serial, "microkernel "), run.serial));
+        }
+    }
+    let default_anchor = boot::workspace_root().join("target/linux-anchor.txt");
+    let anchor = args.linux.clone().or_else(|| default_anchor.exists().then_some(default_anchor));
+    let linux = anchor.as_ref().map(|p| {
+        let text = std::fs::read_to_string(p).unwrap_or_else(|e| {
+            eprintln!("fault-bench: cannot read {}: {e}", p.display());
+            std::process::exit(2)
+        });
+        parse_linux(&text)
+    });
+    let workloads = [("first_touch", "first touch, per page"), ("single_fault", "single fault"), ("null", "null IPC / syscall")];
+    for icount in [true, false] {
+        println!();
+        println!(
+            "{}",
+            if icount { "## -icount shift=0 (ticks = guest instructions)" } else { "## wall time (ticks = host TSC)" }
+        );
+        print!("| workload |");
+        for (policy, ic, _, _) in &results {
+            if *ic == icount {
+                print!(" ours ({policy}) |");
+            }
+        }
+        if linux.is_some() {
+            print!(" Linux 6.1 |");
+        }
+        println!();
+        print!("|---|");
+        for (_, ic, _, _) in &results {
+            if *ic == icount {
+                print!("---:|");
+            }
+        }
+        if linux.is_some() {
+            print!("---:|");
+        }
+        println!();
+        for (key, label) in workloads {
+            print!("| {label} |");
+            for (_, ic, figures, _) in &results {
+                if *ic == icount {
+                    let value = figures.iter().find(|(k, _)| k.starts_with(key)).map(|(_, v)| *v);
+                    print!(" {} |", value.map_or("-".into(), |v| v.to_string()));
+                }
+            }
+            if let Some((li, lw)) = &linux {
+                let figures = if icount { li } else { lw };
+                let value = figures.iter().find(|(k, _)| k.starts_with(key)).map(|(_, v)| *v);
+                print!(" {} |", value.map_or("-".into(), |v| v.to_string()));
+            }
+            println!();
+        }
+    }
+    if args.breakdown {
+        for (policy, icount, _, serial) in &results {
+            if *icount {
+                println!("\n## fault-path breakdown, policy {policy} (-icount shift=0, instructions per fault)");
+                for line in serial.lines().filter(|l| l.contains("breakdown")) {
+                    println!("{}", line.trim());
+                }
+            }
+        }
+    }
+}

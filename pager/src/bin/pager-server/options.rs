@@ -1,0 +1,69 @@
+//! The pager's words of the command line (the ramdisk file `cmdline`):
+//! `run=`, `policy=`, `aslr=`, `log=` and sysctl-style settings. The kernel
+//! reads `log=` and `pager=` of the same line.
+
+use alloc::{string::String, vec::Vec};
+
+/// Log verbosity of the pager (`log=`), ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub const fn label(self) -> &'static str {
+        match self {
+            LogLevel::Error => "ERROR",
+            LogLevel::Warn => "WARN",
+            LogLevel::Info => "INFO",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Trace => "TRACE",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Groups run one after another; the programs of a group run together.
+    pub run: Vec<Vec<String>>,
+    pub policy: String,
+    pub log: LogLevel,
+    /// Other `key=value` words, handed to the policy's settings registry.
+    pub settings: Vec<(String, String)>,
+}
+
+impl Options {
+    pub fn parse(cmdline: &str) -> Options {
+        let mut opts = Options { run: Vec::new(), policy: "default".into(), log: LogLevel::Info, settings: Vec::new() };
+        for word in cmdline.split_ascii_whitespace() {
+            let Some((key, value)) = word.split_once('=') else { continue };
+            match key {
+                "run" => {
+                    opts.run = value
+                        .split(',')
+                        .filter(|g| !g.is_empty())
+                        .map(|g| g.split('+').filter(|p| !p.is_empty()).map(String::from).collect())
+                        .collect();
+                }
+                "policy" => opts.policy = value.into(),
+                "log" => {
+                    opts.log = match value {
+                        "error" => LogLevel::Error,
+                        "warn" => LogLevel::Warn,
+                        "debug" => LogLevel::Debug,
+                        "trace" => LogLevel::Trace,
+                        _ => LogLevel::Info,
+                    }
+                }
+                // The kernel's.
+                "pager" => {}
+                _ => opts.settings.push((key.into(), value.into())),
+            }
+        }
+        opts
+    }
+}

@@ -1,0 +1,337 @@
+//! The server loop: receive a fault, an exit report or a request; ask the
+//! policy; fill frames; answer with one `ReplyRecv`.
+
+use alloc::{collections::BTreeMap, string::String, vec::Vec};
+
+use libipc::{
+    MAX_MESSAGE,
+    abi::{ExitStatus, MapFlags, MessageKind, PAGER_ENDPOINT, PagerBootInfo, SysError},
+    codec,
+    kernel::{FaultInfo, FaultKind, FaultReply, KernelEvent, KillReason, MAX_FAULT_MAPPINGS, Mapping},
+    pager::{Errno, Reply, Request, Response},
+    sys,
+    types::{Access, PAGE_SIZE, PageCount, Pid, Prot, Sender, Tid, VirtAddr},
+};
+
+use crate::{
+    elf,
+    glue::{self, Decision, Fill, Space},
+    log::plog,
+    options::Options,
+    ramdisk::Ramdisk,
+    window::Window,
+};
+
+/// A process the pager runs.
+struct Process {
+    name: String,
+    space: Space,
+}
+
+/// How the run went, for the final verdict.
+#[derive(Default)]
+struct Tally {
+    exited_ok: u32,
+    exited_failed: u32,
+    killed: u32,
+    not_started: u32,
+}
+
+pub struct Server {
+    window: Window,
+    ramdisk: Ramdisk,
+    frames: glue::FramePool,
+    policy: glue::Policy,
+    options: Options,
+    processes: BTreeMap<Pid, Process>,
+    /// Groups still to start, in order.
+    pending_groups: Vec<Vec<String>>,
+    tally: Tally,
+}
+
+/// Kernel mapping flags for a protection.
+fn map_flags(prot: Prot) -> MapFlags {
+    let mut flags = MapFlags::default();
+    if prot.contains(Prot::WRITE) {
+        flags = flags.union(MapFlags::WRITE);
+    }
+    if prot.contains(Prot::EXEC) {
+        flags = flags.union(MapFlags::EXEC);
+    }
+    if prot.contains(Prot::WRITE.union(Prot::EXEC)) {
+        // The program asked for a writable and executable mapping.
+        flags = flags.union(MapFlags::ALLOW_WX);
+    }
+    flags
+}
+
+/// A person's words for why a process dies.
+fn describe(reason: KillReason, info: &FaultInfo) -> String {
+    use alloc::format;
+    match (reason, info.kind) {
+        (KillReason::Protection, FaultKind::Page { addr, access: Access::Write, .. }) => {
+            format!("write to a read-only page at {:#x}", addr.0)
+        }
+        (KillReason::Protection, FaultKind::Page { addr, access: Access::Execute, .. }) => {
+            format!("execute of a non-executable page at {:#x}", addr.0)
+        }
+        (KillReason::Protection, FaultKind::Page { addr, access: Access::Read, .. }) => {
+            format!("read of an unreadable page at {:#x}", addr.0)
+        }
+        (KillReason::NoMapping, FaultKind::Page { addr, access, .. }) => {
+            format!("no mapping at {:#x} ({access:?})", addr.0)
+        }
+        (KillReason::GuardGap, FaultKind::Page { addr, .. }) => {
+            format!("access in the stack guard gap at {:#x} (stack clash)", addr.0)
+        }
+        (KillReason::Limit, FaultKind::Page { addr, .. }) => {
+            format!("stack growth to {:#x} exceeds a resource limit", addr.0)
+        }
+        (KillReason::GeneralProtection, FaultKind::GeneralProtection { error_code }) => {
+            format!("general-protection fault (non-canonical address or privileged instruction), error code {error_code:#x}")
+        }
+        (KillReason::OutOfMemory, _) => "out of memory".into(),
+        (_, kind) => format!("{reason:?} ({kind:?})"),
+    }
+}
+
+impl Server {
+    pub fn new(info: &PagerBootInfo) -> Result<Server, String> {
+        let window = Window::new(info);
+        let ramdisk = Ramdisk::new(info)?;
+        let cmdline = ramdisk.find("cmdline").and_then(|(_, b)| core::str::from_utf8(b).ok()).unwrap_or("");
+        let options = Options::parse(cmdline);
+        crate::log::set_level(options.log);
+        let seed = [sys::random(), sys::random(), sys::random(), sys::random()];
+        let policy = glue::Policy::new(&options.policy, &options.settings, seed)?;
+        let frames = glue::FramePool::new(info.pool_phys, info.pool_frames);
+        plog!(
+            Info,
+            "policy {:?}, pool of {} frames ({} MiB)",
+            options.policy,
+            info.pool_frames,
+            (info.pool_frames * PAGE_SIZE) >> 20
+        );
+        let pending_groups = options.run.iter().rev().cloned().collect();
+        Ok(Server {
+            window,
+            ramdisk,
+            frames,
+            policy,
+            options,
+            processes: BTreeMap::new(),
+            pending_groups,
+            tally: Tally::default(),
+        })
+    }
+
+    /// Serves until every group has run; returns the verdict.
+    pub fn run(&mut self) -> ExitStatus {
+        self.start_next_group();
+        let mut buf = [0u8; MAX_MESSAGE];
+        let mut reply = [0u8; MAX_MESSAGE];
+        let mut pending: Option<(Tid, usize)> = None;
+        while !self.processes.is_empty() {
+            let received = match pending.take() {
+                Some((to, len)) => sys::reply_recv(to, &reply[..len], PAGER_ENDPOINT, &mut buf),
+                None => sys::recv(PAGER_ENDPOINT, &mut buf),
+            };
+            let msg = match received {
+                Ok(msg) => msg,
+                // The thread we answered died meanwhile.
+                Err(SysError::NoSuchObject | SysError::NotWaiting) => continue,
+                Err(e) => {
+                    plog!(Error, "receive failed: {e:?}");
+                    continue;
+                }
+            };
+            let bytes = &buf[..msg.len];
+            pending = match msg.kind {
+                MessageKind::KernelEvent => match codec::decode::<KernelEvent>(bytes) {
+                    Ok(KernelEvent::Fault(info)) => {
+                        let answer = self.fault(msg.sender, &info);
+                        codec::encode(&answer, &mut reply).ok().map(|n| (msg.sender.tid, n))
+                    }
+                    Ok(KernelEvent::Exited { pid, code }) => {
+                        self.exited(pid, code);
+                        None
+                    }
+                    Err(e) => {
+                        plog!(Error, "undecodable kernel event from {:?}: {e:?}", msg.sender);
+                        None
+                    }
+                },
+                MessageKind::Call => {
+                    let response: Response = match codec::decode::<Request>(bytes) {
+                        Ok(request) => self.request(msg.sender, request),
+                        Err(_) => Err(Errno::Invalid),
+                    };
+                    codec::encode(&response, &mut reply).ok().map(|n| (msg.sender.tid, n))
+                }
+            };
+        }
+        plog!(
+            Info,
+            "run complete: {} exited 0, {} exited with an error, {} killed, {} could not start",
+            self.tally.exited_ok,
+            self.tally.exited_failed,
+            self.tally.killed,
+            self.tally.not_started
+        );
+        if self.tally.exited_failed == 0 && self.tally.not_started == 0 {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        }
+    }
+
+    /// Starts groups until one has a live process (or none are left).
+    fn start_next_group(&mut self) {
+        while self.processes.is_empty() {
+            let Some(group) = self.pending_groups.pop() else { return };
+            for name in group {
+                if let Err(e) = self.spawn(&name) {
+                    plog!(Error, "cannot start {name:?}: {e}");
+                    self.tally.not_started += 1;
+                }
+            }
+        }
+    }
+
+    fn spawn(&mut self, name: &str) -> Result<(), String> {
+        let (file, bytes) = self.ramdisk.find(name).ok_or("no such program in the ramdisk")?;
+        let program = elf::parse(bytes)?;
+        let (space, start) = self.policy.load(&program, file)?;
+        let pid = sys::space_create().map_err(|e| alloc::format!("space_create: {e:?}"))?;
+        sys::thread_start(pid, start.entry, start.stack, 0, PAGER_ENDPOINT)
+            .map_err(|e| alloc::format!("thread_start: {e:?}"))?;
+        plog!(Info, "started {name} as process {} (entry {:#x}, stack {:#x})", pid.0, start.entry.0, start.stack.0);
+        self.processes.insert(pid, Process { name: name.into(), space });
+        Ok(())
+    }
+
+    /// Frees a process's frames once the kernel has destroyed its space.
+    fn reap(&mut self, pid: Pid) {
+        if let Some(process) = self.processes.remove(&pid) {
+            for frame in process.space.frames() {
+                self.frames.free(frame);
+            }
+        }
+        self.start_next_group();
+    }
+
+    fn exited(&mut self, pid: Pid, code: i64) {
+        let name = self.processes.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
+        plog!(Info, "process {} ({name}) exited with code {code}", pid.0);
+        if code == 0 {
+            self.tally.exited_ok += 1;
+        } else {
+            self.tally.exited_failed += 1;
+        }
+        self.reap(pid);
+    }
+
+    fn kill(&mut self, pid: Pid, reason: KillReason, info: &FaultInfo) -> FaultReply {
+        let name = self.processes.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
+        plog!(Info, "process {} ({name}) killed: {} (rip {:#x})", pid.0, describe(reason, info), info.ip.0);
+        self.tally.killed += 1;
+        // The kernel destroys the space when it gets the reply; no thread
+        // of the process runs again, so its frames are free now.
+        self.reap(pid);
+        FaultReply::Kill { reason }
+    }
+
+    fn fault(&mut self, sender: Sender, info: &FaultInfo) -> FaultReply {
+        let (addr, access) = match info.kind {
+            FaultKind::Page { addr, access, .. } => (addr, access),
+            FaultKind::GeneralProtection { .. } => return self.kill(sender.pid, KillReason::GeneralProtection, info),
+            _ => return self.kill(sender.pid, KillReason::Exception, info),
+        };
+        let Some(process) = self.processes.get_mut(&sender.pid) else {
+            return FaultReply::Kill { reason: KillReason::NoMapping };
+        };
+        let pages = match process.space.fault(&mut self.policy, addr, access) {
+            Decision::Map(pages) => pages,
+            Decision::Kill(reason) => return self.kill(sender.pid, reason, info),
+        };
+        let mut mappings = heapless::Vec::<Mapping, MAX_FAULT_MAPPINGS>::new();
+        for page in pages.iter().take(MAX_FAULT_MAPPINGS) {
+            // A page kept while PROT_NONE: map its frame again.
+            if let Fill::Resident(phys) = page.fill {
+                let _ = mappings.push(Mapping { virt: page.virt, phys, flags: map_flags(page.prot) });
+                continue;
+            }
+            let Some(phys) = self.frames.alloc() else {
+                if mappings.is_empty() {
+                    return self.kill(sender.pid, KillReason::OutOfMemory, info);
+                }
+                break;
+            };
+            let frame = self.window.frame_mut(phys);
+            match page.fill {
+                Fill::Zero => frame.fill(0),
+                Fill::Resident(_) => unreachable!("handled above"),
+                Fill::File { file, offset, len } => {
+                    let data = self.ramdisk.file(file).unwrap_or(&[]);
+                    let start = (offset as usize).min(data.len());
+                    let end = (start + len as usize).min(data.len());
+                    frame[..end - start].copy_from_slice(&data[start..end]);
+                    frame[end - start..].fill(0);
+                }
+            }
+            process.space.commit(page.virt, phys);
+            let _ = mappings.push(Mapping { virt: page.virt, phys, flags: map_flags(page.prot) });
+        }
+        plog!(Trace, "fault {:?} {access:?} at {:#x}: {} page(s)", sender.pid, addr.0, mappings.len());
+        FaultReply::Resume { mappings }
+    }
+
+    /// Removes pages from a process's page tables and frees their frames.
+    fn drop_pages(&mut self, pid: Pid, pages: &[(VirtAddr, libipc::types::PhysAddr)]) {
+        for &(virt, phys) in pages {
+            if let Err(e) = sys::unmap(pid, virt, PageCount(1)) {
+                plog!(Error, "kernel refused to unmap {:#x} of process {}: {e:?}", virt.0, pid.0);
+            }
+            self.frames.free(phys);
+        }
+    }
+
+    fn request(&mut self, sender: Sender, request: Request) -> Response {
+        let pid = sender.pid;
+        let process = self.processes.get_mut(&pid).ok_or(Errno::NotPermitted)?;
+        match request {
+            Request::Mmap { addr, len, prot, flags } => {
+                process.space.mmap(&mut self.policy, addr, len, prot, flags).map(Reply::Addr)
+            }
+            Request::Munmap { addr, len } => {
+                let dropped = process.space.munmap(addr, len)?;
+                self.drop_pages(pid, &dropped);
+                Ok(Reply::Done)
+            }
+            Request::Mprotect { addr, len, prot } => {
+                let changed = process.space.mprotect(addr, len, prot)?;
+                for (virt, phys, prot) in changed {
+                    // PROT_NONE pages leave the page tables but keep their
+                    // frame; the next access faults to the policy.
+                    let done = if prot == Prot::NONE {
+                        sys::unmap(pid, virt, PageCount(1)).map(|_| ())
+                    } else {
+                        sys::map(pid, virt, phys, map_flags(prot).union(MapFlags::REPLACE))
+                    };
+                    if let Err(e) = done {
+                        plog!(Error, "kernel refused a protection change at {:#x}: {e:?}", virt.0);
+                    }
+                }
+                Ok(Reply::Done)
+            }
+            Request::Brk { addr } => {
+                let (brk, dropped) = process.space.brk(addr);
+                self.drop_pages(pid, &dropped);
+                Ok(Reply::Addr(brk))
+            }
+            Request::Resident { addr, len } => Ok(Reply::Pages(PageCount(process.space.resident(addr, len)))),
+            Request::PoolStats => Ok(Reply::Pool { free: self.frames.free_count(), total: self.frames.total() }),
+            Request::Null => Ok(Reply::Done),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! `/proc/<pid>/maps`: one line per VMA, then the vsyscall page if any.
+
+use alloc::string::String;
+use core::fmt;
+
+use libipc::{
+    procfs::{Backing, Sharing, VmaInfo},
+    types::{PAGE_SIZE, Prot},
+};
+
+use super::{
+    VSYSCALL_END, VSYSCALL_NAME, VSYSCALL_START, VsyscallMode,
+    line::{LineHeader, write_line},
+    name::vma_name,
+};
+use crate::source::AddressSpace;
+
+/// The line header of `vma`: offset, device and inode come from the file
+/// (all zero for anonymous memory); `s` means MAP_SHARED.
+pub fn vma_header(vma: &VmaInfo) -> LineHeader {
+    let (offset, dev_major, dev_minor, inode) = match &vma.backing {
+        Backing::File(f) => (f.page_offset.wrapping_mul(PAGE_SIZE), f.dev_major, f.dev_minor, f.inode),
+        Backing::Anonymous => (0, 0, 0, 0),
+    };
+    LineHeader {
+        start: vma.start.0,
+        end: vma.end.0,
+        read: vma.prot.contains(Prot::READ),
+        write: vma.prot.contains(Prot::WRITE),
+        exec: vma.prot.contains(Prot::EXEC),
+        shared: vma.sharing == Sharing::Shared,
+        offset,
+        dev_major,
+        dev_minor,
+        inode,
+    }
+}
+
+/// The vsyscall page's line header, if the mode lists one.
+pub fn vsyscall_header(mode: VsyscallMode) -> Option<LineHeader> {
+    let read = match mode {
+        VsyscallMode::None => return None,
+        VsyscallMode::XOnly => false,
+        VsyscallMode::Emulate => true,
+    };
+    Some(LineHeader {
+        start: VSYSCALL_START,
+        end: VSYSCALL_END,
+        read,
+        write: false,
+        exec: true,
+        shared: false,
+        offset: 0,
+        dev_major: 0,
+        dev_minor: 0,
+        inode: 0,
+    })
+}
+
+/// Appends the maps line of `vma`.
+pub fn write_vma_line(out: &mut String, space: &AddressSpace, vma: &VmaInfo) {
+    let name = vma_name(vma, space.layout());
+    write_line(out, &vma_header(vma), name.as_ref().map(|n| n as &dyn fmt::Display));
+}
+
+/// The whole maps file.
+pub fn render(space: &AddressSpace, vsyscall: VsyscallMode) -> String {
+    let mut out = String::new();
+    for vma in space.vmas() {
+        write_vma_line(&mut out, space, vma);
+    }
+    if let Some(header) = vsyscall_header(vsyscall) {
+        write_line(&mut out, &header, Some(&VSYSCALL_NAME));
+    }
+    out
+}

@@ -1,0 +1,262 @@
+//! `/proc/<pid>/smaps`: each VMA's maps line, then its memory accounting.
+//!
+//! Rss and Pss come from the pager's page accounting: a page mapped once
+//! counts fully (Private_*); a page mapped `m >= 2` times adds `4096 / m`
+//! (Shared_*), summed in fixed point with a [`PSS_SHIFT`]-bit fraction and
+//! truncated when printed in kB, as Linux does. Fields this system has no
+//! mechanism for (KSM, LazyFree, huge pages, Locked) print 0, and
+//! THPeligible is 0 because there are no transparent huge pages.
+//! `ProtectionKey` is not printed: Linux prints it only with protection
+//! keys enabled.
+
+use alloc::{string::String, vec::Vec};
+use core::fmt::Write;
+
+use libipc::{
+    procfs::{Backing, PageFlags, PageFrame, PageInfo, Sharing, SpecialMapping, VmaInfo, VmaLabel},
+    types::{PAGE_SIZE, Prot},
+};
+
+use super::{
+    VSYSCALL_END, VSYSCALL_NAME, VSYSCALL_START, VsyscallMode,
+    line::write_line,
+    maps::{vsyscall_header, write_vma_line},
+};
+use crate::source::{AddressSpace, pages_between};
+
+/// Fractional bits of the Pss sums (Linux's `PSS_SHIFT`).
+pub const PSS_SHIFT: u32 = 12;
+
+/// Bytes per kB in the printed values.
+const KB_SHIFT: u32 = 10;
+
+/// Printed width of the values (Linux's `SEQ_PUT_DEC`).
+const VALUE_WIDTH: usize = 8;
+
+/// `Private_Hugetlb: ` is one character longer than the other keys, so
+/// Linux prints its value one narrower to keep the column.
+const HUGETLB_VALUE_WIDTH: usize = 7;
+
+/// Sums over pages, in bytes (the Pss fields with [`PSS_SHIFT`] fraction
+/// bits): Linux's `struct mem_size_stats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemStats {
+    pub resident: u64,
+    pub pss: u64,
+    pub pss_dirty: u64,
+    pub pss_anon: u64,
+    pub pss_file: u64,
+    pub pss_shmem: u64,
+    pub shared_clean: u64,
+    pub shared_dirty: u64,
+    pub private_clean: u64,
+    pub private_dirty: u64,
+    pub referenced: u64,
+    pub anonymous: u64,
+    pub swap: u64,
+    pub swap_pss: u64,
+}
+
+impl MemStats {
+    /// Adds `page`, one page of `vma`. Sums saturate rather than wrap, so a
+    /// confused pager can make numbers large but never small.
+    pub fn account(&mut self, vma: &VmaInfo, page: &PageInfo) {
+        let size = PAGE_SIZE;
+        let map_count = u64::from(page.map_count.max(1));
+        let pss = (size << PSS_SHIFT) / map_count;
+        let add = |field: &mut u64, v: u64| *field = field.saturating_add(v);
+        if let PageFrame::Swapped { .. } = page.frame {
+            add(&mut self.swap, size);
+            add(&mut self.swap_pss, pss);
+            return;
+        }
+        let anonymous = page.flags.contains(PageFlags::ANONYMOUS);
+        add(&mut self.resident, size);
+        if anonymous {
+            add(&mut self.anonymous, size);
+        }
+        if page.flags.contains(PageFlags::REFERENCED) {
+            add(&mut self.referenced, size);
+        }
+        add(&mut self.pss, pss);
+        if anonymous {
+            add(&mut self.pss_anon, pss);
+        } else if vma.backing == Backing::Anonymous {
+            // Shared anonymous memory is shared memory (Linux's shmem).
+            add(&mut self.pss_shmem, pss);
+        } else {
+            add(&mut self.pss_file, pss);
+        }
+        let private = map_count < 2;
+        if page.flags.contains(PageFlags::DIRTY) {
+            add(&mut self.pss_dirty, pss);
+            add(if private { &mut self.private_dirty } else { &mut self.shared_dirty }, size);
+        } else {
+            add(if private { &mut self.private_clean } else { &mut self.shared_clean }, size);
+        }
+    }
+
+    /// The sums over `pages` (sorted, all inside `vma`).
+    pub fn of(vma: &VmaInfo, pages: &[PageInfo]) -> MemStats {
+        let mut stats = MemStats::default();
+        for page in pages {
+            stats.account(vma, page);
+        }
+        stats
+    }
+
+    /// Appends the value lines from `Rss` to `Locked`; `rollup` adds the
+    /// Pss split that only smaps_rollup prints.
+    pub fn write_body(&self, out: &mut String, rollup: bool) {
+        let pss = |v: u64| v >> PSS_SHIFT;
+        kb_line(out, "Rss:            ", self.resident);
+        kb_line(out, "Pss:            ", pss(self.pss));
+        kb_line(out, "Pss_Dirty:      ", pss(self.pss_dirty));
+        if rollup {
+            kb_line(out, "Pss_Anon:       ", pss(self.pss_anon));
+            kb_line(out, "Pss_File:       ", pss(self.pss_file));
+            kb_line(out, "Pss_Shmem:      ", pss(self.pss_shmem));
+        }
+        kb_line(out, "Shared_Clean:   ", self.shared_clean);
+        kb_line(out, "Shared_Dirty:   ", self.shared_dirty);
+        kb_line(out, "Private_Clean:  ", self.private_clean);
+        kb_line(out, "Private_Dirty:  ", self.private_dirty);
+        kb_line(out, "Referenced:     ", self.referenced);
+        kb_line(out, "Anonymous:      ", self.anonymous);
+        kb_line(out, "KSM:            ", 0);
+        kb_line(out, "LazyFree:       ", 0);
+        kb_line(out, "AnonHugePages:  ", 0);
+        kb_line(out, "ShmemPmdMapped: ", 0);
+        kb_line(out, "FilePmdMapped:  ", 0);
+        kb_line(out, "Shared_Hugetlb: ", 0);
+        let _ = writeln!(out, "Private_Hugetlb: {:>HUGETLB_VALUE_WIDTH$} kB", 0);
+        kb_line(out, "Swap:           ", self.swap);
+        kb_line(out, "SwapPss:        ", pss(self.swap_pss));
+        kb_line(out, "Locked:         ", 0);
+    }
+}
+
+/// `key` (already padded to 16) and `bytes` in kB, right-aligned in 8.
+fn kb_line(out: &mut String, key: &str, bytes: u64) {
+    let _ = writeln!(out, "{key}{:>VALUE_WIDTH$} kB", bytes >> KB_SHIFT);
+}
+
+/// Linux's VmFlags mnemonics, in bit order (`show_smap_vma_flags`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VmFlag {
+    Read,
+    Write,
+    Exec,
+    Shared,
+    MayRead,
+    MayWrite,
+    MayExec,
+    MayShare,
+    GrowsDown,
+    PfnMap,
+    Io,
+    DontExpand,
+    Account,
+    DontDump,
+}
+
+impl VmFlag {
+    const fn mnemonic(self) -> &'static str {
+        match self {
+            VmFlag::Read => "rd",
+            VmFlag::Write => "wr",
+            VmFlag::Exec => "ex",
+            VmFlag::Shared => "sh",
+            VmFlag::MayRead => "mr",
+            VmFlag::MayWrite => "mw",
+            VmFlag::MayExec => "me",
+            VmFlag::MayShare => "ms",
+            VmFlag::GrowsDown => "gd",
+            VmFlag::PfnMap => "pf",
+            VmFlag::Io => "io",
+            VmFlag::DontExpand => "de",
+            VmFlag::Account => "ac",
+            VmFlag::DontDump => "dd",
+        }
+    }
+}
+
+/// The Linux `vm_flags` of `vma`, derived from what the pager reports:
+///
+/// - `rd wr ex` from the protection;
+/// - private mappings may become anything (`mr mw me`) and are charged to
+///   the commit limit when writable (`ac`);
+/// - shared mappings are `ms`, and `sh mw` only when writable: the pager
+///   reports no file open mode, and a read-only shared mapping is taken to
+///   be of a file opened read-only (which is also why a debugger's write to
+///   it fails, see `mem`);
+/// - `[vdso]` adds `de`; `[vvar]` is `rd mr pf io de dd` (Linux 6.x before
+///   the generic vDSO data store);
+/// - no `sd`: soft-dirty is tracked per page only (there is no
+///   `clear_refs`), consistent with pagemap's holes reading 0.
+fn vm_flags(vma: &VmaInfo) -> Vec<VmFlag> {
+    let mut flags = Vec::new();
+    let prot = vma.prot;
+    let shared = vma.sharing == Sharing::Shared;
+    let special = match vma.label {
+        VmaLabel::Special(s) if vma.backing == Backing::Anonymous => Some(s),
+        _ => None,
+    };
+    let push_if = |flags: &mut Vec<VmFlag>, on: bool, flag: VmFlag| {
+        if on {
+            flags.push(flag);
+        }
+    };
+    push_if(&mut flags, prot.contains(Prot::READ), VmFlag::Read);
+    push_if(&mut flags, prot.contains(Prot::WRITE), VmFlag::Write);
+    push_if(&mut flags, prot.contains(Prot::EXEC), VmFlag::Exec);
+    if let Some(SpecialMapping::Vvar | SpecialMapping::VvarVclock) = special {
+        flags.extend([VmFlag::MayRead, VmFlag::PfnMap, VmFlag::Io, VmFlag::DontExpand, VmFlag::DontDump]);
+        return flags;
+    }
+    let may_write = !shared || prot.contains(Prot::WRITE);
+    push_if(&mut flags, shared && may_write, VmFlag::Shared);
+    flags.push(VmFlag::MayRead);
+    push_if(&mut flags, may_write, VmFlag::MayWrite);
+    flags.push(VmFlag::MayExec);
+    push_if(&mut flags, shared, VmFlag::MayShare);
+    push_if(&mut flags, vma.grows_down, VmFlag::GrowsDown);
+    push_if(&mut flags, special == Some(SpecialMapping::Vdso), VmFlag::DontExpand);
+    push_if(&mut flags, !shared && prot.contains(Prot::WRITE) && special.is_none(), VmFlag::Account);
+    flags
+}
+
+fn write_vm_flags(out: &mut String, flags: &[VmFlag]) {
+    out.push_str("VmFlags: ");
+    for flag in flags {
+        out.push_str(flag.mnemonic());
+        out.push(' ');
+    }
+    out.push('\n');
+}
+
+/// Appends `Size`, the page sizes, the body, THPeligible and VmFlags.
+fn write_block(out: &mut String, size: u64, stats: &MemStats, flags: &[VmFlag]) {
+    kb_line(out, "Size:           ", size);
+    kb_line(out, "KernelPageSize: ", PAGE_SIZE);
+    kb_line(out, "MMUPageSize:    ", PAGE_SIZE);
+    stats.write_body(out, false);
+    let _ = writeln!(out, "THPeligible:    {:>VALUE_WIDTH$}", 0);
+    write_vm_flags(out, flags);
+}
+
+/// The whole smaps file; `pages` sorted by vpn (see `source::pages_in`).
+pub fn render(space: &AddressSpace, pages: &[PageInfo], vsyscall: VsyscallMode) -> String {
+    let mut out = String::new();
+    for vma in space.vmas() {
+        write_vma_line(&mut out, space, vma);
+        let own = pages_between(pages, vma.start.0 / PAGE_SIZE, vma.end.0 / PAGE_SIZE);
+        write_block(&mut out, vma.end.0 - vma.start.0, &MemStats::of(vma, own), &vm_flags(vma));
+    }
+    if let Some(header) = vsyscall_header(vsyscall) {
+        write_line(&mut out, &header, Some(&VSYSCALL_NAME));
+        let flags: &[VmFlag] = if header.read { &[VmFlag::Read, VmFlag::Exec] } else { &[VmFlag::Exec] };
+        write_block(&mut out, VSYSCALL_END - VSYSCALL_START, &MemStats::default(), flags);
+    }
+    out
+}
