@@ -253,6 +253,36 @@ impl Kernel {
             }
         }
         drop(process);
+        // Callers waiting for a reply from a thread that is gone would wait
+        // forever: a call gets an error, a fault (its pager died) is fatal.
+        let orphans: Vec<(Tid, ReplyTo)> = self
+            .threads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| match t.as_ref().map(|t| &t.state) {
+                Some(ThreadState::AwaitingReply { server, to }) if self.thread(*server).is_none() => {
+                    Some((Tid(i as u32), *to))
+                }
+                _ => None,
+            })
+            .collect();
+        for (tid, to) in orphans {
+            match to {
+                ReplyTo::Call { .. } => {
+                    if let Some(t) = self.thread_mut(tid) {
+                        t.frame.rax = libipc::abi::SysError::NoSuchObject as u64;
+                        t.state = ThreadState::Ready;
+                        self.run_queue.push_back(tid);
+                    }
+                }
+                ReplyTo::Fault => {
+                    if let Some(victim) = self.thread(tid).map(|t| t.pid) {
+                        log::warn!("process {} killed: its pager died while it waited", victim.0);
+                        self.destroy_process(victim);
+                    }
+                }
+            }
+        }
     }
 
     /// Wakes a queued sender with an error instead of a reply.

@@ -62,15 +62,16 @@ impl Kernel {
         self.deadlock()
     }
 
-    /// Every thread is blocked: nothing can ever run again.
+    /// Every thread is blocked and nothing (no device) can wake one: a
+    /// userspace deadlock, not a kernel bug. Say so and end the run.
     fn deadlock(&self) -> ! {
-        log::error!("no runnable thread: every thread is blocked (deadlock)");
+        log::error!("no runnable thread: every thread is blocked (a userspace deadlock)");
         for (tid, t) in self.threads.iter().enumerate() {
             if let Some(t) = t {
                 log::error!("  thread {tid} of process {}: {:?}", t.pid.0, t.state);
             }
         }
-        panic!("deadlock");
+        crate::qemu::exit(crate::qemu::QemuExit::Failure)
     }
 
     /// Finishes a kernel entry: runs whoever `next` says, leaving their
