@@ -63,13 +63,41 @@ pub fn build(release: bool) -> Result<Artifacts> {
         return Err(Error(format!("building the guest failed ({status})")));
     }
     let out = target_dir.join(TARGET).join(if release { "release" } else { "debug" });
-    let programs = program_names(&root)?
-        .into_iter()
-        .map(|n| (n.clone(), out.join(n)))
-        .collect();
+    // The disk image gets copies without debug information: the firmware
+    // reads the disk slowly under emulation, and a debugger loads symbols
+    // from the originals.
+    let stripped = out.join("stripped");
+    std::fs::create_dir_all(&stripped)?;
+    let strip = |name: &str| strip_debug(&out.join(name), &stripped.join(name));
+    let mut programs = Vec::new();
+    for name in program_names(&root)? {
+        programs.push((name.clone(), strip(&name)?));
+    }
     Ok(Artifacts {
-        kernel: out.join("microkernel"),
-        pagers: vec![("pager".into(), out.join("pager-server"))],
+        kernel: strip("microkernel")?,
+        pagers: vec![("pager".into(), strip("pager-server")?)],
         programs,
     })
+}
+
+/// `llvm-objcopy --strip-debug` from the toolchain's `llvm-tools` component.
+fn strip_debug(from: &Path, to: &Path) -> Result<PathBuf> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|e| Error(format!("cannot run rustc: {e}")))?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    let objcopy = Path::new(&sysroot).join("lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-objcopy");
+    let status = Command::new(&objcopy)
+        .arg("--strip-debug")
+        .arg(from)
+        .arg(to)
+        .status()
+        .map_err(|e| Error(format!("cannot run {} ({e}): install the llvm-tools-preview component", objcopy.display())))?;
+    if !status.success() {
+        return Err(Error(format!("stripping {} failed", from.display())));
+    }
+    Ok(to.to_path_buf())
 }

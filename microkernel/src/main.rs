@@ -151,6 +151,9 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    serial::force_write_fmt(format_args!("KERNEL PANIC: {info}\n"));
+    match info.location() {
+        Some(at) => serial::force_write_fmt(format_args!("KERNEL PANIC: {} (at {at})\n", info.message())),
+        None => serial::force_write_fmt(format_args!("KERNEL PANIC: {}\n", info.message())),
+    }
     qemu::exit(QemuExit::KernelPanic)
 }
