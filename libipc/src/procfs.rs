@@ -16,9 +16,11 @@
 //! `smaps` and `smaps_rollup`, `vpn * 8` for `pagemap`, the virtual address
 //! for `mem`. Data travels inline, so one call moves at most
 //! [`MAX_INLINE_DATA`] bytes; a larger `len` is [`Error::TooLarge`]. Bulk
-//! transfers will use memory the caller lends for one call (a kernel lease)
-//! once the kernel has them; the server core already writes into a caller
-//! buffer of any size, so only the message layer changes.
+//! transfers are to use memory the caller lends for one call (a kernel
+//! lease, [`crate::abi::LeaseDesc`]); the server core already writes into a
+//! caller buffer of any size, so only the message layer will change: a
+//! leased read names `offset` and `len` (up to the lease) and its reply
+//! carries only the count.
 //!
 //! # Procfs server -> pager
 //!
@@ -91,7 +93,10 @@ impl ProcFile {
 
     /// The file called `name`, or [`Error::NoSuchFile`].
     pub fn from_name(name: &str) -> Result<ProcFile, Error> {
-        ProcFile::ALL.into_iter().find(|f| f.name() == name).ok_or(Error::NoSuchFile)
+        ProcFile::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or(Error::NoSuchFile)
     }
 }
 
@@ -116,6 +121,10 @@ pub fn parse_path(path: &str) -> Result<(PidSelector, ProcFile), Error> {
 }
 
 /// A request from a program.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline messages: libipc has no allocator to box with, and values live briefly on the stack before encoding"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     /// Up to `len` bytes of `file` from `offset`.
@@ -135,6 +144,10 @@ pub enum Request {
 }
 
 /// A successful answer.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline messages: libipc has no allocator to box with, and values live briefly on the stack before encoding"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reply {
     /// The bytes read; fewer than asked is a short read, none is end of file.
@@ -311,6 +324,10 @@ pub struct PageInfo {
 }
 
 /// A request from the procfs server to the pager.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline messages: libipc has no allocator to box with, and values live briefly on the stack before encoding"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceRequest {
     /// The layout and the number of VMAs.
@@ -323,7 +340,11 @@ pub enum SourceRequest {
     /// Reads up to `len` bytes at `addr`, all within one VMA.
     ReadMem { pid: Pid, addr: VirtAddr, len: u32 },
     /// Writes `data` at `addr`, within one VMA (copy-on-write if private).
-    WriteMem { pid: Pid, addr: VirtAddr, data: Vec<u8, MAX_INLINE_DATA> },
+    WriteMem {
+        pid: Pid,
+        addr: VirtAddr,
+        data: Vec<u8, MAX_INLINE_DATA>,
+    },
 }
 
 /// The pager's answer to a [`SourceRequest`].
@@ -345,6 +366,17 @@ pub enum SourceError {
     Io,
     /// The pager is not reachable or its answer made no sense.
     Unavailable,
+}
+
+impl From<SourceError> for Error {
+    /// What a program is told when the pager could not answer.
+    fn from(e: SourceError) -> Error {
+        match e {
+            SourceError::NoSuchProcess => Error::NoSuchProcess,
+            SourceError::Io => Error::Io,
+            SourceError::Unavailable => Error::Unavailable,
+        }
+    }
 }
 
 /// The pager's answer to a [`SourceRequest`].
@@ -372,10 +404,17 @@ mod tests {
             data: data.clone(),
         });
         fits::<Response>(&Ok(Reply::Data(data.clone())));
-        fits::<SourceRequest>(&SourceRequest::WriteMem { pid: Pid(u32::MAX), addr: VirtAddr(u64::MAX), data });
+        fits::<SourceRequest>(&SourceRequest::WriteMem {
+            pid: Pid(u32::MAX),
+            addr: VirtAddr(u64::MAX),
+            data,
+        });
         let page = PageInfo {
             vpn: u64::MAX,
-            frame: PageFrame::Swapped { swap_type: u8::MAX, swap_offset: u64::MAX },
+            frame: PageFrame::Swapped {
+                swap_type: u8::MAX,
+                swap_offset: u64::MAX,
+            },
             map_count: u32::MAX,
             flags: PageFlags(u8::MAX),
         };
@@ -401,7 +440,12 @@ mod tests {
 
     #[test]
     fn requests_round_trip() {
-        let req = Request::Read { pid: PidSelector::Self_, file: ProcFile::Pagemap, offset: 8, len: 64 };
+        let req = Request::Read {
+            pid: PidSelector::Self_,
+            file: ProcFile::Pagemap,
+            offset: 8,
+            len: 64,
+        };
         let mut buf = [0u8; MAX_MESSAGE];
         let n = encode(&req, &mut buf).unwrap();
         assert_eq!(decode::<Request>(&buf[..n]), Ok(req));
@@ -413,7 +457,10 @@ mod tests {
     #[test]
     fn paths_parse() {
         assert_eq!(parse_path("/proc/self/maps"), Ok((PidSelector::Self_, ProcFile::Maps)));
-        assert_eq!(parse_path("/proc/42/smaps_rollup"), Ok((PidSelector::Pid(Pid(42)), ProcFile::SmapsRollup)));
+        assert_eq!(
+            parse_path("/proc/42/smaps_rollup"),
+            Ok((PidSelector::Pid(Pid(42)), ProcFile::SmapsRollup))
+        );
         assert_eq!(parse_path("/proc/0/mem"), Ok((PidSelector::Pid(Pid(0)), ProcFile::Mem)));
         for bad in [
             "/proc/self/status",

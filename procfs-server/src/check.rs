@@ -53,7 +53,11 @@ pub fn granted_access(token: &Token, sd: &SecurityDescriptor) -> AccessMask {
 /// Grants `desired` in full or refuses with [`Error::AccessDenied`]; never a
 /// partial grant, so a caller cannot probe rights bit by bit.
 pub fn access_check(token: &Token, sd: &SecurityDescriptor, desired: AccessMask) -> Result<(), Error> {
-    if granted_access(token, sd).contains(desired) { Ok(()) } else { Err(Error::AccessDenied) }
+    if granted_access(token, sd).contains(desired) {
+        Ok(())
+    } else {
+        Err(Error::AccessDenied)
+    }
 }
 
 #[cfg(test)]
@@ -90,7 +94,10 @@ mod tests {
     #[test]
     fn deny_wins_for_the_bits_it_names() {
         // Added after the allow, still evaluated first.
-        let sd = sd([Ace::allow(Sid::EVERYONE, READ | WRITE | QUERY), Ace::deny(Sid::user(2), WRITE)]);
+        let sd = sd([
+            Ace::allow(Sid::EVERYONE, READ | WRITE | QUERY),
+            Ace::deny(Sid::user(2), WRITE),
+        ]);
         let granted = granted_access(&user(2), &sd);
         assert!(granted.contains(READ | QUERY | LIMITED));
         assert!(!granted.intersects(WRITE));

@@ -35,11 +35,19 @@ pub struct Ace {
 
 impl Ace {
     pub const fn allow(sid: Sid, mask: AccessMask) -> Ace {
-        Ace { kind: AceKind::Allow, sid, mask }
+        Ace {
+            kind: AceKind::Allow,
+            sid,
+            mask,
+        }
     }
 
     pub const fn deny(sid: Sid, mask: AccessMask) -> Ace {
-        Ace { kind: AceKind::Deny, sid, mask }
+        Ace {
+            kind: AceKind::Deny,
+            sid,
+            mask,
+        }
     }
 }
 
@@ -67,7 +75,11 @@ impl SecurityDescriptor {
     /// A descriptor with an explicit DACL, put into canonical order (deny
     /// entries first, each group keeping its given order).
     pub fn new(owner: Sid, label: IntegrityLevel, aces: impl IntoIterator<Item = Ace>) -> SecurityDescriptor {
-        let mut sd = SecurityDescriptor { owner, dacl: Vec::new(), label };
+        let mut sd = SecurityDescriptor {
+            owner,
+            dacl: Vec::new(),
+            label,
+        };
         for ace in aces {
             sd.add_ace(ace);
         }
@@ -80,7 +92,11 @@ impl SecurityDescriptor {
         match ace.kind {
             AceKind::Allow => self.dacl.push(ace),
             AceKind::Deny => {
-                let at = self.dacl.iter().position(|a| a.kind == AceKind::Allow).unwrap_or(self.dacl.len());
+                let at = self
+                    .dacl
+                    .iter()
+                    .position(|a| a.kind == AceKind::Allow)
+                    .unwrap_or(self.dacl.len());
                 self.dacl.insert(at, ace);
             }
         }

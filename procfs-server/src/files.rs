@@ -55,13 +55,30 @@ mod tests {
     #[test]
     fn gates() {
         use Operation::{Read, Write};
-        assert_eq!(required_access(ProcFile::Maps, Read), Ok(AccessMask::PROCESS_QUERY_LIMITED_INFORMATION));
-        assert_eq!(required_access(ProcFile::Smaps, Read), Ok(AccessMask::PROCESS_QUERY_INFORMATION));
-        assert_eq!(required_access(ProcFile::SmapsRollup, Read), Ok(AccessMask::PROCESS_QUERY_INFORMATION));
-        assert_eq!(required_access(ProcFile::Pagemap, Read), Ok(AccessMask::PROCESS_QUERY_INFORMATION));
+        assert_eq!(
+            required_access(ProcFile::Maps, Read),
+            Ok(AccessMask::PROCESS_QUERY_LIMITED_INFORMATION)
+        );
+        assert_eq!(
+            required_access(ProcFile::Smaps, Read),
+            Ok(AccessMask::PROCESS_QUERY_INFORMATION)
+        );
+        assert_eq!(
+            required_access(ProcFile::SmapsRollup, Read),
+            Ok(AccessMask::PROCESS_QUERY_INFORMATION)
+        );
+        assert_eq!(
+            required_access(ProcFile::Pagemap, Read),
+            Ok(AccessMask::PROCESS_QUERY_INFORMATION)
+        );
         assert_eq!(required_access(ProcFile::Mem, Read), Ok(AccessMask::PROCESS_VM_READ));
         assert_eq!(required_access(ProcFile::Mem, Write), Ok(AccessMask::PROCESS_VM_WRITE));
-        for file in [ProcFile::Maps, ProcFile::Smaps, ProcFile::SmapsRollup, ProcFile::Pagemap] {
+        for file in [
+            ProcFile::Maps,
+            ProcFile::Smaps,
+            ProcFile::SmapsRollup,
+            ProcFile::Pagemap,
+        ] {
             assert_eq!(required_access(file, Write), Err(Error::NotWritable));
         }
     }

@@ -120,7 +120,10 @@ mod tests {
     }
 
     fn sender(pid: u32, tid: u32) -> Sender {
-        Sender { pid: Pid(pid), tid: Tid(tid) }
+        Sender {
+            pid: Pid(pid),
+            tid: Tid(tid),
+        }
     }
 
     #[test]
@@ -150,7 +153,10 @@ mod tests {
         let mut table = ProcessTable::new();
         table.insert(Pid(1), token(1));
         assert_eq!(table.effective_token(sender(9, 9)), Err(Error::AccessDenied));
-        assert!(matches!(table.resolve(sender(1, 1), PidSelector::Pid(Pid(9))), Err(Error::NoSuchProcess)));
+        assert!(matches!(
+            table.resolve(sender(1, 1), PidSelector::Pid(Pid(9))),
+            Err(Error::NoSuchProcess)
+        ));
         assert_eq!(table.resolve(sender(1, 1), PidSelector::Self_).unwrap().0, Pid(1));
         assert_eq!(table.impersonate(Pid(9), Tid(1), token(1)), Err(Error::NoSuchProcess));
     }

@@ -51,7 +51,11 @@ impl Sid {
             out[i] = subs[i];
             i += 1;
         }
-        Sid { authority, count: i as u8, subs: out }
+        Sid {
+            authority,
+            count: i as u8,
+            subs: out,
+        }
     }
 
     /// A local user account, `S-1-5-21-<rid>`: the system has one machine

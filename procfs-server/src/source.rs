@@ -36,16 +36,6 @@ pub trait AddressSpaceSource {
     fn write_mem(&mut self, pid: Pid, addr: VirtAddr, data: &[u8]) -> Result<usize, SourceError>;
 }
 
-impl From<SourceError> for Error {
-    fn from(e: SourceError) -> Error {
-        match e {
-            SourceError::NoSuchProcess => Error::NoSuchProcess,
-            SourceError::Io => Error::Io,
-            SourceError::Unavailable => Error::Unavailable,
-        }
-    }
-}
-
 /// A checked address space: VMAs non-empty, page-aligned, in the user
 /// range, sorted and disjoint. Formatting relies on these facts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,7 +132,11 @@ mod tests {
     }
 
     fn layout() -> SpaceLayout {
-        SpaceLayout { start_brk: VirtAddr(0), brk: VirtAddr(0), start_stack: VirtAddr(0) }
+        SpaceLayout {
+            start_brk: VirtAddr(0),
+            brk: VirtAddr(0),
+            start_stack: VirtAddr(0),
+        }
     }
 
     #[test]
@@ -169,6 +163,9 @@ mod tests {
         }
         let mut bad_prot = vma(0x1000, 0x2000);
         bad_prot.prot = Prot(0x80);
-        assert_eq!(AddressSpace::new(layout(), vec![bad_prot]), Err(SourceError::Unavailable));
+        assert_eq!(
+            AddressSpace::new(layout(), vec![bad_prot]),
+            Err(SourceError::Unavailable)
+        );
     }
 }

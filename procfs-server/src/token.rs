@@ -58,7 +58,12 @@ impl Token {
     /// A token for `user` at `integrity`, with no groups but Everyone and no
     /// privileges.
     pub fn new(user: Sid, integrity: IntegrityLevel) -> Token {
-        Token { user, groups: Vec::new(), privileges: Privileges::NONE, integrity }
+        Token {
+            user,
+            groups: Vec::new(),
+            privileges: Privileges::NONE,
+            integrity,
+        }
     }
 
     /// Adds membership of `group`.

@@ -88,7 +88,10 @@ mod tests {
     fn name_starts_at_byte_73() {
         let mut out = String::new();
         write_line(&mut out, &anon(0x55c2_53fd_f000, 0x55c2_5400_0000), Some(&"[heap]"));
-        assert_eq!(out, "55c253fdf000-55c254000000 rw-p 00000000 00:00 0                          [heap]\n");
+        assert_eq!(
+            out,
+            "55c253fdf000-55c254000000 rw-p 00000000 00:00 0                          [heap]\n"
+        );
         assert_eq!(out.find('['), Some(73));
     }
 
@@ -132,15 +135,16 @@ mod tests {
 
     #[test]
     fn prefix_of_exactly_72_gets_one_space() {
-        // 25 + 1 + 4 + 1 + 8 + 1 + 5 + 1 + inode + 1 = 72 with a 25-digit inode
-        // is impossible (u64 has 20 digits), so grow the offset instead.
+        // 25 (range) + 1 + 4 + 1 + 16 (offset) + 1 + 5 + 1 + 17 (inode) + 1 = 72.
         let mut out = String::new();
         let mut h = anon(0x7f00_0000_0000, 0x7f00_0000_1000);
-        h.offset = 0xffff_ffff_ffff_f000; // 16 digits
-        h.inode = 1_000_000_000_000_000; // 16 digits
+        h.offset = 0xffff_ffff_ffff_f000;
+        h.inode = 10_000_000_000_000_000;
         write_line(&mut out, &h, Some(&"n"));
-        let prefix_len = out.find(" n\n").unwrap() + 1;
-        assert_eq!(prefix_len, 72);
-        assert_eq!(out.find('n'), Some(73));
+        assert_eq!(
+            out,
+            "7f0000000000-7f0000001000 rw-p fffffffffffff000 00:00 10000000000000000  n\n"
+        );
+        assert_eq!(out.find('n'), Some(NAME_PAD + 1));
     }
 }

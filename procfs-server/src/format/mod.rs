@@ -1,6 +1,6 @@
 //! Linux's `/proc/<pid>` formats, byte for byte.
 //!
-//! Each file has its own module; they share the maps line ([`line`]) and
+//! Each file has its own module; they share the maps line ([`mod@line`]) and
 //! the naming rules ([`name`]). Formatters are pure: they take a checked
 //! [`crate::source::AddressSpace`] and sorted pages and return text or
 //! bytes, so every byte is tested on the host against lines from Linux.

@@ -102,7 +102,11 @@ mod tests {
     }
 
     fn layout(start_brk: u64, brk: u64, start_stack: u64) -> SpaceLayout {
-        SpaceLayout { start_brk: VirtAddr(start_brk), brk: VirtAddr(brk), start_stack: VirtAddr(start_stack) }
+        SpaceLayout {
+            start_brk: VirtAddr(start_brk),
+            brk: VirtAddr(brk),
+            start_stack: VirtAddr(start_stack),
+        }
     }
 
     #[test]
@@ -110,7 +114,10 @@ mod tests {
         let l = layout(0x10000, 0x12345, 0x7fff_0000);
         assert_eq!(vma_name(&anon(0x10000, 0x13000), &l), Some(VmaName::Fixed("[heap]")));
         // The page holding an unaligned break is still the heap.
-        assert_eq!(vma_name(&anon(0x12345 & !0xfff, 0x13000), &l), Some(VmaName::Fixed("[heap]")));
+        assert_eq!(
+            vma_name(&anon(0x12345 & !0xfff, 0x13000), &l),
+            Some(VmaName::Fixed("[heap]"))
+        );
         // Starts exactly at the break: not the heap.
         let at_brk = layout(0x10000, 0x12000, 0x7fff_0000);
         assert_eq!(vma_name(&anon(0x12000, 0x13000), &at_brk), None);
@@ -124,8 +131,14 @@ mod tests {
     #[test]
     fn stack_rule_is_inclusive() {
         let l = layout(0, 0, 0x7fff_f000);
-        assert_eq!(vma_name(&anon(0x7ffe_0000, 0x7fff_f000), &l), Some(VmaName::Fixed("[stack]")));
-        assert_eq!(vma_name(&anon(0x7fff_f000, 0x8000_0000), &l), Some(VmaName::Fixed("[stack]")));
+        assert_eq!(
+            vma_name(&anon(0x7ffe_0000, 0x7fff_f000), &l),
+            Some(VmaName::Fixed("[stack]"))
+        );
+        assert_eq!(
+            vma_name(&anon(0x7fff_f000, 0x8000_0000), &l),
+            Some(VmaName::Fixed("[stack]"))
+        );
         assert_eq!(vma_name(&anon(0x7fff_0000, 0x7fff_e000), &l), None);
     }
 

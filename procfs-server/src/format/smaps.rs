@@ -90,9 +90,23 @@ impl MemStats {
         let private = map_count < 2;
         if page.flags.contains(PageFlags::DIRTY) {
             add(&mut self.pss_dirty, pss);
-            add(if private { &mut self.private_dirty } else { &mut self.shared_dirty }, size);
+            add(
+                if private {
+                    &mut self.private_dirty
+                } else {
+                    &mut self.shared_dirty
+                },
+                size,
+            );
         } else {
-            add(if private { &mut self.private_clean } else { &mut self.shared_clean }, size);
+            add(
+                if private {
+                    &mut self.private_clean
+                } else {
+                    &mut self.shared_clean
+                },
+                size,
+            );
         }
     }
 
@@ -211,7 +225,13 @@ fn vm_flags(vma: &VmaInfo) -> Vec<VmFlag> {
     push_if(&mut flags, prot.contains(Prot::WRITE), VmFlag::Write);
     push_if(&mut flags, prot.contains(Prot::EXEC), VmFlag::Exec);
     if let Some(SpecialMapping::Vvar | SpecialMapping::VvarVclock) = special {
-        flags.extend([VmFlag::MayRead, VmFlag::PfnMap, VmFlag::Io, VmFlag::DontExpand, VmFlag::DontDump]);
+        flags.extend([
+            VmFlag::MayRead,
+            VmFlag::PfnMap,
+            VmFlag::Io,
+            VmFlag::DontExpand,
+            VmFlag::DontDump,
+        ]);
         return flags;
     }
     let may_write = !shared || prot.contains(Prot::WRITE);
@@ -222,7 +242,11 @@ fn vm_flags(vma: &VmaInfo) -> Vec<VmFlag> {
     push_if(&mut flags, shared, VmFlag::MayShare);
     push_if(&mut flags, vma.grows_down, VmFlag::GrowsDown);
     push_if(&mut flags, special == Some(SpecialMapping::Vdso), VmFlag::DontExpand);
-    push_if(&mut flags, !shared && prot.contains(Prot::WRITE) && special.is_none(), VmFlag::Account);
+    push_if(
+        &mut flags,
+        !shared && prot.contains(Prot::WRITE) && special.is_none(),
+        VmFlag::Account,
+    );
     flags
 }
 
@@ -251,11 +275,20 @@ pub fn render(space: &AddressSpace, pages: &[PageInfo], vsyscall: VsyscallMode) 
     for vma in space.vmas() {
         write_vma_line(&mut out, space, vma);
         let own = pages_between(pages, vma.start.0 / PAGE_SIZE, vma.end.0 / PAGE_SIZE);
-        write_block(&mut out, vma.end.0 - vma.start.0, &MemStats::of(vma, own), &vm_flags(vma));
+        write_block(
+            &mut out,
+            vma.end.0 - vma.start.0,
+            &MemStats::of(vma, own),
+            &vm_flags(vma),
+        );
     }
     if let Some(header) = vsyscall_header(vsyscall) {
         write_line(&mut out, &header, Some(&VSYSCALL_NAME));
-        let flags: &[VmFlag] = if header.read { &[VmFlag::Read, VmFlag::Exec] } else { &[VmFlag::Exec] };
+        let flags: &[VmFlag] = if header.read {
+            &[VmFlag::Read, VmFlag::Exec]
+        } else {
+            &[VmFlag::Exec]
+        };
         write_block(&mut out, VSYSCALL_END - VSYSCALL_START, &MemStats::default(), flags);
     }
     out

@@ -1,0 +1,34 @@
+//! The diagnostic policy: deterministic. No randomization, a fixed seed,
+//! one page per fault, so two runs lay memory out identically.
+
+use alloc::{vec, vec::Vec};
+
+use crate::{
+    policy::Policy,
+    settings::{RandomizeVaSpace, Settings},
+    vma::Vma,
+};
+
+/// The fixed seed: "DIAGNOST" four times.
+const SEED: [u64; 4] = [0x4449_4147_4e4f_5354; 4];
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Diagnostic;
+
+impl Policy for Diagnostic {
+    fn name(&self) -> &'static str {
+        "diagnostic"
+    }
+
+    fn fault_pages(&self, _vma: &Vma, page: u64) -> Vec<u64> {
+        vec![page]
+    }
+
+    fn adjust_settings(&self, settings: &mut Settings) {
+        settings.randomize_va_space = RandomizeVaSpace::Off;
+    }
+
+    fn seed(&self, _kernel_entropy: [u64; 4]) -> [u64; 4] {
+        SEED
+    }
+}

@@ -1,0 +1,473 @@
+//! One process's address space: the VMA set plus the layout (mmap base,
+//! brk, stack) and resource limits, with Linux's mmap, munmap, mprotect
+//! and brk semantics and the fault decision.
+
+use alloc::vec::Vec;
+
+use libipc::{
+    kernel::KillReason,
+    pager::{Errno, MapKind},
+    types::{Access, PAGE_SIZE, PhysAddr, Prot, VirtAddr},
+};
+
+use crate::{
+    policy::Policy,
+    rlimit::Rlimits,
+    settings::Settings,
+    vma::{Backing, FileId, Vma, VmaName, VmaSet},
+};
+
+/// One past the highest user page with 4-level paging (47 bits, minus the
+/// guard page Linux keeps below the canonical hole).
+pub const TASK_SIZE_47: u64 = 0x0000_7fff_ffff_f000;
+/// The same with 5-level paging (56 bits of user space).
+pub const TASK_SIZE_56: u64 = 0x00ff_ffff_ffff_f000;
+
+pub fn page_down(a: u64) -> u64 {
+    a & !(PAGE_SIZE - 1)
+}
+
+/// Rounds up to a page; `None` on overflow.
+pub fn page_up(a: u64) -> Option<u64> {
+    a.checked_add(PAGE_SIZE - 1).map(page_down)
+}
+
+/// How a page to be mapped gets its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fill {
+    /// A zeroed frame.
+    Zero,
+    /// `len` bytes of `file` from `offset`, then zeros.
+    File { file: FileId, offset: u64, len: u64 },
+    /// The page already has this frame (kept while unmapped, e.g. under
+    /// PROT_NONE): map it again.
+    Resident(PhysAddr),
+}
+
+/// One page a fault decision maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageToMap {
+    pub virt: VirtAddr,
+    pub prot: Prot,
+    pub fill: Fill,
+}
+
+/// What to do about a fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultDecision {
+    /// Map these pages (the faulting one first) and resume. The caller
+    /// allocates frames for `Fill::Zero`/`Fill::File` pages and records
+    /// them with [`AddressSpace::commit`].
+    Map(Vec<PageToMap>),
+    Kill(KillReason),
+}
+
+/// A page removed from the address space with its frame, to unmap from the
+/// page tables and free.
+pub type Dropped = (VirtAddr, PhysAddr);
+
+/// A resident page whose protection changed: re-map it (or unmap it, for
+/// `Prot::NONE`, keeping the frame).
+pub type Reprotected = (VirtAddr, PhysAddr, Prot);
+
+/// An mmap request (the subset of Linux's arguments the model uses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MmapArgs {
+    pub addr: u64,
+    pub len: u64,
+    pub prot: Prot,
+    pub flags: MapKind,
+    /// For a file mapping: the file and the byte offset.
+    pub file: Option<(FileId, u64)>,
+}
+
+/// The layout of an address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Top of the top-down mmap area.
+    pub mmap_base: u64,
+    pub start_brk: u64,
+    pub brk: u64,
+    /// Size of the data segment (for RLIMIT_DATA with brk).
+    pub data_size: u64,
+    /// Where the initial stack pointer is.
+    pub start_stack: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct AddressSpace {
+    vmas: VmaSet,
+    pub rlimits: Rlimits,
+    pub layout: Layout,
+    min_addr: u64,
+    max_map_count: usize,
+    /// The 47-bit allocation window's end; with LA57 addresses up to
+    /// `TASK_SIZE_56` are reachable through hints above it.
+    window_top: u64,
+    la57: bool,
+}
+
+impl AddressSpace {
+    /// An empty address space.
+    pub fn new(settings: &Settings, rlimits: Rlimits, mmap_base: u64) -> AddressSpace {
+        let top = if settings.la57 { TASK_SIZE_56 } else { TASK_SIZE_47 };
+        AddressSpace {
+            vmas: VmaSet::new(top, settings.stack_guard_gap * PAGE_SIZE),
+            rlimits,
+            layout: Layout { mmap_base, start_brk: 0, brk: 0, data_size: 0, start_stack: 0 },
+            min_addr: settings.mmap_min_addr,
+            max_map_count: settings.max_map_count,
+            window_top: TASK_SIZE_47,
+            la57: settings.la57,
+        }
+    }
+
+    pub fn vmas(&self) -> &VmaSet {
+        &self.vmas
+    }
+
+    /// The highest user address + 1.
+    pub fn top(&self) -> u64 {
+        self.vmas.top()
+    }
+
+    /// Total mapped bytes (RLIMIT_AS).
+    pub fn total_vm(&self) -> u64 {
+        self.vmas.iter().map(Vma::len).sum()
+    }
+
+    /// Private writable non-stack bytes (RLIMIT_DATA, as Linux's data_vm).
+    pub fn data_vm(&self) -> u64 {
+        self.vmas.iter().filter(|v| is_data(v.prot, v.shared, v.grows_down)).map(Vma::len).sum()
+    }
+
+    fn as_limit_allows(&self, more: u64) -> bool {
+        self.total_vm().saturating_add(more) <= self.rlimits.address_space.soft
+    }
+
+    /// Runs `op`, undoing it if the VMA count ends above max_map_count.
+    /// Near the limit only, a snapshot of the neighbourhood is kept.
+    fn within_map_count<R>(&mut self, start: u64, end: u64, op: impl FnOnce(&mut Self) -> R) -> Result<R, Errno> {
+        /// Any single operation adds at most two VMAs.
+        const MAX_GROWTH: usize = 2;
+        if self.vmas.len() + MAX_GROWTH <= self.max_map_count {
+            return Ok(op(self));
+        }
+        let (lo, hi) = (start.saturating_sub(PAGE_SIZE), end.saturating_add(PAGE_SIZE).min(self.top()));
+        let snapshot: Vec<Vma> = self.vmas.overlapping(lo, hi).cloned().collect();
+        let span = (
+            snapshot.first().map_or(lo, |v| v.start.min(lo)),
+            snapshot.last().map_or(hi, |v| v.end.max(hi)),
+        );
+        let result = op(self);
+        if self.vmas.len() > self.max_map_count {
+            self.vmas.remove_range(span.0, span.1);
+            for v in snapshot {
+                self.vmas.insert_raw(v);
+            }
+            return Err(Errno::NoMemory);
+        }
+        Ok(result)
+    }
+
+    /// Inserts a VMA for the layout code (program segments, stack, vDSO).
+    pub fn insert_vma(&mut self, vma: Vma) -> Result<(), Errno> {
+        if vma.start >= vma.end || vma.end > self.top() || self.vmas.overlaps(vma.start, vma.end) {
+            return Err(Errno::Invalid);
+        }
+        if self.vmas.len() >= self.max_map_count {
+            return Err(Errno::NoMemory);
+        }
+        self.vmas.insert(vma);
+        Ok(())
+    }
+
+    /// Names the VMA starting at `start` (layout: `[vdso]`, `[vvar]`).
+    pub fn name_vma(&mut self, start: u64, name: VmaName) {
+        if let Some(v) = self.vmas.find(start) {
+            let end = v.end;
+            self.vmas.update_range(start, end, |v| v.name = name.clone());
+        }
+    }
+
+    /// mmap. Returns the address and the pages a MAP_FIXED replaced.
+    pub fn mmap(&mut self, args: MmapArgs) -> Result<(VirtAddr, Vec<Dropped>), Errno> {
+        let MmapArgs { addr, len, prot, flags, file } = args;
+        if !prot.is_valid() {
+            return Err(Errno::Invalid);
+        }
+        if flags.contains(MapKind::SHARED) == flags.contains(MapKind::PRIVATE) {
+            return Err(Errno::Invalid);
+        }
+        if len == 0 {
+            return Err(Errno::Invalid);
+        }
+        let len = page_up(len).filter(|&l| l <= self.top()).ok_or(Errno::NoMemory)?;
+        let backing = if flags.contains(MapKind::ANONYMOUS) {
+            Backing::Anonymous
+        } else {
+            let (file, offset) = file.ok_or(Errno::Invalid)?;
+            if offset % PAGE_SIZE != 0 {
+                return Err(Errno::Invalid);
+            }
+            offset.checked_add(len).ok_or(Errno::Invalid)?;
+            Backing::File { file, offset, data_end: u64::MAX }
+        };
+        let fixed = flags.contains(MapKind::FIXED) || flags.contains(MapKind::FIXED_NOREPLACE);
+        let start = if fixed {
+            if addr % PAGE_SIZE != 0 {
+                return Err(Errno::Invalid);
+            }
+            if addr > self.top() - len {
+                return Err(Errno::NoMemory);
+            }
+            if addr < self.min_addr {
+                return Err(Errno::NotPermitted);
+            }
+            if flags.contains(MapKind::FIXED_NOREPLACE) && self.vmas.overlaps(addr, addr + len) {
+                return Err(Errno::Exists);
+            }
+            addr
+        } else {
+            self.place(addr, len)?
+        };
+        let end = start + len;
+        let replaced: u64 = self.vmas.overlapping(start, end).map(|v| v.end.min(end) - v.start.max(start)).sum();
+        if !self.as_limit_allows(len - replaced) {
+            return Err(Errno::NoMemory);
+        }
+        let shared = flags.contains(MapKind::SHARED);
+        let grows_down = flags.contains(MapKind::GROWSDOWN);
+        if is_data(prot, shared, grows_down) && self.data_vm() + len > self.rlimits.data.soft + replaced {
+            return Err(Errno::NoMemory);
+        }
+        let mut vma = Vma::new(start, end, prot, backing);
+        vma.shared = shared;
+        vma.grows_down = grows_down;
+        let dropped = self.within_map_count(start, end, |s| {
+            let removed = s.vmas.remove_range(start, end);
+            s.vmas.insert(vma);
+            resident_of(removed)
+        })?;
+        Ok((VirtAddr(start), dropped))
+    }
+
+    /// Where a non-fixed mapping of `len` bytes goes: the hint if it is
+    /// free, else the highest free range below the mmap base.
+    fn place(&self, hint: u64, len: u64) -> Result<u64, Errno> {
+        let mut hint = page_down(hint);
+        if hint != 0 && hint < self.min_addr {
+            hint = page_up(self.min_addr).ok_or(Errno::NoMemory)?;
+        }
+        // With LA57, a hint above the 47-bit window opens the whole range;
+        // a hint range crossing the boundary does not.
+        let high = if self.la57 && hint >= self.window_top { self.top() } else { self.window_top.min(self.top()) };
+        if hint != 0 && hint.checked_add(len).is_some_and(|e| e <= high) && self.vmas.is_free(hint, hint + len) {
+            return Ok(hint);
+        }
+        let base = self.layout.mmap_base.min(high);
+        self.vmas
+            .find_gap_top_down(len, self.min_addr, base)
+            .or_else(|| self.vmas.find_gap_top_down(len, self.min_addr, high))
+            .ok_or(Errno::NoMemory)
+    }
+
+    /// munmap: removes `[addr, addr+len)`; returns the resident pages.
+    pub fn munmap(&mut self, addr: u64, len: u64) -> Result<Vec<Dropped>, Errno> {
+        if addr % PAGE_SIZE != 0 || len == 0 || addr > self.top() || len > self.top() - addr {
+            return Err(Errno::Invalid);
+        }
+        let end = page_up(addr + len).ok_or(Errno::Invalid)?.min(self.top());
+        self.within_map_count(addr, end, |s| resident_of(s.vmas.remove_range(addr, end)))
+    }
+
+    /// mprotect: the range must be mapped without holes (ENOMEM).
+    pub fn mprotect(&mut self, addr: u64, len: u64, prot: Prot) -> Result<Vec<Reprotected>, Errno> {
+        if addr % PAGE_SIZE != 0 || !prot.is_valid() {
+            return Err(Errno::Invalid);
+        }
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let end = page_up(addr.checked_add(len).ok_or(Errno::NoMemory)?).ok_or(Errno::NoMemory)?;
+        if end > self.top() {
+            return Err(Errno::NoMemory);
+        }
+        let mut cursor = addr;
+        for v in self.vmas.overlapping(addr, end) {
+            if v.start > cursor {
+                return Err(Errno::NoMemory);
+            }
+            cursor = v.end;
+        }
+        if cursor < end {
+            return Err(Errno::NoMemory);
+        }
+        self.within_map_count(addr, end, |s| {
+            let mut changed = Vec::new();
+            s.vmas.update_range(addr, end, |v| {
+                if v.prot != prot {
+                    v.prot = prot;
+                    changed.extend(v.resident.iter().map(|(&p, &f)| (VirtAddr(p), f, prot)));
+                }
+            });
+            changed
+        })
+    }
+
+    /// Sets up the heap: brk starts (and is) at `start`.
+    pub fn set_brk_start(&mut self, start: u64, data_size: u64) {
+        self.layout.start_brk = start;
+        self.layout.brk = start;
+        self.layout.data_size = data_size;
+    }
+
+    /// brk(addr) with Linux's semantics: the new break on success, the old
+    /// one on any failure; `brk(0)` (or below the start) queries. Shrinking
+    /// returns the pages freed.
+    pub fn brk(&mut self, addr: u64) -> (u64, Vec<Dropped>) {
+        let Layout { start_brk, brk, data_size, .. } = self.layout;
+        if addr < start_brk || start_brk == 0 {
+            return (brk, Vec::new());
+        }
+        if (addr - start_brk).saturating_add(data_size) > self.rlimits.data.soft {
+            return (brk, Vec::new());
+        }
+        let (Some(new_end), Some(old_end)) = (page_up(addr), page_up(brk)) else { return (brk, Vec::new()) };
+        if new_end == old_end {
+            self.layout.brk = addr;
+            return (addr, Vec::new());
+        }
+        if new_end < old_end {
+            let Ok(dropped) = self.munmap(new_end, old_end - new_end) else { return (brk, Vec::new()) };
+            self.layout.brk = addr;
+            return (addr, dropped);
+        }
+        // Growing: the new end plus a page must stay below the next mapping
+        // (and its guard gap, for a stack).
+        let limit = self.vmas.at_or_above(old_end).map_or(self.top(), |next| {
+            if next.grows_down { next.start.saturating_sub(self.vmas.guard()) } else { next.start }
+        });
+        if new_end.saturating_add(PAGE_SIZE) > limit || new_end > self.top() {
+            return (brk, Vec::new());
+        }
+        if !self.as_limit_allows(new_end - old_end) {
+            return (brk, Vec::new());
+        }
+        let mut heap = Vma::new(old_end, new_end, Prot::RW, Backing::Anonymous);
+        heap.name = VmaName::Heap;
+        if self.within_map_count(old_end, new_end, |s| s.vmas.insert(heap)).is_err() {
+            return (brk, Vec::new());
+        }
+        self.layout.brk = addr;
+        (addr, Vec::new())
+    }
+
+    /// sbrk(delta) on top of brk: the old break, or ENOMEM.
+    pub fn sbrk(&mut self, delta: i64) -> Result<(u64, Vec<Dropped>), Errno> {
+        let old = self.layout.brk;
+        let new = old.checked_add_signed(delta).ok_or(Errno::NoMemory)?;
+        if delta == 0 {
+            return Ok((old, Vec::new()));
+        }
+        let (now, dropped) = self.brk(new);
+        if now == new { Ok((old, dropped)) } else { Err(Errno::NoMemory) }
+    }
+
+    /// The fault decision for an access at `addr`.
+    pub fn fault(&mut self, policy: &dyn Policy, addr: u64, access: Access) -> FaultDecision {
+        let page = page_down(addr);
+        if let Some(vma) = self.vmas.find(addr) {
+            if !permits(vma.prot, access) {
+                return FaultDecision::Kill(KillReason::Protection);
+            }
+            if let Some(&frame) = vma.resident.get(&page) {
+                return FaultDecision::Map(alloc::vec![PageToMap {
+                    virt: VirtAddr(page),
+                    prot: vma.prot,
+                    fill: Fill::Resident(frame)
+                }]);
+            }
+            let pages = policy.fault_pages(vma, page);
+            return FaultDecision::Map(pages.into_iter().map(|p| page_to_map(vma, p)).collect());
+        }
+        self.grow_stack(addr, access)
+    }
+
+    /// A fault below a grows-down VMA: grow it unless that would clash.
+    fn grow_stack(&mut self, addr: u64, access: Access) -> FaultDecision {
+        let page = page_down(addr);
+        let Some(stack) = self.vmas.at_or_above(addr).filter(|v| v.grows_down) else {
+            return FaultDecision::Kill(KillReason::NoMapping);
+        };
+        let (stack_start, stack_end, prot) = (stack.start, stack.end, stack.prot);
+        if addr < self.min_addr {
+            return FaultDecision::Kill(KillReason::NoMapping);
+        }
+        if !permits(prot, access) {
+            return FaultDecision::Kill(KillReason::Protection);
+        }
+        // Stack-clash protection: never within the guard gap of an
+        // accessible mapping below.
+        if let Some(prev) = self.vmas.below(page)
+            && prev.prot != Prot::NONE
+            && page < prev.end.saturating_add(self.vmas.guard())
+        {
+            return FaultDecision::Kill(KillReason::GuardGap);
+        }
+        if stack_end - page > self.rlimits.stack.soft || !self.as_limit_allows(stack_start - page) {
+            return FaultDecision::Kill(KillReason::Limit);
+        }
+        self.vmas.extend_down(stack_start, page);
+        let vma = self.vmas.find(page).expect("just grown");
+        FaultDecision::Map(alloc::vec![page_to_map(vma, page)])
+    }
+
+    /// Records that `page` is now backed by `frame`.
+    pub fn commit(&mut self, page: VirtAddr, frame: PhysAddr) {
+        if let Some(v) = self.vmas.find_mut(page.0) {
+            v.resident.insert(page_down(page.0), frame);
+        }
+    }
+
+    /// Resident pages in `[addr, addr+len)`.
+    pub fn resident(&self, addr: u64, len: u64) -> u64 {
+        let end = addr.saturating_add(len);
+        self.vmas.overlapping(addr, end).map(|v| v.resident.range(addr..end).count() as u64).sum()
+    }
+
+    /// Every frame the space holds (to free when it dies).
+    pub fn frames(&self) -> impl Iterator<Item = PhysAddr> + '_ {
+        self.vmas.iter().flat_map(|v| v.resident.values().copied())
+    }
+}
+
+/// RLIMIT_DATA counts private writable non-stack memory.
+fn is_data(prot: Prot, shared: bool, grows_down: bool) -> bool {
+    prot.contains(Prot::WRITE) && !shared && !grows_down
+}
+
+/// x86 semantics: any accessible page is readable; writes and instruction
+/// fetches need their bit.
+fn permits(prot: Prot, access: Access) -> bool {
+    match access {
+        Access::Read => prot != Prot::NONE,
+        Access::Write => prot.contains(Prot::WRITE),
+        Access::Execute => prot.contains(Prot::EXEC),
+    }
+}
+
+fn page_to_map(vma: &Vma, page: u64) -> PageToMap {
+    let fill = match vma.backing {
+        Backing::Anonymous => Fill::Zero,
+        Backing::File { file, offset, data_end } => {
+            let len = data_end.saturating_sub(page).min(PAGE_SIZE);
+            if len == 0 { Fill::Zero } else { Fill::File { file, offset: offset + (page - vma.start), len } }
+        }
+    };
+    PageToMap { virt: VirtAddr(page), prot: vma.prot, fill }
+}
+
+fn resident_of(removed: Vec<Vma>) -> Vec<Dropped> {
+    removed.into_iter().flat_map(|v| v.resident.into_iter().map(|(p, f)| (VirtAddr(p), f))).collect()
+}

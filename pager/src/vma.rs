@@ -1,0 +1,458 @@
+//! VMAs and the ordered set that holds them.
+//!
+//! The set is a `BTreeMap` keyed by start address: lookup, insert, remove,
+//! split and merge are O(log n). Beside it sits a *gap index*: every free
+//! gap between two VMAs, bucketed by the power of two of its size, so the
+//! top-down search for a free range is O(48 log n) instead of a walk over
+//! every VMA (Linux gets the same from its augmented tree).
+//!
+//! The gap before a grows-down VMA ends `guard` bytes below it: placement
+//! never lands in the stack guard gap.
+
+use alloc::{
+    collections::{BTreeMap, BTreeSet},
+    string::String,
+    vec::Vec,
+};
+
+use libipc::types::{PAGE_SIZE, PhysAddr, Prot};
+
+/// Linux's default `vm.max_map_count`.
+pub const DEFAULT_MAX_MAP_COUNT: usize = 65_530;
+
+/// An opaque file object (the server's ramdisk file id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u64);
+
+/// What backs a VMA's pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// Demand-zero memory.
+    Anonymous,
+    /// File content: the VMA's first byte is at file offset `offset`; file
+    /// bytes end at virtual address `data_end` (beyond it, zeros: the tail
+    /// of an ELF segment's last file page).
+    File { file: FileId, offset: u64, data_end: u64 },
+}
+
+/// The name `/proc/<pid>/maps` shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VmaName {
+    None,
+    Heap,
+    Stack,
+    Vdso,
+    Vvar,
+    Path(String),
+}
+
+/// A virtual memory area: `[start, end)`, page-aligned.
+#[derive(Clone, Debug)]
+pub struct Vma {
+    pub start: u64,
+    pub end: u64,
+    pub prot: Prot,
+    pub shared: bool,
+    pub backing: Backing,
+    pub grows_down: bool,
+    pub name: VmaName,
+    /// Resident pages: page address -> frame. Counted per VMA for smaps and
+    /// pagemap.
+    pub resident: BTreeMap<u64, PhysAddr>,
+}
+
+impl Vma {
+    pub fn new(start: u64, end: u64, prot: Prot, backing: Backing) -> Vma {
+        Vma {
+            start,
+            end,
+            prot,
+            shared: false,
+            backing,
+            grows_down: false,
+            name: VmaName::None,
+            resident: BTreeMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    pub fn contains(&self, addr: u64) -> bool {
+        self.start <= addr && addr < self.end
+    }
+
+    /// Whether `next` (starting at our end) could join us as one VMA.
+    pub fn mergeable_with(&self, next: &Vma) -> bool {
+        self.end == next.start
+            && self.prot == next.prot
+            && self.shared == next.shared
+            && self.grows_down == next.grows_down
+            && self.name == next.name
+            && match (self.backing, next.backing) {
+                (Backing::Anonymous, Backing::Anonymous) => true,
+                (
+                    Backing::File { file: a, offset: oa, data_end: da },
+                    Backing::File { file: b, offset: ob, data_end: db },
+                ) => a == b && da == db && oa + self.len() == ob,
+                _ => false,
+            }
+    }
+
+    /// Splits at `at` (page-aligned, strictly inside): `self` keeps the low
+    /// part, the high part is returned with its resident pages.
+    pub fn split_off(&mut self, at: u64) -> Vma {
+        debug_assert!(self.start < at && at < self.end && at % PAGE_SIZE == 0);
+        let mut high = self.clone_empty(at, self.end);
+        high.resident = self.resident.split_off(&at);
+        self.end = at;
+        high
+    }
+
+    /// A copy of the attributes over `[start, end)`, without pages.
+    fn clone_empty(&self, start: u64, end: u64) -> Vma {
+        let backing = match self.backing {
+            Backing::File { file, offset, data_end } => {
+                Backing::File { file, offset: offset + (start - self.start), data_end }
+            }
+            b => b,
+        };
+        Vma {
+            start,
+            end,
+            prot: self.prot,
+            shared: self.shared,
+            backing,
+            grows_down: self.grows_down,
+            name: self.name.clone(),
+            resident: BTreeMap::new(),
+        }
+    }
+}
+
+/// A power-of-two size class: gaps in class `c` have `2^c <= size < 2^(c+1)`.
+fn class(size: u64) -> u8 {
+    63 - size.leading_zeros() as u8
+}
+
+/// A free range, indexed three ways.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Gap {
+    start: u64,
+    end: u64,
+}
+
+/// The ordered, non-overlapping set of VMAs of one address space.
+#[derive(Clone, Debug)]
+pub struct VmaSet {
+    vmas: BTreeMap<u64, Vma>,
+    /// The free gap below each VMA (keyed by its start; the gap above the
+    /// last VMA is keyed by `top`). It ends `guard` below a grows-down VMA.
+    gap_below: BTreeMap<u64, Gap>,
+    /// `end -> start` of every gap.
+    by_end: BTreeMap<u64, u64>,
+    /// `(size class, end)` of every gap.
+    by_class: BTreeSet<(u8, u64)>,
+    guard: u64,
+    /// One past the highest address (the sentinel above the last VMA).
+    top: u64,
+}
+
+impl VmaSet {
+    /// An empty set over `[0, top)` with `guard` bytes kept free below
+    /// grows-down VMAs.
+    pub fn new(top: u64, guard: u64) -> VmaSet {
+        let mut set = VmaSet {
+            vmas: BTreeMap::new(),
+            gap_below: BTreeMap::new(),
+            by_end: BTreeMap::new(),
+            by_class: BTreeSet::new(),
+            guard,
+            top,
+        };
+        set.refresh(0, top);
+        set
+    }
+
+    pub fn len(&self) -> usize {
+        self.vmas.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vmas.is_empty()
+    }
+
+    pub fn top(&self) -> u64 {
+        self.top
+    }
+
+    pub fn guard(&self) -> u64 {
+        self.guard
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Vma> {
+        self.vmas.values()
+    }
+
+    /// The VMA containing `addr`.
+    pub fn find(&self, addr: u64) -> Option<&Vma> {
+        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| v.contains(addr))
+    }
+
+    pub fn find_mut(&mut self, addr: u64) -> Option<&mut Vma> {
+        self.vmas.range_mut(..=addr).next_back().map(|(_, v)| v).filter(|v| v.contains(addr))
+    }
+
+    /// The last VMA starting at or below `addr`.
+    pub fn at_or_below(&self, addr: u64) -> Option<&Vma> {
+        self.vmas.range(..=addr).next_back().map(|(_, v)| v)
+    }
+
+    /// The last VMA ending at or below `addr`.
+    pub fn below(&self, addr: u64) -> Option<&Vma> {
+        match self.at_or_below(addr) {
+            Some(v) if v.end <= addr => Some(v),
+            Some(v) => self.vmas.range(..v.start).next_back().map(|(_, v)| v),
+            None => None,
+        }
+    }
+
+    /// The first VMA starting at or above `addr`.
+    pub fn at_or_above(&self, addr: u64) -> Option<&Vma> {
+        self.vmas.range(addr..).next().map(|(_, v)| v)
+    }
+
+    /// VMAs overlapping `[start, end)`.
+    pub fn overlapping(&self, start: u64, end: u64) -> impl Iterator<Item = &Vma> {
+        let first = self.at_or_below(start).filter(|v| v.end > start).map_or(start, |v| v.start);
+        self.vmas.range(first..end.max(first)).map(|(_, v)| v)
+    }
+
+    pub fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.overlapping(start, end).next().is_some()
+    }
+
+    /// Where the gap below `v` ends (placement stays this far below it).
+    fn gap_end_below(&self, v: &Vma) -> u64 {
+        if v.grows_down { v.start.saturating_sub(self.guard) } else { v.start }
+    }
+
+    /// Recomputes the gaps below the VMAs starting in `[from, to]` and
+    /// below the first VMA after `to` (whose gap starts at an end that may
+    /// have moved). Called after every change there.
+    fn refresh(&mut self, from: u64, to: u64) {
+        let next_key = self.vmas.range(to.saturating_add(1)..).next().map_or(self.top, |(k, _)| *k);
+        let stale: Vec<u64> = self.gap_below.range(from..=next_key).map(|(k, _)| *k).collect();
+        for key in stale {
+            if let Some(g) = self.gap_below.remove(&key) {
+                self.by_end.remove(&g.end);
+                self.by_class.remove(&(class(g.end - g.start), g.end));
+            }
+        }
+        let mut prev_end = self.vmas.range(..from).next_back().map_or(0, |(_, v)| v.end);
+        let mut fresh = Vec::new();
+        for (key, v) in self.vmas.range(from..=next_key) {
+            fresh.push((*key, prev_end, self.gap_end_below(v).max(prev_end)));
+            prev_end = v.end;
+        }
+        if next_key == self.top {
+            fresh.push((self.top, prev_end, self.top.max(prev_end)));
+        }
+        for (key, start, end) in fresh {
+            if end > start {
+                self.gap_below.insert(key, Gap { start, end });
+                self.by_end.insert(end, start);
+                self.by_class.insert((class(end - start), end));
+            }
+        }
+    }
+
+    /// Inserts a VMA that overlaps nothing, merging with equal neighbours.
+    pub fn insert(&mut self, vma: Vma) {
+        debug_assert!(!self.overlaps(vma.start, vma.end), "insert over an existing VMA");
+        let (start, end) = (vma.start, vma.end);
+        self.vmas.insert(vma.start, vma);
+        self.merge_at(start);
+        self.merge_at(end);
+        self.refresh(start, end);
+    }
+
+    /// Inserts a VMA as it is, without merging (restoring a snapshot).
+    pub fn insert_raw(&mut self, vma: Vma) {
+        let (start, end) = (vma.start, vma.end);
+        self.vmas.insert(start, vma);
+        self.refresh(start, end);
+    }
+
+    /// Removes and returns the VMAs inside `[start, end)`, splitting any
+    /// that straddle an edge.
+    pub fn remove_range(&mut self, start: u64, end: u64) -> Vec<Vma> {
+        self.split_at(start);
+        self.split_at(end);
+        let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
+        let removed = keys.into_iter().filter_map(|k| self.vmas.remove(&k)).collect();
+        self.refresh(start, end);
+        removed
+    }
+
+    /// Splits the VMA containing `at` so a VMA boundary falls there.
+    pub fn split_at(&mut self, at: u64) {
+        let Some(v) = self.vmas.range_mut(..at).next_back().map(|(_, v)| v).filter(|v| v.contains(at)) else {
+            return;
+        };
+        if v.start == at {
+            return;
+        }
+        let high = v.split_off(at);
+        self.vmas.insert(at, high);
+    }
+
+    /// How many extra VMAs splitting at `start` and `end` would create.
+    pub fn splits_needed(&self, start: u64, end: u64) -> usize {
+        let inside = |a: u64| self.find(a).is_some_and(|v| v.start != a);
+        usize::from(inside(start)) + usize::from(end < self.top && inside(end))
+    }
+
+    /// Merges the VMA ending at `at` with the one starting there, if equal.
+    pub fn merge_at(&mut self, at: u64) {
+        let Some(low_start) = self.vmas.range(..at).next_back().filter(|(_, v)| v.end == at).map(|(k, _)| *k) else {
+            return;
+        };
+        let mergeable = match (self.vmas.get(&low_start), self.vmas.get(&at)) {
+            (Some(low), Some(high)) => low.mergeable_with(high),
+            _ => false,
+        };
+        if mergeable {
+            let mut high = self.vmas.remove(&at).expect("checked above");
+            let low = self.vmas.get_mut(&low_start).expect("checked above");
+            low.end = high.end;
+            low.resident.append(&mut high.resident);
+        }
+    }
+
+    /// Applies `f` to every VMA in `[start, end)` (split at the edges first),
+    /// then merges equal neighbours across the range.
+    pub fn update_range(&mut self, start: u64, end: u64, mut f: impl FnMut(&mut Vma)) {
+        self.split_at(start);
+        self.split_at(end);
+        let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
+        for k in &keys {
+            if let Some(v) = self.vmas.get_mut(k) {
+                f(v);
+            }
+        }
+        for k in keys.iter().rev() {
+            self.merge_at(*k);
+        }
+        self.merge_at(end);
+        self.refresh(start, end);
+    }
+
+    /// Grows the VMA starting at `old_start` down to `new_start`.
+    pub fn extend_down(&mut self, old_start: u64, new_start: u64) {
+        if let Some(mut v) = self.vmas.remove(&old_start) {
+            v.start = new_start;
+            if let Backing::File { offset, .. } = &mut v.backing {
+                *offset = offset.saturating_sub(old_start - new_start);
+            }
+            self.vmas.insert(new_start, v);
+            self.refresh(new_start, old_start);
+        }
+    }
+
+    /// Moves the end of the VMA starting at `start` to `new_end` (brk).
+    pub fn set_end(&mut self, start: u64, new_end: u64) -> Vec<(u64, PhysAddr)> {
+        let Some(v) = self.vmas.get_mut(&start) else { return Vec::new() };
+        let old_end = v.end;
+        v.end = new_end;
+        let dropped: Vec<(u64, PhysAddr)> = v.resident.split_off(&new_end).into_iter().collect();
+        self.refresh(start, old_end.max(new_end));
+        dropped
+    }
+
+    /// The highest `len`-byte range inside `[low, high)` that touches no VMA
+    /// and no guard gap: the top-down search.
+    pub fn find_gap_top_down(&self, len: u64, low: u64, high: u64) -> Option<u64> {
+        if len == 0 || high < low || high - low < len {
+            return None;
+        }
+        let fits = |start: u64, end: u64| {
+            let (s, e) = (start.max(low), end.min(high));
+            (e > s && e - s >= len).then_some(e - len)
+        };
+        // The gap straddling `high`, if any.
+        let mut best = self.by_end.range(high..).next().and_then(|(&e, &s)| if s < high { fits(s, e) } else { None });
+        if best.is_none() {
+            for c in class(len)..64 {
+                // Highest gap of this class ending at or below `high`.
+                let mut it = self.by_class.range((c, 0)..=(c, high)).rev();
+                for &(_, end) in it.by_ref() {
+                    if best.is_some_and(|b| end <= b) {
+                        break;
+                    }
+                    let start = self.by_end[&end];
+                    if let Some(addr) = fits(start, end) {
+                        best = Some(best.map_or(addr, |b: u64| b.max(addr)));
+                        break;
+                    }
+                    if end <= low {
+                        break;
+                    }
+                }
+            }
+        }
+        best.map(|a| a & !(PAGE_SIZE - 1))
+    }
+
+    /// Whether `[start, end)` is free of VMAs and guard gaps.
+    pub fn is_free(&self, start: u64, end: u64) -> bool {
+        self.by_end.range(end..).next().is_some_and(|(_, &s)| s <= start)
+    }
+
+    /// Checks the internal invariants (for tests).
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut prev_end = 0;
+        for (k, v) in &self.vmas {
+            if *k != v.start || v.start >= v.end || v.start % PAGE_SIZE != 0 || v.end % PAGE_SIZE != 0 {
+                return Err(alloc::format!("bad VMA {:#x}-{:#x}", v.start, v.end));
+            }
+            if v.start < prev_end {
+                return Err(alloc::format!("overlap at {:#x}", v.start));
+            }
+            if v.resident.keys().any(|p| !v.contains(*p)) {
+                return Err(alloc::format!("resident page outside {:#x}-{:#x}", v.start, v.end));
+            }
+            prev_end = v.end;
+        }
+        for w in self.vmas.values().collect::<Vec<_>>().windows(2) {
+            if w[0].mergeable_with(w[1]) {
+                return Err(alloc::format!("unmerged neighbours at {:#x}", w[1].start));
+            }
+        }
+        // The gap index equals the gaps recomputed from scratch.
+        let mut expect = BTreeMap::new();
+        let mut prev = 0;
+        for v in self.vmas.values() {
+            let e = self.gap_end_below(v).max(prev);
+            if e > prev {
+                expect.insert(e, prev);
+            }
+            prev = v.end;
+        }
+        if self.top > prev {
+            expect.insert(self.top, prev);
+        }
+        if expect != self.by_end {
+            return Err(alloc::format!("gap index {:x?} != {:x?}", self.by_end, expect));
+        }
+        if self.by_class.len() != self.by_end.len() || self.gap_below.len() != self.by_end.len() {
+            return Err("gap indexes out of step".into());
+        }
+        Ok(())
+    }
+}

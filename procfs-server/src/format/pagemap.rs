@@ -1,0 +1,101 @@
+//! `/proc/<pid>/pagemap`: one little-endian u64 per virtual page.
+//!
+//! The file offset of page `vpn` is `vpn * 8`. Bits (Linux's
+//! `Documentation/admin-guide/mm/pagemap.rst`): 63 present, 62 swapped,
+//! 61 file page or shared anonymous, 56 exclusively mapped, 55 soft-dirty,
+//! 0-54 the frame number when present or swap type (0-4) and offset (5-54)
+//! when swapped. Without SeTcbPrivilege the frame and swap fields are zero
+//! and the other bits are kept. Holes and never-touched pages read 0.
+
+use libipc::{
+    procfs::{Error, PageFlags, PageFrame, PageInfo},
+    types::{PAGE_SIZE, USER_END},
+};
+
+use crate::source::AddressSpace;
+
+/// Bytes per entry.
+pub const ENTRY_BYTES: usize = 8;
+pub const PM_PRESENT: u64 = 1 << 63;
+pub const PM_SWAP: u64 = 1 << 62;
+pub const PM_FILE: u64 = 1 << 61;
+pub const PM_MMAP_EXCLUSIVE: u64 = 1 << 56;
+pub const PM_SOFT_DIRTY: u64 = 1 << 55;
+/// Bits 0-54: the frame number or the swap location.
+pub const PM_PFRAME_MASK: u64 = PM_SOFT_DIRTY - 1;
+/// Width of the swap type in a swapped entry (Linux's `MAX_SWAPFILES_SHIFT`).
+pub const SWAP_TYPE_BITS: u32 = 5;
+const SWAP_TYPE_MASK: u64 = (1 << SWAP_TYPE_BITS) - 1;
+
+/// The entry for `page`. `show_frames`: the reader may see frame numbers
+/// and swap locations.
+pub fn entry(page: &PageInfo, show_frames: bool) -> u64 {
+    let (mut bits, frame) = match page.frame {
+        PageFrame::Resident { pfn } => {
+            let file = if page.flags.contains(PageFlags::ANONYMOUS) {
+                0
+            } else {
+                PM_FILE
+            };
+            (PM_PRESENT | file, pfn)
+        }
+        PageFrame::Swapped { swap_type, swap_offset } => (
+            PM_SWAP,
+            (u64::from(swap_type) & SWAP_TYPE_MASK) | (swap_offset << SWAP_TYPE_BITS),
+        ),
+    };
+    if page.flags.contains(PageFlags::EXCLUSIVE) {
+        bits |= PM_MMAP_EXCLUSIVE;
+    }
+    if page.flags.contains(PageFlags::SOFT_DIRTY) {
+        bits |= PM_SOFT_DIRTY;
+    }
+    if show_frames {
+        bits |= frame & PM_PFRAME_MASK;
+    }
+    bits
+}
+
+/// The pages a read of `len` bytes at `offset` covers: `Ok(None)` for a
+/// read that returns 0 bytes (length 0, or at or past the end of the user
+/// range), [`Error::InvalidArgument`] for an offset or length that is not a
+/// multiple of 8.
+pub fn window(offset: u64, len: usize) -> Result<Option<(u64, u64)>, Error> {
+    let entry = ENTRY_BYTES as u64;
+    let len = len as u64;
+    if !offset.is_multiple_of(entry) || !len.is_multiple_of(entry) {
+        return Err(Error::InvalidArgument);
+    }
+    let start_vpn = offset / entry;
+    let end_of_user = USER_END.0 / PAGE_SIZE;
+    if len == 0 || start_vpn >= end_of_user {
+        return Ok(None);
+    }
+    Ok(Some((start_vpn, (len / entry).min(end_of_user - start_vpn))))
+}
+
+/// Writes the entries of `count` pages from `start_vpn` into `out` (which
+/// holds at least `count * 8` bytes) and returns the bytes written.
+/// `pages` sorted by vpn; a page outside every VMA reads 0 whatever the
+/// source claimed.
+pub fn fill(
+    space: &AddressSpace,
+    pages: &[PageInfo],
+    start_vpn: u64,
+    count: u64,
+    out: &mut [u8],
+    show_frames: bool,
+) -> usize {
+    let mut pages = pages.iter().peekable();
+    let mut written = 0;
+    for (vpn, slot) in (start_vpn..start_vpn.saturating_add(count)).zip(out.as_chunks_mut::<ENTRY_BYTES>().0) {
+        while pages.next_if(|p| p.vpn < vpn).is_some() {}
+        let value = match pages.next_if(|p| p.vpn == vpn) {
+            Some(page) if space.find(libipc::types::VirtAddr(vpn * PAGE_SIZE)).is_some() => entry(page, show_frames),
+            _ => 0,
+        };
+        slot.copy_from_slice(&value.to_le_bytes());
+        written += ENTRY_BYTES;
+    }
+    written
+}

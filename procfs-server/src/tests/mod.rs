@@ -1,0 +1,9 @@
+//! Host tests across modules: the access matrix, golden Linux formats, every
+//! error path, and properties of the whole request path.
+
+mod errors;
+mod fake;
+mod fixtures;
+mod formats;
+mod matrix;
+mod props;
