@@ -74,17 +74,24 @@ pub fn load(image: &ProgramImage, settings: &Settings, rlimits: Rlimits, rng: &m
         if start < settings.mmap_min_addr || mem_end > space.top() {
             return Err(Errno::Invalid);
         }
-        // File-backed pages: up to the page holding the last file byte.
+        // File-backed pages: up to the page holding the last file byte. A
+        // page shared with the previous segment goes to this one, as with
+        // Linux's MAP_FIXED loading.
         let file_page_end = page_up(file_end).ok_or(Errno::Invalid)?;
-        if file_page_end > start {
+        if seg.file_size > 0 {
             let offset = seg.file_offset.checked_sub(vaddr - start).ok_or(Errno::Invalid)?;
-            let mut vma = Vma::new(start, file_page_end, seg.prot, Backing::File { file: image.file, offset, data_end: file_end });
+            let backing = Backing::File { file: image.file, offset, data_end: file_end };
+            let mut vma = Vma::new(start, file_page_end, seg.prot, backing);
             vma.name = VmaName::Path(image.path.clone());
-            space.insert_vma(vma)?;
+            space.replace_vma(vma)?;
         }
-        // The rest is zero-fill (.bss).
-        let anon_start = file_page_end.max(start);
+        // The rest is zero-fill (.bss), except pages a file mapping already
+        // covers (their tail past the file data reads as zeros).
+        let mut anon_start = if seg.file_size > 0 { file_page_end } else { start };
         let anon_end = page_up(mem_end).ok_or(Errno::Invalid)?;
+        while anon_start < anon_end && space.vmas().find(anon_start).is_some() {
+            anon_start += PAGE_SIZE;
+        }
         if anon_end > anon_start {
             space.insert_vma(Vma::new(anon_start, anon_end, seg.prot, Backing::Anonymous))?;
         }

@@ -12,7 +12,7 @@ use libipc::{
 
 use crate::{
     policy::Policy,
-    rlimit::Rlimits,
+    rlimit::{Limit, Resource, Rlimits},
     settings::Settings,
     vma::{Backing, FileId, Vma, VmaName, VmaSet},
 };
@@ -60,6 +60,15 @@ pub enum FaultDecision {
     /// them with [`AddressSpace::commit`].
     Map(Vec<PageToMap>),
     Kill(KillReason),
+}
+
+/// Why [`AddressSpace::commit`] refused a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitError {
+    /// No VMA covers the page (it was unmapped meanwhile).
+    NotMapped,
+    /// The page is already backed by this frame.
+    AlreadyResident(PhysAddr),
 }
 
 /// A page removed from the address space with its frame, to unmap from the
@@ -133,12 +142,12 @@ impl AddressSpace {
 
     /// Total mapped bytes (RLIMIT_AS).
     pub fn total_vm(&self) -> u64 {
-        self.vmas.iter().map(Vma::len).sum()
+        self.vmas.total_bytes()
     }
 
     /// Private writable non-stack bytes (RLIMIT_DATA, as Linux's data_vm).
     pub fn data_vm(&self) -> u64 {
-        self.vmas.iter().filter(|v| is_data(v.prot, v.shared, v.grows_down)).map(Vma::len).sum()
+        self.vmas.data_bytes()
     }
 
     fn as_limit_allows(&self, more: u64) -> bool {
@@ -180,6 +189,16 @@ impl AddressSpace {
         }
         self.vmas.insert(vma);
         Ok(())
+    }
+
+    /// Inserts a VMA over whatever was there (program segments sharing a
+    /// page).
+    pub fn replace_vma(&mut self, vma: Vma) -> Result<(), Errno> {
+        if vma.start >= vma.end || vma.end > self.top() {
+            return Err(Errno::Invalid);
+        }
+        self.vmas.remove_range(vma.start, vma.end);
+        self.insert_vma(vma)
     }
 
     /// Names the VMA starting at `start` (layout: `[vdso]`, `[vvar]`).
@@ -238,12 +257,12 @@ impl AddressSpace {
         }
         let shared = flags.contains(MapKind::SHARED);
         let grows_down = flags.contains(MapKind::GROWSDOWN);
-        if is_data(prot, shared, grows_down) && self.data_vm() + len > self.rlimits.data.soft + replaced {
-            return Err(Errno::NoMemory);
-        }
         let mut vma = Vma::new(start, end, prot, backing);
         vma.shared = shared;
         vma.grows_down = grows_down;
+        if vma.is_data() && self.data_vm().saturating_add(len) > self.rlimits.data.soft.saturating_add(replaced) {
+            return Err(Errno::NoMemory);
+        }
         let dropped = self.within_map_count(start, end, |s| {
             let removed = s.vmas.remove_range(start, end);
             s.vmas.insert(vma);
@@ -423,11 +442,30 @@ impl AddressSpace {
         FaultDecision::Map(alloc::vec![page_to_map(vma, page)])
     }
 
-    /// Records that `page` is now backed by `frame`.
-    pub fn commit(&mut self, page: VirtAddr, frame: PhysAddr) {
-        if let Some(v) = self.vmas.find_mut(page.0) {
-            v.resident.insert(page_down(page.0), frame);
+    /// Records that `page` is now backed by `frame` (after a
+    /// [`FaultDecision::Map`]). Refused when no VMA covers the page any more
+    /// or the page already has a frame: the caller then frees `frame`
+    /// instead of mapping it, so no frame is ever lost or mapped twice.
+    pub fn commit(&mut self, page: VirtAddr, frame: PhysAddr) -> Result<(), CommitError> {
+        let page = page_down(page.0);
+        let vma = self.vmas.find_mut(page).ok_or(CommitError::NotMapped)?;
+        match vma.resident.entry(page) {
+            alloc::collections::btree_map::Entry::Occupied(e) => Err(CommitError::AlreadyResident(*e.get())),
+            alloc::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(frame);
+                Ok(())
+            }
         }
+    }
+
+    /// getrlimit.
+    pub fn getrlimit(&self, resource: Resource) -> Limit {
+        self.rlimits.get(resource)
+    }
+
+    /// setrlimit with its rules (see [`Rlimits::set`]).
+    pub fn setrlimit(&mut self, resource: Resource, limit: Limit, privileged: bool) -> Result<(), Errno> {
+        self.rlimits.set(resource, limit, privileged)
     }
 
     /// Resident pages in `[addr, addr+len)`.
@@ -440,11 +478,6 @@ impl AddressSpace {
     pub fn frames(&self) -> impl Iterator<Item = PhysAddr> + '_ {
         self.vmas.iter().flat_map(|v| v.resident.values().copied())
     }
-}
-
-/// RLIMIT_DATA counts private writable non-stack memory.
-fn is_data(prot: Prot, shared: bool, grows_down: bool) -> bool {
-    prot.contains(Prot::WRITE) && !shared && !grows_down
 }
 
 /// x86 semantics: any accessible page is readable; writes and instruction

@@ -15,7 +15,7 @@ use alloc::{
     vec::Vec,
 };
 
-use libipc::types::{PAGE_SIZE, PhysAddr, Prot};
+use libipc::types::{PAGE_SIZE, PageCount, PhysAddr, Prot, VirtAddr};
 
 /// Linux's default `vm.max_map_count`.
 pub const DEFAULT_MAX_MAP_COUNT: usize = 65_530;
@@ -85,6 +85,22 @@ impl Vma {
 
     pub fn contains(&self, addr: u64) -> bool {
         self.start <= addr && addr < self.end
+    }
+
+    /// Whether RLIMIT_DATA counts this VMA: private, writable and not a
+    /// stack (Linux's `data_vm`).
+    pub fn is_data(&self) -> bool {
+        self.prot.contains(Prot::WRITE) && !self.shared && !self.grows_down
+    }
+
+    /// How many of its pages are backed by frames.
+    pub fn resident_pages(&self) -> PageCount {
+        PageCount(self.resident.len() as u64)
+    }
+
+    /// Its resident pages with their frames, lowest first.
+    pub fn resident_frames(&self) -> impl Iterator<Item = (VirtAddr, PhysAddr)> + '_ {
+        self.resident.iter().map(|(&p, &f)| (VirtAddr(p), f))
     }
 
     /// Whether `next` (starting at our end) could join us as one VMA.
@@ -161,6 +177,10 @@ pub struct VmaSet {
     guard: u64,
     /// One past the highest address (the sentinel above the last VMA).
     top: u64,
+    /// Bytes mapped, kept up to date so RLIMIT_AS checks are O(1).
+    total_bytes: u64,
+    /// Bytes of [`Vma::is_data`] VMAs, for RLIMIT_DATA in O(1).
+    data_bytes: u64,
 }
 
 impl VmaSet {
@@ -174,6 +194,8 @@ impl VmaSet {
             by_class: BTreeSet::new(),
             guard,
             top,
+            total_bytes: 0,
+            data_bytes: 0,
         };
         set.refresh(0, top);
         set
@@ -189,6 +211,31 @@ impl VmaSet {
 
     pub fn top(&self) -> u64 {
         self.top
+    }
+
+    /// Bytes mapped (what RLIMIT_AS limits).
+    pub fn total_bytes(&self) -> u64 {
+        self.total_bytes
+    }
+
+    /// Bytes of private writable non-stack VMAs (what RLIMIT_DATA limits).
+    pub fn data_bytes(&self) -> u64 {
+        self.data_bytes
+    }
+
+    /// Adds (`add`) or removes a VMA's bytes from the running totals.
+    fn account(&mut self, vma_len: u64, is_data: bool, add: bool) {
+        let apply = |total: &mut u64| {
+            if add {
+                *total += vma_len;
+            } else {
+                *total -= vma_len;
+            }
+        };
+        apply(&mut self.total_bytes);
+        if is_data {
+            apply(&mut self.data_bytes);
+        }
     }
 
     pub fn guard(&self) -> u64 {
@@ -276,6 +323,7 @@ impl VmaSet {
     pub fn insert(&mut self, vma: Vma) {
         debug_assert!(!self.overlaps(vma.start, vma.end), "insert over an existing VMA");
         let (start, end) = (vma.start, vma.end);
+        self.account(vma.len(), vma.is_data(), true);
         self.vmas.insert(vma.start, vma);
         self.merge_at(start);
         self.merge_at(end);
@@ -285,6 +333,7 @@ impl VmaSet {
     /// Inserts a VMA as it is, without merging (restoring a snapshot).
     pub fn insert_raw(&mut self, vma: Vma) {
         let (start, end) = (vma.start, vma.end);
+        self.account(vma.len(), vma.is_data(), true);
         self.vmas.insert(start, vma);
         self.refresh(start, end);
     }
@@ -295,7 +344,10 @@ impl VmaSet {
         self.split_at(start);
         self.split_at(end);
         let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
-        let removed = keys.into_iter().filter_map(|k| self.vmas.remove(&k)).collect();
+        let removed: Vec<Vma> = keys.into_iter().filter_map(|k| self.vmas.remove(&k)).collect();
+        for v in &removed {
+            self.account(v.len(), v.is_data(), false);
+        }
         self.refresh(start, end);
         removed
     }
@@ -341,11 +393,15 @@ impl VmaSet {
         self.split_at(start);
         self.split_at(end);
         let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
+        let (mut before, mut after) = (0, 0);
         for k in &keys {
             if let Some(v) = self.vmas.get_mut(k) {
+                before += if v.is_data() { v.len() } else { 0 };
                 f(v);
+                after += if v.is_data() { v.len() } else { 0 };
             }
         }
+        self.data_bytes = self.data_bytes - before + after;
         for k in keys.iter().rev() {
             self.merge_at(*k);
         }
@@ -356,6 +412,7 @@ impl VmaSet {
     /// Grows the VMA starting at `old_start` down to `new_start`.
     pub fn extend_down(&mut self, old_start: u64, new_start: u64) {
         if let Some(mut v) = self.vmas.remove(&old_start) {
+            self.account(old_start - new_start, v.is_data(), true);
             v.start = new_start;
             if let Backing::File { offset, .. } = &mut v.backing {
                 *offset = offset.saturating_sub(old_start - new_start);
@@ -369,8 +426,10 @@ impl VmaSet {
     pub fn set_end(&mut self, start: u64, new_end: u64) -> Vec<(u64, PhysAddr)> {
         let Some(v) = self.vmas.get_mut(&start) else { return Vec::new() };
         let old_end = v.end;
+        let is_data = v.is_data();
         v.end = new_end;
         let dropped: Vec<(u64, PhysAddr)> = v.resident.split_off(&new_end).into_iter().collect();
+        self.account(old_end.abs_diff(new_end), is_data, new_end > old_end);
         self.refresh(start, old_end.max(new_end));
         dropped
     }
@@ -449,6 +508,11 @@ impl VmaSet {
         }
         if expect != self.by_end {
             return Err(alloc::format!("gap index {:x?} != {:x?}", self.by_end, expect));
+        }
+        let total: u64 = self.vmas.values().map(Vma::len).sum();
+        let data: u64 = self.vmas.values().filter(|v| v.is_data()).map(Vma::len).sum();
+        if (total, data) != (self.total_bytes, self.data_bytes) {
+            return Err(alloc::format!("byte counts ({total}, {data}) != ({}, {})", self.total_bytes, self.data_bytes));
         }
         if self.by_class.len() != self.by_end.len() || self.gap_below.len() != self.by_end.len() {
             return Err("gap indexes out of step".into());

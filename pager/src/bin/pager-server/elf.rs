@@ -4,21 +4,12 @@
 use alloc::vec::Vec;
 
 use libipc::types::{Prot, VirtAddr};
+use pager::layout::Segment;
 use xmas_elf::{
     ElfFile,
     header::Type as ElfType,
     program::{Flags, Type},
 };
-
-/// One `PT_LOAD` segment.
-#[derive(Clone, Copy, Debug)]
-pub struct Segment {
-    pub vaddr: VirtAddr,
-    pub mem_size: u64,
-    pub file_size: u64,
-    pub file_offset: u64,
-    pub prot: Prot,
-}
 
 /// What the loader needs of a program file.
 #[derive(Clone, Debug)]
@@ -61,7 +52,7 @@ pub fn parse(bytes: &[u8]) -> Result<Program, &'static str> {
             return Err("segment lies outside the file");
         }
         segments.push(Segment {
-            vaddr: VirtAddr(ph.virtual_addr()),
+            vaddr: ph.virtual_addr(),
             mem_size: ph.mem_size(),
             file_size: ph.file_size(),
             file_offset: ph.offset(),

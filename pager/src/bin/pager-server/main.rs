@@ -14,9 +14,9 @@
 extern crate alloc;
 
 mod elf;
-mod glue;
 mod log;
 mod options;
+mod profile;
 mod ramdisk;
 mod serve;
 mod window;

@@ -32,13 +32,15 @@ pub struct Options {
     pub run: Vec<Vec<String>>,
     pub policy: String,
     pub log: LogLevel,
+    /// Print the fault-path breakdown at the end (`profile=1`).
+    pub profile: bool,
     /// Other `key=value` words, handed to the policy's settings registry.
     pub settings: Vec<(String, String)>,
 }
 
 impl Options {
     pub fn parse(cmdline: &str) -> Options {
-        let mut opts = Options { run: Vec::new(), policy: "default".into(), log: LogLevel::Info, settings: Vec::new() };
+        let mut opts = Options { run: Vec::new(), policy: "default".into(), log: LogLevel::Info, profile: false, settings: Vec::new() };
         for word in cmdline.split_ascii_whitespace() {
             let Some((key, value)) = word.split_once('=') else { continue };
             match key {
@@ -59,6 +61,7 @@ impl Options {
                         _ => LogLevel::Info,
                     }
                 }
+                "profile" => opts.profile = value == "1",
                 // The kernel's.
                 "pager" => {}
                 _ => opts.settings.push((key.into(), value.into())),

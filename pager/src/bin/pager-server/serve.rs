@@ -13,19 +13,25 @@ use libipc::{
     types::{Access, PAGE_SIZE, PageCount, Pid, Prot, Sender, Tid, VirtAddr},
 };
 
-use crate::{
-    elf,
-    glue::{self, Decision, Fill, Space},
-    log::plog,
-    options::Options,
-    ramdisk::Ramdisk,
-    window::Window,
+use alloc::boxed::Box;
+
+use pager::{
+    frames::FramePool,
+    layout::{self, ProgramImage},
+    policy::Policy,
+    rlimit::Rlimits,
+    rng::Rng,
+    settings::Settings,
+    space::{AddressSpace, Dropped, FaultDecision, Fill, MmapArgs},
+    vma::FileId,
 };
+
+use crate::{elf, log::plog, options::Options, profile::PagerProfile, ramdisk::Ramdisk, window::Window};
 
 /// A process the pager runs.
 struct Process {
     name: String,
-    space: Space,
+    space: AddressSpace,
 }
 
 /// How the run went, for the final verdict.
@@ -40,9 +46,12 @@ struct Tally {
 pub struct Server {
     window: Window,
     ramdisk: Ramdisk,
-    frames: glue::FramePool,
-    policy: glue::Policy,
+    frames: FramePool,
+    policy: Box<dyn Policy>,
+    settings: Settings,
+    rng: Rng,
     options: Options,
+    profile: PagerProfile,
     processes: BTreeMap<Pid, Process>,
     /// Groups still to start, in order.
     pending_groups: Vec<Vec<String>>,
@@ -102,9 +111,16 @@ impl Server {
         let cmdline = ramdisk.find("cmdline").and_then(|(_, b)| core::str::from_utf8(b).ok()).unwrap_or("");
         let options = Options::parse(cmdline);
         crate::log::set_level(options.log);
-        let seed = [sys::random(), sys::random(), sys::random(), sys::random()];
-        let policy = glue::Policy::new(&options.policy, &options.settings, seed)?;
-        let frames = glue::FramePool::new(info.pool_phys, info.pool_frames);
+        let policy = pager::policy::by_name(&options.policy).map_err(|e| alloc::format!("{e}"))?;
+        let mut settings = Settings::default();
+        for (key, value) in &options.settings {
+            if let Err(e) = settings.set(key, value) {
+                plog!(Warn, "command line: {e}; keeping {key}={}", settings.get(key).unwrap_or_default());
+            }
+        }
+        policy.adjust_settings(&mut settings);
+        let rng = Rng::from_words(policy.seed([sys::random(), sys::random(), sys::random(), sys::random()]));
+        let frames = FramePool::new(libipc::types::PhysAddr(info.pool_phys), info.pool_frames);
         plog!(
             Info,
             "policy {:?}, pool of {} frames ({} MiB)",
@@ -118,7 +134,10 @@ impl Server {
             ramdisk,
             frames,
             policy,
+            settings,
+            rng,
             options,
+            profile: PagerProfile::default(),
             processes: BTreeMap::new(),
             pending_groups,
             tally: Tally::default(),
@@ -145,12 +164,15 @@ impl Server {
                     continue;
                 }
             };
+            self.profile.received();
             let bytes = &buf[..msg.len];
             pending = match msg.kind {
                 MessageKind::KernelEvent => match codec::decode::<KernelEvent>(bytes) {
                     Ok(KernelEvent::Fault(info)) => {
                         let answer = self.fault(msg.sender, &info);
-                        codec::encode(&answer, &mut reply).ok().map(|n| (msg.sender.tid, n))
+                        let encoded = codec::encode(&answer, &mut reply).ok().map(|n| (msg.sender.tid, n));
+                        self.profile.replying();
+                        encoded
                     }
                     Ok(KernelEvent::Exited { pid, code }) => {
                         self.exited(pid, code);
@@ -169,6 +191,12 @@ impl Server {
                     codec::encode(&response, &mut reply).ok().map(|n| (msg.sender.tid, n))
                 }
             };
+        }
+        if self.options.profile {
+            match sys::fault_profile() {
+                Ok(kernel) => self.profile.report(&kernel),
+                Err(e) => plog!(Error, "no kernel fault profile: {e:?}"),
+            }
         }
         plog!(
             Info,
@@ -201,12 +229,27 @@ impl Server {
     fn spawn(&mut self, name: &str) -> Result<(), String> {
         let (file, bytes) = self.ramdisk.find(name).ok_or("no such program in the ramdisk")?;
         let program = elf::parse(bytes)?;
-        let (space, start) = self.policy.load(&program, file)?;
+        let image = ProgramImage {
+            pie: program.pie,
+            entry: program.entry.0,
+            segments: program.segments,
+            file: FileId(file as u64),
+            path: alloc::format!("/{name}"),
+        };
+        let loaded = layout::load(&image, &self.settings, Rlimits::default(), &mut self.rng)
+            .map_err(|e| alloc::format!("cannot lay out the program: {e:?}"))?;
         let pid = sys::space_create().map_err(|e| alloc::format!("space_create: {e:?}"))?;
-        sys::thread_start(pid, start.entry, start.stack, 0, PAGER_ENDPOINT)
+        sys::thread_start(pid, loaded.entry, loaded.stack_pointer, 0, PAGER_ENDPOINT)
             .map_err(|e| alloc::format!("thread_start: {e:?}"))?;
-        plog!(Info, "started {name} as process {} (entry {:#x}, stack {:#x})", pid.0, start.entry.0, start.stack.0);
-        self.processes.insert(pid, Process { name: name.into(), space });
+        plog!(
+            Info,
+            "started {name} as process {} (entry {:#x}, stack {:#x}, heap {:#x})",
+            pid.0,
+            loaded.entry.0,
+            loaded.stack_pointer.0,
+            loaded.space.layout.start_brk
+        );
+        self.processes.insert(pid, Process { name: name.into(), space: loaded.space });
         Ok(())
     }
 
@@ -214,7 +257,7 @@ impl Server {
     fn reap(&mut self, pid: Pid) {
         if let Some(process) = self.processes.remove(&pid) {
             for frame in process.space.frames() {
-                self.frames.free(frame);
+                self.free_frame(frame);
             }
         }
         self.start_next_group();
@@ -250,10 +293,11 @@ impl Server {
         let Some(process) = self.processes.get_mut(&sender.pid) else {
             return FaultReply::Kill { reason: KillReason::NoMapping };
         };
-        let pages = match process.space.fault(&mut self.policy, addr, access) {
-            Decision::Map(pages) => pages,
-            Decision::Kill(reason) => return self.kill(sender.pid, reason, info),
+        let pages = match process.space.fault(&*self.policy, addr.0, access) {
+            FaultDecision::Map(pages) => pages,
+            FaultDecision::Kill(reason) => return self.kill(sender.pid, reason, info),
         };
+        self.profile.decided();
         let mut mappings = heapless::Vec::<Mapping, MAX_FAULT_MAPPINGS>::new();
         for page in pages.iter().take(MAX_FAULT_MAPPINGS) {
             // A page kept while PROT_NONE: map its frame again.
@@ -272,7 +316,7 @@ impl Server {
                 Fill::Zero => frame.fill(0),
                 Fill::Resident(_) => unreachable!("handled above"),
                 Fill::File { file, offset, len } => {
-                    let data = self.ramdisk.file(file).unwrap_or(&[]);
+                    let data = self.ramdisk.file(file.0 as usize).unwrap_or(&[]);
                     let start = (offset as usize).min(data.len());
                     let end = (start + len as usize).min(data.len());
                     frame[..end - start].copy_from_slice(&data[start..end]);
@@ -282,17 +326,24 @@ impl Server {
             process.space.commit(page.virt, phys);
             let _ = mappings.push(Mapping { virt: page.virt, phys, flags: map_flags(page.prot) });
         }
+        self.profile.filled();
         plog!(Trace, "fault {:?} {access:?} at {:#x}: {} page(s)", sender.pid, addr.0, mappings.len());
         FaultReply::Resume { mappings }
     }
 
+    fn free_frame(&mut self, frame: libipc::types::PhysAddr) {
+        if let Err(e) = self.frames.free(frame) {
+            plog!(Error, "frame pool: {e:?}");
+        }
+    }
+
     /// Removes pages from a process's page tables and frees their frames.
-    fn drop_pages(&mut self, pid: Pid, pages: &[(VirtAddr, libipc::types::PhysAddr)]) {
+    fn drop_pages(&mut self, pid: Pid, pages: &[Dropped]) {
         for &(virt, phys) in pages {
             if let Err(e) = sys::unmap(pid, virt, PageCount(1)) {
                 plog!(Error, "kernel refused to unmap {:#x} of process {}: {e:?}", virt.0, pid.0);
             }
-            self.frames.free(phys);
+            self.free_frame(phys);
         }
     }
 
@@ -301,15 +352,17 @@ impl Server {
         let process = self.processes.get_mut(&pid).ok_or(Errno::NotPermitted)?;
         match request {
             Request::Mmap { addr, len, prot, flags } => {
-                process.space.mmap(&mut self.policy, addr, len, prot, flags).map(Reply::Addr)
+                let (addr, dropped) = process.space.mmap(MmapArgs { addr: addr.0, len, prot, flags, file: None })?;
+                self.drop_pages(pid, &dropped);
+                Ok(Reply::Addr(addr))
             }
             Request::Munmap { addr, len } => {
-                let dropped = process.space.munmap(addr, len)?;
+                let dropped = process.space.munmap(addr.0, len)?;
                 self.drop_pages(pid, &dropped);
                 Ok(Reply::Done)
             }
             Request::Mprotect { addr, len, prot } => {
-                let changed = process.space.mprotect(addr, len, prot)?;
+                let changed = process.space.mprotect(addr.0, len, prot)?;
                 for (virt, phys, prot) in changed {
                     // PROT_NONE pages leave the page tables but keep their
                     // frame; the next access faults to the policy.
@@ -325,11 +378,11 @@ impl Server {
                 Ok(Reply::Done)
             }
             Request::Brk { addr } => {
-                let (brk, dropped) = process.space.brk(addr);
+                let (brk, dropped) = process.space.brk(addr.0);
                 self.drop_pages(pid, &dropped);
-                Ok(Reply::Addr(brk))
+                Ok(Reply::Addr(VirtAddr(brk)))
             }
-            Request::Resident { addr, len } => Ok(Reply::Pages(PageCount(process.space.resident(addr, len)))),
+            Request::Resident { addr, len } => Ok(Reply::Pages(PageCount(process.space.resident(addr.0, len)))),
             Request::PoolStats => Ok(Reply::Pool { free: self.frames.free_count(), total: self.frames.total() }),
             Request::Null => Ok(Reply::Done),
         }

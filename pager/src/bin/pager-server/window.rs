@@ -32,9 +32,4 @@ impl Window {
         // live view of it.
         unsafe { core::slice::from_raw_parts_mut(ptr, PAGE_SIZE as usize) }
     }
-
-    /// Zeroes a frame (`rep stosq` under the hood of `fill`).
-    pub fn zero(&mut self, phys: PhysAddr) {
-        self.frame_mut(phys).fill(0);
-    }
 }
