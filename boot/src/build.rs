@@ -16,6 +16,8 @@ pub struct Artifacts {
     pub kernel: PathBuf,
     /// Pager binaries by ramdisk name (`pager` is the default one).
     pub pagers: Vec<(String, PathBuf)>,
+    /// Servers the pager starts with `service=NAME`.
+    pub services: Vec<(String, PathBuf)>,
     /// User programs by name.
     pub programs: Vec<(String, PathBuf)>,
 }
@@ -44,8 +46,8 @@ pub fn build(release: bool) -> Result<Artifacts> {
     cmd.current_dir(&root)
         .args(["build", "--target", TARGET, "--target-dir"])
         .arg(&target_dir)
-        .args(["-p", "microkernel", "-p", "programs", "-p", "pager", "--bins"])
-        .args(["--no-default-features", "--features", "pager/server"]);
+        .args(["-p", "microkernel", "-p", "programs", "-p", "pager", "-p", "procfs-server", "--bins"])
+        .args(["--no-default-features", "--features", "pager/server,procfs-server/server"]);
     if release {
         cmd.arg("--release");
     }
@@ -76,6 +78,7 @@ pub fn build(release: bool) -> Result<Artifacts> {
     Ok(Artifacts {
         kernel: strip("microkernel")?,
         pagers: vec![("pager".into(), strip("pager-server")?)],
+        services: vec![("procfs".into(), strip("procfs-server")?)],
         programs,
     })
 }
@@ -95,7 +98,12 @@ fn strip_debug(from: &Path, to: &Path) -> Result<PathBuf> {
         .arg(from)
         .arg(to)
         .status()
-        .map_err(|e| Error(format!("cannot run {} ({e}): install the llvm-tools-preview component", objcopy.display())))?;
+        .map_err(|e| {
+            Error(format!(
+                "cannot run {} ({e}): install the llvm-tools-preview component",
+                objcopy.display()
+            ))
+        })?;
     if !status.success() {
         return Err(Error(format!("stripping {} failed", from.display())));
     }

@@ -87,7 +87,11 @@ mod tests {
         round_trip::<Response>(Ok(Reply::Addr(VirtAddr(0x7f00_0000_0000))));
         round_trip::<Response>(Err(Errno::NoMemory));
         round_trip(KernelEvent::Fault(FaultInfo {
-            kind: FaultKind::Page { addr: VirtAddr(0x1234), access: Access::Write, present: false },
+            kind: FaultKind::Page {
+                addr: VirtAddr(0x1234),
+                access: Access::Write,
+                present: false,
+            },
             ip: VirtAddr(0x40_1000),
             sp: VirtAddr(0x7fff_0000_0000),
         }));
@@ -95,11 +99,17 @@ mod tests {
         let mut mappings = Vec::new();
         for i in 0..crate::kernel::MAX_FAULT_MAPPINGS as u64 {
             mappings
-                .push(Mapping { virt: VirtAddr(i << 12), phys: PhysAddr(i << 12), flags: MapFlags::WRITE })
+                .push(Mapping {
+                    virt: VirtAddr(i << 12),
+                    phys: PhysAddr(i << 12),
+                    flags: MapFlags::WRITE,
+                })
                 .unwrap();
         }
         round_trip(FaultReply::Resume { mappings });
-        round_trip(FaultReply::Kill { reason: KillReason::GuardGap });
+        round_trip(FaultReply::Kill {
+            reason: KillReason::GuardGap,
+        });
     }
 
     #[test]
@@ -107,7 +117,11 @@ mod tests {
         let mut mappings = Vec::new();
         for _ in 0..crate::kernel::MAX_FAULT_MAPPINGS {
             mappings
-                .push(Mapping { virt: VirtAddr(u64::MAX), phys: PhysAddr(u64::MAX), flags: MapFlags(u64::MAX) })
+                .push(Mapping {
+                    virt: VirtAddr(u64::MAX),
+                    phys: PhysAddr(u64::MAX),
+                    flags: MapFlags(u64::MAX),
+                })
                 .unwrap();
         }
         let mut buf = [0u8; MAX_MESSAGE];
@@ -118,7 +132,15 @@ mod tests {
     fn too_small_buffer_is_an_error() {
         let mut buf = [0u8; 2];
         assert_eq!(
-            encode(&Request::Mmap { addr: VirtAddr(u64::MAX), len: 1, prot: Prot::RW, flags: MapKind(0) }, &mut buf),
+            encode(
+                &Request::Mmap {
+                    addr: VirtAddr(u64::MAX),
+                    len: 1,
+                    prot: Prot::RW,
+                    flags: MapKind(0)
+                },
+                &mut buf
+            ),
             Err(EncodeError::TooLarge)
         );
     }

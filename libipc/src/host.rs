@@ -16,7 +16,10 @@ use crate::{MAX_MESSAGE, transport::Transport};
 /// Writes one frame.
 pub fn write_frame(stream: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     if bytes.len() > MAX_MESSAGE {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "message larger than MAX_MESSAGE"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "message larger than MAX_MESSAGE",
+        ));
     }
     stream.write_all(&(bytes.len() as u32).to_le_bytes())?;
     stream.write_all(bytes)?;
@@ -33,7 +36,10 @@ pub fn read_frame(stream: &mut impl Read, buf: &mut [u8]) -> io::Result<Option<u
     }
     let len = u32::from_le_bytes(len) as usize;
     if len > MAX_MESSAGE || len > buf.len() {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {len} bytes is too large")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes is too large"),
+        ));
     }
     stream.read_exact(&mut buf[..len])?;
     Ok(Some(len))
@@ -46,7 +52,9 @@ pub struct UnixTransport {
 
 impl UnixTransport {
     pub fn connect(path: impl AsRef<Path>) -> io::Result<Self> {
-        Ok(UnixTransport { stream: UnixStream::connect(path)? })
+        Ok(UnixTransport {
+            stream: UnixStream::connect(path)?,
+        })
     }
 }
 

@@ -53,7 +53,10 @@ pub struct FaultInfo {
 pub enum KernelEvent {
     Fault(FaultInfo),
     /// The process exited voluntarily with `code`; its address space is gone.
-    Exited { pid: Pid, code: i64 },
+    Exited {
+        pid: Pid,
+        code: i64,
+    },
 }
 
 /// One page to install.
@@ -89,9 +92,7 @@ pub enum KillReason {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FaultReply {
     /// Install the mappings (possibly none) and resume the thread.
-    Resume {
-        mappings: Vec<Mapping, MAX_FAULT_MAPPINGS>,
-    },
+    Resume { mappings: Vec<Mapping, MAX_FAULT_MAPPINGS> },
     /// Kill the faulting process.
     Kill { reason: KillReason },
 }

@@ -30,7 +30,8 @@ impl MapKind {
 }
 
 /// A request from a program to its pager.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant, reason = "inline messages: values live briefly on the stack before encoding")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     /// Anonymous mmap: returns the address. Allocates no frames.
     Mmap {
@@ -39,25 +40,41 @@ pub enum Request {
         prot: Prot,
         flags: MapKind,
     },
-    Munmap { addr: VirtAddr, len: u64 },
-    Mprotect { addr: VirtAddr, len: u64, prot: Prot },
+    Munmap {
+        addr: VirtAddr,
+        len: u64,
+    },
+    Mprotect {
+        addr: VirtAddr,
+        len: u64,
+        prot: Prot,
+    },
     /// brk(addr): the new break on success, the old one on failure.
-    Brk { addr: VirtAddr },
+    Brk {
+        addr: VirtAddr,
+    },
     /// How many pages of `[addr, addr+len)` are resident (backed by frames).
-    Resident { addr: VirtAddr, len: u64 },
+    Resident {
+        addr: VirtAddr,
+        len: u64,
+    },
     /// The pager's frame pool.
     PoolStats,
     /// Does nothing: the null round trip of the IPC benchmark.
     Null,
+    /// The procfs server asks about a process (refused for anyone else).
+    Source(crate::procfs::SourceRequest),
 }
 
 /// A successful answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant, reason = "inline messages: values live briefly on the stack before encoding")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reply {
     Addr(VirtAddr),
     Done,
     Pages(PageCount),
     Pool { free: PageCount, total: PageCount },
+    Source(crate::procfs::SourceResponse),
 }
 
 /// Errors, errno for errno with Linux.

@@ -330,6 +330,8 @@ pub struct PageInfo {
 )]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceRequest {
+    /// Who the process runs as, as its launcher assigned it.
+    Identity { pid: Pid },
     /// The layout and the number of VMAs.
     Layout { pid: Pid },
     /// The `index`th VMA in address order.
@@ -350,6 +352,7 @@ pub enum SourceRequest {
 /// The pager's answer to a [`SourceRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceReply {
+    Identity(Identity),
     Layout { layout: SpaceLayout, vma_count: u32 },
     Vma(VmaInfo),
     Pages(Vec<PageInfo, MAX_PAGES_PER_REPLY>),
@@ -358,6 +361,23 @@ pub enum SourceReply {
 }
 
 /// Why the pager could not answer.
+/// A process's security identity, as its launcher (the pager) assigned it
+/// from the command line: the procfs server builds its token from this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Identity {
+    /// The user's relative id (its SID is `Sid::user(rid)`).
+    pub user_rid: u32,
+    /// Integrity level, Windows values (0x1000 low .. 0x4000 system).
+    pub integrity: u16,
+    /// Bit 0: SeTcbPrivilege; bit 1: SeDebugPrivilege.
+    pub privileges: u8,
+}
+
+impl Identity {
+    pub const TCB: u8 = 1 << 0;
+    pub const DEBUG: u8 = 1 << 1;
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SourceError {
     /// The pager manages no such process (it may just have exited).

@@ -51,7 +51,14 @@ fn received(regs: Regs) -> Result<Received, SysError> {
 pub fn call(ep: EndpointId, msg: &[u8], reply: &mut [u8]) -> Result<usize, SysError> {
     let r = syscall6(
         Syscall::Call,
-        [ep.0 as u64, msg.as_ptr() as u64, msg.len() as u64, reply.as_mut_ptr() as u64, reply.len() as u64, 0],
+        [
+            ep.0 as u64,
+            msg.as_ptr() as u64,
+            msg.len() as u64,
+            reply.as_mut_ptr() as u64,
+            reply.len() as u64,
+            0,
+        ],
     )?;
     Ok(r.0 as usize)
 }
@@ -74,32 +81,52 @@ pub fn call_with_lease(ep: EndpointId, msg: &[u8], reply: &mut [u8], lease: &Lea
 
 /// Server side: reads from the lease of caller `from` at `offset`.
 pub fn lease_read(from: Tid, offset: u64, buf: &mut [u8]) -> Result<usize, SysError> {
-    let r = syscall6(Syscall::LeaseRead, [from.0 as u64, offset, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0])?;
+    let r = syscall6(
+        Syscall::LeaseRead,
+        [from.0 as u64, offset, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0],
+    )?;
     Ok(r.0 as usize)
 }
 
 /// Server side: writes into the lease of caller `to` at `offset`.
 pub fn lease_write(to: Tid, offset: u64, data: &[u8]) -> Result<usize, SysError> {
-    let r = syscall6(Syscall::LeaseWrite, [to.0 as u64, offset, data.as_ptr() as u64, data.len() as u64, 0, 0])?;
+    let r = syscall6(
+        Syscall::LeaseWrite,
+        [to.0 as u64, offset, data.as_ptr() as u64, data.len() as u64, 0, 0],
+    )?;
     Ok(r.0 as usize)
 }
 
 /// Waits for a message on `ep`.
 pub fn recv(ep: EndpointId, buf: &mut [u8]) -> Result<Received, SysError> {
-    received(syscall6(Syscall::Recv, [ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0])?)
+    received(syscall6(
+        Syscall::Recv,
+        [ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0],
+    )?)
 }
 
 /// Replies to `to` and waits for the next message on `ep` in one call.
 pub fn reply_recv(to: Tid, reply: &[u8], ep: EndpointId, buf: &mut [u8]) -> Result<Received, SysError> {
     received(syscall6(
         Syscall::ReplyRecv,
-        [to.0 as u64, reply.as_ptr() as u64, reply.len() as u64, ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64],
+        [
+            to.0 as u64,
+            reply.as_ptr() as u64,
+            reply.len() as u64,
+            ep.0 as u64,
+            buf.as_mut_ptr() as u64,
+            buf.len() as u64,
+        ],
     )?)
 }
 
 /// Replies to `to` without waiting.
 pub fn reply(to: Tid, reply: &[u8]) -> Result<(), SysError> {
-    syscall6(Syscall::Reply, [to.0 as u64, reply.as_ptr() as u64, reply.len() as u64, 0, 0, 0]).map(|_| ())
+    syscall6(
+        Syscall::Reply,
+        [to.0 as u64, reply.as_ptr() as u64, reply.len() as u64, 0, 0, 0],
+    )
+    .map(|_| ())
 }
 
 /// Registers the well-known endpoint `ep` for the caller.
@@ -109,7 +136,11 @@ pub fn endpoint_create(ep: EndpointId) -> Result<(), SysError> {
 
 /// Writes bytes to the kernel console.
 pub fn debug_write(bytes: &[u8]) -> Result<(), SysError> {
-    syscall6(Syscall::DebugWrite, [bytes.as_ptr() as u64, bytes.len() as u64, 0, 0, 0, 0]).map(|_| ())
+    syscall6(
+        Syscall::DebugWrite,
+        [bytes.as_ptr() as u64, bytes.len() as u64, 0, 0, 0, 0],
+    )
+    .map(|_| ())
 }
 
 /// Ends the calling process.
@@ -152,7 +183,11 @@ pub fn space_create() -> Result<Pid, SysError> {
 
 /// Pager only: starts a thread in `pid` whose faults go to `pager`.
 pub fn thread_start(pid: Pid, entry: VirtAddr, stack: VirtAddr, arg: u64, pager: EndpointId) -> Result<Tid, SysError> {
-    Ok(Tid(syscall6(Syscall::ThreadStart, [pid.0 as u64, entry.0, stack.0, arg, pager.0 as u64, 0])?.0 as u32))
+    Ok(Tid(syscall6(
+        Syscall::ThreadStart,
+        [pid.0 as u64, entry.0, stack.0, arg, pager.0 as u64, 0],
+    )?
+    .0 as u32))
 }
 
 /// Pager only: installs one page.
@@ -162,7 +197,9 @@ pub fn map(pid: Pid, virt: VirtAddr, phys: PhysAddr, flags: MapFlags) -> Result<
 
 /// Pager only: removes `pages` pages from `virt`; returns how many were present.
 pub fn unmap(pid: Pid, virt: VirtAddr, pages: PageCount) -> Result<PageCount, SysError> {
-    Ok(PageCount(syscall6(Syscall::Unmap, [pid.0 as u64, virt.0, pages.0, 0, 0, 0])?.0))
+    Ok(PageCount(
+        syscall6(Syscall::Unmap, [pid.0 as u64, virt.0, pages.0, 0, 0, 0])?.0,
+    ))
 }
 
 /// Pager only: destroys an address space and all its threads.

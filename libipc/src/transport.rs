@@ -32,14 +32,20 @@ pub struct Client<T, Req, Resp> {
 
 impl<T: Transport, Req: Serialize, Resp: DeserializeOwned> Client<T, Req, Resp> {
     pub fn new(transport: T) -> Self {
-        Client { transport, _types: PhantomData }
+        Client {
+            transport,
+            _types: PhantomData,
+        }
     }
 
     pub fn call(&mut self, request: &Req) -> Result<Resp, ClientError<T::Error>> {
         let mut out = [0u8; MAX_MESSAGE];
         let n = codec::encode(request, &mut out).map_err(ClientError::Encode)?;
         let mut reply = [0u8; MAX_MESSAGE];
-        let m = self.transport.call(&out[..n], &mut reply).map_err(ClientError::Transport)?;
+        let m = self
+            .transport
+            .call(&out[..n], &mut reply)
+            .map_err(ClientError::Transport)?;
         codec::decode(&reply[..m]).map_err(ClientError::Decode)
     }
 

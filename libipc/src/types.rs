@@ -147,7 +147,10 @@ mod tests {
 
     #[test]
     fn sender_word_round_trips() {
-        let s = Sender { pid: Pid(7), tid: Tid(0xdead_beef) };
+        let s = Sender {
+            pid: Pid(7),
+            tid: Tid(0xdead_beef),
+        };
         assert_eq!(Sender::from_word(s.to_word()), s);
     }
 

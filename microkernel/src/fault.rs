@@ -79,7 +79,10 @@ impl Kernel {
         log::trace!("fault in process {}: {:?} at rip {:#x}", thread.pid.0, kind, frame.rip);
         if matches!(kind, FaultKind::Page { .. }) {
             let entry = self.entry_tsc;
-            self.thread_mut(tid).expect("current thread exists").fault_times = FaultTimes { entry, ..FaultTimes::default() };
+            self.thread_mut(tid).expect("current thread exists").fault_times = FaultTimes {
+                entry,
+                ..FaultTimes::default()
+            };
         }
         let event = KernelEvent::Fault(FaultInfo {
             kind,
@@ -93,13 +96,27 @@ impl Kernel {
     }
 }
 
-/// An exception in kernel mode: a kernel bug.
+/// An exception in kernel mode: a kernel bug. Dumps the stack words above
+/// the faulting stack pointer (return addresses among them locate the bug).
 pub fn kernel_exception(frame: &TrapFrame) -> ! {
+    let top = crate::arch::gdt::kernel_stack_top();
+    if frame.rsp >= top - 0x10000 && frame.rsp < top {
+        let words = ((top - frame.rsp) / 8).min(64);
+        for i in 0..words {
+            let at = frame.rsp + i * 8;
+            // SAFETY: `at` lies inside the kernel stack (checked above),
+            // which is mapped and readable.
+            let value = unsafe { core::ptr::read(at as *const u64) };
+            crate::serial::force_write_fmt(format_args!("  stack {at:#x}: {value:#x}\n"));
+        }
+    }
     panic!(
-        "exception {} in kernel mode at rip {:#x}, error code {:#x}, cr2 {:#x}",
+        "exception {} in kernel mode at rip {:#x}, error code {:#x}, cr2 {:#x}, rsp {:#x} (kernel stack top {:#x})",
         frame.vector,
         frame.rip,
         frame.error_code,
-        Cr2::read_raw()
+        Cr2::read_raw(),
+        frame.rsp,
+        crate::arch::gdt::kernel_stack_top()
     );
 }

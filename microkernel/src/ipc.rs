@@ -147,7 +147,11 @@ impl Kernel {
         self.thread_mut(receiver).expect("exists").state = ThreadState::Ready;
         match reply_to {
             Some(to) => {
-                self.thread_mut(sender).expect("exists").state = ThreadState::AwaitingReply { server: receiver, to }
+                let thread = self.thread_mut(sender).expect("exists");
+                thread.state = ThreadState::AwaitingReply { server: receiver, to };
+                if thread.fault_times.entry != 0 {
+                    thread.fault_times.delivered = crate::entropy::tsc();
+                }
             }
             // An exit report: the thread's last act.
             None => self.threads[sender.0 as usize] = None,

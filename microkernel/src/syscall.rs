@@ -76,7 +76,8 @@ impl Kernel {
             Syscall::LeaseWrite => self.sys_lease_copy(pid, tid, args, true),
             Syscall::FaultProfile => {
                 let bytes = self.profile_bytes();
-                usercopy::copy_to_user(&self.process(pid).expect("caller live").space, args[0], &bytes).map(|()| (0, 0, 0))
+                usercopy::copy_to_user(&self.process(pid).expect("caller live").space, args[0], &bytes)
+                    .map(|()| (0, 0, 0))
             }
             Syscall::KernelInfo => {
                 let (free, total) = frames::stats();
@@ -208,7 +209,9 @@ impl Kernel {
         let bytes = &mut bytes[..len as usize];
         usercopy::copy_from_user(&self.process(pid).expect("caller live").space, ptr, bytes)?;
         match to {
-            ReplyTo::Call { reply_ptr, reply_cap, .. } => {
+            ReplyTo::Call {
+                reply_ptr, reply_cap, ..
+            } => {
                 self.finish_call(target, reply_ptr, reply_cap, bytes);
                 Ok(Some(target))
             }

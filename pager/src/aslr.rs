@@ -96,7 +96,13 @@ pub fn place(settings: &Settings, rng: &mut Rng, stack_limit: u64) -> Placement 
     let mmap_base = STACK_TOP - gap - pages(r.mmap_pages, mode >= RandomizeVaSpace::Conservative);
     let heap_offset = pages(r.heap_pages, mode >= RandomizeVaSpace::Full);
     let pie_base = PIE_BASE + pages(r.pie_pages, mode >= RandomizeVaSpace::Full);
-    Placement { stack_top, stack_shift: shift, mmap_base, heap_offset, pie_base }
+    Placement {
+        stack_top,
+        stack_shift: shift,
+        mmap_base,
+        heap_offset,
+        pie_base,
+    }
 }
 
 #[cfg(test)]
@@ -147,9 +153,11 @@ mod tests {
             let stack: Vec<u64> = d.iter().map(|p| (STACK_TOP - p.stack_top) / PAGE_SIZE).collect();
             let heap: Vec<u64> = d.iter().map(|p| p.heap_offset / PAGE_SIZE).collect();
             let pie: Vec<u64> = d.iter().map(|p| (p.pie_base - PIE_BASE) / PAGE_SIZE).collect();
-            for (name, xs, range) in
-                [("stack", &stack, r.stack_pages), ("heap", &heap, r.heap_pages), ("pie", &pie, r.pie_pages)]
-            {
+            for (name, xs, range) in [
+                ("stack", &stack, r.stack_pages),
+                ("heap", &heap, r.heap_pages),
+                ("pie", &pie, r.pie_pages),
+            ] {
                 assert!(xs.iter().all(|&x| x < range), "{name} out of range");
                 // Spread: the mean of a uniform draw is near range/2 and
                 // every quarter of the range is hit about N/4 times.

@@ -51,7 +51,11 @@ pub struct ProgramImage {
 pub struct Loaded {
     pub space: AddressSpace,
     pub entry: VirtAddr,
+    /// The initial stack pointer (16-byte aligned, at or a little below
+    /// `stack_top`).
     pub stack_pointer: VirtAddr,
+    /// One past the highest byte of the `[stack]` VMA.
+    pub stack_top: VirtAddr,
     /// What was added to the program's addresses (0 for non-PIE).
     pub load_bias: u64,
 }
@@ -64,8 +68,12 @@ pub fn load(image: &ProgramImage, settings: &Settings, rlimits: Rlimits, rng: &m
     let mut data_end = 0u64;
     let mut data_size = 0u64;
     for seg in &image.segments {
-        if seg.file_size > seg.mem_size || seg.mem_size == 0 {
+        if seg.file_size > seg.mem_size {
             return Err(Errno::Invalid);
+        }
+        if seg.mem_size == 0 {
+            // Linux skips empty PT_LOAD segments.
+            continue;
         }
         let vaddr = seg.vaddr.checked_add(bias).ok_or(Errno::Invalid)?;
         let file_end = vaddr.checked_add(seg.file_size).ok_or(Errno::Invalid)?;
@@ -80,7 +88,11 @@ pub fn load(image: &ProgramImage, settings: &Settings, rlimits: Rlimits, rng: &m
         let file_page_end = page_up(file_end).ok_or(Errno::Invalid)?;
         if seg.file_size > 0 {
             let offset = seg.file_offset.checked_sub(vaddr - start).ok_or(Errno::Invalid)?;
-            let backing = Backing::File { file: image.file, offset, data_end: file_end };
+            let backing = Backing::File {
+                file: image.file,
+                offset,
+                data_end: file_end,
+            };
             let mut vma = Vma::new(start, file_page_end, seg.prot, backing);
             vma.name = VmaName::Path(image.path.clone());
             space.replace_vma(vma)?;
@@ -104,15 +116,24 @@ pub fn load(image: &ProgramImage, settings: &Settings, rlimits: Rlimits, rng: &m
     space.set_brk_start(start_brk, data_size);
 
     let stack_top = placement.stack_top;
-    let mut stack = Vma::new(stack_top - INITIAL_STACK_PAGES * PAGE_SIZE, stack_top, Prot::RW, Backing::Anonymous);
+    let mut stack = Vma::new(
+        stack_top - INITIAL_STACK_PAGES * PAGE_SIZE,
+        stack_top,
+        Prot::RW,
+        Backing::Anonymous,
+    );
     stack.grows_down = true;
     stack.name = VmaName::Stack;
     space.insert_vma(stack)?;
     let stack_pointer = (stack_top - placement.stack_shift) & !15;
     space.layout.start_stack = stack_pointer;
 
-    // [vvar] and [vdso] go where the next mmap would: below the mmap base.
-    for (name, pages, prot) in [(VmaName::Vvar, VVAR_PAGES, Prot::READ), (VmaName::Vdso, VDSO_PAGES, Prot::RX)] {
+    // [vdso] and [vvar] go where the next mmap would: below the mmap base,
+    // the vDSO first so that [vvar] sits just below it, as on Linux.
+    for (name, pages, prot) in [
+        (VmaName::Vdso, VDSO_PAGES, Prot::RX),
+        (VmaName::Vvar, VVAR_PAGES, Prot::READ),
+    ] {
         let (addr, _) = space.mmap(crate::space::MmapArgs {
             addr: 0,
             len: pages * PAGE_SIZE,
@@ -123,5 +144,128 @@ pub fn load(image: &ProgramImage, settings: &Settings, rlimits: Rlimits, rng: &m
         space.name_vma(addr.0, name);
     }
     let entry = image.entry.checked_add(bias).ok_or(Errno::Invalid)?;
-    Ok(Loaded { space, entry: VirtAddr(entry), stack_pointer: VirtAddr(stack_pointer), load_bias: bias })
+    Ok(Loaded {
+        space,
+        entry: VirtAddr(entry),
+        stack_top: VirtAddr(stack_top),
+        stack_pointer: VirtAddr(stack_pointer),
+        load_bias: bias,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    use super::*;
+
+    const TEXT: Segment = Segment { vaddr: 0x40_1000, mem_size: 0x2345, file_size: 0x2345, file_offset: 0x1000, prot: Prot::RX };
+    /// Data and bss; the data's last file page is shared with bss.
+    const DATA: Segment = Segment { vaddr: 0x40_4100, mem_size: 0x5000, file_size: 0x200, file_offset: 0x4100, prot: Prot::RW };
+
+    fn image(pie: bool) -> ProgramImage {
+        ProgramImage { pie, entry: 0x40_1100, segments: vec![TEXT, DATA], file: FileId(3), path: "/bin/demo".into() }
+    }
+
+    fn settings(mode: &str) -> Settings {
+        let mut s = Settings::default();
+        s.set("kernel.randomize_va_space", mode).unwrap();
+        s
+    }
+
+    fn load_with(pie: bool, mode: &str, seed: u64) -> Loaded {
+        load(&image(pie), &settings(mode), Rlimits::default(), &mut Rng::from_words([seed, 0, 0, 0])).unwrap()
+    }
+
+    #[test]
+    fn non_pie_keeps_its_linked_base_in_every_mode() {
+        for mode in ["0", "1", "2"] {
+            let l = load_with(false, mode, 9);
+            assert_eq!(l.load_bias, 0);
+            assert_eq!(l.entry, VirtAddr(0x40_1100));
+            assert!(l.space.vmas().find(0x40_1000).is_some());
+        }
+    }
+
+    #[test]
+    fn pie_base_is_fixed_below_mode_2_and_random_in_it() {
+        for mode in ["0", "1"] {
+            assert_eq!(load_with(true, mode, 1).load_bias, aslr::PIE_BASE);
+            assert_eq!(load_with(true, mode, 2).load_bias, aslr::PIE_BASE);
+        }
+        let (a, b) = (load_with(true, "2", 1), load_with(true, "2", 2));
+        assert_ne!(a.load_bias, b.load_bias);
+        assert_eq!(a.entry.0, a.load_bias + 0x40_1100);
+        assert_eq!(a.load_bias % PAGE_SIZE, 0);
+    }
+
+    #[test]
+    fn segments_become_file_vmas_and_bss_is_anonymous() {
+        let l = load_with(false, "0", 0);
+        let vmas = l.space.vmas();
+        let text = vmas.find(0x40_1000).unwrap();
+        assert_eq!((text.start, text.end, text.prot), (0x40_1000, 0x40_4000, Prot::RX));
+        assert_eq!(text.backing, Backing::File { file: FileId(3), offset: 0x1000, data_end: 0x40_3345 });
+        assert_eq!(text.name, VmaName::Path("/bin/demo".into()));
+        let data = vmas.find(0x40_4100).unwrap();
+        assert_eq!((data.start, data.end), (0x40_4000, 0x40_5000));
+        assert!(matches!(data.backing, Backing::File { offset: 0x4000, data_end: 0x40_4300, .. }));
+        let bss = vmas.find(0x40_5000).unwrap();
+        assert_eq!((bss.start, bss.end, bss.backing), (0x40_5000, 0x40_a000, Backing::Anonymous));
+        vmas.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn brk_starts_after_the_last_segment_and_moves_only_in_mode_2() {
+        for mode in ["0", "1"] {
+            let l = load_with(false, mode, 5);
+            assert_eq!(l.space.layout.start_brk, 0x40_a000);
+            assert_eq!(l.space.layout.brk, 0x40_a000);
+        }
+        let starts: Vec<u64> = (0..8).map(|seed| load_with(false, "2", seed).space.layout.start_brk).collect();
+        assert!(starts.iter().all(|&s| s >= 0x40_a000 && s % PAGE_SIZE == 0));
+        assert!(starts.iter().any(|&s| s != starts[0]));
+    }
+
+    #[test]
+    fn the_stack_vdso_and_vvar_are_laid_out() {
+        let l = load_with(false, "0", 0);
+        let stack = l.space.vmas().find(l.stack_top.0 - 1).unwrap();
+        assert!(stack.grows_down && stack.name == VmaName::Stack && stack.prot == Prot::RW);
+        assert_eq!(l.stack_top, VirtAddr(aslr::STACK_TOP));
+        assert!(l.stack_pointer.0 <= l.stack_top.0 && l.stack_pointer.0 % 16 == 0);
+        let named = |n: VmaName| l.space.vmas().iter().find(|v| v.name == n).map(|v| (v.len() / PAGE_SIZE, v.prot));
+        assert_eq!(named(VmaName::Vdso), Some((VDSO_PAGES, Prot::RX)));
+        assert_eq!(named(VmaName::Vvar), Some((VVAR_PAGES, Prot::READ)));
+    }
+
+    #[test]
+    fn the_stack_moves_in_mode_1() {
+        let a = load_with(false, "1", 1);
+        let b = load_with(false, "1", 2);
+        assert_ne!(a.stack_top, b.stack_top);
+        assert!(a.stack_top.0 <= aslr::STACK_TOP && a.stack_top.0 > aslr::STACK_TOP - (8 << 20) - PAGE_SIZE);
+    }
+
+    #[test]
+    fn bad_segments_are_einval() {
+        let mut img = image(false);
+        img.segments[0].file_size = img.segments[0].mem_size + 1;
+        let l = load(&img, &settings("0"), Rlimits::default(), &mut Rng::from_words([0; 4]));
+        assert_eq!(l.err().map(|_| ()), Some(()));
+        let mut img = image(false);
+        img.segments[0].vaddr = 0x1000; // below mmap_min_addr
+        assert!(load(&img, &settings("0"), Rlimits::default(), &mut Rng::from_words([0; 4])).is_err());
+        let mut img = image(true);
+        img.segments[1].vaddr = u64::MAX - 10;
+        assert!(load(&img, &settings("2"), Rlimits::default(), &mut Rng::from_words([0; 4])).is_err());
+    }
+
+    #[test]
+    fn empty_segments_are_skipped() {
+        let mut img = image(false);
+        img.segments.push(Segment { vaddr: 0x50_0000, mem_size: 0, file_size: 0, file_offset: 0, prot: Prot::READ });
+        let l = load(&img, &settings("0"), Rlimits::default(), &mut Rng::from_words([0; 4])).unwrap();
+        assert!(l.space.vmas().find(0x50_0000).is_none());
+    }
 }

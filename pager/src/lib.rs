@@ -33,7 +33,10 @@ extern crate alloc;
 
 pub mod aslr;
 pub mod frames;
+#[cfg(feature = "host")]
+pub mod host;
 pub mod layout;
+pub mod maps;
 pub mod policies;
 pub mod policy;
 pub mod rlimit;

@@ -2,13 +2,14 @@
 //! hard values and the setrlimit rules.
 
 use libipc::pager::Errno;
+use serde::{Deserialize, Serialize};
 
 /// "No limit" (RLIM_INFINITY).
 pub const INFINITY: u64 = u64::MAX;
 /// Linux's default soft stack limit: 8 MiB.
 pub const DEFAULT_STACK: u64 = 8 << 20;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Resource {
     /// Total address-space size.
     As,
@@ -19,14 +20,17 @@ pub enum Resource {
 }
 
 /// A soft and a hard limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limit {
     pub soft: u64,
     pub hard: u64,
 }
 
 impl Limit {
-    pub const UNLIMITED: Limit = Limit { soft: INFINITY, hard: INFINITY };
+    pub const UNLIMITED: Limit = Limit {
+        soft: INFINITY,
+        hard: INFINITY,
+    };
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +45,10 @@ impl Default for Rlimits {
         Rlimits {
             address_space: Limit::UNLIMITED,
             data: Limit::UNLIMITED,
-            stack: Limit { soft: DEFAULT_STACK, hard: INFINITY },
+            stack: Limit {
+                soft: DEFAULT_STACK,
+                hard: INFINITY,
+            },
         }
     }
 }
@@ -84,14 +91,20 @@ mod tests {
         let mut l = Rlimits::default();
         l.set(Resource::Data, Limit { soft: 10, hard: 20 }, false).unwrap();
         assert_eq!(l.set(Resource::Data, Limit { soft: 20, hard: 20 }, false), Ok(()));
-        assert_eq!(l.set(Resource::Data, Limit { soft: 21, hard: 20 }, false), Err(Errno::Invalid));
+        assert_eq!(
+            l.set(Resource::Data, Limit { soft: 21, hard: 20 }, false),
+            Err(Errno::Invalid)
+        );
     }
 
     #[test]
     fn lowering_the_hard_limit_is_one_way() {
         let mut l = Rlimits::default();
         l.set(Resource::As, Limit { soft: 10, hard: 10 }, false).unwrap();
-        assert_eq!(l.set(Resource::As, Limit { soft: 10, hard: 11 }, false), Err(Errno::NotPermitted));
+        assert_eq!(
+            l.set(Resource::As, Limit { soft: 10, hard: 11 }, false),
+            Err(Errno::NotPermitted)
+        );
         assert_eq!(l.get(Resource::As), Limit { soft: 10, hard: 10 });
         assert_eq!(l.set(Resource::As, Limit { soft: 10, hard: 11 }, true), Ok(()));
     }

@@ -59,7 +59,11 @@ impl Default for Settings {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SettingError {
     UnknownKey(String),
-    BadValue { key: String, value: String, why: &'static str },
+    BadValue {
+        key: String,
+        value: String,
+        why: &'static str,
+    },
 }
 
 impl core::fmt::Display for SettingError {
@@ -77,7 +81,11 @@ fn parse_u64(key: &str, value: &str) -> Result<u64, SettingError> {
         Some(hex) => u64::from_str_radix(hex, 16),
         None => v.parse(),
     };
-    parsed.map_err(|_| SettingError::BadValue { key: key.into(), value: value.into(), why: "not a number" })
+    parsed.map_err(|_| SettingError::BadValue {
+        key: key.into(),
+        value: value.into(),
+        why: "not a number",
+    })
 }
 
 impl Settings {
@@ -94,7 +102,11 @@ impl Settings {
     /// Sets `key` to `value`; on error nothing changes. The command-line
     /// short names `aslr` and `randomize_va_space` are accepted too.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), SettingError> {
-        let bad = |why| SettingError::BadValue { key: key.into(), value: value.into(), why };
+        let bad = |why| SettingError::BadValue {
+            key: key.into(),
+            value: value.into(),
+            why,
+        };
         match key {
             "kernel.randomize_va_space" | "randomize_va_space" | "aslr" => {
                 self.randomize_va_space = match parse_u64(key, value)? {

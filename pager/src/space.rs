@@ -33,7 +33,7 @@ pub fn page_up(a: u64) -> Option<u64> {
 }
 
 /// How a page to be mapped gets its content.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Fill {
     /// A zeroed frame.
     Zero,
@@ -123,7 +123,13 @@ impl AddressSpace {
         AddressSpace {
             vmas: VmaSet::new(top, settings.stack_guard_gap * PAGE_SIZE),
             rlimits,
-            layout: Layout { mmap_base, start_brk: 0, brk: 0, data_size: 0, start_stack: 0 },
+            layout: Layout {
+                mmap_base,
+                start_brk: 0,
+                brk: 0,
+                data_size: 0,
+                start_stack: 0,
+            },
             min_addr: settings.mmap_min_addr,
             max_map_count: settings.max_map_count,
             window_top: TASK_SIZE_47,
@@ -162,7 +168,10 @@ impl AddressSpace {
         if self.vmas.len() + MAX_GROWTH <= self.max_map_count {
             return Ok(op(self));
         }
-        let (lo, hi) = (start.saturating_sub(PAGE_SIZE), end.saturating_add(PAGE_SIZE).min(self.top()));
+        let (lo, hi) = (
+            start.saturating_sub(PAGE_SIZE),
+            end.saturating_add(PAGE_SIZE).min(self.top()),
+        );
         let snapshot: Vec<Vma> = self.vmas.overlapping(lo, hi).cloned().collect();
         let span = (
             snapshot.first().map_or(lo, |v| v.start.min(lo)),
@@ -211,7 +220,13 @@ impl AddressSpace {
 
     /// mmap. Returns the address and the pages a MAP_FIXED replaced.
     pub fn mmap(&mut self, args: MmapArgs) -> Result<(VirtAddr, Vec<Dropped>), Errno> {
-        let MmapArgs { addr, len, prot, flags, file } = args;
+        let MmapArgs {
+            addr,
+            len,
+            prot,
+            flags,
+            file,
+        } = args;
         if !prot.is_valid() {
             return Err(Errno::Invalid);
         }
@@ -230,7 +245,11 @@ impl AddressSpace {
                 return Err(Errno::Invalid);
             }
             offset.checked_add(len).ok_or(Errno::Invalid)?;
-            Backing::File { file, offset, data_end: u64::MAX }
+            Backing::File {
+                file,
+                offset,
+                data_end: u64::MAX,
+            }
         };
         let fixed = flags.contains(MapKind::FIXED) || flags.contains(MapKind::FIXED_NOREPLACE);
         let start = if fixed {
@@ -251,7 +270,11 @@ impl AddressSpace {
             self.place(addr, len)?
         };
         let end = start + len;
-        let replaced: u64 = self.vmas.overlapping(start, end).map(|v| v.end.min(end) - v.start.max(start)).sum();
+        let replaced: u64 = self
+            .vmas
+            .overlapping(start, end)
+            .map(|v| v.end.min(end) - v.start.max(start))
+            .sum();
         if !self.as_limit_allows(len - replaced) {
             return Err(Errno::NoMemory);
         }
@@ -280,11 +303,21 @@ impl AddressSpace {
         }
         // With LA57, a hint above the 47-bit window opens the whole range;
         // a hint range crossing the boundary does not.
-        let high = if self.la57 && hint >= self.window_top { self.top() } else { self.window_top.min(self.top()) };
+        let high = if self.la57 && hint >= self.window_top {
+            self.top()
+        } else {
+            self.window_top.min(self.top())
+        };
         if hint != 0 && hint.checked_add(len).is_some_and(|e| e <= high) && self.vmas.is_free(hint, hint + len) {
             return Ok(hint);
         }
-        let base = self.layout.mmap_base.min(high);
+        // Like Linux's arch_get_unmapped_area_topdown: with the full range
+        // open, the mmap base moves up by the size of the extra range.
+        let base = if high > self.window_top {
+            self.layout.mmap_base.saturating_add(high - self.window_top).min(high)
+        } else {
+            self.layout.mmap_base.min(high)
+        };
         self.vmas
             .find_gap_top_down(len, self.min_addr, base)
             .or_else(|| self.vmas.find_gap_top_down(len, self.min_addr, high))
@@ -345,27 +378,44 @@ impl AddressSpace {
     /// one on any failure; `brk(0)` (or below the start) queries. Shrinking
     /// returns the pages freed.
     pub fn brk(&mut self, addr: u64) -> (u64, Vec<Dropped>) {
-        let Layout { start_brk, brk, data_size, .. } = self.layout;
+        let Layout {
+            start_brk,
+            brk,
+            data_size,
+            ..
+        } = self.layout;
         if addr < start_brk || start_brk == 0 {
             return (brk, Vec::new());
         }
         if (addr - start_brk).saturating_add(data_size) > self.rlimits.data.soft {
             return (brk, Vec::new());
         }
-        let (Some(new_end), Some(old_end)) = (page_up(addr), page_up(brk)) else { return (brk, Vec::new()) };
+        let (Some(new_end), Some(old_end)) = (page_up(addr), page_up(brk)) else {
+            return (brk, Vec::new());
+        };
         if new_end == old_end {
             self.layout.brk = addr;
             return (addr, Vec::new());
         }
         if new_end < old_end {
-            let Ok(dropped) = self.munmap(new_end, old_end - new_end) else { return (brk, Vec::new()) };
+            let Ok(dropped) = self.munmap(new_end, old_end - new_end) else {
+                return (brk, Vec::new());
+            };
             self.layout.brk = addr;
             return (addr, dropped);
         }
         // Growing: the new end plus a page must stay below the next mapping
-        // (and its guard gap, for a stack).
+        // (and its guard gap, for a stack), and nothing may sit in between,
+        // not even a mapping that straddles the old end.
+        if self.vmas.find(old_end).is_some() {
+            return (brk, Vec::new());
+        }
         let limit = self.vmas.at_or_above(old_end).map_or(self.top(), |next| {
-            if next.grows_down { next.start.saturating_sub(self.vmas.guard()) } else { next.start }
+            if next.grows_down {
+                next.start.saturating_sub(self.vmas.guard())
+            } else {
+                next.start
+            }
         });
         if new_end.saturating_add(PAGE_SIZE) > limit || new_end > self.top() {
             return (brk, Vec::new());
@@ -375,7 +425,10 @@ impl AddressSpace {
         }
         let mut heap = Vma::new(old_end, new_end, Prot::RW, Backing::Anonymous);
         heap.name = VmaName::Heap;
-        if self.within_map_count(old_end, new_end, |s| s.vmas.insert(heap)).is_err() {
+        if self
+            .within_map_count(old_end, new_end, |s| s.vmas.insert(heap))
+            .is_err()
+        {
             return (brk, Vec::new());
         }
         self.layout.brk = addr;
@@ -390,7 +443,11 @@ impl AddressSpace {
             return Ok((old, Vec::new()));
         }
         let (now, dropped) = self.brk(new);
-        if now == new { Ok((old, dropped)) } else { Err(Errno::NoMemory) }
+        if now == new {
+            Ok((old, dropped))
+        } else {
+            Err(Errno::NoMemory)
+        }
     }
 
     /// The fault decision for an access at `addr`.
@@ -458,6 +515,14 @@ impl AddressSpace {
         }
     }
 
+    /// Forgets the frame of `page` (a fault the caller could not finish),
+    /// returning it to be freed.
+    pub fn uncommit(&mut self, page: VirtAddr) -> Result<PhysAddr, CommitError> {
+        let page = page_down(page.0);
+        let vma = self.vmas.find_mut(page).ok_or(CommitError::NotMapped)?;
+        vma.resident.remove(&page).ok_or(CommitError::NotMapped)
+    }
+
     /// getrlimit.
     pub fn getrlimit(&self, resource: Resource) -> Limit {
         self.rlimits.get(resource)
@@ -471,7 +536,10 @@ impl AddressSpace {
     /// Resident pages in `[addr, addr+len)`.
     pub fn resident(&self, addr: u64, len: u64) -> u64 {
         let end = addr.saturating_add(len);
-        self.vmas.overlapping(addr, end).map(|v| v.resident.range(addr..end).count() as u64).sum()
+        self.vmas
+            .overlapping(addr, end)
+            .map(|v| v.resident.range(addr..end).count() as u64)
+            .sum()
     }
 
     /// Every frame the space holds (to free when it dies).
@@ -491,16 +559,30 @@ fn permits(prot: Prot, access: Access) -> bool {
 }
 
 fn page_to_map(vma: &Vma, page: u64) -> PageToMap {
-    let fill = match vma.backing {
+    PageToMap { virt: VirtAddr(page), prot: vma.prot, fill: page_fill(vma, page) }
+}
+
+/// How `page` of `vma` gets its content when it first becomes resident
+/// (also what a read of it shows before then).
+pub fn page_fill(vma: &Vma, page: u64) -> Fill {
+    match vma.backing {
         Backing::Anonymous => Fill::Zero,
         Backing::File { file, offset, data_end } => {
             let len = data_end.saturating_sub(page).min(PAGE_SIZE);
             if len == 0 { Fill::Zero } else { Fill::File { file, offset: offset + (page - vma.start), len } }
         }
-    };
-    PageToMap { virt: VirtAddr(page), prot: vma.prot, fill }
+    }
 }
 
 fn resident_of(removed: Vec<Vma>) -> Vec<Dropped> {
-    removed.into_iter().flat_map(|v| v.resident.into_iter().map(|(p, f)| (VirtAddr(p), f))).collect()
+    removed
+        .into_iter()
+        .flat_map(|v| v.resident.into_iter().map(|(p, f)| (VirtAddr(p), f)))
+        .collect()
 }
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod proptests;

@@ -10,6 +10,7 @@
 //! never lands in the stack guard gap.
 
 use alloc::{
+    boxed::Box,
     collections::{BTreeMap, BTreeSet},
     string::String,
     vec::Vec,
@@ -21,7 +22,7 @@ use libipc::types::{PAGE_SIZE, PageCount, PhysAddr, Prot, VirtAddr};
 pub const DEFAULT_MAX_MAP_COUNT: usize = 65_530;
 
 /// An opaque file object (the server's ramdisk file id).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct FileId(pub u64);
 
 /// What backs a VMA's pages.
@@ -113,8 +114,16 @@ impl Vma {
             && match (self.backing, next.backing) {
                 (Backing::Anonymous, Backing::Anonymous) => true,
                 (
-                    Backing::File { file: a, offset: oa, data_end: da },
-                    Backing::File { file: b, offset: ob, data_end: db },
+                    Backing::File {
+                        file: a,
+                        offset: oa,
+                        data_end: da,
+                    },
+                    Backing::File {
+                        file: b,
+                        offset: ob,
+                        data_end: db,
+                    },
                 ) => a == b && da == db && oa + self.len() == ob,
                 _ => false,
             }
@@ -133,9 +142,11 @@ impl Vma {
     /// A copy of the attributes over `[start, end)`, without pages.
     fn clone_empty(&self, start: u64, end: u64) -> Vma {
         let backing = match self.backing {
-            Backing::File { file, offset, data_end } => {
-                Backing::File { file, offset: offset + (start - self.start), data_end }
-            }
+            Backing::File { file, offset, data_end } => Backing::File {
+                file,
+                offset: offset + (start - self.start),
+                data_end,
+            },
             b => b,
         };
         Vma {
@@ -166,7 +177,9 @@ struct Gap {
 /// The ordered, non-overlapping set of VMAs of one address space.
 #[derive(Clone, Debug)]
 pub struct VmaSet {
-    vmas: BTreeMap<u64, Vma>,
+    /// Boxed so tree nodes stay small (keys and pointers): a lookup in a
+    /// large set then touches a few dense nodes, not kilobytes of VMAs.
+    vmas: BTreeMap<u64, Box<Vma>>,
     /// The free gap below each VMA (keyed by its start; the gap above the
     /// last VMA is keyed by `top`). It ends `guard` below a grows-down VMA.
     gap_below: BTreeMap<u64, Gap>,
@@ -243,41 +256,52 @@ impl VmaSet {
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Vma> {
-        self.vmas.values()
+        self.vmas.values().map(|v| &**v)
     }
 
     /// The VMA containing `addr`.
     pub fn find(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| v.contains(addr))
+        self.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| &**v)
+            .filter(|v| v.contains(addr))
     }
 
     pub fn find_mut(&mut self, addr: u64) -> Option<&mut Vma> {
-        self.vmas.range_mut(..=addr).next_back().map(|(_, v)| v).filter(|v| v.contains(addr))
+        self.vmas
+            .range_mut(..=addr)
+            .next_back()
+            .map(|(_, v)| &mut **v)
+            .filter(|v| v.contains(addr))
     }
 
     /// The last VMA starting at or below `addr`.
     pub fn at_or_below(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..=addr).next_back().map(|(_, v)| v)
+        self.vmas.range(..=addr).next_back().map(|(_, v)| &**v)
     }
 
     /// The last VMA ending at or below `addr`.
     pub fn below(&self, addr: u64) -> Option<&Vma> {
         match self.at_or_below(addr) {
             Some(v) if v.end <= addr => Some(v),
-            Some(v) => self.vmas.range(..v.start).next_back().map(|(_, v)| v),
+            Some(v) => self.vmas.range(..v.start).next_back().map(|(_, v)| &**v),
             None => None,
         }
     }
 
     /// The first VMA starting at or above `addr`.
     pub fn at_or_above(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(addr..).next().map(|(_, v)| v)
+        self.vmas.range(addr..).next().map(|(_, v)| &**v)
     }
 
     /// VMAs overlapping `[start, end)`.
     pub fn overlapping(&self, start: u64, end: u64) -> impl Iterator<Item = &Vma> {
-        let first = self.at_or_below(start).filter(|v| v.end > start).map_or(start, |v| v.start);
-        self.vmas.range(first..end.max(first)).map(|(_, v)| v)
+        let first = self
+            .at_or_below(start)
+            .filter(|v| v.end > start)
+            .map_or(start, |v| v.start);
+        self.vmas.range(first..end.max(first)).map(|(_, v)| &**v)
     }
 
     pub fn overlaps(&self, start: u64, end: u64) -> bool {
@@ -286,14 +310,22 @@ impl VmaSet {
 
     /// Where the gap below `v` ends (placement stays this far below it).
     fn gap_end_below(&self, v: &Vma) -> u64 {
-        if v.grows_down { v.start.saturating_sub(self.guard) } else { v.start }
+        if v.grows_down {
+            v.start.saturating_sub(self.guard)
+        } else {
+            v.start
+        }
     }
 
     /// Recomputes the gaps below the VMAs starting in `[from, to]` and
     /// below the first VMA after `to` (whose gap starts at an end that may
     /// have moved). Called after every change there.
     fn refresh(&mut self, from: u64, to: u64) {
-        let next_key = self.vmas.range(to.saturating_add(1)..).next().map_or(self.top, |(k, _)| *k);
+        let next_key = self
+            .vmas
+            .range(to.saturating_add(1)..)
+            .next()
+            .map_or(self.top, |(k, _)| *k);
         let stale: Vec<u64> = self.gap_below.range(from..=next_key).map(|(k, _)| *k).collect();
         for key in stale {
             if let Some(g) = self.gap_below.remove(&key) {
@@ -324,7 +356,7 @@ impl VmaSet {
         debug_assert!(!self.overlaps(vma.start, vma.end), "insert over an existing VMA");
         let (start, end) = (vma.start, vma.end);
         self.account(vma.len(), vma.is_data(), true);
-        self.vmas.insert(vma.start, vma);
+        self.vmas.insert(vma.start, Box::new(vma));
         self.merge_at(start);
         self.merge_at(end);
         self.refresh(start, end);
@@ -334,7 +366,7 @@ impl VmaSet {
     pub fn insert_raw(&mut self, vma: Vma) {
         let (start, end) = (vma.start, vma.end);
         self.account(vma.len(), vma.is_data(), true);
-        self.vmas.insert(start, vma);
+        self.vmas.insert(start, Box::new(vma));
         self.refresh(start, end);
     }
 
@@ -344,7 +376,7 @@ impl VmaSet {
         self.split_at(start);
         self.split_at(end);
         let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
-        let removed: Vec<Vma> = keys.into_iter().filter_map(|k| self.vmas.remove(&k)).collect();
+        let removed: Vec<Vma> = keys.into_iter().filter_map(|k| self.vmas.remove(&k)).map(|v| *v).collect();
         for v in &removed {
             self.account(v.len(), v.is_data(), false);
         }
@@ -354,14 +386,20 @@ impl VmaSet {
 
     /// Splits the VMA containing `at` so a VMA boundary falls there.
     pub fn split_at(&mut self, at: u64) {
-        let Some(v) = self.vmas.range_mut(..at).next_back().map(|(_, v)| v).filter(|v| v.contains(at)) else {
+        let Some(v) = self
+            .vmas
+            .range_mut(..at)
+            .next_back()
+            .map(|(_, v)| &mut **v)
+            .filter(|v| v.contains(at))
+        else {
             return;
         };
         if v.start == at {
             return;
         }
         let high = v.split_off(at);
-        self.vmas.insert(at, high);
+        self.vmas.insert(at, Box::new(high));
     }
 
     /// How many extra VMAs splitting at `start` and `end` would create.
@@ -372,7 +410,13 @@ impl VmaSet {
 
     /// Merges the VMA ending at `at` with the one starting there, if equal.
     pub fn merge_at(&mut self, at: u64) {
-        let Some(low_start) = self.vmas.range(..at).next_back().filter(|(_, v)| v.end == at).map(|(k, _)| *k) else {
+        let Some(low_start) = self
+            .vmas
+            .range(..at)
+            .next_back()
+            .filter(|(_, v)| v.end == at)
+            .map(|(k, _)| *k)
+        else {
             return;
         };
         let mergeable = match (self.vmas.get(&low_start), self.vmas.get(&at)) {
@@ -424,7 +468,9 @@ impl VmaSet {
 
     /// Moves the end of the VMA starting at `start` to `new_end` (brk).
     pub fn set_end(&mut self, start: u64, new_end: u64) -> Vec<(u64, PhysAddr)> {
-        let Some(v) = self.vmas.get_mut(&start) else { return Vec::new() };
+        let Some(v) = self.vmas.get_mut(&start) else {
+            return Vec::new();
+        };
         let old_end = v.end;
         let is_data = v.is_data();
         v.end = new_end;
@@ -445,7 +491,11 @@ impl VmaSet {
             (e > s && e - s >= len).then_some(e - len)
         };
         // The gap straddling `high`, if any.
-        let mut best = self.by_end.range(high..).next().and_then(|(&e, &s)| if s < high { fits(s, e) } else { None });
+        let mut best = self
+            .by_end
+            .range(high..)
+            .next()
+            .and_then(|(&e, &s)| if s < high { fits(s, e) } else { None });
         if best.is_none() {
             for c in class(len)..64 {
                 // Highest gap of this class ending at or below `high`.
@@ -509,10 +559,14 @@ impl VmaSet {
         if expect != self.by_end {
             return Err(alloc::format!("gap index {:x?} != {:x?}", self.by_end, expect));
         }
-        let total: u64 = self.vmas.values().map(Vma::len).sum();
-        let data: u64 = self.vmas.values().filter(|v| v.is_data()).map(Vma::len).sum();
+        let total: u64 = self.vmas.values().map(|v| v.len()).sum();
+        let data: u64 = self.vmas.values().filter(|v| v.is_data()).map(|v| v.len()).sum();
         if (total, data) != (self.total_bytes, self.data_bytes) {
-            return Err(alloc::format!("byte counts ({total}, {data}) != ({}, {})", self.total_bytes, self.data_bytes));
+            return Err(alloc::format!(
+                "byte counts ({total}, {data}) != ({}, {})",
+                self.total_bytes,
+                self.data_bytes
+            ));
         }
         if self.by_class.len() != self.by_end.len() || self.gap_below.len() != self.by_end.len() {
             return Err("gap indexes out of step".into());

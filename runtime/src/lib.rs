@@ -7,11 +7,14 @@
 //! - `entry!(main, heap = N)` gives a program a heap in its `.bss` (demand-paged like any
 //!   other anonymous memory; the pager maps its own eagerly).
 //! - [`print!`]/[`println!`] write to the kernel console.
-//! - [`pager`]: the typed client of the pager's protocol.
+//! - [`pager`], [`procfs`]: typed clients of the pager and the procfs server.
 #![no_std]
+
+extern crate alloc;
 
 pub mod console;
 pub mod pager;
+pub mod procfs;
 
 pub use libipc;
 

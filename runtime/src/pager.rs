@@ -55,3 +55,11 @@ pub fn pool_stats() -> Result<(PageCount, PageCount), Errno> {
         _ => Err(Errno::Io),
     }
 }
+
+/// brk(addr): the new break, or the old one on failure; `brk(0)` queries.
+pub fn brk(addr: VirtAddr) -> Result<VirtAddr, Errno> {
+    match request(Request::Brk { addr })? {
+        Reply::Addr(a) => Ok(a),
+        _ => Err(Errno::Io),
+    }
+}

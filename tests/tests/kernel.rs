@@ -39,7 +39,10 @@ fn a_fault_in_the_pager_is_reported_loudly() {
 fn a_kernel_panic_is_a_distinct_failure() {
     let r = boot("kernel_panic", "log=info pager=no_such_pager");
     assert_eq!(r.outcome, Outcome::KernelPanic, "{}", r.outcome.describe());
-    assert_line(&r, "KERNEL PANIC: pager binary \"no_such_pager\" not found in the ramdisk");
+    assert_line(
+        &r,
+        "KERNEL PANIC: pager binary \"no_such_pager\" not found in the ramdisk",
+    );
 }
 
 #[test]
@@ -72,7 +75,13 @@ fn the_timer_preempts_a_spinning_program() {
     assert_success(&r);
     let lines: Vec<&str> = r.serial.lines().collect();
     let starts: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].contains("spin: start")).collect();
-    let first_done = lines.iter().position(|l| l.contains("spin: done")).expect("a spin finished");
+    let first_done = lines
+        .iter()
+        .position(|l| l.contains("spin: done"))
+        .expect("a spin finished");
     assert_eq!(starts.len(), 2, "both spinners start");
-    assert!(starts[1] < first_done, "the second spinner started only after the first finished: no preemption");
+    assert!(
+        starts[1] < first_done,
+        "the second spinner started only after the first finished: no preemption"
+    );
 }

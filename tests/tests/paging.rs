@@ -26,7 +26,10 @@ fn processes_are_isolated() {
 
 #[test]
 fn faults_kill_only_the_offender() {
-    let r = boot("faults", "log=info run=fault_ro_write,fault_null,fault_nx,fault_noncanonical,hello");
+    let r = boot(
+        "faults",
+        "log=info run=fault_ro_write,fault_null,fault_nx,fault_noncanonical,hello",
+    );
     assert_success(&r);
     assert_no_line(&r, "SURVIVED");
     assert_line(&r, "fault_ro_write) killed: write to a read-only page");

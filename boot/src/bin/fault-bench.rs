@@ -33,7 +33,9 @@ type Figures = BTreeMap<String, u64>;
 fn parse(output: &str, prefix: &str) -> Figures {
     let mut figures = Figures::new();
     for line in output.lines() {
-        let Some(rest) = line.trim().strip_prefix(prefix) else { continue };
+        let Some(rest) = line.trim().strip_prefix(prefix) else {
+            continue;
+        };
         let mut words = rest.split_whitespace();
         let Some(workload) = words.next() else { continue };
         for word in words {
@@ -58,7 +60,11 @@ fn parse_linux(text: &str) -> (Figures, Figures) {
             in_icount = line.contains("icount shift=0");
             continue;
         }
-        if in_icount { icount.push_str(line) } else { wall.push_str(line) }
+        if in_icount {
+            icount.push_str(line)
+        } else {
+            wall.push_str(line)
+        }
         if in_icount { icount.push('\n') } else { wall.push('\n') }
     }
     (parse(&icount, "anchor linux "), parse(&wall, "anchor linux "))
@@ -78,22 +84,37 @@ fn main() {
                 release: true,
                 firmware: Firmware::Bios,
                 cmdline: format!("log=warn policy={policy} aslr=2 run=fault_bench profile=1"),
-                qemu: QemuOptions { timeout: Duration::from_secs(600), icount, echo: false, ..QemuOptions::default() },
+                qemu: QemuOptions {
+                    timeout: Duration::from_secs(600),
+                    icount,
+                    echo: false,
+                    ..QemuOptions::default()
+                },
             };
-            eprintln!("fault-bench: policy {policy}, {}", if icount { "-icount shift=0" } else { "wall time" });
+            eprintln!(
+                "fault-bench: policy {policy}, {}",
+                if icount { "-icount shift=0" } else { "wall time" }
+            );
             let run = boot::run_built(&artifacts, &scenario).unwrap_or_else(|e| {
                 eprintln!("fault-bench: {e}");
                 std::process::exit(2)
             });
             if run.outcome != boot::qemu::Outcome::Success {
-                eprintln!("{}\nfault-bench: the benchmark run failed: {}", run.serial, run.outcome.describe());
+                eprintln!(
+                    "{}\nfault-bench: the benchmark run failed: {}",
+                    run.serial,
+                    run.outcome.describe()
+                );
                 std::process::exit(1);
             }
             results.push((policy.clone(), icount, parse(&run.serial, "microkernel "), run.serial));
         }
     }
     let default_anchor = boot::workspace_root().join("target/linux-anchor.txt");
-    let anchor = args.linux.clone().or_else(|| default_anchor.exists().then_some(default_anchor));
+    let anchor = args
+        .linux
+        .clone()
+        .or_else(|| default_anchor.exists().then_some(default_anchor));
     let linux = anchor.as_ref().map(|p| {
         let text = std::fs::read_to_string(p).unwrap_or_else(|e| {
             eprintln!("fault-bench: cannot read {}: {e}", p.display());
@@ -101,12 +122,20 @@ fn main() {
         });
         parse_linux(&text)
     });
-    let workloads = [("first_touch", "first touch, per page"), ("single_fault", "single fault"), ("null", "null IPC / syscall")];
+    let workloads = [
+        ("first_touch", "first touch, per page"),
+        ("single_fault", "single fault"),
+        ("null", "null IPC / syscall"),
+    ];
     for icount in [true, false] {
         println!();
         println!(
             "{}",
-            if icount { "## -icount shift=0 (ticks = guest instructions)" } else { "## wall time (ticks = host TSC)" }
+            if icount {
+                "## -icount shift=0 (ticks = guest instructions)"
+            } else {
+                "## wall time (ticks = host TSC)"
+            }
         );
         print!("| workload |");
         for (policy, ic, _, _) in &results {

@@ -17,7 +17,9 @@ pub struct FaultAround {
 
 impl Default for FaultAround {
     fn default() -> Self {
-        FaultAround { window: MAX_FAULT_MAPPINGS as u64 }
+        FaultAround {
+            window: MAX_FAULT_MAPPINGS as u64,
+        }
     }
 }
 
@@ -32,7 +34,11 @@ impl Policy for FaultAround {
         let end = (page - page % window + window).min(vma.end);
         let mut pages = Vec::with_capacity((window / PAGE_SIZE) as usize);
         pages.push(page);
-        pages.extend((start..end).step_by(PAGE_SIZE as usize).filter(|&p| p != page && !vma.resident.contains_key(&p)));
+        pages.extend(
+            (start..end)
+                .step_by(PAGE_SIZE as usize)
+                .filter(|&p| p != page && !vma.resident.contains_key(&p)),
+        );
         pages
     }
 }

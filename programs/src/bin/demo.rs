@@ -17,7 +17,11 @@ fn main(_arg: u64) -> i64 {
         runtime::println!("demo: mmap failed");
         return 1;
     };
-    runtime::println!("demo: mapped 64 MiB at {:#x}; resident pages: {}", region.0, pager::resident(region, REGION).map_or(0, |p| p.0));
+    runtime::println!(
+        "demo: mapped 64 MiB at {:#x}; resident pages: {}",
+        region.0,
+        pager::resident(region, REGION).map_or(0, |p| p.0)
+    );
     for i in 0..TOUCHED {
         // SAFETY: inside the read-write mapping just made.
         unsafe { ((region.0 + i * 1024 * PAGE_SIZE) as *mut u64).write_volatile(i) };

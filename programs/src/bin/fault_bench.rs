@@ -60,7 +60,9 @@ fn main(_arg: u64) -> i64 {
     }
     let mut total = 0;
     for _ in 0..SINGLE_FAULT_SAMPLES {
-        let Ok(page) = pager::mmap_anon(PAGE_SIZE, Prot::RW) else { return 1 };
+        let Ok(page) = pager::mmap_anon(PAGE_SIZE, Prot::RW) else {
+            return 1;
+        };
         let c0 = rdtsc();
         // SAFETY: a fresh read-write page.
         unsafe { (page.0 as *mut u8).write_volatile(1) };
@@ -81,6 +83,9 @@ fn main(_arg: u64) -> i64 {
         }
     }
     let c1 = rdtsc();
-    runtime::println!("{PROJECT} null_ipc calls={NULL_CALLS} ticks_per_call={}", per(c1 - c0, NULL_CALLS));
+    runtime::println!(
+        "{PROJECT} null_ipc calls={NULL_CALLS} ticks_per_call={}",
+        per(c1 - c0, NULL_CALLS)
+    );
     0
 }

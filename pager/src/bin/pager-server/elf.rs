@@ -47,7 +47,10 @@ pub fn parse(bytes: &[u8]) -> Result<Program, &'static str> {
         if ph.get_type() != Ok(Type::Load) || ph.mem_size() == 0 {
             continue;
         }
-        let end = ph.offset().checked_add(ph.file_size()).ok_or("segment size overflows")?;
+        let end = ph
+            .offset()
+            .checked_add(ph.file_size())
+            .ok_or("segment size overflows")?;
         if end > bytes.len() as u64 || ph.file_size() > ph.mem_size() {
             return Err("segment lies outside the file");
         }
@@ -62,5 +65,9 @@ pub fn parse(bytes: &[u8]) -> Result<Program, &'static str> {
     if segments.is_empty() {
         return Err("no loadable segment");
     }
-    Ok(Program { entry: VirtAddr(elf.header.pt2.entry_point()), pie, segments })
+    Ok(Program {
+        entry: VirtAddr(elf.header.pt2.entry_point()),
+        pie,
+        segments,
+    })
 }

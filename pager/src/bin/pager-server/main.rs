@@ -14,6 +14,8 @@
 extern crate alloc;
 
 mod elf;
+mod identity;
+mod introspect;
 mod log;
 mod options;
 mod profile;

@@ -30,6 +30,8 @@ impl LogLevel {
 pub struct Options {
     /// Groups run one after another; the programs of a group run together.
     pub run: Vec<Vec<String>>,
+    /// Services started before the groups and not waited for (`service=a,b`).
+    pub services: Vec<String>,
     pub policy: String,
     pub log: LogLevel,
     /// Print the fault-path breakdown at the end (`profile=1`).
@@ -40,9 +42,18 @@ pub struct Options {
 
 impl Options {
     pub fn parse(cmdline: &str) -> Options {
-        let mut opts = Options { run: Vec::new(), policy: "default".into(), log: LogLevel::Info, profile: false, settings: Vec::new() };
+        let mut opts = Options {
+            run: Vec::new(),
+            services: Vec::new(),
+            policy: "default".into(),
+            log: LogLevel::Info,
+            profile: false,
+            settings: Vec::new(),
+        };
         for word in cmdline.split_ascii_whitespace() {
-            let Some((key, value)) = word.split_once('=') else { continue };
+            let Some((key, value)) = word.split_once('=') else {
+                continue;
+            };
             match key {
                 "run" => {
                     opts.run = value
@@ -51,6 +62,7 @@ impl Options {
                         .map(|g| g.split('+').filter(|p| !p.is_empty()).map(String::from).collect())
                         .collect();
                 }
+                "service" => opts.services = value.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
                 "policy" => opts.policy = value.into(),
                 "log" => {
                     opts.log = match value {

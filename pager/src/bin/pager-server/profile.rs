@@ -61,15 +61,33 @@ impl PagerProfile {
         let pager_work = per(self.lookup + self.frames + self.reply, p);
         let in_pager = per(kernel.in_pager, k);
         runtime::println!("breakdown faults={k} (ticks per fault; under -icount, instructions)");
-        runtime::println!("breakdown  kernel entry, fault message into the pager : {:>6}", per(kernel.entry_to_pager, k));
+        runtime::println!(
+            "breakdown  kernel entry, fault message into the pager : {:>6}",
+            per(kernel.entry_to_pager, k)
+        );
         runtime::println!(
             "breakdown  IPC: switch into the pager and back         : {:>6}",
             in_pager.saturating_sub(pager_work)
         );
-        runtime::println!("breakdown  pager: policy lookup (fault decision)      : {:>6}", per(self.lookup, p));
-        runtime::println!("breakdown  pager: frame allocation, zeroing, commit   : {:>6}", per(self.frames, p));
-        runtime::println!("breakdown  pager: reply encoding                      : {:>6}", per(self.reply, p));
-        runtime::println!("breakdown  kernel: reply decode, checks, PTE install  : {:>6}", per(kernel.install, k));
-        runtime::println!("breakdown  kernel: return to the program              : {:>6}", per(kernel.return_to_program, k));
+        runtime::println!(
+            "breakdown  pager: policy lookup (fault decision)      : {:>6}",
+            per(self.lookup, p)
+        );
+        runtime::println!(
+            "breakdown  pager: frame allocation, zeroing, commit   : {:>6}",
+            per(self.frames, p)
+        );
+        runtime::println!(
+            "breakdown  pager: reply encoding                      : {:>6}",
+            per(self.reply, p)
+        );
+        runtime::println!(
+            "breakdown  kernel: reply decode, checks, PTE install  : {:>6}",
+            per(kernel.install, k)
+        );
+        runtime::println!(
+            "breakdown  kernel: return to the program              : {:>6}",
+            per(kernel.return_to_program, k)
+        );
     }
 }

@@ -21,7 +21,8 @@ impl Ramdisk {
             let name = entry.filename();
             let name = name.as_str().map_err(|_| "a ramdisk file name is not UTF-8")?;
             // Entries borrow the archive; the archive borrows 'static bytes.
-            let data: &'static [u8] = &bytes[entry.data().as_ptr() as usize - bytes.as_ptr() as usize..][..entry.data().len()];
+            let data: &'static [u8] =
+                &bytes[entry.data().as_ptr() as usize - bytes.as_ptr() as usize..][..entry.data().len()];
             let name: &'static str = alloc::string::String::from(name).leak();
             files.push((name, data));
         }
@@ -30,7 +31,10 @@ impl Ramdisk {
 
     /// The file id and contents of `name`.
     pub fn find(&self, name: &str) -> Option<(usize, &'static [u8])> {
-        self.files.iter().position(|(n, _)| *n == name).map(|i| (i, self.files[i].1))
+        self.files
+            .iter()
+            .position(|(n, _)| *n == name)
+            .map(|i| (i, self.files[i].1))
     }
 
     pub fn file(&self, id: usize) -> Option<&'static [u8]> {

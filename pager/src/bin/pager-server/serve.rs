@@ -1,7 +1,9 @@
 //! The server loop: receive a fault, an exit report or a request; ask the
 //! policy; fill frames; answer with one `ReplyRecv`.
 
-use alloc::{collections::BTreeMap, string::String, vec::Vec};
+use alloc::{boxed::Box, collections::BTreeMap, string::String, vec::Vec};
+
+use libipc::{procfs::Identity, types::PhysAddr};
 
 use libipc::{
     MAX_MESSAGE,
@@ -12,9 +14,6 @@ use libipc::{
     sys,
     types::{Access, PAGE_SIZE, PageCount, Pid, Prot, Sender, Tid, VirtAddr},
 };
-
-use alloc::boxed::Box;
-
 use pager::{
     frames::FramePool,
     layout::{self, ProgramImage},
@@ -29,9 +28,10 @@ use pager::{
 use crate::{elf, log::plog, options::Options, profile::PagerProfile, ramdisk::Ramdisk, window::Window};
 
 /// A process the pager runs.
-struct Process {
+pub(crate) struct Process {
     name: String,
-    space: AddressSpace,
+    pub(crate) space: AddressSpace,
+    pub(crate) identity: Identity,
 }
 
 /// How the run went, for the final verdict.
@@ -44,22 +44,24 @@ struct Tally {
 }
 
 pub struct Server {
-    window: Window,
-    ramdisk: Ramdisk,
-    frames: FramePool,
+    pub(crate) window: Window,
+    pub(crate) ramdisk: Ramdisk,
+    pub(crate) frames: FramePool,
     policy: Box<dyn Policy>,
     settings: Settings,
     rng: Rng,
     options: Options,
     profile: PagerProfile,
     processes: BTreeMap<Pid, Process>,
+    /// Services (`service=`): started first, not waited for.
+    services: BTreeMap<String, Pid>,
     /// Groups still to start, in order.
     pending_groups: Vec<Vec<String>>,
     tally: Tally,
 }
 
 /// Kernel mapping flags for a protection.
-fn map_flags(prot: Prot) -> MapFlags {
+pub(crate) fn map_flags(prot: Prot) -> MapFlags {
     let mut flags = MapFlags::default();
     if prot.contains(Prot::WRITE) {
         flags = flags.union(MapFlags::WRITE);
@@ -74,17 +76,53 @@ fn map_flags(prot: Prot) -> MapFlags {
     flags
 }
 
+/// Gives a new frame its content.
+pub(crate) fn fill_frame(window: &mut Window, ramdisk: &Ramdisk, phys: PhysAddr, fill: Fill) {
+    let frame = window.frame_mut(phys);
+    match fill {
+        Fill::Zero | Fill::Resident(_) => frame.fill(0),
+        Fill::File { file, offset, len } => {
+            let data = ramdisk.file(file.0 as usize).unwrap_or(&[]);
+            let start = (offset as usize).min(data.len());
+            let end = (start + len as usize).min(data.len());
+            frame[..end - start].copy_from_slice(&data[start..end]);
+            frame[end - start..].fill(0);
+        }
+    }
+}
+
 /// A person's words for why a process dies.
 fn describe(reason: KillReason, info: &FaultInfo) -> String {
     use alloc::format;
     match (reason, info.kind) {
-        (KillReason::Protection, FaultKind::Page { addr, access: Access::Write, .. }) => {
+        (
+            KillReason::Protection,
+            FaultKind::Page {
+                addr,
+                access: Access::Write,
+                ..
+            },
+        ) => {
             format!("write to a read-only page at {:#x}", addr.0)
         }
-        (KillReason::Protection, FaultKind::Page { addr, access: Access::Execute, .. }) => {
+        (
+            KillReason::Protection,
+            FaultKind::Page {
+                addr,
+                access: Access::Execute,
+                ..
+            },
+        ) => {
             format!("execute of a non-executable page at {:#x}", addr.0)
         }
-        (KillReason::Protection, FaultKind::Page { addr, access: Access::Read, .. }) => {
+        (
+            KillReason::Protection,
+            FaultKind::Page {
+                addr,
+                access: Access::Read,
+                ..
+            },
+        ) => {
             format!("read of an unreadable page at {:#x}", addr.0)
         }
         (KillReason::NoMapping, FaultKind::Page { addr, access, .. }) => {
@@ -97,7 +135,9 @@ fn describe(reason: KillReason, info: &FaultInfo) -> String {
             format!("stack growth to {:#x} exceeds a resource limit", addr.0)
         }
         (KillReason::GeneralProtection, FaultKind::GeneralProtection { error_code }) => {
-            format!("general-protection fault (non-canonical address or privileged instruction), error code {error_code:#x}")
+            format!(
+                "general-protection fault (non-canonical address or privileged instruction), error code {error_code:#x}"
+            )
         }
         (KillReason::OutOfMemory, _) => "out of memory".into(),
         (_, kind) => format!("{reason:?} ({kind:?})"),
@@ -108,14 +148,21 @@ impl Server {
     pub fn new(info: &PagerBootInfo) -> Result<Server, String> {
         let window = Window::new(info);
         let ramdisk = Ramdisk::new(info)?;
-        let cmdline = ramdisk.find("cmdline").and_then(|(_, b)| core::str::from_utf8(b).ok()).unwrap_or("");
+        let cmdline = ramdisk
+            .find("cmdline")
+            .and_then(|(_, b)| core::str::from_utf8(b).ok())
+            .unwrap_or("");
         let options = Options::parse(cmdline);
         crate::log::set_level(options.log);
         let policy = pager::policy::by_name(&options.policy).map_err(|e| alloc::format!("{e}"))?;
         let mut settings = Settings::default();
         for (key, value) in &options.settings {
             if let Err(e) = settings.set(key, value) {
-                plog!(Warn, "command line: {e}; keeping {key}={}", settings.get(key).unwrap_or_default());
+                plog!(
+                    Warn,
+                    "command line: {e}; keeping {key}={}",
+                    settings.get(key).unwrap_or_default()
+                );
             }
         }
         policy.adjust_settings(&mut settings);
@@ -139,6 +186,7 @@ impl Server {
             options,
             profile: PagerProfile::default(),
             processes: BTreeMap::new(),
+            services: BTreeMap::new(),
             pending_groups,
             tally: Tally::default(),
         })
@@ -146,11 +194,23 @@ impl Server {
 
     /// Serves until every group has run; returns the verdict.
     pub fn run(&mut self) -> ExitStatus {
+        for spec in self.options.services.clone() {
+            match self.spawn(&spec) {
+                Ok(pid) => {
+                    let name = spec.split('@').next().unwrap_or(&spec);
+                    self.services.insert(name.into(), pid);
+                }
+                Err(e) => {
+                    plog!(Error, "cannot start service {spec:?}: {e}");
+                    return ExitStatus::Failure;
+                }
+            }
+        }
         self.start_next_group();
         let mut buf = [0u8; MAX_MESSAGE];
         let mut reply = [0u8; MAX_MESSAGE];
         let mut pending: Option<(Tid, usize)> = None;
-        while !self.processes.is_empty() {
+        while self.running() > 0 {
             let received = match pending.take() {
                 Some((to, len)) => sys::reply_recv(to, &reply[..len], PAGER_ENDPOINT, &mut buf),
                 None => sys::recv(PAGER_ENDPOINT, &mut buf),
@@ -214,8 +274,13 @@ impl Server {
     }
 
     /// Starts groups until one has a live process (or none are left).
+    /// Programs still running, services aside.
+    fn running(&self) -> usize {
+        self.processes.len() - self.services.values().filter(|p| self.processes.contains_key(p)).count()
+    }
+
     fn start_next_group(&mut self) {
-        while self.processes.is_empty() {
+        while self.running() == 0 {
             let Some(group) = self.pending_groups.pop() else { return };
             for name in group {
                 if let Err(e) = self.spawn(&name) {
@@ -226,7 +291,21 @@ impl Server {
         }
     }
 
-    fn spawn(&mut self, name: &str) -> Result<(), String> {
+    /// The pid of the procfs service, if one runs.
+    pub(crate) fn procfs_pid(&self) -> Option<Pid> {
+        self.services.get("procfs").copied()
+    }
+
+    pub(crate) fn process(&self, pid: Pid) -> Option<&Process> {
+        self.processes.get(&pid)
+    }
+
+    pub(crate) fn process_mut(&mut self, pid: Pid) -> Option<&mut Process> {
+        self.processes.get_mut(&pid)
+    }
+
+    fn spawn(&mut self, spec: &str) -> Result<Pid, String> {
+        let (name, identity) = crate::identity::parse_spec(spec)?;
         let (file, bytes) = self.ramdisk.find(name).ok_or("no such program in the ramdisk")?;
         let program = elf::parse(bytes)?;
         let image = ProgramImage {
@@ -239,7 +318,8 @@ impl Server {
         let loaded = layout::load(&image, &self.settings, Rlimits::default(), &mut self.rng)
             .map_err(|e| alloc::format!("cannot lay out the program: {e:?}"))?;
         let pid = sys::space_create().map_err(|e| alloc::format!("space_create: {e:?}"))?;
-        sys::thread_start(pid, loaded.entry, loaded.stack_pointer, 0, PAGER_ENDPOINT)
+        // The program's argument is its own pid.
+        sys::thread_start(pid, loaded.entry, loaded.stack_pointer, u64::from(pid.0), PAGER_ENDPOINT)
             .map_err(|e| alloc::format!("thread_start: {e:?}"))?;
         plog!(
             Info,
@@ -249,8 +329,8 @@ impl Server {
             loaded.stack_pointer.0,
             loaded.space.layout.start_brk
         );
-        self.processes.insert(pid, Process { name: name.into(), space: loaded.space });
-        Ok(())
+        self.processes.insert(pid, Process { name: name.into(), space: loaded.space, identity });
+        Ok(pid)
     }
 
     /// Frees a process's frames once the kernel has destroyed its space.
@@ -276,7 +356,13 @@ impl Server {
 
     fn kill(&mut self, pid: Pid, reason: KillReason, info: &FaultInfo) -> FaultReply {
         let name = self.processes.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
-        plog!(Info, "process {} ({name}) killed: {} (rip {:#x})", pid.0, describe(reason, info), info.ip.0);
+        plog!(
+            Info,
+            "process {} ({name}) killed: {} (rip {:#x})",
+            pid.0,
+            describe(reason, info),
+            info.ip.0
+        );
         self.tally.killed += 1;
         // The kernel destroys the space when it gets the reply; no thread
         // of the process runs again, so its frames are free now.
@@ -291,7 +377,9 @@ impl Server {
             _ => return self.kill(sender.pid, KillReason::Exception, info),
         };
         let Some(process) = self.processes.get_mut(&sender.pid) else {
-            return FaultReply::Kill { reason: KillReason::NoMapping };
+            return FaultReply::Kill {
+                reason: KillReason::NoMapping,
+            };
         };
         let pages = match process.space.fault(&*self.policy, addr.0, access) {
             FaultDecision::Map(pages) => pages,
@@ -302,7 +390,11 @@ impl Server {
         for page in pages.iter().take(MAX_FAULT_MAPPINGS) {
             // A page kept while PROT_NONE: map its frame again.
             if let Fill::Resident(phys) = page.fill {
-                let _ = mappings.push(Mapping { virt: page.virt, phys, flags: map_flags(page.prot) });
+                let _ = mappings.push(Mapping {
+                    virt: page.virt,
+                    phys,
+                    flags: map_flags(page.prot),
+                });
                 continue;
             }
             let Some(phys) = self.frames.alloc() else {
@@ -311,23 +403,24 @@ impl Server {
                 }
                 break;
             };
-            let frame = self.window.frame_mut(phys);
-            match page.fill {
-                Fill::Zero => frame.fill(0),
-                Fill::Resident(_) => unreachable!("handled above"),
-                Fill::File { file, offset, len } => {
-                    let data = self.ramdisk.file(file.0 as usize).unwrap_or(&[]);
-                    let start = (offset as usize).min(data.len());
-                    let end = (start + len as usize).min(data.len());
-                    frame[..end - start].copy_from_slice(&data[start..end]);
-                    frame[end - start..].fill(0);
-                }
+            fill_frame(&mut self.window, &self.ramdisk, phys, page.fill);
+            if let Err(e) = process.space.commit(page.virt, phys) {
+                plog!(Error, "policy refused a page it decided: {e:?}");
             }
-            process.space.commit(page.virt, phys);
-            let _ = mappings.push(Mapping { virt: page.virt, phys, flags: map_flags(page.prot) });
+            let _ = mappings.push(Mapping {
+                virt: page.virt,
+                phys,
+                flags: map_flags(page.prot),
+            });
         }
         self.profile.filled();
-        plog!(Trace, "fault {:?} {access:?} at {:#x}: {} page(s)", sender.pid, addr.0, mappings.len());
+        plog!(
+            Trace,
+            "fault {:?} {access:?} at {:#x}: {} page(s)",
+            sender.pid,
+            addr.0,
+            mappings.len()
+        );
         FaultReply::Resume { mappings }
     }
 
@@ -341,7 +434,12 @@ impl Server {
     fn drop_pages(&mut self, pid: Pid, pages: &[Dropped]) {
         for &(virt, phys) in pages {
             if let Err(e) = sys::unmap(pid, virt, PageCount(1)) {
-                plog!(Error, "kernel refused to unmap {:#x} of process {}: {e:?}", virt.0, pid.0);
+                plog!(
+                    Error,
+                    "kernel refused to unmap {:#x} of process {}: {e:?}",
+                    virt.0,
+                    pid.0
+                );
             }
             self.free_frame(phys);
         }
@@ -349,10 +447,19 @@ impl Server {
 
     fn request(&mut self, sender: Sender, request: Request) -> Response {
         let pid = sender.pid;
+        if let Request::Source(question) = request {
+            return Ok(Reply::Source(self.introspect(pid, question)));
+        }
         let process = self.processes.get_mut(&pid).ok_or(Errno::NotPermitted)?;
         match request {
             Request::Mmap { addr, len, prot, flags } => {
-                let (addr, dropped) = process.space.mmap(MmapArgs { addr: addr.0, len, prot, flags, file: None })?;
+                let (addr, dropped) = process.space.mmap(MmapArgs {
+                    addr: addr.0,
+                    len,
+                    prot,
+                    flags,
+                    file: None,
+                })?;
                 self.drop_pages(pid, &dropped);
                 Ok(Reply::Addr(addr))
             }
@@ -383,8 +490,12 @@ impl Server {
                 Ok(Reply::Addr(VirtAddr(brk)))
             }
             Request::Resident { addr, len } => Ok(Reply::Pages(PageCount(process.space.resident(addr.0, len)))),
-            Request::PoolStats => Ok(Reply::Pool { free: self.frames.free_count(), total: self.frames.total() }),
+            Request::PoolStats => Ok(Reply::Pool {
+                free: self.frames.free_count(),
+                total: self.frames.total(),
+            }),
             Request::Null => Ok(Reply::Done),
+            Request::Source(_) => unreachable!("answered above"),
         }
     }
 }

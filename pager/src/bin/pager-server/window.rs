@@ -16,7 +16,10 @@ pub struct Window {
 
 impl Window {
     pub fn new(info: &PagerBootInfo) -> Self {
-        Window { phys_base: info.pool_phys, frames: info.pool_frames }
+        Window {
+            phys_base: info.pool_phys,
+            frames: info.pool_frames,
+        }
     }
 
     /// The frame's bytes.
@@ -24,7 +27,10 @@ impl Window {
     /// Panics if `phys` is not a pool frame: that would be a pager bug.
     pub fn frame_mut(&mut self, phys: PhysAddr) -> &mut [u8] {
         let index = (phys.0 - self.phys_base) / PAGE_SIZE;
-        assert!(phys.0 >= self.phys_base && index < self.frames && phys.is_page_aligned(), "{phys:?} is not a pool frame");
+        assert!(
+            phys.0 >= self.phys_base && index < self.frames && phys.is_page_aligned(),
+            "{phys:?} is not a pool frame"
+        );
         let ptr = (POOL_WINDOW + index * PAGE_SIZE) as *mut u8;
         // SAFETY: the kernel mapped the whole pool read-write at POOL_WINDOW
         // before we started, and `index` is in range. The pool allocator

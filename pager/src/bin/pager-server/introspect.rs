@@ -1,0 +1,183 @@
+//! The pager's side of the procfs protocol: the procfs server asks about a
+//! process's identity, layout, VMAs, resident pages and memory, and only the
+//! procfs service the pager itself launched may ask.
+
+use libipc::{
+    procfs::{
+        self, Backing as FileBacking, FileRef, PageFlags, PageFrame, PageInfo, Sharing, SourceError, SourceReply,
+        SourceRequest, SourceResponse, SpaceLayout, SpecialMapping, VmaInfo, VmaLabel,
+    },
+    types::{PAGE_SIZE, Pid, VirtAddr},
+};
+use pager::{
+    space::{Fill, page_down},
+    vma::{Backing, Vma, VmaName},
+};
+
+use crate::{identity::SYSTEM_IDENTITY, serve::Server};
+
+/// The pager's own pid (the first task).
+const PAGER_PID: Pid = Pid(1);
+
+fn vma_info(v: &Vma) -> VmaInfo {
+    let backing = match (&v.backing, &v.name) {
+        (Backing::File { offset, file, .. }, name) => {
+            let path = match name {
+                VmaName::Path(p) => p.as_str(),
+                _ => "",
+            };
+            let mut p: heapless::String<{ procfs::MAX_PATH }> = heapless::String::new();
+            let _ = p.push_str(&path[..path.len().min(procfs::MAX_PATH)]);
+            // The ramdisk is the only filesystem: device 00:01, inode = file id + 1.
+            FileBacking::File(FileRef { path: p, dev_major: 0, dev_minor: 1, inode: file.0 + 1, page_offset: offset / PAGE_SIZE })
+        }
+        (Backing::Anonymous, _) => FileBacking::Anonymous,
+    };
+    let label = match v.name {
+        VmaName::Vdso => VmaLabel::Special(SpecialMapping::Vdso),
+        VmaName::Vvar => VmaLabel::Special(SpecialMapping::Vvar),
+        _ => VmaLabel::None,
+    };
+    VmaInfo {
+        start: VirtAddr(v.start),
+        end: VirtAddr(v.end),
+        prot: v.prot,
+        sharing: if v.shared { Sharing::Shared } else { Sharing::Private },
+        backing,
+        grows_down: v.grows_down,
+        label,
+    }
+}
+
+impl Server {
+    /// Answers a procfs question from `asker`.
+    pub(crate) fn introspect(&mut self, asker: Pid, request: SourceRequest) -> SourceResponse {
+        if Some(asker) != self.procfs_pid() {
+            return Err(SourceError::Unavailable);
+        }
+        match request {
+            SourceRequest::Identity { pid } if pid == PAGER_PID => Ok(SourceReply::Identity(SYSTEM_IDENTITY)),
+            SourceRequest::Identity { pid } => {
+                self.process(pid).map(|p| SourceReply::Identity(p.identity)).ok_or(SourceError::NoSuchProcess)
+            }
+            SourceRequest::Layout { pid } => {
+                let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
+                let l = p.space.layout;
+                Ok(SourceReply::Layout {
+                    layout: SpaceLayout {
+                        start_brk: VirtAddr(l.start_brk),
+                        brk: VirtAddr(l.brk),
+                        start_stack: VirtAddr(l.start_stack),
+                    },
+                    vma_count: p.space.vmas().len() as u32,
+                })
+            }
+            SourceRequest::Vma { pid, index } => {
+                let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
+                let v = p.space.vmas().iter().nth(index as usize).ok_or(SourceError::Io)?;
+                Ok(SourceReply::Vma(vma_info(v)))
+            }
+            SourceRequest::Pages { pid, start_vpn, end_vpn } => {
+                let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
+                let (start, end) = (start_vpn.saturating_mul(PAGE_SIZE), end_vpn.saturating_mul(PAGE_SIZE));
+                let mut pages = heapless::Vec::new();
+                'vmas: for v in p.space.vmas().overlapping(start, end) {
+                    let anonymous = matches!(v.backing, Backing::Anonymous);
+                    for (&page, &frame) in v.resident.range(start..end) {
+                        let mut flags = PageFlags::EXCLUSIVE.union(PageFlags::REFERENCED);
+                        if anonymous {
+                            flags = flags.union(PageFlags::ANONYMOUS).union(PageFlags::DIRTY);
+                        }
+                        let info = PageInfo { vpn: page / PAGE_SIZE, frame: PageFrame::Resident { pfn: frame.pfn() }, map_count: 1, flags };
+                        if pages.push(info).is_err() {
+                            break 'vmas;
+                        }
+                    }
+                }
+                Ok(SourceReply::Pages(pages))
+            }
+            SourceRequest::ReadMem { pid, addr, len } => {
+                let mut data = heapless::Vec::new();
+                let len = (len as usize).min(procfs::MAX_INLINE_DATA);
+                let _ = data.resize(len, 0);
+                let n = self.read_mem(pid, addr.0, &mut data)?;
+                data.truncate(n);
+                Ok(SourceReply::Data(data))
+            }
+            SourceRequest::WriteMem { pid, addr, data } => {
+                self.write_mem(pid, addr.0, &data).map(|n| SourceReply::Written(n as u32))
+            }
+        }
+    }
+
+    /// Reads a process's memory: resident pages from their frames, others
+    /// as they would fault in (zeros or file bytes), without allocating.
+    fn read_mem(&mut self, pid: Pid, addr: u64, out: &mut [u8]) -> Result<usize, SourceError> {
+        let mut done = 0;
+        while done < out.len() {
+            let at = addr + done as u64;
+            let page = page_down(at);
+            let in_page = (at - page) as usize;
+            let n = (PAGE_SIZE as usize - in_page).min(out.len() - done);
+            let (resident, fill) = {
+                let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
+                let Some(v) = p.space.vmas().find(at) else { break };
+                (v.resident.get(&page).copied(), pager::space::page_fill(v, page))
+            };
+            let chunk = &mut out[done..done + n];
+            match (resident, fill) {
+                (Some(frame), _) => chunk.copy_from_slice(&self.window.frame_mut(frame)[in_page..in_page + n]),
+                (None, Fill::File { file, offset, len }) => {
+                    let data = self.ramdisk.file(file.0 as usize).unwrap_or(&[]);
+                    for (i, b) in chunk.iter_mut().enumerate() {
+                        let off = in_page + i;
+                        *b = if (off as u64) < len { data.get(offset as usize + off).copied().unwrap_or(0) } else { 0 };
+                    }
+                }
+                (None, _) => chunk.fill(0),
+            }
+            done += n;
+        }
+        if done == 0 && !out.is_empty() { Err(SourceError::Io) } else { Ok(done) }
+    }
+
+    /// Writes a process's memory (as a debugger would): pages not yet
+    /// resident are faulted in first.
+    fn write_mem(&mut self, pid: Pid, addr: u64, data: &[u8]) -> Result<usize, SourceError> {
+        let mut done = 0;
+        while done < data.len() {
+            let at = addr + done as u64;
+            let page = page_down(at);
+            let in_page = (at - page) as usize;
+            let n = (PAGE_SIZE as usize - in_page).min(data.len() - done);
+            let frame = match self.ensure_resident(pid, page) {
+                Some(f) => f,
+                None => break,
+            };
+            self.window.frame_mut(frame)[in_page..in_page + n].copy_from_slice(&data[done..done + n]);
+            done += n;
+        }
+        if done == 0 && !data.is_empty() { Err(SourceError::Io) } else { Ok(done) }
+    }
+
+    /// The frame of `page` in `pid`, allocating, filling and mapping it if
+    /// it is not resident; `None` outside any VMA or when out of frames.
+    fn ensure_resident(&mut self, pid: Pid, page: u64) -> Option<libipc::types::PhysAddr> {
+        let (resident, fill, prot) = {
+            let p = self.process(pid)?;
+            let v = p.space.vmas().find(page)?;
+            (v.resident.get(&page).copied(), pager::space::page_fill(v, page), v.prot)
+        };
+        if let Some(frame) = resident {
+            return Some(frame);
+        }
+        let frame = self.frames.alloc()?;
+        crate::serve::fill_frame(&mut self.window, &self.ramdisk, frame, fill);
+        let _ = self.process_mut(pid)?.space.commit(VirtAddr(page), frame);
+        if prot != libipc::types::Prot::NONE {
+            let _ = libipc::sys::map(pid, VirtAddr(page), frame, crate::serve::map_flags(prot));
+        }
+        Some(frame)
+    }
+}
+

@@ -1,0 +1,88 @@
+//! The procfs server on the kernel: answers `/proc/<pid>/...` requests on
+//! [`libipc::abi::PROCFS_ENDPOINT`] through the host-tested core
+//! (`procfs_server::server::Server`), with the pager behind an IPC client.
+//! The caller's identity is the kernel's sender stamp; each process's token
+//! comes from the pager, which launched it.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod source;
+
+use libipc::{
+    MAX_MESSAGE,
+    abi::PROCFS_ENDPOINT,
+    codec,
+    procfs::{Identity, PidSelector, Request, SourceReply, SourceRequest},
+    sys,
+    types::{Pid, Tid},
+};
+use procfs_server::{
+    server::{Config, Server},
+    sid::Sid,
+    token::{IntegrityLevel, Privileges, Token},
+};
+
+use crate::source::{PagerSource, ask};
+
+/// Its heap holds one address-space snapshot at a time.
+const HEAP_BYTES: usize = 4 << 20;
+
+runtime::entry!(main, heap = HEAP_BYTES);
+
+fn token(identity: Identity) -> Token {
+    let level = match identity.integrity {
+        i if i >= IntegrityLevel::System as u16 => IntegrityLevel::System,
+        i if i >= IntegrityLevel::High as u16 => IntegrityLevel::High,
+        i if i >= IntegrityLevel::Medium as u16 => IntegrityLevel::Medium,
+        i if i >= IntegrityLevel::Low as u16 => IntegrityLevel::Low,
+        _ => IntegrityLevel::Untrusted,
+    };
+    let mut privileges = Privileges::NONE;
+    if identity.privileges & Identity::TCB != 0 {
+        privileges = privileges.union(Privileges::TCB);
+    }
+    if identity.privileges & Identity::DEBUG != 0 {
+        privileges = privileges.union(Privileges::DEBUG);
+    }
+    Token::new(Sid::user(identity.user_rid), level).with_privileges(privileges)
+}
+
+/// Makes sure the table knows `pid` (asking the pager once; pids are
+/// never reused).
+fn learn(server: &mut Server<PagerSource>, pid: Pid) {
+    if server.processes().get(pid).is_some() {
+        return;
+    }
+    if let Ok(SourceReply::Identity(identity)) = ask(SourceRequest::Identity { pid }) {
+        server.processes_mut().insert(pid, token(identity));
+    }
+}
+
+fn main(arg: u64) -> i64 {
+    if let Err(e) = sys::endpoint_create(PROCFS_ENDPOINT) {
+        runtime::println!("procfs: cannot register its endpoint: {e:?}");
+        return 1;
+    }
+    runtime::println!("procfs: serving /proc as process {arg}");
+    let mut server = Server::new(PagerSource, Config::default());
+    let mut buf = [0u8; MAX_MESSAGE];
+    let mut reply = [0u8; MAX_MESSAGE];
+    let mut pending: Option<(Tid, usize)> = None;
+    loop {
+        let received = match pending.take() {
+            Some((to, len)) => sys::reply_recv(to, &reply[..len], PROCFS_ENDPOINT, &mut buf),
+            None => sys::recv(PROCFS_ENDPOINT, &mut buf),
+        };
+        let Ok(msg) = received else { continue };
+        let bytes = &buf[..msg.len];
+        learn(&mut server, msg.sender.pid);
+        if let Ok(Request::Read { pid: PidSelector::Pid(target), .. } | Request::Write { pid: PidSelector::Pid(target), .. }) =
+            codec::decode::<Request>(bytes)
+        {
+            learn(&mut server, target);
+        }
+        pending = server.handle_message(msg.sender, bytes, &mut reply).ok().map(|n| (msg.sender.tid, n));
+    }
+}

@@ -1,0 +1,45 @@
+//! The procfs server in QEMU: /proc/self/maps, access checks on mem, and
+//! pagemap frame numbers gated by SeTcbPrivilege.
+
+use tests::{assert_line, assert_success, boot};
+
+const PROCFS: &str = "log=info service=procfs@system:system:td";
+
+#[test]
+fn a_program_finds_its_stack_and_heap_in_proc_self_maps() {
+    let r = boot("procfs_self", &format!("{PROCFS} run=procfs_self@alice"));
+    assert_success(&r);
+    assert_line(&r, "[maps shows [stack]] ok");
+    assert_line(&r, "[maps shows [heap]] ok");
+    assert_line(&r, "procfs_self: PASS");
+    // The lines are Linux's: the name starts at column 73.
+    let heap = r.serial.lines().find(|l| l.ends_with("[heap]")).expect("a [heap] line");
+    let line = heap.trim_start_matches("procfs_self: ");
+    assert_eq!(line.find("[heap]"), Some(73), "{line:?}");
+}
+
+#[test]
+fn another_users_memory_is_refused() {
+    let r = boot("procfs_peek", &format!("{PROCFS} run=procfs_victim@alice+procfs_peek@bob"));
+    assert_success(&r);
+    let victim: u32 = r
+        .serial
+        .lines()
+        .find_map(|l| l.strip_prefix("procfs_victim: pid ")?.split(',').next()?.parse().ok())
+        .expect("the victim prints its pid");
+    assert_line(&r, &format!("procfs_peek: mem of pid {victim} refused: AccessDenied"));
+    assert_line(&r, "[own mem readable] ok");
+    assert_line(&r, "procfs_peek: PASS");
+}
+
+#[test]
+fn pagemap_frame_numbers_need_the_tcb_privilege() {
+    let r = boot("procfs_pagemap", &format!("{PROCFS} run=procfs_pagemap,procfs_pagemap_tcb@admin:high:t"));
+    assert_success(&r);
+    assert_line(&r, "[pfn zeroed] ok");
+    assert_line(&r, "procfs_pagemap: PASS");
+    assert_line(&r, "[real pfn] ok");
+    assert_line(&r, "procfs_pagemap_tcb: PASS");
+    // Unprivileged: present + exclusive, no frame number (Linux's value).
+    assert_line(&r, "is 0x8100000000000000 (pfn 0x0)");
+}
