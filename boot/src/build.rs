@@ -93,10 +93,13 @@ fn strip_debug(from: &Path, to: &Path) -> Result<PathBuf> {
         .map_err(|e| Error(format!("cannot run rustc: {e}")))?;
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
     let objcopy = Path::new(&sysroot).join("lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-objcopy");
+    // Written beside and renamed into place, so a concurrent reader never
+    // sees half a file.
+    let partial = to.with_extension(format!("partial-{}", std::process::id()));
     let status = Command::new(&objcopy)
         .arg("--strip-debug")
         .arg(from)
-        .arg(to)
+        .arg(&partial)
         .status()
         .map_err(|e| {
             Error(format!(
@@ -107,5 +110,6 @@ fn strip_debug(from: &Path, to: &Path) -> Result<PathBuf> {
     if !status.success() {
         return Err(Error(format!("stripping {} failed", from.display())));
     }
+    std::fs::rename(&partial, to)?;
     Ok(to.to_path_buf())
 }

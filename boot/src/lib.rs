@@ -63,11 +63,21 @@ pub fn run(scenario: &Scenario) -> Result<qemu::RunResult> {
     run_built(&artifacts, scenario)
 }
 
-/// Packs, makes the image and runs it, with the guest already built.
+/// Packs, makes the image and runs it, with the guest already built. The
+/// ramdisk and image live in a directory of this process and scenario, so
+/// runs side by side (even from two `cargo test`s) never share files; it is
+/// removed afterwards.
 pub fn run_built(artifacts: &build::Artifacts, scenario: &Scenario) -> Result<qemu::RunResult> {
-    let dir = artifacts.kernel.with_file_name("scenarios").join(&scenario.name);
+    let dir = artifacts
+        .kernel
+        .with_file_name("scenarios")
+        .join(format!("{}-{}", scenario.name, std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let ramdisk = ramdisk::pack(artifacts, &scenario.cmdline, &dir)?;
-    let image = image::make(&artifacts.kernel, &ramdisk, scenario.firmware, &dir)?;
-    qemu::run(&image, scenario.firmware, &scenario.qemu)
+    let result = (|| {
+        let ramdisk = ramdisk::pack(artifacts, &scenario.cmdline, &dir)?;
+        let image = image::make(&artifacts.kernel, &ramdisk, scenario.firmware, &dir)?;
+        qemu::run(&image, scenario.firmware, &scenario.qemu)
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }

@@ -46,19 +46,27 @@ fn targets(n: usize) -> Vec<u64> {
     (0..COUNT).map(|i| FIRST + (i.wrapping_mul(MIX) >> 17) % n as u64 * STRIDE + 0x123).collect()
 }
 
+/// Two access patterns: `scattered` faults on a different, pseudo-random
+/// VMA each time (every lookup runs cold through the tree: memory latency);
+/// `hot` faults repeatedly in one VMA (the tree's path stays cached: the
+/// algorithmic cost of the O(log n) lookup and the decision).
 fn fault_decision(c: &mut Criterion) {
     let mut group = c.benchmark_group("fault_decision");
     for n in SIZES {
         let mut space = space_with(n);
         let addrs = targets(n);
         let mut i = 0;
-        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+        group.bench_with_input(BenchmarkId::new("scattered", n), &n, |b, _| {
             b.iter(|| {
                 i = (i + 1) % addrs.len();
                 let d = space.fault(&DefaultPolicy, black_box(addrs[i]), Access::Write);
                 debug_assert!(matches!(d, FaultDecision::Map(_)));
                 black_box(d)
             })
+        });
+        let middle = FIRST + (n as u64 / 2) * STRIDE + 0x123;
+        group.bench_with_input(BenchmarkId::new("hot", n), &n, |b, _| {
+            b.iter(|| black_box(space.fault(&DefaultPolicy, black_box(middle), Access::Write)))
         });
     }
     group.finish();

@@ -2,7 +2,10 @@
 //! choices are: how many pages a fault maps, and how randomization is
 //! seeded. Each policy is one file in `policies/`; [`by_name`] lists them.
 
-use alloc::{boxed::Box, vec::Vec};
+use alloc::boxed::Box;
+use core::ops::Range;
+
+use libipc::types::PAGE_SIZE;
 
 use crate::{settings::Settings, vma::Vma};
 
@@ -10,10 +13,15 @@ pub trait Policy: Send {
     /// The name used on the command line (`policy=NAME`).
     fn name(&self) -> &'static str;
 
-    /// The pages to map for a fault at `page` (page-aligned, inside `vma`
-    /// and not resident): the faulting page first, then any neighbours.
-    /// Only pages of `vma` that are not resident may be listed.
-    fn fault_pages(&self, vma: &Vma, page: u64) -> Vec<u64>;
+    /// The address range whose pages a fault at `page` (page-aligned,
+    /// inside `vma`, not resident) maps: by default that page alone. The
+    /// address space clips it to the VMA and to
+    /// `libipc::kernel::MAX_FAULT_MAPPINGS` pages, skips resident pages and
+    /// lists the faulting page first. A range, not a list, so the fault
+    /// path allocates nothing for the policy's answer.
+    fn fault_window(&self, _vma: &Vma, page: u64) -> Range<u64> {
+        page..page + PAGE_SIZE
+    }
 
     /// Lets a policy override settings (the diagnostic policy turns ASLR off).
     fn adjust_settings(&self, _settings: &mut Settings) {}

@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 
 use libipc::{
-    kernel::KillReason,
+    kernel::{KillReason, MAX_FAULT_MAPPINGS},
     pager::{Errno, MapKind},
     types::{Access, PAGE_SIZE, PhysAddr, Prot, VirtAddr},
 };
@@ -464,8 +464,7 @@ impl AddressSpace {
                     fill: Fill::Resident(frame)
                 }]);
             }
-            let pages = policy.fault_pages(vma, page);
-            return FaultDecision::Map(pages.into_iter().map(|p| page_to_map(vma, p)).collect());
+            return FaultDecision::Map(window_pages(vma, page, policy.fault_window(vma, page)));
         }
         self.grow_stack(addr, access)
     }
@@ -556,6 +555,22 @@ fn permits(prot: Prot, access: Access) -> bool {
         Access::Write => prot.contains(Prot::WRITE),
         Access::Execute => prot.contains(Prot::EXEC),
     }
+}
+
+/// The pages a fault at `page` maps: the faulting page first, then the
+/// non-resident pages of `window` inside `vma`, at most one reply's worth.
+fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<PageToMap> {
+    let (low, high) = (page_down(window.start).max(vma.start), window.end.min(vma.end));
+    let span = high.saturating_sub(low) / PAGE_SIZE;
+    let mut pages = Vec::with_capacity(span.clamp(1, MAX_FAULT_MAPPINGS as u64) as usize);
+    pages.push(page_to_map(vma, page));
+    if span > 1 {
+        let others = (low..high).step_by(PAGE_SIZE as usize).filter(|&p| p != page && !vma.resident.contains_key(&p));
+        for p in others.take(MAX_FAULT_MAPPINGS - 1) {
+            pages.push(page_to_map(vma, p));
+        }
+    }
+    pages
 }
 
 fn page_to_map(vma: &Vma, page: u64) -> PageToMap {

@@ -3,19 +3,27 @@
 use alloc::vec::Vec;
 
 use libipc::{
-    abi::PROCFS_ENDPOINT,
+    abi::{PROCFS_ENDPOINT, SysError},
     procfs::{Error, MAX_INLINE_DATA, PidSelector, ProcFile, Reply, Request, Response},
     sys::KernelTransport,
     transport::{Client, ClientError},
 };
 
+/// How many times to yield while the procfs service is still starting.
+const STARTUP_RETRIES: u32 = 10_000;
+
 fn call(request: &Request) -> Response {
     let mut client: Client<KernelTransport, Request, Response> = Client::new(KernelTransport(PROCFS_ENDPOINT));
-    match client.call(request) {
-        Ok(r) => r,
-        Err(ClientError::Transport(_)) => Err(Error::Unavailable),
-        Err(_) => Err(Error::Malformed),
+    for _ in 0..STARTUP_RETRIES {
+        match client.call(request) {
+            Ok(r) => return r,
+            // The service has not registered its endpoint yet.
+            Err(ClientError::Transport(SysError::NoSuchObject)) => libipc::sys::yield_now(),
+            Err(ClientError::Transport(_)) => return Err(Error::Unavailable),
+            Err(_) => return Err(Error::Malformed),
+        }
     }
+    Err(Error::Unavailable)
 }
 
 /// Reads up to `buf.len()` bytes of `file` at `offset`.

@@ -1,12 +1,9 @@
 //! The diagnostic policy: deterministic. No randomization, a fixed seed,
 //! one page per fault, so two runs lay memory out identically.
 
-use alloc::{vec, vec::Vec};
-
 use crate::{
     policy::Policy,
     settings::{RandomizeVaSpace, Settings},
-    vma::Vma,
 };
 
 /// The fixed seed: "DIAGNOST" four times.
@@ -18,10 +15,6 @@ pub struct Diagnostic;
 impl Policy for Diagnostic {
     fn name(&self) -> &'static str {
         "diagnostic"
-    }
-
-    fn fault_pages(&self, _vma: &Vma, page: u64) -> Vec<u64> {
-        vec![page]
     }
 
     fn adjust_settings(&self, settings: &mut Settings) {

@@ -3,7 +3,7 @@
 //! that contains it (Linux's `fault_around_bytes` for file pages, applied
 //! here to every VMA). Sequential touches then fault once per window.
 
-use alloc::vec::Vec;
+use core::ops::Range;
 
 use libipc::{kernel::MAX_FAULT_MAPPINGS, types::PAGE_SIZE};
 
@@ -28,18 +28,10 @@ impl Policy for FaultAround {
         "fault-around"
     }
 
-    fn fault_pages(&self, vma: &Vma, page: u64) -> Vec<u64> {
+    fn fault_window(&self, vma: &Vma, page: u64) -> Range<u64> {
         let window = self.window.clamp(1, MAX_FAULT_MAPPINGS as u64) * PAGE_SIZE;
-        let start = (page - page % window).max(vma.start);
-        let end = (page - page % window + window).min(vma.end);
-        let mut pages = Vec::with_capacity((window / PAGE_SIZE) as usize);
-        pages.push(page);
-        pages.extend(
-            (start..end)
-                .step_by(PAGE_SIZE as usize)
-                .filter(|&p| p != page && !vma.resident.contains_key(&p)),
-        );
-        pages
+        let start = page - page % window;
+        start.max(vma.start)..start.saturating_add(window).min(vma.end)
     }
 }
 
@@ -51,20 +43,18 @@ mod tests {
     use crate::vma::Backing;
 
     #[test]
-    fn maps_the_aligned_window_inside_the_vma() {
+    fn the_window_is_the_aligned_block_holding_the_fault() {
         let vma = Vma::new(0x10000, 0x10000 + 40 * PAGE_SIZE, Prot::RW, Backing::Anonymous);
-        let pages = FaultAround::default().fault_pages(&vma, 0x10000 + 17 * PAGE_SIZE);
-        assert_eq!(pages[0], 0x10000 + 17 * PAGE_SIZE);
-        assert_eq!(pages.len(), 16);
-        // The aligned 16-page window holding the fault: [0x20000, 0x30000).
-        assert!(pages.iter().all(|p| (0x20000..0x30000).contains(p)), "{pages:x?}");
+        let w = FaultAround::default().fault_window(&vma, 0x10000 + 17 * PAGE_SIZE);
+        assert_eq!(w, 0x20000..0x30000);
     }
 
     #[test]
-    fn skips_resident_pages_and_stays_in_the_vma() {
-        let mut vma = Vma::new(0x10000, 0x10000 + 3 * PAGE_SIZE, Prot::RW, Backing::Anonymous);
-        vma.resident.insert(0x11000, libipc::types::PhysAddr(0x5000));
-        let pages = FaultAround::default().fault_pages(&vma, 0x10000);
-        assert_eq!(pages, [0x10000, 0x12000]);
+    fn the_window_stays_inside_the_vma() {
+        let vma = Vma::new(0x11000, 0x14000, Prot::RW, Backing::Anonymous);
+        assert_eq!(FaultAround::default().fault_window(&vma, 0x12000), 0x11000..0x14000);
+        let narrow = FaultAround { window: 1000 };
+        let wide = Vma::new(0, 0x100_0000, Prot::RW, Backing::Anonymous);
+        assert_eq!(narrow.fault_window(&wide, 0x45000), 0x40000..0x50000, "clamped to a reply's worth");
     }
 }
