@@ -46,7 +46,7 @@ impl Kernel {
         let p = self.profile;
         let mut out = [0u8; core::mem::size_of::<libipc::abi::FaultProfile>()];
         let fields = [p.faults, p.entry_to_pager, p.in_pager, p.install, p.return_to_program];
-        for (chunk, v) in out.chunks_exact_mut(8).zip(fields) {
+        for (chunk, v) in out.as_chunks_mut::<8>().0.iter_mut().zip(fields) {
             chunk.copy_from_slice(&v.to_le_bytes());
         }
         out

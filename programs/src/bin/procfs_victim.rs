@@ -8,9 +8,13 @@ runtime::entry!(main);
 static mut SECRET: [u8; 16] = *b"alice's secret!!";
 
 fn main(pid: u64) -> i64 {
-    // SAFETY: single-threaded; keeps the secret from being optimized out.
+    // SAFETY: single-threaded; the volatile read keeps the secret in memory.
     let first = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(SECRET) as *const u8) };
-    runtime::println!("procfs_victim: pid {pid}, secret at {:#x}", core::ptr::addr_of!(SECRET) as u64 + u64::from(first) * 0);
+    runtime::println!(
+        "procfs_victim: pid {pid}, secret at {:#x} (starts with {:?})",
+        core::ptr::addr_of!(SECRET) as u64,
+        first as char
+    );
     for _ in 0..2000 {
         libipc::sys::yield_now();
     }

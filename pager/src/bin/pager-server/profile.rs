@@ -56,7 +56,7 @@ impl PagerProfile {
     /// Prints the breakdown per fault, the pager's figures inside the
     /// kernel's "in pager" share.
     pub fn report(&self, kernel: &FaultProfile) {
-        let per = |total: u64, n: u64| if n == 0 { 0 } else { (total + n / 2) / n };
+        let per = |total: u64, n: u64| (total + n / 2).checked_div(n).unwrap_or(0);
         let (k, p) = (kernel.faults, self.faults);
         let pager_work = per(self.lookup + self.frames + self.reply, p);
         let in_pager = per(kernel.in_pager, k);
