@@ -78,10 +78,10 @@ pub(crate) fn map_flags(prot: Prot) -> MapFlags {
 
 /// Gives a new frame its content.
 pub(crate) fn fill_frame(window: &mut Window, ramdisk: &Ramdisk, phys: PhysAddr, fill: Fill) {
-    let frame = window.frame_mut(phys);
     match fill {
-        Fill::Zero | Fill::Resident(_) => frame.fill(0),
+        Fill::Zero | Fill::Resident(_) => window.zero(phys),
         Fill::File { file, offset, len } => {
+            let frame = window.frame_mut(phys);
             let data = ramdisk.file(file.0 as usize).unwrap_or(&[]);
             let start = (offset as usize).min(data.len());
             let end = (start + len as usize).min(data.len());

@@ -38,4 +38,21 @@ impl Window {
         // live view of it.
         unsafe { core::slice::from_raw_parts_mut(ptr, PAGE_SIZE as usize) }
     }
+
+    /// Zeroes a frame with one `rep stosq`, the way kernels clear pages.
+    pub fn zero(&mut self, phys: PhysAddr) {
+        let frame = self.frame_mut(phys);
+        // SAFETY: `frame` is one whole, exclusively borrowed, page-aligned
+        // page; `rep stosq` writes exactly rcx = 512 quadwords from rdi with
+        // the direction flag clear (the ABI guarantees DF = 0).
+        unsafe {
+            core::arch::asm!(
+                "rep stosq",
+                inout("rdi") frame.as_mut_ptr() => _,
+                inout("rcx") PAGE_SIZE / 8 => _,
+                in("rax") 0u64,
+                options(nostack, preserves_flags),
+            );
+        }
+    }
 }
