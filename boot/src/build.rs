@@ -46,8 +46,22 @@ pub fn build(release: bool) -> Result<Artifacts> {
     cmd.current_dir(&root)
         .args(["build", "--target", TARGET, "--target-dir"])
         .arg(&target_dir)
-        .args(["-p", "microkernel", "-p", "programs", "-p", "pager", "-p", "procfs-server", "--bins"])
-        .args(["--no-default-features", "--features", "pager/server,procfs-server/server"]);
+        .args([
+            "-p",
+            "microkernel",
+            "-p",
+            "programs",
+            "-p",
+            "pager",
+            "-p",
+            "procfs-server",
+            "--bins",
+        ])
+        .args([
+            "--no-default-features",
+            "--features",
+            "pager/server,procfs-server/server",
+        ]);
     if release {
         cmd.arg("--release");
     }

@@ -66,6 +66,7 @@ fn main() {
             echo: true,
             memory: args.memory,
             extra_args: args.qemu_args,
+            ..QemuOptions::default()
         },
     };
     match boot::run(&scenario) {

@@ -33,6 +33,8 @@ const OVMF_PATHS: &[&str] = &[
 
 #[derive(Clone, Debug)]
 pub struct QemuOptions {
+    /// The QEMU binary (`qemu-system-x86_64`).
+    pub binary: String,
     /// Wait for GDB on :1234 before the first instruction (`-s -S`).
     pub gdb: bool,
     /// Kill QEMU after this long.
@@ -48,6 +50,7 @@ pub struct QemuOptions {
 impl Default for QemuOptions {
     fn default() -> Self {
         QemuOptions {
+            binary: QEMU.into(),
             gdb: false,
             timeout: Duration::from_secs(60),
             icount: false,
@@ -102,8 +105,9 @@ pub struct RunResult {
     pub serial: String,
 }
 
-fn find_ovmf() -> Result<&'static str> {
-    OVMF_PATHS
+/// The first of `candidates` that exists.
+fn find_ovmf(candidates: &[&'static str]) -> Result<&'static str> {
+    candidates
         .iter()
         .copied()
         .find(|p| Path::new(p).exists())
@@ -112,14 +116,14 @@ fn find_ovmf() -> Result<&'static str> {
 
 /// The QEMU command line for an image.
 pub fn command(image: &Path, firmware: Firmware, opts: &QemuOptions) -> Result<Command> {
-    let mut cmd = Command::new(QEMU);
+    let mut cmd = Command::new(&opts.binary);
     cmd.arg("-drive")
         .arg(format!("format=raw,file={}", image.display()))
         .args(["-serial", "stdio", "-display", "none", "-no-reboot", "-monitor", "none"])
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
         .args(["-m", &opts.memory, "-cpu", "max", "-smp", "1"]);
     if firmware == Firmware::Uefi {
-        cmd.args(["-bios", find_ovmf()?]);
+        cmd.args(["-bios", find_ovmf(OVMF_PATHS)?]);
     }
     if opts.icount {
         cmd.args(["-icount", "shift=0"]);
@@ -178,4 +182,39 @@ pub fn run(image: &Path, firmware: Firmware, opts: &QemuOptions) -> Result<RunRe
     let _ = reader.join();
     let serial = serial.lock().expect("not poisoned").clone();
     Ok(RunResult { outcome, serial })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_qemu_is_one_line_naming_the_package() {
+        let opts = QemuOptions {
+            binary: "qemu-system-x86_64-not-installed".into(),
+            ..QemuOptions::default()
+        };
+        let err = run(Path::new("/nonexistent.img"), Firmware::Bios, &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("apt-get install -y qemu-system-x86"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn missing_ovmf_names_the_package() {
+        let err = find_ovmf(&["/nonexistent/OVMF.fd"]).unwrap_err().to_string();
+        assert!(err.contains("apt-get install -y ovmf"), "{err}");
+    }
+
+    #[test]
+    fn exit_codes_map_to_outcomes() {
+        assert_eq!(Outcome::from_code(Some(exit_code::SUCCESS)), Outcome::Success);
+        assert_eq!(Outcome::from_code(Some(exit_code::FAILURE)), Outcome::Failure);
+        assert_eq!(Outcome::from_code(Some(exit_code::KERNEL_PANIC)), Outcome::KernelPanic);
+        assert_eq!(Outcome::from_code(Some(exit_code::PAGER_DIED)), Outcome::PagerDied);
+        // 0 is a triple fault under -no-reboot: never a pass.
+        assert_eq!(Outcome::from_code(Some(0)), Outcome::Unexpected(Some(0)));
+        assert_eq!(Outcome::from_code(None), Outcome::Unexpected(None));
+    }
 }

@@ -15,7 +15,12 @@ pub fn pack(artifacts: &Artifacts, cmdline: &str, dir: &Path) -> Result<PathBuf>
     header.set_mode(0o644);
     header.set_cksum();
     tar.append_data(&mut header, "cmdline", cmdline.as_bytes())?;
-    for (name, file) in artifacts.pagers.iter().chain(&artifacts.services).chain(&artifacts.programs) {
+    for (name, file) in artifacts
+        .pagers
+        .iter()
+        .chain(&artifacts.services)
+        .chain(&artifacts.programs)
+    {
         tar.append_path_with_name(file, name)?;
     }
     tar.finish()?;

@@ -30,7 +30,10 @@ impl MapKind {
 }
 
 /// A request from a program to its pager.
-#[allow(clippy::large_enum_variant, reason = "inline messages: values live briefly on the stack before encoding")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline messages: values live briefly on the stack before encoding"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     /// Anonymous mmap: returns the address. Allocates no frames.
@@ -67,7 +70,10 @@ pub enum Request {
 }
 
 /// A successful answer.
-#[allow(clippy::large_enum_variant, reason = "inline messages: values live briefly on the stack before encoding")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline messages: values live briefly on the stack before encoding"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reply {
     Addr(VirtAddr),

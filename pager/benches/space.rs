@@ -26,12 +26,20 @@ const STRIDE: u64 = 2 * PAGE_SIZE;
 /// A space holding `n` one-page VMAs. max_map_count is raised a little
 /// above 65,530 so the mmap benchmark can add one more at that size.
 fn space_with(n: usize) -> AddressSpace {
-    let mut settings = Settings::default();
-    settings.max_map_count = 65_536;
+    let settings = Settings {
+        max_map_count: 65_536,
+        ..Settings::default()
+    };
     let mut space = AddressSpace::new(&settings, Rlimits::default(), 0x7f00_0000_0000);
     let flags = MapKind::PRIVATE.union(MapKind::ANONYMOUS).union(MapKind::FIXED);
     for i in 0..n as u64 {
-        let args = MmapArgs { addr: FIRST + i * STRIDE, len: PAGE_SIZE, prot: Prot::RW, flags, file: None };
+        let args = MmapArgs {
+            addr: FIRST + i * STRIDE,
+            len: PAGE_SIZE,
+            prot: Prot::RW,
+            flags,
+            file: None,
+        };
         space.mmap(args).expect("room for the VMA");
     }
     assert_eq!(space.vmas().len(), n);
@@ -43,7 +51,9 @@ fn space_with(n: usize) -> AddressSpace {
 fn targets(n: usize) -> Vec<u64> {
     const COUNT: u64 = 4096;
     const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..COUNT).map(|i| FIRST + (i.wrapping_mul(MIX) >> 17) % n as u64 * STRIDE + 0x123).collect()
+    (0..COUNT)
+        .map(|i| FIRST + (i.wrapping_mul(MIX) >> 17) % n as u64 * STRIDE + 0x123)
+        .collect()
 }
 
 /// Two access patterns: `scattered` faults on a different, pseudo-random
@@ -79,7 +89,13 @@ fn mmap_munmap(c: &mut Criterion) {
         let mut space = space_with(n);
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
-                let args = MmapArgs { addr: 0, len: 4 * PAGE_SIZE, prot: Prot::RW, flags, file: None };
+                let args = MmapArgs {
+                    addr: 0,
+                    len: 4 * PAGE_SIZE,
+                    prot: Prot::RW,
+                    flags,
+                    file: None,
+                };
                 let (addr, _) = space.mmap(black_box(args)).expect("mmap");
                 space.munmap(addr.0, 4 * PAGE_SIZE).expect("munmap")
             })

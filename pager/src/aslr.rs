@@ -177,6 +177,16 @@ mod tests {
             assert!(corr.abs() < 0.06, "stack/heap correlation {corr}");
             let corr = correlation(&heap, &pie);
             assert!(corr.abs() < 0.06, "heap/pie correlation {corr}");
+            // The mmap base (and with it the vDSO) moves independently of
+            // the stack, and spreads over its whole window.
+            let mmap: Vec<u64> = d.iter().map(|p| (STACK_TOP - gap - p.mmap_base) / PAGE_SIZE).collect();
+            let corr = correlation(&stack, &mmap);
+            assert!(corr.abs() < 0.06, "stack/mmap correlation {corr}");
+            let corr = correlation(&mmap, &pie);
+            assert!(corr.abs() < 0.06, "mmap/pie correlation {corr}");
+            let mean = mmap.iter().map(|&x| x as f64).sum::<f64>() / N as f64;
+            let half = r.mmap_pages as f64 / 2.0;
+            assert!((mean - half).abs() < half * 0.05, "mmap mean {mean} vs {half}");
         }
     }
 

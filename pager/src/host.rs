@@ -36,22 +36,44 @@ use crate::{
 /// Bytes of maps text per reply: well inside `libipc::MAX_MESSAGE`.
 pub const MAPS_CHUNK: usize = 384;
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline messages: values live briefly on the stack before encoding"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HostRequest {
     /// A request as programs send it on the kernel.
     Pager(Request),
     /// What the kernel reports on a page fault.
-    Fault { addr: VirtAddr, access: Access },
+    Fault {
+        addr: VirtAddr,
+        access: Access,
+    },
     /// A private or shared mapping of a file object.
-    MmapFile { addr: VirtAddr, len: u64, prot: Prot, flags: MapKind, file: FileId, offset: u64 },
+    MmapFile {
+        addr: VirtAddr,
+        len: u64,
+        prot: Prot,
+        flags: MapKind,
+        file: FileId,
+        offset: u64,
+    },
     /// sbrk(delta): the old break.
-    Sbrk { delta: i64 },
+    Sbrk {
+        delta: i64,
+    },
     Getrlimit(Resource),
     Setrlimit(Resource, Limit),
     /// `/proc/<pid>/maps` from byte `offset`.
-    Maps { offset: u64 },
+    Maps {
+        offset: u64,
+    },
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline messages: values live briefly on the stack before encoding"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HostReply {
     Pager(Response),
@@ -82,7 +104,10 @@ pub struct MappedPage {
 pub enum PageFill {
     Zero,
     /// `len` bytes copied from the file at `offset`, then zeros.
-    File { offset: u64, len: u16 },
+    File {
+        offset: u64,
+        len: u16,
+    },
     /// The page kept its frame.
     Resident,
 }
@@ -92,7 +117,10 @@ impl From<Fill> for PageFill {
         match fill {
             Fill::Zero => PageFill::Zero,
             // `len` is at most a page.
-            Fill::File { offset, len, .. } => PageFill::File { offset, len: len.min(PAGE_SIZE) as u16 },
+            Fill::File { offset, len, .. } => PageFill::File {
+                offset,
+                len: len.min(PAGE_SIZE) as u16,
+            },
             Fill::Resident(_) => PageFill::Resident,
         }
     }
@@ -109,9 +137,27 @@ pub fn demo_image() -> ProgramImage {
         pie: true,
         entry: 0x1000,
         segments: vec![
-            Segment { vaddr: 0, mem_size: page, file_size: page, file_offset: 0, prot: Prot::READ },
-            Segment { vaddr: page, mem_size: 2 * page, file_size: 2 * page, file_offset: page, prot: Prot::RX },
-            Segment { vaddr: 3 * page, mem_size: 4 * page, file_size: page, file_offset: 3 * page, prot: Prot::RW },
+            Segment {
+                vaddr: 0,
+                mem_size: page,
+                file_size: page,
+                file_offset: 0,
+                prot: Prot::READ,
+            },
+            Segment {
+                vaddr: page,
+                mem_size: 2 * page,
+                file_size: 2 * page,
+                file_offset: page,
+                prot: Prot::RX,
+            },
+            Segment {
+                vaddr: 3 * page,
+                mem_size: 4 * page,
+                file_size: page,
+                file_offset: 3 * page,
+                prot: Prot::RW,
+            },
         ],
         file: DEMO_FILE,
         path: "/bin/host-demo".into(),
@@ -129,7 +175,10 @@ impl Session {
     /// A new process laid out as [`demo_image`].
     pub fn start(pid: Pid, settings: &Settings, rng: &mut Rng) -> Result<Session, Errno> {
         let loaded = layout::load(&demo_image(), settings, Rlimits::default(), rng)?;
-        Ok(Session { pid, space: loaded.space })
+        Ok(Session {
+            pid,
+            space: loaded.space,
+        })
     }
 
     /// Serves one request; frames come from and go back to `pool`.
@@ -137,8 +186,21 @@ impl Session {
         match *request {
             HostRequest::Pager(ref r) => HostReply::Pager(self.pager(r, pool)),
             HostRequest::Fault { addr, access } => HostReply::Fault(self.fault(addr, access, policy, pool)),
-            HostRequest::MmapFile { addr, len, prot, flags, file, offset } => {
-                let args = MmapArgs { addr: addr.0, len, prot, flags, file: Some((file, offset)) };
+            HostRequest::MmapFile {
+                addr,
+                len,
+                prot,
+                flags,
+                file,
+                offset,
+            } => {
+                let args = MmapArgs {
+                    addr: addr.0,
+                    len,
+                    prot,
+                    flags,
+                    file: Some((file, offset)),
+                };
                 HostReply::Pager(self.space.mmap(args).map(|(a, dropped)| {
                     release(pool, dropped);
                     Reply::Addr(a)
@@ -160,7 +222,10 @@ impl Session {
                 while !text.is_char_boundary(end) {
                     end -= 1;
                 }
-                HostReply::Maps { text: text[start..end].into(), more: end < text.len() }
+                HostReply::Maps {
+                    text: text[start..end].into(),
+                    more: end < text.len(),
+                }
             }
         }
     }
@@ -172,7 +237,13 @@ impl Session {
                     // A file mapping names its file: that is MmapFile.
                     return Err(Errno::Invalid);
                 }
-                let (a, dropped) = self.space.mmap(MmapArgs { addr: addr.0, len, prot, flags, file: None })?;
+                let (a, dropped) = self.space.mmap(MmapArgs {
+                    addr: addr.0,
+                    len,
+                    prot,
+                    flags,
+                    file: None,
+                })?;
                 release(pool, dropped);
                 Ok(Reply::Addr(a))
             }
@@ -192,7 +263,10 @@ impl Session {
                 Ok(Reply::Addr(VirtAddr(now)))
             }
             Request::Resident { addr, len } => Ok(Reply::Pages(PageCount(self.space.resident(addr.0, len)))),
-            Request::PoolStats => Ok(Reply::Pool { free: pool.free_count(), total: pool.total() }),
+            Request::PoolStats => Ok(Reply::Pool {
+                free: pool.free_count(),
+                total: pool.total(),
+            }),
             Request::Null => Ok(Reply::Done),
             // Requests for other servers' benefit (procfs sources) are the
             // kernel server's business; the host mode has no procfs.
@@ -226,7 +300,12 @@ impl Session {
                     frame
                 }
             };
-            mapped.push(MappedPage { virt: page.virt, prot: page.prot, fill: page.fill.into(), frame });
+            mapped.push(MappedPage {
+                virt: page.virt,
+                prot: page.prot,
+                fill: page.fill.into(),
+                frame,
+            });
         }
         HostFault::Map(mapped)
     }
@@ -278,15 +357,26 @@ mod tests {
             prot: Prot::RW,
             flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS),
         });
-        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &DefaultPolicy, &mut pool) else { panic!() };
-        let fault = HostRequest::Fault { addr: a, access: Access::Write };
+        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &DefaultPolicy, &mut pool) else {
+            panic!()
+        };
+        let fault = HostRequest::Fault {
+            addr: a,
+            access: Access::Write,
+        };
         let HostReply::Fault(HostFault::Map(pages)) = s.handle(&fault, &FaultAround::default(), &mut pool) else {
             panic!()
         };
         assert_eq!(pages.len(), 8);
         assert_eq!(pool.free_count(), PageCount(56));
-        let unmap = HostRequest::Pager(Request::Munmap { addr: a, len: 8 * PAGE_SIZE });
-        assert_eq!(s.handle(&unmap, &DefaultPolicy, &mut pool), HostReply::Pager(Ok(Reply::Done)));
+        let unmap = HostRequest::Pager(Request::Munmap {
+            addr: a,
+            len: 8 * PAGE_SIZE,
+        });
+        assert_eq!(
+            s.handle(&unmap, &DefaultPolicy, &mut pool),
+            HostReply::Pager(Ok(Reply::Done))
+        );
         assert_eq!(pool.free_count(), PageCount(64));
     }
 
@@ -300,8 +390,13 @@ mod tests {
             prot: Prot::RW,
             flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS),
         });
-        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &DefaultPolicy, &mut pool) else { panic!() };
-        let fault = HostRequest::Fault { addr: a, access: Access::Write };
+        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &DefaultPolicy, &mut pool) else {
+            panic!()
+        };
+        let fault = HostRequest::Fault {
+            addr: a,
+            access: Access::Write,
+        };
         let reply = s.handle(&fault, &FaultAround::default(), &mut pool);
         assert_eq!(reply, HostReply::Fault(HostFault::Kill(KillReason::OutOfMemory)));
         assert_eq!(pool.free_count(), PageCount(3));
@@ -313,8 +408,12 @@ mod tests {
         let (mut s, mut pool) = session();
         let mut text = String::new();
         loop {
-            let req = HostRequest::Maps { offset: text.len() as u64 };
-            let HostReply::Maps { text: chunk, more } = s.handle(&req, &DefaultPolicy, &mut pool) else { panic!() };
+            let req = HostRequest::Maps {
+                offset: text.len() as u64,
+            };
+            let HostReply::Maps { text: chunk, more } = s.handle(&req, &DefaultPolicy, &mut pool) else {
+                panic!()
+            };
             assert!(chunk.len() <= MAPS_CHUNK);
             text.push_str(&chunk);
             if !more {
@@ -338,11 +437,16 @@ mod tests {
             file: FileId(u64::MAX),
             offset: 0xffff_ffff_0000_0000,
         };
-        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &DefaultPolicy, &mut pool) else { panic!() };
+        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &DefaultPolicy, &mut pool) else {
+            panic!()
+        };
         // A fault-around window lies wholly inside the mapping.
         let window = 16 * PAGE_SIZE;
-        let inside = (a.0 + window - 1) / window * window;
-        let fault = HostRequest::Fault { addr: VirtAddr(inside), access: Access::Read };
+        let inside = a.0.div_ceil(window) * window;
+        let fault = HostRequest::Fault {
+            addr: VirtAddr(inside),
+            access: Access::Read,
+        };
         let reply = s.handle(&fault, &FaultAround::default(), &mut pool);
         assert!(matches!(&reply, HostReply::Fault(HostFault::Map(p)) if p.len() == 16));
         libipc::codec::encode(&reply, &mut buf).unwrap();

@@ -159,12 +159,30 @@ mod tests {
 
     use super::*;
 
-    const TEXT: Segment = Segment { vaddr: 0x40_1000, mem_size: 0x2345, file_size: 0x2345, file_offset: 0x1000, prot: Prot::RX };
+    const TEXT: Segment = Segment {
+        vaddr: 0x40_1000,
+        mem_size: 0x2345,
+        file_size: 0x2345,
+        file_offset: 0x1000,
+        prot: Prot::RX,
+    };
     /// Data and bss; the data's last file page is shared with bss.
-    const DATA: Segment = Segment { vaddr: 0x40_4100, mem_size: 0x5000, file_size: 0x200, file_offset: 0x4100, prot: Prot::RW };
+    const DATA: Segment = Segment {
+        vaddr: 0x40_4100,
+        mem_size: 0x5000,
+        file_size: 0x200,
+        file_offset: 0x4100,
+        prot: Prot::RW,
+    };
 
     fn image(pie: bool) -> ProgramImage {
-        ProgramImage { pie, entry: 0x40_1100, segments: vec![TEXT, DATA], file: FileId(3), path: "/bin/demo".into() }
+        ProgramImage {
+            pie,
+            entry: 0x40_1100,
+            segments: vec![TEXT, DATA],
+            file: FileId(3),
+            path: "/bin/demo".into(),
+        }
     }
 
     fn settings(mode: &str) -> Settings {
@@ -174,7 +192,13 @@ mod tests {
     }
 
     fn load_with(pie: bool, mode: &str, seed: u64) -> Loaded {
-        load(&image(pie), &settings(mode), Rlimits::default(), &mut Rng::from_words([seed, 0, 0, 0])).unwrap()
+        load(
+            &image(pie),
+            &settings(mode),
+            Rlimits::default(),
+            &mut Rng::from_words([seed, 0, 0, 0]),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -205,13 +229,30 @@ mod tests {
         let vmas = l.space.vmas();
         let text = vmas.find(0x40_1000).unwrap();
         assert_eq!((text.start, text.end, text.prot), (0x40_1000, 0x40_4000, Prot::RX));
-        assert_eq!(text.backing, Backing::File { file: FileId(3), offset: 0x1000, data_end: 0x40_3345 });
+        assert_eq!(
+            text.backing,
+            Backing::File {
+                file: FileId(3),
+                offset: 0x1000,
+                data_end: 0x40_3345
+            }
+        );
         assert_eq!(text.name, VmaName::Path("/bin/demo".into()));
         let data = vmas.find(0x40_4100).unwrap();
         assert_eq!((data.start, data.end), (0x40_4000, 0x40_5000));
-        assert!(matches!(data.backing, Backing::File { offset: 0x4000, data_end: 0x40_4300, .. }));
+        assert!(matches!(
+            data.backing,
+            Backing::File {
+                offset: 0x4000,
+                data_end: 0x40_4300,
+                ..
+            }
+        ));
         let bss = vmas.find(0x40_5000).unwrap();
-        assert_eq!((bss.start, bss.end, bss.backing), (0x40_5000, 0x40_a000, Backing::Anonymous));
+        assert_eq!(
+            (bss.start, bss.end, bss.backing),
+            (0x40_5000, 0x40_a000, Backing::Anonymous)
+        );
         vmas.check_invariants().unwrap();
     }
 
@@ -222,8 +263,10 @@ mod tests {
             assert_eq!(l.space.layout.start_brk, 0x40_a000);
             assert_eq!(l.space.layout.brk, 0x40_a000);
         }
-        let starts: Vec<u64> = (0..8).map(|seed| load_with(false, "2", seed).space.layout.start_brk).collect();
-        assert!(starts.iter().all(|&s| s >= 0x40_a000 && s % PAGE_SIZE == 0));
+        let starts: Vec<u64> = (0..8)
+            .map(|seed| load_with(false, "2", seed).space.layout.start_brk)
+            .collect();
+        assert!(starts.iter().all(|&s| s >= 0x40_a000 && s.is_multiple_of(PAGE_SIZE)));
         assert!(starts.iter().any(|&s| s != starts[0]));
     }
 
@@ -233,8 +276,14 @@ mod tests {
         let stack = l.space.vmas().find(l.stack_top.0 - 1).unwrap();
         assert!(stack.grows_down && stack.name == VmaName::Stack && stack.prot == Prot::RW);
         assert_eq!(l.stack_top, VirtAddr(aslr::STACK_TOP));
-        assert!(l.stack_pointer.0 <= l.stack_top.0 && l.stack_pointer.0 % 16 == 0);
-        let named = |n: VmaName| l.space.vmas().iter().find(|v| v.name == n).map(|v| (v.len() / PAGE_SIZE, v.prot));
+        assert!(l.stack_pointer.0 <= l.stack_top.0 && l.stack_pointer.0.is_multiple_of(16));
+        let named = |n: VmaName| {
+            l.space
+                .vmas()
+                .iter()
+                .find(|v| v.name == n)
+                .map(|v| (v.len() / PAGE_SIZE, v.prot))
+        };
         assert_eq!(named(VmaName::Vdso), Some((VDSO_PAGES, Prot::RX)));
         assert_eq!(named(VmaName::Vvar), Some((VVAR_PAGES, Prot::READ)));
     }
@@ -264,7 +313,13 @@ mod tests {
     #[test]
     fn empty_segments_are_skipped() {
         let mut img = image(false);
-        img.segments.push(Segment { vaddr: 0x50_0000, mem_size: 0, file_size: 0, file_offset: 0, prot: Prot::READ });
+        img.segments.push(Segment {
+            vaddr: 0x50_0000,
+            mem_size: 0,
+            file_size: 0,
+            file_offset: 0,
+            prot: Prot::READ,
+        });
         let l = load(&img, &settings("0"), Rlimits::default(), &mut Rng::from_words([0; 4])).unwrap();
         assert!(l.space.vmas().find(0x50_0000).is_none());
     }

@@ -7,12 +7,15 @@
 //!   sbrk, stack growth with the guard gap, resource limits, and the fault
 //!   decision.
 //! - [`layout`]: a program's initial address space (segments, heap, stack,
-//!   `[vdso]`, `[vvar]`).
+//!   `[vdso]`, `[vvar]`) from plain program-header data.
 //! - [`aslr`], [`rng`]: randomization modes, ranges and the seeded CSPRNG.
 //! - [`settings`]: the sysctl-like registry; [`rlimit`]: resource limits.
 //! - [`policy`] and [`policies`]: the alternate policies, chosen by name.
 //! - [`frames`]: the pool of physical frames the kernel hands the pager.
+//! - [`maps`]: `/proc/<pid>/maps` lines.
 //! - [`trace`]: the text format of the host-mode replay tool.
+//! - `host` (feature `host`): the host mode's protocol and per-process
+//!   session, served by `pager-host` and driven by `pager-replay`.
 //!
 //! The server binary (`src/bin/pager-server/`) and the host mode
 //! (`src/bin/pager-host.rs`) are thin shells: they move bytes between the
@@ -20,11 +23,26 @@
 //!
 //! The server's loop, in terms of this API:
 //! ```text
-//! fault(addr, access)      -> space.fault(&*policy, addr, access)
-//!   Map(pages)             -> for each: frame = pool.alloc(); fill; space.commit(page, frame)
-//!   Kill(reason)           -> reply Kill, free space.frames()
-//! mmap/munmap/mprotect/brk -> space.mmap(..) / munmap / mprotect / brk: Dropped pages are
-//!                             unmapped in the kernel and their frames freed
+//! start:    pool = FramePool::from_ranges(..) (or ::new(base, frames))
+//!           policy = policy::by_name(name)?; policy.adjust_settings(&mut settings)
+//!           rng = Rng::from_words(policy.seed(kernel_random_words))
+//!           layout::load(&ProgramImage { pie, entry, segments, file, path }, &settings, rlimits, &mut rng)
+//!             -> Loaded { space, entry, stack_pointer, stack_top, load_bias }
+//! fault:    space.fault(&*policy, addr, access) -> FaultDecision
+//!             Map(pages): faulting page first, then (fault-around) up to 15 more
+//!               non-resident pages of the same VMA; each PageToMap { virt, prot, fill }:
+//!               Fill::Zero | Fill::File { file, offset, len } (copy len bytes, zero
+//!               the rest) | Fill::Resident(frame) (map that frame again)
+//!               -> frame = pool.alloc(); fill; space.commit(virt, frame)?
+//!                  (on CommitError: free the frame, do not map it)
+//!             Kill(reason): NoMapping | Protection | GuardGap | Limit
+//! requests: space.mmap(MmapArgs)  -> (addr, Vec<Dropped>)   MAP_FIXED replaced pages
+//!           space.munmap(a, len)  -> Vec<Dropped>           unmap + pool.free each
+//!           space.mprotect(..)    -> Vec<Reprotected>       re-map with new flags
+//!           space.brk(a)          -> (break, Vec<Dropped>)  never an errno
+//!           space.sbrk(delta), space.setrlimit(..), space.getrlimit(..)
+//! exit:     for frame in space.frames() { pool.free(frame) }
+//! smaps:    space.vmas().iter(): Vma { start, end, prot, .., resident_frames() }
 //! ```
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]

@@ -108,7 +108,11 @@ mod tests {
             0x40_0000,
             0x40_1000,
             Prot::RX,
-            Backing::File { file: FileId(12), offset: 0x1000, data_end: u64::MAX },
+            Backing::File {
+                file: FileId(12),
+                offset: 0x1000,
+                data_end: u64::MAX,
+            },
         );
         text.name = VmaName::Path("/bin/demo".into());
         let l = line(&text);

@@ -18,7 +18,7 @@ impl Rng {
     /// Seeds from four 64-bit words (e.g. four `Random` system calls).
     pub fn from_words(words: [u64; 4]) -> Rng {
         let mut seed = [0u8; 32];
-        for (chunk, w) in seed.chunks_exact_mut(8).zip(words) {
+        for (chunk, w) in seed.as_chunks_mut::<8>().0.iter_mut().zip(words) {
             chunk.copy_from_slice(&w.to_le_bytes());
         }
         Rng::from_seed(seed)

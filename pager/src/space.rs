@@ -241,7 +241,7 @@ impl AddressSpace {
             Backing::Anonymous
         } else {
             let (file, offset) = file.ok_or(Errno::Invalid)?;
-            if offset % PAGE_SIZE != 0 {
+            if !offset.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::Invalid);
             }
             offset.checked_add(len).ok_or(Errno::Invalid)?;
@@ -253,7 +253,7 @@ impl AddressSpace {
         };
         let fixed = flags.contains(MapKind::FIXED) || flags.contains(MapKind::FIXED_NOREPLACE);
         let start = if fixed {
-            if addr % PAGE_SIZE != 0 {
+            if !addr.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::Invalid);
             }
             if addr > self.top() - len {
@@ -270,11 +270,14 @@ impl AddressSpace {
             self.place(addr, len)?
         };
         let end = start + len;
-        let replaced: u64 = self
-            .vmas
-            .overlapping(start, end)
-            .map(|v| v.end.min(end) - v.start.max(start))
-            .sum();
+        // What a MAP_FIXED replaces is given back first (Linux's
+        // may_expand_vm counts `npages - nr_replaced`), for both limits.
+        let (mut replaced, mut replaced_data) = (0, 0);
+        for v in self.vmas.overlapping(start, end) {
+            let bytes = v.end.min(end) - v.start.max(start);
+            replaced += bytes;
+            replaced_data += if v.is_data() { bytes } else { 0 };
+        }
         if !self.as_limit_allows(len - replaced) {
             return Err(Errno::NoMemory);
         }
@@ -283,7 +286,7 @@ impl AddressSpace {
         let mut vma = Vma::new(start, end, prot, backing);
         vma.shared = shared;
         vma.grows_down = grows_down;
-        if vma.is_data() && self.data_vm().saturating_add(len) > self.rlimits.data.soft.saturating_add(replaced) {
+        if vma.is_data() && self.data_vm() - replaced_data + len > self.rlimits.data.soft {
             return Err(Errno::NoMemory);
         }
         let dropped = self.within_map_count(start, end, |s| {
@@ -326,7 +329,7 @@ impl AddressSpace {
 
     /// munmap: removes `[addr, addr+len)`; returns the resident pages.
     pub fn munmap(&mut self, addr: u64, len: u64) -> Result<Vec<Dropped>, Errno> {
-        if addr % PAGE_SIZE != 0 || len == 0 || addr > self.top() || len > self.top() - addr {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 || addr > self.top() || len > self.top() - addr {
             return Err(Errno::Invalid);
         }
         let end = page_up(addr + len).ok_or(Errno::Invalid)?.min(self.top());
@@ -335,7 +338,7 @@ impl AddressSpace {
 
     /// mprotect: the range must be mapped without holes (ENOMEM).
     pub fn mprotect(&mut self, addr: u64, len: u64, prot: Prot) -> Result<Vec<Reprotected>, Errno> {
-        if addr % PAGE_SIZE != 0 || !prot.is_valid() {
+        if !addr.is_multiple_of(PAGE_SIZE) || !prot.is_valid() {
             return Err(Errno::Invalid);
         }
         if len == 0 {
@@ -494,8 +497,11 @@ impl AddressSpace {
             return FaultDecision::Kill(KillReason::Limit);
         }
         self.vmas.extend_down(stack_start, page);
-        let vma = self.vmas.find(page).expect("just grown");
-        FaultDecision::Map(alloc::vec![page_to_map(vma, page)])
+        match self.vmas.find(page) {
+            Some(vma) => FaultDecision::Map(alloc::vec![page_to_map(vma, page)]),
+            // Cannot happen: the stack now starts at `page`.
+            None => FaultDecision::Kill(KillReason::NoMapping),
+        }
     }
 
     /// Records that `page` is now backed by `frame` (after a
@@ -532,6 +538,12 @@ impl AddressSpace {
         self.rlimits.set(resource, limit, privileged)
     }
 
+    /// The frame backing `page`, if it is resident (a pagemap entry).
+    pub fn frame_of(&self, page: VirtAddr) -> Option<PhysAddr> {
+        let page = page_down(page.0);
+        self.vmas.find(page)?.resident.get(&page).copied()
+    }
+
     /// Resident pages in `[addr, addr+len)`.
     pub fn resident(&self, addr: u64, len: u64) -> u64 {
         let end = addr.saturating_add(len);
@@ -565,7 +577,9 @@ fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<Page
     let mut pages = Vec::with_capacity(span.clamp(1, MAX_FAULT_MAPPINGS as u64) as usize);
     pages.push(page_to_map(vma, page));
     if span > 1 {
-        let others = (low..high).step_by(PAGE_SIZE as usize).filter(|&p| p != page && !vma.resident.contains_key(&p));
+        let others = (low..high)
+            .step_by(PAGE_SIZE as usize)
+            .filter(|&p| p != page && !vma.resident.contains_key(&p));
         for p in others.take(MAX_FAULT_MAPPINGS - 1) {
             pages.push(page_to_map(vma, p));
         }
@@ -574,7 +588,11 @@ fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<Page
 }
 
 fn page_to_map(vma: &Vma, page: u64) -> PageToMap {
-    PageToMap { virt: VirtAddr(page), prot: vma.prot, fill: page_fill(vma, page) }
+    PageToMap {
+        virt: VirtAddr(page),
+        prot: vma.prot,
+        fill: page_fill(vma, page),
+    }
 }
 
 /// How `page` of `vma` gets its content when it first becomes resident
@@ -584,7 +602,15 @@ pub fn page_fill(vma: &Vma, page: u64) -> Fill {
         Backing::Anonymous => Fill::Zero,
         Backing::File { file, offset, data_end } => {
             let len = data_end.saturating_sub(page).min(PAGE_SIZE);
-            if len == 0 { Fill::Zero } else { Fill::File { file, offset: offset + (page - vma.start), len } }
+            if len == 0 {
+                Fill::Zero
+            } else {
+                Fill::File {
+                    file,
+                    offset: offset + (page - vma.start),
+                    len,
+                }
+            }
         }
     }
 }

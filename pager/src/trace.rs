@@ -59,15 +59,43 @@ impl Addr {
 /// One line of a trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TraceOp {
-    Mmap { addr: Addr, len: u64, prot: Prot, flags: MapKind, file: Option<(u64, u64)> },
-    Munmap { addr: Addr, len: u64 },
-    Mprotect { addr: Addr, len: u64, prot: Prot },
-    Brk { addr: Addr },
-    Sbrk { delta: i64 },
-    Fault { addr: Addr, access: Access },
-    Setrlimit { resource: Resource, limit: Limit },
-    Getrlimit { resource: Resource },
-    Resident { addr: Addr, len: u64 },
+    Mmap {
+        addr: Addr,
+        len: u64,
+        prot: Prot,
+        flags: MapKind,
+        file: Option<(u64, u64)>,
+    },
+    Munmap {
+        addr: Addr,
+        len: u64,
+    },
+    Mprotect {
+        addr: Addr,
+        len: u64,
+        prot: Prot,
+    },
+    Brk {
+        addr: Addr,
+    },
+    Sbrk {
+        delta: i64,
+    },
+    Fault {
+        addr: Addr,
+        access: Access,
+    },
+    Setrlimit {
+        resource: Resource,
+        limit: Limit,
+    },
+    Getrlimit {
+        resource: Resource,
+    },
+    Resident {
+        addr: Addr,
+        len: u64,
+    },
     Maps,
 }
 
@@ -76,7 +104,10 @@ pub enum TraceOp {
 pub enum ParseError {
     UnknownOp(String),
     /// Wrong number of fields for the operation.
-    Arity { op: &'static str, expected: &'static str },
+    Arity {
+        op: &'static str,
+        expected: &'static str,
+    },
     BadNumber(String),
     BadProt(String),
     BadFlag(String),
@@ -132,7 +163,11 @@ pub fn parse_prot(s: &str) -> Result<Prot, ParseError> {
         return Err(bad());
     }
     let mut prot = Prot::NONE;
-    for (c, want, bit) in [(b[0], b'r', Prot::READ), (b[1], b'w', Prot::WRITE), (b[2], b'x', Prot::EXEC)] {
+    for (c, want, bit) in [
+        (b[0], b'r', Prot::READ),
+        (b[1], b'w', Prot::WRITE),
+        (b[2], b'x', Prot::EXEC),
+    ] {
         if c == want {
             prot = prot.union(bit);
         } else if c != b'-' {
@@ -176,14 +211,20 @@ pub fn parse_resource(s: &str) -> Result<Resource, ParseError> {
 }
 
 fn parse_limit(s: &str) -> Result<u64, ParseError> {
-    if matches!(s, "unlimited" | "infinity") { Ok(INFINITY) } else { parse_u64(s) }
+    if matches!(s, "unlimited" | "infinity") {
+        Ok(INFINITY)
+    } else {
+        parse_u64(s)
+    }
 }
 
 /// Parses one line; `Ok(None)` for a blank or comment line.
 pub fn parse_line(line: &str) -> Result<Option<TraceOp>, ParseError> {
     let code = line.split('#').next().unwrap_or("");
     let f: Vec<&str> = code.split_whitespace().collect();
-    let Some((&op, args)) = f.split_first() else { return Ok(None) };
+    let Some((&op, args)) = f.split_first() else {
+        return Ok(None);
+    };
     let arity = |op: &'static str, expected: &'static str| ParseError::Arity { op, expected };
     let parsed = match (op, args) {
         ("mmap", [addr, len, prot, flags, rest @ ..]) => {
@@ -193,29 +234,55 @@ pub fn parse_line(line: &str) -> Result<Option<TraceOp>, ParseError> {
                 (false, [file, offset]) => Some((parse_u64(file)?, parse_u64(offset)?)),
                 _ => return Err(arity("mmap", "ADDR LEN PROT FLAGS, then FILE OFFSET unless anonymous")),
             };
-            TraceOp::Mmap { addr: parse_addr(addr)?, len: parse_u64(len)?, prot: parse_prot(prot)?, flags, file }
+            TraceOp::Mmap {
+                addr: parse_addr(addr)?,
+                len: parse_u64(len)?,
+                prot: parse_prot(prot)?,
+                flags,
+                file,
+            }
         }
         ("mmap", _) => return Err(arity("mmap", "ADDR LEN PROT FLAGS [FILE OFFSET]")),
-        ("munmap", [addr, len]) => TraceOp::Munmap { addr: parse_addr(addr)?, len: parse_u64(len)? },
+        ("munmap", [addr, len]) => TraceOp::Munmap {
+            addr: parse_addr(addr)?,
+            len: parse_u64(len)?,
+        },
         ("munmap", _) => return Err(arity("munmap", "ADDR LEN")),
-        ("mprotect", [addr, len, prot]) => {
-            TraceOp::Mprotect { addr: parse_addr(addr)?, len: parse_u64(len)?, prot: parse_prot(prot)? }
-        }
+        ("mprotect", [addr, len, prot]) => TraceOp::Mprotect {
+            addr: parse_addr(addr)?,
+            len: parse_u64(len)?,
+            prot: parse_prot(prot)?,
+        },
         ("mprotect", _) => return Err(arity("mprotect", "ADDR LEN PROT")),
-        ("brk", [addr]) => TraceOp::Brk { addr: parse_addr(addr)? },
+        ("brk", [addr]) => TraceOp::Brk {
+            addr: parse_addr(addr)?,
+        },
         ("brk", _) => return Err(arity("brk", "ADDR")),
-        ("sbrk", [delta]) => TraceOp::Sbrk { delta: parse_i64(delta)? },
+        ("sbrk", [delta]) => TraceOp::Sbrk {
+            delta: parse_i64(delta)?,
+        },
         ("sbrk", _) => return Err(arity("sbrk", "DELTA")),
-        ("fault", [addr, access]) => TraceOp::Fault { addr: parse_addr(addr)?, access: parse_access(access)? },
+        ("fault", [addr, access]) => TraceOp::Fault {
+            addr: parse_addr(addr)?,
+            access: parse_access(access)?,
+        },
         ("fault", _) => return Err(arity("fault", "ADDR read|write|exec")),
         ("setrlimit", [res, soft, hard]) => TraceOp::Setrlimit {
             resource: parse_resource(res)?,
-            limit: Limit { soft: parse_limit(soft)?, hard: parse_limit(hard)? },
+            limit: Limit {
+                soft: parse_limit(soft)?,
+                hard: parse_limit(hard)?,
+            },
         },
         ("setrlimit", _) => return Err(arity("setrlimit", "RESOURCE SOFT HARD")),
-        ("getrlimit", [res]) => TraceOp::Getrlimit { resource: parse_resource(res)? },
+        ("getrlimit", [res]) => TraceOp::Getrlimit {
+            resource: parse_resource(res)?,
+        },
         ("getrlimit", _) => return Err(arity("getrlimit", "RESOURCE")),
-        ("resident", [addr, len]) => TraceOp::Resident { addr: parse_addr(addr)?, len: parse_u64(len)? },
+        ("resident", [addr, len]) => TraceOp::Resident {
+            addr: parse_addr(addr)?,
+            len: parse_u64(len)?,
+        },
         ("resident", _) => return Err(arity("resident", "ADDR LEN")),
         ("maps", []) => TraceOp::Maps,
         ("maps", _) => return Err(arity("maps", "nothing")),
@@ -268,14 +335,45 @@ mod tests {
                 file: None
             }
         );
-        assert!(matches!(ops[1].1, TraceOp::Mmap { file: Some((3, 0x1000)), .. }));
-        assert_eq!(ops[2].1, TraceOp::Fault { addr: Addr::Last(0x2000), access: Access::Write });
-        assert_eq!(ops[3].1, TraceOp::Fault { addr: Addr::Last(-8), access: Access::Execute });
-        assert_eq!(ops[5].1, TraceOp::Mprotect { addr: Addr::Abs(0x40_0000), len: 4096, prot: Prot::NONE });
+        assert!(matches!(
+            ops[1].1,
+            TraceOp::Mmap {
+                file: Some((3, 0x1000)),
+                ..
+            }
+        ));
+        assert_eq!(
+            ops[2].1,
+            TraceOp::Fault {
+                addr: Addr::Last(0x2000),
+                access: Access::Write
+            }
+        );
+        assert_eq!(
+            ops[3].1,
+            TraceOp::Fault {
+                addr: Addr::Last(-8),
+                access: Access::Execute
+            }
+        );
+        assert_eq!(
+            ops[5].1,
+            TraceOp::Mprotect {
+                addr: Addr::Abs(0x40_0000),
+                len: 4096,
+                prot: Prot::NONE
+            }
+        );
         assert_eq!(ops[7].1, TraceOp::Sbrk { delta: -4096 });
         assert_eq!(
             ops[8].1,
-            TraceOp::Setrlimit { resource: Resource::Stack, limit: Limit { soft: 8 << 20, hard: INFINITY } }
+            TraceOp::Setrlimit {
+                resource: Resource::Stack,
+                limit: Limit {
+                    soft: 8 << 20,
+                    hard: INFINITY
+                }
+            }
         );
         assert_eq!(ops[11], (14, TraceOp::Maps));
     }
@@ -283,14 +381,26 @@ mod tests {
     #[test]
     fn bad_lines_say_what_is_wrong_and_where() {
         assert_eq!(parse("maps\nfrob 1\n"), Err((2, ParseError::UnknownOp("frob".into()))));
-        assert_eq!(parse_line("mmap 0 1 rw private,anonymous"), Err(ParseError::BadProt("rw".into())));
-        assert_eq!(parse_line("mmap 0 1 rw- private,huge"), Err(ParseError::BadFlag("huge".into())));
-        assert!(matches!(parse_line("mmap 0 1 rw- private"), Err(ParseError::Arity { .. })));
+        assert_eq!(
+            parse_line("mmap 0 1 rw private,anonymous"),
+            Err(ParseError::BadProt("rw".into()))
+        );
+        assert_eq!(
+            parse_line("mmap 0 1 rw- private,huge"),
+            Err(ParseError::BadFlag("huge".into()))
+        );
+        assert!(matches!(
+            parse_line("mmap 0 1 rw- private"),
+            Err(ParseError::Arity { .. })
+        ));
         assert_eq!(parse_line("fault 0x10 jump"), Err(ParseError::BadAccess("jump".into())));
         assert_eq!(parse_line("fault 0xzz read"), Err(ParseError::BadNumber("0xzz".into())));
         assert_eq!(parse_line("fault $x read"), Err(ParseError::BadNumber("$x".into())));
         assert_eq!(parse_line("getrlimit cpu"), Err(ParseError::BadResource("cpu".into())));
-        assert!(matches!(parse_line("munmap 1"), Err(ParseError::Arity { op: "munmap", .. })));
+        assert!(matches!(
+            parse_line("munmap 1"),
+            Err(ParseError::Arity { op: "munmap", .. })
+        ));
     }
 
     #[test]

@@ -3,8 +3,12 @@
 //! The set is a `BTreeMap` keyed by start address: lookup, insert, remove,
 //! split and merge are O(log n). Beside it sits a *gap index*: every free
 //! gap between two VMAs, bucketed by the power of two of its size, so the
-//! top-down search for a free range is O(48 log n) instead of a walk over
-//! every VMA (Linux gets the same from its augmented tree).
+//! top-down search for a free range looks at the highest gap of each
+//! non-empty class large enough, O(log n) each, instead of walking every
+//! VMA (Linux gets the same from its augmented tree). Only the class of the
+//! request itself may hold gaps too small for it; those are skipped one by
+//! one, so a space with very many gaps of exactly that class and none
+//! larger is the slow case.
 //!
 //! The gap before a grows-down VMA ends `guard` bytes below it: placement
 //! never lands in the stack guard gap.
@@ -132,7 +136,7 @@ impl Vma {
     /// Splits at `at` (page-aligned, strictly inside): `self` keeps the low
     /// part, the high part is returned with its resident pages.
     pub fn split_off(&mut self, at: u64) -> Vma {
-        debug_assert!(self.start < at && at < self.end && at % PAGE_SIZE == 0);
+        debug_assert!(self.start < at && at < self.end && at.is_multiple_of(PAGE_SIZE));
         let mut high = self.clone_empty(at, self.end);
         high.resident = self.resident.split_off(&at);
         self.end = at;
@@ -162,9 +166,13 @@ impl Vma {
     }
 }
 
+/// Size classes: one per power of two a `u64` size can have.
+const CLASSES: usize = 64;
+
 /// A power-of-two size class: gaps in class `c` have `2^c <= size < 2^(c+1)`.
-fn class(size: u64) -> u8 {
-    63 - size.leading_zeros() as u8
+/// `size` is never 0 (empty gaps are not indexed).
+fn class(size: u64) -> usize {
+    (63 - size.leading_zeros()) as usize
 }
 
 /// A free range, indexed three ways.
@@ -185,8 +193,9 @@ pub struct VmaSet {
     gap_below: BTreeMap<u64, Gap>,
     /// `end -> start` of every gap.
     by_end: BTreeMap<u64, u64>,
-    /// `(size class, end)` of every gap.
-    by_class: BTreeSet<(u8, u64)>,
+    /// The ends of the gaps of each size class, one set per class: a
+    /// search skips empty classes at once and queries only small sets.
+    by_class: [BTreeSet<u64>; CLASSES],
     guard: u64,
     /// One past the highest address (the sentinel above the last VMA).
     top: u64,
@@ -204,7 +213,7 @@ impl VmaSet {
             vmas: BTreeMap::new(),
             gap_below: BTreeMap::new(),
             by_end: BTreeMap::new(),
-            by_class: BTreeSet::new(),
+            by_class: [const { BTreeSet::new() }; CLASSES],
             guard,
             top,
             total_bytes: 0,
@@ -330,7 +339,7 @@ impl VmaSet {
         for key in stale {
             if let Some(g) = self.gap_below.remove(&key) {
                 self.by_end.remove(&g.end);
-                self.by_class.remove(&(class(g.end - g.start), g.end));
+                self.by_class[class(g.end - g.start)].remove(&g.end);
             }
         }
         let mut prev_end = self.vmas.range(..from).next_back().map_or(0, |(_, v)| v.end);
@@ -346,7 +355,7 @@ impl VmaSet {
             if end > start {
                 self.gap_below.insert(key, Gap { start, end });
                 self.by_end.insert(end, start);
-                self.by_class.insert((class(end - start), end));
+                self.by_class[class(end - start)].insert(end);
             }
         }
     }
@@ -376,7 +385,11 @@ impl VmaSet {
         self.split_at(start);
         self.split_at(end);
         let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
-        let removed: Vec<Vma> = keys.into_iter().filter_map(|k| self.vmas.remove(&k)).map(|v| *v).collect();
+        let removed: Vec<Vma> = keys
+            .into_iter()
+            .filter_map(|k| self.vmas.remove(&k))
+            .map(|v| *v)
+            .collect();
         for v in &removed {
             self.account(v.len(), v.is_data(), false);
         }
@@ -423,9 +436,12 @@ impl VmaSet {
             (Some(low), Some(high)) => low.mergeable_with(high),
             _ => false,
         };
-        if mergeable {
-            let mut high = self.vmas.remove(&at).expect("checked above");
-            let low = self.vmas.get_mut(&low_start).expect("checked above");
+        if !mergeable {
+            return;
+        }
+        if let Some(mut high) = self.vmas.remove(&at)
+            && let Some(low) = self.vmas.get_mut(&low_start)
+        {
             low.end = high.end;
             low.resident.append(&mut high.resident);
         }
@@ -497,14 +513,14 @@ impl VmaSet {
             .next()
             .and_then(|(&e, &s)| if s < high { fits(s, e) } else { None });
         if best.is_none() {
-            for c in class(len)..64 {
+            for ends in self.by_class[class(len)..].iter().filter(|set| !set.is_empty()) {
                 // Highest gap of this class ending at or below `high`.
-                let mut it = self.by_class.range((c, 0)..=(c, high)).rev();
-                for &(_, end) in it.by_ref() {
+                for &end in ends.range(..=high).rev() {
                     if best.is_some_and(|b| end <= b) {
                         break;
                     }
-                    let start = self.by_end[&end];
+                    // Every indexed gap is in `by_end` (see `refresh`).
+                    let Some(&start) = self.by_end.get(&end) else { continue };
                     if let Some(addr) = fits(start, end) {
                         best = Some(best.map_or(addr, |b: u64| b.max(addr)));
                         break;
@@ -527,7 +543,11 @@ impl VmaSet {
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut prev_end = 0;
         for (k, v) in &self.vmas {
-            if *k != v.start || v.start >= v.end || v.start % PAGE_SIZE != 0 || v.end % PAGE_SIZE != 0 {
+            if *k != v.start
+                || v.start >= v.end
+                || !v.start.is_multiple_of(PAGE_SIZE)
+                || !v.end.is_multiple_of(PAGE_SIZE)
+            {
                 return Err(alloc::format!("bad VMA {:#x}-{:#x}", v.start, v.end));
             }
             if v.start < prev_end {
@@ -568,7 +588,9 @@ impl VmaSet {
                 self.data_bytes
             ));
         }
-        if self.by_class.len() != self.by_end.len() || self.gap_below.len() != self.by_end.len() {
+        if self.by_class.iter().map(BTreeSet::len).sum::<usize>() != self.by_end.len()
+            || self.gap_below.len() != self.by_end.len()
+        {
             return Err("gap indexes out of step".into());
         }
         Ok(())

@@ -64,7 +64,10 @@ fn replay_file(socket: &Path, trace: &Path) -> (i32, String) {
         .arg(trace)
         .output()
         .expect("pager-replay runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 const TRACE: &str = "\
@@ -90,23 +93,41 @@ fn the_diagnostic_policy_replays_deterministically() {
     let (code, first) = host.replay(TRACE);
     assert_eq!(code, 0, "{first}");
     // No randomization: the PIE base and heap are Linux's fixed ones.
-    assert!(first.contains("555555554000-555555555000 r--p 00000000 00:00 1"), "{first}");
+    assert!(
+        first.contains("555555554000-555555555000 r--p 00000000 00:00 1"),
+        "{first}"
+    );
     assert!(first.contains("   7: brk 0 -> = 0x55555555b000"), "{first}");
     // One page per fault.
     assert!(first.contains("   3: fault $+0x2000 write -> map 1 page\n"), "{first}");
     assert!(first.contains("   4: fault $ read -> map 1 page\n"), "{first}");
     assert!(first.contains("   6: fault $ write -> kill protection"), "{first}");
-    assert!(first.contains("  10: mmap 0x1000 0x1000 r-- private,fixed,anonymous -> = -1 EPERM (1)"), "{first}");
+    assert!(
+        first.contains("  10: mmap 0x1000 0x1000 r-- private,fixed,anonymous -> = -1 EPERM (1)"),
+        "{first}"
+    );
     assert!(first.contains("  11: fault 0x10 read -> kill no-mapping"), "{first}");
-    assert!(first.contains("  12: setrlimit stack 0x100000 0x100000 -> = 0"), "{first}");
-    assert!(first.contains("  13: setrlimit stack 0x100000 0x200000 -> = -1 EPERM (1)"), "{first}");
+    assert!(
+        first.contains("  12: setrlimit stack 0x100000 0x100000 -> = 0"),
+        "{first}"
+    );
+    assert!(
+        first.contains("  13: setrlimit stack 0x100000 0x200000 -> = -1 EPERM (1)"),
+        "{first}"
+    );
     assert!(first.contains("  14: munmap 0x10000 0 -> = -1 EINVAL (22)"), "{first}");
     // Final maps in /proc/<pid>/maps format.
     let maps = first.split("final maps:\n").nth(1).expect("final maps printed");
     for name in ["/bin/host-demo", "[heap]", "[stack]", "[vdso]", "[vvar]"] {
-        assert!(maps.lines().any(|l| l.len() > 73 && &l[73..] == name), "{name} missing:\n{maps}");
+        assert!(
+            maps.lines().any(|l| l.len() > 73 && &l[73..] == name),
+            "{name} missing:\n{maps}"
+        );
     }
-    assert!(maps.lines().all(|l| l.len() >= 26 && l.as_bytes()[l.find(' ').unwrap() + 5] == b' '));
+    assert!(
+        maps.lines()
+            .all(|l| l.len() >= 26 && l.as_bytes()[l.find(' ').unwrap() + 5] == b' ')
+    );
     // A second process (a new connection) gets exactly the same layout.
     let (_, second) = host.replay(TRACE);
     assert_eq!(first, second);
@@ -120,14 +141,45 @@ fn fault_around_maps_the_window_and_aslr_moves_processes() {
     assert_eq!(code, 0, "{first}");
     let mapped: usize = first
         .lines()
-        .find_map(|l| l.strip_prefix("   2: fault $ write -> map ")?.split(' ').next()?.parse().ok())
+        .find_map(|l| {
+            l.strip_prefix("   2: fault $ write -> map ")?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
         .expect("a map decision");
     assert!((1..=16).contains(&mapped), "{first}");
-    assert!(first.contains(&format!("   3: resident $ 0x40000 -> = {mapped} pages")), "{first}");
+    assert!(
+        first.contains(&format!("   3: resident $ 0x40000 -> = {mapped} pages")),
+        "{first}"
+    );
     // Each connection is a new process with its own randomized layout.
     let (_, second) = host.replay(trace);
     let first_mmap = first.lines().next().unwrap_or_default();
-    assert_ne!(first_mmap, second.lines().next().unwrap_or_default(), "ASLR moved nothing");
+    assert_ne!(
+        first_mmap,
+        second.lines().next().unwrap_or_default(),
+        "ASLR moved nothing"
+    );
+}
+
+#[test]
+fn the_example_trace_replays() {
+    let host = Host::start("example", &["--policy", "fault-around"]);
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/example.trace");
+    let (code, out) = replay_file(&host.socket(), &example);
+    assert_eq!(code, 0, "{out}");
+    for expect in [
+        "kill protection",
+        "kill no-mapping",
+        "-1 EPERM (1)",
+        "-1 EINVAL (22)",
+        "file 0x2000+0x1000",
+    ] {
+        assert!(out.contains(expect), "{expect:?} missing:\n{out}");
+    }
+    assert!(out.contains("final maps:\n"), "{out}");
 }
 
 #[test]

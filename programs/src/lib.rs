@@ -73,7 +73,12 @@ pub fn touched_page() -> Option<u64> {
 pub fn pagemap_entry(addr: u64) -> Result<u64, libipc::procfs::Error> {
     let mut entry = [0u8; 8];
     let offset = addr / 4096 * 8;
-    let n = runtime::procfs::read(libipc::procfs::PidSelector::Self_, libipc::procfs::ProcFile::Pagemap, offset, &mut entry)?;
+    let n = runtime::procfs::read(
+        libipc::procfs::PidSelector::Self_,
+        libipc::procfs::ProcFile::Pagemap,
+        offset,
+        &mut entry,
+    )?;
     if n != 8 {
         return Err(libipc::procfs::Error::Io);
     }
@@ -87,13 +92,19 @@ pub const PAGEMAP_PFN_MASK: u64 = (1 << 55) - 1;
 /// The pagemap scenario: an unprivileged caller sees zeroed PFNs, a
 /// SeTcbPrivilege holder real ones.
 pub fn pagemap(name: &str, expect_pfn: bool) -> i64 {
-    let Some(page) = touched_page() else { return verdict(name, false) };
+    let Some(page) = touched_page() else {
+        return verdict(name, false);
+    };
     match pagemap_entry(page) {
         Ok(entry) => {
             let pfn = entry & PAGEMAP_PFN_MASK;
             runtime::println!("{name}: pagemap entry for {page:#x} is {entry:#x} (pfn {pfn:#x})");
             let mut ok = check("page present", entry & PAGEMAP_PRESENT != 0);
-            ok &= if expect_pfn { check("real pfn", pfn != 0) } else { check("pfn zeroed", pfn == 0) };
+            ok &= if expect_pfn {
+                check("real pfn", pfn != 0)
+            } else {
+                check("pfn zeroed", pfn == 0)
+            };
             verdict(name, ok)
         }
         Err(e) => {

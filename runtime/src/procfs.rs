@@ -12,7 +12,8 @@ use libipc::{
 /// How many times to yield while the procfs service is still starting.
 const STARTUP_RETRIES: u32 = 10_000;
 
-fn call(request: &Request) -> Response {
+/// One request, one response (waiting for the service to start).
+pub fn call(request: &Request) -> Response {
     let mut client: Client<KernelTransport, Request, Response> = Client::new(KernelTransport(PROCFS_ENDPOINT));
     for _ in 0..STARTUP_RETRIES {
         match client.call(request) {
@@ -31,7 +32,12 @@ pub fn read(pid: PidSelector, file: ProcFile, offset: u64, buf: &mut [u8]) -> Re
     let mut done = 0;
     while done < buf.len() {
         let len = (buf.len() - done).min(MAX_INLINE_DATA) as u64;
-        match call(&Request::Read { pid, file, offset: offset + done as u64, len })? {
+        match call(&Request::Read {
+            pid,
+            file,
+            offset: offset + done as u64,
+            len,
+        })? {
             Reply::Data(data) if !data.is_empty() => {
                 buf[done..done + data.len()].copy_from_slice(&data);
                 done += data.len();

@@ -85,3 +85,13 @@ fn the_timer_preempts_a_spinning_program() {
         "the second spinner started only after the first finished: no preemption"
     );
 }
+
+#[test]
+fn a_failing_program_fails_the_run() {
+    let r = boot("fail", "log=info run=fail,hello");
+    assert_eq!(r.outcome, Outcome::Failure, "{}", r.outcome.describe());
+    assert_line(&r, "fail: exiting with code 1");
+    // The next program still ran; the verdict comes at the end.
+    assert_line(&r, "hello from user mode");
+    assert_line(&r, "1 exited with an error");
+}

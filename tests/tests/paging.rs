@@ -28,7 +28,7 @@ fn processes_are_isolated() {
 fn faults_kill_only_the_offender() {
     let r = boot(
         "faults",
-        "log=info run=fault_ro_write,fault_null,fault_nx,fault_noncanonical,hello",
+        "log=info run=fault_ro_write,fault_null,fault_nx,fault_noncanonical,fault_ud,fault_divide,hello",
     );
     assert_success(&r);
     assert_no_line(&r, "SURVIVED");
@@ -36,6 +36,8 @@ fn faults_kill_only_the_offender() {
     assert_line(&r, "fault_null) killed: no mapping at 0x0");
     assert_line(&r, "fault_nx) killed: execute of a non-executable page");
     assert_line(&r, "fault_noncanonical) killed: general-protection fault");
+    assert_line(&r, "fault_ud) killed: Exception (InvalidOpcode)");
+    assert_line(&r, "fault_divide) killed: Exception (DivideError)");
     // The program after them still runs.
     assert_line(&r, "hello from user mode");
 }

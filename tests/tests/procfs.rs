@@ -20,7 +20,10 @@ fn a_program_finds_its_stack_and_heap_in_proc_self_maps() {
 
 #[test]
 fn another_users_memory_is_refused() {
-    let r = boot("procfs_peek", &format!("{PROCFS} run=procfs_victim@alice+procfs_peek@bob"));
+    let r = boot(
+        "procfs_peek",
+        &format!("{PROCFS} run=procfs_victim@alice+procfs_peek@bob"),
+    );
     assert_success(&r);
     let victim: u32 = r
         .serial
@@ -34,7 +37,10 @@ fn another_users_memory_is_refused() {
 
 #[test]
 fn pagemap_frame_numbers_need_the_tcb_privilege() {
-    let r = boot("procfs_pagemap", &format!("{PROCFS} run=procfs_pagemap,procfs_pagemap_tcb@admin:high:t"));
+    let r = boot(
+        "procfs_pagemap",
+        &format!("{PROCFS} run=procfs_pagemap,procfs_pagemap_tcb@admin:high:t"),
+    );
     assert_success(&r);
     assert_line(&r, "[pfn zeroed] ok");
     assert_line(&r, "procfs_pagemap: PASS");
@@ -42,4 +48,21 @@ fn pagemap_frame_numbers_need_the_tcb_privilege() {
     assert_line(&r, "procfs_pagemap_tcb: PASS");
     // Unprivileged: present + exclusive, no frame number (Linux's value).
     assert_line(&r, "is 0x8100000000000000 (pfn 0x0)");
+}
+
+#[test]
+fn bad_requests_get_clear_errors_and_the_server_keeps_serving() {
+    let r = boot("procfs_bad", &format!("{PROCFS} run=procfs_bad"));
+    assert_success(&r);
+    for check in [
+        "[unknown pid] ok",
+        "[misaligned pagemap offset] ok",
+        "[huge length] ok",
+        "[unknown file] ok",
+        "[garbage bytes] ok",
+        "[the server keeps serving] ok",
+    ] {
+        assert_line(&r, check);
+    }
+    assert_line(&r, "procfs_bad: PASS");
 }

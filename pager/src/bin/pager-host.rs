@@ -49,7 +49,13 @@ fn usage() -> String {
 }
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut o = Options { socket: String::new(), policy: "default".into(), seed: None, frames: DEFAULT_FRAMES, settings: Vec::new() };
+    let mut o = Options {
+        socket: String::new(),
+        policy: "default".into(),
+        seed: None,
+        frames: DEFAULT_FRAMES,
+        settings: Vec::new(),
+    };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value\n{}", usage()));
@@ -60,7 +66,9 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--frames" => o.frames = pager::trace::parse_u64(&value()?).map_err(|e| e.to_string())?,
             "--set" => {
                 let kv = value()?;
-                let (k, v) = kv.split_once('=').ok_or_else(|| format!("--set wants KEY=VALUE, not {kv:?}"))?;
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| format!("--set wants KEY=VALUE, not {kv:?}"))?;
                 o.settings.push((k.into(), v.into()));
             }
             "--help" | "-h" => return Err(usage()),
@@ -76,16 +84,19 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
 /// Four words of host entropy (the kernel's RDRAND/RDSEED stand-in).
 fn host_entropy() -> [u64; 4] {
     let mut bytes = [0u8; 32];
-    if fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_err() {
+    if fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_err()
+    {
         // No entropy device: the clock is a weak but distinct seed.
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         bytes[..16].copy_from_slice(&now.as_nanos().to_le_bytes());
     }
     let mut words = [0u64; 4];
-    for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        *w = u64::from_le_bytes(b);
+    for (w, chunk) in words.iter_mut().zip(bytes.as_chunks::<8>().0) {
+        *w = u64::from_le_bytes(*chunk);
     }
     words
 }
@@ -133,7 +144,9 @@ fn run(o: Options) -> Result<(), String> {
     policy.adjust_settings(&mut settings);
     let entropy = o.seed.map_or_else(host_entropy, |s| [s, 0, 0, 0]);
     let mut rng = Rng::from_words(policy.seed(entropy));
-    let pool = Arc::new(Mutex::new(FramePool::single(POOL_BASE, o.frames).map_err(|e| format!("{e:?}"))?));
+    let pool = Arc::new(Mutex::new(
+        FramePool::single(POOL_BASE, o.frames).map_err(|e| format!("{e:?}"))?,
+    ));
 
     let _ = fs::remove_file(&o.socket);
     let listener = UnixListener::bind(&o.socket).map_err(|e| format!("{}: {e}", o.socket))?;

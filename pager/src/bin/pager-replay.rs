@@ -51,7 +51,11 @@ fn kill_name(r: KillReason) -> &'static str {
 }
 
 fn limit_text(v: u64) -> String {
-    if v == INFINITY { "unlimited".into() } else { format!("{v:#x}") }
+    if v == INFINITY {
+        "unlimited".into()
+    } else {
+        format!("{v:#x}")
+    }
 }
 
 fn call(client: &mut PagerClient, request: &HostRequest) -> Result<HostReply, String> {
@@ -61,7 +65,12 @@ fn call(client: &mut PagerClient, request: &HostRequest) -> Result<HostReply, St
 fn fetch_maps(client: &mut PagerClient) -> Result<String, String> {
     let mut text = String::new();
     loop {
-        match call(client, &HostRequest::Maps { offset: text.len() as u64 })? {
+        match call(
+            client,
+            &HostRequest::Maps {
+                offset: text.len() as u64,
+            },
+        )? {
             HostReply::Maps { text: chunk, more } => {
                 text.push_str(&chunk);
                 if !more || chunk.is_empty() {
@@ -75,19 +84,50 @@ fn fetch_maps(client: &mut PagerClient) -> Result<String, String> {
 
 /// Turns one operation into its request; `None` for `maps`.
 fn request(op: &TraceOp, last: u64) -> Result<Option<HostRequest>, String> {
-    let at = |a: Addr| a.resolve(last).map(VirtAddr).ok_or_else(|| "address overflows".to_string());
+    let at = |a: Addr| {
+        a.resolve(last)
+            .map(VirtAddr)
+            .ok_or_else(|| "address overflows".to_string())
+    };
     Ok(Some(match *op {
-        TraceOp::Mmap { addr, len, prot, flags, file: None } => {
-            HostRequest::Pager(Request::Mmap { addr: at(addr)?, len, prot, flags })
-        }
-        TraceOp::Mmap { addr, len, prot, flags, file: Some((file, offset)) } => {
-            HostRequest::MmapFile { addr: at(addr)?, len, prot, flags, file: FileId(file), offset }
-        }
+        TraceOp::Mmap {
+            addr,
+            len,
+            prot,
+            flags,
+            file: None,
+        } => HostRequest::Pager(Request::Mmap {
+            addr: at(addr)?,
+            len,
+            prot,
+            flags,
+        }),
+        TraceOp::Mmap {
+            addr,
+            len,
+            prot,
+            flags,
+            file: Some((file, offset)),
+        } => HostRequest::MmapFile {
+            addr: at(addr)?,
+            len,
+            prot,
+            flags,
+            file: FileId(file),
+            offset,
+        },
         TraceOp::Munmap { addr, len } => HostRequest::Pager(Request::Munmap { addr: at(addr)?, len }),
-        TraceOp::Mprotect { addr, len, prot } => HostRequest::Pager(Request::Mprotect { addr: at(addr)?, len, prot }),
+        TraceOp::Mprotect { addr, len, prot } => HostRequest::Pager(Request::Mprotect {
+            addr: at(addr)?,
+            len,
+            prot,
+        }),
         TraceOp::Brk { addr } => HostRequest::Pager(Request::Brk { addr: at(addr)? }),
         TraceOp::Sbrk { delta } => HostRequest::Sbrk { delta },
-        TraceOp::Fault { addr, access } => HostRequest::Fault { addr: at(addr)?, access },
+        TraceOp::Fault { addr, access } => HostRequest::Fault {
+            addr: at(addr)?,
+            access,
+        },
         TraceOp::Setrlimit { resource, limit } => HostRequest::Setrlimit(resource, limit),
         TraceOp::Getrlimit { resource } => HostRequest::Getrlimit(resource),
         TraceOp::Resident { addr, len } => HostRequest::Pager(Request::Resident { addr: at(addr)?, len }),
@@ -119,7 +159,12 @@ fn describe(reply: &HostReply, op: &TraceOp, last: &mut u64) -> String {
                     PageFill::Resident => "resident".to_string(),
                 };
                 let perms = maps::perms(p.prot, false);
-                out.push_str(&format!("\n    {:#014x} {} {fill} frame {:#x}", p.virt.0, &perms[..3], p.frame.0));
+                out.push_str(&format!(
+                    "\n    {:#014x} {} {fill} frame {:#x}",
+                    p.virt.0,
+                    &perms[..3],
+                    p.frame.0
+                ));
             }
             out
         }
@@ -141,7 +186,9 @@ fn run(socket: &str, path: &str) -> Result<ExitCode, String> {
     let mut client: PagerClient = Client::new(UnixTransport::connect(socket).map_err(|e| format!("{socket}: {e}"))?);
     let mut last = 0u64;
     for (line_no, op) in &ops {
-        let source = lines.get(line_no - 1).map_or("", |l| l.split('#').next().unwrap_or("").trim());
+        let source = lines
+            .get(line_no - 1)
+            .map_or("", |l| l.split('#').next().unwrap_or("").trim());
         match request(op, last) {
             Ok(Some(req)) => {
                 let reply = call(&mut client, &req)?;

@@ -55,6 +55,10 @@ mod tests {
         assert_eq!(FaultAround::default().fault_window(&vma, 0x12000), 0x11000..0x14000);
         let narrow = FaultAround { window: 1000 };
         let wide = Vma::new(0, 0x100_0000, Prot::RW, Backing::Anonymous);
-        assert_eq!(narrow.fault_window(&wide, 0x45000), 0x40000..0x50000, "clamped to a reply's worth");
+        assert_eq!(
+            narrow.fault_window(&wide, 0x45000),
+            0x40000..0x50000,
+            "clamped to a reply's worth"
+        );
     }
 }

@@ -3,7 +3,8 @@
 //! hinted), munmap, mprotect and brk sequences; after every step the real
 //! set must equal the model page for page, hold exactly as many VMAs as the
 //! model has runs of equal pages (so: sorted, non-overlapping and merged
-//! where equal), stay within max_map_count, and keep its gap index right.
+//! where equal), stay within max_map_count and RLIMIT_AS, and keep its gap
+//! index right.
 
 use alloc::collections::BTreeMap;
 
@@ -14,7 +15,11 @@ use libipc::{
 use proptest::prelude::*;
 
 use super::*;
-use crate::{rlimit::Rlimits, settings::Settings, vma::VmaName};
+use crate::{
+    rlimit::{INFINITY, Limit, Rlimits},
+    settings::Settings,
+    vma::VmaName,
+};
 
 const PAGE: u64 = PAGE_SIZE;
 /// The window the operations aim at.
@@ -101,11 +106,14 @@ proptest! {
     #[test]
     fn the_vma_set_matches_a_page_model(
         max_map_count in prop_oneof![Just(3usize), Just(6), Just(65_530)],
+        as_limit in prop_oneof![Just(INFINITY), Just(24 * PAGE)],
         ops in proptest::collection::vec(op(), 1..60),
     ) {
-        let mut settings = Settings::default();
-        settings.max_map_count = max_map_count;
-        let mut space = AddressSpace::new(&settings, Rlimits::default(), 0x7f00_0000_0000);
+        let settings = Settings { max_map_count, ..Settings::default() };
+        let rlimits = Rlimits { address_space: Limit { soft: as_limit, hard: as_limit }, ..Rlimits::default() };
+        let mut space = AddressSpace::new(&settings, rlimits, 0x7f00_0000_0000);
+        // Within RLIMIT_AS: the model's pages, in bytes.
+        let within_as = |m: &Model| (m.len() as u64).saturating_mul(PAGE) <= as_limit;
         space.set_brk_start(START_BRK, 0);
         let mut model = Model::new();
         let mut brk = START_BRK;
@@ -118,7 +126,7 @@ proptest! {
                     let start = WINDOW + page * PAGE;
                     set(&mut next, start, pages, Some((prot, false)));
                     let got = space.mmap(MmapArgs { addr: start, len: pages * PAGE, prot, flags: anon(MapKind::FIXED), file: None });
-                    let fits = runs(&next) <= max_map_count;
+                    let fits = runs(&next) <= max_map_count && within_as(&next);
                     prop_assert_eq!(got.map(|r| r.0.0), if fits { Ok(start) } else { Err(Errno::NoMemory) });
                 }
                 Op::MmapHint { page, pages, prot } => {
@@ -132,11 +140,12 @@ proptest! {
                                 prop_assert_eq!(addr.0, hint, "a free hint is used");
                             }
                             set(&mut next, addr.0, pages, Some((prot, false)));
-                            prop_assert!(runs(&next) <= max_map_count);
+                            prop_assert!(runs(&next) <= max_map_count && within_as(&next));
                         }
                         Err(e) => {
                             prop_assert_eq!(e, Errno::NoMemory);
-                            prop_assert!(runs(&model) + 1 > max_map_count, "ENOMEM with room for a VMA");
+                            let room = runs(&model) < max_map_count && (model.len() as u64 + pages) * PAGE <= as_limit;
+                            prop_assert!(!room, "ENOMEM with room for a VMA");
                         }
                     }
                 }
@@ -171,7 +180,7 @@ proptest! {
                         runs(&next) <= max_map_count
                     } else if new_end > old_end {
                         set(&mut next, old_end, (new_end - old_end) / PAGE, Some((Prot::RW, true)));
-                        none_mapped(&model, old_end, new_end + PAGE) && runs(&next) <= max_map_count
+                        none_mapped(&model, old_end, new_end + PAGE) && runs(&next) <= max_map_count && within_as(&next)
                     } else {
                         true
                     };
@@ -188,11 +197,17 @@ proptest! {
             if got_ok == next {
                 model = next;
             } else {
-                prop_assert!(refused.is_some() || runs(&next) > max_map_count || got_ok == model, "diverged after {:?}", op);
+                prop_assert!(
+                    refused.is_some() || runs(&next) > max_map_count || !within_as(&next) || got_ok == model,
+                    "diverged after {:?}",
+                    op
+                );
                 prop_assert_eq!(&got_ok, &model, "a refused operation changed the space");
             }
             prop_assert_eq!(space.vmas().len(), runs(&model), "VMAs not merged where equal");
             prop_assert!(space.vmas().len() <= max_map_count);
+            prop_assert!(space.total_vm() <= as_limit, "over RLIMIT_AS");
+            prop_assert_eq!(space.total_vm(), model.len() as u64 * PAGE);
             prop_assert_eq!(space.layout.brk, brk);
             if let Err(e) = space.vmas().check_invariants() {
                 prop_assert!(false, "{}", e);

@@ -36,7 +36,14 @@ fn fixed() -> MapKind {
 }
 
 fn mmap(s: &mut AddressSpace, addr: u64, len: u64, prot: Prot, flags: MapKind) -> Result<u64, Errno> {
-    s.mmap(MmapArgs { addr, len, prot, flags, file: None }).map(|(a, _)| a.0)
+    s.mmap(MmapArgs {
+        addr,
+        len,
+        prot,
+        flags,
+        file: None,
+    })
+    .map(|(a, _)| a.0)
 }
 
 fn checked(s: &AddressSpace) {
@@ -60,7 +67,10 @@ fn mmap_needs_exactly_one_of_shared_and_private() {
 
 #[test]
 fn mmap_bad_prot_is_einval() {
-    assert_eq!(mmap(&mut space(), 0, PAGE, Prot(8), private_anon()), Err(Errno::Invalid));
+    assert_eq!(
+        mmap(&mut space(), 0, PAGE, Prot(8), private_anon()),
+        Err(Errno::Invalid)
+    );
 }
 
 #[test]
@@ -75,44 +85,77 @@ fn mmap_fixed_unaligned_is_einval() {
 fn mmap_file_needs_a_file_and_an_aligned_offset() {
     let mut s = space();
     assert_eq!(mmap(&mut s, 0, PAGE, Prot::READ, MapKind::PRIVATE), Err(Errno::Invalid));
-    let args = |offset| MmapArgs { addr: 0, len: PAGE, prot: Prot::READ, flags: MapKind::PRIVATE, file: Some((FileId(1), offset)) };
+    let args = |offset| MmapArgs {
+        addr: 0,
+        len: PAGE,
+        prot: Prot::READ,
+        flags: MapKind::PRIVATE,
+        file: Some((FileId(1), offset)),
+    };
     assert_eq!(s.mmap(args(12)).map(|r| r.0), Err(Errno::Invalid));
-    assert_eq!(s.mmap(args(u64::MAX & !(PAGE - 1))).map(|r| r.0), Err(Errno::Invalid));
+    assert_eq!(s.mmap(args(!(PAGE - 1))).map(|r| r.0), Err(Errno::Invalid));
     assert!(s.mmap(args(2 * PAGE)).is_ok());
 }
 
 #[test]
 fn mmap_too_long_is_enomem() {
     let mut s = space();
-    assert_eq!(mmap(&mut s, 0, u64::MAX, Prot::RW, private_anon()), Err(Errno::NoMemory));
-    assert_eq!(mmap(&mut s, 0, TASK_SIZE_47 + PAGE, Prot::RW, private_anon()), Err(Errno::NoMemory));
+    assert_eq!(
+        mmap(&mut s, 0, u64::MAX, Prot::RW, private_anon()),
+        Err(Errno::NoMemory)
+    );
+    assert_eq!(
+        mmap(&mut s, 0, TASK_SIZE_47 + PAGE, Prot::RW, private_anon()),
+        Err(Errno::NoMemory)
+    );
 }
 
 #[test]
 fn mmap_fixed_beyond_the_user_range_or_non_canonical_is_enomem() {
     let mut s = space();
-    assert_eq!(mmap(&mut s, TASK_SIZE_47, PAGE, Prot::RW, fixed()), Err(Errno::NoMemory));
-    assert_eq!(mmap(&mut s, TASK_SIZE_47 - PAGE, 2 * PAGE, Prot::RW, fixed()), Err(Errno::NoMemory));
-    assert_eq!(mmap(&mut s, 0xffff_8000_0000_0000, PAGE, Prot::RW, fixed()), Err(Errno::NoMemory));
-    assert_eq!(mmap(&mut s, 0x0000_8000_0000_0000, PAGE, Prot::RW, fixed()), Err(Errno::NoMemory));
+    assert_eq!(
+        mmap(&mut s, TASK_SIZE_47, PAGE, Prot::RW, fixed()),
+        Err(Errno::NoMemory)
+    );
+    assert_eq!(
+        mmap(&mut s, TASK_SIZE_47 - PAGE, 2 * PAGE, Prot::RW, fixed()),
+        Err(Errno::NoMemory)
+    );
+    assert_eq!(
+        mmap(&mut s, 0xffff_8000_0000_0000, PAGE, Prot::RW, fixed()),
+        Err(Errno::NoMemory)
+    );
+    assert_eq!(
+        mmap(&mut s, 0x0000_8000_0000_0000, PAGE, Prot::RW, fixed()),
+        Err(Errno::NoMemory)
+    );
     // The last user page itself is fine.
-    assert_eq!(mmap(&mut s, TASK_SIZE_47 - PAGE, PAGE, Prot::RW, fixed()), Ok(TASK_SIZE_47 - PAGE));
+    assert_eq!(
+        mmap(&mut s, TASK_SIZE_47 - PAGE, PAGE, Prot::RW, fixed()),
+        Ok(TASK_SIZE_47 - PAGE)
+    );
 }
 
 #[test]
 fn mmap_non_canonical_hint_is_ignored() {
     let mut s = space();
     let a = mmap(&mut s, 0xdead_beef_0000_0000, PAGE, Prot::RW, private_anon()).unwrap();
-    assert!(a < MMAP_BASE && a >= MIN);
+    assert!((MIN..MMAP_BASE).contains(&a));
 }
 
 #[test]
 fn mmap_fixed_below_mmap_min_addr_is_eperm() {
     let mut s = space();
     assert_eq!(mmap(&mut s, 0, PAGE, Prot::RW, fixed()), Err(Errno::NotPermitted));
-    assert_eq!(mmap(&mut s, MIN - PAGE, PAGE, Prot::RW, fixed()), Err(Errno::NotPermitted));
+    assert_eq!(
+        mmap(&mut s, MIN - PAGE, PAGE, Prot::RW, fixed()),
+        Err(Errno::NotPermitted)
+    );
     let noreplace = private_anon().union(MapKind::FIXED_NOREPLACE);
-    assert_eq!(mmap(&mut s, 0x1000, PAGE, Prot::RW, noreplace), Err(Errno::NotPermitted));
+    assert_eq!(
+        mmap(&mut s, 0x1000, PAGE, Prot::RW, noreplace),
+        Err(Errno::NotPermitted)
+    );
     assert_eq!(mmap(&mut s, MIN, PAGE, Prot::RW, fixed()), Ok(MIN));
 }
 
@@ -132,7 +175,10 @@ fn mmap_fixed_noreplace_over_a_mapping_is_eexist() {
     let mut s = space();
     mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
     let noreplace = private_anon().union(MapKind::FIXED_NOREPLACE);
-    assert_eq!(mmap(&mut s, 0x40_3000, 2 * PAGE, Prot::READ, noreplace), Err(Errno::Exists));
+    assert_eq!(
+        mmap(&mut s, 0x40_3000, 2 * PAGE, Prot::READ, noreplace),
+        Err(Errno::Exists)
+    );
     assert_eq!(mmap(&mut s, 0x40_4000, PAGE, Prot::READ, noreplace), Ok(0x40_4000));
 }
 
@@ -142,7 +188,13 @@ fn mmap_fixed_replaces_and_returns_the_dropped_frames() {
     mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
     s.commit(VirtAddr(0x40_1000), PhysAddr(0x9000)).unwrap();
     let (_, dropped) = s
-        .mmap(MmapArgs { addr: 0x40_1000, len: PAGE, prot: Prot::READ, flags: fixed(), file: None })
+        .mmap(MmapArgs {
+            addr: 0x40_1000,
+            len: PAGE,
+            prot: Prot::READ,
+            flags: fixed(),
+            file: None,
+        })
         .unwrap();
     assert_eq!(dropped, [(VirtAddr(0x40_1000), PhysAddr(0x9000))]);
     assert_eq!(s.vmas().len(), 3);
@@ -152,10 +204,19 @@ fn mmap_fixed_replaces_and_returns_the_dropped_frames() {
 #[test]
 fn mmap_hint_is_used_when_free_else_top_down_below_the_base() {
     let mut s = space();
-    assert_eq!(mmap(&mut s, 0x1234_5000, PAGE, Prot::RW, private_anon()), Ok(0x1234_5000));
+    assert_eq!(
+        mmap(&mut s, 0x1234_5000, PAGE, Prot::RW, private_anon()),
+        Ok(0x1234_5000)
+    );
     // Taken: the search runs top-down below the mmap base.
-    assert_eq!(mmap(&mut s, 0x1234_5000, PAGE, Prot::RW, private_anon()), Ok(MMAP_BASE - PAGE));
-    assert_eq!(mmap(&mut s, 0, 2 * PAGE, Prot::READ, private_anon()), Ok(MMAP_BASE - 3 * PAGE));
+    assert_eq!(
+        mmap(&mut s, 0x1234_5000, PAGE, Prot::RW, private_anon()),
+        Ok(MMAP_BASE - PAGE)
+    );
+    assert_eq!(
+        mmap(&mut s, 0, 2 * PAGE, Prot::READ, private_anon()),
+        Ok(MMAP_BASE - 3 * PAGE)
+    );
     checked(&s);
 }
 
@@ -166,7 +227,10 @@ fn mmap_with_no_room_is_enomem() {
     // than the room above the base.
     mmap(&mut s, MIN, MMAP_BASE - MIN, Prot::NONE, fixed()).unwrap();
     let above = TASK_SIZE_47 - MMAP_BASE;
-    assert_eq!(mmap(&mut s, 0, above + PAGE, Prot::RW, private_anon()), Err(Errno::NoMemory));
+    assert_eq!(
+        mmap(&mut s, 0, above + PAGE, Prot::RW, private_anon()),
+        Err(Errno::NoMemory)
+    );
     // What fits above the base is still found.
     assert_eq!(mmap(&mut s, 0, above, Prot::RW, private_anon()), Ok(MMAP_BASE));
 }
@@ -185,7 +249,10 @@ fn mmap_beyond_max_map_count_is_enomem_and_changes_nothing() {
     assert_eq!(mmap(&mut s, 0x200_0000, PAGE, Prot::RW, fixed()), Err(Errno::NoMemory));
     assert_eq!(mmap(&mut s, 0, PAGE, Prot::RW, private_anon()), Err(Errno::NoMemory));
     // One that merges with a neighbour needs no new VMA: allowed.
-    assert_eq!(mmap(&mut s, 0x100_0000 + 4 * PAGE, PAGE, Prot::READ, fixed()), Ok(0x100_4000));
+    assert_eq!(
+        mmap(&mut s, 0x100_0000 + 4 * PAGE, PAGE, Prot::READ, fixed()),
+        Ok(0x100_4000)
+    );
     assert_eq!(s.vmas().len(), 4);
     checked(&s);
 }
@@ -193,19 +260,41 @@ fn mmap_beyond_max_map_count_is_enomem_and_changes_nothing() {
 #[test]
 fn mmap_over_rlimit_as_is_enomem() {
     let mut r = Rlimits::default();
-    r.set(Resource::As, Limit { soft: 4 * PAGE, hard: 4 * PAGE }, false).unwrap();
+    r.set(
+        Resource::As,
+        Limit {
+            soft: 4 * PAGE,
+            hard: 4 * PAGE,
+        },
+        false,
+    )
+    .unwrap();
     let mut s = space_with(&Settings::default(), r);
     mmap(&mut s, 0, 3 * PAGE, Prot::READ, private_anon()).unwrap();
-    assert_eq!(mmap(&mut s, 0, 2 * PAGE, Prot::READ, private_anon()), Err(Errno::NoMemory));
+    assert_eq!(
+        mmap(&mut s, 0, 2 * PAGE, Prot::READ, private_anon()),
+        Err(Errno::NoMemory)
+    );
     assert!(mmap(&mut s, 0, PAGE, Prot::READ, private_anon()).is_ok());
 }
 
 #[test]
 fn mmap_over_rlimit_data_is_enomem_for_private_writable_only() {
     let mut r = Rlimits::default();
-    r.set(Resource::Data, Limit { soft: 2 * PAGE, hard: 2 * PAGE }, false).unwrap();
+    r.set(
+        Resource::Data,
+        Limit {
+            soft: 2 * PAGE,
+            hard: 2 * PAGE,
+        },
+        false,
+    )
+    .unwrap();
     let mut s = space_with(&Settings::default(), r);
-    assert_eq!(mmap(&mut s, 0, 3 * PAGE, Prot::RW, private_anon()), Err(Errno::NoMemory));
+    assert_eq!(
+        mmap(&mut s, 0, 3 * PAGE, Prot::RW, private_anon()),
+        Err(Errno::NoMemory)
+    );
     assert!(mmap(&mut s, 0, 3 * PAGE, Prot::READ, private_anon()).is_ok());
     let shared = MapKind::SHARED.union(MapKind::ANONYMOUS);
     assert!(mmap(&mut s, 0, 3 * PAGE, Prot::RW, shared).is_ok());
@@ -256,10 +345,13 @@ fn la57_a_hint_above_47_bits_opens_the_57_bit_range() {
     assert_eq!(mmap(&mut s, hint, PAGE, Prot::RW, private_anon()), Ok(hint));
     // Taken: still above the boundary, found by the search.
     let b = mmap(&mut s, hint, PAGE, Prot::RW, private_anon()).unwrap();
-    assert!(b >= TASK_SIZE_47 && b < TASK_SIZE_56, "{b:#x}");
+    assert!((TASK_SIZE_47..TASK_SIZE_56).contains(&b), "{b:#x}");
     // MAP_FIXED up to the 56-bit top; beyond it ENOMEM.
     assert!(mmap(&mut s, TASK_SIZE_56 - PAGE, PAGE, Prot::RW, fixed()).is_ok());
-    assert_eq!(mmap(&mut s, TASK_SIZE_56, PAGE, Prot::RW, fixed()), Err(Errno::NoMemory));
+    assert_eq!(
+        mmap(&mut s, TASK_SIZE_56, PAGE, Prot::RW, fixed()),
+        Err(Errno::NoMemory)
+    );
 }
 
 #[test]
@@ -293,7 +385,10 @@ fn munmap_splits_and_returns_resident_pages() {
     s.commit(VirtAddr(0x40_1000), PhysAddr(0x7000)).unwrap();
     s.commit(VirtAddr(0x40_3000), PhysAddr(0x8000)).unwrap();
     // The length is rounded up to a page.
-    assert_eq!(s.munmap(0x40_1000, 100), Ok(alloc::vec![(VirtAddr(0x40_1000), PhysAddr(0x7000))]));
+    assert_eq!(
+        s.munmap(0x40_1000, 100),
+        Ok(alloc::vec![(VirtAddr(0x40_1000), PhysAddr(0x7000))])
+    );
     assert_eq!(s.vmas().len(), 2);
     assert_eq!(s.resident(0x40_0000, 4 * PAGE), 1);
     checked(&s);
@@ -333,9 +428,15 @@ fn mprotect_enomem_cases() {
     assert_eq!(s.mprotect(0x40_0000, 3 * PAGE, Prot::READ), Err(Errno::NoMemory));
     assert_eq!(s.mprotect(0x50_0000, PAGE, Prot::READ), Err(Errno::NoMemory));
     assert_eq!(s.mprotect(0x40_0000, u64::MAX, Prot::READ), Err(Errno::NoMemory));
-    assert_eq!(s.mprotect(0xffff_8000_0000_0000, PAGE, Prot::READ), Err(Errno::NoMemory));
+    assert_eq!(
+        s.mprotect(0xffff_8000_0000_0000, PAGE, Prot::READ),
+        Err(Errno::NoMemory)
+    );
     // Nothing changed.
-    assert_eq!(s.vmas().iter().map(|v| v.prot).collect::<Vec<_>>(), [Prot::RW, Prot::RW]);
+    assert_eq!(
+        s.vmas().iter().map(|v| v.prot).collect::<Vec<_>>(),
+        [Prot::RW, Prot::RW]
+    );
 }
 
 #[test]
@@ -383,7 +484,10 @@ fn brk_zero_and_below_start_query() {
     assert_eq!(s.brk(BRK - 1).0, BRK);
     assert_eq!(s.brk(BRK + 10).0, BRK + 10);
     assert_eq!(s.brk(0).0, BRK + 10, "the break is kept unaligned");
-    assert_eq!(s.vmas().find(BRK).map(|v| (v.end, v.name.clone())), Some((BRK + PAGE, VmaName::Heap)));
+    assert_eq!(
+        s.vmas().find(BRK).map(|v| (v.end, v.name.clone())),
+        Some((BRK + PAGE, VmaName::Heap))
+    );
 }
 
 #[test]
@@ -422,7 +526,15 @@ fn brk_growth_stops_at_a_stacks_guard_gap() {
 #[test]
 fn brk_over_rlimit_data_fails() {
     let mut r = Rlimits::default();
-    r.set(Resource::Data, Limit { soft: 4 * PAGE, hard: 4 * PAGE }, false).unwrap();
+    r.set(
+        Resource::Data,
+        Limit {
+            soft: 4 * PAGE,
+            hard: 4 * PAGE,
+        },
+        false,
+    )
+    .unwrap();
     let mut s = space_with(&Settings::default(), r);
     s.set_brk_start(BRK, 2 * PAGE);
     assert_eq!(s.brk(BRK + 3 * PAGE).0, BRK);
@@ -432,7 +544,15 @@ fn brk_over_rlimit_data_fails() {
 #[test]
 fn brk_over_rlimit_as_fails() {
     let mut r = Rlimits::default();
-    r.set(Resource::As, Limit { soft: 2 * PAGE, hard: 2 * PAGE }, false).unwrap();
+    r.set(
+        Resource::As,
+        Limit {
+            soft: 2 * PAGE,
+            hard: 2 * PAGE,
+        },
+        false,
+    )
+    .unwrap();
     let mut s = heap_space(r);
     assert_eq!(s.brk(BRK + 3 * PAGE).0, BRK);
     assert_eq!(s.brk(BRK + 2 * PAGE).0, BRK + 2 * PAGE);
@@ -464,11 +584,21 @@ fn sbrk_returns_the_old_break_or_enomem() {
 #[test]
 fn setrlimit_soft_above_hard_is_einval_and_raising_hard_is_eperm() {
     let mut s = space();
-    assert_eq!(s.setrlimit(Resource::Stack, Limit { soft: 10, hard: 5 }, false), Err(Errno::Invalid));
-    s.setrlimit(Resource::Stack, Limit { soft: 5, hard: 10 }, false).unwrap();
-    assert_eq!(s.setrlimit(Resource::Stack, Limit { soft: 10, hard: 11 }, false), Err(Errno::NotPermitted));
+    assert_eq!(
+        s.setrlimit(Resource::Stack, Limit { soft: 10, hard: 5 }, false),
+        Err(Errno::Invalid)
+    );
+    s.setrlimit(Resource::Stack, Limit { soft: 5, hard: 10 }, false)
+        .unwrap();
+    assert_eq!(
+        s.setrlimit(Resource::Stack, Limit { soft: 10, hard: 11 }, false),
+        Err(Errno::NotPermitted)
+    );
     assert_eq!(s.getrlimit(Resource::Stack), Limit { soft: 5, hard: 10 });
-    assert_eq!(s.setrlimit(Resource::Stack, Limit { soft: 10, hard: 10 }, false), Ok(()));
+    assert_eq!(
+        s.setrlimit(Resource::Stack, Limit { soft: 10, hard: 10 }, false),
+        Ok(())
+    );
 }
 
 // ---- faults ----
@@ -476,8 +606,14 @@ fn setrlimit_soft_above_hard_is_einval_and_raising_hard_is_eperm() {
 #[test]
 fn fault_with_no_mapping_kills() {
     let mut s = space();
-    assert_eq!(s.fault(&DefaultPolicy, 0x40_0000, Access::Read), FaultDecision::Kill(KillReason::NoMapping));
-    assert_eq!(s.fault(&DefaultPolicy, 0, Access::Read), FaultDecision::Kill(KillReason::NoMapping));
+    assert_eq!(
+        s.fault(&DefaultPolicy, 0x40_0000, Access::Read),
+        FaultDecision::Kill(KillReason::NoMapping)
+    );
+    assert_eq!(
+        s.fault(&DefaultPolicy, 0, Access::Read),
+        FaultDecision::Kill(KillReason::NoMapping)
+    );
     assert_eq!(
         s.fault(&DefaultPolicy, 0xffff_8000_0000_0000, Access::Read),
         FaultDecision::Kill(KillReason::NoMapping)
@@ -490,9 +626,18 @@ fn fault_protection_cases() {
     mmap(&mut s, 0x40_0000, PAGE, Prot::READ, fixed()).unwrap();
     mmap(&mut s, 0x50_0000, PAGE, Prot::NONE, fixed()).unwrap();
     let p = &DefaultPolicy;
-    assert_eq!(s.fault(p, 0x40_0008, Access::Write), FaultDecision::Kill(KillReason::Protection));
-    assert_eq!(s.fault(p, 0x40_0008, Access::Execute), FaultDecision::Kill(KillReason::Protection));
-    assert_eq!(s.fault(p, 0x50_0000, Access::Read), FaultDecision::Kill(KillReason::Protection));
+    assert_eq!(
+        s.fault(p, 0x40_0008, Access::Write),
+        FaultDecision::Kill(KillReason::Protection)
+    );
+    assert_eq!(
+        s.fault(p, 0x40_0008, Access::Execute),
+        FaultDecision::Kill(KillReason::Protection)
+    );
+    assert_eq!(
+        s.fault(p, 0x50_0000, Access::Read),
+        FaultDecision::Kill(KillReason::Protection)
+    );
     assert!(matches!(s.fault(p, 0x40_0008, Access::Read), FaultDecision::Map(_)));
 }
 
@@ -501,14 +646,22 @@ fn fault_on_anonymous_memory_maps_a_zero_page() {
     let mut s = space();
     mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
     let d = s.fault(&DefaultPolicy, 0x40_1234, Access::Write);
-    let expect = PageToMap { virt: VirtAddr(0x40_1000), prot: Prot::RW, fill: Fill::Zero };
+    let expect = PageToMap {
+        virt: VirtAddr(0x40_1000),
+        prot: Prot::RW,
+        fill: Fill::Zero,
+    };
     assert_eq!(d, FaultDecision::Map(alloc::vec![expect]));
     s.commit(VirtAddr(0x40_1000), PhysAddr(0x3000)).unwrap();
     assert_eq!(s.resident(0x40_0000, 4 * PAGE), 1);
     assert_eq!(s.vmas().iter().next().map(|v| v.resident_pages().0), Some(1));
     // Faulting again (e.g. after PROT_NONE) maps the same frame.
     let d = s.fault(&DefaultPolicy, 0x40_1000, Access::Read);
-    let again = PageToMap { virt: VirtAddr(0x40_1000), prot: Prot::RW, fill: Fill::Resident(PhysAddr(0x3000)) };
+    let again = PageToMap {
+        virt: VirtAddr(0x40_1000),
+        prot: Prot::RW,
+        fill: Fill::Resident(PhysAddr(0x3000)),
+    };
     assert_eq!(d, FaultDecision::Map(alloc::vec![again]));
 }
 
@@ -516,15 +669,38 @@ fn fault_on_anonymous_memory_maps_a_zero_page() {
 fn fault_on_a_file_segment_copies_then_zeroes() {
     let mut s = space();
     // A segment whose file data ends 0x100 bytes into its second page.
-    let mut vma = Vma::new(0x40_0000, 0x40_3000, Prot::RW, Backing::File { file: FileId(7), offset: 0x1000, data_end: 0x40_1100 });
+    let mut vma = Vma::new(
+        0x40_0000,
+        0x40_3000,
+        Prot::RW,
+        Backing::File {
+            file: FileId(7),
+            offset: 0x1000,
+            data_end: 0x40_1100,
+        },
+    );
     vma.name = VmaName::Path("/bin/x".into());
     s.insert_vma(vma).unwrap();
     let fill = |s: &mut AddressSpace, a| match s.fault(&DefaultPolicy, a, Access::Read) {
         FaultDecision::Map(p) => p[0].fill,
         other => panic!("{other:?}"),
     };
-    assert_eq!(fill(&mut s, 0x40_0000), Fill::File { file: FileId(7), offset: 0x1000, len: PAGE });
-    assert_eq!(fill(&mut s, 0x40_1000), Fill::File { file: FileId(7), offset: 0x2000, len: 0x100 });
+    assert_eq!(
+        fill(&mut s, 0x40_0000),
+        Fill::File {
+            file: FileId(7),
+            offset: 0x1000,
+            len: PAGE
+        }
+    );
+    assert_eq!(
+        fill(&mut s, 0x40_1000),
+        Fill::File {
+            file: FileId(7),
+            offset: 0x2000,
+            len: 0x100
+        }
+    );
     assert_eq!(fill(&mut s, 0x40_2000), Fill::Zero);
 }
 
@@ -534,10 +710,16 @@ fn fault_around_maps_up_to_16_non_resident_pages_of_the_same_vma() {
     mmap(&mut s, 0x40_0000, 64 * PAGE, Prot::RW, fixed()).unwrap();
     mmap(&mut s, 0x40_0000 + 64 * PAGE, 64 * PAGE, Prot::READ, fixed()).unwrap();
     s.commit(VirtAddr(0x40_3000), PhysAddr(0x1000)).unwrap();
-    let FaultDecision::Map(pages) = s.fault(&FaultAround::default(), 0x40_0000, Access::Write) else { panic!() };
+    let FaultDecision::Map(pages) = s.fault(&FaultAround::default(), 0x40_0000, Access::Write) else {
+        panic!()
+    };
     assert_eq!(pages.len(), 15);
     assert!(pages.len() <= libipc::kernel::MAX_FAULT_MAPPINGS);
-    assert!(pages.iter().all(|p| p.virt.0 < 0x41_0000 && p.virt.0 != 0x40_3000 && p.prot == Prot::RW));
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.virt.0 < 0x41_0000 && p.virt.0 != 0x40_3000 && p.prot == Prot::RW)
+    );
     // At the VMA's end the window stops there.
     let FaultDecision::Map(pages) = s.fault(&FaultAround::default(), 0x40_0000 + 63 * PAGE, Access::Write) else {
         panic!()
@@ -548,10 +730,16 @@ fn fault_around_maps_up_to_16_non_resident_pages_of_the_same_vma() {
 #[test]
 fn commit_refuses_unmapped_and_resident_pages() {
     let mut s = space();
-    assert_eq!(s.commit(VirtAddr(0x40_0000), PhysAddr(0x1000)), Err(CommitError::NotMapped));
+    assert_eq!(
+        s.commit(VirtAddr(0x40_0000), PhysAddr(0x1000)),
+        Err(CommitError::NotMapped)
+    );
     mmap(&mut s, 0x40_0000, PAGE, Prot::RW, fixed()).unwrap();
     s.commit(VirtAddr(0x40_0000), PhysAddr(0x1000)).unwrap();
-    assert_eq!(s.commit(VirtAddr(0x40_0000), PhysAddr(0x2000)), Err(CommitError::AlreadyResident(PhysAddr(0x1000))));
+    assert_eq!(
+        s.commit(VirtAddr(0x40_0000), PhysAddr(0x2000)),
+        Err(CommitError::AlreadyResident(PhysAddr(0x1000)))
+    );
 }
 
 // ---- stack growth ----
@@ -572,9 +760,16 @@ fn fault_below_the_stack_grows_it() {
     let mut s = stack_space(Rlimits::default());
     let addr = STACK_TOP - 10 * PAGE + 8;
     let d = s.fault(&DefaultPolicy, addr, Access::Write);
-    let expect = PageToMap { virt: VirtAddr(STACK_TOP - 10 * PAGE), prot: Prot::RW, fill: Fill::Zero };
+    let expect = PageToMap {
+        virt: VirtAddr(STACK_TOP - 10 * PAGE),
+        prot: Prot::RW,
+        fill: Fill::Zero,
+    };
     assert_eq!(d, FaultDecision::Map(alloc::vec![expect]));
-    assert_eq!(s.vmas().find(addr).map(|v| (v.start, v.end)), Some((STACK_TOP - 10 * PAGE, STACK_TOP)));
+    assert_eq!(
+        s.vmas().find(addr).map(|v| (v.start, v.end)),
+        Some((STACK_TOP - 10 * PAGE, STACK_TOP))
+    );
     assert_eq!(s.vmas().len(), 1);
     checked(&s);
 }
@@ -583,7 +778,10 @@ fn fault_below_the_stack_grows_it() {
 fn stack_growth_beyond_rlimit_stack_is_a_limit_kill() {
     let mut s = stack_space(Rlimits::default());
     let limit = crate::rlimit::DEFAULT_STACK;
-    assert!(matches!(s.fault(&DefaultPolicy, STACK_TOP - limit, Access::Write), FaultDecision::Map(_)));
+    assert!(matches!(
+        s.fault(&DefaultPolicy, STACK_TOP - limit, Access::Write),
+        FaultDecision::Map(_)
+    ));
     assert_eq!(
         s.fault(&DefaultPolicy, STACK_TOP - limit - 1, Access::Write),
         FaultDecision::Kill(KillReason::Limit)
@@ -593,10 +791,24 @@ fn stack_growth_beyond_rlimit_stack_is_a_limit_kill() {
 #[test]
 fn stack_growth_beyond_rlimit_as_is_a_limit_kill() {
     let mut r = Rlimits::default();
-    r.set(Resource::As, Limit { soft: 8 * PAGE, hard: 8 * PAGE }, false).unwrap();
+    r.set(
+        Resource::As,
+        Limit {
+            soft: 8 * PAGE,
+            hard: 8 * PAGE,
+        },
+        false,
+    )
+    .unwrap();
     let mut s = stack_space(r);
-    assert_eq!(s.fault(&DefaultPolicy, STACK_TOP - 9 * PAGE, Access::Write), FaultDecision::Kill(KillReason::Limit));
-    assert!(matches!(s.fault(&DefaultPolicy, STACK_TOP - 8 * PAGE, Access::Write), FaultDecision::Map(_)));
+    assert_eq!(
+        s.fault(&DefaultPolicy, STACK_TOP - 9 * PAGE, Access::Write),
+        FaultDecision::Kill(KillReason::Limit)
+    );
+    assert!(matches!(
+        s.fault(&DefaultPolicy, STACK_TOP - 8 * PAGE, Access::Write),
+        FaultDecision::Map(_)
+    ));
 }
 
 #[test]
@@ -606,10 +818,19 @@ fn stack_growth_into_the_guard_gap_of_a_mapping_below_is_killed() {
     let below_end = STACK_TOP - 4 * PAGE - gap - 4 * PAGE;
     mmap(&mut s, below_end - PAGE, PAGE, Prot::RW, fixed()).unwrap();
     // Within the gap above that mapping: stack clash.
-    assert_eq!(s.fault(&DefaultPolicy, below_end + gap - PAGE, Access::Write), FaultDecision::Kill(KillReason::GuardGap));
-    assert_eq!(s.fault(&DefaultPolicy, below_end, Access::Write), FaultDecision::Kill(KillReason::GuardGap));
+    assert_eq!(
+        s.fault(&DefaultPolicy, below_end + gap - PAGE, Access::Write),
+        FaultDecision::Kill(KillReason::GuardGap)
+    );
+    assert_eq!(
+        s.fault(&DefaultPolicy, below_end, Access::Write),
+        FaultDecision::Kill(KillReason::GuardGap)
+    );
     // Exactly a gap away: allowed.
-    assert!(matches!(s.fault(&DefaultPolicy, below_end + gap, Access::Write), FaultDecision::Map(_)));
+    assert!(matches!(
+        s.fault(&DefaultPolicy, below_end + gap, Access::Write),
+        FaultDecision::Map(_)
+    ));
 }
 
 #[test]
@@ -617,7 +838,10 @@ fn a_prot_none_mapping_below_does_not_block_stack_growth() {
     let mut s = stack_space(Rlimits::default());
     let below_end = STACK_TOP - 8 * PAGE;
     mmap(&mut s, below_end - PAGE, PAGE, Prot::NONE, fixed()).unwrap();
-    assert!(matches!(s.fault(&DefaultPolicy, below_end, Access::Write), FaultDecision::Map(_)));
+    assert!(matches!(
+        s.fault(&DefaultPolicy, below_end, Access::Write),
+        FaultDecision::Map(_)
+    ));
 }
 
 #[test]
@@ -626,7 +850,10 @@ fn stack_growth_below_mmap_min_addr_is_refused() {
     let mut stack = Vma::new(MIN + PAGE, MIN + 4 * PAGE, Prot::RW, Backing::Anonymous);
     stack.grows_down = true;
     s.insert_vma(stack).unwrap();
-    assert_eq!(s.fault(&DefaultPolicy, MIN - PAGE, Access::Write), FaultDecision::Kill(KillReason::NoMapping));
+    assert_eq!(
+        s.fault(&DefaultPolicy, MIN - PAGE, Access::Write),
+        FaultDecision::Kill(KillReason::NoMapping)
+    );
 }
 
 #[test]
@@ -635,7 +862,10 @@ fn stack_growth_respects_the_stack_protection() {
     let mut stack = Vma::new(STACK_TOP - PAGE, STACK_TOP, Prot::READ, Backing::Anonymous);
     stack.grows_down = true;
     s.insert_vma(stack).unwrap();
-    assert_eq!(s.fault(&DefaultPolicy, STACK_TOP - 2 * PAGE, Access::Write), FaultDecision::Kill(KillReason::Protection));
+    assert_eq!(
+        s.fault(&DefaultPolicy, STACK_TOP - 2 * PAGE, Access::Write),
+        FaultDecision::Kill(KillReason::Protection)
+    );
 }
 
 #[test]
@@ -655,4 +885,25 @@ fn brk_growth_fails_over_a_mapping_straddling_the_old_end() {
     mmap(&mut s, BRK + PAGE, 2 * PAGE, Prot::READ, fixed()).unwrap();
     assert_eq!(s.brk(BRK + 4 * PAGE).0, BRK + 2 * PAGE);
     checked(&s);
+}
+
+#[test]
+fn the_guard_gap_is_a_setting() {
+    let mut settings = Settings::default();
+    settings.set("stack_guard_gap", "1").unwrap();
+    let mut s = space_with(&settings, Rlimits::default());
+    let mut stack = Vma::new(STACK_TOP - PAGE, STACK_TOP, Prot::RW, Backing::Anonymous);
+    stack.grows_down = true;
+    s.insert_vma(stack).unwrap();
+    mmap(&mut s, STACK_TOP - 8 * PAGE, PAGE, Prot::RW, fixed()).unwrap();
+    // One page of gap: growing to two pages above the mapping is fine,
+    // to the page right above it is a clash.
+    assert!(matches!(
+        s.fault(&DefaultPolicy, STACK_TOP - 6 * PAGE, Access::Write),
+        FaultDecision::Map(_)
+    ));
+    assert_eq!(
+        s.fault(&DefaultPolicy, STACK_TOP - 7 * PAGE, Access::Write),
+        FaultDecision::Kill(KillReason::GuardGap)
+    );
 }

@@ -19,12 +19,20 @@ fn main(pid: u64) -> i64 {
         if u64::from(other) == pid {
             continue;
         }
-        let got = runtime::procfs::read(PidSelector::Pid(libipc::types::Pid(other)), ProcFile::Mem, CODE, &mut buf);
+        let got = runtime::procfs::read(
+            PidSelector::Pid(libipc::types::Pid(other)),
+            ProcFile::Mem,
+            CODE,
+            &mut buf,
+        );
         match got {
             Err(e) => runtime::println!("procfs_peek: mem of pid {other} refused: {e:?}"),
             Ok(n) => runtime::println!("procfs_peek: mem of pid {other} READ ({n} bytes)"),
         }
-        ok &= check("no other user's memory is readable", matches!(got, Err(Error::AccessDenied | Error::NoSuchProcess)));
+        ok &= check(
+            "no other user's memory is readable",
+            matches!(got, Err(Error::AccessDenied | Error::NoSuchProcess)),
+        );
     }
     verdict("procfs_peek", ok)
 }

@@ -12,7 +12,9 @@ runtime::entry!(main);
 
 fn main(_pid: u64) -> i64 {
     // Grow the heap by 64 KiB so there is a [heap] to find.
-    let Ok(start) = runtime::pager::brk(VirtAddr(0)) else { return verdict("procfs_self", false) };
+    let Ok(start) = runtime::pager::brk(VirtAddr(0)) else {
+        return verdict("procfs_self", false);
+    };
     let grown = runtime::pager::brk(VirtAddr(start.0 + 0x10000));
     let mut ok = check("brk grows the heap", grown == Ok(VirtAddr(start.0 + 0x10000)));
     // SAFETY: the first heap byte was just made part of the heap.

@@ -18,13 +18,24 @@ const HIGH: u16 = 0x3000;
 const SYSTEM: u16 = 0x4000;
 
 /// The identity of system services (the pager itself, procfs).
-pub const SYSTEM_IDENTITY: Identity = Identity { user_rid: 18, integrity: SYSTEM, privileges: Identity::TCB | Identity::DEBUG };
+pub const SYSTEM_IDENTITY: Identity = Identity {
+    user_rid: 18,
+    integrity: SYSTEM,
+    privileges: Identity::TCB | Identity::DEBUG,
+};
 const DEFAULT_RID: u32 = 1000;
 
 /// Splits `name@identity` and parses the identity.
 pub fn parse_spec(spec: &str) -> Result<(&str, Identity), String> {
     let Some((name, who)) = spec.split_once('@') else {
-        return Ok((spec, Identity { user_rid: DEFAULT_RID, integrity: MEDIUM, privileges: 0 }));
+        return Ok((
+            spec,
+            Identity {
+                user_rid: DEFAULT_RID,
+                integrity: MEDIUM,
+                privileges: 0,
+            },
+        ));
     };
     let mut parts = who.split(':');
     let user_rid = match parts.next().unwrap_or("") {
@@ -47,8 +58,19 @@ pub fn parse_spec(spec: &str) -> Result<(&str, Identity), String> {
         privileges |= match c {
             't' => Identity::TCB,
             'd' => Identity::DEBUG,
-            _ => return Err(alloc::format!("unknown privilege {c:?} (t: SeTcbPrivilege, d: SeDebugPrivilege)")),
+            _ => {
+                return Err(alloc::format!(
+                    "unknown privilege {c:?} (t: SeTcbPrivilege, d: SeDebugPrivilege)"
+                ));
+            }
         };
     }
-    Ok((name, Identity { user_rid, integrity, privileges }))
+    Ok((
+        name,
+        Identity {
+            user_rid,
+            integrity,
+            privileges,
+        },
+    ))
 }

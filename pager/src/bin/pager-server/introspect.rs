@@ -29,7 +29,13 @@ fn vma_info(v: &Vma) -> VmaInfo {
             let mut p: heapless::String<{ procfs::MAX_PATH }> = heapless::String::new();
             let _ = p.push_str(&path[..path.len().min(procfs::MAX_PATH)]);
             // The ramdisk is the only filesystem: device 00:01, inode = file id + 1.
-            FileBacking::File(FileRef { path: p, dev_major: 0, dev_minor: 1, inode: file.0 + 1, page_offset: offset / PAGE_SIZE })
+            FileBacking::File(FileRef {
+                path: p,
+                dev_major: 0,
+                dev_minor: 1,
+                inode: file.0 + 1,
+                page_offset: offset / PAGE_SIZE,
+            })
         }
         (Backing::Anonymous, _) => FileBacking::Anonymous,
     };
@@ -57,9 +63,10 @@ impl Server {
         }
         match request {
             SourceRequest::Identity { pid } if pid == PAGER_PID => Ok(SourceReply::Identity(SYSTEM_IDENTITY)),
-            SourceRequest::Identity { pid } => {
-                self.process(pid).map(|p| SourceReply::Identity(p.identity)).ok_or(SourceError::NoSuchProcess)
-            }
+            SourceRequest::Identity { pid } => self
+                .process(pid)
+                .map(|p| SourceReply::Identity(p.identity))
+                .ok_or(SourceError::NoSuchProcess),
             SourceRequest::Layout { pid } => {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
                 let l = p.space.layout;
@@ -77,7 +84,11 @@ impl Server {
                 let v = p.space.vmas().iter().nth(index as usize).ok_or(SourceError::Io)?;
                 Ok(SourceReply::Vma(vma_info(v)))
             }
-            SourceRequest::Pages { pid, start_vpn, end_vpn } => {
+            SourceRequest::Pages {
+                pid,
+                start_vpn,
+                end_vpn,
+            } => {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
                 let (start, end) = (start_vpn.saturating_mul(PAGE_SIZE), end_vpn.saturating_mul(PAGE_SIZE));
                 let mut pages = heapless::Vec::new();
@@ -88,7 +99,12 @@ impl Server {
                         if anonymous {
                             flags = flags.union(PageFlags::ANONYMOUS).union(PageFlags::DIRTY);
                         }
-                        let info = PageInfo { vpn: page / PAGE_SIZE, frame: PageFrame::Resident { pfn: frame.pfn() }, map_count: 1, flags };
+                        let info = PageInfo {
+                            vpn: page / PAGE_SIZE,
+                            frame: PageFrame::Resident { pfn: frame.pfn() },
+                            map_count: 1,
+                            flags,
+                        };
                         if pages.push(info).is_err() {
                             break 'vmas;
                         }
@@ -104,9 +120,9 @@ impl Server {
                 data.truncate(n);
                 Ok(SourceReply::Data(data))
             }
-            SourceRequest::WriteMem { pid, addr, data } => {
-                self.write_mem(pid, addr.0, &data).map(|n| SourceReply::Written(n as u32))
-            }
+            SourceRequest::WriteMem { pid, addr, data } => self
+                .write_mem(pid, addr.0, &data)
+                .map(|n| SourceReply::Written(n as u32)),
         }
     }
 
@@ -131,14 +147,22 @@ impl Server {
                     let data = self.ramdisk.file(file.0 as usize).unwrap_or(&[]);
                     for (i, b) in chunk.iter_mut().enumerate() {
                         let off = in_page + i;
-                        *b = if (off as u64) < len { data.get(offset as usize + off).copied().unwrap_or(0) } else { 0 };
+                        *b = if (off as u64) < len {
+                            data.get(offset as usize + off).copied().unwrap_or(0)
+                        } else {
+                            0
+                        };
                     }
                 }
                 (None, _) => chunk.fill(0),
             }
             done += n;
         }
-        if done == 0 && !out.is_empty() { Err(SourceError::Io) } else { Ok(done) }
+        if done == 0 && !out.is_empty() {
+            Err(SourceError::Io)
+        } else {
+            Ok(done)
+        }
     }
 
     /// Writes a process's memory (as a debugger would): pages not yet
@@ -157,7 +181,11 @@ impl Server {
             self.window.frame_mut(frame)[in_page..in_page + n].copy_from_slice(&data[done..done + n]);
             done += n;
         }
-        if done == 0 && !data.is_empty() { Err(SourceError::Io) } else { Ok(done) }
+        if done == 0 && !data.is_empty() {
+            Err(SourceError::Io)
+        } else {
+            Ok(done)
+        }
     }
 
     /// The frame of `page` in `pid`, allocating, filling and mapping it if
@@ -180,4 +208,3 @@ impl Server {
         Some(frame)
     }
 }
-

@@ -3,16 +3,15 @@
 
 use alloc::{boxed::Box, collections::BTreeMap, string::String, vec::Vec};
 
-use libipc::{procfs::Identity, types::PhysAddr};
-
 use libipc::{
     MAX_MESSAGE,
     abi::{ExitStatus, MapFlags, MessageKind, PAGER_ENDPOINT, PagerBootInfo, SysError},
     codec,
     kernel::{FaultInfo, FaultKind, FaultReply, KernelEvent, KillReason, MAX_FAULT_MAPPINGS, Mapping},
     pager::{Errno, Reply, Request, Response},
+    procfs::Identity,
     sys,
-    types::{Access, PAGE_SIZE, PageCount, Pid, Prot, Sender, Tid, VirtAddr},
+    types::{Access, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, Tid, VirtAddr},
 };
 use pager::{
     frames::FramePool,
@@ -276,7 +275,12 @@ impl Server {
     /// Starts groups until one has a live process (or none are left).
     /// Programs still running, services aside.
     fn running(&self) -> usize {
-        self.processes.len() - self.services.values().filter(|p| self.processes.contains_key(p)).count()
+        self.processes.len()
+            - self
+                .services
+                .values()
+                .filter(|p| self.processes.contains_key(p))
+                .count()
     }
 
     fn start_next_group(&mut self) {
@@ -319,8 +323,14 @@ impl Server {
             .map_err(|e| alloc::format!("cannot lay out the program: {e:?}"))?;
         let pid = sys::space_create().map_err(|e| alloc::format!("space_create: {e:?}"))?;
         // The program's argument is its own pid.
-        sys::thread_start(pid, loaded.entry, loaded.stack_pointer, u64::from(pid.0), PAGER_ENDPOINT)
-            .map_err(|e| alloc::format!("thread_start: {e:?}"))?;
+        sys::thread_start(
+            pid,
+            loaded.entry,
+            loaded.stack_pointer,
+            u64::from(pid.0),
+            PAGER_ENDPOINT,
+        )
+        .map_err(|e| alloc::format!("thread_start: {e:?}"))?;
         plog!(
             Info,
             "started {name} as process {} (entry {:#x}, stack {:#x}, heap {:#x})",
@@ -329,7 +339,14 @@ impl Server {
             loaded.stack_pointer.0,
             loaded.space.layout.start_brk
         );
-        self.processes.insert(pid, Process { name: name.into(), space: loaded.space, identity });
+        self.processes.insert(
+            pid,
+            Process {
+                name: name.into(),
+                space: loaded.space,
+                identity,
+            },
+        );
         Ok(pid)
     }
 

@@ -78,11 +78,22 @@ fn main(arg: u64) -> i64 {
         let Ok(msg) = received else { continue };
         let bytes = &buf[..msg.len];
         learn(&mut server, msg.sender.pid);
-        if let Ok(Request::Read { pid: PidSelector::Pid(target), .. } | Request::Write { pid: PidSelector::Pid(target), .. }) =
-            codec::decode::<Request>(bytes)
+        if let Ok(
+            Request::Read {
+                pid: PidSelector::Pid(target),
+                ..
+            }
+            | Request::Write {
+                pid: PidSelector::Pid(target),
+                ..
+            },
+        ) = codec::decode::<Request>(bytes)
         {
             learn(&mut server, target);
         }
-        pending = server.handle_message(msg.sender, bytes, &mut reply).ok().map(|n| (msg.sender.tid, n));
+        pending = server
+            .handle_message(msg.sender, bytes, &mut reply)
+            .ok()
+            .map(|n| (msg.sender.tid, n));
     }
 }

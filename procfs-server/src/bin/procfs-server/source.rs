@@ -39,7 +39,12 @@ impl AddressSpaceSource for PagerSource {
         let mut pages = Vec::new();
         let mut from = start_vpn;
         while from < end_vpn {
-            let SourceReply::Pages(batch) = ask(SourceRequest::Pages { pid, start_vpn: from, end_vpn })? else {
+            let SourceReply::Pages(batch) = ask(SourceRequest::Pages {
+                pid,
+                start_vpn: from,
+                end_vpn,
+            })?
+            else {
                 return Err(SourceError::Unavailable);
             };
             let full = batch.len() == MAX_PAGES_PER_REPLY;
@@ -57,7 +62,11 @@ impl AddressSpaceSource for PagerSource {
         let mut done = 0;
         while done < buf.len() {
             let len = (buf.len() - done).min(MAX_INLINE_DATA) as u32;
-            let SourceReply::Data(data) = ask(SourceRequest::ReadMem { pid, addr: VirtAddr(addr.0 + done as u64), len })?
+            let SourceReply::Data(data) = ask(SourceRequest::ReadMem {
+                pid,
+                addr: VirtAddr(addr.0 + done as u64),
+                len,
+            })?
             else {
                 return Err(SourceError::Unavailable);
             };
@@ -74,7 +83,11 @@ impl AddressSpaceSource for PagerSource {
         let mut done = 0;
         for chunk in data.chunks(MAX_INLINE_DATA) {
             let data = heapless::Vec::from_slice(chunk).map_err(|_| SourceError::Unavailable)?;
-            match ask(SourceRequest::WriteMem { pid, addr: VirtAddr(addr.0 + done as u64), data })? {
+            match ask(SourceRequest::WriteMem {
+                pid,
+                addr: VirtAddr(addr.0 + done as u64),
+                data,
+            })? {
                 SourceReply::Written(n) => {
                     done += n as usize;
                     if (n as usize) < chunk.len() {
