@@ -141,7 +141,25 @@ pub enum Request {
         offset: u64,
         data: Vec<u8, MAX_INLINE_DATA>,
     },
+    /// Bulk read: up to `len` bytes into the writable lease sent with the
+    /// call (at most [`MAX_LEASED`]); the reply is `Leased(n)`.
+    ReadLeased {
+        pid: PidSelector,
+        file: ProcFile,
+        offset: u64,
+        len: u64,
+    },
+    /// Bulk write (mem): `len` bytes from the lease sent with the call.
+    WriteLeased {
+        pid: PidSelector,
+        file: ProcFile,
+        offset: u64,
+        len: u64,
+    },
 }
+
+/// The largest leased transfer of one call.
+pub const MAX_LEASED: u64 = 1 << 20;
 
 /// A successful answer.
 #[allow(
@@ -154,6 +172,8 @@ pub enum Reply {
     Data(Vec<u8, MAX_INLINE_DATA>),
     /// How many bytes were written.
     Written(u64),
+    /// Bytes moved through the call's lease.
+    Leased(u64),
 }
 
 /// Why a request failed. Each maps to the errno Linux would give.

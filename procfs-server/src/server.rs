@@ -19,7 +19,7 @@ use alloc::string::String;
 
 use libipc::{
     codec::{self, EncodeError},
-    procfs::{Error, MAX_INLINE_DATA, PidSelector, ProcFile, Reply, Request, Response},
+    procfs::{Error, MAX_INLINE_DATA, MAX_LEASED, PidSelector, ProcFile, Reply, Request, Response},
     types::{PAGE_SIZE, Pid, Sender},
 };
 
@@ -31,6 +31,14 @@ use crate::{
     processes::ProcessTable,
     source::{AddressSpaceSource, pages_in},
 };
+
+/// Memory a caller lent for one call.
+pub trait Lease {
+    /// Writes `data` at the start of the lease; an error if it does not fit.
+    fn write(&mut self, data: &[u8]) -> Result<(), Error>;
+    /// Fills `buf` from the start of the lease.
+    fn read(&mut self, buf: &mut [u8]) -> Result<(), Error>;
+}
 
 /// Server-wide policy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -199,6 +207,38 @@ impl<S: AddressSpaceSource> Server<S> {
                 let n = self.write(sender, *pid, *file, *offset, data)?;
                 Ok(Reply::Written(n as u64))
             }
+            // Leased transfers need the kernel's lease calls: the server
+            // binary answers them (see `handle_leased`).
+            Request::ReadLeased { .. } | Request::WriteLeased { .. } => Err(Error::InvalidArgument),
+        }
+    }
+
+    /// Answers a leased request, moving the data through `lease` (the
+    /// caller's lent memory: kernel lease calls on the system, a buffer in
+    /// tests). Other requests go to [`Server::handle`].
+    pub fn handle_leased(&mut self, sender: Sender, request: &Request, lease: &mut dyn Lease) -> Response {
+        match *request {
+            Request::ReadLeased { pid, file, offset, len } => {
+                let len = usize::try_from(len)
+                    .ok()
+                    .filter(|&l| l as u64 <= MAX_LEASED)
+                    .ok_or(Error::TooLarge)?;
+                let mut buf = alloc::vec![0u8; len];
+                let n = self.read(sender, pid, file, offset, &mut buf)?;
+                lease.write(&buf[..n])?;
+                Ok(Reply::Leased(n as u64))
+            }
+            Request::WriteLeased { pid, file, offset, len } => {
+                let len = usize::try_from(len)
+                    .ok()
+                    .filter(|&l| l as u64 <= MAX_LEASED)
+                    .ok_or(Error::TooLarge)?;
+                let mut buf = alloc::vec![0u8; len];
+                lease.read(&mut buf)?;
+                let n = self.write(sender, pid, file, offset, &buf)?;
+                Ok(Reply::Leased(n as u64))
+            }
+            ref other => self.handle(sender, other),
         }
     }
 

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use libipc::{
-    abi::{PROCFS_ENDPOINT, SysError},
+    abi::{LeaseDesc, PROCFS_ENDPOINT, SysError},
     procfs::{Error, MAX_INLINE_DATA, PidSelector, ProcFile, Reply, Request, Response},
     sys::KernelTransport,
     transport::{Client, ClientError},
@@ -51,15 +51,54 @@ pub fn read(pid: PidSelector, file: ProcFile, offset: u64, buf: &mut [u8]) -> Re
     Ok(done)
 }
 
-/// Reads a whole text file (maps, smaps, smaps_rollup).
+/// Bulk read: lends `buf` to the server for one call, which writes up to
+/// `buf.len()` bytes of `file` at `offset` straight into it.
+pub fn read_leased(pid: PidSelector, file: ProcFile, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
+    let request = Request::ReadLeased {
+        pid,
+        file,
+        offset,
+        len: buf.len() as u64,
+    };
+    let mut msg = [0u8; libipc::MAX_MESSAGE];
+    let n = libipc::codec::encode(&request, &mut msg).map_err(|_| Error::TooLarge)?;
+    let lease = LeaseDesc {
+        addr: buf.as_mut_ptr() as u64,
+        len: buf.len() as u64,
+        flags: LeaseDesc::WRITE,
+    };
+    let mut reply = [0u8; libipc::MAX_MESSAGE];
+    for _ in 0..STARTUP_RETRIES {
+        match libipc::sys::call_with_lease(PROCFS_ENDPOINT, &msg[..n], &mut reply, &lease) {
+            Ok(len) => {
+                return match libipc::codec::decode::<Response>(&reply[..len]) {
+                    Ok(Ok(Reply::Leased(moved))) => Ok(moved as usize),
+                    Ok(Ok(_)) => Err(Error::Malformed),
+                    Ok(Err(e)) => Err(e),
+                    Err(_) => Err(Error::Malformed),
+                };
+            }
+            Err(SysError::NoSuchObject) => libipc::sys::yield_now(),
+            // The kernel refused the lease itself (unmapped, read-only).
+            Err(SysError::BadAddress | SysError::InvalidArgument) => return Err(Error::InvalidArgument),
+            Err(_) => return Err(Error::Unavailable),
+        }
+    }
+    Err(Error::Unavailable)
+}
+
+/// Bytes one leased read moves.
+const LEASE_CHUNK: usize = 64 * 1024;
+
+/// Reads a whole text file (maps, smaps, smaps_rollup) through leases.
 pub fn read_to_end(pid: PidSelector, file: ProcFile) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
-    let mut chunk = [0u8; MAX_INLINE_DATA];
+    let mut chunk = alloc::vec![0u8; LEASE_CHUNK];
     loop {
-        let n = read(pid, file, out.len() as u64, &mut chunk)?;
-        if n == 0 {
+        let n = read_leased(pid, file, out.len() as u64, &mut chunk)?;
+        out.extend_from_slice(&chunk[..n]);
+        if n < chunk.len() {
             return Ok(out);
         }
-        out.extend_from_slice(&chunk[..n]);
     }
 }

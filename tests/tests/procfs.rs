@@ -66,3 +66,18 @@ fn bad_requests_get_clear_errors_and_the_server_keeps_serving() {
     }
     assert_line(&r, "procfs_bad: PASS");
 }
+
+#[test]
+fn bulk_reads_move_through_kernel_checked_leases() {
+    let r = boot("procfs_lease", &format!("{PROCFS} run=procfs_lease"));
+    assert_success(&r);
+    for check in [
+        "[leased read equals the message read] ok",
+        "[a read-only lease is refused by the kernel] ok",
+        "[an unmapped lease is refused by the kernel] ok",
+        "[the server cannot write past a lease] ok",
+        "[an oversized lease is refused] ok",
+    ] {
+        assert_line(&r, check);
+    }
+}

@@ -5,5 +5,6 @@ mod errors;
 mod fake;
 mod fixtures;
 mod formats;
+mod leases;
 mod matrix;
 mod props;

@@ -14,12 +14,12 @@ use libipc::{
     MAX_MESSAGE,
     abi::PROCFS_ENDPOINT,
     codec,
-    procfs::{Identity, PidSelector, Request, SourceReply, SourceRequest},
+    procfs::{Error, Identity, PidSelector, Request, Response, SourceReply, SourceRequest},
     sys,
     types::{Pid, Tid},
 };
 use procfs_server::{
-    server::{Config, Server},
+    server::{Config, Lease, Server},
     sid::Sid,
     token::{IntegrityLevel, Privileges, Token},
 };
@@ -60,6 +60,23 @@ fn learn(server: &mut Server<PagerSource>, pid: Pid) {
     }
 }
 
+/// The lease the caller sent with its call, through the kernel.
+struct KernelLease(Tid);
+
+impl Lease for KernelLease {
+    fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        sys::lease_write(self.0, 0, data)
+            .map(|_| ())
+            .map_err(|_| Error::InvalidArgument)
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<(), Error> {
+        sys::lease_read(self.0, 0, buf)
+            .map(|_| ())
+            .map_err(|_| Error::InvalidArgument)
+    }
+}
+
 fn main(arg: u64) -> i64 {
     if let Err(e) = sys::endpoint_create(PROCFS_ENDPOINT) {
         runtime::println!("procfs: cannot register its endpoint: {e:?}");
@@ -76,24 +93,32 @@ fn main(arg: u64) -> i64 {
             None => sys::recv(PROCFS_ENDPOINT, &mut buf),
         };
         let Ok(msg) = received else { continue };
-        let bytes = &buf[..msg.len];
         learn(&mut server, msg.sender.pid);
-        if let Ok(
-            Request::Read {
-                pid: PidSelector::Pid(target),
-                ..
+        let response: Response = match codec::decode::<Request>(&buf[..msg.len]) {
+            Ok(request) => {
+                if let Request::Read {
+                    pid: PidSelector::Pid(target),
+                    ..
+                }
+                | Request::Write {
+                    pid: PidSelector::Pid(target),
+                    ..
+                }
+                | Request::ReadLeased {
+                    pid: PidSelector::Pid(target),
+                    ..
+                }
+                | Request::WriteLeased {
+                    pid: PidSelector::Pid(target),
+                    ..
+                } = request
+                {
+                    learn(&mut server, target);
+                }
+                server.handle_leased(msg.sender, &request, &mut KernelLease(msg.sender.tid))
             }
-            | Request::Write {
-                pid: PidSelector::Pid(target),
-                ..
-            },
-        ) = codec::decode::<Request>(bytes)
-        {
-            learn(&mut server, target);
-        }
-        pending = server
-            .handle_message(msg.sender, bytes, &mut reply)
-            .ok()
-            .map(|n| (msg.sender.tid, n));
+            Err(_) => Err(Error::Malformed),
+        };
+        pending = codec::encode(&response, &mut reply).ok().map(|n| (msg.sender.tid, n));
     }
 }

@@ -1,0 +1,127 @@
+//! Leased (bulk) transfers against an in-memory lease.
+
+use alloc::{vec, vec::Vec};
+
+use libipc::procfs::{Error, MAX_LEASED, PidSelector, ProcFile, Reply, Request};
+
+use super::fixtures::{C_OTHER, C_SAME, P_ALICE, sender, world};
+use crate::server::Lease;
+
+/// A lease of `Vec` memory.
+struct BufferLease {
+    bytes: Vec<u8>,
+    writable: bool,
+}
+
+impl Lease for BufferLease {
+    fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        if !self.writable || data.len() > self.bytes.len() {
+            return Err(Error::InvalidArgument);
+        }
+        self.bytes[..data.len()].copy_from_slice(data);
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<(), Error> {
+        let src = self.bytes.get(..buf.len()).ok_or(Error::InvalidArgument)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+fn read_leased(file: ProcFile, len: u64) -> Request {
+    Request::ReadLeased {
+        pid: PidSelector::Pid(P_ALICE),
+        file,
+        offset: 0,
+        len,
+    }
+}
+
+#[test]
+fn a_leased_read_matches_the_message_read() {
+    let mut server = world();
+    let mut lease = BufferLease {
+        bytes: vec![0; 8192],
+        writable: true,
+    };
+    let got = server.handle_leased(sender(C_SAME), &read_leased(ProcFile::Maps, 8192), &mut lease);
+    let Ok(Reply::Leased(n)) = got else { panic!("{got:?}") };
+    let mut direct = vec![0u8; 8192];
+    let m = server
+        .read(
+            sender(C_SAME),
+            PidSelector::Pid(P_ALICE),
+            ProcFile::Maps,
+            0,
+            &mut direct,
+        )
+        .unwrap();
+    assert_eq!(n as usize, m);
+    assert!(m > 0);
+    assert_eq!(&lease.bytes[..m], &direct[..m]);
+}
+
+#[test]
+fn a_lease_too_small_or_read_only_is_an_error() {
+    let mut server = world();
+    let mut small = BufferLease {
+        bytes: vec![0; 4],
+        writable: true,
+    };
+    assert_eq!(
+        server.handle_leased(sender(C_SAME), &read_leased(ProcFile::Maps, 8192), &mut small),
+        Err(Error::InvalidArgument)
+    );
+    let mut read_only = BufferLease {
+        bytes: vec![0; 8192],
+        writable: false,
+    };
+    assert_eq!(
+        server.handle_leased(sender(C_SAME), &read_leased(ProcFile::Maps, 8192), &mut read_only),
+        Err(Error::InvalidArgument)
+    );
+}
+
+#[test]
+fn a_leased_read_larger_than_the_limit_is_refused() {
+    let mut server = world();
+    let mut lease = BufferLease {
+        bytes: vec![],
+        writable: true,
+    };
+    assert_eq!(
+        server.handle_leased(sender(C_SAME), &read_leased(ProcFile::Maps, MAX_LEASED + 1), &mut lease),
+        Err(Error::TooLarge)
+    );
+}
+
+#[test]
+fn a_denied_caller_gets_nothing_through_its_lease() {
+    let mut server = world();
+    let mut lease = BufferLease {
+        bytes: vec![0xaa; 64],
+        writable: true,
+    };
+    assert_eq!(
+        server.handle_leased(sender(C_OTHER), &read_leased(ProcFile::Mem, 64), &mut lease),
+        Err(Error::AccessDenied)
+    );
+    assert!(lease.bytes.iter().all(|&b| b == 0xaa), "the lease was written");
+}
+
+#[test]
+fn leased_requests_need_a_lease() {
+    let mut server = world();
+    assert_eq!(
+        server.handle(sender(C_SAME), &read_leased(ProcFile::Maps, 64)),
+        Err(Error::InvalidArgument)
+    );
+    let write = Request::WriteLeased {
+        pid: PidSelector::Pid(P_ALICE),
+        file: ProcFile::Mem,
+        offset: 0x1000,
+        len: 8,
+    };
+    assert_eq!(server.handle(sender(C_SAME), &write), Err(Error::InvalidArgument));
+}
