@@ -6,9 +6,8 @@ use x86_64::{
     PhysAddr, VirtAddr,
     registers::control::Cr3,
     structures::paging::{
-        FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as F, PhysFrame, Size4KiB, Translate,
-        mapper::{MapToError, TranslateResult, UnmapError},
-        page_table::PageTableLevel,
+        OffsetPageTable, PageTable, PageTableFlags as F, PhysFrame, Translate,
+        page_table::{PageTableEntry, PageTableLevel},
     },
 };
 
@@ -16,16 +15,6 @@ use super::{frames, phys_offset, phys_to_virt};
 
 /// First top-level index of the kernel half.
 const KERNEL_HALF_START: usize = 256;
-
-/// Page-table frames come from the kernel allocator.
-struct KernelFrames;
-
-// SAFETY: `frames::alloc_zeroed` returns frames nobody else owns.
-unsafe impl FrameAllocator<Size4KiB> for KernelFrames {
-    fn allocate_frame(&mut self) -> Option<PhysFrame> {
-        frames::alloc_zeroed()
-    }
-}
 
 /// The boot page table: the kernel half's template, and the root in use
 /// while no process runs.
@@ -81,67 +70,69 @@ impl AddressSpace {
         self.root
     }
 
-    fn mapper(&self) -> OffsetPageTable<'static> {
-        // SAFETY: the root is a valid level-4 table and the direct map covers
-        // all physical memory at `phys_offset`.
-        unsafe { OffsetPageTable::new(table(self.root), phys_offset()) }
+    /// The level-1 entry of user address `virt`, creating the missing
+    /// tables (present, writable, user) when `create`. A hand-rolled walk:
+    /// this is the fault path's PTE install, and the generic mapper walks
+    /// twice and checks huge pages the user half never has.
+    fn leaf(&self, virt: u64, create: bool) -> Result<Option<&'static mut PageTableEntry>, MapError> {
+        let mut frame = self.root;
+        for shift in [39u64, 30, 21] {
+            let entry = &mut table(frame)[((virt >> shift) & 511) as usize];
+            if !entry.flags().contains(F::PRESENT) {
+                if !create {
+                    return Ok(None);
+                }
+                let new = frames::alloc_zeroed().ok_or(MapError::OutOfMemory)?;
+                entry.set_frame(new, F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE);
+            } else if entry.flags().contains(F::HUGE_PAGE) {
+                return Ok(None);
+            }
+            frame = PhysFrame::containing_address(entry.addr());
+        }
+        Ok(Some(&mut table(frame)[((virt >> 12) & 511) as usize]))
     }
 
     /// Installs `virt -> phys` with `flags` (PRESENT and USER added). With
     /// `replace`, an existing mapping of the page is overwritten.
     pub fn map(&mut self, virt: VirtAddr, phys: PhysAddr, flags: F, replace: bool) -> Result<(), MapError> {
-        let page = Page::<Size4KiB>::containing_address(virt);
-        let frame = PhysFrame::<Size4KiB>::containing_address(phys);
-        let flags = flags | F::PRESENT | F::USER_ACCESSIBLE;
-        let parents = F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE;
-        let mut mapper = self.mapper();
-        if let Ok(old) = mapper.translate_page(page) {
-            if old == frame || replace {
-                let _ = mapper.unmap(page).map(|(_, flush)| flush.ignore());
-            } else {
-                return Err(MapError::AlreadyMapped);
-            }
+        let entry = self.leaf(virt.as_u64(), true)?.ok_or(MapError::AlreadyMapped)?;
+        if entry.flags().contains(F::PRESENT) && entry.addr() != phys && !replace {
+            return Err(MapError::AlreadyMapped);
         }
-        // SAFETY: the caller validated that `phys` is a frame the pager owns
-        // and that `virt` is in the user half; the page is unmapped now.
-        match unsafe { mapper.map_to_with_table_flags(page, frame, flags, parents, &mut KernelFrames) } {
-            Ok(flush) => {
-                self.flush_if_active(flush);
-                Ok(())
-            }
-            Err(MapToError::FrameAllocationFailed) => Err(MapError::OutOfMemory),
-            Err(_) => Err(MapError::AlreadyMapped),
+        let was_present = entry.flags().contains(F::PRESENT);
+        entry.set_addr(phys, flags | F::PRESENT | F::USER_ACCESSIBLE);
+        if was_present {
+            self.flush_page(virt);
         }
+        Ok(())
     }
 
     /// Removes the mapping of `virt`; returns the frame that was mapped.
     pub fn unmap(&mut self, virt: VirtAddr) -> Option<PhysAddr> {
-        let page = Page::<Size4KiB>::containing_address(virt);
-        match self.mapper().unmap(page) {
-            Ok((frame, flush)) => {
-                self.flush_if_active(flush);
-                Some(frame.start_address())
-            }
-            Err(UnmapError::PageNotMapped | UnmapError::ParentEntryHugePage | UnmapError::InvalidFrameAddress(_)) => {
-                None
-            }
+        let entry = self.leaf(virt.as_u64(), false).ok().flatten()?;
+        if !entry.flags().contains(F::PRESENT) {
+            return None;
         }
+        let frame = entry.addr();
+        entry.set_unused();
+        self.flush_page(virt);
+        Some(frame)
     }
 
     /// The frame and flags `virt` is mapped to, if any.
     pub fn translate(&self, virt: VirtAddr) -> Option<(PhysAddr, F)> {
-        match self.mapper().translate(virt) {
-            TranslateResult::Mapped { frame, offset, flags } => Some((frame.start_address() + offset, flags)),
-            _ => None,
-        }
+        let entry = self.leaf(virt.as_u64(), false).ok().flatten()?;
+        let flags = entry.flags();
+        flags
+            .contains(F::PRESENT)
+            .then(|| (entry.addr() + (virt.as_u64() & 0xfff), flags))
     }
 
-    fn flush_if_active(&self, flush: x86_64::structures::paging::mapper::MapperFlush<Size4KiB>) {
+    /// Drops a stale TLB entry; a non-active root has none (one CPU, no
+    /// PCID), and a page that was not present is never cached.
+    fn flush_page(&self, virt: VirtAddr) {
         if Cr3::read().0 == self.root {
-            flush.flush();
-        } else {
-            // A non-active root has no TLB entries (single CPU, no PCID).
-            flush.ignore();
+            x86_64::instructions::tlb::flush(virt);
         }
     }
 

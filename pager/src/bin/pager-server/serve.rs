@@ -422,7 +422,12 @@ impl Server {
             };
             fill_frame(&mut self.window, &self.ramdisk, phys, page.fill);
             if let Err(e) = process.space.commit(page.virt, phys) {
+                // A policy bug: keep the frame out of the page tables.
                 plog!(Error, "policy refused a page it decided: {e:?}");
+                if let Err(e) = self.frames.free(phys) {
+                    plog!(Error, "frame pool: {e:?}");
+                }
+                continue;
             }
             let _ = mappings.push(Mapping {
                 virt: page.virt,
