@@ -97,8 +97,11 @@ impl Kernel {
         ) else {
             return Delivery::ReceiverFault;
         };
-        let mut bytes = [0u8; MAX_MESSAGE];
-        let (len, kind, reply_to) = match &msg {
+        // Only the message's own bytes are touched: no 512-byte buffer to
+        // clear on the fast path, and an event is copied straight from the
+        // sender's record.
+        let mut call_bytes: heapless::Vec<u8, MAX_MESSAGE> = heapless::Vec::new();
+        let (payload, kind, reply_to) = match &msg {
             Outgoing::Call {
                 ptr,
                 len,
@@ -110,14 +113,15 @@ impl Kernel {
                     .process(self.thread(sender).expect("sender exists").pid)
                     .expect("live")
                     .space;
-                if usercopy::copy_from_user(space, *ptr, &mut bytes[..*len as usize]).is_err() {
+                let fits = call_bytes.resize(*len as usize, 0).is_ok();
+                if !fits || usercopy::copy_from_user(space, *ptr, &mut call_bytes).is_err() {
                     // The sender unmapped its own message meanwhile.
                     self.set_result(sender, Err(SysError::BadAddress));
                     self.thread_mut(sender).expect("exists").state = ThreadState::Ready;
                     return Delivery::SenderFault;
                 }
                 (
-                    *len as usize,
+                    &call_bytes[..],
                     MessageKind::Call,
                     Some(ReplyTo::Call {
                         reply_ptr: *reply_ptr,
@@ -127,15 +131,15 @@ impl Kernel {
                 )
             }
             Outgoing::Event { bytes: ev, reply } => {
-                bytes[..ev.len()].copy_from_slice(ev);
-                (ev.len(), MessageKind::KernelEvent, reply.then_some(ReplyTo::Fault))
+                (&ev[..], MessageKind::KernelEvent, reply.then_some(ReplyTo::Fault))
             }
         };
+        let len = payload.len();
         let rpid = self.thread(receiver).expect("receiver exists").pid;
         let written = if len as u64 > cap {
             Err(SysError::MessageTooLarge)
         } else {
-            usercopy::copy_to_user(&self.process(rpid).expect("live").space, buf, &bytes[..len])
+            usercopy::copy_to_user(&self.process(rpid).expect("live").space, buf, payload)
         };
         if let Err(e) = written {
             self.set_result(receiver, Err(e));

@@ -205,9 +205,10 @@ impl Kernel {
             return Err(SysError::MessageTooLarge);
         }
         let to = self.awaiting(tid, target)?;
-        let mut bytes = [0u8; MAX_MESSAGE];
-        let bytes = &mut bytes[..len as usize];
-        usercopy::copy_from_user(&self.process(pid).expect("caller live").space, ptr, bytes)?;
+        let mut bytes: heapless::Vec<u8, MAX_MESSAGE> = heapless::Vec::new();
+        bytes.resize(len as usize, 0).map_err(|()| SysError::MessageTooLarge)?;
+        usercopy::copy_from_user(&self.process(pid).expect("caller live").space, ptr, &mut bytes)?;
+        let bytes = &bytes[..];
         match to {
             ReplyTo::Call {
                 reply_ptr, reply_cap, ..
