@@ -49,6 +49,11 @@ fn received(regs: Regs) -> Result<Received, SysError> {
 
 /// Sends `msg` to `ep` and waits for the reply, written into `reply`.
 pub fn call(ep: EndpointId, msg: &[u8], reply: &mut [u8]) -> Result<usize, SysError> {
+    call_raw(ep, msg, reply, 0)
+}
+
+/// `Call` with an optional lease descriptor (0 for none).
+fn call_raw(ep: EndpointId, msg: &[u8], reply: &mut [u8], lease: u64) -> Result<usize, SysError> {
     let r = syscall6(
         Syscall::Call,
         [
@@ -57,7 +62,7 @@ pub fn call(ep: EndpointId, msg: &[u8], reply: &mut [u8]) -> Result<usize, SysEr
             msg.len() as u64,
             reply.as_mut_ptr() as u64,
             reply.len() as u64,
-            0,
+            lease,
         ],
     )?;
     Ok(r.0 as usize)
@@ -65,18 +70,7 @@ pub fn call(ep: EndpointId, msg: &[u8], reply: &mut [u8]) -> Result<usize, SysEr
 
 /// `call` lending `lease` to the server for the duration of the call.
 pub fn call_with_lease(ep: EndpointId, msg: &[u8], reply: &mut [u8], lease: &LeaseDesc) -> Result<usize, SysError> {
-    let r = syscall6(
-        Syscall::Call,
-        [
-            ep.0 as u64,
-            msg.as_ptr() as u64,
-            msg.len() as u64,
-            reply.as_mut_ptr() as u64,
-            reply.len() as u64,
-            lease as *const LeaseDesc as u64,
-        ],
-    )?;
-    Ok(r.0 as usize)
+    call_raw(ep, msg, reply, lease as *const LeaseDesc as u64)
 }
 
 /// Server side: reads from the lease of caller `from` at `offset`.

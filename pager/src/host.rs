@@ -17,7 +17,7 @@ use alloc::{string::String, vec, vec::Vec};
 use libipc::{
     kernel::KillReason,
     pager::{Errno, MapKind, Reply, Request, Response},
-    types::{Access, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, VirtAddr},
+    types::{Access, PAGE_SIZE, PhysAddr, Pid, Prot, VirtAddr},
 };
 use serde::{Deserialize, Serialize};
 
@@ -231,47 +231,11 @@ impl Session {
     }
 
     fn pager(&mut self, request: &Request, pool: &mut FramePool) -> Response {
-        match *request {
-            Request::Mmap { addr, len, prot, flags } => {
-                if !flags.contains(MapKind::ANONYMOUS) {
-                    // A file mapping names its file: that is MmapFile.
-                    return Err(Errno::Invalid);
-                }
-                let (a, dropped) = self.space.mmap(MmapArgs {
-                    addr: addr.0,
-                    len,
-                    prot,
-                    flags,
-                    file: None,
-                })?;
-                release(pool, dropped);
-                Ok(Reply::Addr(a))
-            }
-            Request::Munmap { addr, len } => {
-                release(pool, self.space.munmap(addr.0, len)?);
-                Ok(Reply::Done)
-            }
-            Request::Mprotect { addr, len, prot } => {
-                // Resident frames stay; on the kernel the server re-maps
-                // them with the new flags (or unmaps them for PROT_NONE).
-                self.space.mprotect(addr.0, len, prot)?;
-                Ok(Reply::Done)
-            }
-            Request::Brk { addr } => {
-                let (now, dropped) = self.space.brk(addr.0);
-                release(pool, dropped);
-                Ok(Reply::Addr(VirtAddr(now)))
-            }
-            Request::Resident { addr, len } => Ok(Reply::Pages(PageCount(self.space.resident(addr.0, len)))),
-            Request::PoolStats => Ok(Reply::Pool {
-                free: pool.free_count(),
-                total: pool.total(),
-            }),
-            Request::Null => Ok(Reply::Done),
-            // Requests for other servers' benefit (procfs sources) are the
-            // kernel server's business; the host mode has no procfs.
-            _ => Err(Errno::NotSupported),
-        }
+        // Resident frames stay on mprotect; on the kernel the server re-maps
+        // them with the new flags (or unmaps them for PROT_NONE).
+        let (reply, effects) = crate::request::serve(&mut self.space, pool, request)?;
+        release(pool, effects.dropped);
+        Ok(reply)
     }
 
     /// Decides a fault, then does what the server does on the kernel:
@@ -338,6 +302,8 @@ fn release(pool: &mut FramePool, dropped: Vec<Dropped>) {
 
 #[cfg(test)]
 mod tests {
+    use libipc::types::PageCount;
+
     use super::*;
     use crate::policies::{default::DefaultPolicy, fault_around::FaultAround};
 

@@ -57,6 +57,7 @@ pub mod layout;
 pub mod maps;
 pub mod policies;
 pub mod policy;
+pub mod request;
 pub mod rlimit;
 pub mod rng;
 pub mod settings;

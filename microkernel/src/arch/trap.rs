@@ -112,6 +112,24 @@ trap_stub_\vec:
     push r15
 .endm
 
+.macro RESTORE_GPRS
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+.endm
+
 trap_common:
     SAVE_GPRS
     mov rdi, rsp
@@ -124,40 +142,12 @@ trap_return:
     // anything else (interrupts, exceptions, new threads) through `iretq`.
     cmp qword ptr [rsp + 15 * 8], {syscall_vector}
     je sysret_return
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    RESTORE_GPRS
     add rsp, 16
     iretq
 
 sysret_return:
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    RESTORE_GPRS
     add rsp, 16
     // rcx and r11 are clobbered by the syscall ABI; sysretq takes the user
     // rip and rflags from them. Interrupts stay off until sysretq.

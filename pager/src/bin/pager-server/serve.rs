@@ -11,7 +11,7 @@ use libipc::{
     pager::{Errno, Reply, Request, Response},
     procfs::Identity,
     sys,
-    types::{Access, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, Tid, VirtAddr},
+    types::{Access, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, Tid},
 };
 use pager::{
     frames::FramePool,
@@ -20,7 +20,7 @@ use pager::{
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
-    space::{AddressSpace, Dropped, FaultDecision, Fill, MmapArgs},
+    space::{AddressSpace, Dropped, FaultDecision, Fill},
     vma::FileId,
 };
 
@@ -473,51 +473,20 @@ impl Server {
             return Ok(Reply::Source(self.introspect(pid, question)));
         }
         let process = self.processes.get_mut(&pid).ok_or(Errno::NotPermitted)?;
-        match request {
-            Request::Mmap { addr, len, prot, flags } => {
-                let (addr, dropped) = process.space.mmap(MmapArgs {
-                    addr: addr.0,
-                    len,
-                    prot,
-                    flags,
-                    file: None,
-                })?;
-                self.drop_pages(pid, &dropped);
-                Ok(Reply::Addr(addr))
+        let (reply, effects) = pager::request::serve(&mut process.space, &self.frames, &request)?;
+        self.drop_pages(pid, &effects.dropped);
+        for (virt, phys, prot) in effects.reprotected {
+            // PROT_NONE pages leave the page tables but keep their frame;
+            // the next access faults to the policy.
+            let done = if prot == Prot::NONE {
+                sys::unmap(pid, virt, PageCount(1)).map(|_| ())
+            } else {
+                sys::map(pid, virt, phys, map_flags(prot).union(MapFlags::REPLACE))
+            };
+            if let Err(e) = done {
+                plog!(Error, "kernel refused a protection change at {:#x}: {e:?}", virt.0);
             }
-            Request::Munmap { addr, len } => {
-                let dropped = process.space.munmap(addr.0, len)?;
-                self.drop_pages(pid, &dropped);
-                Ok(Reply::Done)
-            }
-            Request::Mprotect { addr, len, prot } => {
-                let changed = process.space.mprotect(addr.0, len, prot)?;
-                for (virt, phys, prot) in changed {
-                    // PROT_NONE pages leave the page tables but keep their
-                    // frame; the next access faults to the policy.
-                    let done = if prot == Prot::NONE {
-                        sys::unmap(pid, virt, PageCount(1)).map(|_| ())
-                    } else {
-                        sys::map(pid, virt, phys, map_flags(prot).union(MapFlags::REPLACE))
-                    };
-                    if let Err(e) = done {
-                        plog!(Error, "kernel refused a protection change at {:#x}: {e:?}", virt.0);
-                    }
-                }
-                Ok(Reply::Done)
-            }
-            Request::Brk { addr } => {
-                let (brk, dropped) = process.space.brk(addr.0);
-                self.drop_pages(pid, &dropped);
-                Ok(Reply::Addr(VirtAddr(brk)))
-            }
-            Request::Resident { addr, len } => Ok(Reply::Pages(PageCount(process.space.resident(addr.0, len)))),
-            Request::PoolStats => Ok(Reply::Pool {
-                free: self.frames.free_count(),
-                total: self.frames.total(),
-            }),
-            Request::Null => Ok(Reply::Done),
-            Request::Source(_) => unreachable!("answered above"),
         }
+        Ok(reply)
     }
 }
