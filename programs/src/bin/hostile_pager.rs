@@ -112,6 +112,30 @@ fn main(arg: u64) -> i64 {
         )
         .is_ok(),
     );
+    let other = PhysAddr(pool.0 + 3 * 4096);
+    ok &= refused(
+        "map over a page mapped to another frame",
+        sys::map(child, user, other, MapFlags::WRITE),
+        SysError::AlreadyMapped,
+    );
+    ok &= check(
+        "re-map with REPLACE",
+        sys::map(child, user, other, MapFlags::WRITE.union(MapFlags::REPLACE)).is_ok(),
+    );
+    ok &= check(
+        "unmap reports the pages that were present",
+        sys::unmap(child, user, libipc::types::PageCount(4)) == Ok(libipc::types::PageCount(1)),
+    );
+    ok &= refused(
+        "unmap a misaligned address",
+        sys::unmap(child, VirtAddr(user.0 + 1), libipc::types::PageCount(1)).map(|_| ()),
+        SysError::InvalidArgument,
+    );
+    ok &= refused(
+        "unmap into the kernel half",
+        sys::unmap(child, VirtAddr(0x7fff_ffff_f000), libipc::types::PageCount(2)).map(|_| ()),
+        SysError::BadAddress,
+    );
 
     // A child that faults at once: nothing is mapped at its entry point.
     let started = sys::thread_start(child, VirtAddr(CHILD_ENTRY), VirtAddr(CHILD_STACK), 0, PAGER_ENDPOINT);
