@@ -34,38 +34,51 @@ pub fn check(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Result<(
     Ok(())
 }
 
-/// Calls `f(direct-map pointer, chunk length)` for each page-contiguous
-/// chunk of a range that [`check`] accepted.
-fn for_each_chunk(space: &AddressSpace, addr: u64, len: u64, mut f: impl FnMut(*mut u8, usize, usize)) {
+/// Calls `f(direct-map pointer, offset, chunk length)` for each
+/// page-contiguous chunk of `[addr, addr+len)`, checking each page as it
+/// goes: one page-table walk per page. On a bad page it stops with
+/// `BadAddress`; the chunks before it were already done (every destination
+/// was checked when the call that names it was made, so this needs the
+/// mapping to change in between).
+fn for_each_chunk(
+    space: &AddressSpace,
+    addr: u64,
+    len: u64,
+    write: bool,
+    mut f: impl FnMut(*mut u8, usize, usize),
+) -> Result<(), SysError> {
+    let end = addr.checked_add(len).ok_or(SysError::BadAddress)?;
+    if end > types::USER_END.0 {
+        return Err(SysError::BadAddress);
+    }
     let mut done = 0u64;
     while done < len {
         let va = addr + done;
         let chunk = (PAGE - va % PAGE).min(len - done);
-        let (phys, _) = space
-            .translate(VirtAddr::new(va))
-            .expect("range checked before copying");
+        let (phys, flags) = space.translate(VirtAddr::new(va)).ok_or(SysError::BadAddress)?;
+        if !flags.contains(F::USER_ACCESSIBLE) || (write && !flags.contains(F::WRITABLE)) {
+            return Err(SysError::BadAddress);
+        }
         f(phys_to_virt(phys).as_mut_ptr(), done as usize, chunk as usize);
         done += chunk;
     }
+    Ok(())
 }
 
 /// Copies `out.len()` bytes from user address `addr`.
 pub fn copy_from_user(space: &AddressSpace, addr: u64, out: &mut [u8]) -> Result<(), SysError> {
-    check(space, addr, out.len() as u64, false)?;
-    for_each_chunk(space, addr, out.len() as u64, |src, at, n| {
-        // SAFETY: `check` proved the page is mapped; `src..src+n` lies in one
-        // page of the direct map, and `out[at..at+n]` is in bounds.
+    for_each_chunk(space, addr, out.len() as u64, false, |src, at, n| {
+        // SAFETY: the page was just found mapped and user-accessible;
+        // `src..src+n` lies in one page of the direct map, and
+        // `out[at..at+n]` is in bounds.
         unsafe { core::ptr::copy_nonoverlapping(src, out[at..at + n].as_mut_ptr(), n) };
-    });
-    Ok(())
+    })
 }
 
 /// Copies `data` to user address `addr`, which must be mapped writable.
 pub fn copy_to_user(space: &AddressSpace, addr: u64, data: &[u8]) -> Result<(), SysError> {
-    check(space, addr, data.len() as u64, true)?;
-    for_each_chunk(space, addr, data.len() as u64, |dst, at, n| {
-        // SAFETY: as in `copy_from_user`, with the page checked writable.
+    for_each_chunk(space, addr, data.len() as u64, true, |dst, at, n| {
+        // SAFETY: as in `copy_from_user`, with the page found writable.
         unsafe { core::ptr::copy_nonoverlapping(data[at..at + n].as_ptr(), dst, n) };
-    });
-    Ok(())
+    })
 }
