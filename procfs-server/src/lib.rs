@@ -13,6 +13,8 @@
 //! |---|---|---|
 //! | `Read { pid, file, offset, len }` | `Data(bytes)`: at most `len`; fewer is a short read, none is end of file | `TooLarge` (`len` > [`libipc::procfs::MAX_INLINE_DATA`]), `NoSuchProcess`, `AccessDenied`, `InvalidArgument` (pagemap offset or length not a multiple of 8; mem offset >= 2^63), `Io` (mem: first byte unmapped), `Unavailable` (pager) |
 //! | `Write { pid, file, offset, data }` | `Written(n)`: fewer than sent is a short write | `NotWritable` (any file but mem), `NoSuchProcess`, `AccessDenied`, `InvalidArgument`, `Io` (first byte unmapped or in a read-only shared mapping), `Unavailable` |
+//! | `ReadLeased { pid, file, offset, len }` with a writable lease | `Leased(n)`: `n` bytes written at the start of the lease | as `Read`, with `len` up to [`libipc::procfs::MAX_LEASED`]; `InvalidArgument` when the lease is missing or too small |
+//! | `WriteLeased { pid, file, offset, len }` with a lease | `Leased(n)` | as `Write` |
 //! | bytes that do not decode | - | `Malformed` |
 //!
 //! `pid` is [`libipc::procfs::PidSelector`]: `Self_` (`/proc/self`) or a
@@ -21,11 +23,10 @@
 //! virtual addresses in mem. The check order (see [`server`]) puts the
 //! access check before any question to the pager.
 //!
-//! Bulk data will move through memory the caller lends for one call (a
-//! kernel lease, [`libipc::abi::LeaseDesc`]; the protocol does not use it
-//! yet). [`server::Server::read`] and
-//! [`server::Server::write`] already take caller buffers of any size, so a
-//! lease plugs in below the message layer.
+//! Bulk data moves through memory the caller lends for one call (a kernel
+//! lease, [`libipc::abi::LeaseDesc`]): the `*Leased` requests, answered by
+//! [`server::Server::handle_leased`] through the [`server::Lease`] trait
+//! (kernel lease calls in the server binary, a buffer in tests).
 //!
 //! # Modules
 //!
