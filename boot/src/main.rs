@@ -16,8 +16,9 @@ struct Args {
     /// Build optimized.
     #[arg(long)]
     release: bool,
-    /// Kernel and pager log level: error, warn, info, debug, trace.
-    #[arg(long, default_value = "info")]
+    /// Kernel and pager log level: error, warn, info, debug, trace. The
+    /// default, debug, shows every fault the pager resolves.
+    #[arg(long, default_value = "debug")]
     log: String,
     /// Pager policy: default, fault-around, diagnostic.
     #[arg(long, default_value = "default")]

@@ -48,3 +48,13 @@ fn uefi_boot_runs_programs() {
     assert_success(&r);
     assert_line(&r, "hello from user mode");
 }
+
+#[test]
+fn the_demo_shows_the_pager_resolving_faults() {
+    // What `cargo run -p boot` boots.
+    let r = boot("demo", "log=debug policy=default aslr=2 run=demo");
+    assert_success(&r);
+    assert_line(&r, "] fault of process 2 (Write at");
+    assert_line(&r, "demo: touched 8 pages 4 MiB apart; resident pages now: 8");
+    assert_line(&r, "(demo) exited with code 0; the pager resolved");
+}

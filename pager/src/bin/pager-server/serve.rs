@@ -31,6 +31,9 @@ pub(crate) struct Process {
     name: String,
     pub(crate) space: AddressSpace,
     pub(crate) identity: Identity,
+    /// Faults resolved with pages, and pages mapped, for the exit line.
+    faults: u64,
+    pages: u64,
 }
 
 /// How the run went, for the final verdict.
@@ -345,6 +348,8 @@ impl Server {
                 name: name.into(),
                 space: loaded.space,
                 identity,
+                faults: 0,
+                pages: 0,
             },
         );
         Ok(pid)
@@ -361,8 +366,16 @@ impl Server {
     }
 
     fn exited(&mut self, pid: Pid, code: i64) {
-        let name = self.processes.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
-        plog!(Info, "process {} ({name}) exited with code {code}", pid.0);
+        let (name, faults, pages) = self
+            .processes
+            .get(&pid)
+            .map(|p| (p.name.clone(), p.faults, p.pages))
+            .unwrap_or_default();
+        plog!(
+            Info,
+            "process {} ({name}) exited with code {code}; the pager resolved {faults} of its faults, mapping {pages} pages",
+            pid.0
+        );
         if code == 0 {
             self.tally.exited_ok += 1;
         } else {
@@ -436,12 +449,16 @@ impl Server {
             });
         }
         self.profile.filled();
+        process.faults += 1;
+        process.pages += mappings.len() as u64;
         plog!(
-            Trace,
-            "fault {:?} {access:?} at {:#x}: {} page(s)",
-            sender.pid,
+            Debug,
+            "fault of process {} ({access:?} at {:#x}, rip {:#x}): mapped {} page(s) at {:#x}",
+            sender.pid.0,
             addr.0,
-            mappings.len()
+            info.ip.0,
+            mappings.len(),
+            mappings.first().map_or(0, |m| m.virt.0)
         );
         FaultReply::Resume { mappings }
     }
