@@ -112,23 +112,12 @@ pub fn pages_between(pages: &[PageInfo], start_vpn: u64, end_vpn: u64) -> &[Page
 
 #[cfg(test)]
 mod tests {
-    use libipc::{
-        procfs::{Backing, Sharing, VmaLabel},
-        types::Prot,
-    };
+    use libipc::{procfs::Sharing, types::Prot};
 
     use super::*;
 
     fn vma(start: u64, end: u64) -> VmaInfo {
-        VmaInfo {
-            start: VirtAddr(start),
-            end: VirtAddr(end),
-            prot: Prot::RW,
-            sharing: Sharing::Private,
-            backing: Backing::Anonymous,
-            grows_down: false,
-            label: VmaLabel::None,
-        }
+        crate::tests::fixtures::vma(start, end, Prot::RW, Sharing::Private)
     }
 
     fn layout() -> SpaceLayout {

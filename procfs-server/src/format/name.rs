@@ -90,15 +90,7 @@ mod tests {
     use super::*;
 
     fn anon(start: u64, end: u64) -> VmaInfo {
-        VmaInfo {
-            start: VirtAddr(start),
-            end: VirtAddr(end),
-            prot: Prot::RW,
-            sharing: Sharing::Private,
-            backing: Backing::Anonymous,
-            grows_down: false,
-            label: VmaLabel::None,
-        }
+        crate::tests::fixtures::vma(start, end, Prot::RW, Sharing::Private)
     }
 
     fn layout(start_brk: u64, brk: u64, start_stack: u64) -> SpaceLayout {

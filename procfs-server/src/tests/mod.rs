@@ -3,7 +3,7 @@
 
 mod errors;
 mod fake;
-mod fixtures;
+pub(crate) mod fixtures;
 mod formats;
 mod leases;
 mod matrix;
