@@ -32,6 +32,14 @@ use crate::{
     source::{AddressSpaceSource, pages_in},
 };
 
+/// A buffer for a leased transfer of `len` bytes (at most [`MAX_LEASED`]).
+fn leased_buffer(len: u64) -> Result<alloc::vec::Vec<u8>, Error> {
+    if len > MAX_LEASED {
+        return Err(Error::TooLarge);
+    }
+    Ok(alloc::vec![0u8; len as usize])
+}
+
 /// Memory a caller lent for one call.
 pub trait Lease {
     /// Writes `data` at the start of the lease; an error if it does not fit.
@@ -219,21 +227,13 @@ impl<S: AddressSpaceSource> Server<S> {
     pub fn handle_leased(&mut self, sender: Sender, request: &Request, lease: &mut dyn Lease) -> Response {
         match *request {
             Request::ReadLeased { pid, file, offset, len } => {
-                let len = usize::try_from(len)
-                    .ok()
-                    .filter(|&l| l as u64 <= MAX_LEASED)
-                    .ok_or(Error::TooLarge)?;
-                let mut buf = alloc::vec![0u8; len];
+                let mut buf = leased_buffer(len)?;
                 let n = self.read(sender, pid, file, offset, &mut buf)?;
                 lease.write(&buf[..n])?;
                 Ok(Reply::Leased(n as u64))
             }
             Request::WriteLeased { pid, file, offset, len } => {
-                let len = usize::try_from(len)
-                    .ok()
-                    .filter(|&l| l as u64 <= MAX_LEASED)
-                    .ok_or(Error::TooLarge)?;
-                let mut buf = alloc::vec![0u8; len];
+                let mut buf = leased_buffer(len)?;
                 lease.read(&mut buf)?;
                 let n = self.write(sender, pid, file, offset, &buf)?;
                 Ok(Reply::Leased(n as u64))

@@ -32,6 +32,7 @@ fn another_users_memory_is_refused() {
         .expect("the victim prints its pid");
     assert_line(&r, &format!("procfs_peek: mem of pid {victim} refused: AccessDenied"));
     assert_line(&r, "[own mem readable] ok");
+    assert_line(&r, "[own code through mem equals the code] ok");
     assert_line(&r, "procfs_peek: PASS");
 }
 

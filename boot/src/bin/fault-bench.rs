@@ -20,9 +20,9 @@ struct Args {
     /// `target/linux-anchor.txt` is used when present.
     #[arg(long)]
     linux: Option<PathBuf>,
-    /// Print the per-phase breakdown of the fault path (icount runs).
-    #[arg(long, default_value_t = true)]
-    breakdown: bool,
+    /// Leave out the per-phase breakdown of the fault path.
+    #[arg(long)]
+    no_breakdown: bool,
 }
 
 /// One figure: workload -> ticks per event.
@@ -137,43 +137,30 @@ fn main() {
                 "## wall time (ticks = host TSC)"
             }
         );
-        print!("| workload |");
-        for (policy, ic, _, _) in &results {
-            if *ic == icount {
-                print!(" ours ({policy}) |");
-            }
+        // Our runs of this mode, then Linux's figures of the same mode.
+        let mut columns: Vec<(String, &Figures)> = results
+            .iter()
+            .filter(|(_, ic, _, _)| *ic == icount)
+            .map(|(policy, _, figures, _)| (format!("ours ({policy})"), figures))
+            .collect();
+        if let Some((li, lw)) = &linux {
+            columns.push(("Linux 6.1".into(), if icount { li } else { lw }));
         }
-        if linux.is_some() {
-            print!(" Linux 6.1 |");
-        }
-        println!();
-        print!("|---|");
-        for (_, ic, _, _) in &results {
-            if *ic == icount {
-                print!("---:|");
-            }
-        }
-        if linux.is_some() {
-            print!("---:|");
-        }
-        println!();
+        let header: String = columns.iter().map(|(name, _)| format!(" {name} |")).collect();
+        println!("| workload |{header}");
+        println!("|---|{}", "---:|".repeat(columns.len()));
         for (key, label) in workloads {
-            print!("| {label} |");
-            for (_, ic, figures, _) in &results {
-                if *ic == icount {
+            let cells: String = columns
+                .iter()
+                .map(|(_, figures)| {
                     let value = figures.iter().find(|(k, _)| k.starts_with(key)).map(|(_, v)| *v);
-                    print!(" {} |", value.map_or("-".into(), |v| v.to_string()));
-                }
-            }
-            if let Some((li, lw)) = &linux {
-                let figures = if icount { li } else { lw };
-                let value = figures.iter().find(|(k, _)| k.starts_with(key)).map(|(_, v)| *v);
-                print!(" {} |", value.map_or("-".into(), |v| v.to_string()));
-            }
-            println!();
+                    format!(" {} |", value.map_or("-".into(), |v| v.to_string()))
+                })
+                .collect();
+            println!("| {label} |{cells}");
         }
     }
-    if args.breakdown {
+    if !args.no_breakdown {
         for (policy, icount, _, serial) in &results {
             if *icount {
                 println!("\n## fault-path breakdown, policy {policy} (-icount shift=0, instructions per fault)");

@@ -19,6 +19,23 @@ use crate::{identity::SYSTEM_IDENTITY, serve::Server};
 /// The pager's own pid (the first task).
 const PAGER_PID: Pid = Pid(1);
 
+/// Splits `[addr, addr+len)` at page boundaries: (page, offset in the
+/// page, offset in the range, bytes).
+fn page_chunks(addr: u64, len: usize) -> impl Iterator<Item = (u64, usize, usize, usize)> {
+    let mut at = 0;
+    core::iter::from_fn(move || {
+        (at < len).then(|| {
+            let va = addr + at as u64;
+            let page = page_down(va);
+            let in_page = (va - page) as usize;
+            let n = (PAGE_SIZE as usize - in_page).min(len - at);
+            let chunk = (page, in_page, at, n);
+            at += n;
+            chunk
+        })
+    })
+}
+
 fn vma_info(v: &Vma) -> VmaInfo {
     let backing = match (&v.backing, &v.name) {
         (Backing::File { offset, file, .. }, name) => {
@@ -130,33 +147,27 @@ impl Server {
     /// as they would fault in (zeros or file bytes), without allocating.
     fn read_mem(&mut self, pid: Pid, addr: u64, out: &mut [u8]) -> Result<usize, SourceError> {
         let mut done = 0;
-        while done < out.len() {
-            let at = addr + done as u64;
-            let page = page_down(at);
-            let in_page = (at - page) as usize;
-            let n = (PAGE_SIZE as usize - in_page).min(out.len() - done);
+        for (page, in_page, at, n) in page_chunks(addr, out.len()) {
             let (resident, fill) = {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
-                let Some(v) = p.space.vmas().find(at) else { break };
+                let Some(v) = p.space.vmas().find(page + in_page as u64) else {
+                    break;
+                };
                 (v.resident.get(&page).copied(), pager::space::page_fill(v, page))
             };
-            let chunk = &mut out[done..done + n];
+            let chunk = &mut out[at..at + n];
             match (resident, fill) {
                 (Some(frame), _) => chunk.copy_from_slice(&self.window.frame_mut(frame)[in_page..in_page + n]),
                 (None, Fill::File { file, offset, len }) => {
-                    let data = self.ramdisk.file(file.0 as usize).unwrap_or(&[]);
-                    for (i, b) in chunk.iter_mut().enumerate() {
-                        let off = in_page + i;
-                        *b = if (off as u64) < len {
-                            data.get(offset as usize + off).copied().unwrap_or(0)
-                        } else {
-                            0
-                        };
-                    }
+                    // The page's file bytes, then zeros, as a fault would fill it.
+                    let data = self.ramdisk.page_data(file, offset, len).get(in_page..).unwrap_or(&[]);
+                    let from_file = data.len().min(n);
+                    chunk[..from_file].copy_from_slice(&data[..from_file]);
+                    chunk[from_file..].fill(0);
                 }
                 (None, _) => chunk.fill(0),
             }
-            done += n;
+            done = at + n;
         }
         if done == 0 && !out.is_empty() {
             Err(SourceError::Io)
@@ -169,17 +180,12 @@ impl Server {
     /// resident are faulted in first.
     fn write_mem(&mut self, pid: Pid, addr: u64, data: &[u8]) -> Result<usize, SourceError> {
         let mut done = 0;
-        while done < data.len() {
-            let at = addr + done as u64;
-            let page = page_down(at);
-            let in_page = (at - page) as usize;
-            let n = (PAGE_SIZE as usize - in_page).min(data.len() - done);
-            let frame = match self.ensure_resident(pid, page) {
-                Some(f) => f,
-                None => break,
+        for (page, in_page, at, n) in page_chunks(addr, data.len()) {
+            let Some(frame) = self.ensure_resident(pid, page) else {
+                break;
             };
-            self.window.frame_mut(frame)[in_page..in_page + n].copy_from_slice(&data[done..done + n]);
-            done += n;
+            self.window.frame_mut(frame)[in_page..in_page + n].copy_from_slice(&data[at..at + n]);
+            done = at + n;
         }
         if done == 0 && !data.is_empty() {
             Err(SourceError::Io)

@@ -40,4 +40,13 @@ impl Ramdisk {
     pub fn file(&self, id: usize) -> Option<&'static [u8]> {
         self.files.get(id).map(|(_, d)| *d)
     }
+
+    /// The file bytes of a page filled by `Fill::File { file, offset, len }`
+    /// (the rest of the page is zeros), clipped to the file.
+    pub fn page_data(&self, file: pager::vma::FileId, offset: u64, len: u64) -> &'static [u8] {
+        let data = self.file(file.0 as usize).unwrap_or(&[]);
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
+        let end = start.saturating_add(len as usize).min(data.len());
+        &data[start..end]
+    }
 }

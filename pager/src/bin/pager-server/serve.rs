@@ -84,11 +84,9 @@ pub(crate) fn fill_frame(window: &mut Window, ramdisk: &Ramdisk, phys: PhysAddr,
         Fill::Zero | Fill::Resident(_) => window.zero(phys),
         Fill::File { file, offset, len } => {
             let frame = window.frame_mut(phys);
-            let data = ramdisk.file(file.0 as usize).unwrap_or(&[]);
-            let start = (offset as usize).min(data.len());
-            let end = (start + len as usize).min(data.len());
-            frame[..end - start].copy_from_slice(&data[start..end]);
-            frame[end - start..].fill(0);
+            let data = ramdisk.page_data(file, offset, len);
+            frame[..data.len()].copy_from_slice(data);
+            frame[data.len()..].fill(0);
         }
     }
 }
