@@ -4,14 +4,19 @@
 //! r8, r9` (the Linux order). On return `rax` holds `0` for success or a
 //! [`SysError`] code, and `rdi, rsi, rdx` hold the results. All other
 //! registers except `rcx` and `r11` (clobbered by `syscall` itself) are
-//! preserved.
+//! preserved, except that a short message (a [`crate::short::ShortMessage`])
+//! always travels in `r8` (label) and `r9, r12, r13, r14` (words): as an
+//! argument of the `*Short` calls and as a result of every receive.
 //!
 //! | call | arguments | results |
 //! |---|---|---|
 //! | `Call` | endpoint, msg ptr, msg len, reply ptr, reply cap, [`LeaseDesc`] ptr or 0 | reply len |
 //! | `Recv` | endpoint, buf ptr, buf cap | len, sender word, [`MessageKind`] |
-//! | `ReplyRecv` | to tid, reply ptr, reply len, endpoint, buf ptr, buf cap | as `Recv` |
+//! | `ReplyRecv` | to tid, endpoint, buf ptr, buf cap, reply ptr, reply len | as `Recv` |
 //! | `Reply` | to tid, reply ptr, reply len | - |
+//! | `CallShort` | endpoint, message in registers | reply message in registers |
+//! | `ReplyRecvShort` | to tid, endpoint, buf ptr, buf cap, reply message in registers | as `Recv` |
+//! | `ReplyShort` | to tid, reply message in registers | - |
 //! | `EndpointCreate` | well-known id | - |
 //! | `DebugWrite` | ptr, len | - |
 //! | `Exit` | code | never returns |
@@ -40,8 +45,10 @@
 //! | `SpaceDestroy` | pid | - |
 //! | `Shutdown` | [`ExitStatus`] | never returns |
 //!
-//! A fault is delivered to the faulting process's pager endpoint as a message
-//! of kind [`MessageKind::KernelEvent`]; its reply is a
+//! Receives return the message's [`MessageKind`]. A byte message (`Call`)
+//! is answered with `Reply`/`ReplyRecv`; a short one (a `CallShort`, or a
+//! fault the kernel reports) with `ReplyShort`/`ReplyRecvShort`; answering
+//! in the other form is `Malformed`. A fault's reply is a
 //! [`crate::kernel::FaultReply`], validated by the kernel like `Map`.
 
 /// System-call numbers.
@@ -62,6 +69,9 @@ pub enum Syscall {
     FaultProfile = 12,
     LeaseRead = 13,
     LeaseWrite = 14,
+    CallShort = 15,
+    ReplyRecvShort = 16,
+    ReplyShort = 17,
     SpaceCreate = 20,
     ThreadStart = 21,
     Map = 22,
@@ -87,6 +97,9 @@ impl Syscall {
             12 => Syscall::FaultProfile,
             13 => Syscall::LeaseRead,
             14 => Syscall::LeaseWrite,
+            15 => Syscall::CallShort,
+            16 => Syscall::ReplyRecvShort,
+            17 => Syscall::ReplyShort,
             20 => Syscall::SpaceCreate,
             21 => Syscall::ThreadStart,
             22 => Syscall::Map,
@@ -124,7 +137,8 @@ pub enum SysError {
     OutOfMemory = 9,
     /// The target thread is not waiting for a reply from the caller.
     NotWaiting = 10,
-    /// A fault reply or kernel message did not decode.
+    /// A fault reply did not decode, or a reply's form (bytes or short)
+    /// does not match the message it answers.
     Malformed = 11,
     /// The endpoint id is already registered.
     AlreadyExists = 12,
@@ -160,18 +174,26 @@ impl SysError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u64)]
 pub enum MessageKind {
-    /// A `Call` from a user thread; reply with `Reply` or `ReplyRecv`.
+    /// A byte message from `Call`; reply with `Reply` or `ReplyRecv`.
     Call = 0,
-    /// A [`crate::kernel::KernelEvent`] about the sender thread. A fault
-    /// expects a [`crate::kernel::FaultReply`]; an exit expects no reply.
-    KernelEvent = 1,
+    /// A short message from `CallShort`; reply with `ReplyShort` or
+    /// `ReplyRecvShort`.
+    ShortCall = 1,
+    /// The kernel reports a fault of the sender thread (a
+    /// [`crate::kernel::KernelEvent`]); reply with a short
+    /// [`crate::kernel::FaultReply`].
+    Fault = 2,
+    /// The kernel reports that the sender's process exited; no reply.
+    Exit = 3,
 }
 
 impl MessageKind {
     pub const fn from_raw(n: u64) -> Option<MessageKind> {
         match n {
             0 => Some(MessageKind::Call),
-            1 => Some(MessageKind::KernelEvent),
+            1 => Some(MessageKind::ShortCall),
+            2 => Some(MessageKind::Fault),
+            3 => Some(MessageKind::Exit),
             _ => None,
         }
     }
@@ -239,9 +261,13 @@ mod tests {
 
     #[test]
     fn message_kinds_round_trip() {
+        for n in 0..8 {
+            if let Some(k) = MessageKind::from_raw(n) {
+                assert_eq!(k as u64, n);
+            }
+        }
         assert_eq!(MessageKind::from_raw(0), Some(MessageKind::Call));
-        assert_eq!(MessageKind::from_raw(1), Some(MessageKind::KernelEvent));
-        assert_eq!(MessageKind::from_raw(2), None);
+        assert_eq!(MessageKind::from_raw(4), None);
     }
 }
 

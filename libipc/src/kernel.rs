@@ -1,24 +1,57 @@
-//! Messages between the kernel and a pager.
+//! Messages between the kernel and a pager, all register messages
+//! ([`ShortMessage`]).
 //!
 //! The kernel sends a [`KernelEvent`] to a process's pager endpoint when one
-//! of its threads faults or exits. For a fault, the pager answers with a
-//! [`FaultReply`]: install these mappings and resume, or kill the process.
-//! The kernel validates every mapping (see [`crate::abi::SysError`]); a
-//! refused reply maps nothing and leaves the thread waiting.
-
-use heapless::Vec;
-use serde::{Deserialize, Serialize};
+//! of its threads faults ([`MessageKind::Fault`]) or exits
+//! ([`MessageKind::Exit`]). A fault is answered with a [`FaultReply`]:
+//! install these mappings and resume, or kill the process. One mapping
+//! travels in the reply's registers; a batch (fault-around) is an array of
+//! [`Mapping`]s in the pager's memory that the reply points to, read by the
+//! kernel once. The kernel validates every mapping (see
+//! [`crate::abi::SysError`]); a refused reply maps nothing and leaves the
+//! thread waiting.
+//!
+//! | message | label | words |
+//! |---|---|---|
+//! | fault: page | [`fault_label::PAGE`] | address, access + `present << 8`, ip, sp |
+//! | fault: #GP | [`fault_label::GENERAL_PROTECTION`] | error code, -, ip, sp |
+//! | fault: #UD, #DE | [`fault_label::INVALID_OPCODE`], [`fault_label::DIVIDE_ERROR`] | -, -, ip, sp |
+//! | fault: other vector | [`fault_label::OTHER`] | error code, vector, ip, sp |
+//! | exit | 0 | pid, code |
+//! | reply: one page | [`reply_label::RESUME_ONE`] | virt, phys, [`MapFlags`] |
+//! | reply: batch | [`reply_label::RESUME_BATCH`] | pointer to `[Mapping]`, count (at most [`MAX_FAULT_MAPPINGS`]) |
+//! | reply: kill | [`reply_label::KILL`] | [`KillReason`] code |
 
 use crate::{
-    abi::MapFlags,
+    abi::{MapFlags, MessageKind},
+    short::ShortMessage,
     types::{Access, PhysAddr, Pid, VirtAddr},
 };
 
 /// How many mappings one fault reply may carry (fault-around batches).
 pub const MAX_FAULT_MAPPINGS: usize = 16;
 
+/// Labels of fault reports.
+pub mod fault_label {
+    pub const PAGE: u64 = 1;
+    pub const GENERAL_PROTECTION: u64 = 2;
+    pub const INVALID_OPCODE: u64 = 3;
+    pub const DIVIDE_ERROR: u64 = 4;
+    pub const OTHER: u64 = 5;
+}
+
+/// Labels of fault replies.
+pub mod reply_label {
+    pub const RESUME_ONE: u64 = 1;
+    pub const RESUME_BATCH: u64 = 2;
+    pub const KILL: u64 = 3;
+}
+
+/// Bit of a page fault's access word set when the page was present.
+const PRESENT_BIT: u64 = 1 << 8;
+
 /// The CPU exception behind a fault.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultKind {
     /// #PF: `addr` is CR2; `present` is set when the page was mapped and the
     /// access violated its protection.
@@ -38,7 +71,7 @@ pub enum FaultKind {
 }
 
 /// A fault of one user thread; the thread is suspended until the reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FaultInfo {
     pub kind: FaultKind,
     /// The faulting instruction.
@@ -49,50 +82,363 @@ pub struct FaultInfo {
 }
 
 /// An event the kernel reports about the sender thread.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KernelEvent {
     Fault(FaultInfo),
     /// The process exited voluntarily with `code`; its address space is gone.
-    Exited {
-        pid: Pid,
-        code: i64,
-    },
+    Exited { pid: Pid, code: i64 },
 }
 
-/// One page to install.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+const fn access_code(access: Access) -> u64 {
+    match access {
+        Access::Read => 0,
+        Access::Write => 1,
+        Access::Execute => 2,
+    }
+}
+
+const fn access_from_code(code: u64) -> Option<Access> {
+    match code {
+        0 => Some(Access::Read),
+        1 => Some(Access::Write),
+        2 => Some(Access::Execute),
+        _ => None,
+    }
+}
+
+impl KernelEvent {
+    /// The message kind and registers the kernel sends.
+    pub const fn to_message(&self) -> (MessageKind, ShortMessage) {
+        match *self {
+            KernelEvent::Exited { pid, code } => (
+                MessageKind::Exit,
+                ShortMessage::new(0, [pid.0 as u64, code as u64, 0, 0]),
+            ),
+            KernelEvent::Fault(FaultInfo { kind, ip, sp }) => {
+                let (label, a, b) = match kind {
+                    FaultKind::Page { addr, access, present } => (
+                        fault_label::PAGE,
+                        addr.0,
+                        access_code(access) | if present { PRESENT_BIT } else { 0 },
+                    ),
+                    FaultKind::GeneralProtection { error_code } => (fault_label::GENERAL_PROTECTION, error_code, 0),
+                    FaultKind::InvalidOpcode => (fault_label::INVALID_OPCODE, 0, 0),
+                    FaultKind::DivideError => (fault_label::DIVIDE_ERROR, 0, 0),
+                    FaultKind::Other { vector, error_code } => (fault_label::OTHER, error_code, vector as u64),
+                };
+                (MessageKind::Fault, ShortMessage::new(label, [a, b, ip.0, sp.0]))
+            }
+        }
+    }
+
+    /// Reads an event; `None` for a kind that is not an event or registers
+    /// no kernel would send.
+    pub const fn from_message(kind: MessageKind, m: &ShortMessage) -> Option<KernelEvent> {
+        let [a, b, ip, sp] = m.words;
+        match kind {
+            MessageKind::Exit if m.label == 0 && a <= u32::MAX as u64 => Some(KernelEvent::Exited {
+                pid: Pid(a as u32),
+                code: b as i64,
+            }),
+            MessageKind::Fault => {
+                let kind = match m.label {
+                    fault_label::PAGE => {
+                        let Some(access) = access_from_code(b & !PRESENT_BIT) else {
+                            return None;
+                        };
+                        FaultKind::Page {
+                            addr: VirtAddr(a),
+                            access,
+                            present: b & PRESENT_BIT != 0,
+                        }
+                    }
+                    fault_label::GENERAL_PROTECTION => FaultKind::GeneralProtection { error_code: a },
+                    fault_label::INVALID_OPCODE => FaultKind::InvalidOpcode,
+                    fault_label::DIVIDE_ERROR => FaultKind::DivideError,
+                    fault_label::OTHER if b <= u8::MAX as u64 => FaultKind::Other {
+                        vector: b as u8,
+                        error_code: a,
+                    },
+                    _ => return None,
+                };
+                Some(KernelEvent::Fault(FaultInfo {
+                    kind,
+                    ip: VirtAddr(ip),
+                    sp: VirtAddr(sp),
+                }))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One page to install. A batch reply points at an array of these, laid out
+/// as three little-endian words each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Mapping {
     pub virt: VirtAddr,
     pub phys: PhysAddr,
     pub flags: MapFlags,
 }
 
+impl Mapping {
+    /// Bytes of one mapping in a batch.
+    pub const BYTES: usize = 24;
+
+    /// Reads a mapping from its batch bytes.
+    pub fn from_bytes(bytes: &[u8; Mapping::BYTES]) -> Mapping {
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(w)
+        };
+        Mapping {
+            virt: VirtAddr(word(0)),
+            phys: PhysAddr(word(1)),
+            flags: MapFlags(word(2)),
+        }
+    }
+}
+
 /// Why a pager kills a process; the kernel logs it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
 pub enum KillReason {
     /// No mapping covers the address (SIGSEGV, SEGV_MAPERR).
-    NoMapping,
+    NoMapping = 1,
     /// The mapping forbids this access (SIGSEGV, SEGV_ACCERR).
-    Protection,
+    Protection = 2,
     /// The access lands in the stack guard gap (stack clash).
-    GuardGap,
+    GuardGap = 3,
     /// Growing would exceed a resource limit.
-    Limit,
+    Limit = 4,
     /// A general-protection fault (e.g. a non-canonical address).
-    GeneralProtection,
+    GeneralProtection = 5,
     /// Any other exception (invalid opcode, divide error, ...).
-    Exception,
+    Exception = 6,
     /// The pager has no memory left.
-    OutOfMemory,
+    OutOfMemory = 7,
+}
+
+impl KillReason {
+    pub const fn from_raw(n: u64) -> Option<KillReason> {
+        Some(match n {
+            1 => KillReason::NoMapping,
+            2 => KillReason::Protection,
+            3 => KillReason::GuardGap,
+            4 => KillReason::Limit,
+            5 => KillReason::GeneralProtection,
+            6 => KillReason::Exception,
+            7 => KillReason::OutOfMemory,
+            _ => return None,
+        })
+    }
 }
 
 /// The pager's answer to a fault.
-// A message lives briefly on a stack before encoding: its size is no concern.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FaultReply {
-    /// Install the mappings (possibly none) and resume the thread.
-    Resume { mappings: Vec<Mapping, MAX_FAULT_MAPPINGS> },
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultReply<'a> {
+    /// Install the mappings (possibly none) and resume the thread. The
+    /// slice must stay in place until the reply's system call returns.
+    Resume(&'a [Mapping]),
     /// Kill the faulting process.
-    Kill { reason: KillReason },
+    Kill(KillReason),
+}
+
+impl FaultReply<'_> {
+    /// The reply's registers: one mapping inline, more by reference.
+    pub fn to_message(&self) -> ShortMessage {
+        match *self {
+            FaultReply::Resume([m]) => ShortMessage::new(reply_label::RESUME_ONE, [m.virt.0, m.phys.0, m.flags.0, 0]),
+            FaultReply::Resume(batch) => ShortMessage::new(
+                reply_label::RESUME_BATCH,
+                [batch.as_ptr() as u64, batch.len() as u64, 0, 0],
+            ),
+            FaultReply::Kill(reason) => ShortMessage::new(reply_label::KILL, [reason as u64, 0, 0, 0]),
+        }
+    }
+}
+
+/// A fault reply as the kernel reads it from the pager's registers, before
+/// any check of the mappings themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultReplyRegs {
+    One(Mapping),
+    /// `count` mappings at user address `ptr` of the pager.
+    Batch { ptr: u64, count: usize },
+    Kill(KillReason),
+}
+
+impl FaultReplyRegs {
+    /// `None` for an unknown label, a batch over [`MAX_FAULT_MAPPINGS`] or
+    /// an unknown kill reason.
+    pub const fn from_message(m: &ShortMessage) -> Option<FaultReplyRegs> {
+        let [a, b, c, _] = m.words;
+        match m.label {
+            reply_label::RESUME_ONE => Some(FaultReplyRegs::One(Mapping {
+                virt: VirtAddr(a),
+                phys: PhysAddr(b),
+                flags: MapFlags(c),
+            })),
+            reply_label::RESUME_BATCH if b <= MAX_FAULT_MAPPINGS as u64 => Some(FaultReplyRegs::Batch {
+                ptr: a,
+                count: b as usize,
+            }),
+            reply_label::KILL => match KillReason::from_raw(a) {
+                Some(reason) => Some(FaultReplyRegs::Kill(reason)),
+                None => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn page_fault(access: Access, present: bool) -> KernelEvent {
+        KernelEvent::Fault(FaultInfo {
+            kind: FaultKind::Page {
+                addr: VirtAddr(0x1234),
+                access,
+                present,
+            },
+            ip: VirtAddr(0x40_1000),
+            sp: VirtAddr(0x7fff_0000_0000),
+        })
+    }
+
+    #[test]
+    fn events_round_trip() {
+        let mut events = vec![
+            KernelEvent::Exited { pid: Pid(3), code: -1 },
+            KernelEvent::Exited {
+                pid: Pid(u32::MAX),
+                code: i64::MIN,
+            },
+        ];
+        for access in [Access::Read, Access::Write, Access::Execute] {
+            events.push(page_fault(access, false));
+            events.push(page_fault(access, true));
+        }
+        for kind in [
+            FaultKind::GeneralProtection { error_code: 0x10 },
+            FaultKind::InvalidOpcode,
+            FaultKind::DivideError,
+            FaultKind::Other {
+                vector: 17,
+                error_code: 3,
+            },
+        ] {
+            events.push(KernelEvent::Fault(FaultInfo {
+                kind,
+                ip: VirtAddr(1),
+                sp: VirtAddr(2),
+            }));
+        }
+        for e in events {
+            let (kind, m) = e.to_message();
+            assert_eq!(KernelEvent::from_message(kind, &m), Some(e));
+        }
+    }
+
+    #[test]
+    fn foreign_registers_are_no_event() {
+        let (_, fault) = page_fault(Access::Read, false).to_message();
+        assert_eq!(KernelEvent::from_message(MessageKind::Call, &fault), None);
+        assert_eq!(KernelEvent::from_message(MessageKind::ShortCall, &fault), None);
+        let bad_access = ShortMessage::new(fault_label::PAGE, [0, 7, 0, 0]);
+        assert_eq!(KernelEvent::from_message(MessageKind::Fault, &bad_access), None);
+        let bad_label = ShortMessage::label(99);
+        assert_eq!(KernelEvent::from_message(MessageKind::Fault, &bad_label), None);
+        let big_vector = ShortMessage::new(fault_label::OTHER, [0, 256, 0, 0]);
+        assert_eq!(KernelEvent::from_message(MessageKind::Fault, &big_vector), None);
+        let big_pid = ShortMessage::new(0, [u64::MAX, 0, 0, 0]);
+        assert_eq!(KernelEvent::from_message(MessageKind::Exit, &big_pid), None);
+    }
+
+    #[test]
+    fn replies_as_the_kernel_reads_them() {
+        let m = Mapping {
+            virt: VirtAddr(0x1000),
+            phys: PhysAddr(0x2000),
+            flags: MapFlags::WRITE,
+        };
+        assert_eq!(
+            FaultReplyRegs::from_message(&FaultReply::Resume(&[m]).to_message()),
+            Some(FaultReplyRegs::One(m))
+        );
+        let batch = [m; MAX_FAULT_MAPPINGS];
+        assert_eq!(
+            FaultReplyRegs::from_message(&FaultReply::Resume(&batch).to_message()),
+            Some(FaultReplyRegs::Batch {
+                ptr: batch.as_ptr() as u64,
+                count: MAX_FAULT_MAPPINGS
+            })
+        );
+        assert!(matches!(
+            FaultReplyRegs::from_message(&FaultReply::Resume(&[]).to_message()),
+            Some(FaultReplyRegs::Batch { count: 0, .. })
+        ));
+        assert_eq!(
+            FaultReplyRegs::from_message(&FaultReply::Kill(KillReason::GuardGap).to_message()),
+            Some(FaultReplyRegs::Kill(KillReason::GuardGap))
+        );
+    }
+
+    #[test]
+    fn bad_replies_are_refused() {
+        let too_many = ShortMessage::new(reply_label::RESUME_BATCH, [0x1000, MAX_FAULT_MAPPINGS as u64 + 1, 0, 0]);
+        assert_eq!(FaultReplyRegs::from_message(&too_many), None);
+        assert_eq!(
+            FaultReplyRegs::from_message(&ShortMessage::new(reply_label::KILL, [0, 0, 0, 0])),
+            None
+        );
+        assert_eq!(FaultReplyRegs::from_message(&ShortMessage::label(0)), None);
+        assert_eq!(FaultReplyRegs::from_message(&ShortMessage::label(u64::MAX)), None);
+    }
+
+    #[test]
+    fn kill_reasons_round_trip() {
+        for n in 0..16 {
+            if let Some(r) = KillReason::from_raw(n) {
+                assert_eq!(r as u64, n);
+            }
+        }
+    }
+
+    #[test]
+    fn mapping_bytes_are_three_words() {
+        let m = Mapping {
+            virt: VirtAddr(0x1122_3344_5566_7000),
+            phys: PhysAddr(0x8000),
+            flags: MapFlags(0xf),
+        };
+        assert_eq!(core::mem::size_of::<Mapping>(), Mapping::BYTES);
+        let mut bytes = [0u8; Mapping::BYTES];
+        bytes[..8].copy_from_slice(&m.virt.0.to_le_bytes());
+        bytes[8..16].copy_from_slice(&m.phys.0.to_le_bytes());
+        bytes[16..].copy_from_slice(&m.flags.0.to_le_bytes());
+        assert_eq!(Mapping::from_bytes(&bytes), m);
+    }
+
+    proptest! {
+        // Reading registers is total: any values give an answer, never a panic.
+        #[test]
+        fn arbitrary_registers_never_panic(label in any::<u64>(), words in any::<[u64; 4]>(), kind in 0u64..6) {
+            let m = ShortMessage::new(label, words);
+            let _ = FaultReplyRegs::from_message(&m);
+            if let Some(kind) = MessageKind::from_raw(kind) {
+                if let Some(e) = KernelEvent::from_message(kind, &m) {
+                    // Whatever decodes re-encodes to a message that decodes the same.
+                    let (k2, m2) = e.to_message();
+                    prop_assert_eq!(KernelEvent::from_message(k2, &m2), Some(e));
+                }
+            }
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //!   error codes. The kernel and every user program agree on it.
 //! - [`types`]: newtypes that carry meaning across the boundary (addresses,
 //!   identities, access kinds).
+//! - [`short`]: register messages, the IPC fast path.
 //! - [`kernel`]: the messages the kernel itself speaks: fault events sent to
 //!   a pager and the pager's fault replies, which the kernel validates.
 //! - [`pager`]: the pager's protocol with programs (mmap, munmap, ...).
@@ -22,6 +23,7 @@ pub mod host;
 pub mod kernel;
 pub mod pager;
 pub mod procfs;
+pub mod short;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod sys;
 pub mod transport;

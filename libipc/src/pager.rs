@@ -1,12 +1,20 @@
 //! The pager's protocol with programs.
 //!
-//! A program sends a [`Request`] with `Call` to [`crate::abi::PAGER_ENDPOINT`]
-//! and receives a [`Response`]. The pager learns who is asking from the
+//! A program sends a [`Request`] to [`crate::abi::PAGER_ENDPOINT`] and
+//! receives a [`Response`]. The pager learns who is asking from the
 //! kernel's sender stamp, never from the request.
+//!
+//! Requests that fit in registers (all but [`Request::Source`]) travel as a
+//! short message ([`Request::to_short`], `CallShort`) and get a short answer
+//! ([`response_to_short`]); the rest are postcard byte messages (`Call`).
+//! The server accepts both forms.
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{PageCount, Prot, VirtAddr};
+use crate::{
+    short::ShortMessage,
+    types::{PageCount, Prot, VirtAddr},
+};
 
 /// mmap flags (Linux values where Linux has them).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +113,22 @@ pub enum Errno {
 }
 
 impl Errno {
+    const ALL: [Errno; 8] = [
+        Errno::NotPermitted,
+        Errno::NoMemory,
+        Errno::Invalid,
+        Errno::Exists,
+        Errno::Access,
+        Errno::Fault,
+        Errno::Io,
+        Errno::NotSupported,
+    ];
+
+    /// The errno with Linux number `code`.
+    pub fn from_code(code: i32) -> Option<Errno> {
+        Errno::ALL.into_iter().find(|e| e.code() == code)
+    }
+
     /// The Linux errno number.
     pub const fn code(self) -> i32 {
         match self {
@@ -122,3 +146,205 @@ impl Errno {
 
 /// The pager's answer to a [`Request`].
 pub type Response = Result<Reply, Errno>;
+
+/// Labels of the short form of requests.
+mod request_label {
+    pub const MMAP: u64 = 1;
+    pub const MUNMAP: u64 = 2;
+    pub const MPROTECT: u64 = 3;
+    pub const BRK: u64 = 4;
+    pub const RESIDENT: u64 = 5;
+    pub const POOL_STATS: u64 = 6;
+    pub const NULL: u64 = 7;
+}
+
+/// Labels of the short form of responses.
+mod response_label {
+    pub const ADDR: u64 = 1;
+    pub const DONE: u64 = 2;
+    pub const PAGES: u64 = 3;
+    pub const POOL: u64 = 4;
+    pub const ERROR: u64 = 5;
+}
+
+impl Request {
+    /// The register form, for every request but `Source`.
+    pub fn to_short(&self) -> Option<ShortMessage> {
+        use request_label::*;
+        Some(match *self {
+            Request::Mmap { addr, len, prot, flags } => {
+                ShortMessage::new(MMAP, [addr.0, len, u64::from(prot.0), u64::from(flags.0)])
+            }
+            Request::Munmap { addr, len } => ShortMessage::new(MUNMAP, [addr.0, len, 0, 0]),
+            Request::Mprotect { addr, len, prot } => ShortMessage::new(MPROTECT, [addr.0, len, u64::from(prot.0), 0]),
+            Request::Brk { addr } => ShortMessage::new(BRK, [addr.0, 0, 0, 0]),
+            Request::Resident { addr, len } => ShortMessage::new(RESIDENT, [addr.0, len, 0, 0]),
+            Request::PoolStats => ShortMessage::label(POOL_STATS),
+            Request::Null => ShortMessage::label(NULL),
+            Request::Source(_) => return None,
+        })
+    }
+
+    /// Reads the register form; `None` for an unknown label or a field out
+    /// of its type's range.
+    pub fn from_short(m: &ShortMessage) -> Option<Request> {
+        use request_label::*;
+        let [a, b, c, d] = m.words;
+        let prot = || u8::try_from(c).ok().map(Prot);
+        Some(match m.label {
+            MMAP => Request::Mmap {
+                addr: VirtAddr(a),
+                len: b,
+                prot: prot()?,
+                flags: MapKind(u32::try_from(d).ok()?),
+            },
+            MUNMAP => Request::Munmap {
+                addr: VirtAddr(a),
+                len: b,
+            },
+            MPROTECT => Request::Mprotect {
+                addr: VirtAddr(a),
+                len: b,
+                prot: prot()?,
+            },
+            BRK => Request::Brk { addr: VirtAddr(a) },
+            RESIDENT => Request::Resident {
+                addr: VirtAddr(a),
+                len: b,
+            },
+            POOL_STATS => Request::PoolStats,
+            NULL => Request::Null,
+            _ => return None,
+        })
+    }
+}
+
+/// The register form of a response; `None` for `Reply::Source`, which only
+/// answers a byte request.
+pub fn response_to_short(response: &Response) -> Option<ShortMessage> {
+    use response_label::*;
+    Some(match response {
+        Ok(Reply::Addr(a)) => ShortMessage::new(ADDR, [a.0, 0, 0, 0]),
+        Ok(Reply::Done) => ShortMessage::label(DONE),
+        Ok(Reply::Pages(n)) => ShortMessage::new(PAGES, [n.0, 0, 0, 0]),
+        Ok(Reply::Pool { free, total }) => ShortMessage::new(POOL, [free.0, total.0, 0, 0]),
+        Ok(Reply::Source(_)) => return None,
+        Err(e) => ShortMessage::new(ERROR, [e.code() as u64, 0, 0, 0]),
+    })
+}
+
+/// Reads the register form of a response; `None` if it is not one.
+pub fn response_from_short(m: &ShortMessage) -> Option<Response> {
+    use response_label::*;
+    let [a, b, _, _] = m.words;
+    Some(match m.label {
+        ADDR => Ok(Reply::Addr(VirtAddr(a))),
+        DONE => Ok(Reply::Done),
+        PAGES => Ok(Reply::Pages(PageCount(a))),
+        POOL => Ok(Reply::Pool {
+            free: PageCount(a),
+            total: PageCount(b),
+        }),
+        ERROR => Err(Errno::from_code(i32::try_from(a).ok()?)?),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn requests() -> Vec<Request> {
+        vec![
+            Request::Mmap {
+                addr: VirtAddr(0x1000),
+                len: 1 << 30,
+                prot: Prot::RW,
+                flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS).union(MapKind::FIXED_NOREPLACE),
+            },
+            Request::Munmap {
+                addr: VirtAddr(7),
+                len: u64::MAX,
+            },
+            Request::Mprotect {
+                addr: VirtAddr(0x2000),
+                len: 4096,
+                prot: Prot(0xff),
+            },
+            Request::Brk { addr: VirtAddr(0) },
+            Request::Resident {
+                addr: VirtAddr(1),
+                len: 2,
+            },
+            Request::PoolStats,
+            Request::Null,
+        ]
+    }
+
+    #[test]
+    fn requests_round_trip_through_registers() {
+        for r in requests() {
+            let m = r.to_short().expect("has a short form");
+            assert_eq!(Request::from_short(&m), Some(r));
+        }
+        let source = Request::Source(crate::procfs::SourceRequest::Identity { pid: crate::types::Pid(1) });
+        assert_eq!(source.to_short(), None);
+    }
+
+    #[test]
+    fn responses_round_trip_through_registers() {
+        let mut responses: Vec<Response> = vec![
+            Ok(Reply::Addr(VirtAddr(0x7f00_0000_0000))),
+            Ok(Reply::Done),
+            Ok(Reply::Pages(PageCount(3))),
+            Ok(Reply::Pool {
+                free: PageCount(1),
+                total: PageCount(2),
+            }),
+        ];
+        responses.extend(Errno::ALL.into_iter().map(Err));
+        for r in responses {
+            let m = response_to_short(&r).expect("has a short form");
+            assert_eq!(response_from_short(&m), Some(r));
+        }
+    }
+
+    #[test]
+    fn out_of_range_registers_are_refused() {
+        assert_eq!(Request::from_short(&ShortMessage::label(0)), None);
+        assert_eq!(Request::from_short(&ShortMessage::label(99)), None);
+        let big_prot = ShortMessage::new(request_label::MPROTECT, [0, 0, 0x100, 0]);
+        assert_eq!(Request::from_short(&big_prot), None);
+        let big_flags = ShortMessage::new(request_label::MMAP, [0, 0, 3, 1 << 32]);
+        assert_eq!(Request::from_short(&big_flags), None);
+        assert_eq!(response_from_short(&ShortMessage::label(0)), None);
+        let unknown_errno = ShortMessage::new(response_label::ERROR, [2, 0, 0, 0]);
+        assert_eq!(response_from_short(&unknown_errno), None);
+        let huge_errno = ShortMessage::new(response_label::ERROR, [u64::MAX, 0, 0, 0]);
+        assert_eq!(response_from_short(&huge_errno), None);
+    }
+
+    #[test]
+    fn errno_codes_round_trip() {
+        for e in Errno::ALL {
+            assert_eq!(Errno::from_code(e.code()), Some(e));
+        }
+        assert_eq!(Errno::from_code(0), None);
+    }
+
+    proptest! {
+        // Reading registers is total, and whatever reads re-encodes the same.
+        #[test]
+        fn arbitrary_registers_never_panic(label in 0u64..10, words in any::<[u64; 4]>()) {
+            let m = ShortMessage::new(label, words);
+            if let Some(r) = Request::from_short(&m) {
+                prop_assert_eq!(Request::from_short(&r.to_short().unwrap()), Some(r));
+            }
+            if let Some(r) = response_from_short(&m) {
+                prop_assert_eq!(response_from_short(&response_to_short(&r).unwrap()), Some(r));
+            }
+        }
+    }
+}

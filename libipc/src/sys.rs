@@ -9,6 +9,7 @@ use core::arch::asm;
 
 use crate::{
     abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, SysError, Syscall},
+    short::ShortMessage,
     transport::Transport,
     types::{EndpointId, PageCount, PhysAddr, Pid, Sender, Tid, VirtAddr},
 };
@@ -31,20 +32,44 @@ fn syscall6(n: Syscall, a: [u64; 6]) -> Result<Regs, SysError> {
     raw_syscall(n as u64, a)
 }
 
-/// A received message: who sent it, what kind, how long.
+/// A received message: who sent it, what kind; a byte message's length in
+/// the receive buffer, or a short message's registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Received {
     pub len: usize,
     pub sender: Sender,
     pub kind: MessageKind,
+    pub short: ShortMessage,
 }
 
-fn received(regs: Regs) -> Result<Received, SysError> {
+fn received(r: Result<(Regs, ShortMessage), SysError>) -> Result<Received, SysError> {
+    let (regs, short) = r?;
     Ok(Received {
         len: regs.0 as usize,
         sender: Sender::from_word(regs.1),
         kind: MessageKind::from_raw(regs.2).ok_or(SysError::Malformed)?,
+        short,
     })
+}
+
+/// Sends the short message `msg` to `ep` and waits for the short reply.
+pub fn call_short(ep: EndpointId, msg: &ShortMessage) -> Result<ShortMessage, SysError> {
+    syscall_msg(Syscall::CallShort, [ep.0 as u64, 0, 0, 0], msg).map(|(_, reply)| reply)
+}
+
+/// Answers the short message or fault of `to` with `reply` and waits for the
+/// next message on `ep`, in one call.
+pub fn reply_recv_short(to: Tid, reply: &ShortMessage, ep: EndpointId, buf: &mut [u8]) -> Result<Received, SysError> {
+    received(syscall_msg(
+        Syscall::ReplyRecvShort,
+        [to.0 as u64, ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64],
+        reply,
+    ))
+}
+
+/// Answers the short message or fault of `to` without waiting.
+pub fn reply_short(to: Tid, reply: &ShortMessage) -> Result<(), SysError> {
+    syscall_msg(Syscall::ReplyShort, [to.0 as u64, 0, 0, 0], reply).map(|_| ())
 }
 
 /// Sends `msg` to `ep` and waits for the reply, written into `reply`.
@@ -93,25 +118,22 @@ pub fn lease_write(to: Tid, offset: u64, data: &[u8]) -> Result<usize, SysError>
 
 /// Waits for a message on `ep`.
 pub fn recv(ep: EndpointId, buf: &mut [u8]) -> Result<Received, SysError> {
-    received(syscall6(
+    received(syscall_msg(
         Syscall::Recv,
-        [ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0],
-    )?)
+        [ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0],
+        &ShortMessage::default(),
+    ))
 }
 
 /// Replies to `to` and waits for the next message on `ep` in one call.
 pub fn reply_recv(to: Tid, reply: &[u8], ep: EndpointId, buf: &mut [u8]) -> Result<Received, SysError> {
-    received(syscall6(
+    // The reply's pointer and length sit where a short reply's label and
+    // first word would: both forms share the receive half's registers.
+    received(syscall_msg(
         Syscall::ReplyRecv,
-        [
-            to.0 as u64,
-            reply.as_ptr() as u64,
-            reply.len() as u64,
-            ep.0 as u64,
-            buf.as_mut_ptr() as u64,
-            buf.len() as u64,
-        ],
-    )?)
+        [to.0 as u64, ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64],
+        &ShortMessage::new(reply.as_ptr() as u64, [reply.len() as u64, 0, 0, 0]),
+    ))
 }
 
 /// Replies to `to` without waiting.
@@ -234,6 +256,37 @@ pub fn raw_syscall(n: u64, a: [u64; 6]) -> Result<Regs, SysError> {
         );
     }
     status(rax, (rdi, rsi, rdx))
+}
+
+/// Issues a system call that carries a short message: arguments in `rdi,
+/// rsi, rdx, r10`, the message in `r8` and `r9, r12, r13, r14`, and the
+/// same registers as results.
+#[inline(always)]
+fn syscall_msg(n: Syscall, a: [u64; 4], m: &ShortMessage) -> Result<(Regs, ShortMessage), SysError> {
+    let rax: u64;
+    let (rdi, rsi, rdx): Regs;
+    let mut out = ShortMessage::default();
+    // SAFETY: as in `raw_syscall`; the kernel writes only the registers
+    // declared as outputs here.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") n as u64 => rax,
+            inlateout("rdi") a[0] => rdi,
+            inlateout("rsi") a[1] => rsi,
+            inlateout("rdx") a[2] => rdx,
+            inlateout("r10") a[3] => _,
+            inlateout("r8") m.label => out.label,
+            inlateout("r9") m.words[0] => out.words[0],
+            inlateout("r12") m.words[1] => out.words[1],
+            inlateout("r13") m.words[2] => out.words[2],
+            inlateout("r14") m.words[3] => out.words[3],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    status(rax, (rdi, rsi, rdx)).map(|regs| (regs, out))
 }
 
 /// The kernel transport: `Call` on an endpoint.

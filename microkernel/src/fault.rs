@@ -4,7 +4,6 @@
 //! is a kernel bug and panics loudly.
 
 use libipc::{
-    codec,
     kernel::{FaultInfo, FaultKind, KernelEvent},
     types::{Access, Tid, VirtAddr},
 };
@@ -13,7 +12,7 @@ use x86_64::registers::control::Cr2;
 use crate::{
     arch::trap::TrapFrame,
     ipc::Next,
-    object::{EVENT_CAPACITY, FaultTimes, Kernel, Outgoing},
+    object::{FaultTimes, Kernel, Outgoing},
     qemu::{self, QemuExit},
 };
 
@@ -84,15 +83,13 @@ impl Kernel {
                 ..FaultTimes::default()
             };
         }
-        let event = KernelEvent::Fault(FaultInfo {
+        let (kind, msg) = KernelEvent::Fault(FaultInfo {
             kind,
             ip: VirtAddr(frame.rip),
             sp: VirtAddr(frame.rsp),
-        });
-        let mut buf = [0u8; EVENT_CAPACITY];
-        let n = codec::encode(&event, &mut buf).expect("a fault report fits its buffer");
-        let bytes = heapless::Vec::from_slice(&buf[..n]).expect("same capacity");
-        self.send(tid, pager_ep, Outgoing::Event { bytes, reply: true })
+        })
+        .to_message();
+        self.send(tid, pager_ep, Outgoing::Short { kind, msg })
     }
 }
 

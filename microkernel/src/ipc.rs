@@ -10,6 +10,7 @@
 use libipc::{
     MAX_MESSAGE,
     abi::{MessageKind, SysError},
+    short::ShortMessage,
     types::{EndpointId, Tid},
 };
 
@@ -88,68 +89,36 @@ impl Kernel {
         }
     }
 
-    /// Copies the message of `sender` (in state `Sending`) into the buffer of
-    /// `receiver` (in state `Receiving`). Neither thread is queued here.
+    /// Delivers the message of `sender` (in state `Sending`) to `receiver`
+    /// (in state `Receiving`): a short message into its registers, a byte
+    /// message into its buffer. Neither thread is queued here.
     pub fn deliver(&mut self, sender: Tid, receiver: Tid) -> Delivery {
         let (Some(ThreadState::Receiving { buf, cap, .. }), Some(ThreadState::Sending { msg, .. })) = (
-            self.thread(receiver).map(|t| t.state.clone()),
-            self.thread(sender).map(|t| t.state.clone()),
+            self.thread(receiver).map(|t| t.state),
+            self.thread(sender).map(|t| t.state),
         ) else {
             return Delivery::ReceiverFault;
         };
-        // Only the message's own bytes are touched: no 512-byte buffer to
-        // clear on the fast path, and an event is copied straight from the
-        // sender's record.
-        let mut call_bytes: heapless::Vec<u8, MAX_MESSAGE> = heapless::Vec::new();
-        let (payload, kind, reply_to) = match &msg {
-            Outgoing::Call {
-                ptr,
-                len,
-                reply_ptr,
-                reply_cap,
-                lease,
-            } => {
-                let space = &self
-                    .process(self.thread(sender).expect("sender exists").pid)
-                    .expect("live")
-                    .space;
-                let fits = call_bytes.resize(*len as usize, 0).is_ok();
-                if !fits || usercopy::copy_from_user(space, *ptr, &mut call_bytes).is_err() {
-                    // The sender unmapped its own message meanwhile.
-                    self.set_result(sender, Err(SysError::BadAddress));
-                    self.thread_mut(sender).expect("exists").state = ThreadState::Ready;
-                    return Delivery::SenderFault;
-                }
-                (
-                    &call_bytes[..],
-                    MessageKind::Call,
-                    Some(ReplyTo::Call {
-                        reply_ptr: *reply_ptr,
-                        reply_cap: *reply_cap,
-                        lease: *lease,
-                    }),
-                )
-            }
-            Outgoing::Event { bytes: ev, reply } => {
-                (&ev[..], MessageKind::KernelEvent, reply.then_some(ReplyTo::Fault))
-            }
-        };
-        let len = payload.len();
-        let rpid = self.thread(receiver).expect("receiver exists").pid;
-        let written = if len as u64 > cap {
-            Err(SysError::MessageTooLarge)
-        } else {
-            usercopy::copy_to_user(&self.process(rpid).expect("live").space, buf, payload)
-        };
-        if let Err(e) = written {
-            self.set_result(receiver, Err(e));
-            self.thread_mut(receiver).expect("exists").state = ThreadState::Ready;
-            return Delivery::ReceiverFault;
-        }
         let stamp = self.sender(sender).to_word();
-        self.set_result(receiver, Ok((len as u64, stamp, kind as u64)));
-        self.thread_mut(receiver).expect("exists").state = ThreadState::Ready;
-        match reply_to {
+        match msg {
+            Outgoing::Short { kind, msg: words } => {
+                let r = self.thread_mut(receiver).expect("receiver exists");
+                r.frame.set_short_message(&words);
+                r.frame.rax = 0;
+                r.frame.rdi = 0;
+                r.frame.rsi = stamp;
+                r.frame.rdx = kind as u64;
+                r.state = ThreadState::Ready;
+            }
+            Outgoing::Call { ptr, len, .. } => {
+                if let Err(d) = self.deliver_bytes(sender, receiver, (ptr, len), (buf, cap)) {
+                    return d;
+                }
+                self.set_result(receiver, Ok((len, stamp, MessageKind::Call as u64)));
+                self.thread_mut(receiver).expect("exists").state = ThreadState::Ready;
+            }
+        }
+        match msg.reply_to() {
             Some(to) => {
                 let thread = self.thread_mut(sender).expect("exists");
                 thread.state = ThreadState::AwaitingReply { server: receiver, to };
@@ -161,6 +130,39 @@ impl Kernel {
             None => self.threads[sender.0 as usize] = None,
         }
         Delivery::Delivered
+    }
+
+    /// Copies a byte message from the sender's memory into the receiver's
+    /// buffer (only the message's own bytes: no buffer to clear). On a
+    /// failure the thread at fault gets the error and becomes ready.
+    fn deliver_bytes(
+        &mut self,
+        sender: Tid,
+        receiver: Tid,
+        (ptr, len): (u64, u64),
+        (buf, cap): (u64, u64),
+    ) -> Result<(), Delivery> {
+        let mut bytes: heapless::Vec<u8, MAX_MESSAGE> = heapless::Vec::new();
+        let spid = self.thread(sender).expect("sender exists").pid;
+        let fits = bytes.resize(len as usize, 0).is_ok();
+        if !fits || usercopy::copy_from_user(&self.process(spid).expect("live").space, ptr, &mut bytes).is_err() {
+            // The sender unmapped its own message meanwhile.
+            self.set_result(sender, Err(SysError::BadAddress));
+            self.thread_mut(sender).expect("exists").state = ThreadState::Ready;
+            return Err(Delivery::SenderFault);
+        }
+        let rpid = self.thread(receiver).expect("receiver exists").pid;
+        let written = if len > cap {
+            Err(SysError::MessageTooLarge)
+        } else {
+            usercopy::copy_to_user(&self.process(rpid).expect("live").space, buf, &bytes)
+        };
+        if let Err(e) = written {
+            self.set_result(receiver, Err(e));
+            self.thread_mut(receiver).expect("exists").state = ThreadState::Ready;
+            return Err(Delivery::ReceiverFault);
+        }
+        Ok(())
     }
 
     /// `Recv`: take the oldest queued sender or block.
@@ -218,5 +220,13 @@ impl Kernel {
         };
         self.set_result(target, result);
         self.thread_mut(target).expect("exists").state = ThreadState::Ready;
+    }
+
+    /// Completes a `CallShort`: the reply goes into the caller's registers.
+    pub fn finish_short_call(&mut self, target: Tid, reply: &ShortMessage) {
+        let t = self.thread_mut(target).expect("target exists");
+        t.frame.rax = 0;
+        t.frame.set_short_message(reply);
+        t.state = ThreadState::Ready;
     }
 }

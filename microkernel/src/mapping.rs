@@ -8,7 +8,10 @@ use libipc::{
 };
 use x86_64::structures::paging::PageTableFlags as F;
 
-use crate::{memory::space::MapError, object::Kernel};
+use crate::{
+    memory::space::MapError,
+    object::{FramePool, Kernel},
+};
 
 impl Kernel {
     /// The process `pid` if `pager` is the pager that pages it.
@@ -21,9 +24,14 @@ impl Kernel {
         }
     }
 
-    /// Checks one mapping `pager` asks for in `pid`.
-    pub fn validate_mapping(&self, pager: Pid, pid: Pid, m: &Mapping) -> Result<(), SysError> {
+    /// The frames `pager` may map into `pid`: its pool, if it pages `pid`.
+    fn pool_for(&self, pager: Pid, pid: Pid) -> Result<FramePool, SysError> {
         self.paged_by(pager, pid)?;
+        self.process(pager).and_then(|p| p.pool).ok_or(SysError::NotPermitted)
+    }
+
+    /// Checks one mapping of a pager whose frames are `pool`.
+    fn validate_mapping(pool: &FramePool, m: &Mapping) -> Result<(), SysError> {
         if m.flags.0 & !MapFlags::ALL != 0 {
             return Err(SysError::InvalidArgument);
         }
@@ -33,7 +41,6 @@ impl Kernel {
         if !m.virt.is_canonical() || !m.virt.is_user() {
             return Err(SysError::BadAddress);
         }
-        let pool = self.process(pager).and_then(|p| p.pool).ok_or(SysError::NotPermitted)?;
         if !pool.contains(m.phys.0) {
             return Err(SysError::FrameNotOwned);
         }
@@ -46,8 +53,9 @@ impl Kernel {
     /// Validates all of `mappings`, then installs them; on a failure while
     /// installing (out of page-table memory) the ones installed are removed.
     pub fn install(&mut self, pager: Pid, pid: Pid, mappings: &[Mapping]) -> Result<(), SysError> {
+        let pool = self.pool_for(pager, pid)?;
         for m in mappings {
-            self.validate_mapping(pager, pid, m)?;
+            Self::validate_mapping(&pool, m)?;
         }
         let space = &mut self.process_mut(pid).ok_or(SysError::NoSuchObject)?.space;
         for (i, m) in mappings.iter().enumerate() {

@@ -4,12 +4,13 @@
 
 use alloc::{collections::VecDeque, vec::Vec};
 
-use libipc::types::{EndpointId, Pid, Sender, Tid};
+use libipc::{
+    abi::MessageKind,
+    short::ShortMessage,
+    types::{EndpointId, Pid, Sender, Tid},
+};
 
 use crate::{arch::trap::TrapFrame, memory::space::AddressSpace};
-
-/// Bytes of a kernel-generated event (a fault or exit report).
-pub const EVENT_CAPACITY: usize = 64;
 /// Highest well-known endpoint id.
 pub const MAX_ENDPOINTS: u32 = 64;
 
@@ -37,7 +38,7 @@ pub struct Process {
 }
 
 /// What a blocked sender is sending.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum Outgoing {
     /// A `Call`: the message is in the sender's memory (checked when sent).
     Call {
@@ -47,12 +48,39 @@ pub enum Outgoing {
         reply_cap: u64,
         lease: Option<Lease>,
     },
-    /// A kernel event about the sender; `reply` says whether it waits for
-    /// a fault reply or ends with delivery (an exit report).
-    Event {
-        bytes: heapless::Vec<u8, EVENT_CAPACITY>,
-        reply: bool,
-    },
+    /// A register message: a `CallShort` ([`MessageKind::ShortCall`]) or a
+    /// kernel event about the sender ([`MessageKind::Fault`], which waits
+    /// for a fault reply, or [`MessageKind::Exit`], which ends with
+    /// delivery).
+    Short { kind: MessageKind, msg: ShortMessage },
+}
+
+impl Outgoing {
+    /// How the answer reaches the sender once delivered; `None` for an exit
+    /// report, which gets none.
+    pub fn reply_to(&self) -> Option<ReplyTo> {
+        match *self {
+            Outgoing::Call {
+                reply_ptr,
+                reply_cap,
+                lease,
+                ..
+            } => Some(ReplyTo::Call {
+                reply_ptr,
+                reply_cap,
+                lease,
+            }),
+            Outgoing::Short {
+                kind: MessageKind::Fault,
+                ..
+            } => Some(ReplyTo::Fault),
+            Outgoing::Short {
+                kind: MessageKind::Exit,
+                ..
+            } => None,
+            Outgoing::Short { .. } => Some(ReplyTo::Short),
+        }
+    }
 }
 
 /// How the answer to a delivered message reaches its sender.
@@ -63,6 +91,8 @@ pub enum ReplyTo {
         reply_cap: u64,
         lease: Option<Lease>,
     },
+    /// A `CallShort`: the answer goes into the caller's registers.
+    Short,
     Fault,
 }
 
@@ -74,7 +104,7 @@ pub struct Lease {
     pub writable: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum ThreadState {
     /// Runnable (queued or current).
     Ready,
@@ -207,7 +237,7 @@ impl Kernel {
     /// Takes a thread out of every queue it may sit in.
     fn unlink_thread(&mut self, tid: Tid) {
         self.run_queue.retain(|&t| t != tid);
-        let state = self.thread(tid).map(|t| t.state.clone());
+        let state = self.thread(tid).map(|t| t.state);
         match state {
             Some(ThreadState::Receiving { ep, .. }) => {
                 if let Some(e) = self.endpoint_mut(ep)
@@ -268,7 +298,7 @@ impl Kernel {
             .collect();
         for (tid, to) in orphans {
             match to {
-                ReplyTo::Call { .. } => {
+                ReplyTo::Call { .. } | ReplyTo::Short => {
                     if let Some(t) = self.thread_mut(tid) {
                         t.frame.rax = libipc::abi::SysError::NoSuchObject as u64;
                         t.state = ThreadState::Ready;
@@ -289,12 +319,23 @@ impl Kernel {
     pub fn fail_sender(&mut self, tid: Tid, error: libipc::abi::SysError) {
         let Some(t) = self.thread_mut(tid) else { return };
         match t.state {
-            ThreadState::Exiting => {
+            // An exit report nobody will receive: the thread is gone.
+            ThreadState::Exiting
+            | ThreadState::Sending {
+                msg: Outgoing::Short {
+                    kind: MessageKind::Exit,
+                    ..
+                },
+                ..
+            } => {
                 self.threads[tid.0 as usize] = None;
             }
             // A faulting thread cannot continue without its pager.
             ThreadState::Sending {
-                msg: Outgoing::Event { reply: true, .. },
+                msg: Outgoing::Short {
+                    kind: MessageKind::Fault,
+                    ..
+                },
                 ..
             } => {
                 let pid = t.pid;

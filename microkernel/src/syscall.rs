@@ -3,9 +3,9 @@
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{ExitStatus, LeaseDesc, MapFlags, SysError, Syscall},
-    codec,
-    kernel::{FaultReply, KernelEvent, Mapping},
+    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, SysError, Syscall},
+    kernel::{FaultReplyRegs, KernelEvent, MAX_FAULT_MAPPINGS, Mapping},
+    short::ShortMessage,
     types::{EndpointId, PhysAddr, Pid, Tid, VirtAddr},
 };
 
@@ -22,6 +22,13 @@ const MAX_DEBUG_WRITE: u64 = 4096;
 
 type SysResult = Result<(u64, u64, u64), SysError>;
 
+/// The body of a reply: bytes in the replier's memory, or registers.
+#[derive(Clone, Copy, Debug)]
+enum ReplyBody {
+    Bytes { ptr: u64, len: u64 },
+    Short(ShortMessage),
+}
+
 impl Kernel {
     /// Handles the current thread's system call.
     pub fn syscall(&mut self, tid: Tid) -> Next {
@@ -36,32 +43,26 @@ impl Kernel {
             Syscall::Call => return self.sys_call(tid, pid, args),
             Syscall::Recv => return self.recv(tid, EndpointId(args[0] as u32), args[1], args[2]),
             Syscall::ReplyRecv => {
-                return match self.sys_reply(tid, pid, Tid(args[0] as u32), args[1], args[2]) {
-                    Err(e) => {
-                        self.set_result(tid, Err(e));
-                        Next::Continue
-                    }
-                    Ok(resumed) => match self.recv(tid, EndpointId(args[3] as u32), args[4], args[5]) {
-                        Next::Continue => {
-                            if let Some(t) = resumed {
-                                self.run_queue.push_back(t);
-                            }
-                            Next::Continue
-                        }
-                        Next::Schedule => resumed.map_or(Next::Schedule, Next::SwitchTo),
-                        other => other,
-                    },
-                };
+                let body = ReplyBody::Bytes { ptr: args[4], len: args[5] };
+                return self.sys_reply_recv(tid, pid, args, body);
             }
-            Syscall::Reply => match self.sys_reply(tid, pid, Tid(args[0] as u32), args[1], args[2]) {
-                Ok(resumed) => {
-                    if let Some(t) = resumed {
-                        self.run_queue.push_back(t);
-                    }
-                    Ok((0, 0, 0))
-                }
-                Err(e) => Err(e),
-            },
+            Syscall::ReplyRecvShort => {
+                let body = ReplyBody::Short(f.short_message());
+                return self.sys_reply_recv(tid, pid, args, body);
+            }
+            Syscall::Reply => self.sys_reply_only(
+                tid,
+                pid,
+                Tid(args[0] as u32),
+                ReplyBody::Bytes {
+                    ptr: args[1],
+                    len: args[2],
+                },
+            ),
+            Syscall::ReplyShort => {
+                self.sys_reply_only(tid, pid, Tid(args[0] as u32), ReplyBody::Short(f.short_message()))
+            }
+            Syscall::CallShort => return self.sys_call_short(tid, EndpointId(args[0] as u32), f.short_message()),
             Syscall::EndpointCreate => self.sys_endpoint_create(pid, args[0]),
             Syscall::DebugWrite => self.sys_debug_write(pid, args[0], args[1]),
             Syscall::Exit => return self.sys_exit(tid, pid, args[0] as i64),
@@ -101,6 +102,44 @@ impl Kernel {
         };
         self.set_result(tid, result);
         Next::Continue
+    }
+
+    /// `ReplyRecv`/`ReplyRecvShort`: `args` are to, endpoint, buf, cap.
+    fn sys_reply_recv(&mut self, tid: Tid, pid: Pid, args: [u64; 6], body: ReplyBody) -> Next {
+        match self.sys_reply(tid, pid, Tid(args[0] as u32), body) {
+            Err(e) => {
+                self.set_result(tid, Err(e));
+                Next::Continue
+            }
+            Ok(resumed) => match self.recv(tid, EndpointId(args[1] as u32), args[2], args[3]) {
+                Next::Continue => {
+                    if let Some(t) = resumed {
+                        self.run_queue.push_back(t);
+                    }
+                    Next::Continue
+                }
+                Next::Schedule => resumed.map_or(Next::Schedule, Next::SwitchTo),
+                other => other,
+            },
+        }
+    }
+
+    /// `Reply`/`ReplyShort`: answers without waiting.
+    fn sys_reply_only(&mut self, tid: Tid, pid: Pid, target: Tid, body: ReplyBody) -> SysResult {
+        let resumed = self.sys_reply(tid, pid, target, body)?;
+        if let Some(t) = resumed {
+            self.run_queue.push_back(t);
+        }
+        Ok((0, 0, 0))
+    }
+
+    fn sys_call_short(&mut self, tid: Tid, ep: EndpointId, msg: ShortMessage) -> Next {
+        if !self.endpoints.get(ep.0 as usize).is_some_and(Option::is_some) {
+            self.set_result(tid, Err(SysError::NoSuchObject));
+            return Next::Continue;
+        }
+        let kind = MessageKind::ShortCall;
+        self.send(tid, ep, Outgoing::Short { kind, msg })
     }
 
     fn is_pager(&self, pid: Pid) -> bool {
@@ -198,55 +237,76 @@ impl Kernel {
         Ok((len, 0, 0))
     }
 
-    /// The reply half of `Reply`/`ReplyRecv`. Returns the thread to resume,
-    /// if the reply resumed one.
-    fn sys_reply(&mut self, tid: Tid, pid: Pid, target: Tid, ptr: u64, len: u64) -> Result<Option<Tid>, SysError> {
-        if len > MAX_MESSAGE as u64 {
+    /// The reply half of every reply call: the body must match the form of
+    /// the message it answers. Returns the thread to resume, if the reply
+    /// resumed one.
+    fn sys_reply(&mut self, tid: Tid, pid: Pid, target: Tid, body: ReplyBody) -> Result<Option<Tid>, SysError> {
+        if let ReplyBody::Bytes { len, .. } = body
+            && len > MAX_MESSAGE as u64
+        {
             return Err(SysError::MessageTooLarge);
         }
-        let to = self.awaiting(tid, target)?;
-        let mut bytes: heapless::Vec<u8, MAX_MESSAGE> = heapless::Vec::new();
-        bytes.resize(len as usize, 0).map_err(|()| SysError::MessageTooLarge)?;
-        usercopy::copy_from_user(&self.process(pid).expect("caller live").space, ptr, &mut bytes)?;
-        let bytes = &bytes[..];
-        match to {
-            ReplyTo::Call {
-                reply_ptr, reply_cap, ..
-            } => {
-                self.finish_call(target, reply_ptr, reply_cap, bytes);
+        match (self.awaiting(tid, target)?, body) {
+            (
+                ReplyTo::Call {
+                    reply_ptr, reply_cap, ..
+                },
+                ReplyBody::Bytes { ptr, len },
+            ) => {
+                let mut bytes: heapless::Vec<u8, MAX_MESSAGE> = heapless::Vec::new();
+                bytes.resize(len as usize, 0).map_err(|()| SysError::MessageTooLarge)?;
+                usercopy::copy_from_user(&self.process(pid).expect("caller live").space, ptr, &mut bytes)?;
+                self.finish_call(target, reply_ptr, reply_cap, &bytes);
                 Ok(Some(target))
             }
-            ReplyTo::Fault => {
-                let reply: FaultReply = codec::decode(bytes).map_err(|_| SysError::Malformed)?;
-                let target_pid = self.thread(target).expect("awaiting thread exists").pid;
-                match reply {
-                    FaultReply::Resume { mappings } => {
-                        self.install(pid, target_pid, &mappings)?;
-                        let replied = self.entry_tsc;
-                        let thread = self.thread_mut(target).expect("exists");
-                        thread.state = ThreadState::Ready;
-                        if thread.fault_times.delivered != 0 {
-                            thread.fault_times.replied = replied;
-                            thread.fault_times.installed = crate::entropy::tsc();
-                        }
-                        Ok(Some(target))
-                    }
-                    FaultReply::Kill { reason } => {
-                        self.paged_by(pid, target_pid)?;
-                        let t = self.thread(target).expect("exists");
-                        log::info!(
-                            "process {} killed by its pager: {:?} (thread {}, rip {:#x})",
-                            target_pid.0,
-                            reason,
-                            target.0,
-                            t.frame.rip
-                        );
-                        self.destroy_process(target_pid);
-                        Ok(None)
-                    }
+            (ReplyTo::Short, ReplyBody::Short(m)) => {
+                self.finish_short_call(target, &m);
+                Ok(Some(target))
+            }
+            (ReplyTo::Fault, ReplyBody::Short(m)) => self.fault_reply(pid, target, &m),
+            _ => Err(SysError::Malformed),
+        }
+    }
+
+    /// A pager's answer to the fault of `target`: install and resume, or
+    /// kill.
+    fn fault_reply(&mut self, pager: Pid, target: Tid, m: &ShortMessage) -> Result<Option<Tid>, SysError> {
+        let regs = FaultReplyRegs::from_message(m).ok_or(SysError::Malformed)?;
+        let target_pid = self.thread(target).expect("awaiting thread exists").pid;
+        match regs {
+            FaultReplyRegs::One(mapping) => self.install(pager, target_pid, &[mapping])?,
+            FaultReplyRegs::Batch { ptr, count } => {
+                let mut raw = [0u8; MAX_FAULT_MAPPINGS * Mapping::BYTES];
+                let raw = &mut raw[..count * Mapping::BYTES];
+                usercopy::copy_from_user(&self.process(pager).expect("caller live").space, ptr, raw)?;
+                let mut batch = heapless::Vec::<Mapping, MAX_FAULT_MAPPINGS>::new();
+                for chunk in raw.as_chunks::<{ Mapping::BYTES }>().0 {
+                    batch.push(Mapping::from_bytes(chunk)).expect("count checked");
                 }
+                self.install(pager, target_pid, &batch)?;
+            }
+            FaultReplyRegs::Kill(reason) => {
+                self.paged_by(pager, target_pid)?;
+                let t = self.thread(target).expect("exists");
+                log::info!(
+                    "process {} killed by its pager: {:?} (thread {}, rip {:#x})",
+                    target_pid.0,
+                    reason,
+                    target.0,
+                    t.frame.rip
+                );
+                self.destroy_process(target_pid);
+                return Ok(None);
             }
         }
+        let replied = self.entry_tsc;
+        let thread = self.thread_mut(target).expect("exists");
+        thread.state = ThreadState::Ready;
+        if thread.fault_times.delivered != 0 {
+            thread.fault_times.replied = replied;
+            thread.fault_times.installed = crate::entropy::tsc();
+        }
+        Ok(Some(target))
     }
 
     fn sys_endpoint_create(&mut self, pid: Pid, id: u64) -> SysResult {
@@ -291,11 +351,8 @@ impl Kernel {
         // The report outlives the process: mark it before destroying.
         self.thread_mut(tid).expect("exists").state = ThreadState::Exiting;
         self.destroy_process(pid);
-        let mut bytes = heapless::Vec::new();
-        let mut buf = [0u8; crate::object::EVENT_CAPACITY];
-        let n = codec::encode(&KernelEvent::Exited { pid, code }, &mut buf).expect("an exit report fits");
-        bytes.extend_from_slice(&buf[..n]).expect("fits");
-        self.send(tid, pager_ep, Outgoing::Event { bytes, reply: false })
+        let (kind, msg) = KernelEvent::Exited { pid, code }.to_message();
+        self.send(tid, pager_ep, Outgoing::Short { kind, msg })
     }
 
     fn sys_space_create(&mut self, pid: Pid) -> SysResult {

@@ -2,15 +2,22 @@
 
 use libipc::{
     abi::PAGER_ENDPOINT,
-    pager::{Errno, MapKind, Reply, Request, Response},
-    sys::KernelTransport,
+    pager::{Errno, MapKind, Reply, Request, Response, response_from_short},
+    sys::{self, KernelTransport},
     transport::{Client, ClientError},
     types::{PageCount, Prot, VirtAddr},
 };
 
-/// Sends one request to the pager. A transport or decoding failure is
-/// reported as EFAULT/EIO-like errors so callers handle one error type.
+/// Sends one request to the pager: in registers when it fits (the fast
+/// path), else as a postcard byte message. A transport failure is EFAULT
+/// and an undecodable answer EIO, so callers handle one error type.
 pub fn request(req: Request) -> Response {
+    if let Some(msg) = req.to_short() {
+        return match sys::call_short(PAGER_ENDPOINT, &msg) {
+            Ok(reply) => response_from_short(&reply).unwrap_or(Err(Errno::Io)),
+            Err(_) => Err(Errno::Fault),
+        };
+    }
     let mut client: Client<KernelTransport, Request, Response> = Client::new(KernelTransport(PAGER_ENDPOINT));
     match client.call(&req) {
         Ok(r) => r,

@@ -20,11 +20,16 @@ fn hostile_pager_requests_are_refused() {
         "[re-map with REPLACE] ok",
         "[unmap reports the pages that were present] ok",
         "[unmap into the kernel half] ok",
-        "[garbage fault reply] ok",
+        "[fault reply with an unknown label] ok",
+        "[byte reply to a fault] ok",
+        "[batch larger than the limit] ok",
+        "[batch in kernel memory] ok",
+        "[kill with an unknown reason] ok",
         "[fault reply mapping a kernel frame] ok",
         "[fault reply with one kernel-half mapping] ok",
         "[nothing of a refused batch was mapped] ok",
         "[kill the child] ok",
+        "[reply to a dead thread] ok",
     ] {
         assert_line(&r, check);
     }
@@ -60,6 +65,10 @@ fn bad_system_call_arguments_get_errors() {
         "[call with kernel-half message] ok",
         "[call with non-canonical reply buffer] ok",
         "[call with unmapped reply buffer] ok",
+        "[short reply to a thread not waiting] ok",
+        "[short call to a missing endpoint] ok",
+        "[short call to an out-of-range endpoint] ok",
+        "[short call with an unknown label] ok",
         "[space_create refused] ok",
         "[map refused] ok",
         "[shutdown refused] ok",

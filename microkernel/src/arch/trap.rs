@@ -24,6 +24,8 @@ use x86_64::{
     structures::idt::InterruptDescriptorTable,
 };
 
+use libipc::short::ShortMessage;
+
 use super::{gdt, interrupts};
 
 /// A thread's user-mode registers, in the order the entry stubs push them.
@@ -75,6 +77,17 @@ impl TrapFrame {
 
     pub fn is_user_mode(&self) -> bool {
         self.cs & 3 == 3
+    }
+
+    /// The short message in the message registers (`libipc::abi`).
+    pub fn short_message(&self) -> ShortMessage {
+        ShortMessage::new(self.r8, [self.r9, self.r12, self.r13, self.r14])
+    }
+
+    /// Writes `m` into the message registers.
+    pub fn set_short_message(&mut self, m: &ShortMessage) {
+        self.r8 = m.label;
+        [self.r9, self.r12, self.r13, self.r14] = m.words;
     }
 }
 

@@ -6,6 +6,8 @@
 
 use libipc::{
     abi::{PAGER_ENDPOINT, SysError, Syscall},
+    pager::{Errno, response_from_short},
+    short::ShortMessage,
     sys,
     types::{EndpointId, PageCount, PhysAddr, Pid, VirtAddr},
 };
@@ -118,6 +120,27 @@ fn main(_arg: u64) -> i64 {
         "reply to a thread not waiting",
         raw(Syscall::Reply, [1, reply.as_ptr() as u64, 1, 0, 0, 0]),
         SysError::NotWaiting,
+    );
+    ok &= refused(
+        "short reply to a thread not waiting",
+        sys::reply_short(libipc::types::Tid(1), &ShortMessage::label(1)).map(|()| (0, 0, 0)),
+        SysError::NotWaiting,
+    );
+    ok &= refused(
+        "short call to a missing endpoint",
+        sys::call_short(EndpointId(63), &ShortMessage::label(1)).map(|_| (0, 0, 0)),
+        SysError::NoSuchObject,
+    );
+    ok &= refused(
+        "short call to an out-of-range endpoint",
+        sys::call_short(EndpointId(u32::MAX), &ShortMessage::label(1)).map(|_| (0, 0, 0)),
+        SysError::NoSuchObject,
+    );
+    // The pager answers a short request it cannot read with EINVAL.
+    ok &= check(
+        "short call with an unknown label",
+        sys::call_short(PAGER_ENDPOINT, &ShortMessage::label(0xbad))
+            .is_ok_and(|m| response_from_short(&m) == Some(Err(Errno::Invalid))),
     );
     // Pager-only calls.
     ok &= check(

@@ -7,8 +7,8 @@
 
 use libipc::{
     abi::{MapFlags, MessageKind, PAGER_ENDPOINT, PagerBootInfo, SysError, pager_layout},
-    codec,
-    kernel::{FaultReply, KernelEvent, KillReason, Mapping},
+    kernel::{FaultReply, KernelEvent, KillReason, MAX_FAULT_MAPPINGS, Mapping, reply_label},
+    short::ShortMessage,
     sys,
     types::{PhysAddr, Pid, VirtAddr},
 };
@@ -27,14 +27,6 @@ fn refused(name: &str, got: Result<(), SysError>, want: SysError) -> bool {
     check(name, got == Err(want))
 }
 
-fn fault_reply(mappings: &[Mapping]) -> ([u8; 512], usize) {
-    let mut buf = [0u8; 512];
-    let reply = FaultReply::Resume {
-        mappings: heapless::Vec::from_slice(mappings).expect("fits"),
-    };
-    let n = codec::encode(&reply, &mut buf).expect("fits");
-    (buf, n)
-}
 
 fn main(arg: u64) -> i64 {
     // SAFETY: the kernel maps the boot information read-only at the address
@@ -144,30 +136,58 @@ fn main(arg: u64) -> i64 {
     let Ok(msg) = sys::recv(PAGER_ENDPOINT, &mut buf) else {
         return programs::verdict("hostile_pager", false);
     };
-    let event: Result<KernelEvent, _> = codec::decode(&buf[..msg.len]);
+    let event = KernelEvent::from_message(msg.kind, &msg.short);
     ok &= check(
         "fault event from the child",
-        msg.kind == MessageKind::KernelEvent && matches!(event, Ok(KernelEvent::Fault(_))),
+        msg.kind == MessageKind::Fault && matches!(event, Some(KernelEvent::Fault(_))),
     );
     runtime::println!("hostile_pager: child fault {:?}", event);
     let to = msg.sender.tid;
     ok &= refused(
-        "garbage fault reply",
+        "fault reply with an unknown label",
+        sys::reply_short(to, &ShortMessage::label(0xdead)),
+        SysError::Malformed,
+    );
+    ok &= refused(
+        "byte reply to a fault",
         sys::reply(to, &[0xff, 0xff, 0xff]),
         SysError::Malformed,
     );
-    ok &= refused("empty fault reply", sys::reply(to, &[]), SysError::Malformed);
-    let (bytes, n) = fault_reply(&[Mapping {
+    ok &= refused(
+        "batch larger than the limit",
+        sys::reply_short(
+            to,
+            &ShortMessage::new(
+                reply_label::RESUME_BATCH,
+                [buf.as_ptr() as u64, MAX_FAULT_MAPPINGS as u64 + 1, 0, 0],
+            ),
+        ),
+        SysError::Malformed,
+    );
+    ok &= refused(
+        "batch in kernel memory",
+        sys::reply_short(
+            to,
+            &ShortMessage::new(reply_label::RESUME_BATCH, [0xffff_ffff_8000_0000, 1, 0, 0]),
+        ),
+        SysError::BadAddress,
+    );
+    ok &= refused(
+        "kill with an unknown reason",
+        sys::reply_short(to, &ShortMessage::new(reply_label::KILL, [99, 0, 0, 0])),
+        SysError::Malformed,
+    );
+    let kernel_page = [Mapping {
         virt: VirtAddr(CHILD_ENTRY),
         phys: kernel_frame,
         flags: MapFlags::EXEC,
-    }]);
+    }];
     ok &= refused(
         "fault reply mapping a kernel frame",
-        sys::reply(to, &bytes[..n]),
+        sys::reply_short(to, &FaultReply::Resume(&kernel_page).to_message()),
         SysError::FrameNotOwned,
     );
-    let (bytes, n) = fault_reply(&[
+    let half_bad = [
         Mapping {
             virt: VirtAddr(CHILD_ENTRY),
             phys: PhysAddr(pool.0 + 4096),
@@ -178,10 +198,10 @@ fn main(arg: u64) -> i64 {
             phys: PhysAddr(pool.0 + 8192),
             flags: MapFlags::WRITE,
         },
-    ]);
+    ];
     ok &= refused(
         "fault reply with one kernel-half mapping",
-        sys::reply(to, &bytes[..n]),
+        sys::reply_short(to, &FaultReply::Resume(&half_bad).to_message()),
         SysError::BadAddress,
     );
     // The refused batch mapped nothing: the good half must not be there.
@@ -191,20 +211,9 @@ fn main(arg: u64) -> i64 {
             .and_then(|n| if n.0 == 0 { Err(SysError::NoSuchObject) } else { Ok(()) }),
         SysError::NoSuchObject,
     );
-    let mut kill = [0u8; 16];
-    let n = codec::encode(
-        &FaultReply::Kill {
-            reason: KillReason::NoMapping,
-        },
-        &mut kill,
-    )
-    .expect("fits");
-    ok &= check("kill the child", sys::reply(to, &kill[..n]).is_ok());
-    ok &= refused(
-        "reply to a dead thread",
-        sys::reply(to, &kill[..n]),
-        SysError::NoSuchObject,
-    );
+    let kill = FaultReply::Kill(KillReason::NoMapping).to_message();
+    ok &= check("kill the child", sys::reply_short(to, &kill).is_ok());
+    ok &= refused("reply to a dead thread", sys::reply_short(to, &kill), SysError::NoSuchObject);
     runtime::println!("hostile_pager: every hostile request was refused; the kernel is still running");
     let verdict = programs::verdict("hostile_pager", ok);
     sys::shutdown(if verdict == 0 {

@@ -8,8 +8,9 @@ use libipc::{
     abi::{ExitStatus, MapFlags, MessageKind, PAGER_ENDPOINT, PagerBootInfo, SysError},
     codec,
     kernel::{FaultInfo, FaultKind, FaultReply, KernelEvent, KillReason, MAX_FAULT_MAPPINGS, Mapping},
-    pager::{Errno, Reply, Request, Response},
+    pager::{Errno, Reply, Request, Response, response_to_short},
     procfs::Identity,
+    short::ShortMessage,
     sys,
     types::{Access, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, Tid},
 };
@@ -60,6 +61,25 @@ pub struct Server {
     /// Groups still to start, in order.
     pending_groups: Vec<Vec<String>>,
     tally: Tally,
+    /// The mappings of the fault reply being sent: a batch reply points
+    /// the kernel here.
+    batch: [Mapping; MAX_FAULT_MAPPINGS],
+}
+
+/// The answer to send with the next receive.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    /// A byte reply of this length in the reply buffer.
+    Bytes(Tid, usize),
+    Short(Tid, ShortMessage),
+}
+
+/// The short answer to a short request: every response but a `Source`
+/// reply (which only answers a byte request) has one.
+fn short_response(response: &Response) -> ShortMessage {
+    response_to_short(response)
+        .or_else(|| response_to_short(&Err(Errno::Io)))
+        .expect("errors have a short form")
 }
 
 /// Kernel mapping flags for a protection.
@@ -189,6 +209,11 @@ impl Server {
             services: BTreeMap::new(),
             pending_groups,
             tally: Tally::default(),
+            batch: [Mapping {
+                virt: libipc::types::VirtAddr(0),
+                phys: PhysAddr(0),
+                flags: MapFlags::default(),
+            }; MAX_FAULT_MAPPINGS],
         })
     }
 
@@ -209,10 +234,11 @@ impl Server {
         self.start_next_group();
         let mut buf = [0u8; MAX_MESSAGE];
         let mut reply = [0u8; MAX_MESSAGE];
-        let mut pending: Option<(Tid, usize)> = None;
+        let mut pending: Option<Answer> = None;
         while self.running() > 0 {
             let received = match pending.take() {
-                Some((to, len)) => sys::reply_recv(to, &reply[..len], PAGER_ENDPOINT, &mut buf),
+                Some(Answer::Bytes(to, len)) => sys::reply_recv(to, &reply[..len], PAGER_ENDPOINT, &mut buf),
+                Some(Answer::Short(to, m)) => sys::reply_recv_short(to, &m, PAGER_ENDPOINT, &mut buf),
                 None => sys::recv(PAGER_ENDPOINT, &mut buf),
             };
             let msg = match received {
@@ -225,30 +251,36 @@ impl Server {
                 }
             };
             self.profile.received();
-            let bytes = &buf[..msg.len];
+            let to = msg.sender.tid;
             pending = match msg.kind {
-                MessageKind::KernelEvent => match codec::decode::<KernelEvent>(bytes) {
-                    Ok(KernelEvent::Fault(info)) => {
+                MessageKind::Fault | MessageKind::Exit => match KernelEvent::from_message(msg.kind, &msg.short) {
+                    Some(KernelEvent::Fault(info)) => {
                         let answer = self.fault(msg.sender, &info);
-                        let encoded = codec::encode(&answer, &mut reply).ok().map(|n| (msg.sender.tid, n));
                         self.profile.replying();
-                        encoded
+                        Some(Answer::Short(to, answer))
                     }
-                    Ok(KernelEvent::Exited { pid, code }) => {
+                    Some(KernelEvent::Exited { pid, code }) => {
                         self.exited(pid, code);
                         None
                     }
-                    Err(e) => {
-                        plog!(Error, "undecodable kernel event from {:?}: {e:?}", msg.sender);
+                    None => {
+                        plog!(Error, "undecodable kernel event from {:?}: {:?}", msg.sender, msg.short);
                         None
                     }
                 },
+                MessageKind::ShortCall => {
+                    let response = match Request::from_short(&msg.short) {
+                        Some(request) => self.request(msg.sender, request),
+                        None => Err(Errno::Invalid),
+                    };
+                    Some(Answer::Short(to, short_response(&response)))
+                }
                 MessageKind::Call => {
-                    let response: Response = match codec::decode::<Request>(bytes) {
+                    let response: Response = match codec::decode::<Request>(&buf[..msg.len]) {
                         Ok(request) => self.request(msg.sender, request),
                         Err(_) => Err(Errno::Invalid),
                     };
-                    codec::encode(&response, &mut reply).ok().map(|n| (msg.sender.tid, n))
+                    codec::encode(&response, &mut reply).ok().map(|n| Answer::Bytes(to, n))
                 }
             };
         }
@@ -382,7 +414,7 @@ impl Server {
         self.reap(pid);
     }
 
-    fn kill(&mut self, pid: Pid, reason: KillReason, info: &FaultInfo) -> FaultReply {
+    fn kill(&mut self, pid: Pid, reason: KillReason, info: &FaultInfo) -> ShortMessage {
         let name = self.processes.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
         plog!(
             Info,
@@ -395,70 +427,69 @@ impl Server {
         // The kernel destroys the space when it gets the reply; no thread
         // of the process runs again, so its frames are free now.
         self.reap(pid);
-        FaultReply::Kill { reason }
+        FaultReply::Kill(reason).to_message()
     }
 
-    fn fault(&mut self, sender: Sender, info: &FaultInfo) -> FaultReply {
+    /// Resolves a fault; the answer may point into `self.batch`.
+    fn fault(&mut self, sender: Sender, info: &FaultInfo) -> ShortMessage {
         let (addr, access) = match info.kind {
             FaultKind::Page { addr, access, .. } => (addr, access),
             FaultKind::GeneralProtection { .. } => return self.kill(sender.pid, KillReason::GeneralProtection, info),
             _ => return self.kill(sender.pid, KillReason::Exception, info),
         };
         let Some(process) = self.processes.get_mut(&sender.pid) else {
-            return FaultReply::Kill {
-                reason: KillReason::NoMapping,
-            };
+            return FaultReply::Kill(KillReason::NoMapping).to_message();
         };
         let pages = match process.space.fault(&*self.policy, addr.0, access) {
             FaultDecision::Map(pages) => pages,
             FaultDecision::Kill(reason) => return self.kill(sender.pid, reason, info),
         };
         self.profile.decided();
-        let mut mappings = heapless::Vec::<Mapping, MAX_FAULT_MAPPINGS>::new();
+        let mut count = 0;
         for page in pages.iter().take(MAX_FAULT_MAPPINGS) {
-            // A page kept while PROT_NONE: map its frame again.
-            if let Fill::Resident(phys) = page.fill {
-                let _ = mappings.push(Mapping {
-                    virt: page.virt,
-                    phys,
-                    flags: map_flags(page.prot),
-                });
-                continue;
-            }
-            let Some(phys) = self.frames.alloc() else {
-                if mappings.is_empty() {
-                    return self.kill(sender.pid, KillReason::OutOfMemory, info);
+            let phys = match page.fill {
+                // A page kept while PROT_NONE: map its frame again.
+                Fill::Resident(phys) => phys,
+                fill => {
+                    let Some(phys) = self.frames.alloc() else {
+                        if count == 0 {
+                            return self.kill(sender.pid, KillReason::OutOfMemory, info);
+                        }
+                        break;
+                    };
+                    fill_frame(&mut self.window, &self.ramdisk, phys, fill);
+                    if let Err(e) = process.space.commit(page.virt, phys) {
+                        // A policy bug: keep the frame out of the page tables.
+                        plog!(Error, "policy refused a page it decided: {e:?}");
+                        if let Err(e) = self.frames.free(phys) {
+                            plog!(Error, "frame pool: {e:?}");
+                        }
+                        continue;
+                    }
+                    phys
                 }
-                break;
             };
-            fill_frame(&mut self.window, &self.ramdisk, phys, page.fill);
-            if let Err(e) = process.space.commit(page.virt, phys) {
-                // A policy bug: keep the frame out of the page tables.
-                plog!(Error, "policy refused a page it decided: {e:?}");
-                if let Err(e) = self.frames.free(phys) {
-                    plog!(Error, "frame pool: {e:?}");
-                }
-                continue;
-            }
-            let _ = mappings.push(Mapping {
+            self.batch[count] = Mapping {
                 virt: page.virt,
                 phys,
                 flags: map_flags(page.prot),
-            });
+            };
+            count += 1;
         }
         self.profile.filled();
         process.faults += 1;
-        process.pages += mappings.len() as u64;
+        process.pages += count as u64;
+        let mapped = &self.batch[..count];
         plog!(
             Debug,
             "fault of process {} ({access:?} at {:#x}, rip {:#x}): mapped {} page(s) at {:#x}",
             sender.pid.0,
             addr.0,
             info.ip.0,
-            mappings.len(),
-            mappings.first().map_or(0, |m| m.virt.0)
+            mapped.len(),
+            mapped.first().map_or(0, |m| m.virt.0)
         );
-        FaultReply::Resume { mappings }
+        FaultReply::Resume(mapped).to_message()
     }
 
     fn free_frame(&mut self, frame: libipc::types::PhysAddr) {

@@ -12,9 +12,10 @@ mod source;
 
 use libipc::{
     MAX_MESSAGE,
-    abi::PROCFS_ENDPOINT,
+    abi::{MessageKind, PROCFS_ENDPOINT},
     codec,
     procfs::{Error, Identity, PidSelector, Request, Response, SourceReply, SourceRequest},
+    short::{ShortMessage, UNSUPPORTED_LABEL},
     sys,
     types::{Pid, Tid},
 };
@@ -93,6 +94,14 @@ fn main(arg: u64) -> i64 {
             None => sys::recv(PROCFS_ENDPOINT, &mut buf),
         };
         let Ok(msg) = received else { continue };
+        if msg.kind != MessageKind::Call {
+            // The procfs protocol has byte messages only; a short call gets
+            // the "not understood" answer instead of waiting forever.
+            if msg.kind == MessageKind::ShortCall {
+                let _ = sys::reply_short(msg.sender.tid, &ShortMessage::label(UNSUPPORTED_LABEL));
+            }
+            continue;
+        }
         learn(&mut server, msg.sender.pid);
         let response: Response = match codec::decode::<Request>(&buf[..msg.len]) {
             Ok(request) => {
