@@ -57,9 +57,8 @@ mod tests {
 
     use super::*;
     use crate::{
-        abi::MapFlags,
         pager::{Errno, MapKind, Reply, Request, Response},
-        types::{Access, PhysAddr, Pid, Prot, VirtAddr},
+        types::{Prot, VirtAddr},
     };
 
     fn round_trip<T: Serialize + DeserializeOwned + PartialEq + core::fmt::Debug>(v: T) {

@@ -202,7 +202,7 @@ impl Mapping {
 }
 
 /// Why a pager kills a process; the kernel logs it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[repr(u64)]
 pub enum KillReason {
     /// No mapping covers the address (SIGSEGV, SEGV_MAPERR).

@@ -16,6 +16,8 @@
 //!   server runs as an ordinary process in tests.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
+extern crate alloc;
+
 pub mod abi;
 pub mod codec;
 #[cfg(feature = "std")]

@@ -9,6 +9,8 @@
 //! ([`response_to_short`]); the rest are postcard byte messages (`Call`).
 //! The server accepts both forms.
 
+use alloc::boxed::Box;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -74,7 +76,8 @@ pub enum Request {
     /// Does nothing: the null round trip of the IPC benchmark.
     Null,
     /// The procfs server asks about a process (refused for anyone else).
-    Source(crate::procfs::SourceRequest),
+    /// Boxed: the other requests stay a few words, cheap to move.
+    Source(Box<crate::procfs::SourceRequest>),
 }
 
 /// A successful answer.
@@ -88,7 +91,8 @@ pub enum Reply {
     Done,
     Pages(PageCount),
     Pool { free: PageCount, total: PageCount },
-    Source(crate::procfs::SourceResponse),
+    /// Boxed like `Request::Source`.
+    Source(Box<crate::procfs::SourceResponse>),
 }
 
 /// Errors, errno for errno with Linux.
@@ -289,7 +293,9 @@ mod tests {
             let m = r.to_short().expect("has a short form");
             assert_eq!(Request::from_short(&m), Some(r));
         }
-        let source = Request::Source(crate::procfs::SourceRequest::Identity { pid: crate::types::Pid(1) });
+        let source = Request::Source(Box::new(crate::procfs::SourceRequest::Identity {
+            pid: crate::types::Pid(1),
+        }));
         assert_eq!(source.to_short(), None);
     }
 

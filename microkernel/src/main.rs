@@ -36,7 +36,6 @@ use bootloader_api::{
 use spin::Mutex;
 
 use crate::{
-    arch::trap::TrapFrame,
     object::{FramePool, Kernel},
     qemu::QemuExit,
 };
@@ -141,12 +140,14 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     log::info!("pager {:?} started as process {}", options.pager, pid.0);
     arch::interrupts::init();
 
-    let mut frame = TrapFrame::default();
     let first = kernel.run_queue.pop_front().expect("the pager thread is queued");
-    kernel.switch_to(first, &mut frame);
+    let frame = kernel.switch_to(first);
+    // Moving the kernel moves the thread table's header, not its heap
+    // buffer, where `frame` points.
     *KERNEL.lock() = Some(kernel);
-    // SAFETY: `frame` is the pager thread's fresh user context.
-    unsafe { arch::trap::enter_user(&frame) }
+    // SAFETY: `frame` is the pager thread's fresh user context, in its
+    // control block, just made the entry frame by `switch_to`.
+    unsafe { arch::trap::enter_user(frame) }
 }
 
 #[panic_handler]

@@ -4,18 +4,21 @@
 use libipc::types::Tid;
 
 use crate::{
-    arch::trap::TrapFrame,
+    arch::trap::{self, TrapFrame},
     ipc::Next,
     object::{Kernel, ThreadState},
 };
 
 impl Kernel {
-    /// Makes `tid` current: its registers go into `frame` and its address
-    /// space onto the CPU.
-    pub fn switch_to(&mut self, tid: Tid, frame: &mut TrapFrame) {
-        self.run_queue.retain(|&t| t != tid);
-        let thread = self.thread(tid).expect("switching to a live thread");
-        *frame = thread.frame;
+    /// Makes `tid` current: its address space goes onto the CPU, and its
+    /// saved frame becomes the one to return through (and the place the
+    /// next entry saves to).
+    pub fn switch_to(&mut self, tid: Tid) -> *mut TrapFrame {
+        if !self.run_queue.is_empty() {
+            self.run_queue.retain(|&t| t != tid);
+        }
+        let thread = self.thread_mut(tid).expect("switching to a live thread");
+        let frame: *mut TrapFrame = &mut thread.frame;
         let pid = thread.pid;
         self.process(pid)
             .expect("a live thread has a live process")
@@ -23,15 +26,20 @@ impl Kernel {
             .activate();
         self.current = Some(tid);
         self.account_fault(tid);
+        // SAFETY: thread control blocks are only freed or moved inside the
+        // kernel (table growth, destruction), and every kernel exit comes
+        // through here with the frame of the thread that runs next.
+        unsafe { trap::set_entry_frame(frame) };
+        frame
     }
 
     /// Adds a completed fault of `tid` (resuming now) to the profile.
     fn account_fault(&mut self, tid: Tid) {
         let Some(thread) = self.thread_mut(tid) else { return };
-        let t = core::mem::take(&mut thread.fault_times);
-        if t.installed == 0 {
+        if thread.fault_times.installed == 0 {
             return;
         }
+        let t = core::mem::take(&mut thread.fault_times);
         let now = crate::entropy::tsc();
         let p = &mut self.profile;
         p.faults += 1;
@@ -74,9 +82,9 @@ impl Kernel {
         crate::qemu::exit(crate::qemu::QemuExit::Failure)
     }
 
-    /// Finishes a kernel entry: runs whoever `next` says, leaving their
-    /// registers in `frame` for the return to user mode.
-    pub fn finish(&mut self, current: Tid, next: Next, frame: &mut TrapFrame) {
+    /// Finishes a kernel entry: runs whoever `next` says; returns the frame
+    /// to leave the kernel through.
+    pub fn finish(&mut self, current: Tid, next: Next) -> *mut TrapFrame {
         let target = match next {
             Next::Continue if self.thread(current).is_some() => current,
             Next::SwitchTo(t) if self.thread(t).is_some() => {
@@ -91,7 +99,7 @@ impl Kernel {
             }
             _ => self.pick(),
         };
-        self.switch_to(target, frame);
+        self.switch_to(target)
     }
 
     /// Timer preemption of `current`.

@@ -32,10 +32,11 @@ enum ReplyBody {
 impl Kernel {
     /// Handles the current thread's system call.
     pub fn syscall(&mut self, tid: Tid) -> Next {
-        let f = self.thread(tid).expect("current thread exists").frame;
+        let thread = self.thread(tid).expect("current thread exists");
+        let (f, pid) = (&thread.frame, thread.pid);
         let args = [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9];
-        let pid = self.thread(tid).expect("exists").pid;
-        let Some(call) = Syscall::from_raw(f.rax) else {
+        let (number, short) = (f.rax, f.short_message());
+        let Some(call) = Syscall::from_raw(number) else {
             self.set_result(tid, Err(SysError::NoSuchCall));
             return Next::Continue;
         };
@@ -47,7 +48,7 @@ impl Kernel {
                 return self.sys_reply_recv(tid, pid, args, body);
             }
             Syscall::ReplyRecvShort => {
-                let body = ReplyBody::Short(f.short_message());
+                let body = ReplyBody::Short(short);
                 return self.sys_reply_recv(tid, pid, args, body);
             }
             Syscall::Reply => self.sys_reply_only(
@@ -60,9 +61,9 @@ impl Kernel {
                 },
             ),
             Syscall::ReplyShort => {
-                self.sys_reply_only(tid, pid, Tid(args[0] as u32), ReplyBody::Short(f.short_message()))
+                self.sys_reply_only(tid, pid, Tid(args[0] as u32), ReplyBody::Short(short))
             }
-            Syscall::CallShort => return self.sys_call_short(tid, EndpointId(args[0] as u32), f.short_message()),
+            Syscall::CallShort => return self.sys_call_short(tid, EndpointId(args[0] as u32), short),
             Syscall::EndpointCreate => self.sys_endpoint_create(pid, args[0]),
             Syscall::DebugWrite => self.sys_debug_write(pid, args[0], args[1]),
             Syscall::Exit => return self.sys_exit(tid, pid, args[0] as i64),

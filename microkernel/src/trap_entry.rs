@@ -1,5 +1,6 @@
 //! The Rust side of kernel entry: called by the assembly stubs in
-//! `arch::trap` with the saved user registers.
+//! `arch::trap` with the saved registers; each returns the frame to leave
+//! through (the next thread's, in its control block).
 
 use crate::{
     KERNEL,
@@ -7,44 +8,54 @@ use crate::{
     fault,
 };
 
-/// Saves the current thread's registers and returns its id.
-fn save(kernel: &mut crate::object::Kernel, frame: &TrapFrame) -> libipc::types::Tid {
+/// The double-fault vector: it runs on its own stack and is always fatal.
+const DOUBLE_FAULT_VECTOR: u64 = 8;
+
+/// Notes a kernel entry of the current thread, whose registers the stub has
+/// already saved into its control block; returns its id.
+fn entered(kernel: &mut crate::object::Kernel, frame: *const TrapFrame) -> libipc::types::Tid {
     kernel.entry_tsc = crate::entropy::tsc();
     let tid = kernel.current.expect("an entry from user mode has a current thread");
-    kernel.thread_mut(tid).expect("current thread exists").frame = *frame;
+    debug_assert!(
+        core::ptr::eq(&kernel.thread(tid).expect("current thread exists").frame, frame),
+        "the entry stub saved the registers outside the current thread"
+    );
     tid
 }
 
 /// Exceptions and interrupts.
-pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
-    let vector = frame.vector;
+pub extern "C" fn trap_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
+    // SAFETY: the stub passes the frame it has just pushed; nothing else
+    // refers to it while this function reads it.
+    let saved = unsafe { &*frame };
+    let vector = saved.vector;
     if vector == u64::from(interrupts::SPURIOUS_VECTOR) {
-        return;
+        return frame;
     }
-    if !frame.is_user_mode() {
+    if !saved.is_user_mode() || vector == DOUBLE_FAULT_VECTOR {
         if vector == u64::from(interrupts::TIMER_VECTOR) {
             interrupts::end_of_interrupt(interrupts::TIMER_VECTOR);
-            return;
+            return frame;
         }
-        fault::kernel_exception(frame);
+        fault::kernel_exception(saved);
     }
     let mut guard = KERNEL.lock();
     let kernel = guard.as_mut().expect("kernel initialized");
-    let tid = save(kernel, frame);
+    let tid = entered(kernel, frame);
     let next = if vector == u64::from(interrupts::TIMER_VECTOR) {
         interrupts::end_of_interrupt(interrupts::TIMER_VECTOR);
         kernel.preempt(tid)
     } else {
         kernel.user_fault(tid)
     };
-    kernel.finish(tid, next, frame);
+    kernel.finish(tid, next)
 }
 
 /// `syscall`.
-pub extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
+pub extern "C" fn syscall_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
     let mut guard = KERNEL.lock();
     let kernel = guard.as_mut().expect("kernel initialized");
-    let tid = save(kernel, frame);
+    let tid = entered(kernel, frame);
     let next = kernel.syscall(tid);
-    kernel.finish(tid, next, frame);
+    kernel.finish(tid, next)
 }

@@ -143,7 +143,7 @@ mod tests {
             flags: MapKind::PRIVATE,
         };
         assert_eq!(serve(&mut s, &pool, &file), Err(Errno::Invalid));
-        let source = Request::Source(SourceRequest::Layout { pid: Pid(1) });
+        let source = Request::Source(Box::new(SourceRequest::Layout { pid: Pid(1) }));
         assert_eq!(serve(&mut s, &pool, &source), Err(Errno::NotSupported));
         assert_eq!(
             serve(&mut s, &pool, &Request::Null),

@@ -24,8 +24,8 @@ const STACK_SIZE: usize = 64 * 1024;
 struct Stack([u8; STACK_SIZE]);
 
 static mut DOUBLE_FAULT_STACK: Stack = Stack([0; STACK_SIZE]);
-/// The one kernel stack: every entry from user mode starts at its top,
-/// saves the user registers there and leaves through `trap::enter_user`.
+/// The one kernel stack: Rust code runs here on every entry from user mode
+/// (the registers themselves are saved in the thread's control block).
 static mut KERNEL_STACK: Stack = Stack([0; STACK_SIZE]);
 
 pub struct Selectors {
@@ -36,8 +36,20 @@ pub struct Selectors {
     tss: SegmentSelector,
 }
 
-static TSS: Once<TaskStateSegment> = Once::new();
+/// Mutable after `init`: its `rsp0` follows the running thread (see
+/// [`set_entry_stack`]). Only `init` takes a reference, to build the
+/// descriptor; later writes go through a raw pointer.
+static mut TSS: TaskStateSegment = TaskStateSegment::new();
 static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
+
+/// Sets where the CPU switches the stack on an interrupt or exception from
+/// user mode (the end of the running thread's saved frame).
+pub fn set_entry_stack(top: u64) {
+    // SAFETY: single CPU with interrupts off; no reference to the TSS is
+    // live after `init` (the GDT descriptor holds its address only), and
+    // the CPU reads rsp0 only on an entry from user mode, not now.
+    unsafe { (*core::ptr::addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new(top) };
+}
 
 /// The top of the kernel stack (entries from user mode start here).
 pub fn kernel_stack_top() -> u64 {
@@ -46,13 +58,15 @@ pub fn kernel_stack_top() -> u64 {
 }
 
 pub fn init() {
-    let tss = TSS.call_once(|| {
-        let mut tss = TaskStateSegment::new();
-        let df = core::ptr::addr_of!(DOUBLE_FAULT_STACK) as u64;
+    let df = core::ptr::addr_of!(DOUBLE_FAULT_STACK) as u64;
+    // SAFETY: called once at boot, before interrupts or user mode: nothing
+    // else touches the TSS. The shared reference ends with this function.
+    let tss: &'static TaskStateSegment = unsafe {
+        let tss = &mut *core::ptr::addr_of_mut!(TSS);
         tss.interrupt_stack_table[DOUBLE_FAULT_IST as usize] = VirtAddr::new(df + STACK_SIZE as u64);
         tss.privilege_stack_table[0] = VirtAddr::new(kernel_stack_top());
         tss
-    });
+    };
     let (gdt, sel) = GDT.call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
         // Order matters: `syscall`/`sysret` derive user selectors from STAR

@@ -1,13 +1,18 @@
 //! Entry into and exit from the kernel.
 //!
-//! Every entry from user mode (exception, interrupt, `syscall`) saves the
-//! complete user register state as a [`TrapFrame`] at the top of the one
-//! kernel stack and calls into Rust with a pointer to it. The kernel then
-//! stores it in the current thread, and before returning writes the frame
-//! of whichever thread runs next: that is the whole context switch. A
-//! thread that entered with `syscall` leaves with `sysretq`, any other
+//! Every entry from user mode (exception, interrupt, `syscall`) pushes the
+//! complete user register state as a [`TrapFrame`] straight into the
+//! current thread's control block: the entry stack (`TSS.rsp0`, and the
+//! pointer `syscall` entry loads) ends where that thread's frame ends. The
+//! stub then moves to the one kernel stack and calls into Rust, which
+//! returns the frame of whichever thread runs next; the stub pops it. That
+//! is the whole context switch, without copying a frame (as seL4 does).
+//! A thread that entered with `syscall` leaves with `sysretq`, any other
 //! through `iretq`. `sysretq` is safe here: a syscall frame's rip is the
 //! address after the thread's own `syscall` instruction, so it is canonical.
+//!
+//! An entry from kernel mode (a kernel bug, or the timer before the first
+//! thread runs) pushes its frame on the stack in use and returns to it.
 //!
 //! The kernel runs with interrupts off: `syscall` masks IF and every IDT
 //! entry is an interrupt gate.
@@ -29,8 +34,10 @@ use libipc::short::ShortMessage;
 use super::{gdt, interrupts};
 
 /// A thread's user-mode registers, in the order the entry stubs push them.
+/// 16-byte aligned and a multiple of 16 bytes long, because the CPU aligns
+/// the entry stack pointer (the frame's end) to 16 bytes.
 #[derive(Clone, Copy, Debug, Default)]
-#[repr(C)]
+#[repr(C, align(16))]
 pub struct TrapFrame {
     pub r15: u64,
     pub r14: u64,
@@ -146,7 +153,14 @@ trap_stub_\vec:
 trap_common:
     SAVE_GPRS
     mov rdi, rsp
+    // From user mode the frame sits in a thread control block: run the
+    // kernel on its own stack. From kernel mode, stay on the stack in use.
+    test qword ptr [rsp + 18 * 8], 3
+    jz 1f
+    mov rsp, [rip + {kstack_top}]
+1:
     call {trap_dispatch}
+    mov rsp, rax
     jmp trap_return
 
 .global trap_return
@@ -172,7 +186,7 @@ sysret_return:
 .global syscall_entry
 syscall_entry:
     mov [rip + {user_rsp}], rsp
-    mov rsp, [rip + {kstack_top}]
+    mov rsp, [rip + {frame_end}]
     push {user_ss}
     push qword ptr [rip + {user_rsp}]
     push r11
@@ -182,7 +196,9 @@ syscall_entry:
     push {syscall_vector}
     SAVE_GPRS
     mov rdi, rsp
+    mov rsp, [rip + {kstack_top}]
     call {syscall_dispatch}
+    mov rsp, rax
     jmp trap_return
 
 TRAP_NOERR 0
@@ -212,6 +228,7 @@ TRAP_NOERR 39
     syscall_dispatch = sym crate::trap_entry::syscall_dispatch,
     user_rsp = sym USER_RSP_SCRATCH,
     kstack_top = sym KERNEL_STACK_TOP,
+    frame_end = sym CURRENT_FRAME_END,
     user_ss = const USER_SS,
     user_cs = const USER_CS,
     syscall_vector = const SYSCALL_VECTOR,
@@ -225,9 +242,26 @@ const USER_CS: u64 = 0x23;
 /// Scratch slot for the user stack pointer during `syscall` entry (one CPU).
 #[unsafe(no_mangle)]
 static mut USER_RSP_SCRATCH: u64 = 0;
-/// Where `syscall` entry switches the stack to.
+/// The kernel stack, which Rust code runs on.
 #[unsafe(no_mangle)]
 static mut KERNEL_STACK_TOP: u64 = 0;
+/// One past the current thread's [`TrapFrame`]: where `syscall` entry
+/// starts pushing (interrupts and exceptions use `TSS.rsp0`, kept equal).
+#[unsafe(no_mangle)]
+static mut CURRENT_FRAME_END: u64 = 0;
+
+/// Makes `frame` (the next thread's, in its control block) the place the
+/// next entry from user mode saves registers to.
+///
+/// # Safety
+/// `frame` must stay valid and unused by Rust code until that entry: the
+/// thread's control block must not move or be freed while it runs.
+pub unsafe fn set_entry_frame(frame: *mut TrapFrame) {
+    let end = frame as u64 + core::mem::size_of::<TrapFrame>() as u64;
+    // SAFETY: single CPU with interrupts off: nothing reads the slot now.
+    unsafe { CURRENT_FRAME_END = end };
+    gdt::set_entry_stack(end);
+}
 
 unsafe extern "C" {
     fn syscall_entry();
@@ -313,19 +347,15 @@ pub fn init() {
     Star::write(sel.user_code, sel.user_data, sel.kernel_code, sel.kernel_data).expect("STAR layout");
 }
 
-/// Leaves the kernel into the thread whose registers are `frame`.
+/// Leaves the kernel into the thread whose registers are `frame` (the
+/// first thread; later switches return through the entry stubs).
 ///
 /// # Safety
-/// `frame` must describe a user-mode context (user selectors, canonical
-/// user rip), which the thread table guarantees.
-pub unsafe fn enter_user(frame: &TrapFrame) -> ! {
-    let top = gdt::kernel_stack_top();
-    let slot = top - core::mem::size_of::<TrapFrame>() as u64;
-    // SAFETY: the slot is the top of the kernel stack, which no live Rust
-    // frame uses once we jump (this function never returns); trap_return
-    // pops exactly one TrapFrame and irets to user mode.
-    unsafe {
-        core::ptr::write(slot as *mut TrapFrame, *frame);
-        asm!("mov rsp, {0}", "jmp {1}", in(reg) slot, sym trap_return, options(noreturn));
-    }
+/// `frame` must be the control-block frame [`set_entry_frame`] was given,
+/// describing a user-mode context (user selectors, canonical user rip).
+pub unsafe fn enter_user(frame: *mut TrapFrame) -> ! {
+    // SAFETY: trap_return pops exactly one TrapFrame from `frame` and irets
+    // to user mode; no Rust frame is live after the jump (this function
+    // never returns).
+    unsafe { asm!("mov rsp, {0}", "jmp {1}", in(reg) frame, sym trap_return, options(noreturn)) }
 }

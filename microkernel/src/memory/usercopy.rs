@@ -14,6 +14,16 @@ use super::{phys_to_virt, space::AddressSpace};
 
 const PAGE: u64 = 4096;
 
+/// Checks `[addr, addr+len)` lies in the user half, without walking the
+/// page tables: for buffers whose pages are checked when they are used.
+pub fn check_range(addr: u64, len: u64) -> Result<(), SysError> {
+    let end = addr.checked_add(len).ok_or(SysError::BadAddress)?;
+    if end > types::USER_END.0 {
+        return Err(SysError::BadAddress);
+    }
+    Ok(())
+}
+
 /// Checks `[addr, addr+len)` is user memory mapped with the needed access.
 pub fn check(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Result<(), SysError> {
     let end = addr.checked_add(len).ok_or(SysError::BadAddress)?;

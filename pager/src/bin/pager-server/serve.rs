@@ -515,8 +515,11 @@ impl Server {
 
     fn request(&mut self, sender: Sender, request: Request) -> Response {
         let pid = sender.pid;
-        if let Request::Source(question) = request {
-            return Ok(Reply::Source(self.introspect(pid, question)));
+        match request {
+            // The null round trip measures IPC alone: nothing to look up.
+            Request::Null => return Ok(Reply::Done),
+            Request::Source(question) => return Ok(Reply::Source(Box::new(self.introspect(pid, *question)))),
+            _ => {}
         }
         let process = self.processes.get_mut(&pid).ok_or(Errno::NotPermitted)?;
         let (reply, effects) = pager::request::serve(&mut process.space, &self.frames, &request)?;

@@ -12,8 +12,8 @@ use procfs_server::source::{AddressSpace, AddressSpaceSource};
 
 /// Asks the pager one question.
 pub fn ask(request: SourceRequest) -> SourceResponse {
-    match runtime::pager::request(Request::Source(request)) {
-        Ok(Reply::Source(answer)) => answer,
+    match runtime::pager::request(Request::Source(alloc::boxed::Box::new(request))) {
+        Ok(Reply::Source(answer)) => *answer,
         _ => Err(SourceError::Unavailable),
     }
 }
