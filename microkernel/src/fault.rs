@@ -64,18 +64,19 @@ impl Kernel {
     /// The current thread `tid` raised an exception in user mode.
     pub fn user_fault(&mut self, tid: Tid) -> Next {
         let thread = self.thread(tid).expect("current thread exists");
-        let frame = thread.frame;
-        let kind = classify(&frame, Cr2::read_raw());
+        let frame = &thread.frame;
+        let (rip, rsp) = (frame.rip, frame.rsp);
+        let kind = classify(frame, Cr2::read_raw());
         let Some(pager_ep) = thread.pager_ep else {
             log::error!(
                 "PAGER FAULT: the pager (process {}) raised {:?} at rip {:#x}; its memory must be mapped before it runs",
                 thread.pid.0,
                 kind,
-                frame.rip
+                rip
             );
             qemu::exit(QemuExit::PagerDied);
         };
-        log::trace!("fault in process {}: {:?} at rip {:#x}", thread.pid.0, kind, frame.rip);
+        log::trace!("fault in process {}: {:?} at rip {:#x}", thread.pid.0, kind, rip);
         if matches!(kind, FaultKind::Page { .. }) {
             let entry = self.entry_tsc;
             self.thread_mut(tid).expect("current thread exists").fault_times = FaultTimes {
@@ -85,11 +86,14 @@ impl Kernel {
         }
         let (kind, msg) = KernelEvent::Fault(FaultInfo {
             kind,
-            ip: VirtAddr(frame.rip),
-            sp: VirtAddr(frame.rsp),
+            ip: VirtAddr(rip),
+            sp: VirtAddr(rsp),
         })
         .to_message();
-        self.send(tid, pager_ep, Outgoing::Short { kind, msg })
+        match self.fast_send_short(tid, pager_ep, kind, msg) {
+            Some(pager) => Next::SwitchTo(pager),
+            None => self.send(tid, pager_ep, Outgoing::Short { kind, msg }),
+        }
     }
 }
 

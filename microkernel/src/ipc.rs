@@ -11,7 +11,7 @@ use libipc::{
     MAX_MESSAGE,
     abi::{MessageKind, SysError},
     short::ShortMessage,
-    types::{EndpointId, Tid},
+    types::{EndpointId, Sender, Tid},
 };
 
 use crate::{
@@ -99,22 +99,14 @@ impl Kernel {
         ) else {
             return Delivery::ReceiverFault;
         };
-        let stamp = self.sender(sender).to_word();
+        let stamp = self.sender(sender);
         match msg {
-            Outgoing::Short { kind, msg: words } => {
-                let r = self.thread_mut(receiver).expect("receiver exists");
-                r.frame.set_short_message(&words);
-                r.frame.rax = 0;
-                r.frame.rdi = 0;
-                r.frame.rsi = stamp;
-                r.frame.rdx = kind as u64;
-                r.state = ThreadState::Ready;
-            }
+            Outgoing::Short { kind, msg: words } => self.write_short_delivery(receiver, stamp, kind, &words),
             Outgoing::Call { ptr, len, .. } => {
                 if let Err(d) = self.deliver_bytes(sender, receiver, (ptr, len), (buf, cap)) {
                     return d;
                 }
-                self.set_result(receiver, Ok((len, stamp, MessageKind::Call as u64)));
+                self.set_result(receiver, Ok((len, stamp.to_word(), MessageKind::Call as u64)));
                 self.thread_mut(receiver).expect("exists").state = ThreadState::Ready;
             }
         }
@@ -130,6 +122,18 @@ impl Kernel {
             None => self.threads[sender.0 as usize] = None,
         }
         Delivery::Delivered
+    }
+
+    /// Completes a receive with a short message: the receive's results and
+    /// the message go into the receiver's registers.
+    pub fn write_short_delivery(&mut self, receiver: Tid, from: Sender, kind: MessageKind, msg: &ShortMessage) {
+        let r = self.thread_mut(receiver).expect("receiver exists");
+        r.frame.set_short_message(msg);
+        r.frame.rax = 0;
+        r.frame.rdi = 0;
+        r.frame.rsi = from.to_word();
+        r.frame.rdx = kind as u64;
+        r.state = ThreadState::Ready;
     }
 
     /// Copies a byte message from the sender's memory into the receiver's

@@ -14,6 +14,7 @@ extern crate alloc;
 mod arch;
 mod cmdline;
 mod entropy;
+mod fastpath;
 mod fault;
 mod ipc;
 mod loader;

@@ -271,7 +271,7 @@ impl Kernel {
 
     /// A pager's answer to the fault of `target`: install and resume, or
     /// kill.
-    fn fault_reply(&mut self, pager: Pid, target: Tid, m: &ShortMessage) -> Result<Option<Tid>, SysError> {
+    pub fn fault_reply(&mut self, pager: Pid, target: Tid, m: &ShortMessage) -> Result<Option<Tid>, SysError> {
         let regs = FaultReplyRegs::from_message(m).ok_or(SysError::Malformed)?;
         let target_pid = self.thread(target).expect("awaiting thread exists").pid;
         match regs {

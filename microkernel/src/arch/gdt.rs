@@ -48,7 +48,7 @@ pub fn set_entry_stack(top: u64) {
     // SAFETY: single CPU with interrupts off; no reference to the TSS is
     // live after `init` (the GDT descriptor holds its address only), and
     // the CPU reads rsp0 only on an entry from user mode, not now.
-    unsafe { (*core::ptr::addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new(top) };
+    unsafe { (*core::ptr::addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new_truncate(top) };
 }
 
 /// The top of the kernel stack (entries from user mode start here).
