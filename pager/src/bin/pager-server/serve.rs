@@ -56,7 +56,7 @@ pub struct Server {
     options: Options,
     profile: PagerProfile,
     processes: BTreeMap<Pid, Process>,
-    /// Services (`service=`): started first, not waited for.
+    /// Live services (`service=`): started first, not waited for.
     services: BTreeMap<String, Pid>,
     /// Groups still to start, in order.
     pending_groups: Vec<Vec<String>>,
@@ -270,6 +270,8 @@ impl Server {
                 },
                 MessageKind::ShortCall => {
                     let response = match Request::from_short(&msg.short) {
+                        // The null round trip measures IPC alone.
+                        Some(Request::Null) => Ok(Reply::Done),
                         Some(request) => self.request(msg.sender, request),
                         None => Err(Errno::Invalid),
                     };
@@ -306,14 +308,10 @@ impl Server {
     }
 
     /// Starts groups until one has a live process (or none are left).
-    /// Programs still running, services aside.
+    /// Programs still running, services aside (O(1): it is the loop's
+    /// condition, checked on every message).
     fn running(&self) -> usize {
-        self.processes.len()
-            - self
-                .services
-                .values()
-                .filter(|p| self.processes.contains_key(p))
-                .count()
+        self.processes.len() - self.services.len()
     }
 
     fn start_next_group(&mut self) {
@@ -392,6 +390,7 @@ impl Server {
                 self.free_frame(frame);
             }
         }
+        self.services.retain(|_, service| *service != pid);
         self.start_next_group();
     }
 
@@ -516,7 +515,6 @@ impl Server {
     fn request(&mut self, sender: Sender, request: Request) -> Response {
         let pid = sender.pid;
         match request {
-            // The null round trip measures IPC alone: nothing to look up.
             Request::Null => return Ok(Reply::Done),
             Request::Source(question) => return Ok(Reply::Source(Box::new(self.introspect(pid, *question)))),
             _ => {}
