@@ -9,7 +9,7 @@ use libipc::{
 use x86_64::structures::paging::PageTableFlags as F;
 
 use crate::{
-    memory::space::MapError,
+    memory::space::{MapCursor, MapError},
     object::{FramePool, Kernel},
 };
 
@@ -58,6 +58,7 @@ impl Kernel {
             Self::validate_mapping(&pool, m)?;
         }
         let space = &mut self.process_mut(pid).ok_or(SysError::NoSuchObject)?.space;
+        let mut cursor = MapCursor::default();
         for (i, m) in mappings.iter().enumerate() {
             let mut flags = F::empty();
             if m.flags.contains(MapFlags::WRITE) {
@@ -67,7 +68,8 @@ impl Kernel {
                 flags |= F::NO_EXECUTE;
             }
             let virt = x86_64::VirtAddr::new(m.virt.0);
-            if let Err(e) = space.map(
+            if let Err(e) = space.map_at(
+                &mut cursor,
                 virt,
                 x86_64::PhysAddr::new(m.phys.0),
                 flags,

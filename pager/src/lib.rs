@@ -58,6 +58,7 @@ pub mod maps;
 pub mod policies;
 pub mod policy;
 pub mod request;
+pub mod resident;
 pub mod rlimit;
 pub mod rng;
 pub mod settings;

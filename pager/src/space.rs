@@ -520,6 +520,36 @@ impl AddressSpace {
         }
     }
 
+    /// [`AddressSpace::commit`] for all the pages of one fault: the VMA is
+    /// looked up once per run of pages in it, not once per page. `refused`
+    /// gets each page that could not be recorded (its frame must be freed,
+    /// not mapped); the others are recorded.
+    pub fn commit_pages(
+        &mut self,
+        pages: &[(VirtAddr, PhysAddr)],
+        mut refused: impl FnMut(VirtAddr, PhysAddr, CommitError),
+    ) {
+        let mut vma: Option<&mut Vma> = None;
+        for &(virt, frame) in pages {
+            let page = page_down(virt.0);
+            if !vma.as_ref().is_some_and(|v| v.contains(page)) {
+                vma = self.vmas.find_mut(page);
+            }
+            let Some(v) = vma.as_deref_mut() else {
+                refused(virt, frame, CommitError::NotMapped);
+                continue;
+            };
+            match v.resident.entry(page) {
+                alloc::collections::btree_map::Entry::Occupied(e) => {
+                    refused(virt, frame, CommitError::AlreadyResident(*e.get()));
+                }
+                alloc::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(frame);
+                }
+            }
+        }
+    }
+
     /// Forgets the frame of `page` (a fault the caller could not finish),
     /// returning it to be freed.
     pub fn uncommit(&mut self, page: VirtAddr) -> Result<PhysAddr, CommitError> {
@@ -577,9 +607,13 @@ fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<Page
     let mut pages = Vec::with_capacity(span.clamp(1, MAX_FAULT_MAPPINGS as u64) as usize);
     pages.push(page_to_map(vma, page));
     if span > 1 {
-        let others = (low..high)
-            .step_by(PAGE_SIZE as usize)
-            .filter(|&p| p != page && !vma.resident.contains_key(&p));
+        // One walk over the window's resident pages (usually none), not a
+        // lookup per page.
+        let mut resident = vma.resident.range(low..high).map(|(&p, _)| p).peekable();
+        let others = (low..high).step_by(PAGE_SIZE as usize).filter(|&p| {
+            while resident.next_if(|&r| r < p).is_some() {}
+            p != page && resident.peek() != Some(&p)
+        });
         for p in others.take(MAX_FAULT_MAPPINGS - 1) {
             pages.push(page_to_map(vma, p));
         }

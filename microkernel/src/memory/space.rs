@@ -41,6 +41,13 @@ pub enum MapError {
     AlreadyMapped,
 }
 
+/// Bits of a virtual address below which one level-1 table maps (2 MiB).
+const LEAF_REGION_SHIFT: u64 = 21;
+
+/// The level-1 table the last page of a batch was mapped through.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MapCursor(Option<(u64, PhysFrame)>);
+
 /// One process's page tables.
 #[derive(Debug)]
 pub struct AddressSpace {
@@ -75,6 +82,13 @@ impl AddressSpace {
     /// this is the fault path's PTE install, and the generic mapper walks
     /// twice and checks huge pages the user half never has.
     fn leaf(&self, virt: u64, create: bool) -> Result<Option<&'static mut PageTableEntry>, MapError> {
+        Ok(self
+            .leaf_table(virt, create)?
+            .map(|frame| &mut table(frame)[((virt >> 12) & 511) as usize]))
+    }
+
+    /// The level-1 table covering user address `virt` (see [`Self::leaf`]).
+    fn leaf_table(&self, virt: u64, create: bool) -> Result<Option<PhysFrame>, MapError> {
         let mut frame = self.root;
         for shift in [39u64, 30, 21] {
             let entry = &mut table(frame)[((virt >> shift) & 511) as usize];
@@ -89,13 +103,38 @@ impl AddressSpace {
             }
             frame = PhysFrame::containing_address(entry.addr());
         }
-        Ok(Some(&mut table(frame)[((virt >> 12) & 511) as usize]))
+        Ok(Some(frame))
     }
 
     /// Installs `virt -> phys` with `flags` (PRESENT and USER added). With
     /// `replace`, an existing mapping of the page is overwritten.
     pub fn map(&mut self, virt: VirtAddr, phys: PhysAddr, flags: F, replace: bool) -> Result<(), MapError> {
-        let entry = self.leaf(virt.as_u64(), true)?.ok_or(MapError::AlreadyMapped)?;
+        self.map_at(&mut MapCursor::default(), virt, phys, flags, replace)
+    }
+
+    /// [`Self::map`] for one page of a batch: `cursor` keeps the level-1
+    /// table of the previous page, so the pages of a fault-around batch
+    /// (one 2 MiB region) walk the tree once.
+    pub fn map_at(
+        &mut self,
+        cursor: &mut MapCursor,
+        virt: VirtAddr,
+        phys: PhysAddr,
+        flags: F,
+        replace: bool,
+    ) -> Result<(), MapError> {
+        let region = virt.as_u64() >> LEAF_REGION_SHIFT;
+        let leaf_table = match cursor.0 {
+            Some((r, t)) if r == region => t,
+            _ => {
+                let t = self
+                    .leaf_table(virt.as_u64(), true)?
+                    .ok_or(MapError::AlreadyMapped)?;
+                cursor.0 = Some((region, t));
+                t
+            }
+        };
+        let entry = &mut table(leaf_table)[((virt.as_u64() >> 12) & 511) as usize];
         if entry.flags().contains(F::PRESENT) && entry.addr() != phys && !replace {
             return Err(MapError::AlreadyMapped);
         }

@@ -742,6 +742,37 @@ fn commit_refuses_unmapped_and_resident_pages() {
     );
 }
 
+#[test]
+fn commit_pages_records_a_batch_and_reports_refusals() {
+    let mut s = space();
+    // Two VMAs (different protections, so they stay apart) and a hole.
+    mmap(&mut s, 0x40_0000, 2 * PAGE, Prot::RW, fixed()).unwrap();
+    mmap(&mut s, 0x40_2000, PAGE, Prot::READ, fixed()).unwrap();
+    s.commit(VirtAddr(0x40_1000), PhysAddr(0x9000)).unwrap();
+    let batch = [
+        (VirtAddr(0x40_0000), PhysAddr(0x1000)),
+        (VirtAddr(0x40_1000), PhysAddr(0x2000)),
+        (VirtAddr(0x40_2000), PhysAddr(0x3000)),
+        (VirtAddr(0x50_0000), PhysAddr(0x4000)),
+    ];
+    let mut refused = Vec::new();
+    s.commit_pages(&batch, |virt, frame, e| refused.push((virt, frame, e)));
+    assert_eq!(
+        refused,
+        [
+            (
+                VirtAddr(0x40_1000),
+                PhysAddr(0x2000),
+                CommitError::AlreadyResident(PhysAddr(0x9000))
+            ),
+            (VirtAddr(0x50_0000), PhysAddr(0x4000), CommitError::NotMapped),
+        ]
+    );
+    assert_eq!(s.frame_of(VirtAddr(0x40_0000)), Some(PhysAddr(0x1000)));
+    assert_eq!(s.frame_of(VirtAddr(0x40_1000)), Some(PhysAddr(0x9000)));
+    assert_eq!(s.frame_of(VirtAddr(0x40_2000)), Some(PhysAddr(0x3000)));
+}
+
 // ---- stack growth ----
 
 const STACK_TOP: u64 = 0x7ffd_0000_0000;

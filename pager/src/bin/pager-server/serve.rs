@@ -12,7 +12,7 @@ use libipc::{
     procfs::Identity,
     short::ShortMessage,
     sys,
-    types::{Access, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, Tid},
+    types::{Access, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, Tid, VirtAddr},
 };
 use pager::{
     frames::FramePool,
@@ -210,7 +210,7 @@ impl Server {
             pending_groups,
             tally: Tally::default(),
             batch: [Mapping {
-                virt: libipc::types::VirtAddr(0),
+                virt: VirtAddr(0),
                 phys: PhysAddr(0),
                 flags: MapFlags::default(),
             }; MAX_FAULT_MAPPINGS],
@@ -445,6 +445,7 @@ impl Server {
         };
         self.profile.decided();
         let mut count = 0;
+        let mut fresh = heapless::Vec::<(VirtAddr, PhysAddr), MAX_FAULT_MAPPINGS>::new();
         for page in pages.iter().take(MAX_FAULT_MAPPINGS) {
             let phys = match page.fill {
                 // A page kept while PROT_NONE: map its frame again.
@@ -457,14 +458,7 @@ impl Server {
                         break;
                     };
                     fill_frame(&mut self.window, &self.ramdisk, phys, fill);
-                    if let Err(e) = process.space.commit(page.virt, phys) {
-                        // A policy bug: keep the frame out of the page tables.
-                        plog!(Error, "policy refused a page it decided: {e:?}");
-                        if let Err(e) = self.frames.free(phys) {
-                            plog!(Error, "frame pool: {e:?}");
-                        }
-                        continue;
-                    }
+                    let _ = fresh.push((page.virt, phys));
                     phys
                 }
             };
@@ -474,6 +468,27 @@ impl Server {
                 flags: map_flags(page.prot),
             };
             count += 1;
+        }
+        let mut refused = heapless::Vec::<PhysAddr, MAX_FAULT_MAPPINGS>::new();
+        process.space.commit_pages(&fresh, |_, phys, e| {
+            // A policy bug: keep the frame out of the page tables.
+            plog!(Error, "policy refused a page it decided: {e:?}");
+            let _ = refused.push(phys);
+        });
+        if !refused.is_empty() {
+            let mut kept = 0;
+            for i in 0..count {
+                if !refused.contains(&self.batch[i].phys) {
+                    self.batch[kept] = self.batch[i];
+                    kept += 1;
+                }
+            }
+            count = kept;
+            for phys in refused {
+                if let Err(e) = self.frames.free(phys) {
+                    plog!(Error, "frame pool: {e:?}");
+                }
+            }
         }
         self.profile.filled();
         process.faults += 1;

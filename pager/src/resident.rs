@@ -1,0 +1,294 @@
+//! The resident pages of one VMA: page address -> frame.
+//!
+//! Pages are grouped in chunks of [`CHUNK_PAGES`] consecutive pages (a
+//! presence bitmap and the frames), kept in a `BTreeMap` by chunk number.
+//! A fault-around window lands in one or two chunks, so recording its pages
+//! is one tree lookup per chunk and a store per page, where a map keyed by
+//! page pays a tree descent (and node splits) for every page. Iteration is
+//! in address order, as `/proc/<pid>/smaps` and pagemap need.
+
+use alloc::{boxed::Box, collections::BTreeMap};
+use core::ops::Range;
+
+use libipc::types::{PAGE_SIZE, PhysAddr};
+
+/// Pages per chunk: one bit each in a `u64` bitmap.
+pub const CHUNK_PAGES: u64 = 64;
+const CHUNK_BYTES: u64 = CHUNK_PAGES * PAGE_SIZE;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Chunk {
+    /// Bit `i`: page `i` of the chunk is resident.
+    present: u64,
+    frames: [PhysAddr; CHUNK_PAGES as usize],
+}
+
+impl Chunk {
+    fn empty() -> Box<Chunk> {
+        Box::new(Chunk {
+            present: 0,
+            frames: [PhysAddr(0); CHUNK_PAGES as usize],
+        })
+    }
+
+    /// The resident pages of the chunk numbered `number`, lowest first.
+    fn pages(&self, number: u64) -> impl Iterator<Item = (u64, PhysAddr)> + '_ {
+        Bits(self.present).map(move |i| (number * CHUNK_BYTES + i * PAGE_SIZE, self.frames[i as usize]))
+    }
+}
+
+/// The set bits of a bitmap, lowest first.
+struct Bits(u64);
+
+impl Iterator for Bits {
+    type Item = u64;
+    fn next(&mut self) -> Option<u64> {
+        if self.0 == 0 {
+            return None;
+        }
+        let i = u64::from(self.0.trailing_zeros());
+        self.0 &= self.0 - 1;
+        Some(i)
+    }
+}
+
+/// Chunk number and bit of a page address.
+fn locate(page: u64) -> (u64, u64) {
+    (page / CHUNK_BYTES, (page % CHUNK_BYTES) / PAGE_SIZE)
+}
+
+/// Resident pages, by page-aligned address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResidentPages {
+    chunks: BTreeMap<u64, Box<Chunk>>,
+    len: usize,
+}
+
+impl ResidentPages {
+    pub fn new() -> Self {
+        ResidentPages::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The frame of `page`, if resident.
+    pub fn get(&self, page: u64) -> Option<PhysAddr> {
+        let (number, bit) = locate(page);
+        let chunk = self.chunks.get(&number)?;
+        (chunk.present & (1 << bit) != 0).then(|| chunk.frames[bit as usize])
+    }
+
+    pub fn contains(&self, page: u64) -> bool {
+        self.get(page).is_some()
+    }
+
+    /// Records `page -> frame`; a page already resident keeps its frame,
+    /// which is returned as the error.
+    pub fn insert_new(&mut self, page: u64, frame: PhysAddr) -> Result<(), PhysAddr> {
+        let (number, bit) = locate(page);
+        let chunk = self.chunks.entry(number).or_insert_with(Chunk::empty);
+        if chunk.present & (1 << bit) != 0 {
+            return Err(chunk.frames[bit as usize]);
+        }
+        chunk.present |= 1 << bit;
+        chunk.frames[bit as usize] = frame;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Forgets `page`, returning its frame.
+    pub fn remove(&mut self, page: u64) -> Option<PhysAddr> {
+        let (number, bit) = locate(page);
+        let chunk = self.chunks.get_mut(&number)?;
+        if chunk.present & (1 << bit) == 0 {
+            return None;
+        }
+        chunk.present &= !(1 << bit);
+        let frame = chunk.frames[bit as usize];
+        if chunk.present == 0 {
+            self.chunks.remove(&number);
+        }
+        self.len -= 1;
+        Some(frame)
+    }
+
+    /// Every resident page with its frame, lowest first.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, PhysAddr)> + '_ {
+        self.chunks.iter().flat_map(|(&n, c)| c.pages(n))
+    }
+
+    /// The resident pages in `range`, lowest first.
+    pub fn range(&self, range: Range<u64>) -> impl Iterator<Item = (u64, PhysAddr)> + '_ {
+        let (first, last) = (range.start / CHUNK_BYTES, range.end.div_ceil(CHUNK_BYTES));
+        self.chunks
+            .range(first..last)
+            .flat_map(|(&n, c)| c.pages(n))
+            .filter(move |(p, _)| range.contains(p))
+    }
+
+    pub fn frames(&self) -> impl Iterator<Item = PhysAddr> + '_ {
+        self.iter().map(|(_, f)| f)
+    }
+
+    /// Moves the pages at or above `at` (page-aligned) into the result.
+    pub fn split_off(&mut self, at: u64) -> ResidentPages {
+        let (number, bit) = locate(at);
+        let mut high = self.chunks.split_off(&number);
+        // The chunk holding `at` may have pages below it: they stay here.
+        if let Some(chunk) = high.get_mut(&number) {
+            let below = chunk.present & ((1u64 << bit) - 1);
+            if below != 0 {
+                let mut low = Chunk::empty();
+                low.present = below;
+                low.frames = chunk.frames;
+                chunk.present &= !below;
+                self.chunks.insert(number, low);
+                if chunk.present == 0 {
+                    high.remove(&number);
+                }
+            }
+        }
+        let moved = high.values().map(|c| c.present.count_ones() as usize).sum();
+        self.len -= moved;
+        ResidentPages { chunks: high, len: moved }
+    }
+
+    /// Takes every page of `other`, whose pages all lie above ours (the
+    /// high part of a merge).
+    pub fn append(&mut self, other: &mut ResidentPages) {
+        let mut theirs = core::mem::take(&mut other.chunks);
+        self.len += core::mem::take(&mut other.len);
+        // Both may have pages in one boundary chunk.
+        if let Some((&number, _)) = theirs.first_key_value()
+            && let Some(ours) = self.chunks.get_mut(&number)
+        {
+            let chunk = theirs.remove(&number).expect("first key");
+            for i in Bits(chunk.present) {
+                ours.frames[i as usize] = chunk.frames[i as usize];
+            }
+            ours.present |= chunk.present;
+        }
+        self.chunks.append(&mut theirs);
+    }
+}
+
+impl IntoIterator for ResidentPages {
+    type Item = (u64, PhysAddr);
+    type IntoIter = alloc::vec::IntoIter<(u64, PhysAddr)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter().collect::<alloc::vec::Vec<_>>().into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::{collections::BTreeMap, vec::Vec};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const PAGE: u64 = PAGE_SIZE;
+
+    #[test]
+    fn insert_get_remove() {
+        let mut r = ResidentPages::new();
+        assert_eq!(r.insert_new(0x40_0000, PhysAddr(0x1000)), Ok(()));
+        assert_eq!(r.insert_new(0x40_0000, PhysAddr(0x2000)), Err(PhysAddr(0x1000)));
+        assert_eq!(r.get(0x40_0000), Some(PhysAddr(0x1000)));
+        assert_eq!(r.get(0x40_1000), None);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.remove(0x40_1000), None);
+        assert_eq!(r.remove(0x40_0000), Some(PhysAddr(0x1000)));
+        assert!(r.is_empty());
+        assert!(r.chunks.is_empty(), "an empty chunk is dropped");
+    }
+
+    #[test]
+    fn split_inside_a_chunk_keeps_the_low_pages() {
+        let mut r = ResidentPages::new();
+        for i in 0..8 {
+            r.insert_new(i * PAGE, PhysAddr((i + 1) * PAGE)).unwrap();
+        }
+        let high = r.split_off(5 * PAGE);
+        assert_eq!(r.iter().map(|(p, _)| p / PAGE).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        assert_eq!(high.iter().map(|(p, _)| p / PAGE).collect::<Vec<_>>(), [5, 6, 7]);
+        assert_eq!((r.len(), high.len()), (5, 3));
+        let mut high = high;
+        r.append(&mut high);
+        assert_eq!(r.len(), 8);
+        assert!(high.is_empty());
+        assert_eq!(r.get(6 * PAGE), Some(PhysAddr(7 * PAGE)));
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(u64),
+        Remove(u64),
+        SplitAppend(u64),
+        SplitKeep(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Pages over a few chunks, so boundaries are crossed often.
+        let page = 0u64..(4 * CHUNK_PAGES);
+        prop_oneof![
+            4 => page.clone().prop_map(Op::Insert),
+            2 => page.clone().prop_map(Op::Remove),
+            1 => page.clone().prop_map(Op::SplitAppend),
+            1 => page.prop_map(Op::SplitKeep),
+        ]
+    }
+
+    proptest! {
+        // Every operation agrees with a BTreeMap keyed by page.
+        #[test]
+        fn agrees_with_a_page_map(ops in proptest::collection::vec(op(), 1..200)) {
+            let mut r = ResidentPages::new();
+            let mut model: BTreeMap<u64, PhysAddr> = BTreeMap::new();
+            for (n, op) in ops.into_iter().enumerate() {
+                let frame = PhysAddr((n as u64 + 1) * PAGE);
+                match op {
+                    Op::Insert(p) => {
+                        let want = match model.get(&(p * PAGE)) {
+                            Some(&old) => Err(old),
+                            None => {
+                                model.insert(p * PAGE, frame);
+                                Ok(())
+                            }
+                        };
+                        prop_assert_eq!(r.insert_new(p * PAGE, frame), want);
+                    }
+                    Op::Remove(p) => prop_assert_eq!(r.remove(p * PAGE), model.remove(&(p * PAGE))),
+                    Op::SplitAppend(p) => {
+                        let mut high = r.split_off(p * PAGE);
+                        let model_high = model.split_off(&(p * PAGE));
+                        prop_assert_eq!(high.iter().collect::<Vec<_>>(), model_high.clone().into_iter().collect::<Vec<_>>());
+                        r.append(&mut high);
+                        model.extend(model_high);
+                    }
+                    Op::SplitKeep(p) => {
+                        let high = r.split_off(p * PAGE);
+                        let model_high = model.split_off(&(p * PAGE));
+                        prop_assert_eq!(high.len(), model_high.len());
+                        prop_assert_eq!(high.into_iter().collect::<Vec<_>>(), model_high.into_iter().collect::<Vec<_>>());
+                    }
+                }
+                prop_assert_eq!(r.len(), model.len());
+                prop_assert_eq!(r.iter().collect::<Vec<_>>(), model.iter().map(|(&p, &f)| (p, f)).collect::<Vec<_>>());
+                let (lo, hi) = (37 * PAGE, 170 * PAGE);
+                prop_assert_eq!(
+                    r.range(lo..hi).collect::<Vec<_>>(),
+                    model.range(lo..hi).map(|(&p, &f)| (p, f)).collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+}
