@@ -1,26 +1,35 @@
 //! VMAs and the ordered set that holds them.
 //!
-//! The set is a `BTreeMap` keyed by start address: lookup, insert, remove,
-//! split and merge are O(log n). Beside it sits a *gap index*: every free
-//! gap between two VMAs, bucketed by the power of two of its size, so the
-//! top-down search for a free range looks at the highest gap of each
-//! non-empty class large enough, O(log n) each, instead of walking every
-//! VMA (Linux gets the same from its augmented tree). Only the class of the
-//! request itself may hold gaps too small for it; those are skipped one by
-//! one, so a space with very many gaps of exactly that class and none
-//! larger is the slow case.
+//! The set is a B+tree keyed by start address (module `index`), with the
+//! VMAs stored in its leaves: lookup, insert, remove, split and merge are
+//! O(log n). It is built for the fault path, which looks one address up in
+//! up to max_map_count (65,530) VMAs: its nodes are dense arrays of keys in
+//! a `Vec` arena, so a lookup in a large set touches a few cache lines of
+//! keys and then the VMA's own two lines (a `BTreeMap` of boxed VMAs took
+//! about six levels of nodes and a pointer to the VMA).
+//!
+//! Beside it sits a *gap index*: every free gap between two VMAs, bucketed
+//! by the power of two of its size, so the top-down search for a free range
+//! looks at the highest gap of each non-empty class large enough, O(log n)
+//! each, instead of walking every VMA (Linux gets the same from its
+//! augmented tree). Only the class of the request itself may hold gaps too
+//! small for it; those are skipped one by one, so a space with very many
+//! gaps of exactly that class and none larger is the slow case.
 //!
 //! The gap before a grows-down VMA ends `guard` bytes below it: placement
 //! never lands in the stack guard gap.
 
+mod index;
+
 use alloc::{
-    boxed::Box,
     collections::{BTreeMap, BTreeSet},
     string::String,
     vec::Vec,
 };
 
 use libipc::types::{PAGE_SIZE, PageCount, PhysAddr, Prot, VirtAddr};
+
+use self::index::Index;
 
 /// Linux's default `vm.max_map_count`.
 pub const DEFAULT_MAX_MAP_COUNT: usize = 65_530;
@@ -182,12 +191,28 @@ struct Gap {
     end: u64,
 }
 
+/// A VMA in the index, cache-line aligned: the fields a fault reads span
+/// most of a VMA (about 100 bytes), which then always takes two lines,
+/// never three. `None` only in the index's unused leaf slots.
+#[derive(Clone, Debug, Default)]
+#[repr(align(64))]
+struct Slot(Option<Vma>);
+
+impl Slot {
+    fn vma(&self) -> &Vma {
+        self.0.as_ref().expect("an indexed slot holds a VMA")
+    }
+
+    fn vma_mut(&mut self) -> &mut Vma {
+        self.0.as_mut().expect("an indexed slot holds a VMA")
+    }
+}
+
 /// The ordered, non-overlapping set of VMAs of one address space.
 #[derive(Clone, Debug)]
 pub struct VmaSet {
-    /// Boxed so tree nodes stay small (keys and pointers): a lookup in a
-    /// large set then touches a few dense nodes, not kilobytes of VMAs.
-    vmas: BTreeMap<u64, Box<Vma>>,
+    /// The VMAs by start: a B+tree holding them in its leaves.
+    vmas: Index<Slot>,
     /// The free gap below each VMA (keyed by its start; the gap above the
     /// last VMA is keyed by `top`). It ends `guard` below a grows-down VMA.
     gap_below: BTreeMap<u64, Gap>,
@@ -210,7 +235,7 @@ impl VmaSet {
     /// grows-down VMAs.
     pub fn new(top: u64, guard: u64) -> VmaSet {
         let mut set = VmaSet {
-            vmas: BTreeMap::new(),
+            vmas: Index::new(),
             gap_below: BTreeMap::new(),
             by_end: BTreeMap::new(),
             by_class: [const { BTreeSet::new() }; CLASSES],
@@ -228,7 +253,24 @@ impl VmaSet {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.vmas.is_empty()
+        self.vmas.len() == 0
+    }
+
+    /// The VMA starting at `start`.
+    fn get_mut(&mut self, start: u64) -> Option<&mut Vma> {
+        self.vmas.get_mut(start).map(Slot::vma_mut)
+    }
+
+    /// Indexes `vma` by its start.
+    fn put(&mut self, vma: Vma) {
+        let start = vma.start;
+        let replaced = self.vmas.insert(start, Slot(Some(vma)));
+        debug_assert!(replaced.is_none(), "two VMAs start at {start:#x}");
+    }
+
+    /// Unindexes and returns the VMA starting at `start`.
+    fn take(&mut self, start: u64) -> Option<Vma> {
+        self.vmas.remove(start).and_then(|slot| slot.0)
     }
 
     pub fn top(&self) -> u64 {
@@ -265,43 +307,36 @@ impl VmaSet {
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Vma> {
-        self.vmas.values().map(|v| &**v)
+        self.vmas.iter().map(|(_, slot)| slot.vma())
     }
 
     /// The VMA containing `addr`.
     pub fn find(&self, addr: u64) -> Option<&Vma> {
-        self.vmas
-            .range(..=addr)
-            .next_back()
-            .map(|(_, v)| &**v)
-            .filter(|v| v.contains(addr))
+        self.at_or_below(addr).filter(|v| v.contains(addr))
     }
 
     pub fn find_mut(&mut self, addr: u64) -> Option<&mut Vma> {
-        self.vmas
-            .range_mut(..=addr)
-            .next_back()
-            .map(|(_, v)| &mut **v)
-            .filter(|v| v.contains(addr))
+        let (_, slot) = self.vmas.at_or_below_mut(addr)?;
+        Some(slot.vma_mut()).filter(|v| v.contains(addr))
     }
 
     /// The last VMA starting at or below `addr`.
     pub fn at_or_below(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..=addr).next_back().map(|(_, v)| &**v)
+        self.vmas.at_or_below(addr).map(|(_, slot)| slot.vma())
     }
 
     /// The last VMA ending at or below `addr`.
     pub fn below(&self, addr: u64) -> Option<&Vma> {
         match self.at_or_below(addr) {
             Some(v) if v.end <= addr => Some(v),
-            Some(v) => self.vmas.range(..v.start).next_back().map(|(_, v)| &**v),
+            Some(v) => self.vmas.below(v.start).map(|(_, slot)| slot.vma()),
             None => None,
         }
     }
 
     /// The first VMA starting at or above `addr`.
     pub fn at_or_above(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(addr..).next().map(|(_, v)| &**v)
+        self.vmas.at_or_above(addr).map(|(_, slot)| slot.vma())
     }
 
     /// VMAs overlapping `[start, end)`.
@@ -310,7 +345,7 @@ impl VmaSet {
             .at_or_below(start)
             .filter(|v| v.end > start)
             .map_or(start, |v| v.start);
-        self.vmas.range(first..end.max(first)).map(|(_, v)| &**v)
+        self.vmas.range(first..end.max(first)).map(|(_, slot)| slot.vma())
     }
 
     pub fn overlaps(&self, start: u64, end: u64) -> bool {
@@ -330,11 +365,10 @@ impl VmaSet {
     /// below the first VMA after `to` (whose gap starts at an end that may
     /// have moved). Called after every change there.
     fn refresh(&mut self, from: u64, to: u64) {
-        let next_key = self
-            .vmas
-            .range(to.saturating_add(1)..)
-            .next()
-            .map_or(self.top, |(k, _)| *k);
+        let next_key = to
+            .checked_add(1)
+            .and_then(|k| self.vmas.at_or_above(k))
+            .map_or(self.top, |(k, _)| k);
         let stale: Vec<u64> = self.gap_below.range(from..=next_key).map(|(k, _)| *k).collect();
         for key in stale {
             if let Some(g) = self.gap_below.remove(&key) {
@@ -342,10 +376,11 @@ impl VmaSet {
                 self.by_class[class(g.end - g.start)].remove(&g.end);
             }
         }
-        let mut prev_end = self.vmas.range(..from).next_back().map_or(0, |(_, v)| v.end);
+        let mut prev_end = self.vmas.below(from).map_or(0, |(_, slot)| slot.vma().end);
         let mut fresh = Vec::new();
-        for (key, v) in self.vmas.range(from..=next_key) {
-            fresh.push((*key, prev_end, self.gap_end_below(v).max(prev_end)));
+        for (key, slot) in self.vmas.range(from..=next_key) {
+            let v = slot.vma();
+            fresh.push((key, prev_end, self.gap_end_below(v).max(prev_end)));
             prev_end = v.end;
         }
         if next_key == self.top {
@@ -365,7 +400,7 @@ impl VmaSet {
         debug_assert!(!self.overlaps(vma.start, vma.end), "insert over an existing VMA");
         let (start, end) = (vma.start, vma.end);
         self.account(vma.len(), vma.is_data(), true);
-        self.vmas.insert(vma.start, Box::new(vma));
+        self.put(vma);
         self.merge_at(start);
         self.merge_at(end);
         self.refresh(start, end);
@@ -375,7 +410,7 @@ impl VmaSet {
     pub fn insert_raw(&mut self, vma: Vma) {
         let (start, end) = (vma.start, vma.end);
         self.account(vma.len(), vma.is_data(), true);
-        self.vmas.insert(start, Box::new(vma));
+        self.put(vma);
         self.refresh(start, end);
     }
 
@@ -384,12 +419,8 @@ impl VmaSet {
     pub fn remove_range(&mut self, start: u64, end: u64) -> Vec<Vma> {
         self.split_at(start);
         self.split_at(end);
-        let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
-        let removed: Vec<Vma> = keys
-            .into_iter()
-            .filter_map(|k| self.vmas.remove(&k))
-            .map(|v| *v)
-            .collect();
+        let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| k).collect();
+        let removed: Vec<Vma> = keys.into_iter().filter_map(|k| self.take(k)).collect();
         for v in &removed {
             self.account(v.len(), v.is_data(), false);
         }
@@ -399,20 +430,15 @@ impl VmaSet {
 
     /// Splits the VMA containing `at` so a VMA boundary falls there.
     pub fn split_at(&mut self, at: u64) {
-        let Some(v) = self
-            .vmas
-            .range_mut(..at)
-            .next_back()
-            .map(|(_, v)| &mut **v)
-            .filter(|v| v.contains(at))
-        else {
+        let Some((_, slot)) = self.vmas.below_mut(at) else {
             return;
         };
-        if v.start == at {
+        let v = slot.vma_mut();
+        if !v.contains(at) {
             return;
         }
         let high = v.split_off(at);
-        self.vmas.insert(at, Box::new(high));
+        self.put(high);
     }
 
     /// How many extra VMAs splitting at `start` and `end` would create.
@@ -423,24 +449,18 @@ impl VmaSet {
 
     /// Merges the VMA ending at `at` with the one starting there, if equal.
     pub fn merge_at(&mut self, at: u64) {
-        let Some(low_start) = self
-            .vmas
-            .range(..at)
-            .next_back()
-            .filter(|(_, v)| v.end == at)
-            .map(|(k, _)| *k)
-        else {
+        let Some((low_start, low)) = self.vmas.below(at).filter(|(_, slot)| slot.vma().end == at) else {
             return;
         };
-        let mergeable = match (self.vmas.get(&low_start), self.vmas.get(&at)) {
-            (Some(low), Some(high)) => low.mergeable_with(high),
-            _ => false,
-        };
-        if !mergeable {
+        if !self
+            .vmas
+            .get(at)
+            .is_some_and(|high| low.vma().mergeable_with(high.vma()))
+        {
             return;
         }
-        if let Some(mut high) = self.vmas.remove(&at)
-            && let Some(low) = self.vmas.get_mut(&low_start)
+        if let Some(mut high) = self.take(at)
+            && let Some(low) = self.get_mut(low_start)
         {
             low.end = high.end;
             low.resident.append(&mut high.resident);
@@ -452,10 +472,10 @@ impl VmaSet {
     pub fn update_range(&mut self, start: u64, end: u64, mut f: impl FnMut(&mut Vma)) {
         self.split_at(start);
         self.split_at(end);
-        let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| *k).collect();
+        let keys: Vec<u64> = self.vmas.range(start..end).map(|(k, _)| k).collect();
         let (mut before, mut after) = (0, 0);
-        for k in &keys {
-            if let Some(v) = self.vmas.get_mut(k) {
+        for &k in &keys {
+            if let Some(v) = self.get_mut(k) {
                 before += if v.is_data() { v.len() } else { 0 };
                 f(v);
                 after += if v.is_data() { v.len() } else { 0 };
@@ -471,20 +491,20 @@ impl VmaSet {
 
     /// Grows the VMA starting at `old_start` down to `new_start`.
     pub fn extend_down(&mut self, old_start: u64, new_start: u64) {
-        if let Some(mut v) = self.vmas.remove(&old_start) {
+        if let Some(mut v) = self.take(old_start) {
             self.account(old_start - new_start, v.is_data(), true);
             v.start = new_start;
             if let Backing::File { offset, .. } = &mut v.backing {
                 *offset = offset.saturating_sub(old_start - new_start);
             }
-            self.vmas.insert(new_start, v);
+            self.put(v);
             self.refresh(new_start, old_start);
         }
     }
 
     /// Moves the end of the VMA starting at `start` to `new_end` (brk).
     pub fn set_end(&mut self, start: u64, new_end: u64) -> Vec<(u64, PhysAddr)> {
-        let Some(v) = self.vmas.get_mut(&start) else {
+        let Some(v) = self.get_mut(start) else {
             return Vec::new();
         };
         let old_end = v.end;
@@ -541,9 +561,13 @@ impl VmaSet {
 
     /// Checks the internal invariants (for tests).
     pub fn check_invariants(&self) -> Result<(), String> {
+        self.vmas.check()?;
         let mut prev_end = 0;
-        for (k, v) in &self.vmas {
-            if *k != v.start
+        for (k, slot) in self.vmas.iter() {
+            let Some(v) = &slot.0 else {
+                return Err(alloc::format!("no VMA at {k:#x}"));
+            };
+            if k != v.start
                 || v.start >= v.end
                 || !v.start.is_multiple_of(PAGE_SIZE)
                 || !v.end.is_multiple_of(PAGE_SIZE)
@@ -558,7 +582,7 @@ impl VmaSet {
             }
             prev_end = v.end;
         }
-        for w in self.vmas.values().collect::<Vec<_>>().windows(2) {
+        for w in self.iter().collect::<Vec<_>>().windows(2) {
             if w[0].mergeable_with(w[1]) {
                 return Err(alloc::format!("unmerged neighbours at {:#x}", w[1].start));
             }
@@ -566,7 +590,7 @@ impl VmaSet {
         // The gap index equals the gaps recomputed from scratch.
         let mut expect = BTreeMap::new();
         let mut prev = 0;
-        for v in self.vmas.values() {
+        for v in self.iter() {
             let e = self.gap_end_below(v).max(prev);
             if e > prev {
                 expect.insert(e, prev);
@@ -579,8 +603,8 @@ impl VmaSet {
         if expect != self.by_end {
             return Err(alloc::format!("gap index {:x?} != {:x?}", self.by_end, expect));
         }
-        let total: u64 = self.vmas.values().map(|v| v.len()).sum();
-        let data: u64 = self.vmas.values().filter(|v| v.is_data()).map(|v| v.len()).sum();
+        let total: u64 = self.iter().map(|v| v.len()).sum();
+        let data: u64 = self.iter().filter(|v| v.is_data()).map(|v| v.len()).sum();
         if (total, data) != (self.total_bytes, self.data_bytes) {
             return Err(alloc::format!(
                 "byte counts ({total}, {data}) != ({}, {})",
