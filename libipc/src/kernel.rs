@@ -86,7 +86,10 @@ pub struct FaultInfo {
 pub enum KernelEvent {
     Fault(FaultInfo),
     /// The process exited voluntarily with `code`; its address space is gone.
-    Exited { pid: Pid, code: i64 },
+    Exited {
+        pid: Pid,
+        code: i64,
+    },
 }
 
 const fn access_code(access: Access) -> u64 {
@@ -266,7 +269,10 @@ impl FaultReply<'_> {
 pub enum FaultReplyRegs {
     One(Mapping),
     /// `count` mappings at user address `ptr` of the pager.
-    Batch { ptr: u64, count: usize },
+    Batch {
+        ptr: u64,
+        count: usize,
+    },
     Kill(KillReason),
 }
 
@@ -432,12 +438,12 @@ mod tests {
         fn arbitrary_registers_never_panic(label in any::<u64>(), words in any::<[u64; 4]>(), kind in 0u64..6) {
             let m = ShortMessage::new(label, words);
             let _ = FaultReplyRegs::from_message(&m);
-            if let Some(kind) = MessageKind::from_raw(kind) {
-                if let Some(e) = KernelEvent::from_message(kind, &m) {
-                    // Whatever decodes re-encodes to a message that decodes the same.
-                    let (k2, m2) = e.to_message();
-                    prop_assert_eq!(KernelEvent::from_message(k2, &m2), Some(e));
-                }
+            if let Some(kind) = MessageKind::from_raw(kind)
+                && let Some(e) = KernelEvent::from_message(kind, &m)
+            {
+                // Whatever decodes re-encodes to a message that decodes the same.
+                let (k2, m2) = e.to_message();
+                prop_assert_eq!(KernelEvent::from_message(k2, &m2), Some(e));
             }
         }
     }

@@ -90,7 +90,10 @@ pub enum Reply {
     Addr(VirtAddr),
     Done,
     Pages(PageCount),
-    Pool { free: PageCount, total: PageCount },
+    Pool {
+        free: PageCount,
+        total: PageCount,
+    },
     /// Boxed like `Request::Source`.
     Source(Box<crate::procfs::SourceResponse>),
 }
@@ -266,7 +269,9 @@ mod tests {
                 addr: VirtAddr(0x1000),
                 len: 1 << 30,
                 prot: Prot::RW,
-                flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS).union(MapKind::FIXED_NOREPLACE),
+                flags: MapKind::PRIVATE
+                    .union(MapKind::ANONYMOUS)
+                    .union(MapKind::FIXED_NOREPLACE),
             },
             Request::Munmap {
                 addr: VirtAddr(7),

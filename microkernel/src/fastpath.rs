@@ -48,7 +48,13 @@ impl Kernel {
     /// server waiting on `ep`, if one waits; the sender then awaits the
     /// reply. Returns the server to switch to.
     #[inline(always)]
-    pub fn fast_send_short(&mut self, sender: Tid, ep: EndpointId, kind: MessageKind, msg: ShortMessage) -> Option<Tid> {
+    pub fn fast_send_short(
+        &mut self,
+        sender: Tid,
+        ep: EndpointId,
+        kind: MessageKind,
+        msg: ShortMessage,
+    ) -> Option<Tid> {
         let server = self.endpoints.get(ep.0 as usize)?.as_ref()?.receiver?;
         let to = Outgoing::Short { kind, msg }.reply_to()?;
         let pid = self.thread(sender)?.pid;

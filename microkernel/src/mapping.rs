@@ -67,11 +67,12 @@ impl Kernel {
             if !m.flags.contains(MapFlags::EXEC) {
                 flags |= F::NO_EXECUTE;
             }
-            let virt = x86_64::VirtAddr::new(m.virt.0);
+            // Both were validated above: no checks left to repeat.
+            let virt = x86_64::VirtAddr::new_truncate(m.virt.0);
             if let Err(e) = space.map_at(
                 &mut cursor,
                 virt,
-                x86_64::PhysAddr::new(m.phys.0),
+                x86_64::PhysAddr::new_truncate(m.phys.0),
                 flags,
                 m.flags.contains(MapFlags::REPLACE),
             ) {

@@ -322,20 +322,22 @@ impl Kernel {
             // An exit report nobody will receive: the thread is gone.
             ThreadState::Exiting
             | ThreadState::Sending {
-                msg: Outgoing::Short {
-                    kind: MessageKind::Exit,
-                    ..
-                },
+                msg:
+                    Outgoing::Short {
+                        kind: MessageKind::Exit,
+                        ..
+                    },
                 ..
             } => {
                 self.threads[tid.0 as usize] = None;
             }
             // A faulting thread cannot continue without its pager.
             ThreadState::Sending {
-                msg: Outgoing::Short {
-                    kind: MessageKind::Fault,
-                    ..
-                },
+                msg:
+                    Outgoing::Short {
+                        kind: MessageKind::Fault,
+                        ..
+                    },
                 ..
             } => {
                 let pid = t.pid;

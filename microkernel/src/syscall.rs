@@ -44,7 +44,10 @@ impl Kernel {
             Syscall::Call => return self.sys_call(tid, pid, args),
             Syscall::Recv => return self.recv(tid, EndpointId(args[0] as u32), args[1], args[2]),
             Syscall::ReplyRecv => {
-                let body = ReplyBody::Bytes { ptr: args[4], len: args[5] };
+                let body = ReplyBody::Bytes {
+                    ptr: args[4],
+                    len: args[5],
+                };
                 return self.sys_reply_recv(tid, pid, args, body);
             }
             Syscall::ReplyRecvShort => {
@@ -60,9 +63,7 @@ impl Kernel {
                     len: args[2],
                 },
             ),
-            Syscall::ReplyShort => {
-                self.sys_reply_only(tid, pid, Tid(args[0] as u32), ReplyBody::Short(short))
-            }
+            Syscall::ReplyShort => self.sys_reply_only(tid, pid, Tid(args[0] as u32), ReplyBody::Short(short)),
             Syscall::CallShort => return self.sys_call_short(tid, EndpointId(args[0] as u32), short),
             Syscall::EndpointCreate => self.sys_endpoint_create(pid, args[0]),
             Syscall::DebugWrite => self.sys_debug_write(pid, args[0], args[1]),

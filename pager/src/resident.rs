@@ -125,7 +125,9 @@ impl ResidentPages {
 
     /// The resident pages in `range`, lowest first.
     pub fn range(&self, range: Range<u64>) -> impl Iterator<Item = (u64, PhysAddr)> + '_ {
-        let (first, last) = (range.start / CHUNK_BYTES, range.end.div_ceil(CHUNK_BYTES));
+        let first = range.start / CHUNK_BYTES;
+        // An empty or reversed range yields nothing (never a panic).
+        let last = range.end.div_ceil(CHUNK_BYTES).max(first);
         self.chunks
             .range(first..last)
             .flat_map(|(&n, c)| c.pages(n))
@@ -156,7 +158,10 @@ impl ResidentPages {
         }
         let moved = high.values().map(|c| c.present.count_ones() as usize).sum();
         self.len -= moved;
-        ResidentPages { chunks: high, len: moved }
+        ResidentPages {
+            chunks: high,
+            len: moved,
+        }
     }
 
     /// Takes every page of `other`, whose pages all lie above ours (the
@@ -209,6 +214,8 @@ mod tests {
         assert_eq!(r.remove(0x40_0000), Some(PhysAddr(0x1000)));
         assert!(r.is_empty());
         assert!(r.chunks.is_empty(), "an empty chunk is dropped");
+        r.insert_new(0x40_0000, PhysAddr(0x1000)).unwrap();
+        assert_eq!(r.range(0x50_0000..0x40_0000).count(), 0, "a reversed range is empty");
     }
 
     #[test]

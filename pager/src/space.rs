@@ -363,7 +363,7 @@ impl AddressSpace {
             s.vmas.update_range(addr, end, |v| {
                 if v.prot != prot {
                     v.prot = prot;
-                    changed.extend(v.resident.iter().map(|(&p, &f)| (VirtAddr(p), f, prot)));
+                    changed.extend(v.resident.iter().map(|(p, f)| (VirtAddr(p), f, prot)));
                 }
             });
             changed
@@ -460,7 +460,7 @@ impl AddressSpace {
             if !permits(vma.prot, access) {
                 return FaultDecision::Kill(KillReason::Protection);
             }
-            if let Some(&frame) = vma.resident.get(&page) {
+            if let Some(frame) = vma.resident.get(page) {
                 return FaultDecision::Map(alloc::vec![PageToMap {
                     virt: VirtAddr(page),
                     prot: vma.prot,
@@ -511,13 +511,9 @@ impl AddressSpace {
     pub fn commit(&mut self, page: VirtAddr, frame: PhysAddr) -> Result<(), CommitError> {
         let page = page_down(page.0);
         let vma = self.vmas.find_mut(page).ok_or(CommitError::NotMapped)?;
-        match vma.resident.entry(page) {
-            alloc::collections::btree_map::Entry::Occupied(e) => Err(CommitError::AlreadyResident(*e.get())),
-            alloc::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(frame);
-                Ok(())
-            }
-        }
+        vma.resident
+            .insert_new(page, frame)
+            .map_err(CommitError::AlreadyResident)
     }
 
     /// [`AddressSpace::commit`] for all the pages of one fault: the VMA is
@@ -539,13 +535,8 @@ impl AddressSpace {
                 refused(virt, frame, CommitError::NotMapped);
                 continue;
             };
-            match v.resident.entry(page) {
-                alloc::collections::btree_map::Entry::Occupied(e) => {
-                    refused(virt, frame, CommitError::AlreadyResident(*e.get()));
-                }
-                alloc::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert(frame);
-                }
+            if let Err(old) = v.resident.insert_new(page, frame) {
+                refused(virt, frame, CommitError::AlreadyResident(old));
             }
         }
     }
@@ -555,7 +546,7 @@ impl AddressSpace {
     pub fn uncommit(&mut self, page: VirtAddr) -> Result<PhysAddr, CommitError> {
         let page = page_down(page.0);
         let vma = self.vmas.find_mut(page).ok_or(CommitError::NotMapped)?;
-        vma.resident.remove(&page).ok_or(CommitError::NotMapped)
+        vma.resident.remove(page).ok_or(CommitError::NotMapped)
     }
 
     /// getrlimit.
@@ -571,7 +562,7 @@ impl AddressSpace {
     /// The frame backing `page`, if it is resident (a pagemap entry).
     pub fn frame_of(&self, page: VirtAddr) -> Option<PhysAddr> {
         let page = page_down(page.0);
-        self.vmas.find(page)?.resident.get(&page).copied()
+        self.vmas.find(page)?.resident.get(page)
     }
 
     /// Resident pages in `[addr, addr+len)`.
@@ -585,7 +576,7 @@ impl AddressSpace {
 
     /// Every frame the space holds (to free when it dies).
     pub fn frames(&self) -> impl Iterator<Item = PhysAddr> + '_ {
-        self.vmas.iter().flat_map(|v| v.resident.values().copied())
+        self.vmas.iter().flat_map(|v| v.resident.frames())
     }
 }
 
@@ -609,7 +600,7 @@ fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<Page
     if span > 1 {
         // One walk over the window's resident pages (usually none), not a
         // lookup per page.
-        let mut resident = vma.resident.range(low..high).map(|(&p, _)| p).peekable();
+        let mut resident = vma.resident.range(low..high).map(|(p, _)| p).peekable();
         let others = (low..high).step_by(PAGE_SIZE as usize).filter(|&p| {
             while resident.next_if(|&r| r < p).is_some() {}
             p != page && resident.peek() != Some(&p)

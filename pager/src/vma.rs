@@ -29,6 +29,8 @@ use alloc::{
 
 use libipc::types::{PAGE_SIZE, PageCount, PhysAddr, Prot, VirtAddr};
 
+use crate::resident::ResidentPages;
+
 use self::index::Index;
 
 /// Linux's default `vm.max_map_count`.
@@ -72,7 +74,7 @@ pub struct Vma {
     pub name: VmaName,
     /// Resident pages: page address -> frame. Counted per VMA for smaps and
     /// pagemap.
-    pub resident: BTreeMap<u64, PhysAddr>,
+    pub resident: ResidentPages,
 }
 
 impl Vma {
@@ -85,7 +87,7 @@ impl Vma {
             backing,
             grows_down: false,
             name: VmaName::None,
-            resident: BTreeMap::new(),
+            resident: ResidentPages::new(),
         }
     }
 
@@ -114,7 +116,7 @@ impl Vma {
 
     /// Its resident pages with their frames, lowest first.
     pub fn resident_frames(&self) -> impl Iterator<Item = (VirtAddr, PhysAddr)> + '_ {
-        self.resident.iter().map(|(&p, &f)| (VirtAddr(p), f))
+        self.resident.iter().map(|(p, f)| (VirtAddr(p), f))
     }
 
     /// Whether `next` (starting at our end) could join us as one VMA.
@@ -147,7 +149,7 @@ impl Vma {
     pub fn split_off(&mut self, at: u64) -> Vma {
         debug_assert!(self.start < at && at < self.end && at.is_multiple_of(PAGE_SIZE));
         let mut high = self.clone_empty(at, self.end);
-        high.resident = self.resident.split_off(&at);
+        high.resident = self.resident.split_off(at);
         self.end = at;
         high
     }
@@ -170,7 +172,7 @@ impl Vma {
             backing,
             grows_down: self.grows_down,
             name: self.name.clone(),
-            resident: BTreeMap::new(),
+            resident: ResidentPages::new(),
         }
     }
 }
@@ -510,7 +512,7 @@ impl VmaSet {
         let old_end = v.end;
         let is_data = v.is_data();
         v.end = new_end;
-        let dropped: Vec<(u64, PhysAddr)> = v.resident.split_off(&new_end).into_iter().collect();
+        let dropped: Vec<(u64, PhysAddr)> = v.resident.split_off(new_end).into_iter().collect();
         self.account(old_end.abs_diff(new_end), is_data, new_end > old_end);
         self.refresh(start, old_end.max(new_end));
         dropped
@@ -577,7 +579,7 @@ impl VmaSet {
             if v.start < prev_end {
                 return Err(alloc::format!("overlap at {:#x}", v.start));
             }
-            if v.resident.keys().any(|p| !v.contains(*p)) {
+            if v.resident.iter().any(|(p, _)| !v.contains(p)) {
                 return Err(alloc::format!("resident page outside {:#x}-{:#x}", v.start, v.end));
             }
             prev_end = v.end;

@@ -19,6 +19,7 @@
 
 use core::arch::{asm, global_asm};
 
+use libipc::short::ShortMessage;
 use x86_64::{
     VirtAddr,
     registers::{
@@ -28,8 +29,6 @@ use x86_64::{
     },
     structures::idt::InterruptDescriptorTable,
 };
-
-use libipc::short::ShortMessage;
 
 use super::{gdt, interrupts};
 

@@ -115,6 +115,7 @@ impl AddressSpace {
     /// [`Self::map`] for one page of a batch: `cursor` keeps the level-1
     /// table of the previous page, so the pages of a fault-around batch
     /// (one 2 MiB region) walk the tree once.
+    #[inline]
     pub fn map_at(
         &mut self,
         cursor: &mut MapCursor,
@@ -127,9 +128,7 @@ impl AddressSpace {
         let leaf_table = match cursor.0 {
             Some((r, t)) if r == region => t,
             _ => {
-                let t = self
-                    .leaf_table(virt.as_u64(), true)?
-                    .ok_or(MapError::AlreadyMapped)?;
+                let t = self.leaf_table(virt.as_u64(), true)?.ok_or(MapError::AlreadyMapped)?;
                 cursor.0 = Some((region, t));
                 t
             }

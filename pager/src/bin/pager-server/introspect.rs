@@ -111,7 +111,7 @@ impl Server {
                 let mut pages = heapless::Vec::new();
                 'vmas: for v in p.space.vmas().overlapping(start, end) {
                     let anonymous = matches!(v.backing, Backing::Anonymous);
-                    for (&page, &frame) in v.resident.range(start..end) {
+                    for (page, frame) in v.resident.range(start..end) {
                         let mut flags = PageFlags::EXCLUSIVE.union(PageFlags::REFERENCED);
                         if anonymous {
                             flags = flags.union(PageFlags::ANONYMOUS).union(PageFlags::DIRTY);
@@ -153,7 +153,7 @@ impl Server {
                 let Some(v) = p.space.vmas().find(page + in_page as u64) else {
                     break;
                 };
-                (v.resident.get(&page).copied(), pager::space::page_fill(v, page))
+                (v.resident.get(page), pager::space::page_fill(v, page))
             };
             let chunk = &mut out[at..at + n];
             match (resident, fill) {
@@ -200,7 +200,7 @@ impl Server {
         let (resident, fill, prot) = {
             let p = self.process(pid)?;
             let v = p.space.vmas().find(page)?;
-            (v.resident.get(&page).copied(), pager::space::page_fill(v, page), v.prot)
+            (v.resident.get(page), pager::space::page_fill(v, page), v.prot)
         };
         if let Some(frame) = resident {
             return Some(frame);

@@ -4,10 +4,13 @@
 //! made by the policy library (`pager::`); this binary only moves data
 //! between the kernel, the library and the frames.
 //!
-//! Protocol: programs `Call` [`libipc::abi::PAGER_ENDPOINT`] with a
-//! [`libipc::pager::Request`] and get a [`libipc::pager::Response`]; the
-//! kernel sends [`libipc::kernel::KernelEvent`]s (faults, exits) on the same
-//! endpoint, and a fault is answered with a [`libipc::kernel::FaultReply`].
+//! Protocol: programs send a [`libipc::pager::Request`] to
+//! [`libipc::abi::PAGER_ENDPOINT`] and get a [`libipc::pager::Response`], in
+//! registers (`CallShort`) when the request fits, else as postcard bytes
+//! (`Call`); the kernel reports faults and exits on the same endpoint as
+//! register messages ([`libipc::kernel::KernelEvent`]), and a fault is
+//! answered with a [`libipc::kernel::FaultReply`] (one mapping in the
+//! reply's registers, or a batch the reply points to).
 #![no_std]
 #![no_main]
 
