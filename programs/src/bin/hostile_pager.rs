@@ -27,7 +27,6 @@ fn refused(name: &str, got: Result<(), SysError>, want: SysError) -> bool {
     check(name, got == Err(want))
 }
 
-
 fn main(arg: u64) -> i64 {
     // SAFETY: the kernel maps the boot information read-only at the address
     // it passes as our argument, before we run.
@@ -213,7 +212,11 @@ fn main(arg: u64) -> i64 {
     );
     let kill = FaultReply::Kill(KillReason::NoMapping).to_message();
     ok &= check("kill the child", sys::reply_short(to, &kill).is_ok());
-    ok &= refused("reply to a dead thread", sys::reply_short(to, &kill), SysError::NoSuchObject);
+    ok &= refused(
+        "reply to a dead thread",
+        sys::reply_short(to, &kill),
+        SysError::NoSuchObject,
+    );
     runtime::println!("hostile_pager: every hostile request was refused; the kernel is still running");
     let verdict = programs::verdict("hostile_pager", ok);
     sys::shutdown(if verdict == 0 {
