@@ -10,7 +10,7 @@
 use alloc::{boxed::Box, collections::BTreeMap};
 use core::ops::Range;
 
-use libipc::types::{PAGE_SIZE, PhysAddr};
+use libipc::types::{PAGE_SIZE, PhysAddr, VirtAddr};
 
 /// Pages per chunk: one bit each in a `u64` bitmap.
 pub const CHUNK_PAGES: u64 = 64;
@@ -100,6 +100,30 @@ impl ResidentPages {
         chunk.frames[bit as usize] = frame;
         self.len += 1;
         Ok(())
+    }
+
+    /// [`Self::insert_new`] for a batch (one fault's pages): consecutive
+    /// pages in one chunk cost one tree lookup between them. `refused` gets
+    /// the index of each page already resident, with the frame it keeps.
+    pub fn insert_all(&mut self, pages: &[(VirtAddr, PhysAddr)], mut refused: impl FnMut(usize, PhysAddr)) {
+        let chunks = &mut self.chunks;
+        let mut cached: Option<(u64, &mut Box<Chunk>)> = None;
+        let mut added = 0;
+        for (i, &(virt, frame)) in pages.iter().enumerate() {
+            let (number, bit) = locate(virt.0);
+            if cached.as_ref().map(|(n, _)| *n) != Some(number) {
+                cached = Some((number, chunks.entry(number).or_insert_with(Chunk::empty)));
+            }
+            let (_, chunk) = cached.as_mut().expect("set just above");
+            if chunk.present & (1 << bit) != 0 {
+                refused(i, chunk.frames[bit as usize]);
+                continue;
+            }
+            chunk.present |= 1 << bit;
+            chunk.frames[bit as usize] = frame;
+            added += 1;
+        }
+        self.len += added;
     }
 
     /// Forgets `page`, returning its frame.
@@ -238,6 +262,7 @@ mod tests {
     #[derive(Clone, Debug)]
     enum Op {
         Insert(u64),
+        InsertRun(u64, u64),
         Remove(u64),
         SplitAppend(u64),
         SplitKeep(u64),
@@ -248,6 +273,7 @@ mod tests {
         let page = 0u64..(4 * CHUNK_PAGES);
         prop_oneof![
             4 => page.clone().prop_map(Op::Insert),
+            2 => (page.clone(), 1u64..40).prop_map(|(p, n)| Op::InsertRun(p, n)),
             2 => page.clone().prop_map(Op::Remove),
             1 => page.clone().prop_map(Op::SplitAppend),
             1 => page.prop_map(Op::SplitKeep),
@@ -274,6 +300,22 @@ mod tests {
                         prop_assert_eq!(r.insert_new(p * PAGE, frame), want);
                     }
                     Op::Remove(p) => prop_assert_eq!(r.remove(p * PAGE), model.remove(&(p * PAGE))),
+                    Op::InsertRun(p, n) => {
+                        let run: Vec<(VirtAddr, PhysAddr)> =
+                            (p..p + n).map(|q| (VirtAddr(q * PAGE), PhysAddr((q + 1) * PAGE))).collect();
+                        let mut want = Vec::new();
+                        for (i, &(v, f)) in run.iter().enumerate() {
+                            match model.get(&v.0) {
+                                Some(&old) => want.push((i, old)),
+                                None => {
+                                    model.insert(v.0, f);
+                                }
+                            }
+                        }
+                        let mut got = Vec::new();
+                        r.insert_all(&run, |i, old| got.push((i, old)));
+                        prop_assert_eq!(got, want);
+                    }
                     Op::SplitAppend(p) => {
                         let mut high = r.split_off(p * PAGE);
                         let model_high = model.split_off(&(p * PAGE));

@@ -525,19 +525,21 @@ impl AddressSpace {
         pages: &[(VirtAddr, PhysAddr)],
         mut refused: impl FnMut(VirtAddr, PhysAddr, CommitError),
     ) {
-        let mut vma: Option<&mut Vma> = None;
-        for &(virt, frame) in pages {
-            let page = page_down(virt.0);
-            if !vma.as_ref().is_some_and(|v| v.contains(page)) {
-                vma = self.vmas.find_mut(page);
-            }
-            let Some(v) = vma.as_deref_mut() else {
+        let mut i = 0;
+        while i < pages.len() {
+            let (virt, frame) = pages[i];
+            let Some(v) = self.vmas.find_mut(page_down(virt.0)) else {
                 refused(virt, frame, CommitError::NotMapped);
+                i += 1;
                 continue;
             };
-            if let Err(old) = v.resident.insert_new(page, frame) {
+            let run = &pages[i..];
+            let run = &run[..run.iter().take_while(|(p, _)| v.contains(p.0)).count()];
+            v.resident.insert_all(run, |k, old| {
+                let (virt, frame) = run[k];
                 refused(virt, frame, CommitError::AlreadyResident(old));
-            }
+            });
+            i += run.len();
         }
     }
 

@@ -115,7 +115,7 @@ impl AddressSpace {
     /// [`Self::map`] for one page of a batch: `cursor` keeps the level-1
     /// table of the previous page, so the pages of a fault-around batch
     /// (one 2 MiB region) walk the tree once.
-    #[inline]
+    #[inline(always)]
     pub fn map_at(
         &mut self,
         cursor: &mut MapCursor,
