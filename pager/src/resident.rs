@@ -57,11 +57,13 @@ fn locate(page: u64) -> (u64, u64) {
     (page / CHUNK_BYTES, (page % CHUNK_BYTES) / PAGE_SIZE)
 }
 
-/// Resident pages, by page-aligned address.
+/// Resident pages, by page-aligned address. `len` comes first (`repr(C)`):
+/// a lookup in an empty set reads only it (see [`crate::vma::Vma`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct ResidentPages {
-    chunks: BTreeMap<u64, Box<Chunk>>,
     len: usize,
+    chunks: BTreeMap<u64, Box<Chunk>>,
 }
 
 impl ResidentPages {
@@ -79,6 +81,9 @@ impl ResidentPages {
 
     /// The frame of `page`, if resident.
     pub fn get(&self, page: u64) -> Option<PhysAddr> {
+        if self.len == 0 {
+            return None;
+        }
         let (number, bit) = locate(page);
         let chunk = self.chunks.get(&number)?;
         (chunk.present & (1 << bit) != 0).then(|| chunk.frames[bit as usize])

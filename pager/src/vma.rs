@@ -29,9 +29,8 @@ use alloc::{
 
 use libipc::types::{PAGE_SIZE, PageCount, PhysAddr, Prot, VirtAddr};
 
-use crate::resident::ResidentPages;
-
 use self::index::Index;
+use crate::resident::ResidentPages;
 
 /// Linux's default `vm.max_map_count`.
 pub const DEFAULT_MAX_MAP_COUNT: usize = 65_530;
@@ -63,18 +62,24 @@ pub enum VmaName {
 }
 
 /// A virtual memory area: `[start, end)`, page-aligned.
+///
+/// `repr(C)` keeps the fields a fault decision reads (range, protection,
+/// backing, and the resident count that says whether to look further) in
+/// the first cache line of the VMA's slot; the name stays out of the way.
+/// A test checks the layout.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Vma {
     pub start: u64,
     pub end: u64,
+    pub backing: Backing,
     pub prot: Prot,
     pub shared: bool,
-    pub backing: Backing,
     pub grows_down: bool,
-    pub name: VmaName,
     /// Resident pages: page address -> frame. Counted per VMA for smaps and
     /// pagemap.
     pub resident: ResidentPages,
+    pub name: VmaName,
 }
 
 impl Vma {
@@ -620,5 +625,32 @@ impl VmaSet {
             return Err("gap indexes out of step".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use core::mem::{offset_of, size_of};
+
+    use super::*;
+
+    /// Bytes of a cache line.
+    const LINE: usize = 64;
+
+    #[test]
+    fn a_fault_decision_reads_one_line_of_a_vma() {
+        let hot_end = [
+            offset_of!(Vma, start) + size_of::<u64>(),
+            offset_of!(Vma, end) + size_of::<u64>(),
+            offset_of!(Vma, backing) + size_of::<Backing>(),
+            offset_of!(Vma, prot) + size_of::<Prot>(),
+            offset_of!(Vma, shared) + size_of::<bool>(),
+            offset_of!(Vma, grows_down) + size_of::<bool>(),
+            // The resident count, first in its struct.
+            offset_of!(Vma, resident) + size_of::<usize>(),
+        ];
+        assert!(hot_end.iter().all(|&end| end <= LINE), "{hot_end:?}");
+        assert_eq!(size_of::<Slot>() % LINE, 0);
+        assert!(size_of::<Slot>() <= 2 * LINE, "a slot is {} bytes", size_of::<Slot>());
     }
 }
