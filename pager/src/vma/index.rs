@@ -347,22 +347,21 @@ impl<V: Default> Index<V> {
     /// The position of the last key at or below `key`.
     #[inline(always)]
     fn pos_at_or_below(&self, key: u64) -> Option<Pos> {
-        let id = self.leaf_for(key);
-        let leaf = self.leaf(id);
-        match count_le(&leaf.keys, key).min(leaf.len()) {
-            0 => self.last_before(id),
-            n => Some(Pos {
-                leaf: id,
-                idx: n as u32 - 1,
-            }),
-        }
+        self.last_counted(key, count_le)
     }
 
     /// The position of the last key below `key`.
     fn pos_below(&self, key: u64) -> Option<Pos> {
+        self.last_counted(key, count_lt)
+    }
+
+    /// The position of the last of the keys `count` counts in `key`'s leaf
+    /// (or the last key before that leaf when it counts none).
+    #[inline(always)]
+    fn last_counted(&self, key: u64, count: fn(&[u64; LEAF_CAP], u64) -> usize) -> Option<Pos> {
         let id = self.leaf_for(key);
         let leaf = self.leaf(id);
-        match count_lt(&leaf.keys, key).min(leaf.len()) {
+        match count(&leaf.keys, key).min(leaf.len()) {
             0 => self.last_before(id),
             n => Some(Pos {
                 leaf: id,
