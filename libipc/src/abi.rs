@@ -201,6 +201,7 @@ impl MessageKind {
 
 /// Flags of a mapping request, as one register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[repr(transparent)]
 pub struct MapFlags(pub u64);
 
 impl MapFlags {

@@ -33,7 +33,8 @@ fn syscall6(n: Syscall, a: [u64; 6]) -> Result<Regs, SysError> {
 }
 
 /// A received message: who sent it, what kind; a byte message's length in
-/// the receive buffer, or a short message's registers.
+/// the receive buffer, or a short message's registers (empty for a byte
+/// message).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Received {
     pub len: usize,
@@ -44,11 +45,17 @@ pub struct Received {
 
 fn received(r: Result<(Regs, ShortMessage), SysError>) -> Result<Received, SysError> {
     let (regs, short) = r?;
+    let kind = MessageKind::from_raw(regs.2).ok_or(SysError::Malformed)?;
     Ok(Received {
         len: regs.0 as usize,
         sender: Sender::from_word(regs.1),
-        kind: MessageKind::from_raw(regs.2).ok_or(SysError::Malformed)?,
-        short,
+        kind,
+        // A byte message leaves the message registers as the call set them.
+        short: if kind == MessageKind::Call {
+            ShortMessage::default()
+        } else {
+            short
+        },
     })
 }
 
@@ -236,10 +243,11 @@ pub fn raw_syscall(n: u64, a: [u64; 6]) -> Result<Regs, SysError> {
     let rax: u64;
     let (rdi, rsi, rdx): Regs;
     // SAFETY: `syscall` transfers to the kernel, which preserves every
-    // register except rcx and r11 (declared clobbered) and the result
-    // registers declared here. It validates every argument against our page
-    // tables and touches only memory we passed by pointer, so any values are
-    // safe to pass.
+    // register except rcx and r11 (clobbered by `syscall` itself), the
+    // result registers and the short-message registers (r8, r9, r12-r14,
+    // written by a receive or a short call), all declared here. It
+    // validates every argument against our page tables and touches only
+    // memory we passed by pointer, so any values are safe to pass.
     unsafe {
         asm!(
             "syscall",
@@ -248,8 +256,11 @@ pub fn raw_syscall(n: u64, a: [u64; 6]) -> Result<Regs, SysError> {
             inlateout("rsi") a[1] => rsi,
             inlateout("rdx") a[2] => rdx,
             in("r10") a[3],
-            in("r8") a[4],
-            in("r9") a[5],
+            inlateout("r8") a[4] => _,
+            inlateout("r9") a[5] => _,
+            lateout("r12") _,
+            lateout("r13") _,
+            lateout("r14") _,
             lateout("rcx") _,
             lateout("r11") _,
             options(nostack),

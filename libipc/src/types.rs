@@ -42,6 +42,7 @@ impl Sender {
 
 /// A virtual address in some address space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[repr(transparent)]
 pub struct VirtAddr(pub u64);
 
 impl VirtAddr {
@@ -59,7 +60,7 @@ impl VirtAddr {
         top == 0 || top == (1 << 17) - 1
     }
 
-    /// In the canonical lower half, where user mappings live.
+    /// Below [`USER_END`], where user mappings live.
     pub const fn is_user(self) -> bool {
         self.0 < USER_END.0
     }
@@ -71,11 +72,16 @@ impl core::fmt::LowerHex for VirtAddr {
     }
 }
 
-/// One past the highest user address with 4-level paging.
-pub const USER_END: VirtAddr = VirtAddr(0x0000_8000_0000_0000);
+/// One past the highest user address with 4-level paging: the canonical
+/// lower half without its last page (Linux's `TASK_SIZE_MAX`). That page
+/// stays unmapped so the address after a `syscall` instruction is always
+/// canonical: `sysretq` to a non-canonical address faults in ring 0 on
+/// Intel CPUs, on the user's stack.
+pub const USER_END: VirtAddr = VirtAddr(0x0000_7fff_ffff_f000);
 
 /// A physical address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[repr(transparent)]
 pub struct PhysAddr(pub u64);
 
 impl PhysAddr {
@@ -161,6 +167,11 @@ mod tests {
         assert!(!VirtAddr(0x0000_8000_0000_0000).is_canonical());
         assert!(!VirtAddr(0xdead_beef_0000_0000).is_canonical());
         assert!(VirtAddr(0x1000).is_user());
+        assert!(VirtAddr(0x7fff_ffff_e000).is_user());
+        assert!(
+            !VirtAddr(0x7fff_ffff_f000).is_user(),
+            "the last lower-half page is not user memory"
+        );
         assert!(!VirtAddr(0xffff_8000_0000_0000).is_user());
     }
 

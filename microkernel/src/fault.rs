@@ -97,11 +97,13 @@ impl Kernel {
     }
 }
 
-/// An exception in kernel mode: a kernel bug. Dumps the stack words above
+/// An exception in kernel mode (a kernel bug), or a fatal one in any mode
+/// (double fault, NMI, machine check). Dumps the kernel-stack words above
 /// the faulting stack pointer (return addresses among them locate the bug).
 pub fn kernel_exception(frame: &TrapFrame) -> ! {
     let top = crate::arch::gdt::kernel_stack_top();
-    if frame.rsp >= top - 0x10000 && frame.rsp < top {
+    let mode = if frame.is_user_mode() { "user" } else { "kernel" };
+    if !frame.is_user_mode() && frame.rsp >= top - 0x10000 && frame.rsp < top {
         let words = ((top - frame.rsp) / 8).min(64);
         for i in 0..words {
             let at = frame.rsp + i * 8;
@@ -112,7 +114,7 @@ pub fn kernel_exception(frame: &TrapFrame) -> ! {
         }
     }
     panic!(
-        "exception {} in kernel mode at rip {:#x}, error code {:#x}, cr2 {:#x}, rsp {:#x} (kernel stack top {:#x})",
+        "exception {} in {mode} mode at rip {:#x}, error code {:#x}, cr2 {:#x}, rsp {:#x} (kernel stack top {:#x})",
         frame.vector,
         frame.rip,
         frame.error_code,

@@ -3,7 +3,7 @@
 
 use libipc::{
     abi::{MapFlags, SysError},
-    kernel::Mapping,
+    kernel::{MAX_FAULT_MAPPINGS, Mapping},
     types::{Pid, VirtAddr},
 };
 use x86_64::structures::paging::PageTableFlags as F;
@@ -50,16 +50,21 @@ impl Kernel {
         Ok(())
     }
 
-    /// Validates all of `mappings`, then installs them; on a failure while
-    /// installing (out of page-table memory) the ones installed are removed.
+    /// Validates all of `mappings` (at most one fault reply's worth), then
+    /// installs them; on a failure while installing (out of page-table
+    /// memory) the entries changed so far are put back as they were.
     pub fn install(&mut self, pager: Pid, pid: Pid, mappings: &[Mapping]) -> Result<(), SysError> {
+        if mappings.len() > MAX_FAULT_MAPPINGS {
+            return Err(SysError::InvalidArgument);
+        }
         let pool = self.pool_for(pager, pid)?;
         for m in mappings {
             Self::validate_mapping(&pool, m)?;
         }
         let space = &mut self.process_mut(pid).ok_or(SysError::NoSuchObject)?.space;
         let mut cursor = MapCursor::default();
-        for (i, m) in mappings.iter().enumerate() {
+        let mut changed = heapless::Vec::<_, MAX_FAULT_MAPPINGS>::new();
+        for m in mappings {
             let mut flags = F::empty();
             if m.flags.contains(MapFlags::WRITE) {
                 flags |= F::WRITABLE;
@@ -69,20 +74,23 @@ impl Kernel {
             }
             // Both were validated above: no checks left to repeat.
             let virt = x86_64::VirtAddr::new_truncate(m.virt.0);
-            if let Err(e) = space.map_at(
+            match space.map_at(
                 &mut cursor,
                 virt,
                 x86_64::PhysAddr::new_truncate(m.phys.0),
                 flags,
                 m.flags.contains(MapFlags::REPLACE),
             ) {
-                for undo in &mappings[..i] {
-                    space.unmap(x86_64::VirtAddr::new(undo.virt.0));
+                Ok(previous) => changed.push((virt, previous)).expect("at most MAX_FAULT_MAPPINGS"),
+                Err(e) => {
+                    while let Some((virt, previous)) = changed.pop() {
+                        space.restore(virt, previous);
+                    }
+                    return Err(match e {
+                        MapError::OutOfMemory => SysError::OutOfMemory,
+                        MapError::AlreadyMapped => SysError::AlreadyMapped,
+                    });
                 }
-                return Err(match e {
-                    MapError::OutOfMemory => SysError::OutOfMemory,
-                    MapError::AlreadyMapped => SysError::AlreadyMapped,
-                });
             }
         }
         Ok(())

@@ -20,8 +20,7 @@ impl Kernel {
         if !self.run_queue.is_empty() {
             self.run_queue.retain(|&t| t != tid);
         }
-        let thread = self.thread_mut(tid).expect("switching to a live thread");
-        let frame: *mut TrapFrame = &mut thread.frame;
+        let thread = self.thread(tid).expect("switching to a live thread");
         let (pid, fault_done) = (thread.pid, thread.fault_times.installed != 0);
         self.process(pid)
             .expect("a live thread has a live process")
@@ -31,6 +30,7 @@ impl Kernel {
         if fault_done {
             self.account_fault(tid);
         }
+        let frame: *mut TrapFrame = &mut self.thread_mut(tid).expect("checked above").frame;
         // SAFETY: thread control blocks are only freed or moved inside the
         // kernel (table growth, destruction), and every kernel exit comes
         // through here with the frame of the thread that runs next.

@@ -8,8 +8,10 @@ use crate::{
     fault,
 };
 
-/// The double-fault vector: it runs on its own stack and is always fatal.
-const DOUBLE_FAULT_VECTOR: u64 = 8;
+/// Vectors that run on IST stacks (`arch::gdt`) and are always fatal: the
+/// double fault, and the NMI and machine check (hardware events the kernel
+/// does not handle; none is expected on this machine).
+const FATAL_VECTORS: [u64; 3] = [2, 8, 18];
 
 /// Notes a kernel entry of the current thread, whose registers the stub has
 /// already saved into its control block; returns its id.
@@ -32,7 +34,7 @@ pub extern "C" fn trap_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
     if vector == u64::from(interrupts::SPURIOUS_VECTOR) {
         return frame;
     }
-    if !saved.is_user_mode() || vector == DOUBLE_FAULT_VECTOR {
+    if !saved.is_user_mode() || FATAL_VECTORS.contains(&vector) {
         if vector == u64::from(interrupts::TIMER_VECTOR) {
             interrupts::end_of_interrupt(interrupts::TIMER_VECTOR);
             return frame;

@@ -13,6 +13,7 @@ fn hostile_pager_requests_are_refused() {
         "[map physical page 0] ok",
         "[map at a kernel-half address] ok",
         "[map at a non-canonical address] ok",
+        "[map the last page of the lower half] ok",
         "[map writable+executable without asking] ok",
         "[map misaligned virtual] ok",
         "[map into a space we do not page] ok",

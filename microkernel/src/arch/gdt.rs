@@ -16,6 +16,10 @@ use x86_64::{
 
 /// IST slot of the double-fault handler.
 pub const DOUBLE_FAULT_IST: u16 = 0;
+/// IST slot of the NMI and machine-check handlers. Both are fatal here and
+/// can arrive at any instruction, including the entry and exit stubs while
+/// rsp points into a thread's control block: they get a stack of their own.
+pub const FATAL_IST: u16 = 1;
 
 const STACK_SIZE: usize = 64 * 1024;
 
@@ -24,6 +28,7 @@ const STACK_SIZE: usize = 64 * 1024;
 struct Stack([u8; STACK_SIZE]);
 
 static mut DOUBLE_FAULT_STACK: Stack = Stack([0; STACK_SIZE]);
+static mut FATAL_STACK: Stack = Stack([0; STACK_SIZE]);
 /// The one kernel stack: Rust code runs here on every entry from user mode
 /// (the registers themselves are saved in the thread's control block).
 static mut KERNEL_STACK: Stack = Stack([0; STACK_SIZE]);
@@ -59,11 +64,13 @@ pub fn kernel_stack_top() -> u64 {
 
 pub fn init() {
     let df = core::ptr::addr_of!(DOUBLE_FAULT_STACK) as u64;
+    let fatal = core::ptr::addr_of!(FATAL_STACK) as u64;
     // SAFETY: called once at boot, before interrupts or user mode: nothing
     // else touches the TSS. The shared reference ends with this function.
     let tss: &'static TaskStateSegment = unsafe {
         let tss = &mut *core::ptr::addr_of_mut!(TSS);
         tss.interrupt_stack_table[DOUBLE_FAULT_IST as usize] = VirtAddr::new(df + STACK_SIZE as u64);
+        tss.interrupt_stack_table[FATAL_IST as usize] = VirtAddr::new(fatal + STACK_SIZE as u64);
         tss.privilege_stack_table[0] = VirtAddr::new(kernel_stack_top());
         tss
     };

@@ -9,7 +9,8 @@
 //! is the whole context switch, without copying a frame (as seL4 does).
 //! A thread that entered with `syscall` leaves with `sysretq`, any other
 //! through `iretq`. `sysretq` is safe here: a syscall frame's rip is the
-//! address after the thread's own `syscall` instruction, so it is canonical.
+//! address after the thread's own `syscall` instruction, which is at most
+//! `USER_END` (no user page is mapped above it), so it is canonical.
 //!
 //! An entry from kernel mode (a kernel bug, or the timer before the first
 //! thread runs) pushes its frame on the stack in use and returns to it.
@@ -62,6 +63,15 @@ pub struct TrapFrame {
     pub rsp: u64,
     pub ss: u64,
 }
+
+// The stubs push exactly a TrapFrame: 15 registers, vector, error code and
+// the CPU's five words, ending 16-byte aligned.
+const _: () = {
+    assert!(core::mem::size_of::<TrapFrame>() == 22 * 8);
+    assert!(core::mem::align_of::<TrapFrame>() == 16);
+    assert!(core::mem::offset_of!(TrapFrame, vector) == 15 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, rip) == 17 * 8);
+};
 
 /// The pseudo-vector the syscall stub records.
 pub const SYSCALL_VECTOR: u64 = 0x100;
@@ -154,7 +164,7 @@ trap_common:
     mov rdi, rsp
     // From user mode the frame sits in a thread control block: run the
     // kernel on its own stack. From kernel mode, stay on the stack in use.
-    test qword ptr [rsp + 18 * 8], 3
+    test qword ptr [rsp + {cs_offset}], 3
     jz 1f
     mov rsp, [rip + {kstack_top}]
 1:
@@ -166,7 +176,7 @@ trap_common:
 trap_return:
     // A thread that entered through `syscall` leaves through `sysretq`;
     // anything else (interrupts, exceptions, new threads) through `iretq`.
-    cmp qword ptr [rsp + 15 * 8], {syscall_vector}
+    cmp qword ptr [rsp + {vector_offset}], {syscall_vector}
     je sysret_return
     RESTORE_GPRS
     add rsp, 16
@@ -228,6 +238,8 @@ TRAP_NOERR 39
     user_rsp = sym USER_RSP_SCRATCH,
     kstack_top = sym KERNEL_STACK_TOP,
     frame_end = sym CURRENT_FRAME_END,
+    cs_offset = const core::mem::offset_of!(TrapFrame, cs),
+    vector_offset = const core::mem::offset_of!(TrapFrame, vector),
     user_ss = const USER_SS,
     user_cs = const USER_CS,
     syscall_vector = const SYSCALL_VECTOR,
@@ -302,11 +314,13 @@ pub fn init() {
         let addr = |stub: unsafe extern "C" fn()| VirtAddr::new(stub as usize as u64);
         // SAFETY: each stub saves a TrapFrame, calls the dispatcher and
         // returns with iretq, which is what an interrupt gate requires. The
-        // double fault switches to its own IST stack.
+        // double fault, NMI and machine check switch to IST stacks.
         unsafe {
             idt.divide_error.set_handler_addr(addr(trap_stub_0));
             idt.debug.set_handler_addr(addr(trap_stub_1));
-            idt.non_maskable_interrupt.set_handler_addr(addr(trap_stub_2));
+            idt.non_maskable_interrupt
+                .set_handler_addr(addr(trap_stub_2))
+                .set_stack_index(gdt::FATAL_IST);
             idt.breakpoint.set_handler_addr(addr(trap_stub_3));
             idt.overflow.set_handler_addr(addr(trap_stub_4));
             idt.bound_range_exceeded.set_handler_addr(addr(trap_stub_5));
@@ -322,7 +336,9 @@ pub fn init() {
             idt.page_fault.set_handler_addr(addr(trap_stub_14));
             idt.x87_floating_point.set_handler_addr(addr(trap_stub_16));
             idt.alignment_check.set_handler_addr(addr(trap_stub_17));
-            idt.machine_check.set_handler_addr(addr(trap_stub_18));
+            idt.machine_check
+                .set_handler_addr(addr(trap_stub_18))
+                .set_stack_index(gdt::FATAL_IST);
             idt.simd_floating_point.set_handler_addr(addr(trap_stub_19));
             idt.virtualization.set_handler_addr(addr(trap_stub_20));
             idt.cp_protection_exception.set_handler_addr(addr(trap_stub_21));

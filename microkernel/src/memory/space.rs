@@ -110,11 +110,13 @@ impl AddressSpace {
     /// `replace`, an existing mapping of the page is overwritten.
     pub fn map(&mut self, virt: VirtAddr, phys: PhysAddr, flags: F, replace: bool) -> Result<(), MapError> {
         self.map_at(&mut MapCursor::default(), virt, phys, flags, replace)
+            .map(|_| ())
     }
 
     /// [`Self::map`] for one page of a batch: `cursor` keeps the level-1
     /// table of the previous page, so the pages of a fault-around batch
-    /// (one 2 MiB region) walk the tree once.
+    /// (one 2 MiB region) walk the tree once. Returns the entry it replaced
+    /// (unused if the page was not mapped), for [`Self::restore`].
     #[inline(always)]
     pub fn map_at(
         &mut self,
@@ -123,7 +125,7 @@ impl AddressSpace {
         phys: PhysAddr,
         flags: F,
         replace: bool,
-    ) -> Result<(), MapError> {
+    ) -> Result<PageTableEntry, MapError> {
         let region = virt.as_u64() >> LEAF_REGION_SHIFT;
         let leaf_table = match cursor.0 {
             Some((r, t)) if r == region => t,
@@ -137,12 +139,21 @@ impl AddressSpace {
         if entry.flags().contains(F::PRESENT) && entry.addr() != phys && !replace {
             return Err(MapError::AlreadyMapped);
         }
-        let was_present = entry.flags().contains(F::PRESENT);
+        let previous = entry.clone();
         entry.set_addr(phys, flags | F::PRESENT | F::USER_ACCESSIBLE);
-        if was_present {
+        if previous.flags().contains(F::PRESENT) {
             self.flush_page(virt);
         }
-        Ok(())
+        Ok(previous)
+    }
+
+    /// Puts back the entry [`Self::map_at`] replaced (a batch that failed
+    /// half way leaves the page tables as they were).
+    pub fn restore(&mut self, virt: VirtAddr, previous: PageTableEntry) {
+        if let Ok(Some(entry)) = self.leaf(virt.as_u64(), false) {
+            *entry = previous;
+            self.flush_page(virt);
+        }
     }
 
     /// Removes the mapping of `virt`; returns the frame that was mapped.

@@ -64,6 +64,11 @@ fn main(arg: u64) -> i64 {
         SysError::BadAddress,
     );
     ok &= refused(
+        "map the last page of the lower half",
+        sys::map(child, VirtAddr(0x7fff_ffff_f000), pool, MapFlags::EXEC),
+        SysError::BadAddress,
+    );
+    ok &= refused(
         "map writable+executable without asking",
         sys::map(child, user, pool, MapFlags::WRITE.union(MapFlags::EXEC)),
         SysError::WritableExecutable,

@@ -220,9 +220,13 @@ impl Server {
     /// Serves until every group has run; returns the verdict.
     pub fn run(&mut self) -> ExitStatus {
         for spec in self.options.services.clone() {
+            let name = spec.split('@').next().unwrap_or(&spec);
+            if self.services.contains_key(name) {
+                plog!(Error, "service {name:?} is named twice on the command line");
+                return ExitStatus::Failure;
+            }
             match self.spawn(&spec) {
                 Ok(pid) => {
-                    let name = spec.split('@').next().unwrap_or(&spec);
                     self.services.insert(name.into(), pid);
                 }
                 Err(e) => {
