@@ -6,7 +6,7 @@ use libipc::types::Tid;
 use crate::{
     arch::trap::{self, TrapFrame},
     ipc::Next,
-    object::{Kernel, ThreadState},
+    object::{FaultTimes, Kernel, ThreadState},
 };
 
 impl Kernel {
@@ -20,17 +20,19 @@ impl Kernel {
         if !self.run_queue.is_empty() {
             self.run_queue.retain(|&t| t != tid);
         }
-        let thread = self.thread(tid).expect("switching to a live thread");
-        let (pid, fault_done) = (thread.pid, thread.fault_times.installed != 0);
+        // One lookup of the thread: its frame, and its finished fault if any.
+        let thread = self.thread_mut(tid).expect("switching to a live thread");
+        let pid = thread.pid;
+        let fault = (thread.fault_times.installed != 0).then(|| core::mem::take(&mut thread.fault_times));
+        let frame: *mut TrapFrame = &mut thread.frame;
         self.process(pid)
             .expect("a live thread has a live process")
             .space
             .activate();
         self.current = Some(tid);
-        if fault_done {
-            self.account_fault(tid);
+        if let Some(times) = fault {
+            self.account_fault(times);
         }
-        let frame: *mut TrapFrame = &mut self.thread_mut(tid).expect("checked above").frame;
         // SAFETY: thread control blocks are only freed or moved inside the
         // kernel (table growth, destruction), and every kernel exit comes
         // through here with the frame of the thread that runs next.
@@ -38,13 +40,8 @@ impl Kernel {
         frame
     }
 
-    /// Adds a completed fault of `tid` (resuming now) to the profile.
-    fn account_fault(&mut self, tid: Tid) {
-        let Some(thread) = self.thread_mut(tid) else { return };
-        if thread.fault_times.installed == 0 {
-            return;
-        }
-        let t = core::mem::take(&mut thread.fault_times);
+    /// Adds a completed fault (its thread resuming now) to the profile.
+    fn account_fault(&mut self, t: FaultTimes) {
         let now = crate::entropy::tsc();
         let p = &mut self.profile;
         p.faults += 1;
