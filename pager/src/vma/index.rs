@@ -335,6 +335,11 @@ impl<V: Default> Index<V> {
         (leaf.keys[pos.idx as usize], &leaf.vals[pos.idx as usize])
     }
 
+    fn entry_mut(&mut self, pos: Pos) -> (u64, &mut V) {
+        let leaf = self.leaf_mut(pos.leaf);
+        (leaf.keys[pos.idx as usize], &mut leaf.vals[pos.idx as usize])
+    }
+
     /// The last entry of the leaf before `leaf`, if any.
     fn last_before(&self, leaf: u32) -> Option<Pos> {
         let prev = self.leaf(leaf).prev;
@@ -396,8 +401,7 @@ impl<V: Default> Index<V> {
 
     pub(super) fn at_or_below_mut(&mut self, key: u64) -> Option<(u64, &mut V)> {
         let pos = self.pos_at_or_below(key)?;
-        let leaf = self.leaf_mut(pos.leaf);
-        Some((leaf.keys[pos.idx as usize], &mut leaf.vals[pos.idx as usize]))
+        Some(self.entry_mut(pos))
     }
 
     /// The last entry whose key is below `key`.
@@ -407,8 +411,7 @@ impl<V: Default> Index<V> {
 
     pub(super) fn below_mut(&mut self, key: u64) -> Option<(u64, &mut V)> {
         let pos = self.pos_below(key)?;
-        let leaf = self.leaf_mut(pos.leaf);
-        Some((leaf.keys[pos.idx as usize], &mut leaf.vals[pos.idx as usize]))
+        Some(self.entry_mut(pos))
     }
 
     /// The first entry whose key is at or above `key`.
