@@ -17,11 +17,14 @@ use crate::{
 };
 
 /// Exception vectors the kernel names.
-mod vector {
+pub mod vector {
     pub const DIVIDE_ERROR: u64 = 0;
+    pub const NMI: u64 = 2;
     pub const INVALID_OPCODE: u64 = 6;
+    pub const DOUBLE_FAULT: u64 = 8;
     pub const GENERAL_PROTECTION: u64 = 13;
     pub const PAGE_FAULT: u64 = 14;
+    pub const MACHINE_CHECK: u64 = 18;
 }
 
 /// Page-fault error-code bits.

@@ -1,11 +1,13 @@
 //! Synchronous IPC (L4 style): `Call` blocks until the reply, `Recv` blocks
 //! until a message, `ReplyRecv` answers and waits in one step.
 //!
-//! The fast path: when a sender finds its receiver waiting, the message is
-//! copied straight into the receiver's buffer and the kernel switches to the
-//! receiver without a trip through the run queue; `ReplyRecv` likewise
-//! switches straight back to the thread it answered. A fault round trip is
-//! therefore two kernel entries and two direct switches.
+//! Direct switching: when a sender finds its receiver waiting, the message
+//! goes straight into the receiver's registers (a short message) or buffer
+//! (a byte message) and the kernel switches to the receiver without a trip
+//! through the run queue; `ReplyRecv` likewise switches straight back to the
+//! thread it answered. A fault round trip is therefore two kernel entries
+//! and two direct switches. The commonest of these cases also skip the
+//! general dispatcher (`fastpath`).
 
 use libipc::{
     MAX_MESSAGE,

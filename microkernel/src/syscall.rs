@@ -135,9 +135,17 @@ impl Kernel {
         Ok((0, 0, 0))
     }
 
+    /// A call to an endpoint nobody registered fails at once.
+    fn endpoint_exists(&self, ep: EndpointId) -> Result<(), SysError> {
+        match self.endpoints.get(ep.0 as usize) {
+            Some(Some(_)) => Ok(()),
+            _ => Err(SysError::NoSuchObject),
+        }
+    }
+
     fn sys_call_short(&mut self, tid: Tid, ep: EndpointId, msg: ShortMessage) -> Next {
-        if !self.endpoints.get(ep.0 as usize).is_some_and(Option::is_some) {
-            self.set_result(tid, Err(SysError::NoSuchObject));
+        if let Err(e) = self.endpoint_exists(ep) {
+            self.set_result(tid, Err(e));
             return Next::Continue;
         }
         let kind = MessageKind::ShortCall;
@@ -157,13 +165,7 @@ impl Kernel {
             usercopy::check(space, ptr, len, false)
                 .and_then(|()| usercopy::check(space, reply_ptr, reply_cap.min(MAX_MESSAGE as u64), true))
         };
-        let checked = checked.and_then(|()| {
-            if self.endpoints.get(ep.0 as usize).is_some_and(Option::is_some) {
-                Ok(())
-            } else {
-                Err(SysError::NoSuchObject)
-            }
-        });
+        let checked = checked.and_then(|()| self.endpoint_exists(ep));
         let lease = checked.and_then(|()| self.lease_from_user(pid, a[5]));
         match lease {
             Err(e) => {

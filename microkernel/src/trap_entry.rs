@@ -11,7 +11,11 @@ use crate::{
 /// Vectors that run on IST stacks (`arch::gdt`) and are always fatal: the
 /// double fault, and the NMI and machine check (hardware events the kernel
 /// does not handle; none is expected on this machine).
-const FATAL_VECTORS: [u64; 3] = [2, 8, 18];
+const FATAL_VECTORS: [u64; 3] = [
+    fault::vector::NMI,
+    fault::vector::DOUBLE_FAULT,
+    fault::vector::MACHINE_CHECK,
+];
 
 /// Notes a kernel entry of the current thread, whose registers the stub has
 /// already saved into its control block; returns its id.

@@ -533,10 +533,8 @@ impl Server {
 
     fn request(&mut self, sender: Sender, request: Request) -> Response {
         let pid = sender.pid;
-        match request {
-            Request::Null => return Ok(Reply::Done),
-            Request::Source(question) => return Ok(Reply::Source(Box::new(self.introspect(pid, *question)))),
-            _ => {}
+        if let Request::Source(question) = request {
+            return Ok(Reply::Source(Box::new(self.introspect(pid, *question))));
         }
         let process = self.processes.get_mut(&pid).ok_or(Errno::NotPermitted)?;
         let (reply, effects) = pager::request::serve(&mut process.space, &self.frames, &request)?;
