@@ -6,43 +6,80 @@
 //! registers except `rcx` and `r11` (clobbered by `syscall` itself) are
 //! preserved, except that a short message (a [`crate::short::ShortMessage`])
 //! always travels in `r8` (label) and `r9, r12, r13, r14` (words): as an
-//! argument of the `*Short` calls and as a result of every receive.
+//! argument of the `*Short` calls and as a result of every receive, and that
+//! every receive writes `r10` (the pid its sender acts for, 0 if none).
+//!
+//! # Naming: capabilities, not global ids
+//!
+//! Endpoints are kernel objects. A process names them only through its own
+//! table of [`CAP_SLOTS`] capabilities ([`crate::types::CapSlot`] indexes it); each
+//! capability carries [`Rights`]: `SEND` to call through it, `RECV` to
+//! receive on it, `GRANT` to copy it to another process. The kernel checks
+//! the right on every call; there is no name that a process could claim, so
+//! no program can stand in for a server. `EndpointCreate` makes a new
+//! endpoint and puts a capability with every right in the caller's first
+//! free slot. A pager hands capabilities to the processes it pages
+//! (`CapGrant`, with rights no wider than its own). An endpoint lives while
+//! any capability or thread names it; once no `RECV` capability is left,
+//! its queued and future callers get [`SysError::ServerGone`].
+//!
+//! Replies need no name either: delivering a call (or a fault) gives the
+//! receiving thread the one-shot *reply right* of that call. `Reply*`,
+//! `LeaseRead`/`LeaseWrite` and `Impersonate` act on it; a reply consumes
+//! it. A server that receives again without answering drops it, and the
+//! caller gets [`SysError::NotAnswered`] (a faulting thread's process is
+//! killed instead: it cannot go on without its page); a server that exits
+//! or dies drops it with [`SysError::ServerGone`]. Nobody waits forever on a
+//! server that is gone.
+//!
+//! Slot conventions of the launcher (the pager), not of the kernel:
+//! [`caps::PAGER`], [`caps::SERVICE`], [`caps::PROCFS`].
 //!
 //! | call | arguments | results |
 //! |---|---|---|
-//! | `Call` | endpoint, msg ptr, msg len, reply ptr, reply cap, [`LeaseDesc`] ptr or 0 | reply len |
-//! | `Recv` | endpoint, buf ptr, buf cap | len, sender word, [`MessageKind`] |
-//! | `ReplyRecv` | to tid, endpoint, buf ptr, buf cap, reply ptr, reply len | as `Recv` |
-//! | `Reply` | to tid, reply ptr, reply len | - |
-//! | `CallShort` | endpoint, message in registers | reply message in registers |
-//! | `ReplyRecvShort` | to tid, endpoint, buf ptr, buf cap, reply message in registers | as `Recv` |
-//! | `ReplyShort` | to tid, reply message in registers | - |
-//! | `EndpointCreate` | well-known id | - |
+//! | `Call` | endpoint cap, msg ptr, msg len, reply ptr, reply cap, [`LeaseDesc`] ptr or 0 | reply len |
+//! | `Recv` | endpoint cap, buf ptr, buf cap | len, sender word, [`MessageKind`]; `r10`: acting-for pid |
+//! | `ReplyRecv` | endpoint cap, buf ptr, buf cap, -, reply ptr (`r8`), reply len (`r9`) | as `Recv` |
+//! | `Reply` | reply ptr, reply len | - |
+//! | `CallShort` | endpoint cap, message in registers | reply message in registers |
+//! | `ReplyRecvShort` | endpoint cap, buf ptr, buf cap, reply message in registers | as `Recv` |
+//! | `ReplyShort` | reply message in registers | - |
+//! | `EndpointCreate` | - | the new capability's slot |
+//! | `CapDrop` | slot | - |
+//! | `CapCopy` | slot, [`Rights`] (no wider than the slot's) | the copy's slot |
+//! | `Impersonate` | 1: act for the caller whose reply right this thread holds; 0: revert | - |
 //! | `DebugWrite` | ptr, len | - |
 //! | `Exit` | code | never returns |
 //! | `Yield` | - | - |
 //! | `Random` | - | 64 random bits (RDRAND/RDSEED, else a TSC-seeded mix) |
 //! | `Ticks` | - | TSC |
-//! | `KernelInfo` | - | free kernel frames, total kernel frames |
+//! | `KernelInfo` | - | free kernel frames, total kernel frames, kernel heap bytes in use |
 //! | `FaultProfile` | ptr to a [`FaultProfile`] | - (the kernel fills it) |
-//! | `LeaseRead` | caller tid, offset, buf ptr, len | bytes copied |
-//! | `LeaseWrite` | caller tid, offset, src ptr, len | bytes copied |
+//! | `LeaseRead` | offset, buf ptr, len | bytes copied |
+//! | `LeaseWrite` | offset, src ptr, len | bytes copied |
 //!
 //! A lease (Hubris style) is memory a caller lends the server for one call:
 //! bulk data moves through it with `LeaseRead`/`LeaseWrite` instead of many
 //! small messages. The kernel checks the lease when the call is made, and
-//! each access against its bounds and rights while the caller still waits
-//! for this server's reply.
+//! each access against its bounds and rights while the server holds the
+//! call's reply right.
 //!
-//! Pager-only calls (refused with `NotPermitted` for any other task):
+//! Impersonation: while a thread impersonates, every message it sends is
+//! stamped with the pid of the caller it serves (`r10` of the receive), so
+//! a server it calls checks that caller's rights instead of its own. It ends
+//! with `Impersonate(0)` or when the reply right is used or dropped.
+//!
+//! Pager-only calls (refused with `NotPermitted` for any other task, and
+//! for a process the caller does not page):
 //!
 //! | call | arguments | results |
 //! |---|---|---|
 //! | `SpaceCreate` | - | new pid |
-//! | `ThreadStart` | pid, entry, stack, arg, pager endpoint | new tid |
+//! | `ThreadStart` | pid, entry, stack, arg, fault endpoint cap (needs `RECV`) | new tid |
 //! | `Map` | pid, virt, phys, [`MapFlags`] bits | - |
 //! | `Unmap` | pid, virt, page count | pages that were present |
 //! | `SpaceDestroy` | pid | - |
+//! | `CapGrant` | pid, source slot (needs `GRANT`), destination slot, [`Rights`] | - |
 //! | `Shutdown` | [`ExitStatus`] | never returns |
 //!
 //! Receives return the message's [`MessageKind`]. A byte message (`Call`)
@@ -50,6 +87,53 @@
 //! fault the kernel reports) with `ReplyShort`/`ReplyRecvShort`; answering
 //! in the other form is `Malformed`. A fault's reply is a
 //! [`crate::kernel::FaultReply`], validated by the kernel like `Map`.
+
+/// Capability slots of each process's table.
+pub const CAP_SLOTS: u32 = 32;
+
+/// The rights a capability carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct Rights(pub u64);
+
+impl Rights {
+    pub const NONE: Rights = Rights(0);
+    /// Call through it.
+    pub const SEND: Rights = Rights(1);
+    /// Receive on it (and so serve its callers).
+    pub const RECV: Rights = Rights(2);
+    /// Copy it to another process.
+    pub const GRANT: Rights = Rights(4);
+    pub const ALL: Rights = Rights(7);
+
+    pub const fn contains(self, other: Rights) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub const fn union(self, other: Rights) -> Rights {
+        Rights(self.0 | other.0)
+    }
+
+    /// No bit outside [`Rights::ALL`].
+    pub const fn is_valid(self) -> bool {
+        self.0 & !Rights::ALL.0 == 0
+    }
+}
+
+/// Where the launcher (the pager) puts the capabilities it grants.
+pub mod caps {
+    use crate::types::CapSlot;
+
+    /// `SEND` to the process's pager (its memory requests).
+    pub const PAGER: CapSlot = CapSlot(0);
+    /// A service's own endpoint (`RECV`): where its callers' calls arrive.
+    pub const SERVICE: CapSlot = CapSlot(1);
+    /// `SEND` to the procfs service, when the boot line starts it.
+    pub const PROCFS: CapSlot = CapSlot(2);
+    /// Other services the boot line names get slots from here on; a
+    /// program finds one with the pager's `Request::Service`.
+    pub const FIRST_OTHER_SERVICE: CapSlot = CapSlot(3);
+}
 
 /// System-call numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +162,10 @@ pub enum Syscall {
     Unmap = 23,
     SpaceDestroy = 24,
     Shutdown = 25,
+    CapDrop = 26,
+    CapGrant = 27,
+    Impersonate = 28,
+    CapCopy = 29,
 }
 
 impl Syscall {
@@ -106,6 +194,10 @@ impl Syscall {
             23 => Syscall::Unmap,
             24 => Syscall::SpaceDestroy,
             25 => Syscall::Shutdown,
+            26 => Syscall::CapDrop,
+            27 => Syscall::CapGrant,
+            28 => Syscall::Impersonate,
+            29 => Syscall::CapCopy,
             _ => return None,
         })
     }
@@ -135,17 +227,31 @@ pub enum SysError {
     WritableExecutable = 8,
     /// The kernel could not allocate memory for page tables or objects.
     OutOfMemory = 9,
-    /// The target thread is not waiting for a reply from the caller.
+    /// The caller holds no reply right: nothing to answer (the caller of
+    /// that call is gone, or it was answered already).
     NotWaiting = 10,
     /// A fault reply did not decode, or a reply's form (bytes or short)
     /// does not match the message it answers.
     Malformed = 11,
-    /// The endpoint id is already registered.
+    /// The destination slot already holds a capability.
     AlreadyExists = 12,
     /// The virtual page is already mapped to another frame.
     AlreadyMapped = 13,
     /// The call carries no lease, or the access lies outside it.
     LeaseBounds = 14,
+    /// The slot is out of range or empty (or the table is full, for a
+    /// call that fills a slot).
+    NoCapability = 15,
+    /// The capability lacks the right the call needs.
+    MissingRight = 16,
+    /// The server exited or died: its endpoint has no receiver left, or
+    /// the thread that held this call's reply right is gone.
+    ServerGone = 17,
+    /// The server dropped the call without answering (it received the
+    /// next message instead).
+    NotAnswered = 18,
+    /// The process's page tables would pass their limit.
+    PageTableLimit = 19,
 }
 
 impl SysError {
@@ -165,6 +271,11 @@ impl SysError {
             12 => SysError::AlreadyExists,
             13 => SysError::AlreadyMapped,
             14 => SysError::LeaseBounds,
+            15 => SysError::NoCapability,
+            16 => SysError::MissingRight,
+            17 => SysError::ServerGone,
+            18 => SysError::NotAnswered,
+            19 => SysError::PageTableLimit,
             _ => return None,
         })
     }
@@ -183,7 +294,8 @@ pub enum MessageKind {
     /// [`crate::kernel::KernelEvent`]); reply with a short
     /// [`crate::kernel::FaultReply`].
     Fault = 2,
-    /// The kernel reports that the sender's process exited; no reply.
+    /// The kernel reports that the sender's process ended (it exited, or
+    /// the kernel killed it); no reply.
     Exit = 3,
 }
 
@@ -230,10 +342,6 @@ pub enum ExitStatus {
     Failure = 1,
 }
 
-/// Well-known endpoint of the pager.
-pub const PAGER_ENDPOINT: crate::types::EndpointId = crate::types::EndpointId(1);
-/// Well-known endpoint of the procfs server.
-pub const PROCFS_ENDPOINT: crate::types::EndpointId = crate::types::EndpointId(2);
 
 #[cfg(test)]
 mod tests {

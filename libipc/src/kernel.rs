@@ -17,7 +17,8 @@
 //! | fault: #GP | [`fault_label::GENERAL_PROTECTION`] | error code, -, ip, sp |
 //! | fault: #UD, #DE | [`fault_label::INVALID_OPCODE`], [`fault_label::DIVIDE_ERROR`] | -, -, ip, sp |
 //! | fault: other vector | [`fault_label::OTHER`] | error code, vector, ip, sp |
-//! | exit | 0 | pid, code |
+//! | exit | [`exit_label::EXITED`] | pid, code |
+//! | killed by the kernel | [`exit_label::KILLED`] | pid, [`KernelKill`] code |
 //! | reply: one page | [`reply_label::RESUME_ONE`] | virt, phys, [`MapFlags`] |
 //! | reply: batch | [`reply_label::RESUME_BATCH`] | pointer to `[Mapping]`, count (at most [`MAX_FAULT_MAPPINGS`]) |
 //! | reply: kill | [`reply_label::KILL`] | [`KillReason`] code |
@@ -38,6 +39,49 @@ pub mod fault_label {
     pub const INVALID_OPCODE: u64 = 3;
     pub const DIVIDE_ERROR: u64 = 4;
     pub const OTHER: u64 = 5;
+}
+
+/// Labels of process-end reports ([`MessageKind::Exit`]).
+pub mod exit_label {
+    pub const EXITED: u64 = 0;
+    pub const KILLED: u64 = 1;
+}
+
+/// Why the kernel itself ended a process (it reports this to the pager,
+/// which frees the process's frames).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum KernelKill {
+    /// Its page tables reached the per-process limit.
+    PageTableLimit = 1,
+    /// The kernel had no frame left for its page tables.
+    OutOfMemory = 2,
+    /// Its pager dropped a fault without answering it.
+    FaultNotAnswered = 3,
+    /// Its pager exited or died while it waited on a fault.
+    PagerGone = 4,
+}
+
+impl KernelKill {
+    pub const fn from_raw(n: u64) -> Option<KernelKill> {
+        Some(match n {
+            1 => KernelKill::PageTableLimit,
+            2 => KernelKill::OutOfMemory,
+            3 => KernelKill::FaultNotAnswered,
+            4 => KernelKill::PagerGone,
+            _ => return None,
+        })
+    }
+
+    /// A person's words for it.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            KernelKill::PageTableLimit => "its page tables reached the per-process limit",
+            KernelKill::OutOfMemory => "the kernel ran out of page-table memory",
+            KernelKill::FaultNotAnswered => "its pager dropped a fault without answering",
+            KernelKill::PagerGone => "its pager is gone",
+        }
+    }
 }
 
 /// Labels of fault replies.
@@ -90,6 +134,11 @@ pub enum KernelEvent {
         pid: Pid,
         code: i64,
     },
+    /// The kernel ended the process; its address space is gone.
+    Killed {
+        pid: Pid,
+        cause: KernelKill,
+    },
 }
 
 const fn access_code(access: Access) -> u64 {
@@ -115,7 +164,11 @@ impl KernelEvent {
         match *self {
             KernelEvent::Exited { pid, code } => (
                 MessageKind::Exit,
-                ShortMessage::new(0, [pid.0 as u64, code as u64, 0, 0]),
+                ShortMessage::new(exit_label::EXITED, [pid.0 as u64, code as u64, 0, 0]),
+            ),
+            KernelEvent::Killed { pid, cause } => (
+                MessageKind::Exit,
+                ShortMessage::new(exit_label::KILLED, [pid.0 as u64, cause as u64, 0, 0]),
             ),
             KernelEvent::Fault(FaultInfo { kind, ip, sp }) => {
                 let (label, a, b) = match kind {
@@ -139,10 +192,17 @@ impl KernelEvent {
     pub const fn from_message(kind: MessageKind, m: &ShortMessage) -> Option<KernelEvent> {
         let [a, b, ip, sp] = m.words;
         match kind {
-            MessageKind::Exit if m.label == 0 && a <= u32::MAX as u64 => Some(KernelEvent::Exited {
+            MessageKind::Exit if m.label == exit_label::EXITED && a <= u32::MAX as u64 => Some(KernelEvent::Exited {
                 pid: Pid(a as u32),
                 code: b as i64,
             }),
+            MessageKind::Exit if m.label == exit_label::KILLED && a <= u32::MAX as u64 => match KernelKill::from_raw(b) {
+                Some(cause) => Some(KernelEvent::Killed {
+                    pid: Pid(a as u32),
+                    cause,
+                }),
+                None => None,
+            },
             MessageKind::Fault => {
                 let kind = match m.label {
                     fault_label::PAGE => {
@@ -322,6 +382,14 @@ mod tests {
     fn events_round_trip() {
         let mut events = vec![
             KernelEvent::Exited { pid: Pid(3), code: -1 },
+            KernelEvent::Killed {
+                pid: Pid(4),
+                cause: KernelKill::PageTableLimit,
+            },
+            KernelEvent::Killed {
+                pid: Pid(5),
+                cause: KernelKill::FaultNotAnswered,
+            },
             KernelEvent::Exited {
                 pid: Pid(u32::MAX),
                 code: i64::MIN,
@@ -365,6 +433,10 @@ mod tests {
         assert_eq!(KernelEvent::from_message(MessageKind::Fault, &big_vector), None);
         let big_pid = ShortMessage::new(0, [u64::MAX, 0, 0, 0]);
         assert_eq!(KernelEvent::from_message(MessageKind::Exit, &big_pid), None);
+        let bad_cause = ShortMessage::new(exit_label::KILLED, [1, 99, 0, 0]);
+        assert_eq!(KernelEvent::from_message(MessageKind::Exit, &bad_cause), None);
+        let bad_exit_label = ShortMessage::new(7, [1, 0, 0, 0]);
+        assert_eq!(KernelEvent::from_message(MessageKind::Exit, &bad_exit_label), None);
     }
 
     #[test]
@@ -406,6 +478,17 @@ mod tests {
         );
         assert_eq!(FaultReplyRegs::from_message(&ShortMessage::label(0)), None);
         assert_eq!(FaultReplyRegs::from_message(&ShortMessage::label(u64::MAX)), None);
+    }
+
+    #[test]
+    fn kernel_kills_round_trip() {
+        for n in 0..16 {
+            if let Some(k) = KernelKill::from_raw(n) {
+                assert_eq!(k as u64, n);
+                assert!(!k.describe().is_empty());
+            }
+        }
+        assert_eq!(KernelKill::from_raw(0), None);
     }
 
     #[test]

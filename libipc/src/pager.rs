@@ -1,7 +1,7 @@
 //! The pager's protocol with programs.
 //!
-//! A program sends a [`Request`] to [`crate::abi::PAGER_ENDPOINT`] and
-//! receives a [`Response`]. The pager learns who is asking from the
+//! A program sends a [`Request`] through its pager capability
+//! ([`crate::abi::caps::PAGER`]) and receives a [`Response`]. The pager learns who is asking from the
 //! kernel's sender stamp, never from the request.
 //!
 //! Requests that fit in registers (all but [`Request::Source`]) travel as a
@@ -15,8 +15,47 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     short::ShortMessage,
-    types::{PageCount, Prot, VirtAddr},
+    types::{CapSlot, PageCount, Prot, VirtAddr},
 };
+
+/// A service's name as the boot line gives it (`service=NAME`): at most 16
+/// bytes, so a lookup fits in registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceName([u8; 16]);
+
+impl ServiceName {
+    /// `None` for a name longer than 16 bytes or an empty one.
+    pub fn new(name: &str) -> Option<ServiceName> {
+        let bytes = name.as_bytes();
+        if bytes.is_empty() || bytes.len() > 16 {
+            return None;
+        }
+        let mut raw = [0u8; 16];
+        raw[..bytes.len()].copy_from_slice(bytes);
+        Some(ServiceName(raw))
+    }
+
+    /// The name (up to the first NUL); `None` if not UTF-8.
+    pub fn as_str(&self) -> Option<&str> {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(16);
+        core::str::from_utf8(&self.0[..len]).ok()
+    }
+
+    fn to_words(self) -> [u64; 2] {
+        let (a, b) = self.0.split_at(8);
+        [
+            u64::from_le_bytes(a.try_into().expect("8 bytes")),
+            u64::from_le_bytes(b.try_into().expect("8 bytes")),
+        ]
+    }
+
+    fn from_words(a: u64, b: u64) -> ServiceName {
+        let mut raw = [0u8; 16];
+        raw[..8].copy_from_slice(&a.to_le_bytes());
+        raw[8..].copy_from_slice(&b.to_le_bytes());
+        ServiceName(raw)
+    }
+}
 
 /// mmap flags (Linux values where Linux has them).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +114,11 @@ pub enum Request {
     PoolStats,
     /// Does nothing: the null round trip of the IPC benchmark.
     Null,
+    /// The slot of the caller's capability to the service `name` (granted
+    /// at start when the boot line names the service).
+    Service {
+        name: ServiceName,
+    },
     /// The procfs server asks about a process (refused for anyone else).
     /// Boxed: the other requests stay a few words, cheap to move.
     Source(Box<crate::procfs::SourceRequest>),
@@ -94,6 +138,7 @@ pub enum Reply {
         free: PageCount,
         total: PageCount,
     },
+    Slot(CapSlot),
     /// Boxed like `Request::Source`.
     Source(Box<crate::procfs::SourceResponse>),
 }
@@ -103,6 +148,8 @@ pub enum Reply {
 pub enum Errno {
     /// EPERM
     NotPermitted,
+    /// ENOENT
+    NoEntry,
     /// ENOMEM
     NoMemory,
     /// EINVAL
@@ -120,8 +167,9 @@ pub enum Errno {
 }
 
 impl Errno {
-    const ALL: [Errno; 8] = [
+    const ALL: [Errno; 9] = [
         Errno::NotPermitted,
+        Errno::NoEntry,
         Errno::NoMemory,
         Errno::Invalid,
         Errno::Exists,
@@ -140,6 +188,7 @@ impl Errno {
     pub const fn code(self) -> i32 {
         match self {
             Errno::NotPermitted => 1,
+            Errno::NoEntry => 2,
             Errno::Io => 5,
             Errno::NoMemory => 12,
             Errno::Access => 13,
@@ -163,6 +212,7 @@ mod request_label {
     pub const RESIDENT: u64 = 5;
     pub const POOL_STATS: u64 = 6;
     pub const NULL: u64 = 7;
+    pub const SERVICE: u64 = 8;
 }
 
 /// Labels of the short form of responses.
@@ -172,6 +222,7 @@ mod response_label {
     pub const PAGES: u64 = 3;
     pub const POOL: u64 = 4;
     pub const ERROR: u64 = 5;
+    pub const SLOT: u64 = 6;
 }
 
 impl Request {
@@ -188,6 +239,10 @@ impl Request {
             Request::Resident { addr, len } => ShortMessage::new(RESIDENT, [addr.0, len, 0, 0]),
             Request::PoolStats => ShortMessage::label(POOL_STATS),
             Request::Null => ShortMessage::label(NULL),
+            Request::Service { name } => {
+                let [a, b] = name.to_words();
+                ShortMessage::new(SERVICE, [a, b, 0, 0])
+            }
             Request::Source(_) => return None,
         })
     }
@@ -221,6 +276,9 @@ impl Request {
             },
             POOL_STATS => Request::PoolStats,
             NULL => Request::Null,
+            SERVICE => Request::Service {
+                name: ServiceName::from_words(a, b),
+            },
             _ => return None,
         })
     }
@@ -235,6 +293,7 @@ pub fn response_to_short(response: &Response) -> Option<ShortMessage> {
         Ok(Reply::Done) => ShortMessage::label(DONE),
         Ok(Reply::Pages(n)) => ShortMessage::new(PAGES, [n.0, 0, 0, 0]),
         Ok(Reply::Pool { free, total }) => ShortMessage::new(POOL, [free.0, total.0, 0, 0]),
+        Ok(Reply::Slot(slot)) => ShortMessage::new(SLOT, [u64::from(slot.0), 0, 0, 0]),
         Ok(Reply::Source(_)) => return None,
         Err(e) => ShortMessage::new(ERROR, [e.code() as u64, 0, 0, 0]),
     })
@@ -253,6 +312,7 @@ pub fn response_from_short(m: &ShortMessage) -> Option<Response> {
             total: PageCount(b),
         }),
         ERROR => Err(Errno::from_code(i32::try_from(a).ok()?)?),
+        SLOT => Ok(Reply::Slot(CapSlot(u32::try_from(a).ok()?))),
         _ => return None,
     })
 }
@@ -289,7 +349,21 @@ mod tests {
             },
             Request::PoolStats,
             Request::Null,
+            Request::Service {
+                name: ServiceName::new("procfs").unwrap(),
+            },
+            Request::Service {
+                name: ServiceName::new("sixteen_bytes_ok").unwrap(),
+            },
         ]
+    }
+
+    #[test]
+    fn service_names() {
+        assert_eq!(ServiceName::new("procfs").unwrap().as_str(), Some("procfs"));
+        assert_eq!(ServiceName::new(""), None);
+        assert_eq!(ServiceName::new("seventeen_bytes_x"), None);
+        assert_eq!(ServiceName::from_words(u64::MAX, u64::MAX).as_str(), None, "not UTF-8");
     }
 
     #[test]
@@ -314,6 +388,7 @@ mod tests {
                 free: PageCount(1),
                 total: PageCount(2),
             }),
+            Ok(Reply::Slot(CapSlot(3))),
         ];
         responses.extend(Errno::ALL.into_iter().map(Err));
         for r in responses {
@@ -348,7 +423,7 @@ mod tests {
     proptest! {
         // Reading registers is total, and whatever reads re-encodes the same.
         #[test]
-        fn arbitrary_registers_never_panic(label in 0u64..10, words in any::<[u64; 4]>()) {
+        fn arbitrary_registers_never_panic(label in 0u64..12, words in any::<[u64; 4]>()) {
             let m = ShortMessage::new(label, words);
             if let Some(r) = Request::from_short(&m) {
                 prop_assert_eq!(Request::from_short(&r.to_short().unwrap()), Some(r));

@@ -200,6 +200,9 @@ pub enum Error {
     Unavailable,
     /// The request did not decode (EBADMSG).
     Malformed,
+    /// The procfs server exited or died before answering, or never ran
+    /// (ENOTCONN): the kernel's word, never the server's.
+    ServerGone,
 }
 
 impl Error {
@@ -215,6 +218,7 @@ impl Error {
             Error::InvalidArgument => 22,
             Error::Malformed => 74,
             Error::TooLarge => 90,
+            Error::ServerGone => 107,
         }
     }
 }

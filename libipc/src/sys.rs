@@ -8,10 +8,10 @@
 use core::arch::asm;
 
 use crate::{
-    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, SysError, Syscall},
+    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, Rights, SysError, Syscall},
     short::ShortMessage,
     transport::Transport,
-    types::{EndpointId, PageCount, PhysAddr, Pid, Sender, Tid, VirtAddr},
+    types::{CapSlot, PageCount, PhysAddr, Pid, Sender, Tid, VirtAddr},
 };
 
 /// Results of a call: `rdi, rsi, rdx` after the kernel returns.
@@ -32,23 +32,35 @@ fn syscall6(n: Syscall, a: [u64; 6]) -> Result<Regs, SysError> {
     raw_syscall(n as u64, a)
 }
 
-/// A received message: who sent it, what kind; a byte message's length in
-/// the receive buffer, or a short message's registers (empty for a byte
-/// message).
+/// A received message: who sent it (and whom it acts for, if it
+/// impersonates its own caller), what kind; a byte message's length in the
+/// receive buffer, or a short message's registers (empty for a byte
+/// message). The receiving thread now holds the message's reply right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Received {
     pub len: usize,
     pub sender: Sender,
+    /// The process whose caller the sender impersonates: its rights, not
+    /// the sender's, are the ones to check.
+    pub acting_for: Option<Pid>,
     pub kind: MessageKind,
     pub short: ShortMessage,
 }
 
-fn received(r: Result<(Regs, ShortMessage), SysError>) -> Result<Received, SysError> {
-    let (regs, short) = r?;
+impl Received {
+    /// The process whose rights this message carries.
+    pub fn subject(&self) -> Pid {
+        self.acting_for.unwrap_or(self.sender.pid)
+    }
+}
+
+fn received(r: Result<(Regs, u64, ShortMessage), SysError>) -> Result<Received, SysError> {
+    let (regs, acting_for, short) = r?;
     let kind = MessageKind::from_raw(regs.2).ok_or(SysError::Malformed)?;
     Ok(Received {
         len: regs.0 as usize,
         sender: Sender::from_word(regs.1),
+        acting_for: (acting_for != 0).then_some(Pid(acting_for as u32)),
         kind,
         // A byte message leaves the message registers as the call set them.
         short: if kind == MessageKind::Call {
@@ -59,33 +71,35 @@ fn received(r: Result<(Regs, ShortMessage), SysError>) -> Result<Received, SysEr
     })
 }
 
-/// Sends the short message `msg` to `ep` and waits for the short reply.
-pub fn call_short(ep: EndpointId, msg: &ShortMessage) -> Result<ShortMessage, SysError> {
-    syscall_msg(Syscall::CallShort, [ep.0 as u64, 0, 0, 0], msg).map(|(_, reply)| reply)
+/// Sends the short message `msg` through `ep` (needs `SEND`) and waits for
+/// the short reply.
+pub fn call_short(ep: CapSlot, msg: &ShortMessage) -> Result<ShortMessage, SysError> {
+    syscall_msg(Syscall::CallShort, [ep.0 as u64, 0, 0, 0], msg).map(|(_, _, reply)| reply)
 }
 
-/// Answers the short message or fault of `to` with `reply` and waits for the
-/// next message on `ep`, in one call.
-pub fn reply_recv_short(to: Tid, reply: &ShortMessage, ep: EndpointId, buf: &mut [u8]) -> Result<Received, SysError> {
+/// Answers the short message or fault whose reply right this thread holds
+/// with `reply`, and waits for the next message on `ep`, in one call.
+pub fn reply_recv_short(reply: &ShortMessage, ep: CapSlot, buf: &mut [u8]) -> Result<Received, SysError> {
     received(syscall_msg(
         Syscall::ReplyRecvShort,
-        [to.0 as u64, ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64],
+        [ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0],
         reply,
     ))
 }
 
-/// Answers the short message or fault of `to` without waiting.
-pub fn reply_short(to: Tid, reply: &ShortMessage) -> Result<(), SysError> {
-    syscall_msg(Syscall::ReplyShort, [to.0 as u64, 0, 0, 0], reply).map(|_| ())
+/// Answers the short message or fault whose reply right this thread holds,
+/// without waiting.
+pub fn reply_short(reply: &ShortMessage) -> Result<(), SysError> {
+    syscall_msg(Syscall::ReplyShort, [0; 4], reply).map(|_| ())
 }
 
-/// Sends `msg` to `ep` and waits for the reply, written into `reply`.
-pub fn call(ep: EndpointId, msg: &[u8], reply: &mut [u8]) -> Result<usize, SysError> {
+/// Sends `msg` through `ep` and waits for the reply, written into `reply`.
+pub fn call(ep: CapSlot, msg: &[u8], reply: &mut [u8]) -> Result<usize, SysError> {
     call_raw(ep, msg, reply, 0)
 }
 
 /// `Call` with an optional lease descriptor (0 for none).
-fn call_raw(ep: EndpointId, msg: &[u8], reply: &mut [u8], lease: u64) -> Result<usize, SysError> {
+fn call_raw(ep: CapSlot, msg: &[u8], reply: &mut [u8], lease: u64) -> Result<usize, SysError> {
     let r = syscall6(
         Syscall::Call,
         [
@@ -101,30 +115,30 @@ fn call_raw(ep: EndpointId, msg: &[u8], reply: &mut [u8], lease: u64) -> Result<
 }
 
 /// `call` lending `lease` to the server for the duration of the call.
-pub fn call_with_lease(ep: EndpointId, msg: &[u8], reply: &mut [u8], lease: &LeaseDesc) -> Result<usize, SysError> {
+pub fn call_with_lease(ep: CapSlot, msg: &[u8], reply: &mut [u8], lease: &LeaseDesc) -> Result<usize, SysError> {
     call_raw(ep, msg, reply, lease as *const LeaseDesc as u64)
 }
 
-/// Server side: reads from the lease of caller `from` at `offset`.
-pub fn lease_read(from: Tid, offset: u64, buf: &mut [u8]) -> Result<usize, SysError> {
+/// Server side: reads from the lease of the call being served, at `offset`.
+pub fn lease_read(offset: u64, buf: &mut [u8]) -> Result<usize, SysError> {
     let r = syscall6(
         Syscall::LeaseRead,
-        [from.0 as u64, offset, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0],
+        [offset, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0],
     )?;
     Ok(r.0 as usize)
 }
 
-/// Server side: writes into the lease of caller `to` at `offset`.
-pub fn lease_write(to: Tid, offset: u64, data: &[u8]) -> Result<usize, SysError> {
+/// Server side: writes into the lease of the call being served, at `offset`.
+pub fn lease_write(offset: u64, data: &[u8]) -> Result<usize, SysError> {
     let r = syscall6(
         Syscall::LeaseWrite,
-        [to.0 as u64, offset, data.as_ptr() as u64, data.len() as u64, 0, 0],
+        [offset, data.as_ptr() as u64, data.len() as u64, 0, 0, 0],
     )?;
     Ok(r.0 as usize)
 }
 
-/// Waits for a message on `ep`.
-pub fn recv(ep: EndpointId, buf: &mut [u8]) -> Result<Received, SysError> {
+/// Waits for a message on `ep` (needs `RECV`).
+pub fn recv(ep: CapSlot, buf: &mut [u8]) -> Result<Received, SysError> {
     received(syscall_msg(
         Syscall::Recv,
         [ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0],
@@ -132,29 +146,46 @@ pub fn recv(ep: EndpointId, buf: &mut [u8]) -> Result<Received, SysError> {
     ))
 }
 
-/// Replies to `to` and waits for the next message on `ep` in one call.
-pub fn reply_recv(to: Tid, reply: &[u8], ep: EndpointId, buf: &mut [u8]) -> Result<Received, SysError> {
+/// Replies to the call being served and waits for the next message on `ep`
+/// in one call.
+pub fn reply_recv(reply: &[u8], ep: CapSlot, buf: &mut [u8]) -> Result<Received, SysError> {
     // The reply's pointer and length sit where a short reply's label and
     // first word would: both forms share the receive half's registers.
     received(syscall_msg(
         Syscall::ReplyRecv,
-        [to.0 as u64, ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64],
+        [ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0],
         &ShortMessage::new(reply.as_ptr() as u64, [reply.len() as u64, 0, 0, 0]),
     ))
 }
 
-/// Replies to `to` without waiting.
-pub fn reply(to: Tid, reply: &[u8]) -> Result<(), SysError> {
-    syscall6(
-        Syscall::Reply,
-        [to.0 as u64, reply.as_ptr() as u64, reply.len() as u64, 0, 0, 0],
-    )
-    .map(|_| ())
+/// Replies to the call being served without waiting.
+pub fn reply(reply: &[u8]) -> Result<(), SysError> {
+    syscall6(Syscall::Reply, [reply.as_ptr() as u64, reply.len() as u64, 0, 0, 0, 0]).map(|_| ())
 }
 
-/// Registers the well-known endpoint `ep` for the caller.
-pub fn endpoint_create(ep: EndpointId) -> Result<(), SysError> {
-    syscall6(Syscall::EndpointCreate, [ep.0 as u64, 0, 0, 0, 0, 0]).map(|_| ())
+/// A new endpoint; returns the slot of its capability (every right).
+pub fn endpoint_create() -> Result<CapSlot, SysError> {
+    Ok(CapSlot(syscall6(Syscall::EndpointCreate, [0; 6])?.0 as u32))
+}
+
+/// Empties a slot of the caller's capability table.
+pub fn cap_drop(slot: CapSlot) -> Result<(), SysError> {
+    syscall6(Syscall::CapDrop, [slot.0 as u64, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Copies the capability in `slot` into a free slot of the caller's table,
+/// with `rights` (no wider than its own): how a holder keeps less than it
+/// was given.
+pub fn cap_copy(slot: CapSlot, rights: Rights) -> Result<CapSlot, SysError> {
+    Ok(CapSlot(
+        syscall6(Syscall::CapCopy, [slot.0 as u64, rights.0, 0, 0, 0, 0])?.0 as u32,
+    ))
+}
+
+/// Acts for the caller whose call this thread serves (`true`) or as itself
+/// again (`false`).
+pub fn impersonate(on: bool) -> Result<(), SysError> {
+    syscall6(Syscall::Impersonate, [u64::from(on), 0, 0, 0, 0, 0]).map(|_| ())
 }
 
 /// Writes bytes to the kernel console.
@@ -186,10 +217,24 @@ pub fn ticks() -> u64 {
     syscall6(Syscall::Ticks, [0; 6]).map(|r| r.0).unwrap_or(0)
 }
 
-/// The kernel's own frame accounting: (free, total) frames.
-pub fn kernel_info() -> Result<(PageCount, PageCount), SysError> {
+/// The kernel's own memory accounting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelInfo {
+    pub free_frames: PageCount,
+    pub total_frames: PageCount,
+    /// Bytes of the kernel heap in use (process, thread and endpoint
+    /// tables, queues).
+    pub heap_bytes: u64,
+}
+
+/// The kernel's own memory accounting.
+pub fn kernel_info() -> Result<KernelInfo, SysError> {
     let r = syscall6(Syscall::KernelInfo, [0; 6])?;
-    Ok((PageCount(r.0), PageCount(r.1)))
+    Ok(KernelInfo {
+        free_frames: PageCount(r.0),
+        total_frames: PageCount(r.1),
+        heap_bytes: r.2,
+    })
 }
 
 /// The kernel's fault-path profile (see [`FaultProfile`]).
@@ -204,8 +249,9 @@ pub fn space_create() -> Result<Pid, SysError> {
     Ok(Pid(syscall6(Syscall::SpaceCreate, [0; 6])?.0 as u32))
 }
 
-/// Pager only: starts a thread in `pid` whose faults go to `pager`.
-pub fn thread_start(pid: Pid, entry: VirtAddr, stack: VirtAddr, arg: u64, pager: EndpointId) -> Result<Tid, SysError> {
+/// Pager only: starts a thread in `pid` whose faults go to the endpoint of
+/// `pager` (a capability of the caller's with `RECV`).
+pub fn thread_start(pid: Pid, entry: VirtAddr, stack: VirtAddr, arg: u64, pager: CapSlot) -> Result<Tid, SysError> {
     Ok(Tid(syscall6(
         Syscall::ThreadStart,
         [pid.0 as u64, entry.0, stack.0, arg, pager.0 as u64, 0],
@@ -228,6 +274,16 @@ pub fn unmap(pid: Pid, virt: VirtAddr, pages: PageCount) -> Result<PageCount, Sy
 /// Pager only: destroys an address space and all its threads.
 pub fn space_destroy(pid: Pid) -> Result<(), SysError> {
     syscall6(Syscall::SpaceDestroy, [pid.0 as u64, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Pager only: copies the caller's capability in `src` (which needs
+/// `GRANT`) into slot `dst` of `pid`, with `rights` (no wider than its own).
+pub fn cap_grant(pid: Pid, src: CapSlot, dst: CapSlot, rights: Rights) -> Result<(), SysError> {
+    syscall6(
+        Syscall::CapGrant,
+        [pid.0 as u64, src.0 as u64, dst.0 as u64, rights.0, 0, 0],
+    )
+    .map(|_| ())
 }
 
 /// Pager only: powers the machine off with `status`.
@@ -255,7 +311,7 @@ pub fn raw_syscall(n: u64, a: [u64; 6]) -> Result<Regs, SysError> {
             inlateout("rdi") a[0] => rdi,
             inlateout("rsi") a[1] => rsi,
             inlateout("rdx") a[2] => rdx,
-            in("r10") a[3],
+            inlateout("r10") a[3] => _,
             inlateout("r8") a[4] => _,
             inlateout("r9") a[5] => _,
             lateout("r12") _,
@@ -271,11 +327,12 @@ pub fn raw_syscall(n: u64, a: [u64; 6]) -> Result<Regs, SysError> {
 
 /// Issues a system call that carries a short message: arguments in `rdi,
 /// rsi, rdx, r10`, the message in `r8` and `r9, r12, r13, r14`, and the
-/// same registers as results.
+/// same registers as results (`r10`: a receive's acting-for pid).
 #[inline(always)]
-fn syscall_msg(n: Syscall, a: [u64; 4], m: &ShortMessage) -> Result<(Regs, ShortMessage), SysError> {
+fn syscall_msg(n: Syscall, a: [u64; 4], m: &ShortMessage) -> Result<(Regs, u64, ShortMessage), SysError> {
     let rax: u64;
     let (rdi, rsi, rdx): Regs;
+    let r10: u64;
     let mut out = ShortMessage::default();
     // SAFETY: as in `raw_syscall`; the kernel writes only the registers
     // declared as outputs here.
@@ -286,7 +343,7 @@ fn syscall_msg(n: Syscall, a: [u64; 4], m: &ShortMessage) -> Result<(Regs, Short
             inlateout("rdi") a[0] => rdi,
             inlateout("rsi") a[1] => rsi,
             inlateout("rdx") a[2] => rdx,
-            inlateout("r10") a[3] => _,
+            inlateout("r10") a[3] => r10,
             inlateout("r8") m.label => out.label,
             inlateout("r9") m.words[0] => out.words[0],
             inlateout("r12") m.words[1] => out.words[1],
@@ -297,12 +354,12 @@ fn syscall_msg(n: Syscall, a: [u64; 4], m: &ShortMessage) -> Result<(Regs, Short
             options(nostack),
         );
     }
-    status(rax, (rdi, rsi, rdx)).map(|regs| (regs, out))
+    status(rax, (rdi, rsi, rdx)).map(|regs| (regs, r10, out))
 }
 
-/// The kernel transport: `Call` on an endpoint.
+/// The kernel transport: `Call` through an endpoint capability.
 #[derive(Clone, Copy, Debug)]
-pub struct KernelTransport(pub EndpointId);
+pub struct KernelTransport(pub CapSlot);
 
 impl Transport for KernelTransport {
     type Error = SysError;

@@ -5,17 +5,23 @@ use serde::{Deserialize, Serialize};
 /// Size of a base page.
 pub const PAGE_SIZE: u64 = 4096;
 
-/// A process identifier, assigned by the kernel.
+/// A process identifier, assigned by the kernel. It names one process for
+/// that process's whole life: the kernel reuses table slots, but tags each
+/// id with the slot's generation, so a stale id names nothing rather than a
+/// later process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Pid(pub u32);
 
-/// A thread identifier, assigned by the kernel, unique system-wide.
+/// A thread identifier, assigned by the kernel like a [`Pid`]: unique
+/// system-wide while the thread lives, never reused for a later thread of
+/// the same slot generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Tid(pub u32);
 
-/// An IPC endpoint identifier.
+/// A slot of the calling process's capability table (see
+/// [`crate::abi`]): the only way a process names an endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct EndpointId(pub u32);
+pub struct CapSlot(pub u32);
 
 /// The identity the kernel stamps on every message: who sent it. It travels
 /// in registers set by the kernel, never in the message body, so a sender

@@ -2,7 +2,8 @@
 //! `cmdline` (the `bootloader` crate has no command line of its own, so the
 //! runner packs it into the ramdisk).
 //!
-//! The kernel reads only what is mechanism: `log=` and `pager=`. Every other
+//! The kernel reads only what is mechanism: `log=`, `pager=` and
+//! `pt_limit=`. Every other
 //! word (policy, ASLR mode, which programs to run) belongs to the pager,
 //! which reads the same file.
 
@@ -12,13 +13,21 @@ pub struct KernelOptions<'a> {
     pub log_level: log::LevelFilter,
     /// Name of the pager binary in the ramdisk.
     pub pager: &'a str,
+    /// Page-table frames each paged process may use (`pt_limit=`).
+    pub page_table_limit: u32,
 }
+
+/// The default per-process page-table limit: 2,048 frames (8 MiB of page
+/// tables, enough to map 4 GiB densely with 4 KiB pages), so no process
+/// can take the kernel's frames from the others.
+pub const DEFAULT_PAGE_TABLE_LIMIT: u32 = 2048;
 
 impl<'a> KernelOptions<'a> {
     pub fn parse(cmdline: &'a str) -> Self {
         let mut opts = KernelOptions {
             log_level: log::LevelFilter::Info,
             pager: "pager",
+            page_table_limit: DEFAULT_PAGE_TABLE_LIMIT,
         };
         for word in cmdline.split_ascii_whitespace() {
             match word.split_once('=') {
@@ -27,6 +36,12 @@ impl<'a> KernelOptions<'a> {
                     Err(_) => crate::serial::write_fmt(format_args!("cmdline: bad log level {level:?}, using info\n")),
                 },
                 Some(("pager", name)) => opts.pager = name,
+                Some(("pt_limit", n)) => match n.parse() {
+                    Ok(n) if n >= 8 => opts.page_table_limit = n,
+                    _ => crate::serial::write_fmt(format_args!(
+                        "cmdline: bad pt_limit {n:?} (at least 8 frames), using {DEFAULT_PAGE_TABLE_LIMIT}\n"
+                    )),
+                },
                 _ => {}
             }
         }

@@ -15,26 +15,26 @@
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{MessageKind, Syscall},
+    abi::{MessageKind, Rights, Syscall},
     short::ShortMessage,
-    types::{EndpointId, Sender, Tid},
+    types::{CapSlot, Sender, Tid},
 };
 
 use crate::{
     arch::trap::TrapFrame,
-    ipc::Next,
     memory::usercopy,
-    object::{Kernel, Outgoing, ReplyTo, ThreadState},
+    object::{EndpointRef, Kernel, Outgoing, ReplyTo, ThreadState},
 };
 
 impl Kernel {
     /// Runs the current thread's system call on a fast path if one applies;
     /// returns the frame to leave through, or `None` for the general path.
     pub fn fastpath(&mut self, tid: Tid) -> Option<*mut TrapFrame> {
-        let number = self.thread(tid)?.frame.rax;
+        let thread = self.thread(tid)?;
+        let number = thread.frame.rax;
         if number == Syscall::CallShort as u64 {
-            let frame = &self.thread(tid)?.frame;
-            let (ep, msg) = (EndpointId(frame.rdi as u32), frame.short_message());
+            let (slot, msg, pid) = (CapSlot(thread.frame.rdi as u32), thread.frame.short_message(), thread.pid);
+            let ep = self.endpoint_of(pid, slot, Rights::SEND).ok()?;
             let server = self.fast_send_short(tid, ep, MessageKind::ShortCall, msg)?;
             Some(self.switch_to(server))
         } else if number == Syscall::ReplyRecvShort as u64 {
@@ -51,17 +51,19 @@ impl Kernel {
     pub fn fast_send_short(
         &mut self,
         sender: Tid,
-        ep: EndpointId,
+        ep: EndpointRef,
         kind: MessageKind,
         msg: ShortMessage,
     ) -> Option<Tid> {
-        let server = self.endpoints.get(ep.0 as usize)?.as_ref()?.receiver?;
+        let server = self.endpoints.get(ep)?.receiver?;
         let to = Outgoing::Short { kind, msg }.reply_to()?;
-        let pid = self.thread(sender)?.pid;
+        let me = self.thread(sender)?;
+        let (pid, acting_for) = (me.pid, me.acting_for.map_or(0, |p| u64::from(p.0)));
         if !matches!(self.thread(server)?.state, ThreadState::Receiving { .. }) {
             return None;
         }
-        self.write_short_delivery(server, Sender { pid, tid: sender }, kind, &msg);
+        self.write_short_delivery(server, Sender { pid, tid: sender }, acting_for, kind, &msg);
+        self.thread_mut(server).expect("checked above").reply = Some(sender);
         if let Some(e) = self.endpoint_mut(ep) {
             e.receiver = None;
         }
@@ -73,54 +75,47 @@ impl Kernel {
         Some(server)
     }
 
-    /// `ReplyRecvShort` (to, endpoint, buf, cap; the reply in registers)
-    /// when its target awaits a short answer and nobody is queued.
+    /// `ReplyRecvShort` (endpoint cap, buf, cap; the reply in registers)
+    /// when the caller it answers awaits a short answer and nobody is
+    /// queued.
     fn fast_reply_recv(&mut self, tid: Tid) -> Option<*mut TrapFrame> {
         let me = self.thread(tid)?;
         let f = &me.frame;
-        let (target, ep, buf, cap, msg, pid) = (
-            Tid(f.rdi as u32),
-            EndpointId(f.rsi as u32),
-            f.rdx,
-            f.r10,
-            f.short_message(),
-            me.pid,
-        );
-        let endpoint = self.endpoints.get(ep.0 as usize)?.as_ref()?;
-        if endpoint.owner != pid || !endpoint.queue.is_empty() || endpoint.receiver.is_some() {
+        let (slot, buf, cap, msg, pid) = (CapSlot(f.rdi as u32), f.rsi, f.rdx, f.short_message(), me.pid);
+        let ep = self.endpoint_of(pid, slot, Rights::RECV).ok()?;
+        let endpoint = self.endpoints.get(ep)?;
+        if !endpoint.queue.is_empty() || endpoint.receiver.is_some() {
             return None;
         }
         usercopy::check_range(buf, cap.min(MAX_MESSAGE as u64)).ok()?;
-        let resumed = match self.thread(target)?.state {
-            ThreadState::AwaitingReply {
-                server,
-                to: ReplyTo::Short,
-            } if server == tid => {
+        let (target, to) = self.awaiting(tid).ok()?;
+        let resumed = match to {
+            ReplyTo::Short => {
+                self.consume_reply(tid);
                 self.finish_short_call(target, &msg);
-                Some(target)
+                target
             }
-            ThreadState::AwaitingReply {
-                server,
-                to: ReplyTo::Fault,
-            } if server == tid => match self.fault_reply(pid, target, &msg) {
-                Ok(resumed) => resumed,
+            ReplyTo::Fault => match self.fault_reply(pid, tid, target, &msg) {
+                Ok(Some(resumed)) => resumed,
+                Ok(None) => {
+                    // The faulting process was killed: its end report may
+                    // wait on this endpoint now; the general receive takes it.
+                    let next = self.recv(tid, ep, buf, cap);
+                    return Some(self.finish(tid, next));
+                }
                 Err(e) => {
-                    // A refused reply: the pager learns why and goes on;
-                    // the faulting thread keeps waiting.
+                    // A refused reply: the pager learns why and still holds
+                    // the reply right; the faulting thread keeps waiting.
                     self.set_result(tid, Err(e));
                     return Some(self.switch_to(tid));
                 }
             },
-            _ => return None,
+            ReplyTo::Call { .. } => return None,
         };
         if let Some(e) = self.endpoint_mut(ep) {
             e.receiver = Some(tid);
         }
         self.thread_mut(tid).expect("current thread exists").state = ThreadState::Receiving { ep, buf, cap };
-        Some(match resumed {
-            Some(t) => self.switch_to(t),
-            // The pager killed the faulting process: run whoever is ready.
-            None => self.finish(tid, Next::Schedule),
-        })
+        Some(self.switch_to(resumed))
     }
 }

@@ -1,6 +1,24 @@
 //! Synchronous IPC (L4 style): `Call` blocks until the reply, `Recv` blocks
 //! until a message, `ReplyRecv` answers and waits in one step.
 //!
+//! The model (as seL4's and Zircon's docs state theirs):
+//!
+//! - **Endpoints are objects, named through capabilities.** A process
+//!   names an endpoint only by a slot of its own capability table; the slot
+//!   carries rights (`SEND`, `RECV`, `GRANT`), checked on every call. No
+//!   global name exists, so no process can claim a server's identity.
+//! - **Replies go through a one-shot reply right.** Delivering a call or a
+//!   fault gives the receiving thread the reply right of that call
+//!   (`Thread::reply`). Replying uses it up. Receiving again without
+//!   replying drops it: the caller gets `NotAnswered`, or, for a fault, its
+//!   process is killed (it cannot continue without its page). A server that
+//!   exits or dies drops it with `ServerGone`. A server that loses its last
+//!   receive right fails its queued and future callers with `ServerGone`.
+//!   Nobody waits forever on a server that is gone.
+//! - **Identity is stamped by the kernel.** Every delivery carries the
+//!   sender's pid and tid, and, while the sender impersonates the caller it
+//!   serves (`Impersonate`), that caller's pid as the one it acts for.
+//!
 //! Direct switching: when a sender finds its receiver waiting, the message
 //! goes straight into the receiver's registers (a short message) or buffer
 //! (a byte message) and the kernel switches to the receiver without a trip
@@ -12,13 +30,14 @@
 use libipc::{
     MAX_MESSAGE,
     abi::{MessageKind, SysError},
+    kernel::KernelKill,
     short::ShortMessage,
-    types::{EndpointId, Sender, Tid},
+    types::{Pid, Sender, Tid},
 };
 
 use crate::{
     memory::usercopy,
-    object::{Kernel, Outgoing, ReplyTo, ThreadState},
+    object::{EndpointRef, Kernel, Outgoing, ReplyTo, ThreadState},
 };
 
 /// The outcome of copying one message.
@@ -60,13 +79,14 @@ impl Kernel {
 
     /// `sender` (the current thread) sends `msg` to `ep`: hand off to a
     /// waiting receiver, or queue.
-    pub fn send(&mut self, sender: Tid, ep: EndpointId, msg: Outgoing) -> Next {
+    pub fn send(&mut self, sender: Tid, ep: EndpointRef, msg: Outgoing) -> Next {
         if let Some(thread) = self.thread_mut(sender) {
             thread.state = ThreadState::Sending { ep, msg };
         }
-        let Some(endpoint) = self.endpoint_mut(ep) else {
-            // Woken with the error, or its process is gone (a fault).
-            self.fail_sender(sender, SysError::NoSuchObject);
+        let Some(endpoint) = self.endpoint_mut(ep).filter(|e| e.receivers > 0) else {
+            // Nobody can answer: woken with the error, or, for a fault,
+            // its process is gone.
+            self.fail_sender(sender, SysError::ServerGone);
             return Next::Schedule;
         };
         let Some(receiver) = endpoint.receiver.take() else {
@@ -102,14 +122,19 @@ impl Kernel {
             return Delivery::ReceiverFault;
         };
         let stamp = self.sender(sender);
+        let acting_for = self.acting_for_word(sender);
         match msg {
-            Outgoing::Short { kind, msg: words } => self.write_short_delivery(receiver, stamp, kind, &words),
+            Outgoing::Short { kind, msg: words } => {
+                self.write_short_delivery(receiver, stamp, acting_for, kind, &words)
+            }
             Outgoing::Call { ptr, len, .. } => {
                 if let Err(d) = self.deliver_bytes(sender, receiver, (ptr, len), (buf, cap)) {
                     return d;
                 }
                 self.set_result(receiver, Ok((len, stamp.to_word(), MessageKind::Call as u64)));
-                self.thread_mut(receiver).expect("exists").state = ThreadState::Ready;
+                let r = self.thread_mut(receiver).expect("exists");
+                r.frame.r10 = acting_for;
+                r.state = ThreadState::Ready;
             }
         }
         match msg.reply_to() {
@@ -119,23 +144,40 @@ impl Kernel {
                 if thread.fault_times.entry != 0 {
                     thread.fault_times.delivered = crate::entropy::tsc();
                 }
+                self.thread_mut(receiver).expect("exists").reply = Some(sender);
             }
             // An exit report: the thread's last act.
-            None => self.threads[sender.0 as usize] = None,
+            None => self.free_reporter(sender),
         }
         Delivery::Delivered
     }
 
     /// Completes a receive with a short message: the receive's results and
-    /// the message go into the receiver's registers.
-    pub fn write_short_delivery(&mut self, receiver: Tid, from: Sender, kind: MessageKind, msg: &ShortMessage) {
+    /// the message go into the receiver's registers. `acting_for` is the
+    /// pid the sender impersonates (0: none).
+    #[inline(always)]
+    pub fn write_short_delivery(
+        &mut self,
+        receiver: Tid,
+        from: Sender,
+        acting_for: u64,
+        kind: MessageKind,
+        msg: &ShortMessage,
+    ) {
         let r = self.thread_mut(receiver).expect("receiver exists");
         r.frame.set_short_message(msg);
         r.frame.rax = 0;
         r.frame.rdi = 0;
         r.frame.rsi = from.to_word();
         r.frame.rdx = kind as u64;
+        r.frame.r10 = acting_for;
         r.state = ThreadState::Ready;
+    }
+
+    /// The pid a thread's messages are stamped as acting for (0: none).
+    #[inline(always)]
+    pub fn acting_for_word(&self, tid: Tid) -> u64 {
+        self.thread(tid).and_then(|t| t.acting_for).map_or(0, |p: Pid| u64::from(p.0))
     }
 
     /// Copies a byte message from the sender's memory into the receiver's
@@ -171,23 +213,16 @@ impl Kernel {
         Ok(())
     }
 
-    /// `Recv`: take the oldest queued sender or block. The buffer's pages
-    /// are checked when a byte message is written into it (a short message
-    /// never touches it): a receive costs no page walk.
-    pub fn recv(&mut self, tid: Tid, ep: EndpointId, buf: u64, cap: u64) -> Next {
-        let pid = self.thread(tid).expect("caller exists").pid;
-        let Some(endpoint) = self.endpoint_mut(ep) else {
-            self.set_result(tid, Err(SysError::NoSuchObject));
-            return Next::Continue;
-        };
-        if endpoint.owner != pid {
-            self.set_result(tid, Err(SysError::NotPermitted));
-            return Next::Continue;
-        }
+    /// `Recv` on the endpoint `ep` (already checked for `RECV`): drop any
+    /// reply right still held, then take the oldest queued sender or block.
+    /// The buffer's pages are checked when a byte message is written into
+    /// it (a short message never touches it): a receive costs no page walk.
+    pub fn recv(&mut self, tid: Tid, ep: EndpointRef, buf: u64, cap: u64) -> Next {
         if let Err(e) = usercopy::check_range(buf, cap.min(MAX_MESSAGE as u64)) {
             self.set_result(tid, Err(e));
             return Next::Continue;
         }
+        self.abandon_caller(tid, SysError::NotAnswered, KernelKill::FaultNotAnswered);
         self.thread_mut(tid).expect("exists").state = ThreadState::Receiving { ep, buf, cap };
         while let Some(sender) = self.endpoint_mut(ep).and_then(|e| e.queue.pop_front()) {
             match self.deliver(sender, tid) {
@@ -207,12 +242,23 @@ impl Kernel {
         Next::Schedule
     }
 
-    /// Checks that `target` waits for a reply from `server`.
-    pub fn awaiting(&self, server: Tid, target: Tid) -> Result<ReplyTo, SysError> {
+    /// The caller whose reply right `server` holds, and how it waits.
+    #[inline(always)]
+    pub fn awaiting(&self, server: Tid) -> Result<(Tid, ReplyTo), SysError> {
+        let target = self.thread(server).and_then(|t| t.reply).ok_or(SysError::NotWaiting)?;
         match self.thread(target).map(|t| &t.state) {
-            None => Err(SysError::NoSuchObject),
-            Some(ThreadState::AwaitingReply { server: s, to }) if *s == server => Ok(*to),
-            Some(_) => Err(SysError::NotWaiting),
+            Some(ThreadState::AwaitingReply { server: s, to }) if *s == server => Ok((target, *to)),
+            _ => Err(SysError::NotWaiting),
+        }
+    }
+
+    /// The reply right of `server` is used: it no longer holds it, nor
+    /// acts for that caller.
+    #[inline(always)]
+    pub fn consume_reply(&mut self, server: Tid) {
+        if let Some(t) = self.thread_mut(server) {
+            t.reply = None;
+            t.acting_for = None;
         }
     }
 

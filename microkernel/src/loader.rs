@@ -143,6 +143,6 @@ pub fn start_pager(kernel: &mut Kernel, image: &[u8], ramdisk: &[u8], pool: Fram
     unsafe { core::ptr::write(phys_to_virt(info_phys).as_mut_ptr::<PagerBootInfo>(), info) };
     let entry = elf.header.pt2.entry_point();
     let frame = TrapFrame::new_user(entry, pager_layout::STACK_TOP, pager_layout::BOOT_INFO);
-    kernel.create_thread(pid, frame, None);
+    kernel.create_thread(pid, frame, None).ok_or(LoadError::OutOfMemory)?;
     Ok(pid)
 }

@@ -133,7 +133,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     let Some(image) = ramdisk.file(options.pager) else {
         panic!("pager binary {:?} not found in the ramdisk", options.pager);
     };
-    let mut kernel = Kernel::new();
+    let mut kernel = Kernel::new(options.page_table_limit);
     let pid = match loader::start_pager(&mut kernel, image, ramdisk_bytes, pool) {
         Ok(pid) => pid,
         Err(e) => panic!("cannot start the pager {:?}: {e}", options.pager),

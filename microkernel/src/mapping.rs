@@ -89,6 +89,7 @@ impl Kernel {
                     return Err(match e {
                         MapError::OutOfMemory => SysError::OutOfMemory,
                         MapError::AlreadyMapped => SysError::AlreadyMapped,
+                        MapError::TableLimit => SysError::PageTableLimit,
                     });
                 }
             }

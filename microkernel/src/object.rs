@@ -1,18 +1,38 @@
-//! The kernel's objects: processes, threads and endpoints, and the tables
-//! that hold them. Slots are indexed by id; ids are never reused, so a stale
-//! id names nothing rather than somebody else.
+//! The kernel's objects: processes, threads and endpoints, in tables whose
+//! slots are reused under generation-tagged ids (`kernel_core::slab`), so
+//! a stale id names nothing rather than somebody else, and the tables'
+//! memory does not grow with the number of objects ever created.
+//!
+//! Ownership: a process owns its threads, its address space and its
+//! capability table. An endpoint lives while a capability or a thread (as
+//! its fault endpoint) refers to it; it serves while some capability with
+//! `RECV` exists. A thread serving a call holds that call's reply right
+//! (`Thread::reply`); see `ipc` for what happens when it is used or
+//! dropped.
 
 use alloc::{collections::VecDeque, vec::Vec};
 
+use kernel_core::{
+    cap::{CapTable, Capability},
+    slab::Slab,
+};
 use libipc::{
-    abi::MessageKind,
+    abi::{MessageKind, Rights, SysError},
+    kernel::{KernelEvent, KernelKill},
     short::ShortMessage,
-    types::{EndpointId, Pid, Sender, Tid},
+    types::{CapSlot, Pid, Sender, Tid},
 };
 
 use crate::{arch::trap::TrapFrame, memory::space::AddressSpace};
-/// Highest well-known endpoint id.
-pub const MAX_ENDPOINTS: u32 = 64;
+
+/// Table sizes: fixed, allocated at boot.
+pub const MAX_PROCESSES: usize = 256;
+pub const MAX_THREADS: usize = 1024;
+pub const MAX_ENDPOINTS: usize = 1024;
+
+/// An endpoint's id in [`Kernel::endpoints`] (kernel-internal: programs
+/// name endpoints only through capabilities).
+pub type EndpointRef = u32;
 
 /// A physical range a pager owns and may map into the processes it pages.
 #[derive(Clone, Copy, Debug)]
@@ -35,6 +55,7 @@ pub struct Process {
     pub pager: Option<Pid>,
     /// Present for a pager: the frames it owns.
     pub pool: Option<FramePool>,
+    pub caps: CapTable,
 }
 
 /// What a blocked sender is sending.
@@ -109,28 +130,31 @@ pub enum ThreadState {
     /// Runnable (queued or current).
     Ready,
     Receiving {
-        ep: EndpointId,
+        ep: EndpointRef,
         buf: u64,
         cap: u64,
     },
     Sending {
-        ep: EndpointId,
+        ep: EndpointRef,
         msg: Outgoing,
     },
     AwaitingReply {
         server: Tid,
         to: ReplyTo,
     },
-    /// An exit report is on its way to the pager; the thread is gone.
-    Exiting,
 }
 
 pub struct Thread {
     pub pid: Pid,
     pub frame: TrapFrame,
     pub state: ThreadState,
-    /// Where this thread's faults go.
-    pub pager_ep: Option<EndpointId>,
+    /// Where this thread's faults go (a reference the thread holds).
+    pub pager_ep: Option<EndpointRef>,
+    /// The reply right of the call this thread serves: its caller.
+    pub reply: Option<Tid>,
+    /// Set while the thread impersonates the caller of the call it serves:
+    /// the pid its messages are stamped as acting for.
+    pub acting_for: Option<Pid>,
     /// Timestamps of the fault in flight, for the fault-path profile.
     pub fault_times: FaultTimes,
 }
@@ -145,8 +169,11 @@ pub struct FaultTimes {
 }
 
 pub struct Endpoint {
-    pub owner: Pid,
-    /// The owner thread waiting in `Recv`, if any.
+    /// Capabilities and threads (fault endpoints) that refer to it.
+    pub refs: u32,
+    /// Capabilities with `RECV`: while there are none, nobody can answer.
+    pub receivers: u32,
+    /// The thread waiting in `Recv`, if any.
     pub receiver: Option<Tid>,
     /// Senders waiting for a receiver, oldest first.
     pub queue: VecDeque<Tid>,
@@ -155,50 +182,52 @@ pub struct Endpoint {
 /// All kernel state. Lives behind one lock taken on every kernel entry;
 /// interrupts are off in the kernel, so it is never contended.
 pub struct Kernel {
-    pub processes: Vec<Option<Process>>,
-    pub threads: Vec<Option<Thread>>,
-    pub endpoints: Vec<Option<Endpoint>>,
+    pub processes: Slab<Process>,
+    pub threads: Slab<Thread>,
+    pub endpoints: Slab<Endpoint>,
     pub run_queue: VecDeque<Tid>,
     pub current: Option<Tid>,
     /// TSC at the current kernel entry.
     pub entry_tsc: u64,
     pub profile: libipc::abi::FaultProfile,
+    /// Page-table frames each paged process may use.
+    pub page_table_limit: u32,
 }
 
 impl Kernel {
-    pub fn new() -> Self {
-        let mut endpoints = Vec::new();
-        endpoints.resize_with(MAX_ENDPOINTS as usize + 1, || None);
+    pub fn new(page_table_limit: u32) -> Self {
         Kernel {
-            // Slot 0 is never used: pid 0 and tid 0 mean "nobody".
-            processes: alloc::vec![None],
-            threads: alloc::vec![None],
-            endpoints,
-            run_queue: VecDeque::new(),
+            processes: Slab::with_capacity(MAX_PROCESSES),
+            threads: Slab::with_capacity(MAX_THREADS),
+            endpoints: Slab::with_capacity(MAX_ENDPOINTS),
+            run_queue: VecDeque::with_capacity(MAX_THREADS),
             current: None,
             entry_tsc: 0,
             profile: libipc::abi::FaultProfile::default(),
+            page_table_limit,
         }
     }
 
     pub fn process(&self, pid: Pid) -> Option<&Process> {
-        self.processes.get(pid.0 as usize)?.as_ref()
+        self.processes.get(pid.0)
     }
 
     pub fn process_mut(&mut self, pid: Pid) -> Option<&mut Process> {
-        self.processes.get_mut(pid.0 as usize)?.as_mut()
+        self.processes.get_mut(pid.0)
     }
 
+    #[inline(always)]
     pub fn thread(&self, tid: Tid) -> Option<&Thread> {
-        self.threads.get(tid.0 as usize)?.as_ref()
+        self.threads.get(tid.0)
     }
 
+    #[inline(always)]
     pub fn thread_mut(&mut self, tid: Tid) -> Option<&mut Thread> {
-        self.threads.get_mut(tid.0 as usize)?.as_mut()
+        self.threads.get_mut(tid.0)
     }
 
-    pub fn endpoint_mut(&mut self, ep: EndpointId) -> Option<&mut Endpoint> {
-        self.endpoints.get_mut(ep.0 as usize)?.as_mut()
+    pub fn endpoint_mut(&mut self, ep: EndpointRef) -> Option<&mut Endpoint> {
+        self.endpoints.get_mut(ep)
     }
 
     pub fn sender(&self, tid: Tid) -> Sender {
@@ -206,32 +235,118 @@ impl Kernel {
         Sender { pid, tid }
     }
 
-    pub fn create_process(&mut self, pager: Option<Pid>, pool: Option<FramePool>) -> Option<Pid> {
-        let space = AddressSpace::new()?;
-        let pid = Pid(self.processes.len() as u32);
-        self.processes.push(Some(Process {
-            space,
-            threads: Vec::new(),
-            pager,
-            pool,
-        }));
-        Some(pid)
+    /// The endpoint behind `slot` of `pid`'s table, if the capability there
+    /// has `needs`.
+    #[inline(always)]
+    pub fn endpoint_of(&self, pid: Pid, slot: CapSlot, needs: Rights) -> Result<EndpointRef, SysError> {
+        let process = self.process(pid).ok_or(SysError::NoSuchObject)?;
+        Ok(process.caps.lookup(slot, needs)?.endpoint)
     }
 
-    pub fn create_thread(&mut self, pid: Pid, frame: TrapFrame, pager_ep: Option<EndpointId>) -> Tid {
-        let tid = Tid(self.threads.len() as u32);
-        self.threads.push(Some(Thread {
+    /// A new process; `limit` bounds its page tables (`None`: the root
+    /// pager, whose tables the kernel builds itself).
+    pub fn create_process(&mut self, pager: Option<Pid>, pool: Option<FramePool>) -> Option<Pid> {
+        let limit = if pager.is_some() { self.page_table_limit } else { u32::MAX };
+        let space = AddressSpace::new(limit)?;
+        self.processes
+            .insert(Process {
+                space,
+                threads: Vec::new(),
+                pager,
+                pool,
+                caps: CapTable::default(),
+            })
+            .map(Pid)
+    }
+
+    /// A new thread of `pid`, queued to run; `None` when the table is full.
+    pub fn create_thread(&mut self, pid: Pid, frame: TrapFrame, pager_ep: Option<EndpointRef>) -> Option<Tid> {
+        let tid = Tid(self.threads.insert(Thread {
             pid,
             frame,
             state: ThreadState::Ready,
             pager_ep,
+            reply: None,
+            acting_for: None,
             fault_times: FaultTimes::default(),
-        }));
+        })?);
+        if let Some(ep) = pager_ep.and_then(|ep| self.endpoints.get_mut(ep)) {
+            ep.refs += 1;
+        }
         if let Some(p) = self.process_mut(pid) {
             p.threads.push(tid);
         }
         self.run_queue.push_back(tid);
-        tid
+        Some(tid)
+    }
+
+    /// A new endpoint, named by a capability with every right in `pid`'s
+    /// first free slot.
+    pub fn create_endpoint(&mut self, pid: Pid) -> Result<CapSlot, SysError> {
+        let ep = self
+            .endpoints
+            .insert(Endpoint {
+                refs: 1,
+                receivers: 1,
+                receiver: None,
+                queue: VecDeque::new(),
+            })
+            .ok_or(SysError::OutOfMemory)?;
+        let cap = Capability {
+            endpoint: ep,
+            rights: Rights::ALL,
+        };
+        let inserted = self.process_mut(pid).ok_or(SysError::NoSuchObject)?.caps.insert(cap);
+        if inserted.is_err() {
+            self.endpoints.remove(ep);
+        }
+        inserted
+    }
+
+    /// Counts a new capability to `cap.endpoint`.
+    pub fn retain_endpoint(&mut self, cap: Capability) {
+        if let Some(e) = self.endpoints.get_mut(cap.endpoint) {
+            e.refs += 1;
+            if cap.rights.contains(Rights::RECV) {
+                e.receivers += 1;
+            }
+        }
+    }
+
+    /// Drops one reference to `ep` (a capability with `rights`, or a
+    /// thread's fault endpoint with none). When the last receive right
+    /// goes, everyone waiting on the endpoint learns the server is gone;
+    /// when the last reference goes, the endpoint is freed.
+    pub fn release_endpoint(&mut self, ep: EndpointRef, rights: Rights) {
+        let Some(e) = self.endpoints.get_mut(ep) else { return };
+        e.refs -= 1;
+        if rights.contains(Rights::RECV) {
+            e.receivers -= 1;
+        }
+        let (stranded, receiver) = if e.receivers == 0 {
+            (core::mem::take(&mut e.queue), e.receiver.take())
+        } else {
+            (VecDeque::new(), None)
+        };
+        if e.refs == 0 {
+            self.endpoints.remove(ep);
+        }
+        for sender in stranded {
+            self.fail_sender(sender, SysError::ServerGone);
+        }
+        // A receiver whose sibling dropped the endpoint's last receive right.
+        if let Some(r) = receiver {
+            self.wake_with(r, SysError::NoCapability);
+        }
+    }
+
+    /// Wakes a blocked thread with `error` as its call's result.
+    pub fn wake_with(&mut self, tid: Tid, error: SysError) {
+        if let Some(t) = self.thread_mut(tid) {
+            t.frame.rax = error as u64;
+            t.state = ThreadState::Ready;
+            self.run_queue.push_back(tid);
+        }
     }
 
     /// Takes a thread out of every queue it may sit in.
@@ -258,79 +373,109 @@ impl Kernel {
         }
     }
 
-    /// Destroys a process: its threads, endpoints and page tables. Threads
-    /// that sent to its endpoints get `NoSuchObject`. The frames it had
-    /// mapped belong to its pager, which reclaims them.
-    pub fn destroy_process(&mut self, pid: Pid) {
-        let Some(process) = self.processes.get_mut(pid.0 as usize).and_then(Option::take) else {
+    /// The caller whose call `server` serves loses its server: `error` for
+    /// a call; a fault cannot go on without its page, so that process is
+    /// killed (`cause`).
+    pub fn abandon_caller(&mut self, server: Tid, error: SysError, cause: KernelKill) {
+        let Some(caller) = self.thread_mut(server).and_then(|t| {
+            t.acting_for = None;
+            t.reply.take()
+        }) else {
+            return;
+        };
+        match self.thread(caller).map(|t| t.state) {
+            Some(ThreadState::AwaitingReply { server: s, to }) if s == server => match to {
+                ReplyTo::Fault => {
+                    let pid = self.thread(caller).expect("checked above").pid;
+                    self.kill(pid, cause);
+                }
+                ReplyTo::Call { .. } | ReplyTo::Short => self.wake_with(caller, error),
+            },
+            // Answered already, or gone.
+            _ => {}
+        }
+    }
+
+    /// Frees a thread: out of every queue, its reply right dropped (its
+    /// caller learns the server is gone), its fault endpoint released.
+    fn destroy_thread(&mut self, tid: Tid) {
+        self.unlink_thread(tid);
+        self.abandon_caller(tid, SysError::ServerGone, KernelKill::PagerGone);
+        if let Some(thread) = self.threads.remove(tid.0)
+            && let Some(ep) = thread.pager_ep
+        {
+            self.release_endpoint(ep, Rights::NONE);
+        }
+    }
+
+    /// Destroys a process: its threads (but `reporter`, which carries the
+    /// process's end report to its pager and is freed on delivery), its
+    /// capabilities and its page tables. The frames it had mapped belong
+    /// to its pager, which reclaims them.
+    pub fn destroy_process(&mut self, pid: Pid, reporter: Option<Tid>) {
+        let Some(mut process) = self.processes.remove(pid.0) else {
             return;
         };
         for &tid in &process.threads {
-            // A thread whose exit report is still queued stays until the
-            // pager has received it.
-            if matches!(self.thread(tid).map(|t| &t.state), Some(ThreadState::Exiting)) {
-                continue;
+            if Some(tid) == reporter {
+                self.unlink_thread(tid);
+                self.abandon_caller(tid, SysError::ServerGone, KernelKill::PagerGone);
+            } else {
+                self.destroy_thread(tid);
             }
-            self.unlink_thread(tid);
-            self.threads[tid.0 as usize] = None;
         }
-        for id in 0..self.endpoints.len() {
-            if self.endpoints[id].as_ref().is_some_and(|e| e.owner == pid) {
-                let ep = self.endpoints[id].take().expect("checked above");
-                for waiter in ep.queue {
-                    self.fail_sender(waiter, libipc::abi::SysError::NoSuchObject);
-                }
-            }
+        let caps: Vec<Capability> = process.caps.drain().collect();
+        for cap in caps {
+            self.release_endpoint(cap.endpoint, cap.rights);
         }
         drop(process);
-        // Callers waiting for a reply from a thread that is gone would wait
-        // forever: a call gets an error, a fault (its pager died) is fatal.
-        let orphans: Vec<(Tid, ReplyTo)> = self
-            .threads
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| match t.as_ref().map(|t| &t.state) {
-                Some(ThreadState::AwaitingReply { server, to }) if self.thread(*server).is_none() => {
-                    Some((Tid(i as u32), *to))
-                }
-                _ => None,
-            })
-            .collect();
-        for (tid, to) in orphans {
-            match to {
-                ReplyTo::Call { .. } | ReplyTo::Short => {
-                    if let Some(t) = self.thread_mut(tid) {
-                        t.frame.rax = libipc::abi::SysError::NoSuchObject as u64;
-                        t.state = ThreadState::Ready;
-                        self.run_queue.push_back(tid);
-                    }
-                }
-                ReplyTo::Fault => {
-                    if let Some(victim) = self.thread(tid).map(|t| t.pid) {
-                        log::warn!("process {} killed: its pager died while it waited", victim.0);
-                        self.destroy_process(victim);
-                    }
-                }
-            }
+    }
+
+    /// Ends process `pid` with `event` reported to its pager, sent by one of
+    /// its threads that has a pager endpoint (which lives until delivery).
+    /// Returns where the CPU goes if the report reached a waiting pager.
+    pub fn end_process(&mut self, pid: Pid, event: KernelEvent, preferred: Option<Tid>) -> crate::ipc::Next {
+        let reporter = self.process(pid).and_then(|p| {
+            let has_pager = |t: &Tid| self.thread(*t).is_some_and(|t| t.pager_ep.is_some());
+            preferred
+                .filter(|t| p.threads.contains(t) && has_pager(t))
+                .or_else(|| p.threads.iter().copied().find(has_pager))
+        });
+        self.destroy_process(pid, reporter);
+        let Some(reporter) = reporter else {
+            return crate::ipc::Next::Schedule;
+        };
+        let ep = self.thread(reporter).and_then(|t| t.pager_ep).expect("chosen for it");
+        let (kind, msg) = event.to_message();
+        self.send(reporter, ep, Outgoing::Short { kind, msg })
+    }
+
+    /// The kernel ends `pid` for `cause`, says so, and tells its pager.
+    pub fn kill(&mut self, pid: Pid, cause: KernelKill) {
+        if self.process(pid).is_none() {
+            return;
+        }
+        log::warn!("process {} killed by the kernel: {}", pid.0, cause.describe());
+        let next = self.end_process(pid, KernelEvent::Killed { pid, cause }, None);
+        // A pager that was waiting got the report: it runs when scheduled.
+        if let crate::ipc::Next::SwitchTo(t) = next {
+            self.run_queue.push_back(t);
         }
     }
 
     /// Wakes a queued sender with an error instead of a reply.
-    pub fn fail_sender(&mut self, tid: Tid, error: libipc::abi::SysError) {
+    pub fn fail_sender(&mut self, tid: Tid, error: SysError) {
         let Some(t) = self.thread_mut(tid) else { return };
         match t.state {
             // An exit report nobody will receive: the thread is gone.
-            ThreadState::Exiting
-            | ThreadState::Sending {
+            ThreadState::Sending {
                 msg:
                     Outgoing::Short {
                         kind: MessageKind::Exit,
                         ..
                     },
                 ..
-            } => {
-                self.threads[tid.0 as usize] = None;
-            }
+            } => self.free_reporter(tid),
             // A faulting thread cannot continue without its pager.
             ThreadState::Sending {
                 msg:
@@ -341,14 +486,19 @@ impl Kernel {
                 ..
             } => {
                 let pid = t.pid;
-                log::warn!("process {} killed: its pager endpoint is gone", pid.0);
-                self.destroy_process(pid);
+                self.kill(pid, KernelKill::PagerGone);
             }
-            _ => {
-                t.frame.rax = error as u64;
-                t.state = ThreadState::Ready;
-                self.run_queue.push_back(tid);
-            }
+            _ => self.wake_with(tid, error),
+        }
+    }
+
+    /// Frees the thread that carried its dead process's end report.
+    pub fn free_reporter(&mut self, tid: Tid) {
+        self.unlink_thread(tid);
+        if let Some(thread) = self.threads.remove(tid.0)
+            && let Some(ep) = thread.pager_ep
+        {
+            self.release_endpoint(ep, Rights::NONE);
         }
     }
 }

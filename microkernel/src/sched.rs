@@ -76,10 +76,8 @@ impl Kernel {
     /// userspace deadlock, not a kernel bug. Say so and end the run.
     fn deadlock(&self) -> ! {
         log::error!("no runnable thread: every thread is blocked (a userspace deadlock)");
-        for (tid, t) in self.threads.iter().enumerate() {
-            if let Some(t) = t {
-                log::error!("  thread {tid} of process {}: {:?}", t.pid.0, t.state);
-            }
+        for (tid, t) in self.threads.iter() {
+            log::error!("  thread {tid} of process {}: {:?}", t.pid.0, t.state);
         }
         crate::qemu::exit(crate::qemu::QemuExit::Failure)
     }

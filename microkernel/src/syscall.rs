@@ -3,19 +3,20 @@
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, SysError, Syscall},
-    kernel::{FaultReplyRegs, KernelEvent, MAX_FAULT_MAPPINGS, Mapping},
+    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, Rights, SysError, Syscall},
+    kernel::{FaultReplyRegs, KernelEvent, KernelKill, MAX_FAULT_MAPPINGS, Mapping},
     short::ShortMessage,
-    types::{EndpointId, PhysAddr, Pid, Tid, VirtAddr},
+    types::{CapSlot, PhysAddr, Pid, Tid, VirtAddr},
 };
 
 use crate::{
     arch::trap::TrapFrame,
     ipc::Next,
     memory::{frames, usercopy},
-    object::{Kernel, Lease, MAX_ENDPOINTS, Outgoing, ReplyTo, ThreadState},
+    object::{Lease, Outgoing, ReplyTo, ThreadState},
     qemu::{self, QemuExit},
 };
+use crate::object::Kernel;
 
 /// Largest single `DebugWrite`.
 const MAX_DEBUG_WRITE: u64 = 4096;
@@ -40,9 +41,10 @@ impl Kernel {
             self.set_result(tid, Err(SysError::NoSuchCall));
             return Next::Continue;
         };
+        let slot = CapSlot(args[0] as u32);
         let result: SysResult = match call {
             Syscall::Call => return self.sys_call(tid, pid, args),
-            Syscall::Recv => return self.recv(tid, EndpointId(args[0] as u32), args[1], args[2]),
+            Syscall::Recv => return self.sys_recv(tid, pid, slot, args[1], args[2]),
             Syscall::ReplyRecv => {
                 let body = ReplyBody::Bytes {
                     ptr: args[4],
@@ -57,15 +59,18 @@ impl Kernel {
             Syscall::Reply => self.sys_reply_only(
                 tid,
                 pid,
-                Tid(args[0] as u32),
                 ReplyBody::Bytes {
-                    ptr: args[1],
-                    len: args[2],
+                    ptr: args[0],
+                    len: args[1],
                 },
             ),
-            Syscall::ReplyShort => self.sys_reply_only(tid, pid, Tid(args[0] as u32), ReplyBody::Short(short)),
-            Syscall::CallShort => return self.sys_call_short(tid, EndpointId(args[0] as u32), short),
-            Syscall::EndpointCreate => self.sys_endpoint_create(pid, args[0]),
+            Syscall::ReplyShort => self.sys_reply_only(tid, pid, ReplyBody::Short(short)),
+            Syscall::CallShort => return self.sys_call_short(tid, pid, slot, short),
+            Syscall::EndpointCreate => self.create_endpoint(pid).map(|s| (u64::from(s.0), 0, 0)),
+            Syscall::CapDrop => self.sys_cap_drop(pid, slot),
+            Syscall::CapGrant => self.sys_cap_grant(pid, args),
+            Syscall::CapCopy => self.sys_cap_copy(pid, slot, Rights(args[1])),
+            Syscall::Impersonate => self.sys_impersonate(tid, args[0]),
             Syscall::DebugWrite => self.sys_debug_write(pid, args[0], args[1]),
             Syscall::Exit => return self.sys_exit(tid, pid, args[0] as i64),
             Syscall::Yield => {
@@ -84,7 +89,7 @@ impl Kernel {
             }
             Syscall::KernelInfo => {
                 let (free, total) = frames::stats();
-                Ok((free, total, 0))
+                Ok((free, total, crate::memory::heap::bytes_in_use()))
             }
             Syscall::SpaceCreate => self.sys_space_create(pid),
             Syscall::ThreadStart => self.sys_thread_start(pid, args),
@@ -106,14 +111,33 @@ impl Kernel {
         Next::Continue
     }
 
-    /// `ReplyRecv`/`ReplyRecvShort`: `args` are to, endpoint, buf, cap.
-    fn sys_reply_recv(&mut self, tid: Tid, pid: Pid, args: [u64; 6], body: ReplyBody) -> Next {
-        match self.sys_reply(tid, pid, Tid(args[0] as u32), body) {
+    /// `Recv` through the capability in `slot`, which needs `RECV`.
+    fn sys_recv(&mut self, tid: Tid, pid: Pid, slot: CapSlot, buf: u64, cap: u64) -> Next {
+        match self.endpoint_of(pid, slot, Rights::RECV) {
+            Ok(ep) => self.recv(tid, ep, buf, cap),
             Err(e) => {
                 self.set_result(tid, Err(e));
                 Next::Continue
             }
-            Ok(resumed) => match self.recv(tid, EndpointId(args[1] as u32), args[2], args[3]) {
+        }
+    }
+
+    /// `ReplyRecv`/`ReplyRecvShort`: `args` are endpoint cap, buf, cap.
+    /// The endpoint is checked first: a refused call replies to nobody.
+    fn sys_reply_recv(&mut self, tid: Tid, pid: Pid, args: [u64; 6], body: ReplyBody) -> Next {
+        let ep = match self.endpoint_of(pid, CapSlot(args[0] as u32), Rights::RECV) {
+            Ok(ep) => ep,
+            Err(e) => {
+                self.set_result(tid, Err(e));
+                return Next::Continue;
+            }
+        };
+        match self.sys_reply(tid, pid, body) {
+            Err(e) => {
+                self.set_result(tid, Err(e));
+                Next::Continue
+            }
+            Ok(resumed) => match self.recv(tid, ep, args[1], args[2]) {
                 Next::Continue => {
                     if let Some(t) = resumed {
                         self.run_queue.push_back(t);
@@ -127,29 +151,25 @@ impl Kernel {
     }
 
     /// `Reply`/`ReplyShort`: answers without waiting.
-    fn sys_reply_only(&mut self, tid: Tid, pid: Pid, target: Tid, body: ReplyBody) -> SysResult {
-        let resumed = self.sys_reply(tid, pid, target, body)?;
+    fn sys_reply_only(&mut self, tid: Tid, pid: Pid, body: ReplyBody) -> SysResult {
+        let resumed = self.sys_reply(tid, pid, body)?;
         if let Some(t) = resumed {
             self.run_queue.push_back(t);
         }
         Ok((0, 0, 0))
     }
 
-    /// A call to an endpoint nobody registered fails at once.
-    fn endpoint_exists(&self, ep: EndpointId) -> Result<(), SysError> {
-        match self.endpoints.get(ep.0 as usize) {
-            Some(Some(_)) => Ok(()),
-            _ => Err(SysError::NoSuchObject),
+    fn sys_call_short(&mut self, tid: Tid, pid: Pid, slot: CapSlot, msg: ShortMessage) -> Next {
+        match self.endpoint_of(pid, slot, Rights::SEND) {
+            Ok(ep) => {
+                let kind = MessageKind::ShortCall;
+                self.send(tid, ep, Outgoing::Short { kind, msg })
+            }
+            Err(e) => {
+                self.set_result(tid, Err(e));
+                Next::Continue
+            }
         }
-    }
-
-    fn sys_call_short(&mut self, tid: Tid, ep: EndpointId, msg: ShortMessage) -> Next {
-        if let Err(e) = self.endpoint_exists(ep) {
-            self.set_result(tid, Err(e));
-            return Next::Continue;
-        }
-        let kind = MessageKind::ShortCall;
-        self.send(tid, ep, Outgoing::Short { kind, msg })
     }
 
     fn is_pager(&self, pid: Pid) -> bool {
@@ -157,7 +177,7 @@ impl Kernel {
     }
 
     fn sys_call(&mut self, tid: Tid, pid: Pid, a: [u64; 6]) -> Next {
-        let (ep, ptr, len, reply_ptr, reply_cap) = (EndpointId(a[0] as u32), a[1], a[2], a[3], a[4]);
+        let (slot, ptr, len, reply_ptr, reply_cap) = (CapSlot(a[0] as u32), a[1], a[2], a[3], a[4]);
         let space = &self.process(pid).expect("caller live").space;
         let checked = if len > MAX_MESSAGE as u64 {
             Err(SysError::MessageTooLarge)
@@ -165,14 +185,14 @@ impl Kernel {
             usercopy::check(space, ptr, len, false)
                 .and_then(|()| usercopy::check(space, reply_ptr, reply_cap.min(MAX_MESSAGE as u64), true))
         };
-        let checked = checked.and_then(|()| self.endpoint_exists(ep));
-        let lease = checked.and_then(|()| self.lease_from_user(pid, a[5]));
-        match lease {
+        let ep = checked.and_then(|()| self.endpoint_of(pid, slot, Rights::SEND));
+        let sent = ep.and_then(|ep| Ok((ep, self.lease_from_user(pid, a[5])?)));
+        match sent {
             Err(e) => {
                 self.set_result(tid, Err(e));
                 Next::Continue
             }
-            Ok(lease) => self.send(
+            Ok((ep, lease)) => self.send(
                 tid,
                 ep,
                 Outgoing::Call {
@@ -205,10 +225,10 @@ impl Kernel {
     }
 
     /// `LeaseRead`/`LeaseWrite`: copies between the caller's buffer and the
-    /// lease of `lender`, which must be waiting for the caller's reply.
+    /// lease of the call whose reply right the caller holds.
     fn sys_lease_copy(&mut self, pid: Pid, tid: Tid, a: [u64; 6], write: bool) -> SysResult {
-        let (lender, offset, buf, len) = (Tid(a[0] as u32), a[1], a[2], a[3]);
-        let ReplyTo::Call { lease: Some(lease), .. } = self.awaiting(tid, lender)? else {
+        let (offset, buf, len) = (a[0], a[1], a[2]);
+        let (lender, ReplyTo::Call { lease: Some(lease), .. }) = self.awaiting(tid)? else {
             return Err(SysError::LeaseBounds);
         };
         let end = offset.checked_add(len).ok_or(SysError::LeaseBounds)?;
@@ -241,44 +261,59 @@ impl Kernel {
         Ok((len, 0, 0))
     }
 
-    /// The reply half of every reply call: the body must match the form of
-    /// the message it answers. Returns the thread to resume, if the reply
-    /// resumed one.
-    fn sys_reply(&mut self, tid: Tid, pid: Pid, target: Tid, body: ReplyBody) -> Result<Option<Tid>, SysError> {
+    /// The reply half of every reply call, through the caller's reply
+    /// right: the body must match the form of the message it answers.
+    /// Returns the thread to resume, if the reply resumed one.
+    fn sys_reply(&mut self, tid: Tid, pid: Pid, body: ReplyBody) -> Result<Option<Tid>, SysError> {
         if let ReplyBody::Bytes { len, .. } = body
             && len > MAX_MESSAGE as u64
         {
             return Err(SysError::MessageTooLarge);
         }
-        match (self.awaiting(tid, target)?, body) {
+        match (self.awaiting(tid)?, body) {
             (
-                ReplyTo::Call {
-                    reply_ptr, reply_cap, ..
-                },
+                (
+                    target,
+                    ReplyTo::Call {
+                        reply_ptr, reply_cap, ..
+                    },
+                ),
                 ReplyBody::Bytes { ptr, len },
             ) => {
                 let mut bytes: heapless::Vec<u8, MAX_MESSAGE> = heapless::Vec::new();
                 bytes.resize(len as usize, 0).map_err(|()| SysError::MessageTooLarge)?;
                 usercopy::copy_from_user(&self.process(pid).expect("caller live").space, ptr, &mut bytes)?;
+                self.consume_reply(tid);
                 self.finish_call(target, reply_ptr, reply_cap, &bytes);
                 Ok(Some(target))
             }
-            (ReplyTo::Short, ReplyBody::Short(m)) => {
+            ((target, ReplyTo::Short), ReplyBody::Short(m)) => {
+                self.consume_reply(tid);
                 self.finish_short_call(target, &m);
                 Ok(Some(target))
             }
-            (ReplyTo::Fault, ReplyBody::Short(m)) => self.fault_reply(pid, target, &m),
+            ((target, ReplyTo::Fault), ReplyBody::Short(m)) => self.fault_reply(pid, tid, target, &m),
             _ => Err(SysError::Malformed),
         }
     }
 
     /// A pager's answer to the fault of `target`: install and resume, or
-    /// kill.
-    pub fn fault_reply(&mut self, pager: Pid, target: Tid, m: &ShortMessage) -> Result<Option<Tid>, SysError> {
+    /// kill. A refused answer leaves the reply right with the pager (it may
+    /// answer again; if it receives instead, the process is killed). When
+    /// the kernel cannot hold the process's page tables (its limit, or no
+    /// frame left), the process is killed here: it is the one whose
+    /// memory ran out, and nobody is left waiting.
+    pub fn fault_reply(
+        &mut self,
+        pager: Pid,
+        server: Tid,
+        target: Tid,
+        m: &ShortMessage,
+    ) -> Result<Option<Tid>, SysError> {
         let regs = FaultReplyRegs::from_message(m).ok_or(SysError::Malformed)?;
         let target_pid = self.thread(target).expect("awaiting thread exists").pid;
-        match regs {
-            FaultReplyRegs::One(mapping) => self.install(pager, target_pid, &[mapping])?,
+        let installed = match regs {
+            FaultReplyRegs::One(mapping) => self.install(pager, target_pid, &[mapping]),
             FaultReplyRegs::Batch { ptr, count } => {
                 let mut raw = [0u8; MAX_FAULT_MAPPINGS * Mapping::BYTES];
                 let raw = &mut raw[..count * Mapping::BYTES];
@@ -287,7 +322,7 @@ impl Kernel {
                 for chunk in raw.as_chunks::<{ Mapping::BYTES }>().0 {
                     batch.push(Mapping::from_bytes(chunk)).expect("count checked");
                 }
-                self.install(pager, target_pid, &batch)?;
+                self.install(pager, target_pid, &batch)
             }
             FaultReplyRegs::Kill(reason) => {
                 self.paged_by(pager, target_pid)?;
@@ -299,10 +334,26 @@ impl Kernel {
                     target.0,
                     t.frame.rip
                 );
-                self.destroy_process(target_pid);
+                self.consume_reply(server);
+                self.destroy_process(target_pid, None);
                 return Ok(None);
             }
+        };
+        match installed {
+            Ok(()) => {}
+            Err(e @ (SysError::PageTableLimit | SysError::OutOfMemory)) => {
+                self.consume_reply(server);
+                let cause = if e == SysError::PageTableLimit {
+                    KernelKill::PageTableLimit
+                } else {
+                    KernelKill::OutOfMemory
+                };
+                self.kill(target_pid, cause);
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
         }
+        self.consume_reply(server);
         let replied = self.entry_tsc;
         let thread = self.thread_mut(target).expect("exists");
         thread.state = ThreadState::Ready;
@@ -313,19 +364,61 @@ impl Kernel {
         Ok(Some(target))
     }
 
-    fn sys_endpoint_create(&mut self, pid: Pid, id: u64) -> SysResult {
-        if id == 0 || id > u64::from(MAX_ENDPOINTS) {
+    fn sys_cap_drop(&mut self, pid: Pid, slot: CapSlot) -> SysResult {
+        let cap = self.process_mut(pid).expect("caller live").caps.remove(slot)?;
+        self.release_endpoint(cap.endpoint, cap.rights);
+        Ok((0, 0, 0))
+    }
+
+    /// `CapCopy`: a copy of one's own capability with fewer (or the same)
+    /// rights, in the first free slot.
+    fn sys_cap_copy(&mut self, pid: Pid, slot: CapSlot, rights: Rights) -> SysResult {
+        if !rights.is_valid() {
             return Err(SysError::InvalidArgument);
         }
-        let slot = &mut self.endpoints[id as usize];
-        if slot.is_some() {
-            return Err(SysError::AlreadyExists);
+        let caps = &mut self.process_mut(pid).expect("caller live").caps;
+        let mut cap = caps.lookup(slot, rights)?;
+        cap.rights = rights;
+        let copy = caps.insert(cap)?;
+        self.retain_endpoint(cap);
+        Ok((u64::from(copy.0), 0, 0))
+    }
+
+    /// `CapGrant`: a pager copies one of its capabilities, with rights no
+    /// wider than its own, into a process it pages.
+    fn sys_cap_grant(&mut self, pid: Pid, a: [u64; 6]) -> SysResult {
+        let (target, src, dst, rights) = (Pid(a[0] as u32), CapSlot(a[1] as u32), CapSlot(a[2] as u32), Rights(a[3]));
+        self.paged_by(pid, target)?;
+        if !rights.is_valid() {
+            return Err(SysError::InvalidArgument);
         }
-        *slot = Some(crate::object::Endpoint {
-            owner: pid,
-            receiver: None,
-            queue: Default::default(),
-        });
+        let mut cap = self.process(pid).expect("caller live").caps.lookup(src, Rights::GRANT)?;
+        if !cap.rights.contains(rights) {
+            return Err(SysError::MissingRight);
+        }
+        cap.rights = rights;
+        self.process_mut(target)
+            .ok_or(SysError::NoSuchObject)?
+            .caps
+            .insert_at(dst, cap)?;
+        self.retain_endpoint(cap);
+        Ok((0, 0, 0))
+    }
+
+    /// `Impersonate(1)`: act for the caller whose reply right this thread
+    /// holds (or for whomever that caller itself acts for); `Impersonate(0)`:
+    /// act as itself again.
+    fn sys_impersonate(&mut self, tid: Tid, on: u64) -> SysResult {
+        let acting_for = match on {
+            0 => None,
+            1 => {
+                let (caller, _) = self.awaiting(tid)?;
+                let c = self.thread(caller).expect("awaiting thread exists");
+                Some(c.acting_for.unwrap_or(c.pid))
+            }
+            _ => return Err(SysError::InvalidArgument),
+        };
+        self.thread_mut(tid).expect("current thread exists").acting_for = acting_for;
         Ok((0, 0, 0))
     }
 
@@ -347,16 +440,12 @@ impl Kernel {
     }
 
     fn sys_exit(&mut self, tid: Tid, pid: Pid, code: i64) -> Next {
-        let Some(pager_ep) = self.thread(tid).and_then(|t| t.pager_ep) else {
+        if self.thread(tid).and_then(|t| t.pager_ep).is_none() {
             log::error!("the pager (process {}) exited with code {code}", pid.0);
             qemu::exit(QemuExit::PagerDied);
-        };
+        }
         log::debug!("process {} exited with code {code}", pid.0);
-        // The report outlives the process: mark it before destroying.
-        self.thread_mut(tid).expect("exists").state = ThreadState::Exiting;
-        self.destroy_process(pid);
-        let (kind, msg) = KernelEvent::Exited { pid, code }.to_message();
-        self.send(tid, pager_ep, Outgoing::Short { kind, msg })
+        self.end_process(pid, KernelEvent::Exited { pid, code }, Some(tid))
     }
 
     fn sys_space_create(&mut self, pid: Pid) -> SysResult {
@@ -368,29 +457,25 @@ impl Kernel {
     }
 
     fn sys_thread_start(&mut self, pid: Pid, a: [u64; 6]) -> SysResult {
-        let (target, entry, stack, arg, ep) = (
-            Pid(a[0] as u32),
-            VirtAddr(a[1]),
-            VirtAddr(a[2]),
-            a[3],
-            EndpointId(a[4] as u32),
-        );
+        let (target, entry, stack, arg, fault_slot) =
+            (Pid(a[0] as u32), VirtAddr(a[1]), a[2], a[3], CapSlot(a[4] as u32));
         self.paged_by(pid, target)?;
-        if !entry.is_user() || !stack.is_user() {
+        // The entry must be a user address (`iretq` to a bad one would fault
+        // in the kernel); the stack pointer is just a register, and may be
+        // the very end of user space (pushes go below it).
+        if !entry.is_user() || stack > libipc::types::USER_END.0 {
             return Err(SysError::BadAddress);
         }
-        match self.endpoints.get(ep.0 as usize) {
-            Some(Some(e)) if e.owner == pid => {}
-            Some(Some(_)) => return Err(SysError::NotPermitted),
-            _ => return Err(SysError::NoSuchObject),
-        }
-        let tid = self.create_thread(target, TrapFrame::new_user(entry.0, stack.0, arg), Some(ep));
+        let ep = self.endpoint_of(pid, fault_slot, Rights::RECV)?;
+        let tid = self
+            .create_thread(target, TrapFrame::new_user(entry.0, stack, arg), Some(ep))
+            .ok_or(SysError::OutOfMemory)?;
         Ok((u64::from(tid.0), 0, 0))
     }
 
     fn sys_space_destroy(&mut self, pid: Pid, target: Pid) -> SysResult {
         self.paged_by(pid, target)?;
-        self.destroy_process(target);
+        self.destroy_process(target, None);
         Ok((0, 0, 0))
     }
 

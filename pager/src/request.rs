@@ -65,7 +65,9 @@ pub fn serve(space: &mut AddressSpace, pool: &FramePool, request: &Request) -> R
             total: pool.total(),
         },
         Request::Null => Reply::Done,
-        Request::Source(_) => return Err(Errno::NotSupported),
+        // The server's, not the policy library's: who is alive and which
+        // services run are the launcher's facts.
+        Request::Source(_) | Request::Service { .. } => return Err(Errno::NotSupported),
     };
     Ok((reply, effects))
 }

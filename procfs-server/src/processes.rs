@@ -64,6 +64,12 @@ impl ProcessTable {
         Ok(())
     }
 
+    /// Forgets everyone (the table is rebuilt for each request).
+    pub fn clear(&mut self) {
+        self.processes.clear();
+        self.impersonations.clear();
+    }
+
     /// Forgets an exited process and its threads' impersonations.
     pub fn remove(&mut self, pid: Pid) {
         self.processes.remove(&pid);
@@ -173,5 +179,21 @@ mod tests {
         assert!(table.get(Pid(2)).is_none());
         table.insert(Pid(2), token(1));
         assert_eq!(table.effective_token(sender(2, 20)).unwrap().user(), Sid::user(1));
+    }
+
+    #[test]
+    fn clear_forgets_everyone() {
+        let mut table = ProcessTable::new();
+        table.insert(Pid(1), token(1));
+        table.impersonate(Pid(1), Tid(10), token(2)).unwrap();
+        table.clear();
+        assert!(table.get(Pid(1)).is_none());
+        assert_eq!(table.effective_token(sender(1, 10)), Err(Error::AccessDenied));
+        table.insert(Pid(1), token(3));
+        assert_eq!(
+            table.effective_token(sender(1, 10)).unwrap().user(),
+            Sid::user(3),
+            "no impersonation survives a clear"
+        );
     }
 }

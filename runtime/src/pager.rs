@@ -1,11 +1,11 @@
 //! The typed client of the pager (see `libipc::pager`).
 
 use libipc::{
-    abi::PAGER_ENDPOINT,
-    pager::{Errno, MapKind, Reply, Request, Response, response_from_short},
+    abi::caps,
+    pager::{Errno, MapKind, Reply, Request, Response, ServiceName, response_from_short},
     sys::{self, KernelTransport},
     transport::{Client, ClientError},
-    types::{PageCount, Prot, VirtAddr},
+    types::{CapSlot, PageCount, Prot, VirtAddr},
 };
 
 /// Sends one request to the pager: in registers when it fits (the fast
@@ -13,12 +13,12 @@ use libipc::{
 /// and an undecodable answer EIO, so callers handle one error type.
 pub fn request(req: Request) -> Response {
     if let Some(msg) = req.to_short() {
-        return match sys::call_short(PAGER_ENDPOINT, &msg) {
+        return match sys::call_short(caps::PAGER, &msg) {
             Ok(reply) => response_from_short(&reply).unwrap_or(Err(Errno::Io)),
             Err(_) => Err(Errno::Fault),
         };
     }
-    let mut client: Client<KernelTransport, Request, Response> = Client::new(KernelTransport(PAGER_ENDPOINT));
+    let mut client: Client<KernelTransport, Request, Response> = Client::new(KernelTransport(caps::PAGER));
     match client.call(&req) {
         Ok(r) => r,
         Err(ClientError::Transport(_)) => Err(Errno::Fault),
@@ -67,6 +67,16 @@ pub fn pool_stats() -> Result<(PageCount, PageCount), Errno> {
 pub fn brk(addr: VirtAddr) -> Result<VirtAddr, Errno> {
     match request(Request::Brk { addr })? {
         Reply::Addr(a) => Ok(a),
+        _ => Err(Errno::Io),
+    }
+}
+
+/// The slot of this process's capability to the service `name`: ENOENT if
+/// the boot line does not start it, EINVAL for a name over 16 bytes.
+pub fn service(name: &str) -> Result<CapSlot, Errno> {
+    let name = ServiceName::new(name).ok_or(Errno::Invalid)?;
+    match request(Request::Service { name })? {
+        Reply::Slot(slot) => Ok(slot),
         _ => Err(Errno::Io),
     }
 }

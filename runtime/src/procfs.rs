@@ -3,28 +3,32 @@
 use alloc::vec::Vec;
 
 use libipc::{
-    abi::{LeaseDesc, PROCFS_ENDPOINT, SysError},
+    abi::{LeaseDesc, SysError, caps},
     procfs::{Error, MAX_INLINE_DATA, PidSelector, ProcFile, Reply, Request, Response},
     sys::KernelTransport,
     transport::{Client, ClientError},
 };
 
-/// How many times to yield while the procfs service is still starting.
-const STARTUP_RETRIES: u32 = 10_000;
-
-/// One request, one response (waiting for the service to start).
-pub fn call(request: &Request) -> Response {
-    let mut client: Client<KernelTransport, Request, Response> = Client::new(KernelTransport(PROCFS_ENDPOINT));
-    for _ in 0..STARTUP_RETRIES {
-        match client.call(request) {
-            Ok(r) => return r,
-            // The service has not registered its endpoint yet.
-            Err(ClientError::Transport(SysError::NoSuchObject)) => libipc::sys::yield_now(),
-            Err(ClientError::Transport(_)) => return Err(Error::Unavailable),
-            Err(_) => return Err(Error::Malformed),
-        }
+/// What a refused call means to a procfs client. The endpoint exists before
+/// any program runs (the launcher made it), so there is nothing to wait
+/// for: no capability means the boot line did not start procfs.
+fn transport_error(e: SysError) -> Error {
+    match e {
+        SysError::ServerGone | SysError::NotAnswered | SysError::NoCapability => Error::ServerGone,
+        // The kernel refused the lease itself (unmapped, read-only).
+        SysError::BadAddress | SysError::InvalidArgument => Error::InvalidArgument,
+        _ => Error::Unavailable,
     }
-    Err(Error::Unavailable)
+}
+
+/// One request, one response.
+pub fn call(request: &Request) -> Response {
+    let mut client: Client<KernelTransport, Request, Response> = Client::new(KernelTransport(caps::PROCFS));
+    match client.call(request) {
+        Ok(r) => r,
+        Err(ClientError::Transport(e)) => Err(transport_error(e)),
+        Err(_) => Err(Error::Malformed),
+    }
 }
 
 /// Reads up to `buf.len()` bytes of `file` at `offset`.
@@ -68,23 +72,13 @@ pub fn read_leased(pid: PidSelector, file: ProcFile, offset: u64, buf: &mut [u8]
         flags: LeaseDesc::WRITE,
     };
     let mut reply = [0u8; libipc::MAX_MESSAGE];
-    for _ in 0..STARTUP_RETRIES {
-        match libipc::sys::call_with_lease(PROCFS_ENDPOINT, &msg[..n], &mut reply, &lease) {
-            Ok(len) => {
-                return match libipc::codec::decode::<Response>(&reply[..len]) {
-                    Ok(Ok(Reply::Leased(moved))) => Ok(moved as usize),
-                    Ok(Ok(_)) => Err(Error::Malformed),
-                    Ok(Err(e)) => Err(e),
-                    Err(_) => Err(Error::Malformed),
-                };
-            }
-            Err(SysError::NoSuchObject) => libipc::sys::yield_now(),
-            // The kernel refused the lease itself (unmapped, read-only).
-            Err(SysError::BadAddress | SysError::InvalidArgument) => return Err(Error::InvalidArgument),
-            Err(_) => return Err(Error::Unavailable),
-        }
+    let len = libipc::sys::call_with_lease(caps::PROCFS, &msg[..n], &mut reply, &lease).map_err(transport_error)?;
+    match libipc::codec::decode::<Response>(&reply[..len]) {
+        Ok(Ok(Reply::Leased(moved))) => Ok(moved as usize),
+        Ok(Ok(_)) => Err(Error::Malformed),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(Error::Malformed),
     }
-    Err(Error::Unavailable)
 }
 
 /// Bytes one leased read moves.

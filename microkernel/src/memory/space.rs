@@ -39,6 +39,8 @@ pub fn kernel_translate(virt: VirtAddr) -> Option<PhysAddr> {
 pub enum MapError {
     OutOfMemory,
     AlreadyMapped,
+    /// The space's page tables would pass their limit.
+    TableLimit,
 }
 
 /// Bits of a virtual address below which one level-1 table maps (2 MiB).
@@ -48,10 +50,15 @@ const LEAF_REGION_SHIFT: u64 = 21;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MapCursor(Option<(u64, PhysFrame)>);
 
-/// One process's page tables.
+/// One process's page tables. The frames they take are charged to it:
+/// at most `limit` tables below the root, so one process cannot use up the
+/// kernel's frames and starve the others.
 #[derive(Debug)]
 pub struct AddressSpace {
     root: PhysFrame,
+    /// Tables allocated below the root.
+    tables: core::cell::Cell<u32>,
+    limit: u32,
 }
 
 fn table(frame: PhysFrame) -> &'static mut PageTable {
@@ -62,19 +69,29 @@ fn table(frame: PhysFrame) -> &'static mut PageTable {
 }
 
 impl AddressSpace {
-    /// A root with the kernel half shared and an empty user half.
-    pub fn new() -> Option<Self> {
+    /// A root with the kernel half shared and an empty user half, whose
+    /// tables below the root may number `limit`.
+    pub fn new(limit: u32) -> Option<Self> {
         let root = frames::alloc_zeroed()?;
         let src = table(*KERNEL_ROOT.get().expect("kernel root recorded at boot"));
         let dst = table(root);
         for i in KERNEL_HALF_START..512 {
             dst[i] = src[i].clone();
         }
-        Some(AddressSpace { root })
+        Some(AddressSpace {
+            root,
+            tables: core::cell::Cell::new(0),
+            limit,
+        })
     }
 
     pub fn root(&self) -> PhysFrame {
         self.root
+    }
+
+    /// Page-table frames this space uses below its root.
+    pub fn table_frames(&self) -> u32 {
+        self.tables.get()
     }
 
     /// The level-1 entry of user address `virt`, creating the missing
@@ -96,7 +113,11 @@ impl AddressSpace {
                 if !create {
                     return Ok(None);
                 }
+                if self.tables.get() >= self.limit {
+                    return Err(MapError::TableLimit);
+                }
                 let new = frames::alloc_zeroed().ok_or(MapError::OutOfMemory)?;
+                self.tables.set(self.tables.get() + 1);
                 entry.set_frame(new, F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE);
             } else if entry.flags().contains(F::HUGE_PAGE) {
                 return Ok(None);

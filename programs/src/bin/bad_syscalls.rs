@@ -5,11 +5,11 @@
 #![no_main]
 
 use libipc::{
-    abi::{PAGER_ENDPOINT, SysError, Syscall},
+    abi::{Rights, SysError, Syscall, caps},
     pager::{Errno, response_from_short},
     short::ShortMessage,
     sys,
-    types::{EndpointId, PageCount, PhysAddr, Pid, VirtAddr},
+    types::{CapSlot, PageCount, PhysAddr, Pid, VirtAddr},
 };
 use programs::{check, verdict};
 
@@ -56,7 +56,7 @@ fn main(_arg: u64) -> i64 {
         SysError::InvalidArgument,
     );
     let reply = [0u8; 64];
-    let ep = u64::from(PAGER_ENDPOINT.0);
+    let ep = u64::from(caps::PAGER.0);
     ok &= refused(
         "call with kernel-half message",
         raw(Syscall::Call, [ep, KERNEL_HALF, 8, reply.as_ptr() as u64, 64, 0]),
@@ -89,17 +89,22 @@ fn main(_arg: u64) -> i64 {
         SysError::MessageTooLarge,
     );
     ok &= refused(
-        "call to a missing endpoint",
+        "call through an empty slot",
         raw(
             Syscall::Call,
-            [50, reply.as_ptr() as u64, 1, reply.as_ptr() as u64, 64, 0],
+            [20, reply.as_ptr() as u64, 1, reply.as_ptr() as u64, 64, 0],
         ),
-        SysError::NoSuchObject,
+        SysError::NoCapability,
     );
     ok &= refused(
-        "recv on the pager's endpoint",
+        "recv on the pager's endpoint (send right only)",
         raw(Syscall::Recv, [ep, reply.as_ptr() as u64, 64, 0, 0, 0]),
-        SysError::NotPermitted,
+        SysError::MissingRight,
+    );
+    ok &= refused(
+        "reply-recv on the pager's endpoint",
+        raw(Syscall::ReplyRecv, [ep, reply.as_ptr() as u64, 64, 0, 0, 0]),
+        SysError::MissingRight,
     );
     ok &= refused(
         "unknown system call",
@@ -107,39 +112,69 @@ fn main(_arg: u64) -> i64 {
         SysError::NoSuchCall,
     );
     ok &= refused(
-        "endpoint id 0",
-        raw(Syscall::EndpointCreate, [0, 0, 0, 0, 0, 0]),
+        "reply without a reply right",
+        raw(Syscall::Reply, [reply.as_ptr() as u64, 1, 0, 0, 0, 0]),
+        SysError::NotWaiting,
+    );
+    ok &= refused(
+        "short reply without a reply right",
+        sys::reply_short(&ShortMessage::label(1)).map(|()| (0, 0, 0)),
+        SysError::NotWaiting,
+    );
+    ok &= refused(
+        "lease read without a reply right",
+        sys::lease_read(0, &mut [0u8; 8]).map(|_| (0, 0, 0)),
+        SysError::NotWaiting,
+    );
+    ok &= refused(
+        "impersonate without a reply right",
+        sys::impersonate(true).map(|()| (0, 0, 0)),
+        SysError::NotWaiting,
+    );
+    ok &= refused(
+        "impersonate with a bad argument",
+        raw(Syscall::Impersonate, [7, 0, 0, 0, 0, 0]),
         SysError::InvalidArgument,
     );
+    ok &= check("revert when not impersonating", sys::impersonate(false).is_ok());
     ok &= refused(
-        "endpoint id taken",
-        raw(Syscall::EndpointCreate, [ep, 0, 0, 0, 0, 0]),
-        SysError::AlreadyExists,
+        "short call through an empty slot",
+        sys::call_short(CapSlot(31), &ShortMessage::label(1)).map(|_| (0, 0, 0)),
+        SysError::NoCapability,
     );
     ok &= refused(
-        "reply to a thread not waiting",
-        raw(Syscall::Reply, [1, reply.as_ptr() as u64, 1, 0, 0, 0]),
-        SysError::NotWaiting,
+        "short call through an out-of-range slot",
+        sys::call_short(CapSlot(u32::MAX), &ShortMessage::label(1)).map(|_| (0, 0, 0)),
+        SysError::NoCapability,
     );
     ok &= refused(
-        "short reply to a thread not waiting",
-        sys::reply_short(libipc::types::Tid(1), &ShortMessage::label(1)).map(|()| (0, 0, 0)),
-        SysError::NotWaiting,
+        "pager-only grant",
+        sys::cap_grant(Pid(1), caps::PAGER, CapSlot(9), Rights::SEND).map(|()| (0, 0, 0)),
+        SysError::NotPermitted,
     );
     ok &= refused(
-        "short call to a missing endpoint",
-        sys::call_short(EndpointId(63), &ShortMessage::label(1)).map(|_| (0, 0, 0)),
-        SysError::NoSuchObject,
+        "copy the pager's send right with RECV",
+        sys::cap_copy(caps::PAGER, Rights::SEND.union(Rights::RECV)).map(|_| (0, 0, 0)),
+        SysError::MissingRight,
     );
-    ok &= refused(
-        "short call to an out-of-range endpoint",
-        sys::call_short(EndpointId(u32::MAX), &ShortMessage::label(1)).map(|_| (0, 0, 0)),
-        SysError::NoSuchObject,
-    );
+    // An endpoint of our own: a new slot with every right, usable at once.
+    match sys::endpoint_create() {
+        Ok(own) => {
+            ok &= check("own endpoint in a fresh slot", own != caps::PAGER);
+            ok &= check(
+                "drop own endpoint",
+                sys::cap_drop(own).is_ok() && sys::cap_drop(own) == Err(SysError::NoCapability),
+            );
+        }
+        Err(e) => {
+            runtime::println!("  endpoint_create: {e:?}");
+            ok &= check("endpoint_create", false);
+        }
+    }
     // The pager answers a short request it cannot read with EINVAL.
     ok &= check(
         "short call with an unknown label",
-        sys::call_short(PAGER_ENDPOINT, &ShortMessage::label(0xbad))
+        sys::call_short(caps::PAGER, &ShortMessage::label(0xbad))
             .is_ok_and(|m| response_from_short(&m) == Some(Err(Errno::Invalid))),
     );
     // Pager-only calls.
@@ -157,7 +192,7 @@ fn main(_arg: u64) -> i64 {
     );
     ok &= check(
         "thread_start refused",
-        sys::thread_start(Pid(1), VirtAddr(0x40_0000), VirtAddr(0x1000), 0, EndpointId(1))
+        sys::thread_start(Pid(1), VirtAddr(0x40_0000), VirtAddr(0x1000), 0, caps::PAGER)
             == Err(SysError::NotPermitted),
     );
     ok &= check(

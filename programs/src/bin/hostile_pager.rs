@@ -6,11 +6,11 @@
 #![no_main]
 
 use libipc::{
-    abi::{MapFlags, MessageKind, PAGER_ENDPOINT, PagerBootInfo, SysError, pager_layout},
-    kernel::{FaultReply, KernelEvent, KillReason, MAX_FAULT_MAPPINGS, Mapping, reply_label},
+    abi::{MapFlags, MessageKind, PagerBootInfo, Rights, SysError, caps, pager_layout},
+    kernel::{FaultReply, KernelEvent, KernelKill, KillReason, MAX_FAULT_MAPPINGS, Mapping, reply_label},
     short::ShortMessage,
     sys,
-    types::{PhysAddr, Pid, VirtAddr},
+    types::{CapSlot, PhysAddr, Pid, VirtAddr},
 };
 use programs::check;
 
@@ -38,10 +38,13 @@ fn main(arg: u64) -> i64 {
     let pool = PhysAddr(info.pool_phys);
     // The frame just below the pool is the kernel's own (its frame reserve).
     let kernel_frame = PhysAddr(info.pool_phys - 4096);
-    ok &= check("endpoint", sys::endpoint_create(PAGER_ENDPOINT).is_ok());
+    let Ok(endpoint) = sys::endpoint_create() else {
+        return programs::verdict("hostile_pager", false);
+    };
     let Ok(child) = sys::space_create() else {
         return programs::verdict("hostile_pager", false);
     };
+    ok &= capability_checks(child, endpoint);
     let user = VirtAddr(0x1000_0000);
     ok &= refused(
         "map a kernel frame",
@@ -134,10 +137,10 @@ fn main(arg: u64) -> i64 {
     );
 
     // A child that faults at once: nothing is mapped at its entry point.
-    let started = sys::thread_start(child, VirtAddr(CHILD_ENTRY), VirtAddr(CHILD_STACK), 0, PAGER_ENDPOINT);
+    let started = sys::thread_start(child, VirtAddr(CHILD_ENTRY), VirtAddr(CHILD_STACK), 0, endpoint);
     ok &= check("thread start", started.is_ok());
     let mut buf = [0u8; 512];
-    let Ok(msg) = sys::recv(PAGER_ENDPOINT, &mut buf) else {
+    let Ok(msg) = sys::recv(endpoint, &mut buf) else {
         return programs::verdict("hostile_pager", false);
     };
     let event = KernelEvent::from_message(msg.kind, &msg.short);
@@ -146,21 +149,19 @@ fn main(arg: u64) -> i64 {
         msg.kind == MessageKind::Fault && matches!(event, Some(KernelEvent::Fault(_))),
     );
     runtime::println!("hostile_pager: child fault {:?}", event);
-    let to = msg.sender.tid;
     ok &= refused(
         "fault reply with an unknown label",
-        sys::reply_short(to, &ShortMessage::label(0xdead)),
+        sys::reply_short(&ShortMessage::label(0xdead)),
         SysError::Malformed,
     );
     ok &= refused(
         "byte reply to a fault",
-        sys::reply(to, &[0xff, 0xff, 0xff]),
+        sys::reply(&[0xff, 0xff, 0xff]),
         SysError::Malformed,
     );
     ok &= refused(
         "batch larger than the limit",
         sys::reply_short(
-            to,
             &ShortMessage::new(
                 reply_label::RESUME_BATCH,
                 [buf.as_ptr() as u64, MAX_FAULT_MAPPINGS as u64 + 1, 0, 0],
@@ -171,14 +172,13 @@ fn main(arg: u64) -> i64 {
     ok &= refused(
         "batch in kernel memory",
         sys::reply_short(
-            to,
             &ShortMessage::new(reply_label::RESUME_BATCH, [0xffff_ffff_8000_0000, 1, 0, 0]),
         ),
         SysError::BadAddress,
     );
     ok &= refused(
         "kill with an unknown reason",
-        sys::reply_short(to, &ShortMessage::new(reply_label::KILL, [99, 0, 0, 0])),
+        sys::reply_short(&ShortMessage::new(reply_label::KILL, [99, 0, 0, 0])),
         SysError::Malformed,
     );
     let kernel_page = [Mapping {
@@ -188,7 +188,7 @@ fn main(arg: u64) -> i64 {
     }];
     ok &= refused(
         "fault reply mapping a kernel frame",
-        sys::reply_short(to, &FaultReply::Resume(&kernel_page).to_message()),
+        sys::reply_short(&FaultReply::Resume(&kernel_page).to_message()),
         SysError::FrameNotOwned,
     );
     let half_bad = [
@@ -205,7 +205,7 @@ fn main(arg: u64) -> i64 {
     ];
     ok &= refused(
         "fault reply with one kernel-half mapping",
-        sys::reply_short(to, &FaultReply::Resume(&half_bad).to_message()),
+        sys::reply_short(&FaultReply::Resume(&half_bad).to_message()),
         SysError::BadAddress,
     );
     // The refused batch mapped nothing: the good half must not be there.
@@ -216,12 +216,13 @@ fn main(arg: u64) -> i64 {
         SysError::NoSuchObject,
     );
     let kill = FaultReply::Kill(KillReason::NoMapping).to_message();
-    ok &= check("kill the child", sys::reply_short(to, &kill).is_ok());
+    ok &= check("kill the child", sys::reply_short(&kill).is_ok());
     ok &= refused(
-        "reply to a dead thread",
-        sys::reply_short(to, &kill),
-        SysError::NoSuchObject,
+        "reply after the reply right is used",
+        sys::reply_short(&kill),
+        SysError::NotWaiting,
     );
+    ok &= dropped_fault_kills(endpoint);
     runtime::println!("hostile_pager: every hostile request was refused; the kernel is still running");
     let verdict = programs::verdict("hostile_pager", ok);
     sys::shutdown(if verdict == 0 {
@@ -229,4 +230,99 @@ fn main(arg: u64) -> i64 {
     } else {
         libipc::abi::ExitStatus::Failure
     })
+}
+
+/// Capabilities: a pager grants only what it holds, only into a process it
+/// pages, only into an empty slot; a fault endpoint needs `RECV`.
+fn capability_checks(child: Pid, endpoint: CapSlot) -> bool {
+    let send_only = sys::cap_copy(endpoint, Rights::SEND);
+    let mut ok = check("copy with fewer rights", send_only.is_ok());
+    let send_only = send_only.unwrap_or(CapSlot(u32::MAX));
+    ok &= refused(
+        "copy with more rights than held",
+        sys::cap_copy(send_only, Rights::ALL).map(|_| ()),
+        SysError::MissingRight,
+    );
+    ok &= refused(
+        "copy with undefined rights",
+        sys::cap_copy(endpoint, Rights(0x80)).map(|_| ()),
+        SysError::InvalidArgument,
+    );
+    ok &= refused(
+        "grant from a slot without GRANT",
+        sys::cap_grant(child, send_only, CapSlot(5), Rights::SEND),
+        SysError::MissingRight,
+    );
+    ok &= refused(
+        "grant into a process we do not page",
+        sys::cap_grant(Pid(1), endpoint, CapSlot(5), Rights::SEND),
+        SysError::NotPermitted,
+    );
+    ok &= refused(
+        "grant from an empty slot",
+        sys::cap_grant(child, CapSlot(30), CapSlot(5), Rights::SEND),
+        SysError::NoCapability,
+    );
+    ok &= check(
+        "grant a send right",
+        sys::cap_grant(child, endpoint, caps::PAGER, Rights::SEND).is_ok(),
+    );
+    ok &= refused(
+        "grant into a full slot",
+        sys::cap_grant(child, endpoint, caps::PAGER, Rights::SEND),
+        SysError::AlreadyExists,
+    );
+    ok &= refused(
+        "grant past the table",
+        sys::cap_grant(child, endpoint, CapSlot(libipc::abi::CAP_SLOTS), Rights::SEND),
+        SysError::NoCapability,
+    );
+    ok &= refused(
+        "fault endpoint without RECV",
+        sys::thread_start(child, VirtAddr(CHILD_ENTRY), VirtAddr(CHILD_STACK), 0, send_only).map(|_| ()),
+        SysError::MissingRight,
+    );
+    ok &= check("drop a capability", sys::cap_drop(send_only).is_ok());
+    ok &= refused(
+        "drop an empty slot",
+        sys::cap_drop(send_only),
+        SysError::NoCapability,
+    );
+    ok
+}
+
+/// A pager that receives again without answering a fault drops it: the
+/// kernel kills the faulting process and says so, and nothing waits
+/// forever.
+fn dropped_fault_kills(endpoint: CapSlot) -> bool {
+    let Ok(child) = sys::space_create() else {
+        return check("second child", false);
+    };
+    let mut ok = check(
+        "second child started",
+        sys::thread_start(child, VirtAddr(CHILD_ENTRY), VirtAddr(CHILD_STACK), 0, endpoint).is_ok(),
+    );
+    let mut buf = [0u8; 512];
+    ok &= check(
+        "second child faults",
+        sys::recv(endpoint, &mut buf).is_ok_and(|m| m.kind == MessageKind::Fault),
+    );
+    ok &= refused(
+        "a refused fault reply",
+        sys::reply_short(&ShortMessage::label(0xdead)),
+        SysError::Malformed,
+    );
+    // Receive again, holding the fault's reply right: the kernel kills the
+    // child and its end report is the next message.
+    let report = sys::recv(endpoint, &mut buf).map(|m| KernelEvent::from_message(m.kind, &m.short));
+    runtime::println!("hostile_pager: after the dropped fault: {report:?}");
+    ok &= check(
+        "the dropped fault killed its process",
+        report
+            == Ok(Some(KernelEvent::Killed {
+                pid: child,
+                cause: KernelKill::FaultNotAnswered,
+            })),
+    );
+    ok
 }

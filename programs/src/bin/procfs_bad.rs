@@ -5,7 +5,7 @@
 
 use libipc::{
     MAX_MESSAGE,
-    abi::PROCFS_ENDPOINT,
+    abi::caps,
     codec,
     procfs::{Error, MAX_INLINE_DATA, PidSelector, ProcFile, Request, Response},
     types::Pid,
@@ -60,7 +60,7 @@ fn main(_pid: u64) -> i64 {
         ("unknown file", &[0u8, 0, 9, 0, 8][..]),
         ("garbage bytes", &[0xffu8; 12][..]),
     ] {
-        let got = libipc::sys::call(PROCFS_ENDPOINT, bytes, &mut reply)
+        let got = libipc::sys::call(caps::PROCFS, bytes, &mut reply)
             .ok()
             .and_then(|n| codec::decode::<Response>(&reply[..n]).ok());
         ok &= check(name, got == Some(Err(Error::Malformed)));

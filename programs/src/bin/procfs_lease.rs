@@ -8,7 +8,7 @@ extern crate alloc;
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{LeaseDesc, PROCFS_ENDPOINT, SysError},
+    abi::{LeaseDesc, SysError, caps},
     codec,
     procfs::{Error, PidSelector, ProcFile, Request, Response},
 };
@@ -30,7 +30,7 @@ fn leased_call(claimed: u64, lease: LeaseDesc) -> Result<Response, SysError> {
     let mut msg = [0u8; MAX_MESSAGE];
     let n = codec::encode(&request, &mut msg).expect("fits");
     let mut reply = [0u8; MAX_MESSAGE];
-    let len = libipc::sys::call_with_lease(PROCFS_ENDPOINT, &msg[..n], &mut reply, &lease)?;
+    let len = libipc::sys::call_with_lease(caps::PROCFS, &msg[..n], &mut reply, &lease)?;
     Ok(codec::decode(&reply[..len]).unwrap_or(Err(Error::Malformed)))
 }
 

@@ -4,8 +4,15 @@
 //! made by the policy library (`pager::`); this binary only moves data
 //! between the kernel, the library and the frames.
 //!
-//! Protocol: programs send a [`libipc::pager::Request`] to
-//! [`libipc::abi::PAGER_ENDPOINT`] and get a [`libipc::pager::Response`], in
+//! It is also the launcher: it creates its own endpoint and each service's
+//! (`service=` on the boot line), and gives every process it starts a send
+//! capability to the pager (slot [`libipc::abi::caps::PAGER`]) and to each
+//! service, and each service the receive right of its own endpoint
+//! ([`libipc::abi::caps::SERVICE`]); it keeps no receive right but its
+//! own, so a service's endpoint dies with the service.
+//!
+//! Protocol: programs send a [`libipc::pager::Request`] through their pager
+//! capability and get a [`libipc::pager::Response`], in
 //! registers (`CallShort`) when the request fits, else as postcard bytes
 //! (`Call`); the kernel reports faults and exits on the same endpoint as
 //! register messages ([`libipc::kernel::KernelEvent`]), and a fault is
@@ -26,7 +33,7 @@ mod ramdisk;
 mod serve;
 mod window;
 
-use libipc::abi::{ExitStatus, PAGER_ENDPOINT, PagerBootInfo, pager_layout};
+use libipc::abi::{ExitStatus, PagerBootInfo, pager_layout};
 
 /// The pager's heap holds the VMA trees and page tables of every process; it
 /// lives in `.bss`, which the kernel maps before the pager runs.
@@ -46,14 +53,15 @@ fn main(arg: u64) -> i64 {
         runtime::println!("pager: boot information has the wrong magic");
         libipc::sys::shutdown(ExitStatus::Failure);
     }
-    let status = match serve::Server::new(&info) {
-        Ok(mut server) => {
-            if let Err(e) = libipc::sys::endpoint_create(PAGER_ENDPOINT) {
-                runtime::println!("pager: cannot register its endpoint: {e:?}");
-                libipc::sys::shutdown(ExitStatus::Failure);
-            }
-            server.run()
+    let endpoint = match libipc::sys::endpoint_create() {
+        Ok(slot) => slot,
+        Err(e) => {
+            runtime::println!("pager: cannot create its endpoint: {e:?}");
+            libipc::sys::shutdown(ExitStatus::Failure);
         }
+    };
+    let status = match serve::Server::new(&info, endpoint) {
+        Ok(mut server) => server.run(),
         Err(e) => {
             runtime::println!("pager: cannot start: {e}");
             ExitStatus::Failure

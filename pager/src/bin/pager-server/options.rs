@@ -1,6 +1,6 @@
 //! The pager's words of the command line (the ramdisk file `cmdline`):
 //! `run=`, `policy=`, `aslr=`, `log=` and sysctl-style settings. The kernel
-//! reads `log=` and `pager=` of the same line.
+//! reads `log=`, `pager=` and `pt_limit=` of the same line.
 
 use alloc::{string::String, vec::Vec};
 
@@ -55,13 +55,7 @@ impl Options {
                 continue;
             };
             match key {
-                "run" => {
-                    opts.run = value
-                        .split(',')
-                        .filter(|g| !g.is_empty())
-                        .map(|g| g.split('+').filter(|p| !p.is_empty()).map(String::from).collect())
-                        .collect();
-                }
+                "run" => opts.run = parse_run(value),
                 "service" => opts.services = value.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
                 "policy" => opts.policy = value.into(),
                 "log" => {
@@ -75,10 +69,33 @@ impl Options {
                 }
                 "profile" => opts.profile = value == "1",
                 // The kernel's.
-                "pager" => {}
+                "pager" | "pt_limit" => {}
                 _ => opts.settings.push((key.into(), value.into())),
             }
         }
         opts
     }
+}
+
+/// Most repetitions of one `NAME*N` group.
+const MAX_REPEAT: usize = 10_000;
+
+/// `run=`: groups separated by `,`, programs of a group joined by `+`; a
+/// group `NAME*N` is `N` groups of `NAME` one after another (a `*` word
+/// that is not a count up to 10,000 is kept as a name, which then fails to
+/// start with a clear message).
+fn parse_run(value: &str) -> Vec<Vec<String>> {
+    let mut groups = Vec::new();
+    for group in value.split(',').filter(|g| !g.is_empty()) {
+        if let Some((name, count)) = group.split_once('*')
+            && !name.contains('+')
+            && let Ok(n) = count.parse::<usize>()
+            && (1..=MAX_REPEAT).contains(&n)
+        {
+            groups.extend((0..n).map(|_| alloc::vec![String::from(name)]));
+            continue;
+        }
+        groups.push(group.split('+').filter(|p| !p.is_empty()).map(String::from).collect());
+    }
+    groups
 }

@@ -5,14 +5,14 @@ use alloc::{boxed::Box, collections::BTreeMap, string::String, vec::Vec};
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{ExitStatus, MapFlags, MessageKind, PAGER_ENDPOINT, PagerBootInfo, SysError},
+    abi::{ExitStatus, MapFlags, MessageKind, PagerBootInfo, Rights, SysError, caps},
     codec,
-    kernel::{FaultInfo, FaultKind, FaultReply, KernelEvent, KillReason, MAX_FAULT_MAPPINGS, Mapping},
+    kernel::{FaultInfo, FaultKind, FaultReply, KernelEvent, KernelKill, KillReason, MAX_FAULT_MAPPINGS, Mapping},
     pager::{Errno, Reply, Request, Response, response_to_short},
     procfs::Identity,
     short::ShortMessage,
     sys,
-    types::{Access, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, Tid, VirtAddr},
+    types::{Access, CapSlot, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, VirtAddr},
 };
 use pager::{
     frames::FramePool,
@@ -37,6 +37,17 @@ pub(crate) struct Process {
     pages: u64,
 }
 
+/// A service the pager launched (`service=`).
+struct Service {
+    name: String,
+    pid: Pid,
+    /// The pager's capability to the service's endpoint: `SEND | GRANT`,
+    /// never `RECV`, so the endpoint dies with the service.
+    endpoint: CapSlot,
+    /// Where every process finds it in its own table.
+    slot: CapSlot,
+}
+
 /// How the run went, for the final verdict.
 #[derive(Default)]
 struct Tally {
@@ -56,8 +67,10 @@ pub struct Server {
     options: Options,
     profile: PagerProfile,
     processes: BTreeMap<Pid, Process>,
+    /// The pager's own endpoint: faults, exits and requests arrive here.
+    endpoint: CapSlot,
     /// Live services (`service=`): started first, not waited for.
-    services: BTreeMap<String, Pid>,
+    services: Vec<Service>,
     /// Groups still to start, in order.
     pending_groups: Vec<Vec<String>>,
     tally: Tally,
@@ -66,12 +79,13 @@ pub struct Server {
     batch: [Mapping; MAX_FAULT_MAPPINGS],
 }
 
-/// The answer to send with the next receive.
+/// The answer to send with the next receive (through the reply right of
+/// the message just received).
 #[derive(Clone, Copy, Debug)]
 enum Answer {
     /// A byte reply of this length in the reply buffer.
-    Bytes(Tid, usize),
-    Short(Tid, ShortMessage),
+    Bytes(usize),
+    Short(ShortMessage),
 }
 
 /// The short answer to a short request: every response but a `Source`
@@ -165,7 +179,7 @@ fn describe(reason: KillReason, info: &FaultInfo) -> String {
 }
 
 impl Server {
-    pub fn new(info: &PagerBootInfo) -> Result<Server, String> {
+    pub fn new(info: &PagerBootInfo, endpoint: CapSlot) -> Result<Server, String> {
         let window = Window::new(info);
         let ramdisk = Ramdisk::new(info)?;
         let cmdline = ramdisk
@@ -206,7 +220,8 @@ impl Server {
             options,
             profile: PagerProfile::default(),
             processes: BTreeMap::new(),
-            services: BTreeMap::new(),
+            endpoint,
+            services: Vec::new(),
             pending_groups,
             tally: Tally::default(),
             batch: [Mapping {
@@ -220,19 +235,9 @@ impl Server {
     /// Serves until every group has run; returns the verdict.
     pub fn run(&mut self) -> ExitStatus {
         for spec in self.options.services.clone() {
-            let name = spec.split('@').next().unwrap_or(&spec);
-            if self.services.contains_key(name) {
-                plog!(Error, "service {name:?} is named twice on the command line");
+            if let Err(e) = self.start_service(&spec) {
+                plog!(Error, "cannot start service {spec:?}: {e}");
                 return ExitStatus::Failure;
-            }
-            match self.spawn(&spec) {
-                Ok(pid) => {
-                    self.services.insert(name.into(), pid);
-                }
-                Err(e) => {
-                    plog!(Error, "cannot start service {spec:?}: {e}");
-                    return ExitStatus::Failure;
-                }
             }
         }
         self.start_next_group();
@@ -241,30 +246,33 @@ impl Server {
         let mut pending: Option<Answer> = None;
         while self.running() > 0 {
             let received = match pending.take() {
-                Some(Answer::Bytes(to, len)) => sys::reply_recv(to, &reply[..len], PAGER_ENDPOINT, &mut buf),
-                Some(Answer::Short(to, m)) => sys::reply_recv_short(to, &m, PAGER_ENDPOINT, &mut buf),
-                None => sys::recv(PAGER_ENDPOINT, &mut buf),
+                Some(Answer::Bytes(len)) => sys::reply_recv(&reply[..len], self.endpoint, &mut buf),
+                Some(Answer::Short(m)) => sys::reply_recv_short(&m, self.endpoint, &mut buf),
+                None => sys::recv(self.endpoint, &mut buf),
             };
             let msg = match received {
                 Ok(msg) => msg,
                 // The thread we answered died meanwhile.
-                Err(SysError::NoSuchObject | SysError::NotWaiting) => continue,
+                Err(SysError::NotWaiting) => continue,
                 Err(e) => {
                     plog!(Error, "receive failed: {e:?}");
                     continue;
                 }
             };
             self.profile.received();
-            let to = msg.sender.tid;
             pending = match msg.kind {
                 MessageKind::Fault | MessageKind::Exit => match KernelEvent::from_message(msg.kind, &msg.short) {
                     Some(KernelEvent::Fault(info)) => {
                         let answer = self.fault(msg.sender, &info);
                         self.profile.replying();
-                        Some(Answer::Short(to, answer))
+                        Some(Answer::Short(answer))
                     }
                     Some(KernelEvent::Exited { pid, code }) => {
                         self.exited(pid, code);
+                        None
+                    }
+                    Some(KernelEvent::Killed { pid, cause }) => {
+                        self.killed_by_kernel(pid, cause);
                         None
                     }
                     None => {
@@ -279,14 +287,14 @@ impl Server {
                         Some(request) => self.request(msg.sender, request),
                         None => Err(Errno::Invalid),
                     };
-                    Some(Answer::Short(to, short_response(&response)))
+                    Some(Answer::Short(short_response(&response)))
                 }
                 MessageKind::Call => {
                     let response: Response = match codec::decode::<Request>(&buf[..msg.len]) {
                         Ok(request) => self.request(msg.sender, request),
                         Err(_) => Err(Errno::Invalid),
                     };
-                    codec::encode(&response, &mut reply).ok().map(|n| Answer::Bytes(to, n))
+                    codec::encode(&response, &mut reply).ok().map(Answer::Bytes)
                 }
             };
         }
@@ -332,7 +340,55 @@ impl Server {
 
     /// The pid of the procfs service, if one runs.
     pub(crate) fn procfs_pid(&self) -> Option<Pid> {
-        self.services.get("procfs").copied()
+        self.services.iter().find(|s| s.name == "procfs").map(|s| s.pid)
+    }
+
+    /// Starts a service: its endpoint first (the pager makes it, so no
+    /// program can claim the name), then the process, which alone gets the
+    /// receive right; every process started later gets the send right.
+    fn start_service(&mut self, spec: &str) -> Result<(), String> {
+        let name = spec.split('@').next().unwrap_or(spec);
+        if self.services.iter().any(|s| s.name == name) {
+            return Err("named twice on the command line".into());
+        }
+        let slot = if name == "procfs" {
+            caps::PROCFS
+        } else {
+            let others = self.services.iter().filter(|s| s.name != "procfs").count() as u32;
+            CapSlot(caps::FIRST_OTHER_SERVICE.0 + others)
+        };
+        if slot.0 >= libipc::abi::CAP_SLOTS {
+            return Err("too many services".into());
+        }
+        let full = sys::endpoint_create().map_err(|e| alloc::format!("endpoint_create: {e:?}"))?;
+        let pid = self.spawn_with(spec, Some(full));
+        // Keep SEND and GRANT only: the endpoint must die with its server.
+        let kept = sys::cap_copy(full, Rights::SEND.union(Rights::GRANT));
+        if let Err(e) = sys::cap_drop(full) {
+            plog!(Error, "cannot drop the service endpoint's receive right: {e:?}");
+        }
+        let pid = pid?;
+        let endpoint = kept.map_err(|e| alloc::format!("cap_copy: {e:?}"))?;
+        self.services.push(Service {
+            name: name.into(),
+            pid,
+            endpoint,
+            slot,
+        });
+        Ok(())
+    }
+
+    /// Gives `pid` its capabilities: its pager, every service started so
+    /// far, and its own service endpoint (`RECV`) if it is one.
+    fn grant_capabilities(&self, pid: Pid, own: Option<CapSlot>) -> Result<(), SysError> {
+        sys::cap_grant(pid, self.endpoint, caps::PAGER, Rights::SEND)?;
+        if let Some(own) = own {
+            sys::cap_grant(pid, own, caps::SERVICE, Rights::RECV)?;
+        }
+        for service in &self.services {
+            sys::cap_grant(pid, service.endpoint, service.slot, Rights::SEND)?;
+        }
+        Ok(())
     }
 
     pub(crate) fn process(&self, pid: Pid) -> Option<&Process> {
@@ -344,6 +400,12 @@ impl Server {
     }
 
     fn spawn(&mut self, spec: &str) -> Result<Pid, String> {
+        self.spawn_with(spec, None)
+    }
+
+    /// Starts the program `spec` names; a service also gets `own`, its
+    /// endpoint, to receive on.
+    fn spawn_with(&mut self, spec: &str, own: Option<CapSlot>) -> Result<Pid, String> {
         let (name, identity) = crate::identity::parse_spec(spec)?;
         let (file, bytes) = self.ramdisk.find(name).ok_or("no such program in the ramdisk")?;
         let program = elf::parse(bytes)?;
@@ -357,15 +419,24 @@ impl Server {
         let loaded = layout::load(&image, &self.settings, Rlimits::default(), &mut self.rng)
             .map_err(|e| alloc::format!("cannot lay out the program: {e:?}"))?;
         let pid = sys::space_create().map_err(|e| alloc::format!("space_create: {e:?}"))?;
-        // The program's argument is its own pid.
-        sys::thread_start(
-            pid,
-            loaded.entry,
-            loaded.stack_pointer,
-            u64::from(pid.0),
-            PAGER_ENDPOINT,
-        )
-        .map_err(|e| alloc::format!("thread_start: {e:?}"))?;
+        let started = self
+            .grant_capabilities(pid, own)
+            .map_err(|e| alloc::format!("cap_grant: {e:?}"))
+            .and_then(|()| {
+                // The program's argument is its own pid.
+                sys::thread_start(
+                    pid,
+                    loaded.entry,
+                    loaded.stack_pointer,
+                    u64::from(pid.0),
+                    self.endpoint,
+                )
+                .map_err(|e| alloc::format!("thread_start: {e:?}"))
+            });
+        if let Err(e) = started {
+            let _ = sys::space_destroy(pid);
+            return Err(e);
+        }
         plog!(
             Info,
             "started {name} as process {} (entry {:#x}, stack {:#x}, heap {:#x})",
@@ -394,8 +465,21 @@ impl Server {
                 self.free_frame(frame);
             }
         }
-        self.services.retain(|_, service| *service != pid);
+        if let Some(i) = self.services.iter().position(|s| s.pid == pid) {
+            let service = self.services.remove(i);
+            plog!(Info, "service {} (process {}) is gone", service.name, pid.0);
+            // Its callers have learnt it from the kernel; our send right
+            // is of no more use.
+            let _ = sys::cap_drop(service.endpoint);
+        }
         self.start_next_group();
+    }
+
+    fn killed_by_kernel(&mut self, pid: Pid, cause: KernelKill) {
+        let name = self.processes.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
+        plog!(Info, "process {} ({name}) killed by the kernel: {}", pid.0, cause.describe());
+        self.tally.killed += 1;
+        self.reap(pid);
     }
 
     fn exited(&mut self, pid: Pid, code: i64) {
@@ -533,8 +617,18 @@ impl Server {
 
     fn request(&mut self, sender: Sender, request: Request) -> Response {
         let pid = sender.pid;
-        if let Request::Source(question) = request {
-            return Ok(Reply::Source(Box::new(self.introspect(pid, *question))));
+        match request {
+            Request::Source(question) => return Ok(Reply::Source(Box::new(self.introspect(pid, *question)))),
+            Request::Service { name } => {
+                let name = name.as_str().ok_or(Errno::Invalid)?;
+                return self
+                    .services
+                    .iter()
+                    .find(|s| s.name == name)
+                    .map(|s| Reply::Slot(s.slot))
+                    .ok_or(Errno::NoEntry);
+            }
+            _ => {}
         }
         let process = self.processes.get_mut(&pid).ok_or(Errno::NotPermitted)?;
         let (reply, effects) = pager::request::serve(&mut process.space, &self.frames, &request)?;

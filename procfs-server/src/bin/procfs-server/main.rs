@@ -1,8 +1,16 @@
-//! The procfs server on the kernel: answers `/proc/<pid>/...` requests on
-//! [`libipc::abi::PROCFS_ENDPOINT`] through the host-tested core
+//! The procfs server on the kernel: answers `/proc/<pid>/...` requests that
+//! arrive on its endpoint (the receive capability the launcher gave it in
+//! slot [`libipc::abi::caps::SERVICE`]; programs call it through
+//! [`libipc::abi::caps::PROCFS`]) through the host-tested core
 //! (`procfs_server::server::Server`), with the pager behind an IPC client.
-//! The caller's identity is the kernel's sender stamp; each process's token
-//! comes from the pager, which launched it.
+//!
+//! The caller's identity is the kernel's sender stamp; when the caller
+//! impersonates a client of its own, the stamp says whom it acts for, and
+//! that client's token is the one checked (`/proc/self` still names the
+//! caller). Tokens come from the pager, which launched every process and is
+//! the authority on who is alive: they are asked for on every request and
+//! none is kept across requests, so a process that exited never lends its
+//! token to a later one.
 #![no_std]
 #![no_main]
 
@@ -12,12 +20,12 @@ mod source;
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{MessageKind, PROCFS_ENDPOINT},
+    abi::{MessageKind, caps},
     codec,
     procfs::{Error, Identity, PidSelector, Request, Response, SourceReply, SourceRequest},
     short::{ShortMessage, UNSUPPORTED_LABEL},
-    sys,
-    types::{Pid, Tid},
+    sys::{self, Received},
+    types::Pid,
 };
 use procfs_server::{
     server::{Config, Lease, Server},
@@ -50,84 +58,98 @@ fn token(identity: Identity) -> Token {
     Token::new(Sid::user(identity.user_rid), level).with_privileges(privileges)
 }
 
-/// Makes sure the table knows `pid` (asking the pager once; pids are
-/// never reused).
-fn learn(server: &mut Server<PagerSource>, pid: Pid) {
-    if server.processes().get(pid).is_some() {
-        return;
+/// Puts `pid` in the table with the token the pager gives it now; a pid
+/// the pager no longer runs stays out (its requests are refused).
+fn learn(server: &mut Server<PagerSource>, pid: Pid) -> Option<Token> {
+    let Ok(SourceReply::Identity(identity)) = ask(SourceRequest::Identity { pid }) else {
+        return None;
+    };
+    let token = token(identity);
+    server.processes_mut().insert(pid, token.clone());
+    Some(token)
+}
+
+/// The table for one request: the caller, whom it acts for, and the target.
+fn learn_parties(server: &mut Server<PagerSource>, msg: &Received, request: &Request) {
+    server.processes_mut().clear();
+    learn(server, msg.sender.pid);
+    if let Some(client) = msg.acting_for
+        && let Some(token) = learn(server, client)
+    {
+        // The caller wears its client's token for this request.
+        let _ = server
+            .processes_mut()
+            .impersonate(msg.sender.pid, msg.sender.tid, token);
     }
-    if let Ok(SourceReply::Identity(identity)) = ask(SourceRequest::Identity { pid }) {
-        server.processes_mut().insert(pid, token(identity));
+    if let Request::Read {
+        pid: PidSelector::Pid(target),
+        ..
+    }
+    | Request::Write {
+        pid: PidSelector::Pid(target),
+        ..
+    }
+    | Request::ReadLeased {
+        pid: PidSelector::Pid(target),
+        ..
+    }
+    | Request::WriteLeased {
+        pid: PidSelector::Pid(target),
+        ..
+    } = *request
+    {
+        learn(server, target);
     }
 }
 
-/// The lease the caller sent with its call, through the kernel.
-struct KernelLease(Tid);
+/// The lease of the call being served, through the kernel.
+struct KernelLease;
 
 impl Lease for KernelLease {
     fn write(&mut self, data: &[u8]) -> Result<(), Error> {
-        sys::lease_write(self.0, 0, data)
-            .map(|_| ())
-            .map_err(|_| Error::InvalidArgument)
+        sys::lease_write(0, data).map(|_| ()).map_err(|_| Error::InvalidArgument)
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Result<(), Error> {
-        sys::lease_read(self.0, 0, buf)
-            .map(|_| ())
-            .map_err(|_| Error::InvalidArgument)
+        sys::lease_read(0, buf).map(|_| ()).map_err(|_| Error::InvalidArgument)
     }
 }
 
 fn main(arg: u64) -> i64 {
-    if let Err(e) = sys::endpoint_create(PROCFS_ENDPOINT) {
-        runtime::println!("procfs: cannot register its endpoint: {e:?}");
-        return 1;
-    }
     runtime::println!("procfs: serving /proc as process {arg}");
     let mut server = Server::new(PagerSource, Config::default());
     let mut buf = [0u8; MAX_MESSAGE];
     let mut reply = [0u8; MAX_MESSAGE];
-    let mut pending: Option<(Tid, usize)> = None;
+    let mut pending: Option<usize> = None;
     loop {
         let received = match pending.take() {
-            Some((to, len)) => sys::reply_recv(to, &reply[..len], PROCFS_ENDPOINT, &mut buf),
-            None => sys::recv(PROCFS_ENDPOINT, &mut buf),
+            Some(len) => sys::reply_recv(&reply[..len], caps::SERVICE, &mut buf),
+            None => sys::recv(caps::SERVICE, &mut buf),
         };
-        let Ok(msg) = received else { continue };
+        let msg = match received {
+            Ok(msg) => msg,
+            // The caller we answered is gone; serve the next one.
+            Err(libipc::abi::SysError::NotWaiting) => continue,
+            Err(e) => {
+                runtime::println!("procfs: cannot receive: {e:?}");
+                return 1;
+            }
+        };
         if msg.kind != MessageKind::Call {
             // The procfs protocol has byte messages only; a short call gets
             // the "not understood" answer instead of waiting forever.
             if msg.kind == MessageKind::ShortCall {
-                let _ = sys::reply_short(msg.sender.tid, &ShortMessage::label(UNSUPPORTED_LABEL));
+                let _ = sys::reply_short(&ShortMessage::label(UNSUPPORTED_LABEL));
             }
             continue;
         }
-        learn(&mut server, msg.sender.pid);
         let response: Response = match codec::decode::<Request>(&buf[..msg.len]) {
             Ok(request) => {
-                if let Request::Read {
-                    pid: PidSelector::Pid(target),
-                    ..
-                }
-                | Request::Write {
-                    pid: PidSelector::Pid(target),
-                    ..
-                }
-                | Request::ReadLeased {
-                    pid: PidSelector::Pid(target),
-                    ..
-                }
-                | Request::WriteLeased {
-                    pid: PidSelector::Pid(target),
-                    ..
-                } = request
-                {
-                    learn(&mut server, target);
-                }
-                server.handle_leased(msg.sender, &request, &mut KernelLease(msg.sender.tid))
+                learn_parties(&mut server, &msg, &request);
+                server.handle_leased(msg.sender, &request, &mut KernelLease)
             }
             Err(_) => Err(Error::Malformed),
         };
-        pending = codec::encode(&response, &mut reply).ok().map(|n| (msg.sender.tid, n));
+        pending = codec::encode(&response, &mut reply).ok();
     }
 }
