@@ -87,5 +87,5 @@ fn bulk_reads_move_through_kernel_checked_leases() {
 fn a_service_named_twice_is_refused() {
     let r = boot("service_twice", "log=info service=procfs,procfs run=hello");
     assert_eq!(r.outcome, boot::qemu::Outcome::Failure, "{}", r.outcome.describe());
-    assert_line(&r, "service \"procfs\" is named twice on the command line");
+    assert_line(&r, "cannot start service \"procfs\": named twice on the command line");
 }
