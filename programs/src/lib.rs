@@ -1,6 +1,8 @@
 //! Shared helpers for the user programs in `src/bin/`.
 #![no_std]
 
+pub mod fuzz;
+
 use libipc::{
     pager::{MapKind, Reply, Request},
     types::{Prot, VirtAddr},

@@ -2,7 +2,7 @@
 //! system-call argument, and survives all of them.
 
 use boot::qemu::Outcome;
-use tests::{assert_line, assert_success, boot};
+use tests::{assert_line, assert_no_line, assert_success, boot};
 
 #[test]
 fn hostile_pager_requests_are_refused() {
@@ -136,4 +136,111 @@ fn a_failing_program_fails_the_run() {
     // The next program still ran; the verdict comes at the end.
     assert_line(&r, "hello from user mode");
     assert_line(&r, "1 exited with an error");
+}
+
+#[test]
+fn callers_of_a_server_that_dies_get_clear_errors() {
+    let r = boot("dying_server", "log=info service=dying_server run=dying_client");
+    assert_success(&r);
+    for check in [
+        "[a dropped call gets NotAnswered] ok",
+        "[a call held by a dying server gets ServerGone] ok",
+        "[a call after the server died gets ServerGone] ok",
+        "[a byte call after the server died gets ServerGone] ok",
+        "[a service that was never started is not found] ok",
+    ] {
+        assert_line(&r, check);
+    }
+    assert_line(&r, "service dying_server (process");
+    assert_line(&r, "dying_client: PASS");
+}
+
+#[test]
+fn a_page_table_hog_is_killed_and_the_rest_runs_on() {
+    let r = boot("pt_hog", "log=info run=pt_hog+demand_paging");
+    assert_success(&r);
+    assert_line(
+        &r,
+        "killed by the kernel: its page tables reached the per-process limit",
+    );
+    assert_line(
+        &r,
+        "(pt_hog) killed by the kernel: its page tables reached the per-process limit",
+    );
+    assert_no_line(&r, "the kernel did not stop it");
+    assert_line(&r, "demand_paging: PASS");
+}
+
+#[test]
+fn no_program_can_stand_in_for_a_server() {
+    let r = boot(
+        "squatter",
+        "log=info service=procfs@system:system:td run=squatter+procfs_self@alice",
+    );
+    assert_success(&r);
+    for check in [
+        "[no slot receives] ok",
+        "[procfs's send right cannot become a receive right] ok",
+        "[no grant to itself] ok",
+        "[its own endpoint is its own] ok",
+    ] {
+        assert_line(&r, check);
+    }
+    assert_line(&r, "squatter: PASS");
+    assert_line(&r, "procfs_self: PASS");
+}
+
+#[test]
+fn an_impersonating_server_gets_its_clients_rights() {
+    let r = boot(
+        "impersonation",
+        "log=info service=procfs@system:system:td,imp_server@system:high run=imp_client@alice:low",
+    );
+    assert_success(&r);
+    for check in [
+        "[reads its own mem as itself] ok",
+        "[impersonate the caller] ok",
+        "[refused its own mem while acting for a low-integrity client] ok",
+        "[revert] ok",
+        "[reads its own mem again after reverting] ok",
+        "[the server's checks passed] ok",
+    ] {
+        assert_line(&r, check);
+    }
+    assert_line(&r, "imp_server: PASS");
+    assert_line(&r, "imp_client: PASS");
+}
+
+#[test]
+fn the_fuzzer_cannot_crash_or_hang_the_kernel() {
+    let r = boot("fuzz", "log=info service=procfs run=fuzz,hello");
+    assert_success(&r);
+    assert_line(&r, "fuzz: 50000 calls made");
+    assert_line(&r, "[faults and requests are still served] ok");
+    assert_line(&r, "fuzz: PASS");
+    assert_line(&r, "hello from user mode");
+    assert_no_line(&r, "KERNEL PANIC");
+}
+
+/// The kernel's memory is back where it was after 300 programs: process,
+/// thread and endpoint slots are reused and every page table is freed.
+#[test]
+fn three_hundred_programs_leak_no_kernel_memory() {
+    let r = boot(
+        "leak",
+        "log=info aslr=0 service=procfs run=hello*3,leak_probe,hello*300,leak_probe",
+    );
+    assert_success(&r);
+    let probes: Vec<&str> = r
+        .serial
+        .lines()
+        .filter_map(|l| l.split_once("leak_probe: ").map(|(_, rest)| rest))
+        .collect();
+    assert_eq!(probes.len(), 2, "two probes ran: {probes:?}");
+    assert_eq!(probes[0], probes[1], "kernel memory before and after 300 programs");
+    assert_eq!(
+        r.serial.matches("hello from user mode").count(),
+        303,
+        "every program ran"
+    );
 }
