@@ -226,7 +226,7 @@ impl Kernel {
         }
         self.abandon_caller(tid, SysError::NotAnswered, KernelKill::FaultNotAnswered);
         self.thread_mut(tid).expect("exists").state = ThreadState::Receiving { ep, buf, cap };
-        while let Some(sender) = self.endpoint_mut(ep).and_then(|e| e.queue.pop_front()) {
+        while let Some(sender) = self.endpoint_mut(ep).and_then(|e| e.dequeue()) {
             match self.deliver(sender, tid) {
                 Delivery::Delivered => return Next::Continue,
                 Delivery::SenderFault => self.run_queue.push_back(sender),

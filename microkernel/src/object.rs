@@ -179,6 +179,23 @@ pub struct Endpoint {
     pub queue: VecDeque<Tid>,
 }
 
+impl Endpoint {
+    /// The oldest queued sender. A queue that empties gives its memory
+    /// back, so the kernel heap holds only what waits now, not the most
+    /// that ever waited.
+    pub fn dequeue(&mut self) -> Option<Tid> {
+        let next = self.queue.pop_front();
+        self.release_empty_queue();
+        next
+    }
+
+    pub fn release_empty_queue(&mut self) {
+        if self.queue.is_empty() && self.queue.capacity() > 0 {
+            self.queue = VecDeque::new();
+        }
+    }
+}
+
 /// All kernel state. Lives behind one lock taken on every kernel entry;
 /// interrupts are off in the kernel, so it is never contended.
 pub struct Kernel {
@@ -368,6 +385,7 @@ impl Kernel {
             Some(ThreadState::Sending { ep, .. }) => {
                 if let Some(e) = self.endpoint_mut(ep) {
                     e.queue.retain(|&t| t != tid);
+                    e.release_empty_queue();
                 }
             }
             _ => {}
