@@ -27,7 +27,7 @@ impl Rng {
         Rng(seed | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -37,7 +37,7 @@ impl Rng {
     }
 
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 }
 
@@ -76,7 +76,7 @@ fn interesting(rng: &mut Rng, stack: u64) -> u64 {
         11 => 1 << (20 + rng.below(44)),
         12 | 13 => rng.below(u64::from(CAP_SLOTS) + 2),
         14 => 0x7fff_ffff_f000 - 8 * rng.below(4),
-        _ => rng.next(),
+        _ => rng.next_u64(),
     }
 }
 
@@ -160,13 +160,9 @@ pub fn run(seed: u64, count: u64) -> Tally {
                 tally.ok += 1;
                 // Track the slots that now hold endpoints of its own.
                 let slot = (args[0] as u32) as usize;
-                if number == Syscall::EndpointCreate as u64 && new < u64::from(CAP_SLOTS) {
-                    own[new as usize] = true;
-                } else if number == Syscall::CapCopy as u64
-                    && slot < own.len()
-                    && own[slot]
-                    && new < u64::from(CAP_SLOTS)
-                {
+                let created = number == Syscall::EndpointCreate as u64;
+                let copied_own = number == Syscall::CapCopy as u64 && slot < own.len() && own[slot];
+                if (created || copied_own) && new < u64::from(CAP_SLOTS) {
                     own[new as usize] = true;
                 } else if number == Syscall::CapDrop as u64 && slot < own.len() {
                     own[slot] = false;
