@@ -189,3 +189,18 @@ pub fn faults_still_served() -> bool {
     let refused_still = sys::raw_syscall(Syscall::Shutdown as u64, [0; 6]) == Err(SysError::NotPermitted);
     back && pager && refused_still
 }
+
+/// The whole program: `calls` calls from `seed`, the summary line the
+/// tests read, the check, the verdict.
+pub fn program(name: &str, seed: u64, calls: u64) -> i64 {
+    runtime::println!("{name}: seed {seed:#x}, {calls} calls");
+    let t = run(seed, calls);
+    runtime::println!(
+        "{name}: {} calls made ({} succeeded, {} refused)",
+        t.calls,
+        t.ok,
+        t.refused
+    );
+    let ok = crate::check("faults and requests are still served", faults_still_served());
+    crate::verdict(name, ok)
+}
