@@ -62,12 +62,16 @@ impl Kernel {
         let server = self.endpoints.get(ep)?.receiver?;
         let to = Outgoing::Short { kind, msg }.reply_to()?;
         let me = self.thread(sender)?;
-        let (pid, acting_for) = (me.pid, me.acting_for.map_or(0, |p| u64::from(p.0)));
-        if !matches!(self.thread(server)?.state, ThreadState::Receiving { .. }) {
+        let (from, acting_for) = (
+            Sender { pid: me.pid, tid: sender },
+            me.acting_for.map_or(0, |p| u64::from(p.0)),
+        );
+        let s = self.thread_mut(server)?;
+        if !matches!(s.state, ThreadState::Receiving { .. }) {
             return None;
         }
-        self.write_short_delivery(server, Sender { pid, tid: sender }, acting_for, kind, &msg);
-        self.thread_mut(server).expect("checked above").reply = Some(sender);
+        s.deliver_short(from, acting_for, kind, &msg);
+        s.reply = Some(sender);
         if let Some(e) = self.endpoint_mut(ep) {
             e.receiver = None;
         }
@@ -85,18 +89,27 @@ impl Kernel {
     fn fast_reply_recv(&mut self, tid: Tid) -> Option<*mut TrapFrame> {
         let me = self.thread(tid)?;
         let f = &me.frame;
-        let (slot, buf, cap, msg, pid) = (CapSlot(f.rdi as u32), f.rsi, f.rdx, f.short_message(), me.pid);
+        let (slot, buf, cap, msg, pid, target) =
+            (CapSlot(f.rdi as u32), f.rsi, f.rdx, f.short_message(), me.pid, me.reply?);
         let ep = self.endpoint_of(pid, slot, Rights::RECV).ok()?;
         let endpoint = self.endpoints.get(ep)?;
         if !endpoint.queue.is_empty() || endpoint.receiver.is_some() {
             return None;
         }
         usercopy::check_range(buf, cap.min(MAX_MESSAGE as u64)).ok()?;
-        let (target, to) = self.awaiting(tid).ok()?;
+        let t = self.thread_mut(target)?;
+        let ThreadState::AwaitingReply { server, to } = t.state else {
+            return None;
+        };
+        if server != tid {
+            return None;
+        }
         let resumed = match to {
             ReplyTo::Short => {
-                self.consume_reply(tid);
-                self.finish_short_call(target, &msg);
+                t.finish_short_call(&msg);
+                let me = self.thread_mut(tid).expect("current thread exists");
+                me.reply = None;
+                me.acting_for = None;
                 target
             }
             ReplyTo::Fault => match self.fault_reply(pid, tid, target, &msg) {

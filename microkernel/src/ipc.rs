@@ -37,7 +37,7 @@ use libipc::{
 
 use crate::{
     memory::usercopy,
-    object::{EndpointRef, Kernel, Outgoing, ReplyTo, ThreadState},
+    object::{EndpointRef, Kernel, Outgoing, ReplyTo, Thread, ThreadState},
 };
 
 /// The outcome of copying one message.
@@ -164,14 +164,9 @@ impl Kernel {
         kind: MessageKind,
         msg: &ShortMessage,
     ) {
-        let r = self.thread_mut(receiver).expect("receiver exists");
-        r.frame.set_short_message(msg);
-        r.frame.rax = 0;
-        r.frame.rdi = 0;
-        r.frame.rsi = from.to_word();
-        r.frame.rdx = kind as u64;
-        r.frame.r10 = acting_for;
-        r.state = ThreadState::Ready;
+        self.thread_mut(receiver)
+            .expect("receiver exists")
+            .deliver_short(from, acting_for, kind, msg);
     }
 
     /// The pid a thread's messages are stamped as acting for (0: none).
@@ -279,9 +274,29 @@ impl Kernel {
 
     /// Completes a `CallShort`: the reply goes into the caller's registers.
     pub fn finish_short_call(&mut self, target: Tid, reply: &ShortMessage) {
-        let t = self.thread_mut(target).expect("target exists");
-        t.frame.rax = 0;
-        t.frame.set_short_message(reply);
-        t.state = ThreadState::Ready;
+        self.thread_mut(target).expect("target exists").finish_short_call(reply);
+    }
+}
+
+impl Thread {
+    /// Completes this thread's receive with a short message: the receive's
+    /// results and the message go into its registers.
+    #[inline(always)]
+    pub fn deliver_short(&mut self, from: Sender, acting_for: u64, kind: MessageKind, msg: &ShortMessage) {
+        self.frame.set_short_message(msg);
+        self.frame.rax = 0;
+        self.frame.rdi = 0;
+        self.frame.rsi = from.to_word();
+        self.frame.rdx = kind as u64;
+        self.frame.r10 = acting_for;
+        self.state = ThreadState::Ready;
+    }
+
+    /// Completes this thread's `CallShort` with `reply`.
+    #[inline(always)]
+    pub fn finish_short_call(&mut self, reply: &ShortMessage) {
+        self.frame.rax = 0;
+        self.frame.set_short_message(reply);
+        self.state = ThreadState::Ready;
     }
 }

@@ -147,6 +147,9 @@ pub enum ThreadState {
 pub struct Thread {
     pub pid: Pid,
     pub frame: TrapFrame,
+    /// Its process's page-table root, kept here so a switch needs no
+    /// process lookup (the process outlives its threads).
+    pub root: x86_64::structures::paging::PhysFrame,
     pub state: ThreadState,
     /// Where this thread's faults go (a reference the thread holds).
     pub pager_ep: Option<EndpointRef>,
@@ -282,9 +285,11 @@ impl Kernel {
 
     /// A new thread of `pid`, queued to run; `None` when the table is full.
     pub fn create_thread(&mut self, pid: Pid, frame: TrapFrame, pager_ep: Option<EndpointRef>) -> Option<Tid> {
+        let root = self.process(pid)?.space.root();
         let tid = Tid(self.threads.insert(Thread {
             pid,
             frame,
+            root,
             state: ThreadState::Ready,
             pager_ep,
             reply: None,

@@ -20,15 +20,12 @@ impl Kernel {
         if !self.run_queue.is_empty() {
             self.run_queue.retain(|&t| t != tid);
         }
-        // One lookup of the thread: its frame, and its finished fault if any.
+        // One lookup of the thread: its frame, its address space's root,
+        // and its finished fault if any.
         let thread = self.thread_mut(tid).expect("switching to a live thread");
-        let pid = thread.pid;
         let fault = (thread.fault_times.installed != 0).then(|| core::mem::take(&mut thread.fault_times));
         let frame: *mut TrapFrame = &mut thread.frame;
-        self.process(pid)
-            .expect("a live thread has a live process")
-            .space
-            .activate();
+        crate::memory::space::activate(thread.root);
         self.current = Some(tid);
         if let Some(times) = fault {
             self.account_fault(times);

@@ -206,14 +206,18 @@ impl AddressSpace {
         }
     }
 
-    /// Switches the CPU to this address space.
-    pub fn activate(&self) {
-        let (current, flags) = Cr3::read();
-        if current != self.root {
-            // SAFETY: the root shares the kernel half with every other root,
-            // so the kernel keeps running unchanged after the switch.
-            unsafe { Cr3::write(self.root, flags) };
-        }
+}
+
+/// Switches the CPU to the address space whose root is `root` (a live
+/// [`AddressSpace`]'s: threads keep their process's root, which lives as
+/// long as they do).
+#[inline(always)]
+pub fn activate(root: PhysFrame) {
+    let (current, flags) = Cr3::read();
+    if current != root {
+        // SAFETY: every root shares the kernel half with every other root,
+        // so the kernel keeps running unchanged after the switch.
+        unsafe { Cr3::write(root, flags) };
     }
 }
 
