@@ -24,6 +24,7 @@ use crate::{
     arch::trap::TrapFrame,
     memory::usercopy,
     object::{EndpointRef, Kernel, Outgoing, ReplyTo, ThreadState},
+    syscall::FaultOutcome,
 };
 
 impl Kernel {
@@ -104,19 +105,15 @@ impl Kernel {
         if server != tid {
             return None;
         }
-        let resumed = match to {
-            ReplyTo::Short => {
-                t.finish_short_call(&msg);
-                let me = self.thread_mut(tid).expect("current thread exists");
-                me.reply = None;
-                me.acting_for = None;
-                target
-            }
-            ReplyTo::Fault => match self.fault_reply(pid, tid, target, &msg) {
-                Ok(Some(resumed)) => resumed,
-                Ok(None) => {
+        let target_pid = t.pid;
+        match to {
+            ReplyTo::Short => t.finish_short_call(&msg),
+            ReplyTo::Fault => match self.fault_reply(pid, target, target_pid, &msg) {
+                Ok(FaultOutcome::Resumed) => {}
+                Ok(FaultOutcome::Killed) => {
                     // The faulting process was killed: its end report may
                     // wait on this endpoint now; the general receive takes it.
+                    self.consume_reply(tid);
                     let next = self.recv(tid, ep, buf, cap);
                     return Some(self.finish(tid, next));
                 }
@@ -128,11 +125,15 @@ impl Kernel {
                 }
             },
             ReplyTo::Call { .. } => return None,
-        };
+        }
         if let Some(e) = self.endpoint_mut(ep) {
             e.receiver = Some(tid);
         }
-        self.thread_mut(tid).expect("current thread exists").state = ThreadState::Receiving { ep, buf, cap };
-        Some(self.switch_to(resumed))
+        // The reply right is used; the server waits for the next message.
+        let me = self.thread_mut(tid).expect("current thread exists");
+        me.reply = None;
+        me.acting_for = None;
+        me.state = ThreadState::Receiving { ep, buf, cap };
+        Some(self.switch_to(target))
     }
 }

@@ -24,11 +24,6 @@ impl Kernel {
         }
     }
 
-    /// The frames `pager` may map into `pid`: its pool, if it pages `pid`.
-    fn pool_for(&self, pager: Pid, pid: Pid) -> Result<FramePool, SysError> {
-        self.paged_by(pager, pid)?;
-        self.process(pager).and_then(|p| p.pool).ok_or(SysError::NotPermitted)
-    }
 
     /// Checks one mapping of a pager whose frames are `pool`.
     fn validate_mapping(pool: &FramePool, m: &Mapping) -> Result<(), SysError> {
@@ -57,11 +52,16 @@ impl Kernel {
         if mappings.len() > MAX_FAULT_MAPPINGS {
             return Err(SysError::InvalidArgument);
         }
-        let pool = self.pool_for(pager, pid)?;
+        // One lookup: the process knows its pager and that pager's pool.
+        let process = self.process_mut(pid).ok_or(SysError::NoSuchObject)?;
+        if process.pager != Some(pager) {
+            return Err(SysError::NotPermitted);
+        }
+        let pool = process.pager_pool.ok_or(SysError::NotPermitted)?;
         for m in mappings {
             Self::validate_mapping(&pool, m)?;
         }
-        let space = &mut self.process_mut(pid).ok_or(SysError::NoSuchObject)?.space;
+        let space = &mut process.space;
         let mut cursor = MapCursor::default();
         let mut changed = heapless::Vec::<_, MAX_FAULT_MAPPINGS>::new();
         for m in mappings {

@@ -55,6 +55,9 @@ pub struct Process {
     pub pager: Option<Pid>,
     /// Present for a pager: the frames it owns.
     pub pool: Option<FramePool>,
+    /// The pool of its pager (copied at creation: a pool never changes), so
+    /// a mapping request is checked with one lookup.
+    pub pager_pool: Option<FramePool>,
     pub caps: CapTable,
 }
 
@@ -271,6 +274,7 @@ impl Kernel {
         } else {
             u32::MAX
         };
+        let pager_pool = pager.and_then(|p| self.process(p)?.pool);
         let space = AddressSpace::new(limit)?;
         self.processes
             .insert(Process {
@@ -278,6 +282,7 @@ impl Kernel {
                 threads: Vec::new(),
                 pager,
                 pool,
+                pager_pool,
                 caps: CapTable::default(),
             })
             .map(Pid)

@@ -17,6 +17,16 @@ use crate::{
     qemu::{self, QemuExit},
 };
 
+/// What a fault reply did to the faulting thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultOutcome {
+    /// Its mappings are in; it runs again.
+    Resumed,
+    /// Its process is gone (the pager's verdict, or the kernel's when its
+    /// page tables could not grow).
+    Killed,
+}
+
 /// Largest single `DebugWrite`.
 const MAX_DEBUG_WRITE: u64 = 4096;
 
@@ -291,7 +301,12 @@ impl Kernel {
                 self.finish_short_call(target, &m);
                 Ok(Some(target))
             }
-            ((target, ReplyTo::Fault), ReplyBody::Short(m)) => self.fault_reply(pid, tid, target, &m),
+            ((target, ReplyTo::Fault), ReplyBody::Short(m)) => {
+                let target_pid = self.thread(target).expect("awaiting thread exists").pid;
+                let outcome = self.fault_reply(pid, target, target_pid, &m)?;
+                self.consume_reply(tid);
+                Ok((outcome == FaultOutcome::Resumed).then_some(target))
+            }
             _ => Err(SysError::Malformed),
         }
     }
@@ -302,15 +317,16 @@ impl Kernel {
     /// the kernel cannot hold the process's page tables (its limit, or no
     /// frame left), the process is killed here: it is the one whose
     /// memory ran out, and nobody is left waiting.
+    /// The caller consumes the reply right on `Ok`.
+    #[inline(always)]
     pub fn fault_reply(
         &mut self,
         pager: Pid,
-        server: Tid,
         target: Tid,
+        target_pid: Pid,
         m: &ShortMessage,
-    ) -> Result<Option<Tid>, SysError> {
+    ) -> Result<FaultOutcome, SysError> {
         let regs = FaultReplyRegs::from_message(m).ok_or(SysError::Malformed)?;
-        let target_pid = self.thread(target).expect("awaiting thread exists").pid;
         let installed = match regs {
             FaultReplyRegs::One(mapping) => self.install(pager, target_pid, &[mapping]),
             FaultReplyRegs::Batch { ptr, count } => {
@@ -333,26 +349,23 @@ impl Kernel {
                     target.0,
                     t.frame.rip
                 );
-                self.consume_reply(server);
                 self.destroy_process(target_pid, None);
-                return Ok(None);
+                return Ok(FaultOutcome::Killed);
             }
         };
         match installed {
             Ok(()) => {}
             Err(e @ (SysError::PageTableLimit | SysError::OutOfMemory)) => {
-                self.consume_reply(server);
                 let cause = if e == SysError::PageTableLimit {
                     KernelKill::PageTableLimit
                 } else {
                     KernelKill::OutOfMemory
                 };
                 self.kill(target_pid, cause);
-                return Ok(None);
+                return Ok(FaultOutcome::Killed);
             }
             Err(e) => return Err(e),
         }
-        self.consume_reply(server);
         let replied = self.entry_tsc;
         let thread = self.thread_mut(target).expect("exists");
         thread.state = ThreadState::Ready;
@@ -360,7 +373,7 @@ impl Kernel {
             thread.fault_times.replied = replied;
             thread.fault_times.installed = crate::entropy::tsc();
         }
-        Ok(Some(target))
+        Ok(FaultOutcome::Resumed)
     }
 
     fn sys_cap_drop(&mut self, pid: Pid, slot: CapSlot) -> SysResult {
