@@ -75,7 +75,8 @@ pub enum Request {
     PoolStats,
     /// Does nothing: the null round trip of the IPC benchmark.
     Null,
-    /// The procfs server asks about a process (refused for anyone else).
+    /// The procfs server asks about a process (refused for anyone else);
+    /// a `Vmas` question comes with a lease the VMAs are written into.
     /// Boxed: the other requests stay a few words, cheap to move.
     Source(Box<crate::procfs::SourceRequest>),
 }

@@ -41,14 +41,17 @@ extern crate alloc;
 
 pub mod access;
 pub mod check;
+pub mod cursor;
 pub mod descriptor;
 pub mod files;
 pub mod format;
+pub mod io;
 pub mod mem;
 pub mod processes;
 pub mod server;
 pub mod sid;
 pub mod source;
+pub mod stream;
 pub mod token;
 
 #[cfg(test)]

@@ -1,13 +1,19 @@
 //! The pager's side of the procfs protocol: the procfs server asks about a
 //! process's identity, layout, VMAs, resident pages and memory, and only the
 //! procfs service the pager itself launched may ask.
+//!
+//! VMAs go in batches found by address (`SourceRequest::Vmas`): one
+//! O(log n) lookup in the VMA index per batch of up to 64, written into the
+//! buffer the procfs server lent with its call.
+
+use alloc::vec;
 
 use libipc::{
     procfs::{
         self, Backing as FileBacking, FileRef, PageFlags, PageFrame, PageInfo, Sharing, SourceError, SourceReply,
         SourceRequest, SourceResponse, SpaceLayout, SpecialMapping, VmaInfo, VmaLabel,
     },
-    types::{PAGE_SIZE, Pid, VirtAddr},
+    types::{PAGE_SIZE, Pid, Sender, VirtAddr},
 };
 use pager::{
     space::{Fill, page_down},
@@ -72,10 +78,18 @@ fn vma_info(v: &Vma) -> VmaInfo {
     }
 }
 
+/// Writes `data` at the start of the lease `asker` sent with its call.
+fn lend_back(asker: Sender, data: &[u8]) -> Result<(), SourceError> {
+    match libipc::sys::lease_write(asker.tid, 0, data) {
+        Ok(n) if n == data.len() => Ok(()),
+        _ => Err(SourceError::Unavailable),
+    }
+}
+
 impl Server {
     /// Answers a procfs question from `asker`.
-    pub(crate) fn introspect(&mut self, asker: Pid, request: SourceRequest) -> SourceResponse {
-        if Some(asker) != self.procfs_pid() {
+    pub(crate) fn introspect(&mut self, asker: Sender, request: SourceRequest) -> SourceResponse {
+        if Some(asker.pid) != self.procfs_pid() {
             return Err(SourceError::Unavailable);
         }
         match request {
@@ -96,10 +110,22 @@ impl Server {
                     vma_count: p.space.vmas().len() as u32,
                 })
             }
-            SourceRequest::Vma { pid, index } => {
+            SourceRequest::Vmas { pid, from, max } => {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
-                let v = p.space.vmas().iter().nth(index as usize).ok_or(SourceError::Io)?;
-                Ok(SourceReply::Vma(vma_info(v)))
+                // One O(log n) descent to the first VMA ending above
+                // `from`, then the leaves in order.
+                let vmas = p
+                    .space
+                    .vmas()
+                    .overlapping(from.0, u64::MAX)
+                    .take(max as usize)
+                    .map(vma_info);
+                let mut batch = vec![0u8; procfs::VMA_LEASE_BYTES];
+                let reply = procfs::encode_vma_batch(vmas, &mut batch);
+                if let SourceReply::Vmas { bytes, .. } = reply {
+                    lend_back(asker, &batch[..bytes as usize])?;
+                }
+                Ok(reply)
             }
             SourceRequest::Pages {
                 pid,

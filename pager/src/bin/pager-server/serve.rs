@@ -534,7 +534,7 @@ impl Server {
     fn request(&mut self, sender: Sender, request: Request) -> Response {
         let pid = sender.pid;
         if let Request::Source(question) = request {
-            return Ok(Reply::Source(Box::new(self.introspect(pid, *question))));
+            return Ok(Reply::Source(Box::new(self.introspect(sender, *question))));
         }
         let process = self.processes.get_mut(&pid).ok_or(Errno::NotPermitted)?;
         let (reply, effects) = pager::request::serve(&mut process.space, &self.frames, &request)?;
