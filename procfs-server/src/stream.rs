@@ -34,8 +34,8 @@ use crate::{
 };
 
 /// Room reserved for one record; the longest (an smaps block of a file
-/// mapping with a long, escaped path) grows it once.
-const RECORD_CAPACITY: usize = 1024;
+/// mapping with a long, escaped path, under 1.5 KiB) grows it once.
+pub const RECORD_CAPACITY: usize = 1024;
 
 /// Where a read of maps or smaps stands: at the record found from `addr`
 /// (the first VMA ending above it, or after the last VMA the vsyscall
@@ -208,4 +208,18 @@ fn fill_pagemap(
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use libipc::procfs::{MAX_VMAS_PER_BATCH, VmaInfo};
+
+    use super::RECORD_CAPACITY;
+    use crate::{MAX_REQUEST_HEAP, io::LEASE_CHUNK};
+
+    #[test]
+    fn the_parts_of_a_request_fit_the_stated_bound() {
+        let batch = MAX_VMAS_PER_BATCH as usize * size_of::<VmaInfo>();
+        assert!(batch + 2 * RECORD_CAPACITY + LEASE_CHUNK <= MAX_REQUEST_HEAP, "{batch}");
+    }
 }
