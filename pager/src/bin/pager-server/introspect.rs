@@ -114,12 +114,7 @@ impl Server {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
                 // One O(log n) descent to the first VMA ending above
                 // `from`, then the leaves in order.
-                let vmas = p
-                    .space
-                    .vmas()
-                    .overlapping(from.0, u64::MAX)
-                    .take(max as usize)
-                    .map(vma_info);
+                let vmas = p.space.vmas().ending_above(from.0).take(max as usize).map(vma_info);
                 let mut batch = vec![0u8; procfs::VMA_LEASE_BYTES];
                 let reply = procfs::encode_vma_batch(vmas, &mut batch);
                 if let SourceReply::Vmas { bytes, .. } = reply {
