@@ -13,7 +13,9 @@
 //!    asked anything, so a refused caller learns nothing about the target's
 //!    memory, not even whether an address is mapped.
 //! 5. The file's own argument rules (pagemap alignment, mem offsets) and its
-//!    contents.
+//!    contents, streamed ([`crate::stream`]); a text read that continues
+//!    the same reader's previous one resumes from its cursor
+//!    ([`crate::cursor`]), which is consulted only here, after the check.
 
 use libipc::{
     codec::{self, EncodeError},

@@ -152,7 +152,12 @@ fn main(_pid: u64) -> i64 {
     }
     runtime::println!("{NAME}: mapped {COUNT} VMAs at {BASE:#x}");
     let mut ok = true;
-    let scan = match scan_maps() {
+    // Under `--icount` a tick is a guest instruction: the whole cost of
+    // serving the file (program, kernel, procfs server and pager).
+    let before = libipc::sys::ticks();
+    let scanned = scan_maps();
+    let ticks = libipc::sys::ticks() - before;
+    let scan = match scanned {
         Ok(scan) => scan,
         Err(e) => {
             runtime::println!("{NAME}: reading /proc/self/maps failed: {e:?}");
@@ -160,10 +165,11 @@ fn main(_pid: u64) -> i64 {
         }
     };
     runtime::println!(
-        "{NAME}: maps has {} lines, {} bytes, {} of them our VMAs",
+        "{NAME}: maps has {} lines, {} bytes, {} of them our VMAs; read in {ticks} ticks, {} per line",
         scan.lines,
         scan.bytes,
-        scan.ours
+        scan.ours,
+        ticks / scan.lines.max(1)
     );
     if let Some(wrong) = &scan.wrong {
         runtime::println!("{NAME}: unexpected line {wrong:?}");
