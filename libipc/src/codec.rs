@@ -43,9 +43,18 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     if bytes.len() > MAX_MESSAGE {
         return Err(DecodeError::Oversized);
     }
+    match decode_prefix::<T>(bytes)? {
+        (value, []) => Ok(value),
+        _ => Err(DecodeError::TrailingBytes),
+    }
+}
+
+/// Decodes one `T` from the front of `bytes` and returns it with the bytes
+/// after it: for values stored back to back, as in a lease (whose length
+/// [`MAX_MESSAGE`] does not limit).
+pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), DecodeError> {
     match postcard::take_from_bytes::<T>(bytes) {
-        Ok((value, [])) => Ok(value),
-        Ok(_) => Err(DecodeError::TrailingBytes),
+        Ok(taken) => Ok(taken),
         Err(postcard::Error::DeserializeUnexpectedEnd) => Err(DecodeError::Truncated),
         Err(_) => Err(DecodeError::Malformed),
     }
@@ -106,6 +115,18 @@ mod tests {
     fn oversized_input_is_refused() {
         let big = [0u8; MAX_MESSAGE + 1];
         assert_eq!(decode::<Request>(&big), Err(DecodeError::Oversized));
+    }
+
+    #[test]
+    fn values_back_to_back_decode_one_at_a_time() {
+        let mut buf = [0u8; 8];
+        let a = encode(&Prot::RW, &mut buf).unwrap();
+        let b = encode(&VirtAddr(0x1234), &mut buf[a..]).unwrap();
+        let (first, rest) = decode_prefix::<Prot>(&buf[..a + b]).unwrap();
+        assert_eq!((first, rest.len()), (Prot::RW, b));
+        assert_eq!(decode_prefix::<VirtAddr>(rest), Ok((VirtAddr(0x1234), &[][..])));
+        assert_eq!(decode_prefix::<VirtAddr>(&[]), Err(DecodeError::Truncated));
+        assert_eq!(decode_prefix::<Request>(&[100]), Err(DecodeError::Malformed));
     }
 
     #[test]

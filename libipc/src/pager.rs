@@ -119,7 +119,8 @@ pub enum Request {
     Service {
         name: ServiceName,
     },
-    /// The procfs server asks about a process (refused for anyone else).
+    /// The procfs server asks about a process (refused for anyone else);
+    /// a `Vmas` question comes with a lease the VMAs are written into.
     /// Boxed: the other requests stay a few words, cheap to move.
     Source(Box<crate::procfs::SourceRequest>),
 }

@@ -3,7 +3,7 @@
 //! # Programs -> procfs server
 //!
 //! A program sends a [`Request`] with `Call` to
-//! [`crate::abi::PROCFS_ENDPOINT`] and receives a [`Response`]. The server
+//! its procfs capability ([`crate::abi::caps::PROCFS`]) and receives a [`Response`]. The server
 //! learns who is asking from the kernel's [`crate::types::Sender`] stamp,
 //! never from the request, so `pid` in a request only names the *target*.
 //!
@@ -29,11 +29,31 @@
 //! sends ([`SpaceLayout`], [`VmaInfo`], [`PageInfo`]) are the facts Linux's
 //! formats are computed from; the procfs server does all the formatting and
 //! all the access checks.
+//!
+//! | request | reply | notes |
+//! |---|---|---|
+//! | `Identity { pid }` | `Identity(..)` | who the process runs as |
+//! | `Layout { pid }` | `Layout { layout, vma_count }` | O(1): brk, start_brk, start_stack |
+//! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes }` | the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), postcard-encoded back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
+//! | `Pages { pid, start_vpn, end_vpn }` | `Pages(..)` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_REPLY`]; a full batch means "ask again after the last" |
+//! | `ReadMem { pid, addr, len }` | `Data(..)` | at most [`MAX_INLINE_DATA`], within one VMA |
+//! | `WriteMem { pid, addr, data }` | `Written(n)` | within one VMA |
+//!
+//! VMAs travel in batches found by address, not by index, so a whole walk
+//! costs the pager one O(log n) lookup per batch, and a reader resuming in
+//! the middle of the file (the procfs server's cursor) starts where it left
+//! off. The batch goes through a lease because one [`VmaInfo`] can take up
+//! to [`MAX_VMA_ENCODED`] bytes: a 512-byte message would hold as few as one,
+//! the lease holds [`MAX_VMAS_PER_BATCH`] of the largest, so a walk of `n`
+//! VMAs is about `n / 64` calls whatever their names.
 
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
-use crate::types::{Pid, Prot, VirtAddr};
+use crate::{
+    codec::{self, DecodeError},
+    types::{Pid, Prot, VirtAddr},
+};
 
 /// The most data one request or reply carries inline. Chosen so the largest
 /// [`Request::Write`] and [`Reply::Data`] still fit in
@@ -50,6 +70,21 @@ pub const MAX_ANON_NAME: usize = 80;
 /// How many pages one [`SourceReply::Pages`] batch carries; keeps the reply
 /// within [`crate::MAX_MESSAGE`] for the largest encodings.
 pub const MAX_PAGES_PER_REPLY: usize = 12;
+
+/// How many VMAs one [`SourceRequest::Vmas`] answer carries at most: enough
+/// that the per-call cost is small beside the per-VMA cost (about 1.5% of
+/// the calls of one VMA per call), small enough that the procfs server's
+/// batch stays a few tens of KiB.
+pub const MAX_VMAS_PER_BATCH: u32 = 64;
+
+/// The most bytes one [`VmaInfo`] takes encoded: a file mapping with a
+/// [`MAX_PATH`] path and a [`MAX_ANON_NAME`] name, every number at its
+/// widest varint (tested).
+pub const MAX_VMA_ENCODED: usize = 266;
+
+/// The lease a [`SourceRequest::Vmas`] call lends: a full batch of the
+/// largest VMAs always fits.
+pub const VMA_LEASE_BYTES: usize = MAX_VMAS_PER_BATCH as usize * MAX_VMA_ENCODED;
 
 /// Which process a request is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -358,10 +393,15 @@ pub enum SourceRequest {
     Identity { pid: Pid },
     /// The layout and the number of VMAs.
     Layout { pid: Pid },
-    /// The `index`th VMA in address order.
-    Vma { pid: Pid, index: u32 },
-    /// Resident or swapped pages with `vpn` in `[start_vpn, end_vpn)`, in
-    /// order, at most [`MAX_PAGES_PER_REPLY`]; ask again after the last.
+    /// The VMAs of `pid` in address order, from the first whose end is
+    /// above `from`, at most `max` (and [`MAX_VMAS_PER_BATCH`]), written
+    /// into the writable lease sent with the call ([`encode_vma_batch`]).
+    /// Fewer than `max` does not mean there are no more: ask again from the
+    /// last one's end until the answer is empty.
+    Vmas { pid: Pid, from: VirtAddr, max: u32 },
+    /// Resident or swapped pages with `vpn` in `[start_vpn, end_vpn)`: the
+    /// lowest ones, in order, at most [`MAX_PAGES_PER_REPLY`]; a full batch
+    /// means there may be more after its last.
     Pages { pid: Pid, start_vpn: u64, end_vpn: u64 },
     /// Reads up to `len` bytes at `addr`, all within one VMA.
     ReadMem { pid: Pid, addr: VirtAddr, len: u32 },
@@ -377,14 +417,65 @@ pub enum SourceRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceReply {
     Identity(Identity),
-    Layout { layout: SpaceLayout, vma_count: u32 },
-    Vma(VmaInfo),
+    Layout {
+        layout: SpaceLayout,
+        vma_count: u32,
+    },
+    /// `count` VMAs in the first `bytes` bytes of the lease.
+    Vmas {
+        count: u32,
+        bytes: u32,
+    },
     Pages(Vec<PageInfo, MAX_PAGES_PER_REPLY>),
     Data(Vec<u8, MAX_INLINE_DATA>),
     Written(u32),
 }
 
-/// Why the pager could not answer.
+/// Writes `vmas` back to back into `lease` (the contents of a
+/// [`SourceRequest::Vmas`] lease): at most [`MAX_VMAS_PER_BATCH`], stopping
+/// before the first that does not fit. Returns the answer to send.
+pub fn encode_vma_batch(vmas: impl IntoIterator<Item = VmaInfo>, lease: &mut [u8]) -> SourceReply {
+    let mut count = 0u32;
+    let mut used = 0usize;
+    for vma in vmas.into_iter().take(MAX_VMAS_PER_BATCH as usize) {
+        let Ok(n) = codec::encode(&vma, &mut lease[used..]) else {
+            break;
+        };
+        used += n;
+        count += 1;
+    }
+    SourceReply::Vmas {
+        count,
+        bytes: used as u32,
+    }
+}
+
+/// Decodes the batch a [`SourceReply::Vmas`] answer describes from the
+/// lease's contents, handing each VMA to `each` in order. A batch that is
+/// not exactly `count` VMAs filling `bytes`, or holds more than
+/// [`MAX_VMAS_PER_BATCH`], is an error (and `each` may have seen some).
+pub fn decode_vma_batch(
+    lease: &[u8],
+    count: u32,
+    bytes: u32,
+    mut each: impl FnMut(VmaInfo),
+) -> Result<(), DecodeError> {
+    if count > MAX_VMAS_PER_BATCH {
+        return Err(DecodeError::Malformed);
+    }
+    let mut rest = lease.get(..bytes as usize).ok_or(DecodeError::Truncated)?;
+    for _ in 0..count {
+        let (vma, after) = codec::decode_prefix::<VmaInfo>(rest)?;
+        each(vma);
+        rest = after;
+    }
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(DecodeError::TrailingBytes)
+    }
+}
+
 /// A process's security identity, as its launcher (the pager) assigned it
 /// from the command line: the procfs server builds its token from this.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -402,6 +493,7 @@ impl Identity {
     pub const DEBUG: u8 = 1 << 1;
 }
 
+/// Why the pager could not answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SourceError {
     /// The pager manages no such process (it may just have exited).
@@ -464,14 +556,26 @@ mod tests {
         };
         let pages: Vec<PageInfo, MAX_PAGES_PER_REPLY> = core::iter::repeat_n(page, MAX_PAGES_PER_REPLY).collect();
         fits::<SourceResponse>(&Ok(SourceReply::Pages(pages)));
-        let long = |n: usize| core::iter::repeat_n('x', n).collect::<String<MAX_PATH>>();
-        fits::<SourceResponse>(&Ok(SourceReply::Vma(VmaInfo {
+        fits::<SourceResponse>(&Ok(SourceReply::Vmas {
+            count: u32::MAX,
+            bytes: u32::MAX,
+        }));
+        fits::<SourceRequest>(&SourceRequest::Vmas {
+            pid: Pid(u32::MAX),
+            from: VirtAddr(u64::MAX),
+            max: u32::MAX,
+        });
+    }
+
+    /// The VMA with the longest encoding.
+    fn largest_vma() -> VmaInfo {
+        VmaInfo {
             start: VirtAddr(u64::MAX),
             end: VirtAddr(u64::MAX),
             prot: Prot(u8::MAX),
             sharing: Sharing::Shared,
             backing: Backing::File(FileRef {
-                path: long(MAX_PATH),
+                path: core::iter::repeat_n('x', MAX_PATH).collect(),
                 dev_major: u32::MAX,
                 dev_minor: u32::MAX,
                 inode: u64::MAX,
@@ -479,7 +583,63 @@ mod tests {
             }),
             grows_down: true,
             label: VmaLabel::AnonName(core::iter::repeat_n('y', MAX_ANON_NAME).collect()),
-        })));
+        }
+    }
+
+    #[test]
+    fn the_largest_vma_takes_max_vma_encoded_bytes() {
+        assert_eq!(fits(&largest_vma()), MAX_VMA_ENCODED);
+    }
+
+    #[test]
+    fn a_full_batch_of_the_largest_vmas_fits_the_lease() {
+        let mut lease = [0u8; VMA_LEASE_BYTES];
+        let reply = encode_vma_batch(core::iter::repeat_n(largest_vma(), 100), &mut lease);
+        let SourceReply::Vmas { count, bytes } = reply else {
+            panic!("{reply:?}")
+        };
+        assert_eq!((count, bytes as usize), (MAX_VMAS_PER_BATCH, VMA_LEASE_BYTES));
+        let mut seen = 0;
+        decode_vma_batch(&lease, count, bytes, |v| {
+            assert_eq!(v, largest_vma());
+            seen += 1;
+        })
+        .unwrap();
+        assert_eq!(seen, MAX_VMAS_PER_BATCH);
+    }
+
+    #[test]
+    fn a_batch_stops_before_the_first_vma_that_does_not_fit() {
+        let mut lease = [0u8; MAX_VMA_ENCODED * 2 + 10];
+        let reply = encode_vma_batch(core::iter::repeat_n(largest_vma(), 5), &mut lease);
+        assert_eq!(
+            reply,
+            SourceReply::Vmas {
+                count: 2,
+                bytes: 2 * MAX_VMA_ENCODED as u32
+            }
+        );
+        assert_eq!(
+            encode_vma_batch(core::iter::empty(), &mut lease),
+            SourceReply::Vmas { count: 0, bytes: 0 }
+        );
+    }
+
+    #[test]
+    fn inconsistent_batches_are_refused() {
+        let mut lease = [0u8; 3 * MAX_VMA_ENCODED];
+        let SourceReply::Vmas { count, bytes } = encode_vma_batch(core::iter::repeat_n(largest_vma(), 3), &mut lease)
+        else {
+            unreachable!()
+        };
+        let decode = |count, bytes| decode_vma_batch(&lease, count, bytes, |_| {});
+        assert_eq!(decode(count, bytes), Ok(()));
+        assert_eq!(decode(count - 1, bytes), Err(DecodeError::TrailingBytes));
+        assert_eq!(decode(count + 1, bytes), Err(DecodeError::Truncated));
+        assert_eq!(decode(count, bytes - 1), Err(DecodeError::Truncated));
+        assert_eq!(decode(count, bytes + 1), Err(DecodeError::Truncated));
+        assert_eq!(decode(MAX_VMAS_PER_BATCH + 1, bytes), Err(DecodeError::Malformed));
+        assert_eq!(decode(0, 0), Ok(()));
     }
 
     #[test]
@@ -537,6 +697,7 @@ mod tests {
             let _ = decode::<Response>(&bytes);
             let _ = decode::<SourceRequest>(&bytes);
             let _ = decode::<SourceResponse>(&bytes);
+            let _ = decode_vma_batch(&bytes, 3, bytes.len() as u32, |_| {});
         }
 
         #[test]

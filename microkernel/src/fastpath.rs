@@ -64,7 +64,10 @@ impl Kernel {
         let to = Outgoing::Short { kind, msg }.reply_to()?;
         let me = self.thread(sender)?;
         let (from, acting_for) = (
-            Sender { pid: me.pid, tid: sender },
+            Sender {
+                pid: me.pid,
+                tid: sender,
+            },
             me.acting_for.map_or(0, |p| u64::from(p.0)),
         );
         let s = self.thread_mut(server)?;
@@ -90,8 +93,14 @@ impl Kernel {
     fn fast_reply_recv(&mut self, tid: Tid) -> Option<*mut TrapFrame> {
         let me = self.thread(tid)?;
         let f = &me.frame;
-        let (slot, buf, cap, msg, pid, target) =
-            (CapSlot(f.rdi as u32), f.rsi, f.rdx, f.short_message(), me.pid, me.reply?);
+        let (slot, buf, cap, msg, pid, target) = (
+            CapSlot(f.rdi as u32),
+            f.rsi,
+            f.rdx,
+            f.short_message(),
+            me.pid,
+            me.reply?,
+        );
         let ep = self.endpoint_of(pid, slot, Rights::RECV).ok()?;
         let endpoint = self.endpoints.get(ep)?;
         if !endpoint.queue.is_empty() || endpoint.receiver.is_some() {

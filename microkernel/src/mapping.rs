@@ -24,7 +24,6 @@ impl Kernel {
         }
     }
 
-
     /// Checks one mapping of a pager whose frames are `pool`.
     fn validate_mapping(pool: &FramePool, m: &Mapping) -> Result<(), SysError> {
         if m.flags.0 & !MapFlags::ALL != 0 {

@@ -355,6 +355,13 @@ impl VmaSet {
         self.vmas.range(first..end.max(first)).map(|(_, slot)| slot.vma())
     }
 
+    /// The VMAs from the first whose end is above `addr`, in order: one
+    /// O(log n) descent, then the leaves (how procfs walks a space in
+    /// batches and resumes a read where it stopped).
+    pub fn ending_above(&self, addr: u64) -> impl Iterator<Item = &Vma> {
+        self.overlapping(addr, u64::MAX)
+    }
+
     pub fn overlaps(&self, start: u64, end: u64) -> bool {
         self.overlapping(start, end).next().is_some()
     }

@@ -13,39 +13,36 @@
 //!    asked anything, so a refused caller learns nothing about the target's
 //!    memory, not even whether an address is mapped.
 //! 5. The file's own argument rules (pagemap alignment, mem offsets) and its
-//!    contents.
-
-use alloc::string::String;
+//!    contents, streamed ([`crate::stream`]); a text read that continues
+//!    the same reader's previous one resumes from its cursor
+//!    ([`crate::cursor`]), which is consulted only here, after the check.
 
 use libipc::{
     codec::{self, EncodeError},
     procfs::{Error, MAX_INLINE_DATA, MAX_LEASED, PidSelector, ProcFile, Reply, Request, Response},
-    types::{PAGE_SIZE, Pid, Sender},
+    types::{Pid, Sender},
 };
 
+pub use crate::io::Lease;
 use crate::{
     check::access_check,
+    cursor::{CursorKey, Cursors, Resume},
     files::{Operation, required_access, shows_frames},
-    format::{VsyscallMode, maps, pagemap, rollup, smaps},
+    format::VsyscallMode,
+    io::{Input, Output},
     mem,
     processes::ProcessTable,
-    source::{AddressSpaceSource, pages_in},
+    source::AddressSpaceSource,
+    stream::{self, Position},
 };
 
-/// A buffer for a leased transfer of `len` bytes (at most [`MAX_LEASED`]).
-fn leased_buffer(len: u64) -> Result<alloc::vec::Vec<u8>, Error> {
-    if len > MAX_LEASED {
-        return Err(Error::TooLarge);
-    }
-    Ok(alloc::vec![0u8; len as usize])
-}
-
-/// Memory a caller lent for one call.
-pub trait Lease {
-    /// Writes `data` at the start of the lease; an error if it does not fit.
-    fn write(&mut self, data: &[u8]) -> Result<(), Error>;
-    /// Fills `buf` from the start of the lease.
-    fn read(&mut self, buf: &mut [u8]) -> Result<(), Error>;
+/// The length of a leased transfer, or [`Error::TooLarge`] past
+/// [`MAX_LEASED`].
+fn leased_len(len: u64) -> Result<usize, Error> {
+    usize::try_from(len)
+        .ok()
+        .filter(|&l| l as u64 <= MAX_LEASED)
+        .ok_or(Error::TooLarge)
 }
 
 /// Server-wide policy.
@@ -63,11 +60,13 @@ struct Authorized {
     shows_frames: bool,
 }
 
-/// The procfs server core: the process table, the pager behind `S`, policy.
+/// The procfs server core: the process table, the pager behind `S`,
+/// policy, and the readers' cursors.
 pub struct Server<S> {
     processes: ProcessTable,
     source: S,
     config: Config,
+    cursors: Cursors,
 }
 
 impl<S: AddressSpaceSource> Server<S> {
@@ -76,6 +75,7 @@ impl<S: AddressSpaceSource> Server<S> {
             processes: ProcessTable::new(),
             source,
             config,
+            cursors: Cursors::new(),
         }
     }
 
@@ -111,9 +111,8 @@ impl<S: AddressSpaceSource> Server<S> {
         })
     }
 
-    /// Reads `file` of `target` at `offset` into `out` (any size: inline
-    /// data now, a lent buffer later) and returns the bytes read; 0 is end
-    /// of file.
+    /// Reads `file` of `target` at `offset` into `out` (any size) and
+    /// returns the bytes read; 0 is end of file.
     pub fn read(
         &mut self,
         sender: Sender,
@@ -122,53 +121,74 @@ impl<S: AddressSpaceSource> Server<S> {
         offset: u64,
         out: &mut [u8],
     ) -> Result<usize, Error> {
+        self.read_to(sender, target, file, offset, Output::buffer(out))
+    }
+
+    /// Reads into `out`, whatever it is backed by: the one read path.
+    fn read_to(
+        &mut self,
+        sender: Sender,
+        target: PidSelector,
+        file: ProcFile,
+        offset: u64,
+        mut out: Output<'_>,
+    ) -> Result<usize, Error> {
         let auth = self.authorize(sender, target, file, Operation::Read)?;
         let pid = auth.pid;
-        match file {
+        let key = CursorKey {
+            reader: sender,
+            target: pid,
+            file,
+        };
+        let resume = match file {
             ProcFile::Mem => {
                 if offset >= mem::MAX_OFFSET {
                     return Err(Error::InvalidArgument);
                 }
-                if out.is_empty() {
-                    return Ok(0);
+                if out.room() > 0 {
+                    mem::read(&mut self.source, pid, offset, &mut out)?;
                 }
-                let space = self.source.address_space(pid)?;
-                mem::read(&mut self.source, pid, &space, offset, out)
+                None
             }
             ProcFile::Pagemap => {
-                let Some((start_vpn, count)) = pagemap::window(offset, out.len())? else {
-                    return Ok(0);
+                stream::read_pagemap(&mut self.source, pid, offset, &mut out, auth.shows_frames)?;
+                None
+            }
+            ProcFile::Maps | ProcFile::Smaps => {
+                let at = match self.cursors.find(key, offset) {
+                    Some(Resume::Records(at)) => at,
+                    _ => Position::from_offset(offset),
                 };
-                let space = self.source.address_space(pid)?;
-                let end_vpn = start_vpn + count;
-                // Ask for pages only where VMAs are: a sparse read of a huge
-                // hole costs the pager nothing.
-                let (lo, hi) = space.span().map_or((0, 0), |(s, e)| (s.0 / PAGE_SIZE, e.0 / PAGE_SIZE));
-                let pages = pages_in(&mut self.source, pid, start_vpn.max(lo), end_vpn.min(hi))?;
-                Ok(pagemap::fill(&space, &pages, start_vpn, count, out, auth.shows_frames))
+                let next = stream::read_records(&mut self.source, pid, file, self.config.vsyscall, at, &mut out);
+                Some(Resume::Records(self.unless_failed(key, next)?))
             }
-            ProcFile::Maps | ProcFile::Smaps | ProcFile::SmapsRollup => {
-                let text = self.render_text(pid, file)?;
-                Ok(copy_from_text(&text, offset, out))
+            ProcFile::SmapsRollup => {
+                let totals = match self.cursors.find(key, offset) {
+                    Some(Resume::Rollup(totals)) => totals,
+                    _ => {
+                        let totals = stream::rollup_totals(&mut self.source, pid);
+                        self.unless_failed(key, totals)?
+                    }
+                };
+                stream::read_rollup(&totals, offset, &mut out)?;
+                Some(Resume::Rollup(totals))
             }
+        };
+        let n = out.finish();
+        let n = self.unless_failed(key, n)?;
+        if let Some(resume) = resume {
+            self.cursors.remember(key, offset.saturating_add(n as u64), resume);
         }
+        Ok(n)
     }
 
-    /// The whole text of a text file.
-    fn render_text(&mut self, pid: Pid, file: ProcFile) -> Result<String, Error> {
-        let space = self.source.address_space(pid)?;
-        if file == ProcFile::Maps {
-            return Ok(maps::render(&space, self.config.vsyscall));
+    /// `result`, dropping `key`'s cursor if it is an error (the reader will
+    /// not continue from where the failed read would have ended).
+    fn unless_failed<T>(&mut self, key: CursorKey, result: Result<T, Error>) -> Result<T, Error> {
+        if result.is_err() {
+            self.cursors.forget(key);
         }
-        let pages = match space.span() {
-            Some((start, end)) => pages_in(&mut self.source, pid, start.0 / PAGE_SIZE, end.0 / PAGE_SIZE)?,
-            None => alloc::vec::Vec::new(),
-        };
-        Ok(if file == ProcFile::Smaps {
-            smaps::render(&space, &pages, self.config.vsyscall)
-        } else {
-            rollup::render(&space, &pages)
-        })
+        result
     }
 
     /// Writes `data` to `file` of `target` at `offset`; only `mem` is
@@ -181,16 +201,27 @@ impl<S: AddressSpaceSource> Server<S> {
         offset: u64,
         data: &[u8],
     ) -> Result<usize, Error> {
+        self.write_from(sender, target, file, offset, Input::buffer(data))
+    }
+
+    /// Writes from `input`, whatever it is backed by: the one write path.
+    fn write_from(
+        &mut self,
+        sender: Sender,
+        target: PidSelector,
+        file: ProcFile,
+        offset: u64,
+        mut input: Input<'_>,
+    ) -> Result<usize, Error> {
         let auth = self.authorize(sender, target, file, Operation::Write)?;
         // `authorize` refuses writes to every other file.
         if offset >= mem::MAX_OFFSET {
             return Err(Error::InvalidArgument);
         }
-        if data.is_empty() {
+        if input.remaining() == 0 {
             return Ok(0);
         }
-        let space = self.source.address_space(auth.pid)?;
-        mem::write(&mut self.source, auth.pid, &space, offset, data)
+        mem::write(&mut self.source, auth.pid, offset, &mut input)
     }
 
     /// Answers one decoded request from `sender`.
@@ -223,19 +254,19 @@ impl<S: AddressSpaceSource> Server<S> {
 
     /// Answers a leased request, moving the data through `lease` (the
     /// caller's lent memory: kernel lease calls on the system, a buffer in
-    /// tests). Other requests go to [`Server::handle`].
+    /// tests) a chunk at a time. Other requests go to [`Server::handle`].
+    /// A lease that is too small or not writable fails a read
+    /// ([`Error::InvalidArgument`]); a write moves what it could read.
     pub fn handle_leased(&mut self, sender: Sender, request: &Request, lease: &mut dyn Lease) -> Response {
         match *request {
             Request::ReadLeased { pid, file, offset, len } => {
-                let mut buf = leased_buffer(len)?;
-                let n = self.read(sender, pid, file, offset, &mut buf)?;
-                lease.write(&buf[..n])?;
+                let out = Output::lease(lease, leased_len(len)?);
+                let n = self.read_to(sender, pid, file, offset, out)?;
                 Ok(Reply::Leased(n as u64))
             }
             Request::WriteLeased { pid, file, offset, len } => {
-                let mut buf = leased_buffer(len)?;
-                lease.read(&mut buf)?;
-                let n = self.write(sender, pid, file, offset, &buf)?;
+                let input = Input::lease(lease, leased_len(len)?);
+                let n = self.write_from(sender, pid, file, offset, input)?;
                 Ok(Reply::Leased(n as u64))
             }
             ref other => self.handle(sender, other),
@@ -252,15 +283,4 @@ impl<S: AddressSpaceSource> Server<S> {
         };
         codec::encode(&response, reply)
     }
-}
-
-/// Copies `text[offset..]` into `out`; past the end is end of file.
-fn copy_from_text(text: &str, offset: u64, out: &mut [u8]) -> usize {
-    let bytes = text.as_bytes();
-    let Some(rest) = usize::try_from(offset).ok().and_then(|o| bytes.get(o..)) else {
-        return 0;
-    };
-    let n = rest.len().min(out.len());
-    out[..n].copy_from_slice(&rest[..n]);
-    n
 }

@@ -3,27 +3,40 @@
 //! The procfs server never reads page tables. It asks an
 //! [`AddressSpaceSource`]: on the kernel, an IPC client speaking
 //! [`libipc::procfs::SourceRequest`] to the pager; in host tests, an
-//! in-memory fake. Whatever the source answers is checked before it is
-//! formatted ([`AddressSpace::new`]), so a confused pager yields
-//! [`Error::Unavailable`], never a panic or a garbled file.
+//! in-memory fake. The source answers in bounded batches (VMAs by address,
+//! pages by range), and [`VmaWalk`] and [`for_each_page`] turn those into
+//! ordered, checked sequences: whatever the source answers is checked
+//! before it is formatted, so a confused pager yields
+//! [`Error::Unavailable`], never a panic, a garbled file or a walk that does
+//! not end.
 
 use alloc::vec::Vec;
 
 use libipc::{
-    procfs::{Error, PageInfo, SourceError, SpaceLayout, VmaInfo},
+    procfs::{Error, MAX_PAGES_PER_REPLY, PageInfo, SourceError, SpaceLayout, VmaInfo},
     types::{Pid, USER_END, VirtAddr},
 };
+
+/// One batch of pages, as [`AddressSpaceSource::pages`] fills it: the type
+/// bounds it.
+pub type PageBatch = heapless::Vec<PageInfo, MAX_PAGES_PER_REPLY>;
 
 /// What the procfs server needs from the pager. Called only after the
 /// access check passed.
 pub trait AddressSpaceSource {
-    /// The layout and the VMAs of `pid`, in address order.
-    fn address_space(&mut self, pid: Pid) -> Result<AddressSpace, SourceError>;
+    /// The addresses `[heap]` and `[stack]` are named by.
+    fn layout(&mut self, pid: Pid) -> Result<SpaceLayout, SourceError>;
 
-    /// The resident or swapped pages with `vpn` in `[start_vpn, end_vpn)`.
-    /// Pages not returned are holes. Order and duplicates do not matter
-    /// (see [`pages_in`]).
-    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64) -> Result<Vec<PageInfo>, SourceError>;
+    /// Appends to `out` (empty) up to `max` VMAs of `pid` in address order,
+    /// starting with the first whose end is above `from`. Fewer than `max`
+    /// is allowed; none means no VMA ends above `from`.
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError>;
+
+    /// Fills `out` (empty) with the lowest resident or swapped pages with
+    /// `vpn` in `[start_vpn, end_vpn)`; pages not returned are holes. A full
+    /// batch means there may be more above its last page. Order and
+    /// duplicates within a batch do not matter (see [`for_each_page`]).
+    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError>;
 
     /// Reads `buf.len()` bytes at `addr`, a range inside one VMA the caller
     /// has checked; never-touched pages read as zeros. Returns how many bytes
@@ -36,27 +49,131 @@ pub trait AddressSpaceSource {
     fn write_mem(&mut self, pid: Pid, addr: VirtAddr, data: &[u8]) -> Result<usize, SourceError>;
 }
 
-/// A checked address space: VMAs non-empty, page-aligned, in the user
-/// range, sorted and disjoint. Formatting relies on these facts.
+/// Whether `vma` is one the formatters can trust, coming after a VMA that
+/// ended at `previous_end`: non-empty, page-aligned, in the user range,
+/// sorted and disjoint, with known protection bits.
+pub fn is_sane(vma: &VmaInfo, previous_end: VirtAddr) -> bool {
+    vma.start.is_page_aligned()
+        && vma.end.is_page_aligned()
+        && vma.start < vma.end
+        && vma.end <= USER_END
+        && vma.start >= previous_end
+        && vma.prot.is_valid()
+}
+
+/// The VMAs of a process from an address on, in order, fetched from the
+/// source one batch at a time: seq_file's iterator. Holds one batch.
+pub struct VmaWalk {
+    pid: Pid,
+    /// Where the next batch starts: the first VMA ending above it.
+    from: VirtAddr,
+    per_batch: u32,
+    previous_end: VirtAddr,
+    batch: Vec<VmaInfo>,
+    next: usize,
+    exhausted: bool,
+}
+
+impl VmaWalk {
+    /// A walk from the first VMA of `pid` whose end is above `from`,
+    /// asking for `per_batch` VMAs at a time (at least one).
+    pub fn new(pid: Pid, from: VirtAddr, per_batch: u32) -> VmaWalk {
+        let per_batch = per_batch.max(1);
+        VmaWalk {
+            pid,
+            from,
+            per_batch,
+            previous_end: VirtAddr(0),
+            batch: Vec::with_capacity(per_batch as usize),
+            next: 0,
+            exhausted: false,
+        }
+    }
+
+    /// The next VMA, or `None` after the last. A batch that is out of
+    /// order, overlaps, or does not move past where it was asked from is
+    /// [`Error::Unavailable`]: every batch ends strictly higher than the
+    /// one before, so a walk always ends.
+    pub fn next(&mut self, source: &mut impl AddressSpaceSource) -> Result<Option<&VmaInfo>, Error> {
+        if self.next == self.batch.len() {
+            if self.exhausted {
+                return Ok(None);
+            }
+            self.batch.clear();
+            self.next = 0;
+            source.vmas(self.pid, self.from, self.per_batch, &mut self.batch)?;
+            // A source sending more than asked is not believed past that.
+            self.batch.truncate(self.per_batch as usize);
+            let Some(last) = self.batch.last() else {
+                self.exhausted = true;
+                return Ok(None);
+            };
+            let last_end = last.end;
+            for vma in &self.batch {
+                if !is_sane(vma, self.previous_end) || vma.end <= self.from {
+                    return Err(Error::Unavailable);
+                }
+                self.previous_end = vma.end;
+            }
+            self.from = last_end;
+        }
+        let vma = &self.batch[self.next];
+        self.next += 1;
+        Ok(Some(vma))
+    }
+}
+
+/// Calls `each` for the resident or swapped pages of `pid` with `vpn` in
+/// `[start_vpn, end_vpn)`: in order, once per vpn, nothing outside the
+/// range, whatever the source sent. Holds one [`PageBatch`] at a time.
+pub fn for_each_page(
+    source: &mut impl AddressSpaceSource,
+    pid: Pid,
+    start_vpn: u64,
+    end_vpn: u64,
+    mut each: impl FnMut(&PageInfo),
+) -> Result<(), Error> {
+    let mut from = start_vpn;
+    let mut batch = PageBatch::new();
+    while from < end_vpn {
+        batch.clear();
+        source.pages(pid, from, end_vpn, &mut batch)?;
+        let full = batch.is_full();
+        batch.retain(|p| (from..end_vpn).contains(&p.vpn));
+        batch.sort_unstable_by_key(|p| p.vpn);
+        let mut last = None;
+        for page in &batch {
+            if last != Some(page.vpn) {
+                each(page);
+                last = Some(page.vpn);
+            }
+        }
+        // Each batch moves strictly up, so the walk ends.
+        match last {
+            Some(vpn) if full => from = vpn + 1,
+            _ => break,
+        }
+    }
+    Ok(())
+}
+
+/// The whole address space at once: the model the streamed files are
+/// tested against (the server itself never holds one).
+#[cfg(test)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddressSpace {
     layout: SpaceLayout,
     vmas: Vec<VmaInfo>,
 }
 
+#[cfg(test)]
 impl AddressSpace {
-    /// Checks the pager's answer; an inconsistent one is
+    /// Checks the VMAs as the walk does; an inconsistent set is
     /// [`SourceError::Unavailable`].
     pub fn new(layout: SpaceLayout, vmas: Vec<VmaInfo>) -> Result<AddressSpace, SourceError> {
         let mut previous_end = VirtAddr(0);
         for vma in &vmas {
-            let sane = vma.start.is_page_aligned()
-                && vma.end.is_page_aligned()
-                && vma.start < vma.end
-                && vma.end <= USER_END
-                && vma.start >= previous_end
-                && vma.prot.is_valid();
-            if !sane {
+            if !is_sane(vma, previous_end) {
                 return Err(SourceError::Unavailable);
             }
             previous_end = vma.end;
@@ -72,38 +189,15 @@ impl AddressSpace {
         &self.vmas
     }
 
-    /// The VMA containing `addr`.
-    pub fn find(&self, addr: VirtAddr) -> Option<&VmaInfo> {
-        let i = self.vmas.partition_point(|v| v.end <= addr);
-        self.vmas.get(i).filter(|v| v.start <= addr)
-    }
-
     /// `[first start, last end)`, or `None` for an empty space.
     pub fn span(&self) -> Option<(VirtAddr, VirtAddr)> {
         Some((self.vmas.first()?.start, self.vmas.last()?.end))
     }
 }
 
-/// The pages of `[start_vpn, end_vpn)` from `source`, sorted by `vpn`, one
-/// per `vpn`, nothing outside the range: the shape the formatters expect,
-/// whatever the source sent.
-pub fn pages_in(
-    source: &mut impl AddressSpaceSource,
-    pid: Pid,
-    start_vpn: u64,
-    end_vpn: u64,
-) -> Result<Vec<PageInfo>, Error> {
-    if start_vpn >= end_vpn {
-        return Ok(Vec::new());
-    }
-    let mut pages = source.pages(pid, start_vpn, end_vpn)?;
-    pages.retain(|p| (start_vpn..end_vpn).contains(&p.vpn));
-    pages.sort_by_key(|p| p.vpn);
-    pages.dedup_by_key(|p| p.vpn);
-    Ok(pages)
-}
-
-/// The slice of sorted `pages` whose vpn is in `[start_vpn, end_vpn)`.
+/// The slice of sorted `pages` whose vpn is in `[start_vpn, end_vpn)` (for
+/// the model).
+#[cfg(test)]
 pub fn pages_between(pages: &[PageInfo], start_vpn: u64, end_vpn: u64) -> &[PageInfo] {
     let from = pages.partition_point(|p| p.vpn < start_vpn);
     let to = pages.partition_point(|p| p.vpn < end_vpn);
@@ -112,7 +206,10 @@ pub fn pages_between(pages: &[PageInfo], start_vpn: u64, end_vpn: u64) -> &[Page
 
 #[cfg(test)]
 mod tests {
-    use libipc::{procfs::Sharing, types::Prot};
+    use libipc::{
+        procfs::{PageFlags, PageFrame, Sharing},
+        types::Prot,
+    };
 
     use super::*;
 
@@ -128,14 +225,65 @@ mod tests {
         }
     }
 
+    /// A source answering from fixed lists, as they are (however wrong).
+    struct Scripted {
+        vmas: Vec<VmaInfo>,
+        pages: Vec<PageInfo>,
+        asked: usize,
+    }
+
+    impl AddressSpaceSource for Scripted {
+        fn layout(&mut self, _: Pid) -> Result<SpaceLayout, SourceError> {
+            Ok(layout())
+        }
+
+        fn vmas(&mut self, _: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+            self.asked += 1;
+            let i = self.vmas.partition_point(|v| v.end <= from);
+            out.extend(self.vmas.iter().skip(i).take(max as usize).cloned());
+            Ok(())
+        }
+
+        fn pages(&mut self, _: Pid, _: u64, _: u64, out: &mut PageBatch) -> Result<(), SourceError> {
+            self.asked += 1;
+            // Always the same batch, whatever was asked.
+            out.extend(self.pages.iter().copied().take(MAX_PAGES_PER_REPLY));
+            Ok(())
+        }
+
+        fn read_mem(&mut self, _: Pid, _: VirtAddr, _: &mut [u8]) -> Result<usize, SourceError> {
+            Ok(0)
+        }
+
+        fn write_mem(&mut self, _: Pid, _: VirtAddr, _: &[u8]) -> Result<usize, SourceError> {
+            Ok(0)
+        }
+    }
+
+    fn walk_all(vmas: Vec<VmaInfo>, from: u64, per_batch: u32) -> Result<Vec<u64>, Error> {
+        let mut source = Scripted {
+            vmas,
+            pages: Vec::new(),
+            asked: 0,
+        };
+        let mut walk = VmaWalk::new(Pid(1), VirtAddr(from), per_batch);
+        let mut starts = Vec::new();
+        while let Some(v) = walk.next(&mut source)? {
+            starts.push(v.start.0);
+        }
+        Ok(starts)
+    }
+
     #[test]
-    fn accepts_sorted_disjoint_vmas() {
-        let space = AddressSpace::new(layout(), vec![vma(0x1000, 0x3000), vma(0x3000, 0x4000)]).unwrap();
-        assert_eq!(space.find(VirtAddr(0x2fff)).unwrap().start, VirtAddr(0x1000));
-        assert_eq!(space.find(VirtAddr(0x3000)).unwrap().start, VirtAddr(0x3000));
-        assert!(space.find(VirtAddr(0x4000)).is_none());
-        assert!(space.find(VirtAddr(0)).is_none());
-        assert_eq!(space.span(), Some((VirtAddr(0x1000), VirtAddr(0x4000))));
+    fn walks_from_the_first_vma_ending_above_the_address() {
+        let vmas = || vec![vma(0x1000, 0x3000), vma(0x3000, 0x4000), vma(0x8000, 0x9000)];
+        for per_batch in [0, 1, 2, 64] {
+            assert_eq!(walk_all(vmas(), 0, per_batch), Ok(vec![0x1000, 0x3000, 0x8000]));
+            assert_eq!(walk_all(vmas(), 0x2fff, per_batch), Ok(vec![0x1000, 0x3000, 0x8000]));
+            assert_eq!(walk_all(vmas(), 0x3000, per_batch), Ok(vec![0x3000, 0x8000]));
+            assert_eq!(walk_all(vmas(), 0x4000, per_batch), Ok(vec![0x8000]));
+            assert_eq!(walk_all(vmas(), 0x9000, per_batch), Ok(vec![]));
+        }
     }
 
     #[test]
@@ -148,13 +296,88 @@ mod tests {
             vec![vma(0x3000, 0x4000), vma(0x1000, 0x2000)],
             vec![vma(0x7fff_ffff_f000, 0x8000_0000_1000)],
         ] {
-            assert_eq!(AddressSpace::new(layout(), bad), Err(SourceError::Unavailable));
+            assert_eq!(walk_all(bad.clone(), 0, 64), Err(Error::Unavailable), "{bad:?}");
+            assert_eq!(
+                AddressSpace::new(layout(), bad).map(|_| ()),
+                Err(SourceError::Unavailable)
+            );
         }
         let mut bad_prot = vma(0x1000, 0x2000);
         bad_prot.prot = Prot(0x80);
-        assert_eq!(
-            AddressSpace::new(layout(), vec![bad_prot]),
-            Err(SourceError::Unavailable)
-        );
+        assert_eq!(walk_all(vec![bad_prot], 0, 1), Err(Error::Unavailable));
+    }
+
+    #[test]
+    fn a_source_that_does_not_move_on_is_refused() {
+        // Asked from 0x3000, it answers with a VMA ending there again.
+        struct Stuck;
+        impl AddressSpaceSource for Stuck {
+            fn layout(&mut self, _: Pid) -> Result<SpaceLayout, SourceError> {
+                Ok(layout())
+            }
+            fn vmas(&mut self, _: Pid, _: VirtAddr, _: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+                out.push(vma(0x1000, 0x3000));
+                Ok(())
+            }
+            fn pages(&mut self, _: Pid, _: u64, _: u64, _: &mut PageBatch) -> Result<(), SourceError> {
+                Ok(())
+            }
+            fn read_mem(&mut self, _: Pid, _: VirtAddr, _: &mut [u8]) -> Result<usize, SourceError> {
+                Ok(0)
+            }
+            fn write_mem(&mut self, _: Pid, _: VirtAddr, _: &[u8]) -> Result<usize, SourceError> {
+                Ok(0)
+            }
+        }
+        let mut walk = VmaWalk::new(Pid(1), VirtAddr(0), 1);
+        assert!(walk.next(&mut Stuck).unwrap().is_some());
+        assert_eq!(walk.next(&mut Stuck).map(|v| v.cloned()), Err(Error::Unavailable));
+    }
+
+    fn page(vpn: u64) -> PageInfo {
+        PageInfo {
+            vpn,
+            frame: PageFrame::Resident { pfn: vpn },
+            map_count: 1,
+            flags: PageFlags::default(),
+        }
+    }
+
+    #[test]
+    fn pages_come_sorted_once_each_and_in_range() {
+        // A full batch, unsorted, with duplicates and strays: the walk
+        // keeps what is in range, in order, and asks again after the last.
+        let mut pages: Vec<PageInfo> = [5, 3, 3, 100, 4, 2, 7, 7, 6, 1, 9, 8].map(page).to_vec();
+        assert_eq!(pages.len(), MAX_PAGES_PER_REPLY);
+        let mut source = Scripted {
+            vmas: Vec::new(),
+            pages: pages.clone(),
+            asked: 0,
+        };
+        let mut seen = Vec::new();
+        for_each_page(&mut source, Pid(1), 2, 50, |p| seen.push(p.vpn)).unwrap();
+        // The second answer is the same batch: all below the new start.
+        assert_eq!(seen, [2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(source.asked, 2);
+        // A batch that is not full is the last.
+        pages.truncate(3);
+        let mut source = Scripted {
+            vmas: Vec::new(),
+            pages,
+            asked: 0,
+        };
+        let mut seen = Vec::new();
+        for_each_page(&mut source, Pid(1), 0, 50, |p| seen.push(p.vpn)).unwrap();
+        assert_eq!((seen, source.asked), (vec![3, 5], 1));
+        // An empty range asks nothing.
+        for_each_page(&mut source, Pid(1), 9, 9, |_| panic!("no pages")).unwrap();
+        assert_eq!(source.asked, 1);
+    }
+
+    #[test]
+    fn model_span() {
+        let space = AddressSpace::new(layout(), vec![vma(0x1000, 0x3000), vma(0x3000, 0x4000)]).unwrap();
+        assert_eq!(space.span(), Some((VirtAddr(0x1000), VirtAddr(0x4000))));
+        assert_eq!(AddressSpace::new(layout(), vec![]).unwrap().span(), None);
     }
 }

@@ -89,3 +89,19 @@ fn a_service_named_twice_is_refused() {
     assert_eq!(r.outcome, boot::qemu::Outcome::Failure, "{}", r.outcome.describe());
     assert_line(&r, "cannot start service \"procfs\": named twice on the command line");
 }
+
+#[test]
+fn ten_thousand_vmas_stream_through_bounded_memory() {
+    let r = boot("procfs_many_vmas", &format!("{PROCFS} run=procfs_many_vmas"));
+    assert_success(&r);
+    for check in [
+        "[maps read whole] ok",
+        "[every one of our VMAs has its line, in order] ok",
+        "[maps has our lines and the program's] ok",
+        "[smaps_rollup counts the touched pages] ok",
+        "[procfs still serves, the same bytes mid-file] ok",
+    ] {
+        assert_line(&r, check);
+    }
+    assert_line(&r, "procfs_many_vmas: PASS");
+}

@@ -205,7 +205,6 @@ impl AddressSpace {
             x86_64::instructions::tlb::flush(virt);
         }
     }
-
 }
 
 /// Switches the CPU to the address space whose root is `root` (a live

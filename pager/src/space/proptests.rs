@@ -212,6 +212,12 @@ proptest! {
             if let Err(e) = space.vmas().check_invariants() {
                 prop_assert!(false, "{}", e);
             }
+            // The procfs walk: from any address, the VMAs ending above it.
+            for probe in (0..=WINDOW_PAGES + 1).flat_map(|p| [WINDOW + p * PAGE, WINDOW + p * PAGE + 1]).chain([0, u64::MAX]) {
+                let fast: Vec<u64> = space.vmas().ending_above(probe).map(|v| v.start).collect();
+                let naive: Vec<u64> = space.vmas().iter().filter(|v| v.end > probe).map(|v| v.start).collect();
+                prop_assert_eq!(fast, naive, "ending above {:#x}", probe);
+            }
         }
     }
 }

@@ -1,10 +1,11 @@
 //! `/proc/<pid>/maps`: one line per VMA, then the vsyscall page if any.
+//! Each line is a record of the streamed file (`crate::stream`).
 
 use alloc::string::String;
 use core::fmt;
 
 use libipc::{
-    procfs::{Backing, Sharing, VmaInfo},
+    procfs::{Backing, Sharing, SpaceLayout, VmaInfo},
     types::{PAGE_SIZE, Prot},
 };
 
@@ -13,7 +14,6 @@ use super::{
     line::{LineHeader, write_line},
     name::vma_name,
 };
-use crate::source::AddressSpace;
 
 /// The line header of `vma`: offset, device and inode come from the file
 /// (all zero for anonymous memory); `s` means MAP_SHARED.
@@ -57,20 +57,27 @@ pub fn vsyscall_header(mode: VsyscallMode) -> Option<LineHeader> {
     })
 }
 
-/// Appends the maps line of `vma`.
-pub fn write_vma_line(out: &mut String, space: &AddressSpace, vma: &VmaInfo) {
-    let name = vma_name(vma, space.layout());
+/// Appends the maps line of `vma` in a space laid out as `layout`.
+pub fn write_vma_line(out: &mut String, layout: &SpaceLayout, vma: &VmaInfo) {
+    let name = vma_name(vma, layout);
     write_line(out, &vma_header(vma), name.as_ref().map(|n| n as &dyn fmt::Display));
 }
 
-/// The whole maps file.
-pub fn render(space: &AddressSpace, vsyscall: VsyscallMode) -> String {
+/// Appends the vsyscall page's line, if the mode lists one.
+pub fn write_vsyscall_line(out: &mut String, vsyscall: VsyscallMode) {
+    if let Some(header) = vsyscall_header(vsyscall) {
+        write_line(out, &header, Some(&VSYSCALL_NAME));
+    }
+}
+
+/// The whole maps file at once: the model the streamed file is tested
+/// against.
+#[cfg(test)]
+pub fn render(space: &crate::source::AddressSpace, vsyscall: VsyscallMode) -> String {
     let mut out = String::new();
     for vma in space.vmas() {
-        write_vma_line(&mut out, space, vma);
+        write_vma_line(&mut out, space.layout(), vma);
     }
-    if let Some(header) = vsyscall_header(vsyscall) {
-        write_line(&mut out, &header, Some(&VSYSCALL_NAME));
-    }
+    write_vsyscall_line(&mut out, vsyscall);
     out
 }

@@ -1,9 +1,12 @@
 //! Linux's `/proc/<pid>` formats, byte for byte.
 //!
 //! Each file has its own module; they share the maps line ([`mod@line`]) and
-//! the naming rules ([`name`]). Formatters are pure: they take a checked
-//! [`crate::source::AddressSpace`] and sorted pages and return text or
-//! bytes, so every byte is tested on the host against lines from Linux.
+//! the naming rules ([`name`]). Formatters are pure and work one record at
+//! a time (a VMA's maps line or smaps block, a pagemap entry, the rollup's
+//! totals) from checked facts, so every byte is tested on the host against
+//! lines from Linux; [`crate::stream`] puts the records together. Each
+//! module also has the whole-file renderer the streamed files are tested
+//! against (test builds only).
 
 pub mod line;
 pub mod maps;

@@ -12,8 +12,6 @@ use libipc::{
     types::{PAGE_SIZE, USER_END},
 };
 
-use crate::source::AddressSpace;
-
 /// Bytes per entry.
 pub const ENTRY_BYTES: usize = 8;
 pub const PM_PRESENT: u64 = 1 << 63;
@@ -72,30 +70,4 @@ pub fn window(offset: u64, len: usize) -> Result<Option<(u64, u64)>, Error> {
         return Ok(None);
     }
     Ok(Some((start_vpn, (len / entry).min(end_of_user - start_vpn))))
-}
-
-/// Writes the entries of `count` pages from `start_vpn` into `out` (which
-/// holds at least `count * 8` bytes) and returns the bytes written.
-/// `pages` sorted by vpn; a page outside every VMA reads 0 whatever the
-/// source claimed.
-pub fn fill(
-    space: &AddressSpace,
-    pages: &[PageInfo],
-    start_vpn: u64,
-    count: u64,
-    out: &mut [u8],
-    show_frames: bool,
-) -> usize {
-    let mut pages = pages.iter().peekable();
-    let mut written = 0;
-    for (vpn, slot) in (start_vpn..start_vpn.saturating_add(count)).zip(out.as_chunks_mut::<ENTRY_BYTES>().0) {
-        while pages.next_if(|p| p.vpn < vpn).is_some() {}
-        let value = match pages.next_if(|p| p.vpn == vpn) {
-            Some(page) if space.find(libipc::types::VirtAddr(vpn * PAGE_SIZE)).is_some() => entry(page, show_frames),
-            _ => 0,
-        };
-        slot.copy_from_slice(&value.to_le_bytes());
-        written += ENTRY_BYTES;
-    }
-    written
 }

@@ -6,17 +6,24 @@
 
 use alloc::string::String;
 
-use libipc::{procfs::PageInfo, types::PAGE_SIZE};
-
 use super::{
     line::{LineHeader, write_line},
     smaps::MemStats,
 };
-use crate::source::{AddressSpace, pages_between};
 
-/// The whole smaps_rollup file; `pages` sorted by vpn.
-pub fn render(space: &AddressSpace, pages: &[PageInfo]) -> String {
-    let (start, end) = space.span().map_or((0, 0), |(s, e)| (s.0, e.0));
+/// What smaps_rollup prints: the span of the VMAs and the sums over all of
+/// their pages. Small and fixed-size, so a reader continuing the file
+/// keeps it instead of walking the space again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// The first VMA's start and the last one's end; `None`: no VMA.
+    pub span: Option<(u64, u64)>,
+    pub stats: MemStats,
+}
+
+/// Appends the whole smaps_rollup text for `totals`.
+pub fn write(out: &mut String, totals: &Totals) {
+    let (start, end) = totals.span.unwrap_or((0, 0));
     let header = LineHeader {
         start,
         end,
@@ -29,14 +36,25 @@ pub fn render(space: &AddressSpace, pages: &[PageInfo]) -> String {
         dev_minor: 0,
         inode: 0,
     };
-    let mut out = String::new();
-    write_line(&mut out, &header, Some(&"[rollup]"));
-    let mut stats = MemStats::default();
+    write_line(out, &header, Some(&"[rollup]"));
+    totals.stats.write_body(out, true);
+}
+
+/// The whole smaps_rollup file at once, `pages` sorted by vpn: the model
+/// the streamed file is tested against.
+#[cfg(test)]
+pub fn render(space: &crate::source::AddressSpace, pages: &[libipc::procfs::PageInfo]) -> String {
+    use libipc::types::PAGE_SIZE;
+    let mut totals = Totals {
+        span: space.span().map(|(s, e)| (s.0, e.0)),
+        stats: MemStats::default(),
+    };
     for vma in space.vmas() {
-        for page in pages_between(pages, vma.start.0 / PAGE_SIZE, vma.end.0 / PAGE_SIZE) {
-            stats.account(vma, page);
+        for page in crate::source::pages_between(pages, vma.start.0 / PAGE_SIZE, vma.end.0 / PAGE_SIZE) {
+            totals.stats.account(vma, page);
         }
     }
-    stats.write_body(&mut out, true);
+    let mut out = String::new();
+    write(&mut out, &totals);
     out
 }

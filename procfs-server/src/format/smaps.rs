@@ -9,20 +9,18 @@
 //! `ProtectionKey` is not printed: Linux prints it only with protection
 //! keys enabled.
 
-use alloc::{string::String, vec::Vec};
+use alloc::string::String;
 use core::fmt::Write;
 
 use libipc::{
-    procfs::{Backing, PageFlags, PageFrame, PageInfo, Sharing, SpecialMapping, VmaInfo, VmaLabel},
+    procfs::{Backing, PageFlags, PageFrame, PageInfo, Sharing, SpaceLayout, SpecialMapping, VmaInfo, VmaLabel},
     types::{PAGE_SIZE, Prot},
 };
 
 use super::{
-    VSYSCALL_END, VSYSCALL_NAME, VSYSCALL_START, VsyscallMode,
-    line::write_line,
-    maps::{vsyscall_header, write_vma_line},
+    VSYSCALL_END, VSYSCALL_START, VsyscallMode,
+    maps::{vsyscall_header, write_vma_line, write_vsyscall_line},
 };
-use crate::source::{AddressSpace, pages_between};
 
 /// Fractional bits of the Pss sums (Linux's `PSS_SHIFT`).
 pub const PSS_SHIFT: u32 = 12;
@@ -110,15 +108,6 @@ impl MemStats {
         }
     }
 
-    /// The sums over `pages` (sorted, all inside `vma`).
-    pub fn of(vma: &VmaInfo, pages: &[PageInfo]) -> MemStats {
-        let mut stats = MemStats::default();
-        for page in pages {
-            stats.account(vma, page);
-        }
-        stats
-    }
-
     /// Appends the value lines from `Rss` to `Locked`; `rollup` adds the
     /// Pss split that only smaps_rollup prints.
     pub fn write_body(&self, out: &mut String, rollup: bool) {
@@ -155,6 +144,9 @@ fn kb_line(out: &mut String, key: &str, bytes: u64) {
     let _ = writeln!(out, "{key}{:>VALUE_WIDTH$} kB", bytes >> KB_SHIFT);
 }
 
+/// The flags of one VMA, in order (no allocation per record).
+type VmFlags = heapless::Vec<VmFlag, { VmFlag::COUNT }>;
+
 /// Linux's VmFlags mnemonics, in bit order (`show_smap_vma_flags`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum VmFlag {
@@ -175,6 +167,9 @@ enum VmFlag {
 }
 
 impl VmFlag {
+    /// How many there are: no VMA has more flags than this.
+    const COUNT: usize = 14;
+
     const fn mnemonic(self) -> &'static str {
         match self {
             VmFlag::Read => "rd",
@@ -208,37 +203,40 @@ impl VmFlag {
 ///   the generic vDSO data store);
 /// - no `sd`: soft-dirty is tracked per page only (there is no
 ///   `clear_refs`), consistent with pagemap's holes reading 0.
-fn vm_flags(vma: &VmaInfo) -> Vec<VmFlag> {
-    let mut flags = Vec::new();
+fn vm_flags(vma: &VmaInfo) -> VmFlags {
+    let mut flags = VmFlags::new();
     let prot = vma.prot;
     let shared = vma.sharing == Sharing::Shared;
     let special = match vma.label {
         VmaLabel::Special(s) if vma.backing == Backing::Anonymous => Some(s),
         _ => None,
     };
-    let push_if = |flags: &mut Vec<VmFlag>, on: bool, flag: VmFlag| {
+    let push_if = |flags: &mut VmFlags, on: bool, flag: VmFlag| {
         if on {
-            flags.push(flag);
+            // Fewer flags than mnemonics: it cannot be full.
+            let _ = flags.push(flag);
         }
     };
     push_if(&mut flags, prot.contains(Prot::READ), VmFlag::Read);
     push_if(&mut flags, prot.contains(Prot::WRITE), VmFlag::Write);
     push_if(&mut flags, prot.contains(Prot::EXEC), VmFlag::Exec);
     if let Some(SpecialMapping::Vvar | SpecialMapping::VvarVclock) = special {
-        flags.extend([
+        for flag in [
             VmFlag::MayRead,
             VmFlag::PfnMap,
             VmFlag::Io,
             VmFlag::DontExpand,
             VmFlag::DontDump,
-        ]);
+        ] {
+            push_if(&mut flags, true, flag);
+        }
         return flags;
     }
     let may_write = !shared || prot.contains(Prot::WRITE);
     push_if(&mut flags, shared && may_write, VmFlag::Shared);
-    flags.push(VmFlag::MayRead);
+    push_if(&mut flags, true, VmFlag::MayRead);
     push_if(&mut flags, may_write, VmFlag::MayWrite);
-    flags.push(VmFlag::MayExec);
+    push_if(&mut flags, true, VmFlag::MayExec);
     push_if(&mut flags, shared, VmFlag::MayShare);
     push_if(&mut flags, vma.grows_down, VmFlag::GrowsDown);
     push_if(&mut flags, special == Some(SpecialMapping::Vdso), VmFlag::DontExpand);
@@ -269,27 +267,38 @@ fn write_block(out: &mut String, size: u64, stats: &MemStats, flags: &[VmFlag]) 
     write_vm_flags(out, flags);
 }
 
-/// The whole smaps file; `pages` sorted by vpn (see `source::pages_in`).
-pub fn render(space: &AddressSpace, pages: &[PageInfo], vsyscall: VsyscallMode) -> String {
-    let mut out = String::new();
-    for vma in space.vmas() {
-        write_vma_line(&mut out, space, vma);
-        let own = pages_between(pages, vma.start.0 / PAGE_SIZE, vma.end.0 / PAGE_SIZE);
-        write_block(
-            &mut out,
-            vma.end.0 - vma.start.0,
-            &MemStats::of(vma, own),
-            &vm_flags(vma),
-        );
-    }
+/// Appends the smaps record of `vma` (in a space laid out as `layout`)
+/// whose pages sum to `stats`: its maps line, then its accounting.
+pub fn write_vma_record(out: &mut String, layout: &SpaceLayout, vma: &VmaInfo, stats: &MemStats) {
+    write_vma_line(out, layout, vma);
+    write_block(out, vma.end.0 - vma.start.0, stats, &vm_flags(vma));
+}
+
+/// Appends the vsyscall page's record, if the mode lists one.
+pub fn write_vsyscall_record(out: &mut String, vsyscall: VsyscallMode) {
     if let Some(header) = vsyscall_header(vsyscall) {
-        write_line(&mut out, &header, Some(&VSYSCALL_NAME));
+        write_vsyscall_line(out, vsyscall);
         let flags: &[VmFlag] = if header.read {
             &[VmFlag::Read, VmFlag::Exec]
         } else {
             &[VmFlag::Exec]
         };
-        write_block(&mut out, VSYSCALL_END - VSYSCALL_START, &MemStats::default(), flags);
+        write_block(out, VSYSCALL_END - VSYSCALL_START, &MemStats::default(), flags);
     }
+}
+
+/// The whole smaps file at once, `pages` sorted by vpn: the model the
+/// streamed file is tested against.
+#[cfg(test)]
+pub fn render(space: &crate::source::AddressSpace, pages: &[PageInfo], vsyscall: VsyscallMode) -> String {
+    let mut out = String::new();
+    for vma in space.vmas() {
+        let mut stats = MemStats::default();
+        for page in crate::source::pages_between(pages, vma.start.0 / PAGE_SIZE, vma.end.0 / PAGE_SIZE) {
+            stats.account(vma, page);
+        }
+        write_vma_record(&mut out, space.layout(), vma, &stats);
+    }
+    write_vsyscall_record(&mut out, vsyscall);
     out
 }

@@ -3,11 +3,11 @@
 use alloc::{collections::BTreeMap, vec, vec::Vec};
 
 use libipc::{
-    procfs::{PageInfo, SourceError, SpaceLayout, VmaInfo},
+    procfs::{MAX_PAGES_PER_REPLY, PageInfo, SourceError, SpaceLayout, VmaInfo},
     types::{PAGE_SIZE, Pid, VirtAddr},
 };
 
-use crate::source::{AddressSpace, AddressSpaceSource};
+use crate::source::{AddressSpaceSource, PageBatch};
 
 /// One process's memory as the fake pager knows it.
 #[derive(Clone, Debug)]
@@ -44,19 +44,30 @@ fn page_of(addr: u64) -> (u64, usize) {
 }
 
 impl AddressSpaceSource for FakeSource {
-    fn address_space(&mut self, pid: Pid) -> Result<AddressSpace, SourceError> {
-        let space = self.enter(pid)?;
-        AddressSpace::new(space.layout, space.vmas.clone())
+    fn layout(&mut self, pid: Pid) -> Result<SpaceLayout, SourceError> {
+        Ok(self.enter(pid)?.layout)
     }
 
-    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64) -> Result<Vec<PageInfo>, SourceError> {
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
         let space = self.enter(pid)?;
-        Ok(space
+        // As the pager's index: the first VMA ending above `from` (on a
+        // deliberately unsorted list, wherever the search lands).
+        let first = space.vmas.partition_point(|v| v.end <= from);
+        out.extend(space.vmas.iter().skip(first).take(max as usize).cloned());
+        Ok(())
+    }
+
+    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {
+        let space = self.enter(pid)?;
+        let mut wanted: Vec<PageInfo> = space
             .pages
             .iter()
             .filter(|p| (start_vpn..end_vpn).contains(&p.vpn))
             .copied()
-            .collect())
+            .collect();
+        wanted.sort_by_key(|p| p.vpn);
+        out.extend(wanted.into_iter().take(MAX_PAGES_PER_REPLY));
+        Ok(())
     }
 
     fn read_mem(&mut self, pid: Pid, addr: VirtAddr, buf: &mut [u8]) -> Result<usize, SourceError> {

@@ -14,16 +14,20 @@ struct BufferLease {
 }
 
 impl Lease for BufferLease {
-    fn write(&mut self, data: &[u8]) -> Result<(), Error> {
-        if !self.writable || data.len() > self.bytes.len() {
-            return Err(Error::InvalidArgument);
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), Error> {
+        let at = offset as usize;
+        match self.bytes.get_mut(at..at + data.len()) {
+            Some(slot) if self.writable => {
+                slot.copy_from_slice(data);
+                Ok(())
+            }
+            _ => Err(Error::InvalidArgument),
         }
-        self.bytes[..data.len()].copy_from_slice(data);
-        Ok(())
     }
 
-    fn read(&mut self, buf: &mut [u8]) -> Result<(), Error> {
-        let src = self.bytes.get(..buf.len()).ok_or(Error::InvalidArgument)?;
+    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        let at = offset as usize;
+        let src = self.bytes.get(at..at + buf.len()).ok_or(Error::InvalidArgument)?;
         buf.copy_from_slice(src);
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! Host tests across modules: the access matrix, golden Linux formats, every
-//! error path, and properties of the whole request path.
+//! error path, properties of the whole request path, and the streamed
+//! files against the whole-file model.
 
 mod errors;
 mod fake;
@@ -8,3 +9,4 @@ mod formats;
 mod leases;
 mod matrix;
 mod props;
+mod stream;

@@ -1,13 +1,19 @@
 //! The pager's side of the procfs protocol: the procfs server asks about a
 //! process's identity, layout, VMAs, resident pages and memory, and only the
 //! procfs service the pager itself launched may ask.
+//!
+//! VMAs go in batches found by address (`SourceRequest::Vmas`): one
+//! O(log n) lookup in the VMA index per batch of up to 64, written into the
+//! buffer the procfs server lent with its call.
+
+use alloc::vec;
 
 use libipc::{
     procfs::{
         self, Backing as FileBacking, FileRef, PageFlags, PageFrame, PageInfo, Sharing, SourceError, SourceReply,
         SourceRequest, SourceResponse, SpaceLayout, SpecialMapping, VmaInfo, VmaLabel,
     },
-    types::{PAGE_SIZE, Pid, VirtAddr},
+    types::{PAGE_SIZE, Pid, Sender, VirtAddr},
 };
 use pager::{
     space::{Fill, page_down},
@@ -44,7 +50,9 @@ fn vma_info(v: &Vma) -> VmaInfo {
                 _ => "",
             };
             let mut p: heapless::String<{ procfs::MAX_PATH }> = heapless::String::new();
-            let _ = p.push_str(&path[..path.len().min(procfs::MAX_PATH)]);
+            // Cut at a character boundary: a path longer than MAX_PATH may
+            // have a multi-byte character across the limit.
+            let _ = p.push_str(&path[..path.floor_char_boundary(procfs::MAX_PATH)]);
             // The ramdisk is the only filesystem: device 00:01, inode = file id + 1.
             FileBacking::File(FileRef {
                 path: p,
@@ -72,10 +80,18 @@ fn vma_info(v: &Vma) -> VmaInfo {
     }
 }
 
+/// Writes `data` at the start of the lease of the call being served.
+fn lend_back(data: &[u8]) -> Result<(), SourceError> {
+    match libipc::sys::lease_write(0, data) {
+        Ok(n) if n == data.len() => Ok(()),
+        _ => Err(SourceError::Unavailable),
+    }
+}
+
 impl Server {
     /// Answers a procfs question from `asker`.
-    pub(crate) fn introspect(&mut self, asker: Pid, request: SourceRequest) -> SourceResponse {
-        if Some(asker) != self.procfs_pid() {
+    pub(crate) fn introspect(&mut self, asker: Sender, request: SourceRequest) -> SourceResponse {
+        if Some(asker.pid) != self.procfs_pid() {
             return Err(SourceError::Unavailable);
         }
         match request {
@@ -96,10 +112,17 @@ impl Server {
                     vma_count: p.space.vmas().len() as u32,
                 })
             }
-            SourceRequest::Vma { pid, index } => {
+            SourceRequest::Vmas { pid, from, max } => {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
-                let v = p.space.vmas().iter().nth(index as usize).ok_or(SourceError::Io)?;
-                Ok(SourceReply::Vma(vma_info(v)))
+                // One O(log n) descent to the first VMA ending above
+                // `from`, then the leaves in order.
+                let vmas = p.space.vmas().ending_above(from.0).take(max as usize).map(vma_info);
+                let mut batch = vec![0u8; procfs::VMA_LEASE_BYTES];
+                let reply = procfs::encode_vma_batch(vmas, &mut batch);
+                if let SourceReply::Vmas { bytes, .. } = reply {
+                    lend_back(&batch[..bytes as usize])?;
+                }
+                Ok(reply)
             }
             SourceRequest::Pages {
                 pid,

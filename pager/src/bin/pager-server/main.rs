@@ -18,6 +18,13 @@
 //! register messages ([`libipc::kernel::KernelEvent`]), and a fault is
 //! answered with a [`libipc::kernel::FaultReply`] (one mapping in the
 //! reply's registers, or a batch the reply points to).
+//!
+//! The procfs service, and only the one this pager launched, asks about
+//! processes with `Request::Source` ([`libipc::procfs::SourceRequest`], the
+//! table is there; answered in `introspect`): identity, layout, VMAs, pages
+//! and memory. VMAs come in batches found by address with one O(log n)
+//! lookup, written into a buffer the procfs server lends with the call
+//! (`SourceRequest::Vmas`), so a walk of `n` VMAs costs `n / 64` calls.
 #![no_std]
 #![no_main]
 

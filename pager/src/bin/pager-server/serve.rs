@@ -617,7 +617,7 @@ impl Server {
     fn request(&mut self, sender: Sender, request: Request) -> Response {
         let pid = sender.pid;
         match request {
-            Request::Source(question) => return Ok(Reply::Source(Box::new(self.introspect(pid, *question)))),
+            Request::Source(question) => return Ok(Reply::Source(Box::new(self.introspect(sender, *question)))),
             Request::Service { name } => {
                 let name = name.as_str().ok_or(Errno::Invalid)?;
                 return self

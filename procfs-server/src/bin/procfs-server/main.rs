@@ -35,7 +35,8 @@ use procfs_server::{
 
 use crate::source::{PagerSource, ask};
 
-/// Its heap holds one address-space snapshot at a time.
+/// Its heap: the process table, the VMA batch buffer, and per request at
+/// most `procfs_server::MAX_REQUEST_HEAP` bytes whatever the target's size.
 const HEAP_BYTES: usize = 4 << 20;
 
 runtime::entry!(main, heap = HEAP_BYTES);
@@ -106,20 +107,24 @@ fn learn_parties(server: &mut Server<PagerSource>, msg: &Received, request: &Req
 struct KernelLease;
 
 impl Lease for KernelLease {
-    fn write(&mut self, data: &[u8]) -> Result<(), Error> {
-        sys::lease_write(0, data)
-            .map(|_| ())
-            .map_err(|_| Error::InvalidArgument)
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), Error> {
+        match sys::lease_write(offset, data) {
+            Ok(n) if n == data.len() => Ok(()),
+            _ => Err(Error::InvalidArgument),
+        }
     }
 
-    fn read(&mut self, buf: &mut [u8]) -> Result<(), Error> {
-        sys::lease_read(0, buf).map(|_| ()).map_err(|_| Error::InvalidArgument)
+    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        match sys::lease_read(offset, buf) {
+            Ok(n) if n == buf.len() => Ok(()),
+            _ => Err(Error::InvalidArgument),
+        }
     }
 }
 
 fn main(arg: u64) -> i64 {
     runtime::println!("procfs: serving /proc as process {arg}");
-    let mut server = Server::new(PagerSource, Config::default());
+    let mut server = Server::new(PagerSource::new(), Config::default());
     let mut buf = [0u8; MAX_MESSAGE];
     let mut reply = [0u8; MAX_MESSAGE];
     let mut pending: Option<usize> = None;

@@ -1,61 +1,93 @@
-//! The pager behind the `AddressSpaceSource` trait: each question is one
-//! `Request::Source` call to the pager.
+//! The pager behind the `AddressSpaceSource` trait. Each question is one
+//! `Request::Source` call to the pager: [`ask`] for the answers that fit a
+//! message, [`ask_with_lease`] for the VMA batches, which come back through
+//! a buffer lent to the pager for the call.
 
-use alloc::vec::Vec;
+use alloc::{boxed::Box, vec, vec::Vec};
 
 use libipc::{
-    pager::{Reply, Request},
-    procfs::{MAX_INLINE_DATA, MAX_PAGES_PER_REPLY, PageInfo, SourceError, SourceReply, SourceRequest, SourceResponse},
+    MAX_MESSAGE,
+    abi::{LeaseDesc, caps},
+    codec,
+    pager::{Reply, Request, Response},
+    procfs::{
+        MAX_INLINE_DATA, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout, VMA_LEASE_BYTES,
+        VmaInfo, decode_vma_batch,
+    },
     types::{Pid, VirtAddr},
 };
-use procfs_server::source::{AddressSpace, AddressSpaceSource};
+use procfs_server::source::{AddressSpaceSource, PageBatch};
 
-/// Asks the pager one question.
-pub fn ask(request: SourceRequest) -> SourceResponse {
-    match runtime::pager::request(Request::Source(alloc::boxed::Box::new(request))) {
+/// The pager's answer inside its reply.
+fn unwrap(response: Response) -> SourceResponse {
+    match response {
         Ok(Reply::Source(answer)) => *answer,
         _ => Err(SourceError::Unavailable),
     }
 }
 
-pub struct PagerSource;
+/// Asks the pager one question.
+pub fn ask(request: SourceRequest) -> SourceResponse {
+    unwrap(runtime::pager::request(Request::Source(Box::new(request))))
+}
+
+/// Asks the pager one question, lending it `lease` to write into.
+fn ask_with_lease(request: SourceRequest, lease: &mut [u8]) -> SourceResponse {
+    let mut msg = [0u8; MAX_MESSAGE];
+    let n = codec::encode(&Request::Source(Box::new(request)), &mut msg).map_err(|_| SourceError::Unavailable)?;
+    let desc = LeaseDesc {
+        addr: lease.as_mut_ptr() as u64,
+        len: lease.len() as u64,
+        flags: LeaseDesc::WRITE,
+    };
+    let mut reply = [0u8; MAX_MESSAGE];
+    let len = libipc::sys::call_with_lease(caps::PAGER, &msg[..n], &mut reply, &desc)
+        .map_err(|_| SourceError::Unavailable)?;
+    unwrap(codec::decode::<Response>(&reply[..len]).map_err(|_| SourceError::Unavailable)?)
+}
+
+/// The pager as a source; holds the one buffer VMA batches arrive in.
+pub struct PagerSource {
+    lease: Vec<u8>,
+}
+
+impl PagerSource {
+    pub fn new() -> PagerSource {
+        PagerSource {
+            lease: vec![0u8; VMA_LEASE_BYTES],
+        }
+    }
+}
 
 impl AddressSpaceSource for PagerSource {
-    fn address_space(&mut self, pid: Pid) -> Result<AddressSpace, SourceError> {
-        let SourceReply::Layout { layout, vma_count } = ask(SourceRequest::Layout { pid })? else {
-            return Err(SourceError::Unavailable);
-        };
-        let mut vmas = Vec::with_capacity(vma_count as usize);
-        for index in 0..vma_count {
-            match ask(SourceRequest::Vma { pid, index })? {
-                SourceReply::Vma(v) => vmas.push(v),
-                _ => return Err(SourceError::Unavailable),
-            }
+    fn layout(&mut self, pid: Pid) -> Result<SpaceLayout, SourceError> {
+        match ask(SourceRequest::Layout { pid })? {
+            SourceReply::Layout { layout, .. } => Ok(layout),
+            _ => Err(SourceError::Unavailable),
         }
-        AddressSpace::new(layout, vmas)
     }
 
-    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64) -> Result<Vec<PageInfo>, SourceError> {
-        let mut pages = Vec::new();
-        let mut from = start_vpn;
-        while from < end_vpn {
-            let SourceReply::Pages(batch) = ask(SourceRequest::Pages {
-                pid,
-                start_vpn: from,
-                end_vpn,
-            })?
-            else {
-                return Err(SourceError::Unavailable);
-            };
-            let full = batch.len() == MAX_PAGES_PER_REPLY;
-            let next = batch.iter().map(|p| p.vpn + 1).max();
-            pages.extend(batch);
-            match next {
-                Some(n) if full && n > from => from = n,
-                _ => break,
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+        match ask_with_lease(SourceRequest::Vmas { pid, from, max }, &mut self.lease)? {
+            SourceReply::Vmas { count, bytes } => {
+                decode_vma_batch(&self.lease, count, bytes, |vma| out.push(vma)).map_err(|_| SourceError::Unavailable)
             }
+            _ => Err(SourceError::Unavailable),
         }
-        Ok(pages)
+    }
+
+    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {
+        match ask(SourceRequest::Pages {
+            pid,
+            start_vpn,
+            end_vpn,
+        })? {
+            SourceReply::Pages(batch) => {
+                *out = batch;
+                Ok(())
+            }
+            _ => Err(SourceError::Unavailable),
+        }
     }
 
     fn read_mem(&mut self, pid: Pid, addr: VirtAddr, buf: &mut [u8]) -> Result<usize, SourceError> {
@@ -70,11 +102,13 @@ impl AddressSpaceSource for PagerSource {
             else {
                 return Err(SourceError::Unavailable);
             };
-            if data.is_empty() {
+            // More than asked is not believed.
+            let n = data.len().min(len as usize);
+            if n == 0 {
                 break;
             }
-            buf[done..done + data.len()].copy_from_slice(&data);
-            done += data.len();
+            buf[done..done + n].copy_from_slice(&data[..n]);
+            done += n;
         }
         Ok(done)
     }
