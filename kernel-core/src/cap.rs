@@ -95,7 +95,10 @@ mod tests {
         assert_eq!(s, CapSlot(0));
         assert_eq!(t.lookup(s, Rights::SEND), Ok(cap(7, Rights::SEND)));
         assert_eq!(t.lookup(s, Rights::RECV), Err(SysError::MissingRight));
-        assert_eq!(t.lookup(s, Rights::SEND.union(Rights::GRANT)), Err(SysError::MissingRight));
+        assert_eq!(
+            t.lookup(s, Rights::SEND.union(Rights::GRANT)),
+            Err(SysError::MissingRight)
+        );
         assert_eq!(t.lookup(CapSlot(1), Rights::NONE), Err(SysError::NoCapability));
         assert_eq!(t.lookup(CapSlot(u32::MAX), Rights::NONE), Err(SysError::NoCapability));
     }

@@ -342,7 +342,6 @@ pub enum ExitStatus {
     Failure = 1,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,7 +196,8 @@ impl KernelEvent {
                 pid: Pid(a as u32),
                 code: b as i64,
             }),
-            MessageKind::Exit if m.label == exit_label::KILLED && a <= u32::MAX as u64 => match KernelKill::from_raw(b) {
+            MessageKind::Exit if m.label == exit_label::KILLED && a <= u32::MAX as u64 => match KernelKill::from_raw(b)
+            {
                 Some(cause) => Some(KernelEvent::Killed {
                     pid: Pid(a as u32),
                     cause,

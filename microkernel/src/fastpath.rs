@@ -33,7 +33,11 @@ impl Kernel {
         let thread = self.thread(tid)?;
         let number = thread.frame.rax;
         if number == Syscall::CallShort as u64 {
-            let (slot, msg, pid) = (CapSlot(thread.frame.rdi as u32), thread.frame.short_message(), thread.pid);
+            let (slot, msg, pid) = (
+                CapSlot(thread.frame.rdi as u32),
+                thread.frame.short_message(),
+                thread.pid,
+            );
             let ep = self.endpoint_of(pid, slot, Rights::SEND).ok()?;
             let server = self.fast_send_short(tid, ep, MessageKind::ShortCall, msg)?;
             Some(self.switch_to(server))

@@ -177,7 +177,9 @@ impl Kernel {
     /// The pid a thread's messages are stamped as acting for (0: none).
     #[inline(always)]
     pub fn acting_for_word(&self, tid: Tid) -> u64 {
-        self.thread(tid).and_then(|t| t.acting_for).map_or(0, |p: Pid| u64::from(p.0))
+        self.thread(tid)
+            .and_then(|t| t.acting_for)
+            .map_or(0, |p: Pid| u64::from(p.0))
     }
 
     /// Copies a byte message from the sender's memory into the receiver's

@@ -246,7 +246,11 @@ impl Kernel {
     /// A new process; `limit` bounds its page tables (`None`: the root
     /// pager, whose tables the kernel builds itself).
     pub fn create_process(&mut self, pager: Option<Pid>, pool: Option<FramePool>) -> Option<Pid> {
-        let limit = if pager.is_some() { self.page_table_limit } else { u32::MAX };
+        let limit = if pager.is_some() {
+            self.page_table_limit
+        } else {
+            u32::MAX
+        };
         let space = AddressSpace::new(limit)?;
         self.processes
             .insert(Process {

@@ -13,10 +13,9 @@ use crate::{
     arch::trap::TrapFrame,
     ipc::Next,
     memory::{frames, usercopy},
-    object::{Lease, Outgoing, ReplyTo, ThreadState},
+    object::{Kernel, Lease, Outgoing, ReplyTo, ThreadState},
     qemu::{self, QemuExit},
 };
-use crate::object::Kernel;
 
 /// Largest single `DebugWrite`.
 const MAX_DEBUG_WRITE: u64 = 4096;
@@ -387,12 +386,21 @@ impl Kernel {
     /// `CapGrant`: a pager copies one of its capabilities, with rights no
     /// wider than its own, into a process it pages.
     fn sys_cap_grant(&mut self, pid: Pid, a: [u64; 6]) -> SysResult {
-        let (target, src, dst, rights) = (Pid(a[0] as u32), CapSlot(a[1] as u32), CapSlot(a[2] as u32), Rights(a[3]));
+        let (target, src, dst, rights) = (
+            Pid(a[0] as u32),
+            CapSlot(a[1] as u32),
+            CapSlot(a[2] as u32),
+            Rights(a[3]),
+        );
         self.paged_by(pid, target)?;
         if !rights.is_valid() {
             return Err(SysError::InvalidArgument);
         }
-        let mut cap = self.process(pid).expect("caller live").caps.lookup(src, Rights::GRANT)?;
+        let mut cap = self
+            .process(pid)
+            .expect("caller live")
+            .caps
+            .lookup(src, Rights::GRANT)?;
         if !cap.rights.contains(rights) {
             return Err(SysError::MissingRight);
         }

@@ -192,8 +192,7 @@ fn main(_arg: u64) -> i64 {
     );
     ok &= check(
         "thread_start refused",
-        sys::thread_start(Pid(1), VirtAddr(0x40_0000), VirtAddr(0x1000), 0, caps::PAGER)
-            == Err(SysError::NotPermitted),
+        sys::thread_start(Pid(1), VirtAddr(0x40_0000), VirtAddr(0x1000), 0, caps::PAGER) == Err(SysError::NotPermitted),
     );
     ok &= check(
         "space_destroy refused",

@@ -161,19 +161,18 @@ fn main(arg: u64) -> i64 {
     );
     ok &= refused(
         "batch larger than the limit",
-        sys::reply_short(
-            &ShortMessage::new(
-                reply_label::RESUME_BATCH,
-                [buf.as_ptr() as u64, MAX_FAULT_MAPPINGS as u64 + 1, 0, 0],
-            ),
-        ),
+        sys::reply_short(&ShortMessage::new(
+            reply_label::RESUME_BATCH,
+            [buf.as_ptr() as u64, MAX_FAULT_MAPPINGS as u64 + 1, 0, 0],
+        )),
         SysError::Malformed,
     );
     ok &= refused(
         "batch in kernel memory",
-        sys::reply_short(
-            &ShortMessage::new(reply_label::RESUME_BATCH, [0xffff_ffff_8000_0000, 1, 0, 0]),
-        ),
+        sys::reply_short(&ShortMessage::new(
+            reply_label::RESUME_BATCH,
+            [0xffff_ffff_8000_0000, 1, 0, 0],
+        )),
         SysError::BadAddress,
     );
     ok &= refused(
@@ -283,11 +282,7 @@ fn capability_checks(child: Pid, endpoint: CapSlot) -> bool {
         SysError::MissingRight,
     );
     ok &= check("drop a capability", sys::cap_drop(send_only).is_ok());
-    ok &= refused(
-        "drop an empty slot",
-        sys::cap_drop(send_only),
-        SysError::NoCapability,
-    );
+    ok &= refused("drop an empty slot", sys::cap_drop(send_only), SysError::NoCapability);
     ok
 }
 

@@ -424,14 +424,8 @@ impl Server {
             .map_err(|e| alloc::format!("cap_grant: {e:?}"))
             .and_then(|()| {
                 // The program's argument is its own pid.
-                sys::thread_start(
-                    pid,
-                    loaded.entry,
-                    loaded.stack_pointer,
-                    u64::from(pid.0),
-                    self.endpoint,
-                )
-                .map_err(|e| alloc::format!("thread_start: {e:?}"))
+                sys::thread_start(pid, loaded.entry, loaded.stack_pointer, u64::from(pid.0), self.endpoint)
+                    .map_err(|e| alloc::format!("thread_start: {e:?}"))
             });
         if let Err(e) = started {
             let _ = sys::space_destroy(pid);
@@ -477,7 +471,12 @@ impl Server {
 
     fn killed_by_kernel(&mut self, pid: Pid, cause: KernelKill) {
         let name = self.processes.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
-        plog!(Info, "process {} ({name}) killed by the kernel: {}", pid.0, cause.describe());
+        plog!(
+            Info,
+            "process {} ({name}) killed by the kernel: {}",
+            pid.0,
+            cause.describe()
+        );
         self.tally.killed += 1;
         self.reap(pid);
     }

@@ -107,7 +107,9 @@ struct KernelLease;
 
 impl Lease for KernelLease {
     fn write(&mut self, data: &[u8]) -> Result<(), Error> {
-        sys::lease_write(0, data).map(|_| ()).map_err(|_| Error::InvalidArgument)
+        sys::lease_write(0, data)
+            .map(|_| ())
+            .map_err(|_| Error::InvalidArgument)
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Result<(), Error> {
