@@ -28,6 +28,7 @@ type PagerClient = Client<UnixTransport, HostRequest, HostReply>;
 fn errno_name(e: Errno) -> &'static str {
     match e {
         Errno::NotPermitted => "EPERM",
+        Errno::NoEntry => "ENOENT",
         Errno::Io => "EIO",
         Errno::NoMemory => "ENOMEM",
         Errno::Access => "EACCES",
