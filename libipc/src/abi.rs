@@ -443,6 +443,10 @@ pub struct PagerBootInfo {
     pub pool_phys: u64,
     pub pool_frames: u64,
     pub ramdisk_len: u64,
+    /// Page-table levels the kernel runs (4, or 5 with CR4.LA57): the
+    /// width of user addresses it can map, which bounds the pager's
+    /// `la57=` setting.
+    pub paging_levels: u64,
 }
 
 impl PagerBootInfo {

@@ -407,7 +407,8 @@ mod tests {
         let big_flags = ShortMessage::new(request_label::MMAP, [0, 0, 3, 1 << 32]);
         assert_eq!(Request::from_short(&big_flags), None);
         assert_eq!(response_from_short(&ShortMessage::label(0)), None);
-        let unknown_errno = ShortMessage::new(response_label::ERROR, [2, 0, 0, 0]);
+        // ESRCH (3): a Linux errno the protocol does not use.
+        let unknown_errno = ShortMessage::new(response_label::ERROR, [3, 0, 0, 0]);
         assert_eq!(response_from_short(&unknown_errno), None);
         let huge_errno = ShortMessage::new(response_label::ERROR, [u64::MAX, 0, 0, 0]);
         assert_eq!(response_from_short(&huge_errno), None);

@@ -7,7 +7,11 @@ use libipc::{
     abi::{PagerBootInfo, pager_layout},
     types::Pid,
 };
-use x86_64::{PhysAddr, VirtAddr, structures::paging::PageTableFlags as F};
+use x86_64::{
+    PhysAddr, VirtAddr,
+    registers::control::{Cr4, Cr4Flags},
+    structures::paging::PageTableFlags as F,
+};
 use xmas_elf::{
     ElfFile,
     program::{ProgramHeader, Type},
@@ -137,6 +141,12 @@ pub fn start_pager(kernel: &mut Kernel, image: &[u8], ramdisk: &[u8], pool: Fram
         pool_phys: pool.start,
         pool_frames: pool.frames,
         ramdisk_len: ramdisk.len() as u64,
+        // The pager must not hand out addresses these page tables cannot map.
+        paging_levels: if Cr4::read().contains(Cr4Flags::L5_PAGING) {
+            5
+        } else {
+            4
+        },
     };
     // SAFETY: the frame was just allocated for this struct and is reached
     // through the direct map; PagerBootInfo is plain data smaller than a page.

@@ -8,6 +8,10 @@
 //!
 //! Non-PIE programs keep their linked base in every mode.
 //!
+//! One divergence from Linux: Linux randomizes the PIE base from mode 1
+//! (`PF_RANDOMIZE` is set for any non-zero mode; only brk waits for 2),
+//! while this table keeps it fixed until mode 2.
+//!
 //! | range | default profile | `linux` profile |
 //! |---|---|---|
 //! | stack top | 8 MiB (2^11 pages) | 16 GiB (2^22 pages) + a sub-page shift < 8 KiB, 16-byte aligned |

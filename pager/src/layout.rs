@@ -20,6 +20,14 @@ use crate::{
 
 /// Pages of the initial stack VMA (it grows on demand below).
 pub const INITIAL_STACK_PAGES: u64 = 32;
+/// Bytes kept free at the top of the stack, above the initial stack
+/// pointer. Linux ends its initial stack with a null pointer just below
+/// the stack top and puts the strings, auxv, envp and argv below that, so
+/// the entry stack pointer is never the VMA's end: a stack pointer there
+/// points at no byte of the stack (and the kernel once refused it). The
+/// x86-64 ABI wants it 16-byte aligned at entry, so the null pointer's slot
+/// is padded to 16 bytes; the Linux initial stack will go below it.
+pub const STACK_TOP_RESERVE: u64 = 16;
 /// Linux's vvar and vDSO sizes on x86-64, in pages.
 pub const VVAR_PAGES: u64 = 4;
 pub const VDSO_PAGES: u64 = 2;
@@ -51,8 +59,8 @@ pub struct ProgramImage {
 pub struct Loaded {
     pub space: AddressSpace,
     pub entry: VirtAddr,
-    /// The initial stack pointer (16-byte aligned, at or a little below
-    /// `stack_top`).
+    /// The initial stack pointer: 16-byte aligned, at least
+    /// [`STACK_TOP_RESERVE`] bytes below `stack_top`, inside the stack VMA.
     pub stack_pointer: VirtAddr,
     /// One past the highest byte of the `[stack]` VMA.
     pub stack_top: VirtAddr,
@@ -125,7 +133,7 @@ pub fn load(image: &ProgramImage, settings: &Settings, rlimits: Rlimits, rng: &m
     stack.grows_down = true;
     stack.name = VmaName::Stack;
     space.insert_vma(stack)?;
-    let stack_pointer = (stack_top - placement.stack_shift) & !15;
+    let stack_pointer = (stack_top - STACK_TOP_RESERVE - placement.stack_shift) & !15;
     space.layout.start_stack = stack_pointer;
 
     // [vdso] and [vvar] go where the next mmap would: below the mmap base,
@@ -158,6 +166,7 @@ mod tests {
     use alloc::vec;
 
     use super::*;
+    use crate::settings::AslrProfile;
 
     const TEXT: Segment = Segment {
         vaddr: 0x40_1000,
@@ -276,7 +285,7 @@ mod tests {
         let stack = l.space.vmas().find(l.stack_top.0 - 1).unwrap();
         assert!(stack.grows_down && stack.name == VmaName::Stack && stack.prot == Prot::RW);
         assert_eq!(l.stack_top, VirtAddr(aslr::STACK_TOP));
-        assert!(l.stack_pointer.0 <= l.stack_top.0 && l.stack_pointer.0.is_multiple_of(16));
+        assert_eq!(l.stack_pointer.0, aslr::STACK_TOP - STACK_TOP_RESERVE);
         let named = |n: VmaName| {
             l.space
                 .vmas()
@@ -286,6 +295,34 @@ mod tests {
         };
         assert_eq!(named(VmaName::Vdso), Some((VDSO_PAGES, Prot::RX)));
         assert_eq!(named(VmaName::Vvar), Some((VVAR_PAGES, Prot::READ)));
+    }
+
+    /// In every mode and profile the entry stack pointer is inside the
+    /// stack VMA (below its end, so `[rsp]` is a stack byte), 16-byte
+    /// aligned, with the reserve above it; mode 0 put it at the VMA's end.
+    #[test]
+    fn the_stack_pointer_is_inside_the_stack_and_aligned() {
+        for mode in ["0", "1", "2"] {
+            for profile in [AslrProfile::Default, AslrProfile::Linux] {
+                for seed in 0..64 {
+                    let mut s = settings(mode);
+                    s.aslr_profile = profile;
+                    let l = load(
+                        &image(false),
+                        &s,
+                        Rlimits::default(),
+                        &mut Rng::from_words([seed, 0, 0, 0]),
+                    )
+                    .unwrap();
+                    let sp = l.stack_pointer.0;
+                    let stack = l.space.vmas().find(sp).unwrap();
+                    assert!(stack.name == VmaName::Stack && stack.end == l.stack_top.0);
+                    assert!(sp + STACK_TOP_RESERVE <= l.stack_top.0, "mode {mode}: sp {sp:#x}");
+                    assert!(sp.is_multiple_of(16));
+                    assert_eq!(l.space.layout.start_stack, sp);
+                }
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! sysctl names. A bad value is refused with a clear error and the old value
 //! stays.
 
-use alloc::{format, string::String};
+use alloc::{format, string::String, vec::Vec};
 
 /// `kernel.randomize_va_space`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -159,6 +159,44 @@ impl Settings {
         Ok(())
     }
 
+    /// The settings whose value differs from `before`, as
+    /// `(key, before's value, this value)`: what a policy's
+    /// [`crate::policy::Policy::adjust_settings`] overrode, for the pager to
+    /// say so rather than silently ignore the command line.
+    pub fn changes_from(&self, before: &Settings) -> Vec<(&'static str, String, String)> {
+        Self::KEYS
+            .iter()
+            .filter_map(|&key| {
+                let (old, new) = (before.get(key).ok()?, self.get(key).ok()?);
+                (old != new).then_some((key, old, new))
+            })
+            .collect()
+    }
+
+    /// Narrows the settings to the paging the kernel runs (`levels`, from
+    /// `PagerBootInfo::paging_levels`): `la57=1` asks for 56-bit user
+    /// addresses, which only 5-level page tables can map; with 4-level
+    /// paging an address above 47 bits is not even canonical. Anything but
+    /// 4 or 5 is treated as 4, the narrowest x86-64 long mode has. Returns
+    /// the warning to log when a request was dropped.
+    pub fn fit_paging_levels(&mut self, levels: u64) -> Option<String> {
+        match levels {
+            5 => None,
+            4 if self.la57 => {
+                self.la57 = false;
+                Some("la57=1 ignored: the kernel runs 4-level paging (user addresses stay below 2^47)".into())
+            }
+            4 => None,
+            other => {
+                let dropped = core::mem::replace(&mut self.la57, false);
+                Some(format!(
+                    "the kernel reports {other} paging levels; assuming 4{}",
+                    if dropped { " (la57=1 ignored)" } else { "" }
+                ))
+            }
+        }
+    }
+
     pub fn get(&self, key: &str) -> Result<String, SettingError> {
         Ok(match key {
             "kernel.randomize_va_space" => format!("{}", self.randomize_va_space as u8),
@@ -208,6 +246,61 @@ mod tests {
             assert_eq!(s, before, "{key}={value} changed the settings");
         }
         assert_eq!(s.set("vm.nope", "1"), Err(SettingError::UnknownKey("vm.nope".into())));
+    }
+
+    #[test]
+    fn changes_from_lists_what_differs() {
+        let before = Settings::default();
+        let mut s = before.clone();
+        assert!(s.changes_from(&before).is_empty());
+        s.randomize_va_space = RandomizeVaSpace::Off;
+        s.la57 = true;
+        assert_eq!(
+            s.changes_from(&before),
+            [
+                ("kernel.randomize_va_space", "2".into(), "0".into()),
+                ("la57", "0".into(), "1".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn la57_is_kept_only_on_a_5_level_kernel() {
+        let mut s = Settings::default();
+        s.set("la57", "1").unwrap();
+        let mut five = s.clone();
+        assert_eq!(five.fit_paging_levels(5), None);
+        assert!(five.la57);
+        let mut four = s.clone();
+        let warning = four.fit_paging_levels(4).unwrap();
+        assert!(
+            warning.starts_with("la57=1 ignored: the kernel runs 4-level paging"),
+            "{warning}"
+        );
+        assert!(!four.la57);
+        // Without la57=1 there is nothing to say.
+        for levels in [4, 5] {
+            let mut plain = Settings::default();
+            assert_eq!(plain.fit_paging_levels(levels), None);
+            assert!(!plain.la57);
+        }
+    }
+
+    #[test]
+    fn unknown_paging_levels_are_treated_as_4() {
+        let mut s = Settings::default();
+        s.set("la57", "1").unwrap();
+        assert_eq!(
+            s.fit_paging_levels(0).as_deref(),
+            Some("the kernel reports 0 paging levels; assuming 4 (la57=1 ignored)")
+        );
+        assert!(!s.la57);
+        let mut plain = Settings::default();
+        assert_eq!(
+            plain.fit_paging_levels(6).as_deref(),
+            Some("the kernel reports 6 paging levels; assuming 4")
+        );
+        assert_eq!(plain, Settings::default());
     }
 
     #[test]

@@ -199,7 +199,14 @@ impl Server {
                 );
             }
         }
+        let asked = settings.clone();
         policy.adjust_settings(&mut settings);
+        for (key, was, now) in settings.changes_from(&asked) {
+            plog!(Warn, "policy {:?} sets {key}={now} (was {was})", policy.name());
+        }
+        if let Some(warning) = settings.fit_paging_levels(info.paging_levels) {
+            plog!(Warn, "{warning}");
+        }
         let rng = Rng::from_words(policy.seed([sys::random(), sys::random(), sys::random(), sys::random()]));
         let frames = FramePool::new(libipc::types::PhysAddr(info.pool_phys), info.pool_frames);
         plog!(
