@@ -74,19 +74,70 @@
 //!
 //! | call | arguments | results |
 //! |---|---|---|
-//! | `SpaceCreate` | - | new pid |
-//! | `ThreadStart` | pid, entry, stack, arg, fault endpoint cap (needs `RECV`) | new tid |
+//! | `SpaceCreate` | [`SpaceFlags`], routes ptr (a [`SyscallRoutes`] or 0) | new pid |
+//! | `ThreadStart` | pid, entry, stack, arg, fault endpoint cap (needs `RECV`), system-call endpoint cap (needs `SEND`; [`NO_CAP`] for none) | new tid |
 //! | `Map` | pid, virt, phys, [`MapFlags`] bits | - |
 //! | `Unmap` | pid, virt, page count | pages that were present |
 //! | `SpaceDestroy` | pid | - |
 //! | `CapGrant` | pid, source slot (needs `GRANT`), destination slot, [`Rights`] | - |
 //! | `Shutdown` | [`ExitStatus`] | never returns |
 //!
+//! # Personalities
+//!
+//! A process created with [`SpaceFlags::LINUX`] runs Linux's system-call
+//! ABI: the kernel interprets none of its `syscall`s. It forwards each one,
+//! as it forwards a fault, as a register message of kind
+//! [`MessageKind::Syscall`] ([`crate::kernel::SyscallInfo`]: the number as
+//! the label, arguments 0-3 as the words, 4 and 5 in `rdi` and `r15`) to the
+//! fault endpoint when the process's [`SyscallRoutes`] has the number's bit
+//! (the pager: memory calls), else to the thread's system-call endpoint.
+//! The handler answers with a [`crate::kernel::SyscallReply`] (rax, and
+//! optionally rip and rsp), and may read and write the caller's memory with
+//! `LeaseRead`/`LeaseWrite`, the offset being the caller's address.
+//!
 //! Receives return the message's [`MessageKind`]. A byte message (`Call`)
 //! is answered with `Reply`/`ReplyRecv`; a short one (a `CallShort`, or a
 //! fault the kernel reports) with `ReplyShort`/`ReplyRecvShort`; answering
 //! in the other form is `Malformed`. A fault's reply is a
 //! [`crate::kernel::FaultReply`], validated by the kernel like `Map`.
+
+/// "No capability" where a call takes an optional slot.
+pub const NO_CAP: u64 = u64::MAX;
+
+/// How a new address space runs (`SpaceCreate`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct SpaceFlags(pub u64);
+
+impl SpaceFlags {
+    /// The project's own ABI (`libipc::sys`).
+    pub const NATIVE: SpaceFlags = SpaceFlags(0);
+    /// Linux's system-call ABI, forwarded to handlers.
+    pub const LINUX: SpaceFlags = SpaceFlags(1);
+    pub const ALL: u64 = 1;
+}
+
+/// Which Linux system calls go to the fault endpoint (the pager) rather
+/// than the thread's system-call endpoint: bit `n` for number `n`. Numbers
+/// past the map go to the system-call endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct SyscallRoutes(pub [u64; 8]);
+
+impl SyscallRoutes {
+    pub const NUMBERS: u64 = 512;
+
+    pub fn with(mut self, number: u64) -> SyscallRoutes {
+        if number < Self::NUMBERS {
+            self.0[(number / 64) as usize] |= 1 << (number % 64);
+        }
+        self
+    }
+
+    pub const fn to_fault_endpoint(&self, number: u64) -> bool {
+        number < Self::NUMBERS && self.0[(number / 64) as usize] & (1 << (number % 64)) != 0
+    }
+}
 
 /// Capability slots of each process's table.
 pub const CAP_SLOTS: u32 = 32;
@@ -297,6 +348,10 @@ pub enum MessageKind {
     /// The kernel reports that the sender's process ended (it exited, or
     /// the kernel killed it); no reply.
     Exit = 3,
+    /// The kernel forwards a Linux system call of the sender
+    /// ([`crate::kernel::SyscallInfo`]); reply with a short
+    /// [`crate::kernel::SyscallReply`].
+    Syscall = 4,
 }
 
 impl MessageKind {
@@ -306,6 +361,7 @@ impl MessageKind {
             1 => Some(MessageKind::ShortCall),
             2 => Some(MessageKind::Fault),
             3 => Some(MessageKind::Exit),
+            4 => Some(MessageKind::Syscall),
             _ => None,
         }
     }
@@ -375,7 +431,8 @@ mod tests {
             }
         }
         assert_eq!(MessageKind::from_raw(0), Some(MessageKind::Call));
-        assert_eq!(MessageKind::from_raw(4), None);
+        assert_eq!(MessageKind::from_raw(4), Some(MessageKind::Syscall));
+        assert_eq!(MessageKind::from_raw(5), None);
     }
 }
 

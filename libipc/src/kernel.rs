@@ -84,6 +84,102 @@ impl KernelKill {
     }
 }
 
+/// Linux's ENOSYS: what a forwarded call with no handler returns.
+pub const ENOSYS: u16 = 38;
+
+/// A Linux system call the kernel forwards: the number and the six
+/// argument registers. The number travels as the label, arguments 0-3 as
+/// the words, and 4-5 in two more registers ([`SyscallInfo::extra`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallInfo {
+    pub number: u64,
+    pub args: [u64; 6],
+}
+
+impl SyscallInfo {
+    pub const fn to_message(&self) -> ShortMessage {
+        let a = self.args;
+        ShortMessage::new(self.number, [a[0], a[1], a[2], a[3]])
+    }
+
+    /// Arguments 4 and 5 (`r8`, `r9`), delivered in `rdi` and `r15`.
+    pub const fn extra(&self) -> [u64; 2] {
+        [self.args[4], self.args[5]]
+    }
+
+    pub const fn from_message(m: &ShortMessage, extra: [u64; 2]) -> SyscallInfo {
+        let [a0, a1, a2, a3] = m.words;
+        SyscallInfo {
+            number: m.label,
+            args: [a0, a1, a2, a3, extra[0], extra[1]],
+        }
+    }
+}
+
+/// A handler's answer to a forwarded system call: the value for `rax`,
+/// and where the thread resumes if not after its `syscall` (the vsyscall
+/// emulation and signal delivery need that). The kernel checks that a new
+/// `rip` is a user address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallReply {
+    pub rax: u64,
+    pub rip: Option<u64>,
+    pub rsp: Option<u64>,
+}
+
+/// The label of a [`SyscallReply`]: a fixed tag with flags in its low bits.
+pub mod syscall_reply_label {
+    pub const TAG: u64 = 0x5359_5300;
+    pub const SET_RIP: u64 = 1;
+    pub const SET_RSP: u64 = 2;
+    pub const FLAGS: u64 = 3;
+}
+
+impl SyscallReply {
+    /// Returns `rax` to the caller, which resumes after its `syscall`.
+    pub const fn value(rax: u64) -> SyscallReply {
+        SyscallReply {
+            rax,
+            rip: None,
+            rsp: None,
+        }
+    }
+
+    /// `-errno`, as Linux returns it.
+    pub const fn error(errno: u16) -> SyscallReply {
+        SyscallReply::value((-(errno as i64)) as u64)
+    }
+
+    pub const fn to_message(&self) -> ShortMessage {
+        use syscall_reply_label::*;
+        let mut label = TAG;
+        let mut words = [self.rax, 0, 0, 0];
+        if let Some(rip) = self.rip {
+            label |= SET_RIP;
+            words[1] = rip;
+        }
+        if let Some(rsp) = self.rsp {
+            label |= SET_RSP;
+            words[2] = rsp;
+        }
+        ShortMessage::new(label, words)
+    }
+
+    /// `None` for a label that is not a system-call reply.
+    pub const fn from_message(m: &ShortMessage) -> Option<SyscallReply> {
+        use syscall_reply_label::*;
+        if m.label & !FLAGS != TAG {
+            return None;
+        }
+        let [rax, rip, rsp, _] = m.words;
+        Some(SyscallReply {
+            rax,
+            rip: if m.label & SET_RIP != 0 { Some(rip) } else { None },
+            rsp: if m.label & SET_RSP != 0 { Some(rsp) } else { None },
+        })
+    }
+}
+
 /// Labels of fault replies.
 pub mod reply_label {
     pub const RESUME_ONE: u64 = 1;
@@ -479,6 +575,37 @@ mod tests {
         );
         assert_eq!(FaultReplyRegs::from_message(&ShortMessage::label(0)), None);
         assert_eq!(FaultReplyRegs::from_message(&ShortMessage::label(u64::MAX)), None);
+    }
+
+    #[test]
+    fn syscalls_and_their_replies_round_trip() {
+        let call = SyscallInfo {
+            number: 9,
+            args: [1, 2, 3, 4, 5, u64::MAX],
+        };
+        assert_eq!(SyscallInfo::from_message(&call.to_message(), call.extra()), call);
+        for reply in [
+            SyscallReply::value(7),
+            SyscallReply::error(38),
+            SyscallReply {
+                rax: 0,
+                rip: Some(0x40_1000),
+                rsp: None,
+            },
+            SyscallReply {
+                rax: 1,
+                rip: Some(2),
+                rsp: Some(3),
+            },
+        ] {
+            assert_eq!(SyscallReply::from_message(&reply.to_message()), Some(reply));
+        }
+        assert_eq!(SyscallReply::error(38).rax as i64, -38);
+        assert_eq!(SyscallReply::from_message(&ShortMessage::label(0)), None);
+        assert_eq!(
+            SyscallReply::from_message(&ShortMessage::label(syscall_reply_label::TAG | 4)),
+            None
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@
 use core::arch::asm;
 
 use crate::{
-    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, Rights, SysError, Syscall},
+    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, NO_CAP, Rights, SpaceFlags, SysError, Syscall, SyscallRoutes},
+    kernel::SyscallInfo,
     short::ShortMessage,
     transport::Transport,
     types::{CapSlot, PageCount, PhysAddr, Pid, Sender, Tid, VirtAddr},
@@ -45,20 +46,29 @@ pub struct Received {
     pub acting_for: Option<Pid>,
     pub kind: MessageKind,
     pub short: ShortMessage,
+    /// Arguments 4 and 5 of a forwarded system call (zero otherwise).
+    pub extra: [u64; 2],
 }
 
 impl Received {
+    /// The forwarded Linux system call, for a [`MessageKind::Syscall`].
+    pub fn syscall(&self) -> Option<SyscallInfo> {
+        (self.kind == MessageKind::Syscall).then(|| SyscallInfo::from_message(&self.short, self.extra))
+    }
+
     /// The process whose rights this message carries.
     pub fn subject(&self) -> Pid {
         self.acting_for.unwrap_or(self.sender.pid)
     }
 }
 
-fn received(r: Result<(Regs, u64, ShortMessage), SysError>) -> Result<Received, SysError> {
-    let (regs, acting_for, short) = r?;
+fn received(r: Result<(Regs, u64, u64, ShortMessage), SysError>) -> Result<Received, SysError> {
+    let (regs, acting_for, r15, short) = r?;
     let kind = MessageKind::from_raw(regs.2).ok_or(SysError::Malformed)?;
+    let syscall = kind == MessageKind::Syscall;
     Ok(Received {
-        len: regs.0 as usize,
+        len: if syscall { 0 } else { regs.0 as usize },
+        extra: if syscall { [regs.0, r15] } else { [0; 2] },
         sender: Sender::from_word(regs.1),
         acting_for: (acting_for != 0).then_some(Pid(acting_for as u32)),
         kind,
@@ -74,7 +84,7 @@ fn received(r: Result<(Regs, u64, ShortMessage), SysError>) -> Result<Received, 
 /// Sends the short message `msg` through `ep` (needs `SEND`) and waits for
 /// the short reply.
 pub fn call_short(ep: CapSlot, msg: &ShortMessage) -> Result<ShortMessage, SysError> {
-    syscall_msg(Syscall::CallShort, [ep.0 as u64, 0, 0, 0], msg).map(|(_, _, reply)| reply)
+    syscall_msg(Syscall::CallShort, [ep.0 as u64, 0, 0, 0], msg).map(|(_, _, _, reply)| reply)
 }
 
 /// Answers the short message or fault whose reply right this thread holds
@@ -244,17 +254,41 @@ pub fn fault_profile() -> Result<crate::abi::FaultProfile, SysError> {
     Ok(profile)
 }
 
-/// Pager only: a new, empty address space.
+/// Pager only: a new, empty address space running the project's ABI.
 pub fn space_create() -> Result<Pid, SysError> {
-    Ok(Pid(syscall6(Syscall::SpaceCreate, [0; 6])?.0 as u32))
+    Ok(Pid(syscall6(Syscall::SpaceCreate, [SpaceFlags::NATIVE.0, 0, 0, 0, 0, 0])?.0 as u32))
+}
+
+/// Pager only: a new, empty address space whose system calls are Linux's,
+/// forwarded to handlers as `routes` says.
+pub fn space_create_linux(routes: &SyscallRoutes) -> Result<Pid, SysError> {
+    Ok(Pid(syscall6(
+        Syscall::SpaceCreate,
+        [SpaceFlags::LINUX.0, routes as *const SyscallRoutes as u64, 0, 0, 0, 0],
+    )?
+    .0 as u32))
 }
 
 /// Pager only: starts a thread in `pid` whose faults go to the endpoint of
 /// `pager` (a capability of the caller's with `RECV`).
 pub fn thread_start(pid: Pid, entry: VirtAddr, stack: VirtAddr, arg: u64, pager: CapSlot) -> Result<Tid, SysError> {
+    thread_start_with(pid, entry, stack, arg, pager, None)
+}
+
+/// Pager only: [`thread_start`] for a Linux process, whose system calls
+/// not routed to `pager` go to `syscalls` (a capability with `SEND`).
+pub fn thread_start_with(
+    pid: Pid,
+    entry: VirtAddr,
+    stack: VirtAddr,
+    arg: u64,
+    pager: CapSlot,
+    syscalls: Option<CapSlot>,
+) -> Result<Tid, SysError> {
+    let syscalls = syscalls.map_or(NO_CAP, |s| u64::from(s.0));
     Ok(Tid(syscall6(
         Syscall::ThreadStart,
-        [pid.0 as u64, entry.0, stack.0, arg, pager.0 as u64, 0],
+        [pid.0 as u64, entry.0, stack.0, arg, pager.0 as u64, syscalls],
     )?
     .0 as u32))
 }
@@ -317,6 +351,7 @@ pub fn raw_syscall(n: u64, a: [u64; 6]) -> Result<Regs, SysError> {
             lateout("r12") _,
             lateout("r13") _,
             lateout("r14") _,
+            lateout("r15") _,
             lateout("rcx") _,
             lateout("r11") _,
             options(nostack),
@@ -327,12 +362,14 @@ pub fn raw_syscall(n: u64, a: [u64; 6]) -> Result<Regs, SysError> {
 
 /// Issues a system call that carries a short message: arguments in `rdi,
 /// rsi, rdx, r10`, the message in `r8` and `r9, r12, r13, r14`, and the
-/// same registers as results (`r10`: a receive's acting-for pid).
+/// same registers as results (`r10`: a receive's acting-for pid; `rdi`
+/// and `r15`: a forwarded system call's arguments 4 and 5).
 #[inline(always)]
-fn syscall_msg(n: Syscall, a: [u64; 4], m: &ShortMessage) -> Result<(Regs, u64, ShortMessage), SysError> {
+fn syscall_msg(n: Syscall, a: [u64; 4], m: &ShortMessage) -> Result<(Regs, u64, u64, ShortMessage), SysError> {
     let rax: u64;
     let (rdi, rsi, rdx): Regs;
     let r10: u64;
+    let r15: u64;
     let mut out = ShortMessage::default();
     // SAFETY: as in `raw_syscall`; the kernel writes only the registers
     // declared as outputs here.
@@ -349,12 +386,13 @@ fn syscall_msg(n: Syscall, a: [u64; 4], m: &ShortMessage) -> Result<(Regs, u64, 
             inlateout("r12") m.words[1] => out.words[1],
             inlateout("r13") m.words[2] => out.words[2],
             inlateout("r14") m.words[3] => out.words[3],
+            lateout("r15") r15,
             lateout("rcx") _,
             lateout("r11") _,
             options(nostack),
         );
     }
-    status(rax, (rdi, rsi, rdx)).map(|regs| (regs, r10, out))
+    status(rax, (rdi, rsi, rdx)).map(|regs| (regs, r10, r15, out))
 }
 
 /// The kernel transport: `Call` through an endpoint capability.

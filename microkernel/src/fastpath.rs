@@ -15,7 +15,8 @@
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{MessageKind, Rights, Syscall},
+    abi::{MessageKind, Rights, Syscall, SyscallRoutes},
+    kernel::{SyscallInfo, SyscallReply},
     short::ShortMessage,
     types::{CapSlot, Sender, Tid},
 };
@@ -32,6 +33,9 @@ impl Kernel {
     /// returns the frame to leave through, or `None` for the general path.
     pub fn fastpath(&mut self, tid: Tid) -> Option<*mut TrapFrame> {
         let thread = self.thread(tid)?;
+        if let Some((routes, syscall_ep)) = thread.linux {
+            return Some(self.forward_syscall(tid, routes, syscall_ep));
+        }
         let number = thread.frame.rax;
         if number == Syscall::CallShort as u64 {
             let (slot, msg, pid) = (
@@ -40,7 +44,7 @@ impl Kernel {
                 thread.pid,
             );
             let ep = self.endpoint_of(pid, slot, Rights::SEND).ok()?;
-            let server = self.fast_send_short(tid, ep, MessageKind::ShortCall, msg)?;
+            let server = self.fast_send_short(tid, ep, MessageKind::ShortCall, msg, [0; 2])?;
             Some(self.switch_to(server))
         } else if number == Syscall::ReplyRecvShort as u64 {
             self.fast_reply_recv(tid)
@@ -59,9 +63,13 @@ impl Kernel {
         ep: EndpointRef,
         kind: MessageKind,
         msg: ShortMessage,
+        extra: [u64; 2],
     ) -> Option<Tid> {
         let server = self.endpoints.get(ep)?.receiver?;
-        let to = Outgoing::Short { kind, msg }.reply_to()?;
+        let to = match kind {
+            MessageKind::Syscall => ReplyTo::Syscall,
+            kind => Outgoing::Short { kind, msg }.reply_to()?,
+        };
         let me = self.thread(sender)?;
         let (from, acting_for) = (
             Sender {
@@ -74,7 +82,7 @@ impl Kernel {
         if !matches!(s.state, ThreadState::Receiving { .. }) {
             return None;
         }
-        s.deliver_short(from, acting_for, kind, &msg);
+        s.deliver_short(from, acting_for, kind, &msg, extra);
         s.reply = Some(sender);
         if let Some(e) = self.endpoint_mut(ep) {
             e.receiver = None;
@@ -85,6 +93,39 @@ impl Kernel {
             thread.fault_times.delivered = crate::entropy::tsc();
         }
         Some(server)
+    }
+
+    /// A Linux thread's `syscall`: forwarded to the pager (memory calls) or
+    /// to its system-call endpoint, as its routes say; with no handler the
+    /// call fails with ENOSYS.
+    #[inline(always)]
+    fn forward_syscall(
+        &mut self,
+        tid: Tid,
+        routes: SyscallRoutes,
+        syscall_ep: Option<EndpointRef>,
+    ) -> *mut TrapFrame {
+        let thread = self.thread(tid).expect("current thread exists");
+        let f = &thread.frame;
+        let info = SyscallInfo {
+            number: f.rax,
+            args: [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9],
+        };
+        let ep = if routes.to_fault_endpoint(info.number) {
+            thread.pager_ep
+        } else {
+            syscall_ep
+        };
+        let Some(ep) = ep else {
+            self.thread_mut(tid).expect("current thread exists").frame.rax = SyscallReply::error(libipc::kernel::ENOSYS).rax;
+            return self.switch_to(tid);
+        };
+        let (msg, extra) = (info.to_message(), info.extra());
+        if let Some(server) = self.fast_send_short(tid, ep, MessageKind::Syscall, msg, extra) {
+            return self.switch_to(server);
+        }
+        let next = self.send(tid, ep, Outgoing::Syscall { msg, extra });
+        self.finish(tid, next)
     }
 
     /// `ReplyRecvShort` (endpoint cap, buf, cap; the reply in registers)
@@ -117,6 +158,11 @@ impl Kernel {
         let target_pid = t.pid;
         match to {
             ReplyTo::Short => t.finish_short_call(&msg),
+            ReplyTo::Syscall => match SyscallReply::from_message(&msg) {
+                Some(reply) if t.finish_syscall(&reply).is_ok() => {}
+                // Malformed or a bad rip: the general path says why.
+                _ => return None,
+            },
             ReplyTo::Fault => match self.fault_reply(pid, target, target_pid, &msg) {
                 Ok(FaultOutcome::Resumed) => {}
                 Ok(FaultOutcome::Killed) => {

@@ -93,7 +93,7 @@ impl Kernel {
             sp: VirtAddr(rsp),
         })
         .to_message();
-        match self.fast_send_short(tid, pager_ep, kind, msg) {
+        match self.fast_send_short(tid, pager_ep, kind, msg, [0; 2]) {
             Some(pager) => Next::SwitchTo(pager),
             None => self.send(tid, pager_ep, Outgoing::Short { kind, msg }),
         }

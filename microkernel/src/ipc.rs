@@ -125,7 +125,10 @@ impl Kernel {
         let acting_for = self.acting_for_word(sender);
         match msg {
             Outgoing::Short { kind, msg: words } => {
-                self.write_short_delivery(receiver, stamp, acting_for, kind, &words)
+                self.write_short_delivery(receiver, stamp, acting_for, kind, &words, [0; 2])
+            }
+            Outgoing::Syscall { msg: words, extra } => {
+                self.write_short_delivery(receiver, stamp, acting_for, MessageKind::Syscall, &words, extra)
             }
             Outgoing::Call { ptr, len, .. } => {
                 if let Err(d) = self.deliver_bytes(sender, receiver, (ptr, len), (buf, cap)) {
@@ -163,10 +166,11 @@ impl Kernel {
         acting_for: u64,
         kind: MessageKind,
         msg: &ShortMessage,
+        extra: [u64; 2],
     ) {
         self.thread_mut(receiver)
             .expect("receiver exists")
-            .deliver_short(from, acting_for, kind, msg);
+            .deliver_short(from, acting_for, kind, msg, extra);
     }
 
     /// The pid a thread's messages are stamped as acting for (0: none).
@@ -280,16 +284,46 @@ impl Kernel {
 
 impl Thread {
     /// Completes this thread's receive with a short message: the receive's
-    /// results and the message go into its registers.
+    /// results and the message go into its registers (`extra`, a forwarded
+    /// system call's arguments 4 and 5, into `rdi` and `r15`).
     #[inline(always)]
-    pub fn deliver_short(&mut self, from: Sender, acting_for: u64, kind: MessageKind, msg: &ShortMessage) {
+    pub fn deliver_short(
+        &mut self,
+        from: Sender,
+        acting_for: u64,
+        kind: MessageKind,
+        msg: &ShortMessage,
+        extra: [u64; 2],
+    ) {
         self.frame.set_short_message(msg);
         self.frame.rax = 0;
-        self.frame.rdi = 0;
+        self.frame.rdi = extra[0];
+        self.frame.r15 = extra[1];
         self.frame.rsi = from.to_word();
         self.frame.rdx = kind as u64;
         self.frame.r10 = acting_for;
         self.state = ThreadState::Ready;
+    }
+
+    /// Completes this thread's forwarded system call with `reply`: rax, and
+    /// a new rip (a user address, so the return to user mode cannot fault
+    /// in the kernel) and rsp if the handler sets them.
+    #[inline(always)]
+    pub fn finish_syscall(&mut self, reply: &libipc::kernel::SyscallReply) -> Result<(), SysError> {
+        if let Some(rip) = reply.rip
+            && !libipc::types::VirtAddr(rip).is_user()
+        {
+            return Err(SysError::BadAddress);
+        }
+        self.frame.rax = reply.rax;
+        if let Some(rip) = reply.rip {
+            self.frame.rip = rip;
+        }
+        if let Some(rsp) = reply.rsp {
+            self.frame.rsp = rsp;
+        }
+        self.state = ThreadState::Ready;
+        Ok(())
     }
 
     /// Completes this thread's `CallShort` with `reply`.

@@ -17,8 +17,8 @@ use kernel_core::{
     slab::Slab,
 };
 use libipc::{
-    abi::{MessageKind, Rights, SysError},
-    kernel::{KernelEvent, KernelKill},
+    abi::{MessageKind, Rights, SysError, SyscallRoutes},
+    kernel::{KernelEvent, KernelKill, SyscallReply},
     short::ShortMessage,
     types::{CapSlot, Pid, Sender, Tid},
 };
@@ -55,6 +55,9 @@ pub struct Process {
     pub pager: Option<Pid>,
     /// Present for a pager: the frames it owns.
     pub pool: Option<FramePool>,
+    /// For a Linux process: which of its system calls go to the fault
+    /// endpoint (the rest to each thread's system-call endpoint).
+    pub linux: Option<SyscallRoutes>,
     /// The pool of its pager (copied at creation: a pool never changes), so
     /// a mapping request is checked with one lookup.
     pub pager_pool: Option<FramePool>,
@@ -77,6 +80,9 @@ pub enum Outgoing {
     /// for a fault reply, or [`MessageKind::Exit`], which ends with
     /// delivery).
     Short { kind: MessageKind, msg: ShortMessage },
+    /// A forwarded Linux system call: a register message with two more
+    /// words (arguments 4 and 5).
+    Syscall { msg: ShortMessage, extra: [u64; 2] },
 }
 
 impl Outgoing {
@@ -103,6 +109,7 @@ impl Outgoing {
                 ..
             } => None,
             Outgoing::Short { .. } => Some(ReplyTo::Short),
+            Outgoing::Syscall { .. } => Some(ReplyTo::Syscall),
         }
     }
 }
@@ -118,6 +125,9 @@ pub enum ReplyTo {
     /// A `CallShort`: the answer goes into the caller's registers.
     Short,
     Fault,
+    /// A forwarded Linux system call: the answer sets rax (and maybe rip
+    /// and rsp); its whole user memory is the handler's lease.
+    Syscall,
 }
 
 /// Memory a caller lends the server for one call (checked when lent).
@@ -156,6 +166,10 @@ pub struct Thread {
     pub state: ThreadState,
     /// Where this thread's faults go (a reference the thread holds).
     pub pager_ep: Option<EndpointRef>,
+    /// A Linux thread's system-call routes (copied from its process, so a
+    /// forward needs no process lookup) and the endpoint of the calls not
+    /// routed to `pager_ep` (a reference the thread holds).
+    pub linux: Option<(SyscallRoutes, Option<EndpointRef>)>,
     /// The reply right of the call this thread serves: its caller.
     pub reply: Option<Tid>,
     /// Set while the thread impersonates the caller of the call it serves:
@@ -268,7 +282,12 @@ impl Kernel {
 
     /// A new process; `limit` bounds its page tables (`None`: the root
     /// pager, whose tables the kernel builds itself).
-    pub fn create_process(&mut self, pager: Option<Pid>, pool: Option<FramePool>) -> Option<Pid> {
+    pub fn create_process(
+        &mut self,
+        pager: Option<Pid>,
+        pool: Option<FramePool>,
+        linux: Option<SyscallRoutes>,
+    ) -> Option<Pid> {
         let limit = if pager.is_some() {
             self.page_table_limit
         } else {
@@ -282,6 +301,7 @@ impl Kernel {
                 threads: Vec::new(),
                 pager,
                 pool,
+                linux,
                 pager_pool,
                 caps: CapTable::default(),
             })
@@ -289,20 +309,32 @@ impl Kernel {
     }
 
     /// A new thread of `pid`, queued to run; `None` when the table is full.
-    pub fn create_thread(&mut self, pid: Pid, frame: TrapFrame, pager_ep: Option<EndpointRef>) -> Option<Tid> {
-        let root = self.process(pid)?.space.root();
+    /// `syscall_ep` is where a Linux thread's unrouted system calls go.
+    pub fn create_thread(
+        &mut self,
+        pid: Pid,
+        frame: TrapFrame,
+        pager_ep: Option<EndpointRef>,
+        syscall_ep: Option<EndpointRef>,
+    ) -> Option<Tid> {
+        let process = self.process(pid)?;
+        let (root, routes) = (process.space.root(), process.linux);
         let tid = Tid(self.threads.insert(Thread {
             pid,
             frame,
             root,
+            linux: routes.map(|r| (r, syscall_ep)),
             state: ThreadState::Ready,
             pager_ep,
             reply: None,
             acting_for: None,
             fault_times: FaultTimes::default(),
         })?);
-        if let Some(ep) = pager_ep.and_then(|ep| self.endpoints.get_mut(ep)) {
-            ep.refs += 1;
+        let syscall_ep = syscall_ep.filter(|_| routes.is_some());
+        for ep in [pager_ep, syscall_ep].into_iter().flatten() {
+            if let Some(e) = self.endpoints.get_mut(ep) {
+                e.refs += 1;
+            }
         }
         if let Some(p) = self.process_mut(pid) {
             p.threads.push(tid);
@@ -371,10 +403,16 @@ impl Kernel {
         }
     }
 
-    /// Wakes a blocked thread with `error` as its call's result.
+    /// Wakes a blocked thread with `error` as its call's result. A Linux
+    /// thread waits only on forwarded system calls: whatever the kernel's
+    /// reason, its call has no handler, which Linux says with ENOSYS.
     pub fn wake_with(&mut self, tid: Tid, error: SysError) {
         if let Some(t) = self.thread_mut(tid) {
-            t.frame.rax = error as u64;
+            t.frame.rax = if t.linux.is_some() {
+                SyscallReply::error(libipc::kernel::ENOSYS).rax
+            } else {
+                error as u64
+            };
             t.state = ThreadState::Ready;
             self.run_queue.push_back(tid);
         }
@@ -421,7 +459,7 @@ impl Kernel {
                     let pid = self.thread(caller).expect("checked above").pid;
                     self.kill(pid, cause);
                 }
-                ReplyTo::Call { .. } | ReplyTo::Short => self.wake_with(caller, error),
+                ReplyTo::Call { .. } | ReplyTo::Short | ReplyTo::Syscall => self.wake_with(caller, error),
             },
             // Answered already, or gone.
             _ => {}
@@ -433,9 +471,15 @@ impl Kernel {
     fn destroy_thread(&mut self, tid: Tid) {
         self.unlink_thread(tid);
         self.abandon_caller(tid, SysError::ServerGone, KernelKill::PagerGone);
-        if let Some(thread) = self.threads.remove(tid.0)
-            && let Some(ep) = thread.pager_ep
-        {
+        if let Some(thread) = self.threads.remove(tid.0) {
+            self.release_thread_endpoints(&thread);
+        }
+    }
+
+    /// Drops the endpoint references a thread held.
+    fn release_thread_endpoints(&mut self, thread: &Thread) {
+        let syscall_ep = thread.linux.and_then(|(_, ep)| ep);
+        for ep in [thread.pager_ep, syscall_ep].into_iter().flatten() {
             self.release_endpoint(ep, Rights::NONE);
         }
     }
@@ -527,10 +571,8 @@ impl Kernel {
     /// Frees the thread that carried its dead process's end report.
     pub fn free_reporter(&mut self, tid: Tid) {
         self.unlink_thread(tid);
-        if let Some(thread) = self.threads.remove(tid.0)
-            && let Some(ep) = thread.pager_ep
-        {
-            self.release_endpoint(ep, Rights::NONE);
+        if let Some(thread) = self.threads.remove(tid.0) {
+            self.release_thread_endpoints(&thread);
         }
     }
 }

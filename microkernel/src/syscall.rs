@@ -3,8 +3,10 @@
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, Rights, SysError, Syscall},
-    kernel::{FaultReplyRegs, KernelEvent, KernelKill, MAX_FAULT_MAPPINGS, Mapping},
+    abi::{
+        ExitStatus, LeaseDesc, MapFlags, MessageKind, NO_CAP, Rights, SpaceFlags, SysError, Syscall, SyscallRoutes,
+    },
+    kernel::{FaultReplyRegs, KernelEvent, KernelKill, MAX_FAULT_MAPPINGS, Mapping, SyscallReply},
     short::ShortMessage,
     types::{CapSlot, PhysAddr, Pid, Tid, VirtAddr},
 };
@@ -100,7 +102,7 @@ impl Kernel {
                 let (free, total) = frames::stats();
                 Ok((free, total, crate::memory::heap::bytes_in_use()))
             }
-            Syscall::SpaceCreate => self.sys_space_create(pid),
+            Syscall::SpaceCreate => self.sys_space_create(pid, args[0], args[1]),
             Syscall::ThreadStart => self.sys_thread_start(pid, args),
             Syscall::Map => {
                 let m = Mapping {
@@ -234,11 +236,20 @@ impl Kernel {
     }
 
     /// `LeaseRead`/`LeaseWrite`: copies between the caller's buffer and the
-    /// lease of the call whose reply right the caller holds.
+    /// lease of the call whose reply right the caller holds. A forwarded
+    /// Linux system call lends its whole user memory, as its page tables
+    /// allow: the offset is the address.
     fn sys_lease_copy(&mut self, pid: Pid, tid: Tid, a: [u64; 6], write: bool) -> SysResult {
         let (offset, buf, len) = (a[0], a[1], a[2]);
-        let (lender, ReplyTo::Call { lease: Some(lease), .. }) = self.awaiting(tid)? else {
-            return Err(SysError::LeaseBounds);
+        let (lender, to) = self.awaiting(tid)?;
+        let lease = match to {
+            ReplyTo::Call { lease: Some(lease), .. } => lease,
+            ReplyTo::Syscall => Lease {
+                addr: 0,
+                len: libipc::types::USER_END.0,
+                writable: true,
+            },
+            _ => return Err(SysError::LeaseBounds),
         };
         let end = offset.checked_add(len).ok_or(SysError::LeaseBounds)?;
         if end > lease.len {
@@ -299,6 +310,12 @@ impl Kernel {
             ((target, ReplyTo::Short), ReplyBody::Short(m)) => {
                 self.consume_reply(tid);
                 self.finish_short_call(target, &m);
+                Ok(Some(target))
+            }
+            ((target, ReplyTo::Syscall), ReplyBody::Short(m)) => {
+                let reply = SyscallReply::from_message(&m).ok_or(SysError::Malformed)?;
+                self.thread_mut(target).expect("awaiting thread exists").finish_syscall(&reply)?;
+                self.consume_reply(tid);
                 Ok(Some(target))
             }
             ((target, ReplyTo::Fault), ReplyBody::Short(m)) => {
@@ -469,11 +486,27 @@ impl Kernel {
         self.end_process(pid, KernelEvent::Exited { pid, code }, Some(tid))
     }
 
-    fn sys_space_create(&mut self, pid: Pid) -> SysResult {
+    fn sys_space_create(&mut self, pid: Pid, flags: u64, routes_ptr: u64) -> SysResult {
         if !self.is_pager(pid) {
             return Err(SysError::NotPermitted);
         }
-        let new = self.create_process(Some(pid), None).ok_or(SysError::OutOfMemory)?;
+        if flags & !SpaceFlags::ALL != 0 {
+            return Err(SysError::InvalidArgument);
+        }
+        let linux = if flags & SpaceFlags::LINUX.0 != 0 {
+            let mut routes = SyscallRoutes::default();
+            if routes_ptr != 0 {
+                let mut raw = [0u8; core::mem::size_of::<SyscallRoutes>()];
+                usercopy::copy_from_user(&self.process(pid).expect("caller live").space, routes_ptr, &mut raw)?;
+                for (word, bytes) in routes.0.iter_mut().zip(raw.as_chunks::<8>().0) {
+                    *word = u64::from_le_bytes(*bytes);
+                }
+            }
+            Some(routes)
+        } else {
+            None
+        };
+        let new = self.create_process(Some(pid), None, linux).ok_or(SysError::OutOfMemory)?;
         Ok((u64::from(new.0), 0, 0))
     }
 
@@ -488,8 +521,12 @@ impl Kernel {
             return Err(SysError::BadAddress);
         }
         let ep = self.endpoint_of(pid, fault_slot, Rights::RECV)?;
+        let syscall_ep = match a[5] {
+            NO_CAP => None,
+            slot => Some(self.endpoint_of(pid, CapSlot(slot as u32), Rights::SEND)?),
+        };
         let tid = self
-            .create_thread(target, TrapFrame::new_user(entry.0, stack, arg), Some(ep))
+            .create_thread(target, TrapFrame::new_user(entry.0, stack, arg), Some(ep), syscall_ep)
             .ok_or(SysError::OutOfMemory)?;
         Ok((u64::from(tid.0), 0, 0))
     }
