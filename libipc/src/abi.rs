@@ -27,6 +27,7 @@
 //! | `FaultProfile` | ptr to a [`FaultProfile`] | - (the kernel fills it) |
 //! | `LeaseRead` | caller tid, offset, buf ptr, len | bytes copied |
 //! | `LeaseWrite` | caller tid, offset, src ptr, len | bytes copied |
+//! | `SetSegmentBase` | which ([`SegmentBase`]), base | - (the calling thread's FS or GS base; a base at or above [`crate::types::USER_END`] or an unknown `which` is `InvalidArgument`) |
 //!
 //! A lease (Hubris style) is memory a caller lends the server for one call:
 //! bulk data moves through it with `LeaseRead`/`LeaseWrite` instead of many
@@ -78,6 +79,7 @@ pub enum Syscall {
     Unmap = 23,
     SpaceDestroy = 24,
     Shutdown = 25,
+    SetSegmentBase = 30,
 }
 
 impl Syscall {
@@ -106,9 +108,19 @@ impl Syscall {
             23 => Syscall::Unmap,
             24 => Syscall::SpaceDestroy,
             25 => Syscall::Shutdown,
+            30 => Syscall::SetSegmentBase,
             _ => return None,
         })
     }
+}
+
+/// Which segment base `SetSegmentBase` sets (Linux's `arch_prctl`
+/// `ARCH_SET_FS`/`ARCH_SET_GS`): thread-local storage addresses through it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum SegmentBase {
+    Fs = 0,
+    Gs = 1,
 }
 
 /// Why the kernel refused a system call. Every refusal changes nothing.

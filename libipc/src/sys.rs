@@ -8,7 +8,7 @@
 use core::arch::asm;
 
 use crate::{
-    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, SysError, Syscall},
+    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, SegmentBase, SysError, Syscall},
     short::ShortMessage,
     transport::Transport,
     types::{EndpointId, PageCount, PhysAddr, Pid, Sender, Tid, VirtAddr},
@@ -197,6 +197,12 @@ pub fn fault_profile() -> Result<crate::abi::FaultProfile, SysError> {
     let mut profile = crate::abi::FaultProfile::default();
     syscall6(Syscall::FaultProfile, [&mut profile as *mut _ as u64, 0, 0, 0, 0, 0])?;
     Ok(profile)
+}
+
+/// Sets the calling thread's FS or GS base (thread-local storage); the
+/// selectors stay as they are.
+pub fn set_segment_base(which: SegmentBase, base: VirtAddr) -> Result<(), SysError> {
+    syscall6(Syscall::SetSegmentBase, [which as u64, base.0, 0, 0, 0, 0]).map(|_| ())
 }
 
 /// Pager only: a new, empty address space.

@@ -10,7 +10,10 @@ use libipc::{
     types::{EndpointId, Pid, Sender, Tid},
 };
 
-use crate::{arch::trap::TrapFrame, memory::space::AddressSpace};
+use crate::{
+    arch::{segments::SegmentState, trap::TrapFrame},
+    memory::space::AddressSpace,
+};
 /// Highest well-known endpoint id.
 pub const MAX_ENDPOINTS: u32 = 64;
 
@@ -133,6 +136,9 @@ pub struct Thread {
     pub pager_ep: Option<EndpointId>,
     /// Timestamps of the fault in flight, for the fault-path profile.
     pub fault_times: FaultTimes,
+    /// Its segment selectors and FS/GS bases, saved while it does not run
+    /// (`arch::segments`).
+    pub segments: SegmentState,
 }
 
 /// TSC stamps along one fault's path (0 = not reached).
@@ -226,6 +232,7 @@ impl Kernel {
             state: ThreadState::Ready,
             pager_ep,
             fault_times: FaultTimes::default(),
+            segments: SegmentState::default(),
         }));
         if let Some(p) = self.process_mut(pid) {
             p.threads.push(tid);

@@ -4,7 +4,10 @@
 use libipc::types::Tid;
 
 use crate::{
-    arch::trap::{self, TrapFrame},
+    arch::{
+        segments,
+        trap::{self, TrapFrame},
+    },
     ipc::Next,
     object::{FaultTimes, Kernel, ThreadState},
 };
@@ -25,6 +28,11 @@ impl Kernel {
         let pid = thread.pid;
         let fault = (thread.fault_times.installed != 0).then(|| core::mem::take(&mut thread.fault_times));
         let frame: *mut TrapFrame = &mut thread.frame;
+        // Segment state follows the thread; nothing to do (a few register
+        // reads) while neither side uses any.
+        if segments::must_switch(&thread.segments) {
+            self.switch_segments(tid);
+        }
         self.process(pid)
             .expect("a live thread has a live process")
             .space

@@ -101,6 +101,7 @@ impl Kernel {
                 .map(|n| (n, 0, 0)),
             Syscall::SpaceDestroy => self.sys_space_destroy(pid, Pid(args[0] as u32)),
             Syscall::Shutdown => self.sys_shutdown(pid, args[0]),
+            Syscall::SetSegmentBase => self.sys_set_segment_base(tid, args[0], args[1]).map(|()| (0, 0, 0)),
         };
         self.set_result(tid, result);
         Next::Continue
