@@ -25,14 +25,14 @@
 //! IF, and the trap stub clears DF with `cld` (the Rust ABI requires DF
 //! clear; a user's DF would run `rep movs`/`rep stos` backwards). A thread
 //! leaves with a whitelist of its flags ([`USER_FLAGS`], IF and bit 1
-//! forced on): the stubs apply it on entry, to the frame just saved, and
-//! not on exit. That covers every exit: a thread's saved RFLAGS change
+//! on, [`EXIT_FLAGS`]): the stubs apply it on entry, to the frame just
+//! saved, and not on exit. That covers every exit: a thread's saved RFLAGS change
 //! only when that thread enters the kernel (the CPU or the syscall stub
 //! writes them, then the stub sanitises them) or when it is created
 //! ([`TrapFrame::new_user`]: IF and bit 1); nothing else in the kernel
 //! writes `TrapFrame::rflags`. Each exit pops one of these frames, so
-//! `iretq`/`sysretq` only ever see sanitised flags, at two instructions
-//! per entry instead of per exit on every path.
+//! `iretq`/`sysretq` only ever see sanitised flags, at one instruction
+//! (an `and`) per entry.
 
 use core::arch::{asm, global_asm};
 
@@ -131,10 +131,19 @@ pub const SYSCALL_FLAG_MASK: RFlags = RFlags::CARRY_FLAG
     .union(RFlags::ALIGNMENT_CHECK)
     .union(RFlags::ID);
 
-// The stubs use the whitelist as a sign-extended 32-bit immediate, and the
+/// What the entry stubs keep of a user thread's saved RFLAGS: the
+/// whitelist, and IF and bit 1, which are always set in flags saved from
+/// user mode (bit 1 reads as 1; user code cannot clear IF: `cli` faults and
+/// `popfq` leaves IF alone at CPL 3 while IOPL is 0, and IOPL is 0 because
+/// this mask drops it on every exit), so keeping them is forcing them on,
+/// at one instruction per entry instead of two. `entered` checks it in
+/// debug builds.
+pub const EXIT_FLAGS: u64 = USER_FLAGS | FORCED_FLAGS;
+
+// The stubs use the mask as a sign-extended 32-bit immediate, and the
 // syscall stub has no `cld`: the mask clears DF (and NT).
 const _: () = {
-    assert!(USER_FLAGS < 1 << 31 && FORCED_FLAGS < 1 << 31);
+    assert!(EXIT_FLAGS < 1 << 31);
     assert!(SYSCALL_FLAG_MASK.contains(RFlags::DIRECTION_FLAG.union(RFlags::NESTED_TASK)));
 };
 
@@ -232,8 +241,7 @@ trap_common:
     test qword ptr [rsp + {cs_offset}], 3
     jz 1f
     // The saved flags are what the thread leaves with: whitelist them now.
-    and qword ptr [rsp + {rflags_offset}], {user_flags}
-    or qword ptr [rsp + {rflags_offset}], {forced_flags}
+    and qword ptr [rsp + {rflags_offset}], {exit_flags}
     mov rsp, [rip + {kstack_top}]
 1:
     call {trap_dispatch}
@@ -268,8 +276,7 @@ syscall_entry:
     push qword ptr [rip + {user_rsp}]
     // r11 is the user's RFLAGS (the mask already cleared the kernel's):
     // save the whitelisted flags, which sysretq restores.
-    and r11d, {user_flags}
-    or r11d, {forced_flags}
+    and r11d, {exit_flags}
     push r11
     push {user_cs}
     push rcx
@@ -313,8 +320,7 @@ TRAP_NOERR 39
     cs_offset = const core::mem::offset_of!(TrapFrame, cs),
     vector_offset = const core::mem::offset_of!(TrapFrame, vector),
     rflags_offset = const core::mem::offset_of!(TrapFrame, rflags),
-    user_flags = const USER_FLAGS,
-    forced_flags = const FORCED_FLAGS,
+    exit_flags = const EXIT_FLAGS,
     user_ss = const USER_SS,
     user_cs = const USER_CS,
     syscall_vector = const SYSCALL_VECTOR,
