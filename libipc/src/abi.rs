@@ -57,6 +57,7 @@
 //! | `FaultProfile` | ptr to a [`FaultProfile`] | - (the kernel fills it) |
 //! | `LeaseRead` | offset, buf ptr, len | bytes copied |
 //! | `LeaseWrite` | offset, src ptr, len | bytes copied |
+//! | `SetSegmentBase` | which ([`SegmentBase`]), base | - (the calling thread's FS or GS base; a base at or above [`crate::types::USER_END`] or an unknown `which` is `InvalidArgument`) |
 //!
 //! A lease (Hubris style) is memory a caller lends the server for one call:
 //! bulk data moves through it with `LeaseRead`/`LeaseWrite` instead of many
@@ -217,6 +218,7 @@ pub enum Syscall {
     CapGrant = 27,
     Impersonate = 28,
     CapCopy = 29,
+    SetSegmentBase = 30,
 }
 
 impl Syscall {
@@ -249,9 +251,19 @@ impl Syscall {
             27 => Syscall::CapGrant,
             28 => Syscall::Impersonate,
             29 => Syscall::CapCopy,
+            30 => Syscall::SetSegmentBase,
             _ => return None,
         })
     }
+}
+
+/// Which segment base `SetSegmentBase` sets (Linux's `arch_prctl`
+/// `ARCH_SET_FS`/`ARCH_SET_GS`): thread-local storage addresses through it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum SegmentBase {
+    Fs = 0,
+    Gs = 1,
 }
 
 /// Why the kernel refused a system call. Every refusal changes nothing.

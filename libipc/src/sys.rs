@@ -8,7 +8,10 @@
 use core::arch::asm;
 
 use crate::{
-    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, NO_CAP, Rights, SpaceFlags, SysError, Syscall, SyscallRoutes},
+    abi::{
+        ExitStatus, LeaseDesc, MapFlags, MessageKind, NO_CAP, Rights, SegmentBase, SpaceFlags, SysError, Syscall,
+        SyscallRoutes,
+    },
     kernel::SyscallInfo,
     short::ShortMessage,
     transport::Transport,
@@ -254,9 +257,17 @@ pub fn fault_profile() -> Result<crate::abi::FaultProfile, SysError> {
     Ok(profile)
 }
 
+/// Sets the calling thread's FS or GS base (thread-local storage); the
+/// selectors stay as they are.
+pub fn set_segment_base(which: SegmentBase, base: VirtAddr) -> Result<(), SysError> {
+    syscall6(Syscall::SetSegmentBase, [which as u64, base.0, 0, 0, 0, 0]).map(|_| ())
+}
+
 /// Pager only: a new, empty address space running the project's ABI.
 pub fn space_create() -> Result<Pid, SysError> {
-    Ok(Pid(syscall6(Syscall::SpaceCreate, [SpaceFlags::NATIVE.0, 0, 0, 0, 0, 0])?.0 as u32))
+    Ok(Pid(
+        syscall6(Syscall::SpaceCreate, [SpaceFlags::NATIVE.0, 0, 0, 0, 0, 0])?.0 as u32,
+    ))
 }
 
 /// Pager only: a new, empty address space whose system calls are Linux's,

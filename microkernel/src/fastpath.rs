@@ -99,12 +99,7 @@ impl Kernel {
     /// to its system-call endpoint, as its routes say; with no handler the
     /// call fails with ENOSYS.
     #[inline(always)]
-    fn forward_syscall(
-        &mut self,
-        tid: Tid,
-        routes: SyscallRoutes,
-        syscall_ep: Option<EndpointRef>,
-    ) -> *mut TrapFrame {
+    fn forward_syscall(&mut self, tid: Tid, routes: SyscallRoutes, syscall_ep: Option<EndpointRef>) -> *mut TrapFrame {
         let thread = self.thread(tid).expect("current thread exists");
         let f = &thread.frame;
         let info = SyscallInfo {
@@ -117,7 +112,8 @@ impl Kernel {
             syscall_ep
         };
         let Some(ep) = ep else {
-            self.thread_mut(tid).expect("current thread exists").frame.rax = SyscallReply::error(libipc::kernel::ENOSYS).rax;
+            self.thread_mut(tid).expect("current thread exists").frame.rax =
+                SyscallReply::error(libipc::kernel::ENOSYS).rax;
             return self.switch_to(tid);
         };
         let (msg, extra) = (info.to_message(), info.extra());

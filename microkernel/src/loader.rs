@@ -101,7 +101,9 @@ pub fn start_pager(kernel: &mut Kernel, image: &[u8], ramdisk: &[u8], pool: Fram
     if elf.header.pt2.type_().as_type() != xmas_elf::header::Type::Executable {
         return Err(LoadError::NotExecutable);
     }
-    let pid = kernel.create_process(None, Some(pool), None).ok_or(LoadError::OutOfMemory)?;
+    let pid = kernel
+        .create_process(None, Some(pool), None)
+        .ok_or(LoadError::OutOfMemory)?;
     let space = &mut kernel.process_mut(pid).expect("just created").space;
     for ph in elf.program_iter() {
         if ph.get_type() == Ok(Type::Load) {
@@ -153,6 +155,8 @@ pub fn start_pager(kernel: &mut Kernel, image: &[u8], ramdisk: &[u8], pool: Fram
     unsafe { core::ptr::write(phys_to_virt(info_phys).as_mut_ptr::<PagerBootInfo>(), info) };
     let entry = elf.header.pt2.entry_point();
     let frame = TrapFrame::new_user(entry, pager_layout::STACK_TOP, pager_layout::BOOT_INFO);
-    kernel.create_thread(pid, frame, None, None).ok_or(LoadError::OutOfMemory)?;
+    kernel
+        .create_thread(pid, frame, None, None)
+        .ok_or(LoadError::OutOfMemory)?;
     Ok(pid)
 }

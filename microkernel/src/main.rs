@@ -105,6 +105,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     memory::space::init();
     arch::gdt::init();
     arch::trap::init();
+    arch::segments::init();
     let pool = init_memory(&boot_info.memory_regions);
 
     let ramdisk_bytes = match boot_info.ramdisk_addr.into_option() {

@@ -23,7 +23,10 @@ use libipc::{
     types::{CapSlot, Pid, Sender, Tid},
 };
 
-use crate::{arch::trap::TrapFrame, memory::space::AddressSpace};
+use crate::{
+    arch::{segments::SegmentState, trap::TrapFrame},
+    memory::space::AddressSpace,
+};
 
 /// Table sizes: fixed, allocated at boot.
 pub const MAX_PROCESSES: usize = 256;
@@ -177,6 +180,9 @@ pub struct Thread {
     pub acting_for: Option<Pid>,
     /// Timestamps of the fault in flight, for the fault-path profile.
     pub fault_times: FaultTimes,
+    /// Its segment selectors and FS/GS bases, saved while it does not run
+    /// (`arch::segments`).
+    pub segments: SegmentState,
 }
 
 /// TSC stamps along one fault's path (0 = not reached).
@@ -329,6 +335,7 @@ impl Kernel {
             reply: None,
             acting_for: None,
             fault_times: FaultTimes::default(),
+            segments: SegmentState::default(),
         })?);
         let syscall_ep = syscall_ep.filter(|_| routes.is_some());
         for ep in [pager_ep, syscall_ep].into_iter().flatten() {

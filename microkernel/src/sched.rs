@@ -4,7 +4,10 @@
 use libipc::types::Tid;
 
 use crate::{
-    arch::trap::{self, TrapFrame},
+    arch::{
+        segments,
+        trap::{self, TrapFrame},
+    },
     ipc::Next,
     object::{FaultTimes, Kernel, ThreadState},
 };
@@ -25,7 +28,13 @@ impl Kernel {
         let thread = self.thread_mut(tid).expect("switching to a live thread");
         let fault = (thread.fault_times.installed != 0).then(|| core::mem::take(&mut thread.fault_times));
         let frame: *mut TrapFrame = &mut thread.frame;
-        crate::memory::space::activate(thread.root);
+        let root = thread.root;
+        // Segment state follows the thread; nothing to do (a few register
+        // reads) while neither side uses any.
+        if segments::must_switch(&thread.segments) {
+            self.switch_segments(tid);
+        }
+        crate::memory::space::activate(root);
         self.current = Some(tid);
         if let Some(times) = fault {
             self.account_fault(times);

@@ -3,9 +3,7 @@
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{
-        ExitStatus, LeaseDesc, MapFlags, MessageKind, NO_CAP, Rights, SpaceFlags, SysError, Syscall, SyscallRoutes,
-    },
+    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, NO_CAP, Rights, SpaceFlags, SysError, Syscall, SyscallRoutes},
     kernel::{FaultReplyRegs, KernelEvent, KernelKill, MAX_FAULT_MAPPINGS, Mapping, SyscallReply},
     short::ShortMessage,
     types::{CapSlot, PhysAddr, Pid, Tid, VirtAddr},
@@ -117,6 +115,7 @@ impl Kernel {
                 .map(|n| (n, 0, 0)),
             Syscall::SpaceDestroy => self.sys_space_destroy(pid, Pid(args[0] as u32)),
             Syscall::Shutdown => self.sys_shutdown(pid, args[0]),
+            Syscall::SetSegmentBase => self.sys_set_segment_base(tid, args[0], args[1]).map(|()| (0, 0, 0)),
         };
         self.set_result(tid, result);
         Next::Continue
@@ -314,7 +313,9 @@ impl Kernel {
             }
             ((target, ReplyTo::Syscall), ReplyBody::Short(m)) => {
                 let reply = SyscallReply::from_message(&m).ok_or(SysError::Malformed)?;
-                self.thread_mut(target).expect("awaiting thread exists").finish_syscall(&reply)?;
+                self.thread_mut(target)
+                    .expect("awaiting thread exists")
+                    .finish_syscall(&reply)?;
                 self.consume_reply(tid);
                 Ok(Some(target))
             }
@@ -506,7 +507,9 @@ impl Kernel {
         } else {
             None
         };
-        let new = self.create_process(Some(pid), None, linux).ok_or(SysError::OutOfMemory)?;
+        let new = self
+            .create_process(Some(pid), None, linux)
+            .ok_or(SysError::OutOfMemory)?;
         Ok((u64::from(new.0), 0, 0))
     }
 

@@ -4,7 +4,10 @@
 
 use crate::{
     KERNEL,
-    arch::{interrupts, trap::TrapFrame},
+    arch::{
+        interrupts,
+        trap::{self, TrapFrame},
+    },
     fault,
 };
 
@@ -26,6 +29,14 @@ fn entered(kernel: &mut crate::object::Kernel, frame: *const TrapFrame) -> libip
         core::ptr::eq(&kernel.thread(tid).expect("current thread exists").frame, frame),
         "the entry stub saved the registers outside the current thread"
     );
+    if cfg!(debug_assertions) {
+        // SAFETY: the stub passes the frame it has just pushed.
+        let rflags = unsafe { (*frame).rflags };
+        assert!(
+            rflags & !trap::EXIT_FLAGS == 0 && rflags & trap::FORCED_FLAGS == trap::FORCED_FLAGS,
+            "user RFLAGS {rflags:#x} not sanitised on entry"
+        );
+    }
     tid
 }
 

@@ -115,3 +115,75 @@ pub fn pagemap(name: &str, expect_pfn: bool) -> i64 {
         }
     }
 }
+
+/// The segment registers as user code sees them (the segment-state tests).
+pub mod segments {
+    use core::arch::asm;
+
+    /// The user data selector (GDT entry 3, RPL 3).
+    pub const USER_DATA: u16 = 0x1b;
+
+    /// `[ds, es, fs, gs]`.
+    pub fn selectors() -> [u16; 4] {
+        let (ds, es, fs, gs): (u32, u32, u32, u32);
+        // SAFETY: reading segment registers has no side effect.
+        unsafe {
+            asm!(
+                "mov {0:e}, ds",
+                "mov {1:e}, es",
+                "mov {2:e}, fs",
+                "mov {3:e}, gs",
+                out(reg) ds,
+                out(reg) es,
+                out(reg) fs,
+                out(reg) gs,
+                options(nomem, nostack, preserves_flags),
+            );
+        }
+        [ds as u16, es as u16, fs as u16, gs as u16]
+    }
+
+    /// Loads `sel` into ds, es, fs and gs (fs and gs take their bases from
+    /// the descriptor: 0).
+    pub fn load_all(sel: u16) {
+        // SAFETY: the user data selector (or null) is loadable at CPL 3;
+        // nothing in this program addresses memory through these
+        // registers (64-bit mode ignores ds and es bases).
+        unsafe {
+            asm!(
+                "mov ds, {0:e}",
+                "mov es, {0:e}",
+                "mov fs, {0:e}",
+                "mov gs, {0:e}",
+                in(reg) u32::from(sel),
+                options(nostack, preserves_flags),
+            );
+        }
+    }
+
+    /// The word at `fs:[offset]`.
+    ///
+    /// # Safety
+    /// FS base + `offset` must be mapped readable (else the program faults).
+    pub unsafe fn read_fs(offset: u64) -> u64 {
+        let v: u64;
+        // SAFETY: the caller guarantees the address is readable.
+        unsafe {
+            asm!("mov {v}, fs:[{o}]", v = out(reg) v, o = in(reg) offset, options(nostack, readonly, preserves_flags))
+        };
+        v
+    }
+
+    /// The word at `gs:[offset]`.
+    ///
+    /// # Safety
+    /// As [`read_fs`], for GS.
+    pub unsafe fn read_gs(offset: u64) -> u64 {
+        let v: u64;
+        // SAFETY: the caller guarantees the address is readable.
+        unsafe {
+            asm!("mov {v}, gs:[{o}]", v = out(reg) v, o = in(reg) offset, options(nostack, readonly, preserves_flags))
+        };
+        v
+    }
+}

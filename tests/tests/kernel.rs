@@ -101,6 +101,14 @@ fn bad_system_call_arguments_get_errors() {
         "[space_create refused] ok",
         "[map refused] ok",
         "[shutdown refused] ok",
+        "[segment base non-canonical] ok",
+        "[segment base in the kernel half] ok",
+        "[segment base at the end of user space] ok",
+        "[segment base 2^47 (non-canonical)] ok",
+        "[segment base u64::MAX] ok",
+        "[unknown segment base] ok",
+        "[segment base of the last user page accepted] ok",
+        "[segment base reset to 0] ok",
     ] {
         assert_line(&r, check);
     }
@@ -243,4 +251,55 @@ fn three_hundred_programs_leak_no_kernel_memory() {
         303,
         "every program ran"
     );
+}
+
+#[test]
+fn rflags_nt_from_user_mode_does_not_reach_the_kernel() {
+    // Both programs set NT and yield to each other: every switch between
+    // them leaves the kernel through iretq, which faults in ring 0 if the
+    // kernel kept the user's NT.
+    let r = boot("entry_nt", "log=info run=entry_nt+entry_nt");
+    assert_no_line(&r, "KERNEL PANIC");
+    assert_success(&r);
+    assert_line(&r, "[NT is cleared on the way back to user mode] ok");
+    assert_line(&r, "[AC and DF (user flags) are kept] ok");
+}
+
+#[test]
+fn the_kernel_does_not_run_with_the_user_direction_flag() {
+    // Six copies fault at once, so faults queue while the pager works and
+    // the kernel's queues grow on the fault path.
+    let r = boot(
+        "entry_df",
+        "log=info run=entry_df+entry_df+entry_df+entry_df+entry_df+entry_df,hello",
+    );
+    assert_no_line(&r, "KERNEL PANIC");
+    assert_success(&r);
+    let passes = r.serial.lines().filter(|l| l.contains("entry_df: PASS"));
+    assert_eq!(passes.count(), 6, "every copy passes");
+    assert_line(&r, "[every page holds what was written, and zeros] ok");
+    assert_line(&r, "[data on the stack intact] ok");
+    assert_line(&r, "entry_df: a system call made with DF set");
+    assert_line(&r, "hello from user mode");
+}
+
+#[test]
+fn segment_state_does_not_leak_into_the_next_process() {
+    let r = boot("seg_fresh", "log=info run=seg_dirty,seg_fresh");
+    assert_success(&r);
+    assert_line(&r, "[own selectors and bases survive yields] ok");
+    assert_line(&r, "[null selectors at start] ok");
+    assert_line(&r, "[zero FS base at start] ok");
+    assert_line(&r, "[zero GS base at start] ok");
+}
+
+#[test]
+fn fs_and_gs_bases_are_per_thread() {
+    let r = boot("seg_tls", "log=info run=seg_tls+seg_tls");
+    assert_success(&r);
+    let passes = r
+        .serial
+        .lines()
+        .filter(|l| l.contains("[own FS and GS base and selectors after every yield] ok"));
+    assert_eq!(passes.count(), 2, "both programs keep their own bases");
 }

@@ -3,4 +3,5 @@
 
 pub mod gdt;
 pub mod interrupts;
+pub mod segments;
 pub mod trap;

@@ -17,6 +17,22 @@
 //!
 //! The kernel runs with interrupts off: `syscall` masks IF and every IDT
 //! entry is an interrupt gate.
+//!
+//! RFLAGS. The kernel never runs with a user's flags: `syscall` clears
+//! every flag Linux's syscall mask clears ([`SYSCALL_FLAG_MASK`], among
+//! them NT, which would make the kernel's next `iretq` a task return that
+//! faults in ring 0, and DF), and an interrupt gate clears TF, NT, RF and
+//! IF, and the trap stub clears DF with `cld` (the Rust ABI requires DF
+//! clear; a user's DF would run `rep movs`/`rep stos` backwards). A thread
+//! leaves with a whitelist of its flags ([`USER_FLAGS`], IF and bit 1
+//! on, [`EXIT_FLAGS`]): the stubs apply it on entry, to the frame just
+//! saved, and not on exit. That covers every exit: a thread's saved RFLAGS change
+//! only when that thread enters the kernel (the CPU or the syscall stub
+//! writes them, then the stub sanitises them) or when it is created
+//! ([`TrapFrame::new_user`]: IF and bit 1); nothing else in the kernel
+//! writes `TrapFrame::rflags`. Each exit pops one of these frames, so
+//! `iretq`/`sysretq` only ever see sanitised flags, at one instruction
+//! (an `and`) per entry.
 
 use core::arch::{asm, global_asm};
 
@@ -76,6 +92,61 @@ const _: () = {
 /// The pseudo-vector the syscall stub records.
 pub const SYSCALL_VECTOR: u64 = 0x100;
 
+/// The flags a user thread may set and keep (Linux's `FIX_EFLAGS`, plus ID,
+/// which `cpuid` detection toggles): arithmetic flags, TF, DF, AC, RF, ID.
+/// Everything else (IOPL, NT, VM, VIF, VIP, reserved bits) is cleared on
+/// the way out; IF and bit 1 are set ([`FORCED_FLAGS`]).
+pub const USER_FLAGS: u64 = RFlags::CARRY_FLAG.bits()
+    | RFlags::PARITY_FLAG.bits()
+    | RFlags::AUXILIARY_CARRY_FLAG.bits()
+    | RFlags::ZERO_FLAG.bits()
+    | RFlags::SIGN_FLAG.bits()
+    | RFlags::TRAP_FLAG.bits()
+    | RFlags::DIRECTION_FLAG.bits()
+    | RFlags::OVERFLOW_FLAG.bits()
+    | RFlags::ALIGNMENT_CHECK.bits()
+    | RFlags::RESUME_FLAG.bits()
+    | RFlags::ID.bits();
+
+/// Always set in a user thread's RFLAGS: interrupts on, and the reserved
+/// bit 1 that reads as 1.
+pub const FORCED_FLAGS: u64 = RFlags::INTERRUPT_FLAG.bits() | 0x2;
+
+/// Cleared by `syscall` on entry (IA32_FMASK): what Linux clears, so the
+/// kernel starts from known flags: no NT (a later `iretq` would be a task
+/// return), no DF (Rust's ABI), no AC, TF, IOPL or RF, interrupts off.
+pub const SYSCALL_FLAG_MASK: RFlags = RFlags::CARRY_FLAG
+    .union(RFlags::PARITY_FLAG)
+    .union(RFlags::AUXILIARY_CARRY_FLAG)
+    .union(RFlags::ZERO_FLAG)
+    .union(RFlags::SIGN_FLAG)
+    .union(RFlags::TRAP_FLAG)
+    .union(RFlags::INTERRUPT_FLAG)
+    .union(RFlags::DIRECTION_FLAG)
+    .union(RFlags::OVERFLOW_FLAG)
+    .union(RFlags::IOPL_LOW)
+    .union(RFlags::IOPL_HIGH)
+    .union(RFlags::NESTED_TASK)
+    .union(RFlags::RESUME_FLAG)
+    .union(RFlags::ALIGNMENT_CHECK)
+    .union(RFlags::ID);
+
+/// What the entry stubs keep of a user thread's saved RFLAGS: the
+/// whitelist, and IF and bit 1, which are always set in flags saved from
+/// user mode (bit 1 reads as 1; user code cannot clear IF: `cli` faults and
+/// `popfq` leaves IF alone at CPL 3 while IOPL is 0, and IOPL is 0 because
+/// this mask drops it on every exit), so keeping them is forcing them on,
+/// at one instruction per entry instead of two. `entered` checks it in
+/// debug builds.
+pub const EXIT_FLAGS: u64 = USER_FLAGS | FORCED_FLAGS;
+
+// The stubs use the mask as a sign-extended 32-bit immediate, and the
+// syscall stub has no `cld`: the mask clears DF (and NT).
+const _: () = {
+    assert!(EXIT_FLAGS < 1 << 31);
+    assert!(SYSCALL_FLAG_MASK.contains(RFlags::DIRECTION_FLAG.union(RFlags::NESTED_TASK)));
+};
+
 impl TrapFrame {
     /// A fresh user thread at `rip` with stack `rsp` and `arg` in rdi.
     pub fn new_user(rip: u64, rsp: u64, arg: u64) -> Self {
@@ -86,7 +157,7 @@ impl TrapFrame {
             rdi: arg,
             cs: u64::from(sel.user_code.0),
             ss: u64::from(sel.user_data.0),
-            rflags: (RFlags::INTERRUPT_FLAG | RFlags::from_bits_retain(0x2)).bits(),
+            rflags: FORCED_FLAGS,
             ..TrapFrame::default()
         }
     }
@@ -160,12 +231,17 @@ trap_stub_\vec:
 .endm
 
 trap_common:
+    // An interrupt gate does not clear DF: the kernel must not run `rep`
+    // string instructions backwards with the user's (or its own) DF.
+    cld
     SAVE_GPRS
     mov rdi, rsp
     // From user mode the frame sits in a thread control block: run the
     // kernel on its own stack. From kernel mode, stay on the stack in use.
     test qword ptr [rsp + {cs_offset}], 3
     jz 1f
+    // The saved flags are what the thread leaves with: whitelist them now.
+    and qword ptr [rsp + {rflags_offset}], {exit_flags}
     mov rsp, [rip + {kstack_top}]
 1:
     call {trap_dispatch}
@@ -198,6 +274,9 @@ syscall_entry:
     mov rsp, [rip + {frame_end}]
     push {user_ss}
     push qword ptr [rip + {user_rsp}]
+    // r11 is the user's RFLAGS (the mask already cleared the kernel's):
+    // save the whitelisted flags, which sysretq restores.
+    and r11d, {exit_flags}
     push r11
     push {user_cs}
     push rcx
@@ -240,6 +319,8 @@ TRAP_NOERR 39
     frame_end = sym CURRENT_FRAME_END,
     cs_offset = const core::mem::offset_of!(TrapFrame, cs),
     vector_offset = const core::mem::offset_of!(TrapFrame, vector),
+    rflags_offset = const core::mem::offset_of!(TrapFrame, rflags),
+    exit_flags = const EXIT_FLAGS,
     user_ss = const USER_SS,
     user_cs = const USER_CS,
     syscall_vector = const SYSCALL_VECTOR,
@@ -357,8 +438,7 @@ pub fn init() {
         Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS | EferFlags::NO_EXECUTE_ENABLE));
     }
     LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
-    // Interrupts, traps and direction are cleared on entry.
-    SFMask::write(RFlags::INTERRUPT_FLAG | RFlags::TRAP_FLAG | RFlags::DIRECTION_FLAG);
+    SFMask::write(SYSCALL_FLAG_MASK);
     Star::write(sel.user_code, sel.user_data, sel.kernel_code, sel.kernel_data).expect("STAR layout");
 }
 

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libipc::{
-    abi::{Rights, SysError, Syscall, caps},
+    abi::{Rights, SegmentBase, SysError, Syscall, caps},
     pager::{Errno, response_from_short},
     short::ShortMessage,
     sys,
@@ -201,6 +201,29 @@ fn main(_arg: u64) -> i64 {
     ok &= check(
         "shutdown refused",
         raw(Syscall::Shutdown, [0, 0, 0, 0, 0, 0]) == Err(SysError::NotPermitted),
+    );
+    // Segment bases: wrmsr of a non-canonical base would #GP in the kernel.
+    for (name, which, base) in [
+        ("segment base non-canonical", 0, NON_CANONICAL),
+        ("segment base in the kernel half", 1, KERNEL_HALF),
+        ("segment base at the end of user space", 0, libipc::types::USER_END.0),
+        ("segment base 2^47 (non-canonical)", 1, 1 << 47),
+        ("segment base u64::MAX", 0, u64::MAX),
+        ("unknown segment base", 2, 0x1000),
+    ] {
+        ok &= refused(
+            name,
+            raw(Syscall::SetSegmentBase, [which, base, 0, 0, 0, 0]),
+            SysError::InvalidArgument,
+        );
+    }
+    ok &= check(
+        "segment base of the last user page accepted",
+        sys::set_segment_base(SegmentBase::Gs, VirtAddr(libipc::types::USER_END.0 - 4096)) == Ok(()),
+    );
+    ok &= check(
+        "segment base reset to 0",
+        sys::set_segment_base(SegmentBase::Gs, VirtAddr(0)) == Ok(()),
     );
     runtime::println!("bad_syscalls: the kernel is still running");
     verdict("bad_syscalls", ok)

@@ -33,6 +33,7 @@ extern crate alloc;
 mod elf;
 mod identity;
 mod introspect;
+mod linux;
 mod log;
 mod options;
 mod profile;

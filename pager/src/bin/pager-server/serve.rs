@@ -287,6 +287,10 @@ impl Server {
                         None
                     }
                 },
+                MessageKind::Syscall => match msg.syscall() {
+                    Some(call) => self.linux_syscall(msg.sender, call).map(|r| Answer::Short(r.to_message())),
+                    None => None,
+                },
                 MessageKind::ShortCall => {
                     let response = match Request::from_short(&msg.short) {
                         // The null round trip measures IPC alone.
@@ -488,7 +492,7 @@ impl Server {
         self.reap(pid);
     }
 
-    fn exited(&mut self, pid: Pid, code: i64) {
+    pub(crate) fn exited(&mut self, pid: Pid, code: i64) {
         let (name, faults, pages) = self
             .processes
             .get(&pid)
