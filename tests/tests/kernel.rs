@@ -47,6 +47,9 @@ fn hostile_pager_requests_are_refused() {
         // A dropped fault reply right kills the faulting process.
         "[a refused fault reply] ok",
         "[the dropped fault killed its process] ok",
+        // Slots are reused under new generations.
+        "[a new process gets a new pid] ok",
+        "[a stale pid names nothing] ok",
     ] {
         assert_line(&r, check);
     }

@@ -221,7 +221,7 @@ fn main(arg: u64) -> i64 {
         sys::reply_short(&kill),
         SysError::NotWaiting,
     );
-    ok &= dropped_fault_kills(endpoint);
+    ok &= dropped_fault_kills(endpoint, child);
     runtime::println!("hostile_pager: every hostile request was refused; the kernel is still running");
     let verdict = programs::verdict("hostile_pager", ok);
     sys::shutdown(if verdict == 0 {
@@ -289,11 +289,19 @@ fn capability_checks(child: Pid, endpoint: CapSlot) -> bool {
 /// A pager that receives again without answering a fault drops it: the
 /// kernel kills the faulting process and says so, and nothing waits
 /// forever.
-fn dropped_fault_kills(endpoint: CapSlot) -> bool {
+fn dropped_fault_kills(endpoint: CapSlot, dead: Pid) -> bool {
     let Ok(child) = sys::space_create() else {
         return check("second child", false);
     };
-    let mut ok = check(
+    // The second child takes the dead one's table slot under a new
+    // generation: the old pid must not reach it.
+    let mut ok = check("a new process gets a new pid", child != dead);
+    ok &= refused(
+        "a stale pid names nothing",
+        sys::unmap(dead, VirtAddr(CHILD_ENTRY), libipc::types::PageCount(1)).map(|_| ()),
+        SysError::NoSuchObject,
+    );
+    ok &= check(
         "second child started",
         sys::thread_start(child, VirtAddr(CHILD_ENTRY), VirtAddr(CHILD_STACK), 0, endpoint).is_ok(),
     );

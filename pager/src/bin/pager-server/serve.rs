@@ -288,7 +288,9 @@ impl Server {
                     }
                 },
                 MessageKind::Syscall => match msg.syscall() {
-                    Some(call) => self.linux_syscall(msg.sender, call).map(|r| Answer::Short(r.to_message())),
+                    Some(call) => self
+                        .linux_syscall(msg.sender, call)
+                        .map(|r| Answer::Short(r.to_message())),
                     None => None,
                 },
                 MessageKind::ShortCall => {
