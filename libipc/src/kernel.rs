@@ -117,14 +117,23 @@ impl SyscallInfo {
 }
 
 /// A handler's answer to a forwarded system call: the value for `rax`,
-/// and where the thread resumes if not after its `syscall` (the vsyscall
-/// emulation and signal delivery need that). The kernel checks that a new
-/// `rip` is a user address.
+/// where the thread resumes if not after its `syscall` (the vsyscall
+/// emulation and signal delivery need that), and a new FS or GS base
+/// (`arch_prctl`). The kernel checks that a new `rip` and a base are user
+/// addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyscallReply {
     pub rax: u64,
     pub rip: Option<u64>,
     pub rsp: Option<u64>,
+    pub base: Option<SegmentBaseSet>,
+}
+
+/// A thread-local-storage base a [`SyscallReply`] sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SegmentBaseSet {
+    Fs(u64),
+    Gs(u64),
 }
 
 /// The label of a [`SyscallReply`]: a fixed tag with flags in its low bits.
@@ -132,7 +141,11 @@ pub mod syscall_reply_label {
     pub const TAG: u64 = 0x5359_5300;
     pub const SET_RIP: u64 = 1;
     pub const SET_RSP: u64 = 2;
-    pub const FLAGS: u64 = 3;
+    /// The fourth word is the new FS base.
+    pub const SET_FS: u64 = 4;
+    /// The fourth word is the new GS base (not with `SET_FS`).
+    pub const SET_GS: u64 = 8;
+    pub const FLAGS: u64 = 15;
 }
 
 impl SyscallReply {
@@ -142,6 +155,7 @@ impl SyscallReply {
             rax,
             rip: None,
             rsp: None,
+            base: None,
         }
     }
 
@@ -162,6 +176,17 @@ impl SyscallReply {
             label |= SET_RSP;
             words[2] = rsp;
         }
+        match self.base {
+            Some(SegmentBaseSet::Fs(base)) => {
+                label |= SET_FS;
+                words[3] = base;
+            }
+            Some(SegmentBaseSet::Gs(base)) => {
+                label |= SET_GS;
+                words[3] = base;
+            }
+            None => {}
+        }
         ShortMessage::new(label, words)
     }
 
@@ -171,11 +196,18 @@ impl SyscallReply {
         if m.label & !FLAGS != TAG {
             return None;
         }
-        let [rax, rip, rsp, _] = m.words;
+        let [rax, rip, rsp, base] = m.words;
+        let base = match (m.label & SET_FS != 0, m.label & SET_GS != 0) {
+            (false, false) => None,
+            (true, false) => Some(SegmentBaseSet::Fs(base)),
+            (false, true) => Some(SegmentBaseSet::Gs(base)),
+            (true, true) => return None,
+        };
         Some(SyscallReply {
             rax,
             rip: if m.label & SET_RIP != 0 { Some(rip) } else { None },
             rsp: if m.label & SET_RSP != 0 { Some(rsp) } else { None },
+            base,
         })
     }
 }
@@ -591,11 +623,17 @@ mod tests {
                 rax: 0,
                 rip: Some(0x40_1000),
                 rsp: None,
+                base: None,
             },
             SyscallReply {
                 rax: 1,
                 rip: Some(2),
                 rsp: Some(3),
+                base: Some(SegmentBaseSet::Fs(0x7000)),
+            },
+            SyscallReply {
+                base: Some(SegmentBaseSet::Gs(0x8000)),
+                ..SyscallReply::value(0)
             },
         ] {
             assert_eq!(SyscallReply::from_message(&reply.to_message()), Some(reply));
@@ -603,9 +641,11 @@ mod tests {
         assert_eq!(SyscallReply::error(38).rax as i64, -38);
         assert_eq!(SyscallReply::from_message(&ShortMessage::label(0)), None);
         assert_eq!(
-            SyscallReply::from_message(&ShortMessage::label(syscall_reply_label::TAG | 4)),
+            SyscallReply::from_message(&ShortMessage::label(syscall_reply_label::TAG | 16)),
             None
         );
+        let both = syscall_reply_label::TAG | syscall_reply_label::SET_FS | syscall_reply_label::SET_GS;
+        assert_eq!(SyscallReply::from_message(&ShortMessage::label(both)), None);
     }
 
     #[test]

@@ -315,6 +315,9 @@ impl Thread {
         {
             return Err(SysError::BadAddress);
         }
+        if let Some(base) = reply.base {
+            self.segments = self.segments.with_base(base)?;
+        }
         self.frame.rax = reply.rax;
         if let Some(rip) = reply.rip {
             self.frame.rip = rip;

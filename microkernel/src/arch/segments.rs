@@ -62,6 +62,17 @@ impl SegmentState {
             custom: selectors | fs_base | gs_base,
         }
     }
+
+    /// This state with a new FS or GS base, checked as `SetSegmentBase`
+    /// checks it: for a thread that is not running (a Linux thread whose
+    /// forwarded `arch_prctl` is answered), whose saved state is its state.
+    pub fn with_base(self, base: libipc::kernel::SegmentBaseSet) -> Result<SegmentState, SysError> {
+        use libipc::kernel::SegmentBaseSet::{Fs, Gs};
+        Ok(match base {
+            Fs(v) => SegmentState::new(self.selectors, check_base(v)?, self.gs_base),
+            Gs(v) => SegmentState::new(self.selectors, self.fs_base, check_base(v)?),
+        })
+    }
 }
 
 /// Which base `SetSegmentBase` sets (`libipc::abi`).
