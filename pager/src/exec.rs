@@ -134,7 +134,12 @@ pub fn exec(
         shift: loaded.stack_shift,
         stack_limit: rlimits.stack.soft,
     })?;
-    let start = stack_start(stack.sp, stack.top, rlimits.stack.soft, layout::INITIAL_STACK_PAGES * PAGE_SIZE);
+    let start = stack_start(
+        stack.sp,
+        stack.top,
+        rlimits.stack.soft,
+        layout::INITIAL_STACK_PAGES * PAGE_SIZE,
+    );
     let mut vma = Vma::new(start, stack.top, program.stack.prot(), Backing::Anonymous);
     vma.grows_down = true;
     vma.name = VmaName::Stack;
@@ -152,7 +157,9 @@ pub fn exec(
 /// no more than RLIMIT_STACK allows, and at least the usual initial size.
 fn stack_start(sp: u64, top: u64, limit: u64, initial: u64) -> u64 {
     let image = page_down(sp);
-    let wanted = image.saturating_sub(STACK_EXPAND).max(top.saturating_sub(limit) & !(PAGE_SIZE - 1));
+    let wanted = image
+        .saturating_sub(STACK_EXPAND)
+        .max(top.saturating_sub(limit) & !(PAGE_SIZE - 1));
     wanted.min(image).min(top - initial)
 }
 

@@ -230,7 +230,7 @@ fn parse_aligned(bytes: &[u8]) -> Result<Program, ExecError> {
                 mem_size: ph.mem_size,
             }));
         }
-        let file_end = ph.offset.checked_add(ph.file_size).unwrap_or(u64::MAX);
+        let file_end = ph.offset.saturating_add(ph.file_size);
         if file_end > len {
             return Err(ExecError::SegmentOutsideFile {
                 index,

@@ -99,7 +99,10 @@ impl fmt::Display for ExecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             ExecError::Truncated { needed, len } => {
-                write!(f, "the file is truncated: its headers need {needed} bytes but it has {len}")
+                write!(
+                    f,
+                    "the file is truncated: its headers need {needed} bytes but it has {len}"
+                )
             }
             ExecError::NotElf => f.write_str("not an ELF file (no \\x7fELF magic number)"),
             ExecError::NotElf64 { class } => write!(f, "not a 64-bit ELF file (class {class})"),
@@ -124,7 +127,10 @@ impl fmt::Display for ExecError {
                 write!(f, "bad program header table: {n} headers (1 to 1170 allowed)")
             }
             ExecError::BadHeaderTable(HeaderTableProblem::Offset(off)) => {
-                write!(f, "bad program header table: offset {off:#x} is inside the file header or not 8-byte aligned")
+                write!(
+                    f,
+                    "bad program header table: offset {off:#x} is inside the file header or not 8-byte aligned"
+                )
             }
             ExecError::BadProgramHeader { index, problem } => {
                 write!(f, "bad program header {index}: ")?;
@@ -132,10 +138,9 @@ impl fmt::Display for ExecError {
                     SegmentProblem::FileLargerThanMemory { file_size, mem_size } => {
                         write!(f, "file size {file_size:#x} exceeds memory size {mem_size:#x}")
                     }
-                    SegmentProblem::Misaligned { vaddr, offset } => write!(
-                        f,
-                        "address {vaddr:#x} and file offset {offset:#x} differ within a page"
-                    ),
+                    SegmentProblem::Misaligned { vaddr, offset } => {
+                        write!(f, "address {vaddr:#x} and file offset {offset:#x} differ within a page")
+                    }
                     SegmentProblem::BadAlignment(a) => write!(f, "alignment {a:#x} is not a power of two"),
                     SegmentProblem::OutOfOrder => f.write_str("loadable segment below the one before it"),
                 }

@@ -99,7 +99,7 @@ impl InitialStack {
 /// Room for strings and pointers under `stack_limit` (Linux's
 /// `bprm_stack_limits`).
 pub fn argument_limit(stack_limit: u64) -> u64 {
-    (stack_limit / 4).min(ARG_MAX_LIMIT).max(ARG_MIN_LIMIT)
+    (stack_limit / 4).clamp(ARG_MIN_LIMIT, ARG_MAX_LIMIT)
 }
 
 /// Lays out the stack `req` describes.

@@ -15,8 +15,9 @@ use libipc::{
     types::{Access, CapSlot, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, VirtAddr},
 };
 use pager::{
+    exec,
     frames::FramePool,
-    exec, layout,
+    layout,
     policy::Policy,
     rlimit::Rlimits,
     rng::Rng,
