@@ -689,7 +689,7 @@ fn a_partial_page_bss_reads_zeros() {
     let in_page = (DATA_END - page) as usize;
     assert_eq!(len as usize, in_page);
     assert!(frame[in_page..].iter().all(|&b| b == 0));
-    assert!(bytes[(offset + len) as usize..].iter().any(|&b| b == FILLER));
+    assert!(bytes[(offset + len) as usize..].contains(&FILLER));
     // The page's first byte is the segment's file byte at that address.
     assert_eq!(offset, DATA.offset + (page - DATA.vaddr));
     for bss in [page + PAGE_SIZE, page + 2 * PAGE_SIZE] {
