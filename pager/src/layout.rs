@@ -66,6 +66,9 @@ pub struct Loaded {
     pub stack_top: VirtAddr,
     /// What was added to the program's addresses (0 for non-PIE).
     pub load_bias: u64,
+    /// ASLR's sub-page shift of the initial stack pointer (a multiple of 16;
+    /// already applied to `stack_pointer`, for a Linux stack to apply again).
+    pub stack_shift: u64,
 }
 
 /// Builds the address space of `image`.
@@ -158,6 +161,7 @@ pub fn load(image: &ProgramImage, settings: &Settings, rlimits: Rlimits, rng: &m
         stack_top: VirtAddr(stack_top),
         stack_pointer: VirtAddr(stack_pointer),
         load_bias: bias,
+        stack_shift: placement.stack_shift,
     })
 }
 

@@ -8,6 +8,9 @@
 //!   decision.
 //! - [`layout`]: a program's initial address space (segments, heap, stack,
 //!   `[vdso]`, `[vvar]`) from plain program-header data.
+//! - [`exec`]: starting a static Linux program: its ELF headers checked,
+//!   its placement, and the initial stack (argv, envp, auxv) as Linux
+//!   lays it out.
 //! - [`aslr`], [`rng`]: randomization modes, ranges and the seeded CSPRNG.
 //! - [`settings`]: the sysctl-like registry; [`rlimit`]: resource limits.
 //! - [`policy`] and [`policies`]: the alternate policies, chosen by name.
@@ -26,8 +29,11 @@
 //! start:    pool = FramePool::from_ranges(..) (or ::new(base, frames))
 //!           policy = policy::by_name(name)?; policy.adjust_settings(&mut settings)
 //!           rng = Rng::from_words(policy.seed(kernel_random_words))
-//!           layout::load(&ProgramImage { pie, entry, segments, file, path }, &settings, rlimits, &mut rng)
-//!             -> Loaded { space, entry, stack_pointer, stack_top, load_bias }
+//!           program = exec::elf::parse(bytes)? (a checked Program, or an ExecError)
+//!           native:  layout::load(&program.image(file, path), &settings, rlimits, &mut rng)
+//!             -> Loaded { space, entry, stack_pointer, stack_top, load_bias, stack_shift }
+//!           Linux:   exec::exec(&program, path, &ExecRequest { argv, envp, .. }, &settings, rlimits, &mut rng)
+//!             -> Exec { space, entry, stack: InitialStack { sp, top, bytes, .. }, load_bias }
 //! fault:    space.fault(&*policy, addr, access) -> FaultDecision
 //!             Map(pages): faulting page first, then (fault-around) up to 15 more
 //!               non-resident pages of the same VMA; each PageToMap { virt, prot, fill }:
@@ -50,6 +56,7 @@
 extern crate alloc;
 
 pub mod aslr;
+pub mod exec;
 pub mod frames;
 #[cfg(feature = "host")]
 pub mod host;

@@ -30,7 +30,6 @@
 
 extern crate alloc;
 
-mod elf;
 mod identity;
 mod introspect;
 mod linux;

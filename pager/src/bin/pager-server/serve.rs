@@ -15,8 +15,9 @@ use libipc::{
     types::{Access, CapSlot, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, VirtAddr},
 };
 use pager::{
+    exec,
     frames::FramePool,
-    layout::{self, ProgramImage},
+    layout,
     policy::Policy,
     rlimit::Rlimits,
     rng::Rng,
@@ -25,7 +26,7 @@ use pager::{
     vma::FileId,
 };
 
-use crate::{elf, log::plog, options::Options, profile::PagerProfile, ramdisk::Ramdisk, window::Window};
+use crate::{log::plog, options::Options, profile::PagerProfile, ramdisk::Ramdisk, window::Window};
 
 /// A process the pager runs.
 pub(crate) struct Process {
@@ -421,14 +422,8 @@ impl Server {
     fn spawn_with(&mut self, spec: &str, own: Option<CapSlot>) -> Result<Pid, String> {
         let (name, identity) = crate::identity::parse_spec(spec)?;
         let (file, bytes) = self.ramdisk.find(name).ok_or("no such program in the ramdisk")?;
-        let program = elf::parse(bytes)?;
-        let image = ProgramImage {
-            pie: program.pie,
-            entry: program.entry.0,
-            segments: program.segments,
-            file: FileId(file as u64),
-            path: alloc::format!("/{name}"),
-        };
+        let program = exec::elf::parse(bytes).map_err(|e| alloc::format!("{e}"))?;
+        let image = program.image(FileId(file as u64), alloc::format!("/{name}"));
         let loaded = layout::load(&image, &self.settings, Rlimits::default(), &mut self.rng)
             .map_err(|e| alloc::format!("cannot lay out the program: {e:?}"))?;
         let pid = sys::space_create().map_err(|e| alloc::format!("space_create: {e:?}"))?;
