@@ -168,7 +168,7 @@ impl Server {
 
     /// Reads a process's memory: resident pages from their frames, others
     /// as they would fault in (zeros or file bytes), without allocating.
-    fn read_mem(&mut self, pid: Pid, addr: u64, out: &mut [u8]) -> Result<usize, SourceError> {
+    pub(crate) fn read_mem(&mut self, pid: Pid, addr: u64, out: &mut [u8]) -> Result<usize, SourceError> {
         let mut done = 0;
         for (page, in_page, at, n) in page_chunks(addr, out.len()) {
             let (resident, fill) = {
@@ -201,7 +201,7 @@ impl Server {
 
     /// Writes a process's memory (as a debugger would): pages not yet
     /// resident are faulted in first.
-    fn write_mem(&mut self, pid: Pid, addr: u64, data: &[u8]) -> Result<usize, SourceError> {
+    pub(crate) fn write_mem(&mut self, pid: Pid, addr: u64, data: &[u8]) -> Result<usize, SourceError> {
         let mut done = 0;
         for (page, in_page, at, n) in page_chunks(addr, data.len()) {
             let Some(frame) = self.ensure_resident(pid, page) else {

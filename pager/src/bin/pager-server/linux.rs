@@ -1,48 +1,360 @@
-//! The Linux system calls the kernel forwards to the pager (the process's
-//! routes send it the memory and life-cycle calls): each is answered with
-//! a [`SyscallReply`], or ends the process.
+//! The Linux personality, as far as the pager serves it: starting static
+//! Linux programs (`pager::exec`) and answering the system calls the
+//! kernel forwards from them.
 //!
-//! Work in progress: exit and exit_group are served; the memory calls and
-//! the rest of the personality come with the Linux-programs issue. Any call
-//! not served returns ENOSYS and logs one line naming it, so a user sees
-//! what is missing.
+//! Design (the Linux-programs issue): the kernel forwards each system call
+//! of a Linux process as a register message. Memory and life-cycle calls
+//! go to the pager, which owns the address space, so they are answered in
+//! one IPC hop; the rest of the personality (files, /proc through procfs
+//! under the caller's token, time) is to move to a personality server of
+//! its own. Until it exists, every call comes here (the process's routes
+//! send everything to the pager), and the calls a static musl or glibc
+//! program needs to start, print and exit are served. Any call not served
+//! returns ENOSYS and logs one line naming it, so a user sees what is
+//! missing.
+//!
+//! The caller's memory is read and written through the pager's own view
+//! of its pages (`introspect`'s frame access), with the protection of each
+//! VMA checked as Linux's `copy_from_user`/`copy_to_user` would: a buffer
+//! that is not mapped, or not readable (writable), is EFAULT.
+
+use alloc::{string::String, vec::Vec};
 
 use libipc::{
-    kernel::{ENOSYS, SyscallInfo, SyscallReply},
+    abi::SyscallRoutes,
+    kernel::{ENOSYS, SegmentBaseSet, SyscallInfo, SyscallReply},
+    pager::{MapKind, Reply, Request},
+    procfs::Identity,
     sys,
-    types::Sender,
+    types::{Access, PAGE_SIZE, Pid, Prot, Sender, VirtAddr},
+};
+use pager::{
+    exec::{self, Credentials, ExecRequest},
+    rlimit::Rlimits,
+    vma::FileId,
 };
 
 use crate::{log::plog, serve::Server};
 
-/// Linux x86-64 system-call numbers the pager serves.
+/// Linux x86-64 system-call numbers and the constants their arguments use.
 pub mod nr {
+    pub const READ: u64 = 0;
+    pub const WRITE: u64 = 1;
+    pub const MMAP: u64 = 9;
+    pub const MPROTECT: u64 = 10;
+    pub const MUNMAP: u64 = 11;
+    pub const BRK: u64 = 12;
+    pub const RT_SIGACTION: u64 = 13;
+    pub const RT_SIGPROCMASK: u64 = 14;
+    pub const IOCTL: u64 = 16;
+    pub const WRITEV: u64 = 20;
+    pub const GETPID: u64 = 39;
     pub const EXIT: u64 = 60;
+    pub const GETPPID: u64 = 110;
+    pub const SIGALTSTACK: u64 = 131;
+    pub const ARCH_PRCTL: u64 = 158;
+    pub const GETTID: u64 = 186;
+    pub const SET_TID_ADDRESS: u64 = 218;
     pub const EXIT_GROUP: u64 = 231;
+    pub const SET_ROBUST_LIST: u64 = 273;
+
+    pub const ARCH_SET_GS: u64 = 0x1001;
+    pub const ARCH_SET_FS: u64 = 0x1002;
+    pub const ARCH_GET_FS: u64 = 0x1003;
+    pub const ARCH_GET_GS: u64 = 0x1004;
+}
+
+/// Linux errno values the personality returns.
+mod errno {
+    pub const EBADF: u16 = 9;
+    pub const EFAULT: u16 = 14;
+    pub const EINVAL: u16 = 22;
+    pub const ENOTTY: u16 = 25;
+}
+
+/// Linux's limit on one `writev`'s vector.
+const IOV_MAX: u64 = 1024;
+/// The most one console write moves (the kernel's `DebugWrite` limit).
+const CONSOLE_CHUNK: usize = 4096;
+
+/// A Linux program to start: the file in the ramdisk, its arguments and
+/// environment, and who it runs as.
+#[derive(Clone, Debug)]
+pub struct LinuxProgram {
+    pub name: String,
+    pub path: String,
+    pub argv: Vec<String>,
+    pub envp: Vec<String>,
+    pub identity: Identity,
+}
+
+/// What the pager keeps of a Linux process beyond its address space.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LinuxState {
+    pub fs_base: u64,
+    pub gs_base: u64,
+}
+
+/// The routes of a Linux process: every call to the pager for now (see
+/// the module doc).
+fn routes() -> SyscallRoutes {
+    SyscallRoutes([u64::MAX; 8])
 }
 
 impl Server {
+    /// Starts a static Linux program: its ELF laid out by `pager::exec`, the
+    /// initial stack written into frames, a Linux-personality space.
+    pub(crate) fn spawn_linux(&mut self, program: &LinuxProgram) -> Result<Pid, String> {
+        let (file, bytes) = self
+            .ramdisk
+            .find(&program.path)
+            .ok_or_else(|| alloc::format!("{}: no such file in the ramdisk", program.path))?;
+        let parsed = exec::elf::parse(bytes).map_err(|e| alloc::format!("{}: {e}", program.path))?;
+        let argv: Vec<&[u8]> = program.argv.iter().map(|a| a.as_bytes()).collect();
+        let envp: Vec<&[u8]> = program.envp.iter().map(|e| e.as_bytes()).collect();
+        let request = ExecRequest {
+            argv: &argv,
+            envp: &envp,
+            execfn: program.path.as_bytes(),
+            file: FileId(file as u64),
+            credentials: Credentials::same(program.identity.user_rid, program.identity.user_rid),
+            hwcap: 0,
+            hwcap2: 0,
+            minsigstksz: None,
+            vdso: false,
+        };
+        let loaded = exec::exec(
+            &parsed,
+            alloc::format!("/{}", program.path),
+            &request,
+            &self.settings,
+            Rlimits::default(),
+            &mut self.rng,
+        )
+        .map_err(|e| alloc::format!("{}: {e}", program.path))?;
+        let mut space = loaded.space;
+        // The initial stack: fresh frames holding the image, resident in
+        // the space so the first touch maps them.
+        for (page, offset, chunk) in loaded.stack.pages() {
+            let frame = self.frames.alloc().ok_or("out of frames for the initial stack")?;
+            let bytes = self.window.frame_mut(frame);
+            bytes.fill(0);
+            bytes[offset..offset + chunk.len()].copy_from_slice(chunk);
+            space
+                .commit(VirtAddr(page), frame)
+                .map_err(|e| alloc::format!("initial stack at {page:#x}: {e:?}"))?;
+        }
+        let pid = sys::space_create_linux(&routes()).map_err(|e| alloc::format!("space_create: {e:?}"))?;
+        let started = sys::thread_start_with(
+            pid,
+            loaded.entry,
+            VirtAddr(loaded.stack.sp),
+            0,
+            self.endpoint(),
+            None,
+        );
+        if let Err(e) = started {
+            let _ = sys::space_destroy(pid);
+            for frame in space.frames() {
+                let _ = self.frames.free(frame);
+            }
+            return Err(alloc::format!("thread_start: {e:?}"));
+        }
+        plog!(
+            Info,
+            "started {} (Linux, {}) as process {} (entry {:#x}, stack {:#x})",
+            program.name,
+            program.path,
+            pid.0,
+            loaded.entry.0,
+            loaded.stack.sp
+        );
+        self.adopt(pid, program.name.clone(), space, program.identity, Some(LinuxState::default()));
+        Ok(pid)
+    }
+
     /// Serves one forwarded system call; `None` when the caller is gone
     /// (its process ended), so nobody is to be answered.
     pub(crate) fn linux_syscall(&mut self, sender: Sender, call: SyscallInfo) -> Option<SyscallReply> {
-        match call.number {
+        let pid = sender.pid;
+        let [a0, a1, a2, ..] = call.args;
+        let reply = match call.number {
             nr::EXIT | nr::EXIT_GROUP => {
                 // One thread per process today: both end the process.
-                let code = i64::from(call.args[0] as i32 & 0xff);
-                if let Err(e) = sys::space_destroy(sender.pid) {
-                    plog!(Error, "cannot end process {}: {e:?}", sender.pid.0);
+                let code = i64::from(a0 as i32 & 0xff);
+                if let Err(e) = sys::space_destroy(pid) {
+                    plog!(Error, "cannot end process {}: {e:?}", pid.0);
                 }
-                self.exited(sender.pid, code);
-                None
+                self.exited(pid, code);
+                return None;
             }
+            nr::WRITE => self.console_write(pid, a0, &[(a1, a2)]),
+            nr::WRITEV => self.writev(pid, a0, a1, a2),
+            nr::READ if a0 == 0 => Ok(0),
+            nr::READ => Err(errno::EBADF),
+            nr::GETPID => Ok(u64::from(pid.0)),
+            nr::GETTID => Ok(u64::from(sender.tid.0)),
+            // The pager launched it: its parent.
+            nr::GETPPID => Ok(1),
+            nr::SET_TID_ADDRESS => Ok(u64::from(sender.tid.0)),
+            nr::IOCTL => Err(errno::ENOTTY),
+            // Recorded nowhere yet: no signal is ever delivered.
+            nr::RT_SIGACTION | nr::RT_SIGPROCMASK | nr::SIGALTSTACK | nr::SET_ROBUST_LIST => Ok(0),
+            nr::ARCH_PRCTL => return Some(self.arch_prctl(pid, a0, a1)),
+            nr::BRK => Ok(self.memory(pid, Request::Brk { addr: VirtAddr(a0) })),
+            nr::MMAP => Ok(self.mmap(pid, call.args)),
+            nr::MUNMAP => Ok(self.memory(pid, Request::Munmap { addr: VirtAddr(a0), len: a1 })),
+            nr::MPROTECT => match u8::try_from(a2) {
+                Ok(prot) => Ok(self.memory(pid, Request::Mprotect {
+                    addr: VirtAddr(a0),
+                    len: a1,
+                    prot: Prot(prot),
+                })),
+                Err(_) => Err(errno::EINVAL),
+            },
             number => {
-                plog!(
-                    Warn,
-                    "process {}: system call {number} is not implemented (ENOSYS)",
-                    sender.pid.0
-                );
-                Some(SyscallReply::error(ENOSYS))
+                plog!(Warn, "process {}: system call {number} is not implemented (ENOSYS)", pid.0);
+                Err(ENOSYS)
+            }
+        };
+        Some(match reply {
+            Ok(value) => SyscallReply::value(value),
+            Err(e) => SyscallReply::error(e),
+        })
+    }
+
+    /// A memory request through the native protocol's semantics; Linux's
+    /// return value (`-errno` on failure, the old break for a failed brk).
+    fn memory(&mut self, pid: Pid, request: Request) -> u64 {
+        match self.request(Sender { pid, tid: libipc::types::Tid(0) }, request) {
+            Ok(Reply::Addr(a)) => a.0,
+            Ok(_) => 0,
+            Err(e) => (-(e.code() as i64)) as u64,
+        }
+    }
+
+    /// mmap: anonymous mappings for now (file mappings need file
+    /// descriptors, which come with the personality's files).
+    fn mmap(&mut self, pid: Pid, a: [u64; 6]) -> u64 {
+        let (Ok(prot), Ok(flags)) = (u8::try_from(a[2]), u32::try_from(a[3])) else {
+            return SyscallReply::error(errno::EINVAL).rax;
+        };
+        let flags = MapKind(flags);
+        if !flags.contains(MapKind::ANONYMOUS) {
+            plog!(Warn, "process {}: mmap of a file descriptor is not implemented (ENOSYS)", pid.0);
+            return SyscallReply::error(ENOSYS).rax;
+        }
+        self.memory(pid, Request::Mmap {
+            addr: VirtAddr(a[0]),
+            len: a[1],
+            prot: Prot(prot),
+            flags,
+        })
+    }
+
+    fn arch_prctl(&mut self, pid: Pid, code: u64, addr: u64) -> SyscallReply {
+        let Some(state) = self.process_mut(pid).and_then(|p| p.linux.as_mut()) else {
+            return SyscallReply::error(errno::EINVAL);
+        };
+        match code {
+            nr::ARCH_SET_FS => {
+                state.fs_base = addr;
+                SyscallReply {
+                    base: Some(SegmentBaseSet::Fs(addr)),
+                    ..SyscallReply::value(0)
+                }
+            }
+            nr::ARCH_SET_GS => {
+                state.gs_base = addr;
+                SyscallReply {
+                    base: Some(SegmentBaseSet::Gs(addr)),
+                    ..SyscallReply::value(0)
+                }
+            }
+            nr::ARCH_GET_FS | nr::ARCH_GET_GS => {
+                let value = if code == nr::ARCH_GET_FS { state.fs_base } else { state.gs_base };
+                match self.user_write(pid, addr, &value.to_le_bytes()) {
+                    Ok(()) => SyscallReply::value(0),
+                    Err(e) => SyscallReply::error(e),
+                }
+            }
+            _ => SyscallReply::error(errno::EINVAL),
+        }
+    }
+
+    /// writev: the vector read from the caller, each piece written.
+    fn writev(&mut self, pid: Pid, fd: u64, iov: u64, count: u64) -> Result<u64, u16> {
+        if count > IOV_MAX {
+            return Err(errno::EINVAL);
+        }
+        let mut pieces = Vec::with_capacity(count as usize);
+        for i in 0..count {
+            let mut raw = [0u8; 16];
+            self.user_read(pid, iov.wrapping_add(i * 16), &mut raw)?;
+            let base = u64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
+            let len = u64::from_le_bytes(raw[8..].try_into().expect("8 bytes"));
+            pieces.push((base, len));
+        }
+        self.console_write(pid, fd, &pieces)
+    }
+
+    /// Writes the caller's buffers to the console (fds 1 and 2).
+    fn console_write(&mut self, pid: Pid, fd: u64, pieces: &[(u64, u64)]) -> Result<u64, u16> {
+        if fd != 1 && fd != 2 {
+            return Err(errno::EBADF);
+        }
+        let mut chunk = [0u8; CONSOLE_CHUNK];
+        let mut total = 0u64;
+        for &(base, len) in pieces {
+            let mut done = 0u64;
+            while done < len {
+                let n = (len - done).min(CONSOLE_CHUNK as u64) as usize;
+                if let Err(e) = self.user_read(pid, base.wrapping_add(done), &mut chunk[..n]) {
+                    // Linux returns what was written before the bad byte.
+                    return if total > 0 { Ok(total) } else { Err(e) };
+                }
+                let _ = sys::debug_write(&chunk[..n]);
+                done += n as u64;
+                total += n as u64;
             }
         }
+        Ok(total)
+    }
+
+    /// Reads the caller's memory as `copy_from_user` would: EFAULT past any
+    /// readable VMA.
+    pub(crate) fn user_read(&mut self, pid: Pid, addr: u64, out: &mut [u8]) -> Result<(), u16> {
+        self.check_user(pid, addr, out.len() as u64, Access::Read)?;
+        match self.read_mem(pid, addr, out) {
+            Ok(n) if n == out.len() => Ok(()),
+            _ => Err(errno::EFAULT),
+        }
+    }
+
+    /// Writes the caller's memory as `copy_to_user` would.
+    pub(crate) fn user_write(&mut self, pid: Pid, addr: u64, data: &[u8]) -> Result<(), u16> {
+        self.check_user(pid, addr, data.len() as u64, Access::Write)?;
+        match self.write_mem(pid, addr, data) {
+            Ok(n) if n == data.len() => Ok(()),
+            _ => Err(errno::EFAULT),
+        }
+    }
+
+    /// Every page of `[addr, addr+len)` lies in a VMA that allows `access`.
+    fn check_user(&self, pid: Pid, addr: u64, len: u64, access: Access) -> Result<(), u16> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = addr.checked_add(len).ok_or(errno::EFAULT)?;
+        let p = self.process(pid).ok_or(errno::EFAULT)?;
+        let mut page = addr & !(PAGE_SIZE - 1);
+        while page < end {
+            let v = p.space.vmas().find(page).ok_or(errno::EFAULT)?;
+            if !v.prot.permits(access) {
+                return Err(errno::EFAULT);
+            }
+            page = v.end.min(end.next_multiple_of(PAGE_SIZE));
+        }
+        Ok(())
     }
 }

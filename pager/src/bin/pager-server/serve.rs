@@ -33,6 +33,8 @@ pub(crate) struct Process {
     name: String,
     pub(crate) space: AddressSpace,
     pub(crate) identity: Identity,
+    /// Present for a Linux program.
+    pub(crate) linux: Option<crate::linux::LinuxState>,
     /// Faults resolved with pages, and pages mapped, for the exit line.
     faults: u64,
     pages: u64,
@@ -63,8 +65,8 @@ pub struct Server {
     pub(crate) ramdisk: Ramdisk,
     pub(crate) frames: FramePool,
     policy: Box<dyn Policy>,
-    settings: Settings,
-    rng: Rng,
+    pub(crate) settings: Settings,
+    pub(crate) rng: Rng,
     options: Options,
     profile: PagerProfile,
     processes: BTreeMap<Pid, Process>,
@@ -447,17 +449,35 @@ impl Server {
             loaded.stack_pointer.0,
             loaded.space.layout.start_brk
         );
+        self.adopt(pid, name.into(), loaded.space, identity, None);
+        Ok(pid)
+    }
+
+    /// Records a process the pager has just started.
+    pub(crate) fn adopt(
+        &mut self,
+        pid: Pid,
+        name: String,
+        space: AddressSpace,
+        identity: Identity,
+        linux: Option<crate::linux::LinuxState>,
+    ) {
         self.processes.insert(
             pid,
             Process {
-                name: name.into(),
-                space: loaded.space,
+                name,
+                space,
                 identity,
+                linux,
                 faults: 0,
                 pages: 0,
             },
         );
-        Ok(pid)
+    }
+
+    /// The pager's own endpoint (where faults and forwarded calls arrive).
+    pub(crate) fn endpoint(&self) -> CapSlot {
+        self.endpoint
     }
 
     /// Frees a process's frames once the kernel has destroyed its space.
@@ -622,7 +642,7 @@ impl Server {
         }
     }
 
-    fn request(&mut self, sender: Sender, request: Request) -> Response {
+    pub(crate) fn request(&mut self, sender: Sender, request: Request) -> Response {
         let pid = sender.pid;
         match request {
             Request::Source(question) => return Ok(Reply::Source(Box::new(self.introspect(sender, *question)))),
@@ -639,6 +659,14 @@ impl Server {
         }
         let process = self.processes.get_mut(&pid).ok_or(Errno::NotPermitted)?;
         let (reply, effects) = pager::request::serve(&mut process.space, &self.frames, &request)?;
+        self.apply(pid, effects);
+        Ok(reply)
+    }
+
+    /// Carries out what a memory operation decided: pages dropped leave
+    /// the page tables and free their frames; pages whose protection
+    /// changed are re-mapped.
+    pub(crate) fn apply(&mut self, pid: Pid, effects: pager::request::Effects) {
         self.drop_pages(pid, &effects.dropped);
         for (virt, phys, prot) in effects.reprotected {
             // PROT_NONE pages leave the page tables but keep their frame;
@@ -652,6 +680,5 @@ impl Server {
                 plog!(Error, "kernel refused a protection change at {:#x}: {e:?}", virt.0);
             }
         }
-        Ok(reply)
     }
 }
