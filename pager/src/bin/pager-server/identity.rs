@@ -25,6 +25,14 @@ pub const SYSTEM_IDENTITY: Identity = Identity {
 };
 const DEFAULT_RID: u32 = 1000;
 
+/// A program started without an identity word: user `user`, medium
+/// integrity, no privileges.
+pub const DEFAULT_IDENTITY: Identity = Identity {
+    user_rid: DEFAULT_RID,
+    integrity: MEDIUM,
+    privileges: 0,
+};
+
 /// Splits `name@identity` and parses the identity.
 pub fn parse_spec(spec: &str) -> Result<(&str, Identity), String> {
     let Some((name, who)) = spec.split_once('@') else {

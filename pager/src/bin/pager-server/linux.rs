@@ -30,6 +30,8 @@ use libipc::{
 };
 use pager::{
     exec::{self, Credentials, ExecRequest},
+    exec_list::ExecSpec,
+    exit_status::{ExitReport, ExitStatus},
     rlimit::Rlimits,
     vma::FileId,
 };
@@ -66,6 +68,8 @@ pub mod nr {
 
 /// Linux errno values the personality returns.
 mod errno {
+    pub const ENOENT: u16 = 2;
+    pub const ENOMEM: u16 = 12;
     pub const EBADF: u16 = 9;
     pub const EFAULT: u16 = 14;
     pub const EINVAL: u16 = 22;
@@ -88,11 +92,38 @@ pub struct LinuxProgram {
     pub identity: Identity,
 }
 
+impl From<ExecSpec> for LinuxProgram {
+    fn from(spec: ExecSpec) -> LinuxProgram {
+        let name = spec.path.rsplit('/').next().unwrap_or(&spec.path).into();
+        LinuxProgram {
+            name,
+            path: spec.path,
+            argv: spec.argv,
+            envp: spec.envp,
+            identity: crate::identity::DEFAULT_IDENTITY,
+        }
+    }
+}
+
 /// What the pager keeps of a Linux process beyond its address space.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct LinuxState {
+    /// Its file in the ramdisk, for its `[exit]` line.
+    pub path: String,
     pub fs_base: u64,
     pub gs_base: u64,
+}
+
+/// Prints a Linux program's `[exit]` line: how the runner learns its exit
+/// status.
+pub fn report(path: &str, status: ExitStatus) {
+    runtime::println!(
+        "{}",
+        ExitReport {
+            program: path.into(),
+            status
+        }
+    );
 }
 
 /// The routes of a Linux process: every call to the pager for now (see
@@ -104,12 +135,15 @@ fn routes() -> SyscallRoutes {
 impl Server {
     /// Starts a static Linux program: its ELF laid out by `pager::exec`, the
     /// initial stack written into frames, a Linux-personality space.
-    pub(crate) fn spawn_linux(&mut self, program: &LinuxProgram) -> Result<Pid, String> {
-        let (file, bytes) = self
-            .ramdisk
-            .find(&program.path)
-            .ok_or_else(|| alloc::format!("{}: no such file in the ramdisk", program.path))?;
-        let parsed = exec::elf::parse(bytes).map_err(|e| alloc::format!("{}: {e}", program.path))?;
+    /// On failure, the reason and the errno `execve` would return.
+    pub(crate) fn spawn_linux(&mut self, program: &LinuxProgram) -> Result<Pid, (String, u16)> {
+        let (file, bytes) = self.ramdisk.find(&program.path).ok_or_else(|| {
+            (
+                alloc::format!("{}: no such file in the ramdisk", program.path),
+                errno::ENOENT,
+            )
+        })?;
+        let parsed = exec::elf::parse(bytes).map_err(|e| (alloc::format!("{e}"), e.code() as u16))?;
         let argv: Vec<&[u8]> = program.argv.iter().map(|a| a.as_bytes()).collect();
         let envp: Vec<&[u8]> = program.envp.iter().map(|e| e.as_bytes()).collect();
         let request = ExecRequest {
@@ -131,34 +165,31 @@ impl Server {
             Rlimits::default(),
             &mut self.rng,
         )
-        .map_err(|e| alloc::format!("{}: {e}", program.path))?;
+        .map_err(|e| (alloc::format!("{e}"), e.code() as u16))?;
         let mut space = loaded.space;
         // The initial stack: fresh frames holding the image, resident in
         // the space so the first touch maps them.
         for (page, offset, chunk) in loaded.stack.pages() {
-            let frame = self.frames.alloc().ok_or("out of frames for the initial stack")?;
+            let frame = self
+                .frames
+                .alloc()
+                .ok_or_else(|| (String::from("out of frames for the initial stack"), errno::ENOMEM))?;
             let bytes = self.window.frame_mut(frame);
             bytes.fill(0);
             bytes[offset..offset + chunk.len()].copy_from_slice(chunk);
             space
                 .commit(VirtAddr(page), frame)
-                .map_err(|e| alloc::format!("initial stack at {page:#x}: {e:?}"))?;
+                .map_err(|e| (alloc::format!("initial stack at {page:#x}: {e:?}"), errno::ENOMEM))?;
         }
-        let pid = sys::space_create_linux(&routes()).map_err(|e| alloc::format!("space_create: {e:?}"))?;
-        let started = sys::thread_start_with(
-            pid,
-            loaded.entry,
-            VirtAddr(loaded.stack.sp),
-            0,
-            self.endpoint(),
-            None,
-        );
+        let pid =
+            sys::space_create_linux(&routes()).map_err(|e| (alloc::format!("space_create: {e:?}"), errno::ENOMEM))?;
+        let started = sys::thread_start_with(pid, loaded.entry, VirtAddr(loaded.stack.sp), 0, self.endpoint(), None);
         if let Err(e) = started {
             let _ = sys::space_destroy(pid);
             for frame in space.frames() {
                 let _ = self.frames.free(frame);
             }
-            return Err(alloc::format!("thread_start: {e:?}"));
+            return Err((alloc::format!("thread_start: {e:?}"), errno::ENOMEM));
         }
         plog!(
             Info,
@@ -169,7 +200,11 @@ impl Server {
             loaded.entry.0,
             loaded.stack.sp
         );
-        self.adopt(pid, program.name.clone(), space, program.identity, Some(LinuxState::default()));
+        let state = LinuxState {
+            path: program.path.clone(),
+            ..LinuxState::default()
+        };
+        self.adopt(pid, program.name.clone(), space, program.identity, Some(state));
         Ok(pid)
     }
 
@@ -203,17 +238,30 @@ impl Server {
             nr::ARCH_PRCTL => return Some(self.arch_prctl(pid, a0, a1)),
             nr::BRK => Ok(self.memory(pid, Request::Brk { addr: VirtAddr(a0) })),
             nr::MMAP => Ok(self.mmap(pid, call.args)),
-            nr::MUNMAP => Ok(self.memory(pid, Request::Munmap { addr: VirtAddr(a0), len: a1 })),
-            nr::MPROTECT => match u8::try_from(a2) {
-                Ok(prot) => Ok(self.memory(pid, Request::Mprotect {
+            nr::MUNMAP => Ok(self.memory(
+                pid,
+                Request::Munmap {
                     addr: VirtAddr(a0),
                     len: a1,
-                    prot: Prot(prot),
-                })),
+                },
+            )),
+            nr::MPROTECT => match u8::try_from(a2) {
+                Ok(prot) => Ok(self.memory(
+                    pid,
+                    Request::Mprotect {
+                        addr: VirtAddr(a0),
+                        len: a1,
+                        prot: Prot(prot),
+                    },
+                )),
                 Err(_) => Err(errno::EINVAL),
             },
             number => {
-                plog!(Warn, "process {}: system call {number} is not implemented (ENOSYS)", pid.0);
+                plog!(
+                    Warn,
+                    "process {}: system call {number} is not implemented (ENOSYS)",
+                    pid.0
+                );
                 Err(ENOSYS)
             }
         };
@@ -226,7 +274,13 @@ impl Server {
     /// A memory request through the native protocol's semantics; Linux's
     /// return value (`-errno` on failure, the old break for a failed brk).
     fn memory(&mut self, pid: Pid, request: Request) -> u64 {
-        match self.request(Sender { pid, tid: libipc::types::Tid(0) }, request) {
+        match self.request(
+            Sender {
+                pid,
+                tid: libipc::types::Tid(0),
+            },
+            request,
+        ) {
             Ok(Reply::Addr(a)) => a.0,
             Ok(_) => 0,
             Err(e) => (-(e.code() as i64)) as u64,
@@ -241,15 +295,22 @@ impl Server {
         };
         let flags = MapKind(flags);
         if !flags.contains(MapKind::ANONYMOUS) {
-            plog!(Warn, "process {}: mmap of a file descriptor is not implemented (ENOSYS)", pid.0);
+            plog!(
+                Warn,
+                "process {}: mmap of a file descriptor is not implemented (ENOSYS)",
+                pid.0
+            );
             return SyscallReply::error(ENOSYS).rax;
         }
-        self.memory(pid, Request::Mmap {
-            addr: VirtAddr(a[0]),
-            len: a[1],
-            prot: Prot(prot),
-            flags,
-        })
+        self.memory(
+            pid,
+            Request::Mmap {
+                addr: VirtAddr(a[0]),
+                len: a[1],
+                prot: Prot(prot),
+                flags,
+            },
+        )
     }
 
     fn arch_prctl(&mut self, pid: Pid, code: u64, addr: u64) -> SyscallReply {
@@ -272,7 +333,11 @@ impl Server {
                 }
             }
             nr::ARCH_GET_FS | nr::ARCH_GET_GS => {
-                let value = if code == nr::ARCH_GET_FS { state.fs_base } else { state.gs_base };
+                let value = if code == nr::ARCH_GET_FS {
+                    state.fs_base
+                } else {
+                    state.gs_base
+                };
                 match self.user_write(pid, addr, &value.to_le_bytes()) {
                     Ok(()) => SyscallReply::value(0),
                     Err(e) => SyscallReply::error(e),

@@ -16,6 +16,7 @@ use libipc::{
 };
 use pager::{
     exec,
+    exit_status::{ExitStatus as ProgramStatus, Signal},
     frames::FramePool,
     layout,
     policy::Policy,
@@ -51,6 +52,14 @@ struct Service {
     slot: CapSlot,
 }
 
+/// A program to start: one of ours (a `run=` word) or a Linux program of
+/// the ramdisk's exec list (`--exec`).
+#[derive(Clone, Debug)]
+enum Launch {
+    Native(String),
+    Linux(crate::linux::LinuxProgram),
+}
+
 /// How the run went, for the final verdict.
 #[derive(Default)]
 struct Tally {
@@ -75,7 +84,7 @@ pub struct Server {
     /// Live services (`service=`): started first, not waited for.
     services: Vec<Service>,
     /// Groups still to start, in order.
-    pending_groups: Vec<Vec<String>>,
+    pending_groups: Vec<Vec<Launch>>,
     tally: Tally,
     /// The mappings of the fault reply being sent: a batch reply points
     /// the kernel here.
@@ -219,7 +228,20 @@ impl Server {
             info.pool_frames,
             (info.pool_frames * PAGE_SIZE) >> 20
         );
-        let pending_groups = options.run.iter().rev().cloned().collect();
+        let mut groups: Vec<Vec<Launch>> = options
+            .run
+            .iter()
+            .map(|g| g.iter().cloned().map(Launch::Native).collect())
+            .collect();
+        // The exec list's Linux programs run one after another, after the
+        // `run=` groups.
+        if let Some((_, list)) = ramdisk.find("exec") {
+            match pager::exec_list::parse(list) {
+                Ok(specs) => groups.extend(specs.into_iter().map(|s| alloc::vec![Launch::Linux(s.into())])),
+                Err(e) => return Err(alloc::format!("the exec list: {e}")),
+            }
+        }
+        let pending_groups = groups.into_iter().rev().collect();
         Ok(Server {
             window,
             ramdisk,
@@ -345,10 +367,21 @@ impl Server {
     fn start_next_group(&mut self) {
         while self.running() == 0 {
             let Some(group) = self.pending_groups.pop() else { return };
-            for name in group {
-                if let Err(e) = self.spawn(&name) {
-                    plog!(Error, "cannot start {name:?}: {e}");
-                    self.tally.not_started += 1;
+            for launch in group {
+                match launch {
+                    Launch::Native(name) => {
+                        if let Err(e) = self.spawn(&name) {
+                            plog!(Error, "cannot start {name:?}: {e}");
+                            self.tally.not_started += 1;
+                        }
+                    }
+                    Launch::Linux(program) => {
+                        if let Err((e, errno)) = self.spawn_linux(&program) {
+                            plog!(Error, "cannot start {}: {e}", program.path);
+                            crate::linux::report(&program.path, ProgramStatus::Refused(errno));
+                            self.tally.not_started += 1;
+                        }
+                    }
                 }
             }
         }
@@ -506,7 +539,15 @@ impl Server {
             cause.describe()
         );
         self.tally.killed += 1;
+        self.report_end(pid, ProgramStatus::Signaled(Signal::for_kernel_kill(cause)));
         self.reap(pid);
+    }
+
+    /// The `[exit]` line of a Linux program (the runner's exit status).
+    fn report_end(&self, pid: Pid, status: ProgramStatus) {
+        if let Some(path) = self.processes.get(&pid).and_then(|p| p.linux.as_ref()).map(|l| &l.path) {
+            crate::linux::report(path, status);
+        }
     }
 
     pub(crate) fn exited(&mut self, pid: Pid, code: i64) {
@@ -525,6 +566,7 @@ impl Server {
         } else {
             self.tally.exited_failed += 1;
         }
+        self.report_end(pid, ProgramStatus::from_exit_code(code));
         self.reap(pid);
     }
 
@@ -538,6 +580,7 @@ impl Server {
             info.ip.0
         );
         self.tally.killed += 1;
+        self.report_end(pid, ProgramStatus::Signaled(Signal::for_kill(reason, &info.kind)));
         // The kernel destroys the space when it gets the reply; no thread
         // of the process runs again, so its frames are free now.
         self.reap(pid);
