@@ -21,6 +21,47 @@ pub trait Lease {
     fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), Error>;
 }
 
+/// A lease backed by memory of this process: how host tests (and any host
+/// client) lend a buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryLease {
+    pub bytes: alloc::vec::Vec<u8>,
+    pub writable: bool,
+}
+
+impl MemoryLease {
+    /// A writable lease of `len` zero bytes.
+    pub fn zeroed(len: usize) -> MemoryLease {
+        MemoryLease {
+            bytes: alloc::vec![0; len],
+            writable: true,
+        }
+    }
+}
+
+impl Lease for MemoryLease {
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), Error> {
+        let at = usize::try_from(offset).map_err(|_| Error::InvalidArgument)?;
+        match self.bytes.get_mut(at..at.saturating_add(data.len())) {
+            Some(slot) if self.writable => {
+                slot.copy_from_slice(data);
+                Ok(())
+            }
+            _ => Err(Error::InvalidArgument),
+        }
+    }
+
+    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        let at = usize::try_from(offset).map_err(|_| Error::InvalidArgument)?;
+        let src = self
+            .bytes
+            .get(at..at.saturating_add(buf.len()))
+            .ok_or(Error::InvalidArgument)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
 /// The destination of a read: at most `limit` bytes, in order.
 pub struct Output<'a> {
     dest: Dest<'a>,

@@ -10,14 +10,14 @@ use std::{
 
 use libipc::{
     procfs::{
-        Backing, Error, FileRef, MAX_INLINE_DATA, MAX_LEASED, PageFlags, PageFrame, PageInfo, PidSelector, ProcFile,
-        Reply, Request, Sharing, SourceError, SpaceLayout, VmaInfo, VmaLabel,
+        Backing, FileRef, MAX_INLINE_DATA, MAX_LEASED, PageFlags, PageFrame, PageInfo, PidSelector, ProcFile, Reply,
+        Request, Sharing, SourceError, SpaceLayout, VmaInfo, VmaLabel,
     },
     types::{PAGE_SIZE, Pid, Prot, Sender, Tid, VirtAddr},
 };
 use procfs_server::{
     MAX_REQUEST_HEAP,
-    io::Lease,
+    io::MemoryLease,
     server::{Config, Server},
     sid::Sid,
     source::{AddressSpaceSource, PageBatch},
@@ -233,28 +233,8 @@ fn server() -> Server<Synthetic> {
     server
 }
 
-/// A lent buffer, allocated before measuring.
-struct VecLease(Vec<u8>);
-
-impl Lease for VecLease {
-    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), Error> {
-        let at = offset as usize;
-        self.0
-            .get_mut(at..at + data.len())
-            .ok_or(Error::InvalidArgument)?
-            .copy_from_slice(data);
-        Ok(())
-    }
-
-    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
-        let at = offset as usize;
-        buf.copy_from_slice(self.0.get(at..at + buf.len()).ok_or(Error::InvalidArgument)?);
-        Ok(())
-    }
-}
-
-/// Serves one request and asserts it stayed within the bound.
-fn serve(server: &mut Server<Synthetic>, request: &Request, lease: &mut VecLease) -> u64 {
+/// A lent buffer is allocated before measuring (`MemoryLease::zeroed`).
+fn serve(server: &mut Server<Synthetic>, request: &Request, lease: &mut MemoryLease) -> u64 {
     let (response, peak) = measured(|| server.handle_leased(READER, request, lease));
     assert!(
         peak <= MAX_REQUEST_HEAP,
@@ -264,7 +244,7 @@ fn serve(server: &mut Server<Synthetic>, request: &Request, lease: &mut VecLease
     match response {
         Ok(Reply::Leased(n)) => n,
         Ok(Reply::Data(data)) => {
-            lease.0[..data.len()].copy_from_slice(&data);
+            lease.bytes[..data.len()].copy_from_slice(&data);
             data.len() as u64
         }
         other => panic!("{request:?}: {other:?}"),
@@ -283,14 +263,14 @@ fn leased_read(file: ProcFile, offset: u64) -> Request {
 /// Reads the whole of a text file through 1 MiB leases; calls `each` with
 /// every chunk.
 fn read_whole(server: &mut Server<Synthetic>, file: ProcFile, mut each: impl FnMut(u64, &[u8])) -> u64 {
-    let mut lease = VecLease(vec![0; MAX_LEASED as usize]);
+    let mut lease = MemoryLease::zeroed(MAX_LEASED as usize);
     let mut offset = 0;
     loop {
         let n = serve(server, &leased_read(file, offset), &mut lease);
         if n == 0 {
             return offset;
         }
-        each(offset, &lease.0[..n as usize]);
+        each(offset, &lease.bytes[..n as usize]);
         offset += n;
     }
 }
@@ -315,7 +295,7 @@ fn maps_of_100_000_vmas_in_bounded_memory() {
     assert!(len > 10_000_000, "{len}");
     // The same bytes in inline reads, sequential (resumed) and elsewhere
     // (walked from the start).
-    let mut lease = VecLease(vec![0; MAX_INLINE_DATA]);
+    let mut lease = MemoryLease::zeroed(MAX_INLINE_DATA);
     let mut again = Vec::new();
     while again.len() < prefix.len() {
         let request = Request::Read {
@@ -325,7 +305,7 @@ fn maps_of_100_000_vmas_in_bounded_memory() {
             len: MAX_INLINE_DATA as u64,
         };
         let n = serve(&mut server, &request, &mut lease) as usize;
-        again.extend_from_slice(&lease.0[..n]);
+        again.extend_from_slice(&lease.bytes[..n]);
     }
     assert_eq!(&again[..prefix.len()], &prefix[..]);
     let request = Request::Read {
@@ -335,7 +315,7 @@ fn maps_of_100_000_vmas_in_bounded_memory() {
         len: 300,
     };
     assert_eq!(serve(&mut server, &request, &mut lease), 300);
-    assert_eq!(&lease.0[..300], &middle[..]);
+    assert_eq!(&lease.bytes[..300], &middle[..]);
     report("maps_of_100_000_vmas_in_bounded_memory");
 }
 
@@ -358,7 +338,7 @@ fn smaps_of_100_000_vmas_and_a_4_gib_vma_in_bounded_memory() {
         format!("Rss:             {} kB\n", HUGE_PAGES * 4)
     );
     // A read in the middle walks from the start, still bounded.
-    let mut lease = VecLease(vec![0; 4096]);
+    let mut lease = MemoryLease::zeroed(4096);
     let request = Request::ReadLeased {
         pid: PidSelector::Self_,
         file: ProcFile::Smaps,
@@ -373,7 +353,7 @@ fn smaps_of_100_000_vmas_and_a_4_gib_vma_in_bounded_memory() {
 fn smaps_rollup_sums_every_page_in_bounded_memory() {
     let mut server = server();
     let mut text = Vec::new();
-    let mut lease = VecLease(vec![0; MAX_INLINE_DATA]);
+    let mut lease = MemoryLease::zeroed(MAX_INLINE_DATA);
     loop {
         let request = Request::Read {
             pid: PidSelector::Self_,
@@ -385,7 +365,7 @@ fn smaps_rollup_sums_every_page_in_bounded_memory() {
         if n == 0 {
             break;
         }
-        text.extend_from_slice(&lease.0[..n]);
+        text.extend_from_slice(&lease.bytes[..n]);
     }
     let text = String::from_utf8(text).unwrap();
     assert!(
@@ -403,12 +383,12 @@ fn smaps_rollup_sums_every_page_in_bounded_memory() {
 #[test]
 fn pagemap_and_mem_in_bounded_memory() {
     let mut server = server();
-    let mut lease = VecLease(vec![0; MAX_LEASED as usize]);
+    let mut lease = MemoryLease::zeroed(MAX_LEASED as usize);
     // Pagemap windows over the small VMAs, the huge one and a hole.
     for vpn in [BASE_VPN - 7, BASE_VPN + 333_333, HUGE_VPN, HUGE_VPN + HUGE_PAGES] {
         let request = leased_read(ProcFile::Pagemap, vpn * 8);
         assert_eq!(serve(&mut server, &request, &mut lease), MAX_LEASED);
-        let entries = lease.0.as_chunks::<8>().0;
+        let entries = lease.bytes.as_chunks::<8>().0;
         let present = entries.iter().filter(|e| u64::from_le_bytes(**e) >> 63 == 1).count() as u64;
         let expected = (vpn..vpn + MAX_LEASED / 8)
             .filter(|&v| {
@@ -425,7 +405,13 @@ fn pagemap_and_mem_in_bounded_memory() {
         serve(&mut server, &leased_read(ProcFile::Mem, addr), &mut lease),
         MAX_LEASED
     );
-    assert!(lease.0.iter().enumerate().all(|(i, &b)| b == (addr + i as u64) as u8));
+    assert!(
+        lease
+            .bytes
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == (addr + i as u64) as u8)
+    );
     let write = Request::WriteLeased {
         pid: PidSelector::Self_,
         file: ProcFile::Mem,

@@ -1,37 +1,11 @@
 //! Leased (bulk) transfers against an in-memory lease.
 
-use alloc::{vec, vec::Vec};
+use alloc::vec;
 
 use libipc::procfs::{Error, MAX_LEASED, PidSelector, ProcFile, Reply, Request};
 
 use super::fixtures::{C_OTHER, C_SAME, P_ALICE, sender, world};
-use crate::server::Lease;
-
-/// A lease of `Vec` memory.
-struct BufferLease {
-    bytes: Vec<u8>,
-    writable: bool,
-}
-
-impl Lease for BufferLease {
-    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), Error> {
-        let at = offset as usize;
-        match self.bytes.get_mut(at..at + data.len()) {
-            Some(slot) if self.writable => {
-                slot.copy_from_slice(data);
-                Ok(())
-            }
-            _ => Err(Error::InvalidArgument),
-        }
-    }
-
-    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
-        let at = offset as usize;
-        let src = self.bytes.get(at..at + buf.len()).ok_or(Error::InvalidArgument)?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
-}
+use crate::io::MemoryLease;
 
 fn read_leased(file: ProcFile, len: u64) -> Request {
     Request::ReadLeased {
@@ -45,7 +19,7 @@ fn read_leased(file: ProcFile, len: u64) -> Request {
 #[test]
 fn a_leased_read_matches_the_message_read() {
     let mut server = world();
-    let mut lease = BufferLease {
+    let mut lease = MemoryLease {
         bytes: vec![0; 8192],
         writable: true,
     };
@@ -69,7 +43,7 @@ fn a_leased_read_matches_the_message_read() {
 #[test]
 fn a_lease_too_small_or_read_only_is_an_error() {
     let mut server = world();
-    let mut small = BufferLease {
+    let mut small = MemoryLease {
         bytes: vec![0; 4],
         writable: true,
     };
@@ -77,7 +51,7 @@ fn a_lease_too_small_or_read_only_is_an_error() {
         server.handle_leased(sender(C_SAME), &read_leased(ProcFile::Maps, 8192), &mut small),
         Err(Error::InvalidArgument)
     );
-    let mut read_only = BufferLease {
+    let mut read_only = MemoryLease {
         bytes: vec![0; 8192],
         writable: false,
     };
@@ -90,7 +64,7 @@ fn a_lease_too_small_or_read_only_is_an_error() {
 #[test]
 fn a_leased_read_larger_than_the_limit_is_refused() {
     let mut server = world();
-    let mut lease = BufferLease {
+    let mut lease = MemoryLease {
         bytes: vec![],
         writable: true,
     };
@@ -103,7 +77,7 @@ fn a_leased_read_larger_than_the_limit_is_refused() {
 #[test]
 fn a_denied_caller_gets_nothing_through_its_lease() {
     let mut server = world();
-    let mut lease = BufferLease {
+    let mut lease = MemoryLease {
         bytes: vec![0xaa; 64],
         writable: true,
     };

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     format::{VsyscallMode, maps, pagemap, rollup, smaps},
-    io::Lease,
+    io::MemoryLease,
     server::{Config, Server},
     source::AddressSpace,
     token::{IntegrityLevel, Token},
@@ -64,31 +64,11 @@ fn read_from(server: &mut Server<FakeSource>, reader: Sender, file: ProcFile, of
     }
 }
 
-/// A lease of `Vec` memory.
-struct VecLease(Vec<u8>);
-
-impl Lease for VecLease {
-    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), Error> {
-        let at = offset as usize;
-        self.0
-            .get_mut(at..at + data.len())
-            .ok_or(Error::InvalidArgument)?
-            .copy_from_slice(data);
-        Ok(())
-    }
-
-    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
-        let at = offset as usize;
-        buf.copy_from_slice(self.0.get(at..at + buf.len()).ok_or(Error::InvalidArgument)?);
-        Ok(())
-    }
-}
-
 /// Reads the whole of `file` through leases of `chunk` bytes.
 fn read_leased(server: &mut Server<FakeSource>, file: ProcFile, chunk: usize) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let mut lease = VecLease(vec![0; chunk]);
+        let mut lease = MemoryLease::zeroed(chunk);
         let request = Request::ReadLeased {
             pid: PidSelector::Self_,
             file,
@@ -101,7 +81,7 @@ fn read_leased(server: &mut Server<FakeSource>, file: ProcFile, chunk: usize) ->
         if n == 0 {
             return out;
         }
-        out.extend_from_slice(&lease.0[..n as usize]);
+        out.extend_from_slice(&lease.bytes[..n as usize]);
     }
 }
 
@@ -264,13 +244,13 @@ proptest! {
         let offset = (0x10 - 4 + start) * 8;
         let len = count * 8;
         let bytes = if leased {
-            let mut lease = VecLease(vec![0; len]);
+            let mut lease = MemoryLease::zeroed(len);
             let request = Request::ReadLeased { pid: PidSelector::Self_, file: ProcFile::Pagemap, offset, len: len as u64 };
             let Ok(Reply::Leased(n)) = server.handle_leased(sender(C_SAME), &request, &mut lease) else {
                 panic!("leased pagemap read failed");
             };
-            lease.0.truncate(n as usize);
-            lease.0
+            lease.bytes.truncate(n as usize);
+            lease.bytes
         } else {
             let mut buf = vec![0u8; len];
             let n = server.read(sender(C_SAME), PidSelector::Self_, ProcFile::Pagemap, offset, &mut buf).unwrap();
@@ -413,7 +393,7 @@ fn a_failed_read_forgets_the_cursor() {
     );
     assert_eq!(&buf[..], &expected[100..200]);
     // A leased read into a lease too small fails, and forgets too.
-    let mut small = VecLease(vec![0; 10]);
+    let mut small = MemoryLease::zeroed(10);
     let request = Request::ReadLeased {
         pid: PidSelector::Self_,
         file: ProcFile::Maps,
