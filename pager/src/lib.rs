@@ -50,10 +50,12 @@
 extern crate alloc;
 
 pub mod aslr;
+pub mod effects;
 pub mod frames;
 #[cfg(feature = "host")]
 pub mod host;
 pub mod layout;
+pub mod linux;
 pub mod maps;
 pub mod policies;
 pub mod policy;
