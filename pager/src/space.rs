@@ -364,6 +364,11 @@ impl AddressSpace {
         vma.shared = shared;
         vma.grows_down = has(map::GROWSDOWN);
         vma.lock = lock;
+        if flags & map::TYPE == map::DROPPABLE {
+            // VM_DROPPABLE implies both (the pages are never dumped nor
+            // inherited).
+            vma.hints = crate::vma::Hints::DONTDUMP.with(crate::vma::Hints::default(), crate::vma::Hints::WIPEONFORK);
+        }
         if vma.is_data() && !self.data_limit_allows(len.saturating_sub(replaced_data)) {
             return Err(E::NoMem);
         }
@@ -491,6 +496,17 @@ impl AddressSpace {
             cursor = v.end;
         }
         if cursor < end {
+            return Err(Errno::NoMemory);
+        }
+        // Memory that turns into data counts against RLIMIT_DATA (Linux's
+        // mprotect_fixup asks may_expand_vm).
+        let turning: u64 = self
+            .vmas
+            .overlapping(addr, end)
+            .filter(|v| !v.is_data() && prot.contains(Prot::WRITE) && !v.shared && !v.grows_down)
+            .map(|v| v.end.min(end) - v.start.max(addr))
+            .sum();
+        if turning > 0 && !self.data_limit_allows(turning) {
             return Err(Errno::NoMemory);
         }
         self.within_map_count(addr, end, |s| {

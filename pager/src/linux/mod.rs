@@ -41,8 +41,6 @@ pub struct Privileges {
     pub ipc_lock: bool,
     /// CAP_SYS_RESOURCE: raise a hard resource limit.
     pub sys_resource: bool,
-    /// CAP_SYS_ADMIN: MADV_HWPOISON and MADV_SOFT_OFFLINE.
-    pub sys_admin: bool,
 }
 
 impl Privileges {
@@ -50,7 +48,6 @@ impl Privileges {
     pub const ALL: Privileges = Privileges {
         ipc_lock: true,
         sys_resource: true,
-        sys_admin: true,
     };
 }
 
@@ -167,7 +164,7 @@ pub fn memory_call(
         nr::MPROTECT => mprotect(space, a, b, c),
         nr::BRK => brk(space, a),
         nr::MREMAP => mremap(space, privileges, a, b, c, d, e),
-        nr::MADVISE => madvise(space, privileges, a, b, c),
+        nr::MADVISE => madvise(space, a, b, c),
         nr::MINCORE => mincore(space, a, b, c),
         nr::MSYNC => Outcome::of(msync(space, a, b, c).map(|()| 0), Effects::default()),
         nr::MLOCK => lock(space, privileges, a, b, Lock::Locked),
@@ -316,7 +313,7 @@ fn mremap(
     Outcome::of(result, effects)
 }
 
-fn madvise(space: &mut AddressSpace, privileges: Privileges, start: u64, len: u64, advice: u64) -> Outcome {
+fn madvise(space: &mut AddressSpace, start: u64, len: u64, advice: u64) -> Outcome {
     let Some(advice) = crate::space::Advice::from_linux(advice) else {
         return Outcome::err(Errno::Inval);
     };
@@ -333,7 +330,7 @@ fn madvise(space: &mut AddressSpace, privileges: Privileges, start: u64, len: u6
     if end == start {
         return Outcome::ok(0, Effects::default());
     }
-    let (effects, result) = space.madvise(start, end, advice, privileges);
+    let (effects, result) = space.madvise(start, end, advice);
     Outcome::of(result.map(|()| 0), effects)
 }
 

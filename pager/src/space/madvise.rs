@@ -8,7 +8,7 @@ use libipc::types::VirtAddr;
 use super::AddressSpace;
 use crate::{
     effects::{Effects, Populate},
-    linux::{Errno, Privileges, abi::madv},
+    linux::{Errno, abi::madv},
     vma::{Backing, Hints, Lock, Vma},
 };
 
@@ -38,14 +38,14 @@ pub enum Advice {
     PopulateWrite,
     DontNeedLocked,
     Collapse,
-    HwPoison,
-    SoftOffline,
     GuardInstall,
     GuardRemove,
 }
 
 impl Advice {
     /// The advice with Linux value `n`; `None` (EINVAL) for any other.
+    /// MADV_HWPOISON and MADV_SOFT_OFFLINE are EINVAL, as on a kernel
+    /// without CONFIG_MEMORY_FAILURE: there is no memory to poison here.
     pub fn from_linux(n: u64) -> Option<Advice> {
         Some(match n {
             madv::NORMAL => Advice::Normal,
@@ -71,8 +71,6 @@ impl Advice {
             madv::POPULATE_WRITE => Advice::PopulateWrite,
             madv::DONTNEED_LOCKED => Advice::DontNeedLocked,
             madv::COLLAPSE => Advice::Collapse,
-            madv::HWPOISON => Advice::HwPoison,
-            madv::SOFT_OFFLINE => Advice::SoftOffline,
             madv::GUARD_INSTALL => Advice::GuardInstall,
             madv::GUARD_REMOVE => Advice::GuardRemove,
             _ => return None,
@@ -110,9 +108,9 @@ impl Advice {
             Advice::Free if locked || file || v.shared => Err(Errno::Inval),
             Advice::WipeOnFork if file || v.shared => Err(Errno::Inval),
             Advice::Remove if locked || !(file || v.shared) => Err(Errno::Inval),
-            Advice::Remove if !(v.shared && v.prot.contains(libipc::types::Prot::WRITE)) => Err(Errno::Acces),
-            // Punching a hole in a ramdisk file is not supported.
-            Advice::Remove if file => Err(Errno::OpNotSupp),
+            // Shared anonymous memory may always be written (VM_MAYWRITE);
+            // ramdisk files are opened read-only.
+            Advice::Remove if file => Err(Errno::Acces),
             _ => Ok(()),
         }
     }
@@ -124,7 +122,10 @@ impl Advice {
             // only the mapping would go, and the page comes back on the
             // next touch, so nothing changes.
             Advice::DontNeed | Advice::DontNeedLocked => !v.shared,
-            Advice::Free | Advice::Remove => true,
+            // MADV_FREE lets the kernel drop the pages under memory
+            // pressure, until they are written again; the pager has no
+            // pressure, so they stay (Linux keeps them too until then).
+            Advice::Remove => true,
             _ => false,
         }
     }
@@ -135,26 +136,9 @@ impl AddressSpace {
     /// non-empty): applies `advice` to the mapped parts. A hole gives
     /// ENOMEM once the rest is done; a VMA that refuses the advice stops
     /// the walk with its errno. The effects are returned either way.
-    pub fn madvise(
-        &mut self,
-        start: u64,
-        end: u64,
-        advice: Advice,
-        privileges: Privileges,
-    ) -> (Effects, Result<(), Errno>) {
+    pub fn madvise(&mut self, start: u64, end: u64, advice: Advice) -> (Effects, Result<(), Errno>) {
         let mut effects = Effects::default();
         match advice {
-            Advice::HwPoison | Advice::SoftOffline => {
-                // Needs CAP_SYS_ADMIN; there is no memory to poison here.
-                return (
-                    effects,
-                    Err(if privileges.sys_admin {
-                        Errno::Inval
-                    } else {
-                        Errno::Perm
-                    }),
-                );
-            }
             // Guard regions are not modelled (they need a marker per page
             // that faults SIGSEGV): refused, so callers fall back.
             Advice::GuardInstall | Advice::GuardRemove => return (effects, Err(Errno::Inval)),
@@ -204,7 +188,7 @@ impl AddressSpace {
     }
 
     /// MADV_POPULATE_READ/WRITE: the range must be mapped (ENOMEM) and
-    /// allow the access (EFAULT, as a fault there would kill).
+    /// allow the access (EINVAL).
     fn madvise_populate(&self, start: u64, end: u64, write: bool) -> (Effects, Result<(), Errno>) {
         let mut effects = Effects::default();
         let mut cursor = start;
@@ -218,7 +202,7 @@ impl AddressSpace {
                 libipc::types::Access::Read
             };
             if !super::permits(v.prot, access) {
-                return (effects, Err(Errno::Fault));
+                return (effects, Err(Errno::Inval));
             }
             effects.populate.push(Populate {
                 start: VirtAddr(v.start.max(start)),

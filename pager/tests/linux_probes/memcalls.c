@@ -213,13 +213,13 @@ static unsigned long expr(const char *s) {
 static void fact(char *buf, size_t n, unsigned long v) {
 	if (v >= arena && v < arena + ARENA)
 		snprintf(buf, n, "@+%lup%s", (v - arena) / PAGE, (v - arena) % PAGE ? "+" : "");
-	else if (brk0 && v + (1UL << 30) >= brk0 && v <= brk0 + (1UL << 30))
-		snprintf(buf, n, "brk0%s%lup", v >= brk0 ? "+" : "-",
-			 (v >= brk0 ? v - brk0 : brk0 - v) / PAGE);
 	else if (v < 0x10000)
 		snprintf(buf, n, "%lu", v);
 	else if (v >= (1UL << 30) && v < (2UL << 30))
 		snprintf(buf, n, "1g..2g");
+	else if (brk0 && v + (1UL << 30) >= brk0 && v <= brk0 + (1UL << 30))
+		snprintf(buf, n, "brk0%s%lup", v >= brk0 ? "+" : "-",
+			 (v >= brk0 ? v - brk0 : brk0 - v) / PAGE);
 	else
 		snprintf(buf, n, "outside");
 }
@@ -264,7 +264,7 @@ static void maps(void) {
 			if (in)
 				say("  @+%lup-@+%lup %s", (s - arena) / PAGE, (e - arena) / PAGE, perms);
 		} else if (in && !strncmp(line, "VmFlags:", 8)) {
-			static const char *const shown[] = {"gd", "lo", "lf", "sr", "rr", 0};
+			static const char *const shown[] = {"gd", "lo", "lf", "sr", "rr", "dc", "dd", "wf", 0};
 			for (const char *const *m = shown; *m; m++) {
 				char pat[5] = {' ', (*m)[0], (*m)[1], ' ', 0};
 				if (strstr(line + 8, pat))
@@ -405,6 +405,9 @@ static void run_case(char *ops, size_t len, int privileged) {
 		_exit(3);
 	munmap(region, REGION);
 	arena = (uintptr_t)region;
+	/* malloc's heap exists before the first break is taken (reading
+	 * /proc/self/status allocates). */
+	(void)status_bytes("VmData");
 	brk0 = (uintptr_t)syscall(SYS_brk, 0);
 	for (char *op = ops; op < ops + len; op += strlen(op) + 1) {
 		char copy[4096], *argv[16], *save = 0;
