@@ -546,7 +546,7 @@ impl Process {
         let v = rax as u64;
         if (ARENA_BASE..ARENA_BASE + ARENA).contains(&v) {
             let off = v - ARENA_BASE;
-            format!("@+{}p{}", off / PAGE, if off % PAGE != 0 { "+" } else { "" })
+            format!("@+{}p{}", off / PAGE, if !off.is_multiple_of(PAGE) { "+" } else { "" })
         } else if v < 0x10000 {
             format!("{v}")
         } else if ((1 << 30)..(2 << 30)).contains(&v) {

@@ -210,12 +210,6 @@ fn mmap(space: &mut AddressSpace, privileges: Privileges, user: &mut dyn UserAcc
     if !anonymous && flags & map::TYPE == map::SHARED_VALIDATE && flags >> 32 != 0 {
         return Outcome::err(Errno::OpNotSupp);
     }
-    if len != 0
-        && let Some(pages) = crate::space::page_up(len).map(|l| l / PAGE_SIZE)
-        && (offset / PAGE_SIZE).checked_add(pages).is_none()
-    {
-        return Outcome::err(Errno::Overflow);
-    }
     let args = MmapArgs {
         addr,
         len,
