@@ -13,8 +13,21 @@
 //! reply rax
 //! ```
 //! Arguments are checked in Linux's order, so a call with several faults
-//! fails with the errno Linux picks. Differences that remain are named at
-//! the call that has them.
+//! fails with the errno Linux picks; `tests/linux_differential.rs` runs the
+//! same cases on the host kernel and here. What is not Linux's:
+//! - mremap with an old length of 0 (Linux duplicates a shared mapping):
+//!   EINVAL, as a frame belongs to one VMA here.
+//! - MADV_GUARD_INSTALL/REMOVE: EINVAL (guard markers are not modelled);
+//!   MADV_HWPOISON/SOFT_OFFLINE: EINVAL, as without CONFIG_MEMORY_FAILURE.
+//! - MAP_32BIT starts its search at 1 GiB exactly (Linux adds up to 32 MiB
+//!   under ASLR); MAP_SYNC without MAP_SHARED_VALIDATE is ignored (Linux
+//!   keeps a VM_SYNC flag that stops merging); MAP_DROPPABLE pages are
+//!   never dropped.
+//! - mincore reports file pages as in memory (the ramdisk is memory).
+//! - prlimit64 on another process: ESRCH (the server owns the process
+//!   table and may serve it with the target's space).
+//! - A failed populate (the pool ran dry) is not an error (Linux's mlock
+//!   would give EAGAIN).
 
 pub mod abi;
 pub mod errno;
