@@ -95,8 +95,14 @@ pub fn place(settings: &Settings, rng: &mut Rng, stack_limit: u64) -> Placement 
     };
     let mut pages = |n: u64, on: bool| if on { rng.below(n) * PAGE_SIZE } else { 0 };
     // Like Linux: below the stack, its rlimit (at least 128 MiB) and the
-    // stack's own randomization range stay free.
-    let gap = stack_limit.clamp(MIN_STACK_GAP, TASK_SIZE_47 / 6 * 5) + r.stack_pages * PAGE_SIZE;
+    // stack's own randomization range stay free; with the stack fixed
+    // (mode 0) there is no range to pad for.
+    let stack_pad = if mode >= RandomizeVaSpace::Conservative {
+        r.stack_pages * PAGE_SIZE
+    } else {
+        0
+    };
+    let gap = stack_limit.clamp(MIN_STACK_GAP, TASK_SIZE_47 / 6 * 5) + stack_pad;
     let mmap_base = STACK_TOP - gap - pages(r.mmap_pages, mode >= RandomizeVaSpace::Conservative);
     let heap_offset = pages(r.heap_pages, mode >= RandomizeVaSpace::Full);
     let pie_base = PIE_BASE + pages(r.pie_pages, mode >= RandomizeVaSpace::Full);
@@ -130,6 +136,8 @@ mod tests {
         assert_eq!(d[0].stack_top, STACK_TOP);
         assert_eq!(d[0].pie_base, PIE_BASE);
         assert_eq!(d[0].heap_offset, 0);
+        // Linux's gap with nothing randomized: 128 MiB, no padding.
+        assert_eq!(d[0].mmap_base, STACK_TOP - MIN_STACK_GAP);
     }
 
     #[test]

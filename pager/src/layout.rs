@@ -77,7 +77,11 @@ pub fn load(image: &ProgramImage, settings: &Settings, rlimits: Rlimits, rng: &m
     let mut space = AddressSpace::new(settings, rlimits, placement.mmap_base);
     let bias = if image.pie { placement.pie_base } else { 0 };
     let mut data_end = 0u64;
-    let mut data_size = 0u64;
+    // Linux's start_data and end_data: the highest segment start and the
+    // highest end of file bytes, whatever the segments' permissions. Their
+    // difference is the data size RLIMIT_DATA's brk check counts (.bss
+    // is not in it).
+    let (mut start_data, mut end_data) = (0u64, 0u64);
     for seg in &image.segments {
         if seg.file_size > seg.mem_size {
             return Err(Errno::Invalid);
@@ -118,13 +122,12 @@ pub fn load(image: &ProgramImage, settings: &Settings, rlimits: Rlimits, rng: &m
         if anon_end > anon_start {
             space.insert_vma(Vma::new(anon_start, anon_end, seg.prot, Backing::Anonymous))?;
         }
-        if seg.prot.contains(Prot::WRITE) {
-            data_size += seg.mem_size;
-        }
+        start_data = start_data.max(vaddr);
+        end_data = end_data.max(file_end);
         data_end = data_end.max(anon_end);
     }
     let start_brk = data_end.checked_add(placement.heap_offset).ok_or(Errno::Invalid)?;
-    space.set_brk_start(start_brk, data_size);
+    space.set_brk_start(start_brk, end_data.saturating_sub(start_data));
 
     let stack_top = placement.stack_top;
     let mut stack = Vma::new(
@@ -281,6 +284,14 @@ mod tests {
             .collect();
         assert!(starts.iter().all(|&s| s >= 0x40_a000 && s.is_multiple_of(PAGE_SIZE)));
         assert!(starts.iter().any(|&s| s != starts[0]));
+    }
+
+    /// Linux's brk check counts `end_data - start_data`: the last
+    /// segment's file bytes (0x200 here), not its 0x5000-byte .bss.
+    #[test]
+    fn the_data_size_for_brk_is_the_file_backed_data_only() {
+        let l = load_with(false, "0", 0);
+        assert_eq!(l.space.layout.data_size, 0x200);
     }
 
     #[test]

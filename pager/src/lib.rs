@@ -14,6 +14,12 @@
 //! - [`aslr`], [`rng`]: randomization modes, ranges and the seeded CSPRNG.
 //! - [`settings`]: the sysctl-like registry; [`rlimit`]: resource limits.
 //! - [`policy`] and [`policies`]: the alternate policies, chosen by name.
+//! - [`linux`]: the Linux personality's memory calls (mmap, munmap,
+//!   mprotect, brk, mremap, madvise, mincore, msync, the mlock family,
+//!   getrlimit/setrlimit/prlimit64) with Linux's numbers and errnos, in one
+//!   function, [`linux::memory_call`].
+//! - [`effects`]: what a served call leaves for the shell to do (unmap,
+//!   re-map, move, populate, copy out), shared by [`request`] and [`linux`].
 //! - [`frames`]: the pool of physical frames the kernel hands the pager.
 //! - [`maps`]: `/proc/<pid>/maps` lines.
 //! - [`trace`]: the text format of the host-mode replay tool.
@@ -50,6 +56,11 @@
 //!           space.mprotect(..)    -> Vec<Reprotected>       re-map with new flags
 //!           space.brk(a)          -> (break, Vec<Dropped>)  never an errno
 //!           space.sbrk(delta), space.setrlimit(..), space.getrlimit(..)
+//! linux:    linux::memory_call(&mut space, &caller, &mut user, nr, args)
+//!             -> Outcome { rax, effects }: carry out effects.dropped, .reprotected,
+//!             .moved (unmap from, map frame at to), .populate (space.populate(s, e)
+//!             -> PageToMap list, as a fault's), .copy_out (bytes into the caller),
+//!             then reply rax
 //! exit:     for frame in space.frames() { pool.free(frame) }
 //! smaps:    space.vmas().iter(): Vma { start, end, prot, .., resident_frames() }
 //! ```
@@ -59,6 +70,7 @@
 extern crate alloc;
 
 pub mod aslr;
+pub mod effects;
 pub mod exec;
 pub mod exec_list;
 pub mod exit_status;
@@ -66,6 +78,7 @@ pub mod frames;
 #[cfg(feature = "host")]
 pub mod host;
 pub mod layout;
+pub mod linux;
 pub mod maps;
 pub mod policies;
 pub mod policy;

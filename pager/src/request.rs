@@ -3,27 +3,16 @@
 //! request changed in the page tables comes back as [`Effects`] for the
 //! shell to carry out (kernel unmaps and re-maps, frames to free).
 
-use alloc::vec::Vec;
-
 use libipc::{
     pager::{Errno, MapKind, Reply, Request},
     types::{PageCount, VirtAddr},
 };
 
+pub use crate::effects::Effects;
 use crate::{
     frames::FramePool,
-    space::{AddressSpace, Dropped, MmapArgs, Reprotected},
+    space::{AddressSpace, MmapArgs},
 };
-
-/// What a served request leaves for the shell to do.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Effects {
-    /// Pages gone from the space: unmap them, free their frames.
-    pub dropped: Vec<Dropped>,
-    /// Resident pages whose protection changed: re-map them (unmap for
-    /// `Prot::NONE`, keeping the frame).
-    pub reprotected: Vec<Reprotected>,
-}
 
 /// Serves `request` for `space`. Requests that are not about memory
 /// (`Source`) are `NotSupported` here: the shell answers them.

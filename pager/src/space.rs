@@ -11,10 +11,12 @@ use libipc::{
 };
 
 use crate::{
+    effects::{Effects, Populate},
+    linux::{self, Privileges, abi::map},
     policy::Policy,
     rlimit::{Limit, Resource, Rlimits},
     settings::Settings,
-    vma::{Backing, FileId, Vma, VmaName, VmaSet},
+    vma::{Backing, FileId, Lock, Vma, VmaName, VmaSet},
 };
 
 /// One past the highest user page with 4-level paging (47 bits, minus the
@@ -97,7 +99,8 @@ pub struct Layout {
     pub mmap_base: u64,
     pub start_brk: u64,
     pub brk: u64,
-    /// Size of the data segment (for RLIMIT_DATA with brk).
+    /// Size of the data segment for RLIMIT_DATA with brk: Linux's
+    /// `end_data - start_data`, the file-backed data only (no .bss).
     pub data_size: u64,
     /// Where the initial stack pointer is.
     pub start_stack: u64,
@@ -114,6 +117,9 @@ pub struct AddressSpace {
     /// `TASK_SIZE_56` are reachable through hints above it.
     window_top: u64,
     la57: bool,
+    /// mlockall(MCL_FUTURE): how new mappings are locked (Linux's
+    /// `mm->def_flags`).
+    pub lock_future: Lock,
 }
 
 impl AddressSpace {
@@ -134,6 +140,7 @@ impl AddressSpace {
             max_map_count: settings.max_map_count,
             window_top: TASK_SIZE_47,
             la57: settings.la57,
+            lock_future: Lock::None,
         }
     }
 
@@ -160,6 +167,30 @@ impl AddressSpace {
         self.total_vm().saturating_add(more) <= self.rlimits.address_space.soft
     }
 
+    /// Whether `more` bytes of private writable memory fit RLIMIT_DATA
+    /// (Linux's may_expand_vm, with its exception: a soft limit of 0 lets
+    /// data grow up to the hard limit).
+    fn data_limit_allows(&self, more: u64) -> bool {
+        let after = self.data_vm().saturating_add(more);
+        let Limit { soft, hard } = self.rlimits.data;
+        after <= soft || (soft == 0 && after <= hard)
+    }
+
+    /// Bytes of locked VMAs (Linux's `locked_vm`, VmLck).
+    pub fn locked_vm(&self) -> u64 {
+        self.vmas.iter().filter(|v| v.lock != Lock::None).map(Vma::len).sum()
+    }
+
+    /// Whether the caller may lock memory at all (Linux's can_do_mlock).
+    fn can_lock(&self, privileges: Privileges) -> bool {
+        self.rlimits.memlock.soft != 0 || privileges.ipc_lock
+    }
+
+    /// Whether `more` locked bytes fit RLIMIT_MEMLOCK (mlock_future_ok).
+    fn memlock_allows(&self, more: u64, privileges: Privileges) -> bool {
+        privileges.ipc_lock
+            || self.locked_vm().saturating_add(more) / PAGE_SIZE <= self.rlimits.memlock.soft / PAGE_SIZE
+    }
     /// Runs `op`, undoing it if the VMA count ends above max_map_count.
     /// Near the limit only, a snapshot of the neighbourhood is kept.
     fn within_map_count<R>(&mut self, start: u64, end: u64, op: impl FnOnce(&mut Self) -> R) -> Result<R, Errno> {
@@ -220,6 +251,16 @@ impl AddressSpace {
 
     /// mmap. Returns the address and the pages a MAP_FIXED replaced.
     pub fn mmap(&mut self, args: MmapArgs) -> Result<(VirtAddr, Vec<Dropped>), Errno> {
+        self.map(args, Privileges::default())
+            .map(|(addr, effects)| (addr, effects.dropped))
+            .map_err(linux::Errno::to_native)
+    }
+
+    /// mmap with Linux's flags and errnos: the address, and the effects
+    /// (pages a MAP_FIXED replaced; a range to populate for MAP_POPULATE
+    /// and locked mappings).
+    pub fn map(&mut self, args: MmapArgs, privileges: Privileges) -> Result<(VirtAddr, Effects), linux::Errno> {
+        use linux::Errno as E;
         let MmapArgs {
             addr,
             len,
@@ -227,48 +268,86 @@ impl AddressSpace {
             flags,
             file,
         } = args;
+        let flags = u64::from(flags.0);
+        let has = |f: u64| flags & f != 0;
         if !prot.is_valid() {
-            return Err(Errno::Invalid);
+            return Err(E::Inval);
         }
-        if flags.contains(MapKind::SHARED) == flags.contains(MapKind::PRIVATE) {
-            return Err(Errno::Invalid);
+        if has(map::HUGETLB) {
+            // No hugetlbfs: a file is not one (EINVAL); anonymous huge
+            // pages are never reserved, as with nr_hugepages=0 (ENOMEM),
+            // unless the size is not one x86-64 has (EINVAL).
+            return Err(match (file, (flags >> map::HUGE_SHIFT) & map::HUGE_MASK) {
+                (None, 0 | 21 | 30) => E::NoMem,
+                _ => E::Inval,
+            });
         }
         if len == 0 {
-            return Err(Errno::Invalid);
+            return Err(E::Inval);
         }
-        let len = page_up(len).filter(|&l| l <= self.top()).ok_or(Errno::NoMemory)?;
-        let backing = if flags.contains(MapKind::ANONYMOUS) {
+        let len = page_up(len).filter(|&l| l <= self.top()).ok_or(E::NoMem)?;
+        let anonymous = has(map::ANONYMOUS);
+        let shared = match flags & map::TYPE {
+            map::SHARED => true,
+            map::PRIVATE => false,
+            map::DROPPABLE if anonymous => false,
+            map::SHARED_VALIDATE if !anonymous => {
+                // MAP_SYNC needs DAX, which no file here has.
+                if flags & !map::SHARED_VALIDATE_KNOWN != 0 || has(map::SYNC) {
+                    return Err(E::OpNotSupp);
+                }
+                true
+            }
+            _ => return Err(E::Inval),
+        };
+        if shared && anonymous && has(map::GROWSDOWN) {
+            return Err(E::Inval);
+        }
+        let backing = if anonymous {
             Backing::Anonymous
         } else {
-            let (file, offset) = file.ok_or(Errno::Invalid)?;
+            let (file, offset) = file.ok_or(E::BadF)?;
             if !offset.is_multiple_of(PAGE_SIZE) {
-                return Err(Errno::Invalid);
+                return Err(E::Inval);
             }
-            offset.checked_add(len).ok_or(Errno::Invalid)?;
+            offset.checked_add(len).ok_or(E::Overflow)?;
             Backing::File {
                 file,
                 offset,
                 data_end: u64::MAX,
             }
         };
-        let fixed = flags.contains(MapKind::FIXED) || flags.contains(MapKind::FIXED_NOREPLACE);
+        let fixed = has(map::FIXED) || has(map::FIXED_NOREPLACE);
         let start = if fixed {
             if !addr.is_multiple_of(PAGE_SIZE) {
-                return Err(Errno::Invalid);
+                return Err(E::Inval);
             }
             if addr > self.top() - len {
-                return Err(Errno::NoMemory);
+                return Err(E::NoMem);
             }
             if addr < self.min_addr {
-                return Err(Errno::NotPermitted);
+                return Err(E::Perm);
             }
-            if flags.contains(MapKind::FIXED_NOREPLACE) && self.vmas.overlaps(addr, addr + len) {
-                return Err(Errno::Exists);
+            if has(map::FIXED_NOREPLACE) && self.vmas.overlaps(addr, addr + len) {
+                return Err(E::Exist);
             }
             addr
+        } else if has(map::BIT32) {
+            self.place_low(addr, len).ok_or(E::NoMem)?
         } else {
             self.place(addr, len)?
         };
+        let lock = if has(map::LOCKED) {
+            if !self.can_lock(privileges) {
+                return Err(E::Perm);
+            }
+            Lock::Locked
+        } else {
+            self.lock_future
+        };
+        if lock != Lock::None && !self.memlock_allows(len, privileges) {
+            return Err(E::Again);
+        }
         let end = start + len;
         // What a MAP_FIXED replaces is given back first (Linux's
         // may_expand_vm counts `npages - nr_replaced`), for both limits.
@@ -279,22 +358,68 @@ impl AddressSpace {
             replaced_data += if v.is_data() { bytes } else { 0 };
         }
         if !self.as_limit_allows(len - replaced) {
-            return Err(Errno::NoMemory);
+            return Err(E::NoMem);
         }
-        let shared = flags.contains(MapKind::SHARED);
-        let grows_down = flags.contains(MapKind::GROWSDOWN);
         let mut vma = Vma::new(start, end, prot, backing);
         vma.shared = shared;
-        vma.grows_down = grows_down;
-        if vma.is_data() && self.data_vm() - replaced_data + len > self.rlimits.data.soft {
-            return Err(Errno::NoMemory);
+        vma.grows_down = has(map::GROWSDOWN);
+        vma.lock = lock;
+        if flags & map::TYPE == map::DROPPABLE {
+            // VM_DROPPABLE implies both (the pages are never dumped nor
+            // inherited).
+            vma.hints = crate::vma::Hints::DONTDUMP.with(crate::vma::Hints::default(), crate::vma::Hints::WIPEONFORK);
         }
+        if vma.is_data() && !self.data_limit_allows(len.saturating_sub(replaced_data)) {
+            return Err(E::NoMem);
+        }
+        let populate =
+            prot != Prot::NONE && (lock == Lock::Locked || flags & (map::POPULATE | map::NONBLOCK) == map::POPULATE);
+        let write = prot.contains(Prot::WRITE) && !shared;
         let dropped = self.within_map_count(start, end, |s| {
             let removed = s.vmas.remove_range(start, end);
             s.vmas.insert(vma);
             resident_of(removed)
         })?;
-        Ok((VirtAddr(start), dropped))
+        let mut effects = Effects {
+            dropped,
+            ..Effects::default()
+        };
+        if populate {
+            effects.populate.push(Populate {
+                start: VirtAddr(start),
+                end: VirtAddr(end),
+                write,
+            });
+        }
+        Ok((VirtAddr(start), effects))
+    }
+
+    /// MAP_32BIT placement: the hint if free, else the lowest free range
+    /// in [1 GiB, 2 GiB) (x86-64's bottom-up search for it; Linux also
+    /// moves the start up by up to 32 MiB under ASLR, this does not).
+    fn place_low(&self, hint: u64, len: u64) -> Option<u64> {
+        const LOW: u64 = 0x4000_0000;
+        const HIGH: u64 = 0x8000_0000;
+        let hint = page_down(hint);
+        if hint >= self.min_addr
+            && hint.checked_add(len).is_some_and(|e| e <= self.window_top)
+            && self.vmas.is_free(hint, hint + len)
+        {
+            return Some(hint);
+        }
+        let mut candidate = LOW;
+        for v in self.vmas.overlapping(LOW, HIGH) {
+            let gap_end = if v.grows_down {
+                v.start.saturating_sub(self.vmas.guard())
+            } else {
+                v.start
+            };
+            if gap_end >= candidate && gap_end - candidate >= len {
+                break;
+            }
+            candidate = candidate.max(v.end);
+        }
+        (candidate.checked_add(len)? <= HIGH && self.vmas.is_free(candidate, candidate + len)).then_some(candidate)
     }
 
     /// Where a non-fixed mapping of `len` bytes goes: the hint if it is
@@ -341,12 +466,27 @@ impl AddressSpace {
         if !addr.is_multiple_of(PAGE_SIZE) || !prot.is_valid() {
             return Err(Errno::Invalid);
         }
+        self.protect(addr, len, prot, false)
+    }
+
+    /// mprotect after the argument checks; with `grows_down`
+    /// (PROT_GROWSDOWN) the range reaches down to the start of the
+    /// grows-down VMA it ends in (EINVAL if that VMA does not grow down).
+    pub fn protect(&mut self, addr: u64, len: u64, prot: Prot, grows_down: bool) -> Result<Vec<Reprotected>, Errno> {
         if len == 0 {
             return Ok(Vec::new());
         }
         let end = page_up(addr.checked_add(len).ok_or(Errno::NoMemory)?).ok_or(Errno::NoMemory)?;
         if end > self.top() {
             return Err(Errno::NoMemory);
+        }
+        let mut addr = addr;
+        if grows_down {
+            let first = self.vmas.overlapping(addr, end).next().ok_or(Errno::NoMemory)?;
+            if !first.grows_down {
+                return Err(Errno::Invalid);
+            }
+            addr = first.start;
         }
         let mut cursor = addr;
         for v in self.vmas.overlapping(addr, end) {
@@ -356,6 +496,17 @@ impl AddressSpace {
             cursor = v.end;
         }
         if cursor < end {
+            return Err(Errno::NoMemory);
+        }
+        // Memory that turns into data counts against RLIMIT_DATA (Linux's
+        // mprotect_fixup asks may_expand_vm).
+        let turning: u64 = self
+            .vmas
+            .overlapping(addr, end)
+            .filter(|v| !v.is_data() && prot.contains(Prot::WRITE) && !v.shared && !v.grows_down)
+            .map(|v| v.end.min(end) - v.start.max(addr))
+            .sum();
+        if turning > 0 && !self.data_limit_allows(turning) {
             return Err(Errno::NoMemory);
         }
         self.within_map_count(addr, end, |s| {
@@ -390,6 +541,7 @@ impl AddressSpace {
         if addr < start_brk || start_brk == 0 {
             return (brk, Vec::new());
         }
+        // Linux's check_data_rlimit: the heap plus the file-backed data.
         if (addr - start_brk).saturating_add(data_size) > self.rlimits.data.soft {
             return (brk, Vec::new());
         }
@@ -423,11 +575,14 @@ impl AddressSpace {
         if new_end.saturating_add(PAGE_SIZE) > limit || new_end > self.top() {
             return (brk, Vec::new());
         }
-        if !self.as_limit_allows(new_end - old_end) {
+        // Then may_expand_vm: the heap is private writable memory, counted
+        // with every other such mapping against RLIMIT_DATA.
+        if !self.as_limit_allows(new_end - old_end) || !self.data_limit_allows(new_end - old_end) {
             return (brk, Vec::new());
         }
         let mut heap = Vma::new(old_end, new_end, Prot::RW, Backing::Anonymous);
         heap.name = VmaName::Heap;
+        heap.lock = self.lock_future;
         if self
             .within_map_count(old_end, new_end, |s| s.vmas.insert(heap))
             .is_err()
@@ -486,9 +641,11 @@ impl AddressSpace {
             return FaultDecision::Kill(KillReason::Protection);
         }
         // Stack-clash protection: never within the guard gap of an
-        // accessible mapping below.
+        // accessible mapping below, unless that one grows down too (as
+        // Linux's expand_downwards).
         if let Some(prev) = self.vmas.below(page)
             && prev.prot != Prot::NONE
+            && !prev.grows_down
             && page < prev.end.saturating_add(self.vmas.guard())
         {
             return FaultDecision::Kill(KillReason::GuardGap);
@@ -648,6 +805,15 @@ fn resident_of(removed: Vec<Vma>) -> Vec<Dropped> {
         .flat_map(|v| v.resident.into_iter().map(|(p, f)| (VirtAddr(p), f)))
         .collect()
 }
+
+mod lock;
+mod madvise;
+mod mremap;
+mod residency;
+
+pub use madvise::Advice;
+pub use mremap::RemapFlags;
+pub use residency::SyncFlags;
 
 #[cfg(test)]
 mod tests;

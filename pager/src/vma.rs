@@ -61,6 +61,71 @@ pub enum VmaName {
     Path(String),
 }
 
+/// Whether a VMA's pages are locked in memory (mlock, mlock2,
+/// mlockall, MAP_LOCKED): Linux's VM_LOCKED and VM_LOCKONFAULT.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lock {
+    #[default]
+    None,
+    /// Locked and populated at once.
+    Locked,
+    /// Locked as pages are first touched (MLOCK_ONFAULT, MCL_ONFAULT).
+    OnFault,
+}
+
+/// Hints madvise records on a VMA (Linux keeps them as VMA flags, so a
+/// hint on part of a VMA splits it, as `/proc/<pid>/smaps` shows). A
+/// policy may read them; none changes what a fault maps today.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Hints(pub u16);
+
+impl Hints {
+    /// MADV_SEQUENTIAL (VM_SEQ_READ, `sr`).
+    pub const SEQUENTIAL: Hints = Hints(1 << 0);
+    /// MADV_RANDOM (VM_RAND_READ, `rr`).
+    pub const RANDOM: Hints = Hints(1 << 1);
+    /// MADV_DONTFORK (VM_DONTCOPY, `dc`).
+    pub const DONTFORK: Hints = Hints(1 << 2);
+    /// MADV_DONTDUMP (VM_DONTDUMP, `dd`).
+    pub const DONTDUMP: Hints = Hints(1 << 3);
+    /// MADV_WIPEONFORK (VM_WIPEONFORK, `wf`).
+    pub const WIPEONFORK: Hints = Hints(1 << 4);
+    /// MADV_HUGEPAGE (VM_HUGEPAGE, `hg`).
+    pub const HUGEPAGE: Hints = Hints(1 << 5);
+    /// MADV_NOHUGEPAGE (VM_NOHUGEPAGE, `nh`).
+    pub const NOHUGEPAGE: Hints = Hints(1 << 6);
+    /// MADV_MERGEABLE (VM_MERGEABLE, `mg`).
+    pub const MERGEABLE: Hints = Hints(1 << 7);
+    /// The read-pattern hints, which replace each other.
+    pub const READ_PATTERN: Hints = Hints(Self::SEQUENTIAL.0 | Self::RANDOM.0);
+
+    pub const fn contains(self, other: Hints) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// These hints with `clear` removed and `set` added.
+    pub const fn with(self, clear: Hints, set: Hints) -> Hints {
+        Hints((self.0 & !clear.0) | set.0)
+    }
+
+    /// The smaps `VmFlags` mnemonics of these hints, in Linux's order.
+    pub fn mnemonics(self) -> impl Iterator<Item = &'static str> {
+        [
+            (Self::SEQUENTIAL, "sr"),
+            (Self::RANDOM, "rr"),
+            (Self::DONTFORK, "dc"),
+            (Self::DONTDUMP, "dd"),
+            (Self::WIPEONFORK, "wf"),
+            (Self::HUGEPAGE, "hg"),
+            (Self::NOHUGEPAGE, "nh"),
+            (Self::MERGEABLE, "mg"),
+        ]
+        .into_iter()
+        .filter(move |(h, _)| self.contains(*h))
+        .map(|(_, m)| m)
+    }
+}
+
 /// A virtual memory area: `[start, end)`, page-aligned.
 ///
 /// `repr(C)` keeps the fields a fault decision reads (range, protection,
@@ -76,6 +141,8 @@ pub struct Vma {
     pub prot: Prot,
     pub shared: bool,
     pub grows_down: bool,
+    pub lock: Lock,
+    pub hints: Hints,
     /// Resident pages: page address -> frame. Counted per VMA for smaps and
     /// pagemap.
     pub resident: ResidentPages,
@@ -91,6 +158,8 @@ impl Vma {
             shared: false,
             backing,
             grows_down: false,
+            lock: Lock::None,
+            hints: Hints::default(),
             name: VmaName::None,
             resident: ResidentPages::new(),
         }
@@ -130,6 +199,8 @@ impl Vma {
             && self.prot == next.prot
             && self.shared == next.shared
             && self.grows_down == next.grows_down
+            && self.lock == next.lock
+            && self.hints == next.hints
             && self.name == next.name
             && match (self.backing, next.backing) {
                 (Backing::Anonymous, Backing::Anonymous) => true,
@@ -159,6 +230,26 @@ impl Vma {
         high
     }
 
+    /// Moves the VMA to start at `new_start` with its pages (mremap); the
+    /// file data keeps its place relative to the VMA.
+    pub fn relocate(&mut self, new_start: u64) {
+        let old_start = self.start;
+        let shift = |a: u64| a.wrapping_sub(old_start).wrapping_add(new_start);
+        if let Backing::File { data_end, .. } = &mut self.backing
+            && *data_end != u64::MAX
+        {
+            *data_end = shift(*data_end);
+        }
+        let mut moved = ResidentPages::new();
+        for (page, frame) in self.resident.iter() {
+            // Distinct pages stay distinct: cannot fail.
+            let _ = moved.insert_new(shift(page), frame);
+        }
+        self.resident = moved;
+        self.end = shift(self.end);
+        self.start = new_start;
+    }
+
     /// A copy of the attributes over `[start, end)`, without pages.
     fn clone_empty(&self, start: u64, end: u64) -> Vma {
         let backing = match self.backing {
@@ -176,6 +267,8 @@ impl Vma {
             shared: self.shared,
             backing,
             grows_down: self.grows_down,
+            lock: self.lock,
+            hints: self.hints,
             name: self.name.clone(),
             resident: ResidentPages::new(),
         }

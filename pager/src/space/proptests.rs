@@ -110,7 +110,8 @@ proptest! {
         ops in proptest::collection::vec(op(), 1..60),
     ) {
         let settings = Settings { max_map_count, ..Settings::default() };
-        let rlimits = Rlimits { address_space: Limit { soft: as_limit, hard: as_limit }, ..Rlimits::default() };
+        let mut rlimits = Rlimits::default();
+        rlimits.address_space = Limit { soft: as_limit, hard: as_limit };
         let mut space = AddressSpace::new(&settings, rlimits, 0x7f00_0000_0000);
         // Within RLIMIT_AS: the model's pages, in bytes.
         let within_as = |m: &Model| (m.len() as u64).saturating_mul(PAGE) <= as_limit;

@@ -875,6 +875,26 @@ fn a_prot_none_mapping_below_does_not_block_stack_growth() {
     ));
 }
 
+/// Linux's expand_downwards skips a grows-down neighbour: two stacks may
+/// grow towards each other without the gap.
+#[test]
+fn a_grows_down_mapping_below_does_not_count_toward_the_guard_gap() {
+    let mut s = stack_space(Rlimits::default());
+    let below_end = STACK_TOP - 8 * PAGE;
+    mmap(
+        &mut s,
+        below_end - PAGE,
+        PAGE,
+        Prot::RW,
+        fixed().union(MapKind::GROWSDOWN),
+    )
+    .unwrap();
+    assert!(matches!(
+        s.fault(&DefaultPolicy, below_end, Access::Write),
+        FaultDecision::Map(_)
+    ));
+}
+
 #[test]
 fn stack_growth_below_mmap_min_addr_is_refused() {
     let mut s = space();
