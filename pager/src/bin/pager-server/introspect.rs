@@ -16,11 +16,11 @@ use libipc::{
     types::{PAGE_SIZE, Pid, Sender, VirtAddr},
 };
 use pager::{
-    space::{Fill, page_down},
+    space::{AddressSpace, Fill, page_down},
     vma::{Backing, Vma, VmaName},
 };
 
-use crate::{identity::SYSTEM_IDENTITY, serve::Server};
+use crate::{identity::SYSTEM_IDENTITY, ramdisk::Ramdisk, serve::Server, window::Window};
 
 /// The pager's own pid (the first task).
 const PAGER_PID: Pid = Pid(1);
@@ -78,6 +78,39 @@ fn vma_info(v: &Vma) -> VmaInfo {
         grows_down: v.grows_down,
         label,
     }
+}
+
+/// Reads `out.len()` bytes of `space` at `addr` as a debugger would:
+/// resident pages from their frames, others as they would fault in (zeros
+/// or file bytes), without allocating; stops at the first byte outside any
+/// VMA. Returns the bytes read.
+pub(crate) fn read_space(
+    window: &mut Window,
+    ramdisk: &Ramdisk,
+    space: &AddressSpace,
+    addr: u64,
+    out: &mut [u8],
+) -> usize {
+    let mut done = 0;
+    for (page, in_page, at, n) in page_chunks(addr, out.len()) {
+        let Some(v) = space.vmas().find(page + in_page as u64) else {
+            break;
+        };
+        let chunk = &mut out[at..at + n];
+        match (v.resident.get(page), pager::space::page_fill(v, page)) {
+            (Some(frame), _) => chunk.copy_from_slice(&window.frame_mut(frame)[in_page..in_page + n]),
+            (None, Fill::File { file, offset, len }) => {
+                // The page's file bytes, then zeros, as a fault would fill it.
+                let data = ramdisk.page_data(file, offset, len).get(in_page..).unwrap_or(&[]);
+                let from_file = data.len().min(n);
+                chunk[..from_file].copy_from_slice(&data[..from_file]);
+                chunk[from_file..].fill(0);
+            }
+            (None, _) => chunk.fill(0),
+        }
+        done = at + n;
+    }
+    done
 }
 
 /// Writes `data` at the start of the lease of the call being served.
@@ -169,29 +202,8 @@ impl Server {
     /// Reads a process's memory: resident pages from their frames, others
     /// as they would fault in (zeros or file bytes), without allocating.
     pub(crate) fn read_mem(&mut self, pid: Pid, addr: u64, out: &mut [u8]) -> Result<usize, SourceError> {
-        let mut done = 0;
-        for (page, in_page, at, n) in page_chunks(addr, out.len()) {
-            let (resident, fill) = {
-                let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
-                let Some(v) = p.space.vmas().find(page + in_page as u64) else {
-                    break;
-                };
-                (v.resident.get(page), pager::space::page_fill(v, page))
-            };
-            let chunk = &mut out[at..at + n];
-            match (resident, fill) {
-                (Some(frame), _) => chunk.copy_from_slice(&self.window.frame_mut(frame)[in_page..in_page + n]),
-                (None, Fill::File { file, offset, len }) => {
-                    // The page's file bytes, then zeros, as a fault would fill it.
-                    let data = self.ramdisk.page_data(file, offset, len).get(in_page..).unwrap_or(&[]);
-                    let from_file = data.len().min(n);
-                    chunk[..from_file].copy_from_slice(&data[..from_file]);
-                    chunk[from_file..].fill(0);
-                }
-                (None, _) => chunk.fill(0),
-            }
-            done = at + n;
-        }
+        let p = self.processes.get(&pid).ok_or(SourceError::NoSuchProcess)?;
+        let done = read_space(&mut self.window, &self.ramdisk, &p.space, addr, out);
         if done == 0 && !out.is_empty() {
             Err(SourceError::Io)
         } else {
@@ -219,7 +231,7 @@ impl Server {
 
     /// The frame of `page` in `pid`, allocating, filling and mapping it if
     /// it is not resident; `None` outside any VMA or when out of frames.
-    fn ensure_resident(&mut self, pid: Pid, page: u64) -> Option<libipc::types::PhysAddr> {
+    pub(crate) fn ensure_resident(&mut self, pid: Pid, page: u64) -> Option<libipc::types::PhysAddr> {
         let (resident, fill, prot) = {
             let p = self.process(pid)?;
             let v = p.space.vmas().find(page)?;

@@ -23,16 +23,17 @@ use alloc::{string::String, vec::Vec};
 use libipc::{
     abi::SyscallRoutes,
     kernel::{ENOSYS, SegmentBaseSet, SyscallInfo, SyscallReply},
-    pager::{MapKind, Reply, Request},
     procfs::Identity,
     sys,
-    types::{Access, PAGE_SIZE, Pid, Prot, Sender, VirtAddr},
+    types::{Access, Pid, Sender, VirtAddr},
 };
 use pager::{
     exec::{self, Credentials, ExecRequest},
     exec_list::ExecSpec,
     exit_status::{ExitReport, ExitStatus},
+    linux::{self, Caller, Privileges, UserAccess},
     rlimit::Rlimits,
+    space::AddressSpace,
     vma::FileId,
 };
 
@@ -42,10 +43,6 @@ use crate::{log::plog, serve::Server};
 pub mod nr {
     pub const READ: u64 = 0;
     pub const WRITE: u64 = 1;
-    pub const MMAP: u64 = 9;
-    pub const MPROTECT: u64 = 10;
-    pub const MUNMAP: u64 = 11;
-    pub const BRK: u64 = 12;
     pub const RT_SIGACTION: u64 = 13;
     pub const RT_SIGPROCMASK: u64 = 14;
     pub const IOCTL: u64 = 16;
@@ -69,6 +66,7 @@ pub mod nr {
 /// Linux errno values the personality returns.
 mod errno {
     pub const ENOENT: u16 = 2;
+    pub const ESRCH: u16 = 3;
     pub const ENOMEM: u16 = 12;
     pub const EBADF: u16 = 9;
     pub const EFAULT: u16 = 14;
@@ -236,26 +234,7 @@ impl Server {
             // Recorded nowhere yet: no signal is ever delivered.
             nr::RT_SIGACTION | nr::RT_SIGPROCMASK | nr::SIGALTSTACK | nr::SET_ROBUST_LIST => Ok(0),
             nr::ARCH_PRCTL => return Some(self.arch_prctl(pid, a0, a1)),
-            nr::BRK => Ok(self.memory(pid, Request::Brk { addr: VirtAddr(a0) })),
-            nr::MMAP => Ok(self.mmap(pid, call.args)),
-            nr::MUNMAP => Ok(self.memory(
-                pid,
-                Request::Munmap {
-                    addr: VirtAddr(a0),
-                    len: a1,
-                },
-            )),
-            nr::MPROTECT => match u8::try_from(a2) {
-                Ok(prot) => Ok(self.memory(
-                    pid,
-                    Request::Mprotect {
-                        addr: VirtAddr(a0),
-                        len: a1,
-                        prot: Prot(prot),
-                    },
-                )),
-                Err(_) => Err(errno::EINVAL),
-            },
+            number if linux::is_memory_call(number) => return Some(self.memory_call(pid, number, call.args)),
             number => {
                 plog!(
                     Warn,
@@ -271,46 +250,23 @@ impl Server {
         })
     }
 
-    /// A memory request through the native protocol's semantics; Linux's
-    /// return value (`-errno` on failure, the old break for a failed brk).
-    fn memory(&mut self, pid: Pid, request: Request) -> u64 {
-        match self.request(
-            Sender {
-                pid,
-                tid: libipc::types::Tid(0),
-            },
-            request,
-        ) {
-            Ok(Reply::Addr(a)) => a.0,
-            Ok(_) => 0,
-            Err(e) => (-(e.code() as i64)) as u64,
-        }
-    }
-
-    /// mmap: anonymous mappings for now (file mappings need file
-    /// descriptors, which come with the personality's files).
-    fn mmap(&mut self, pid: Pid, a: [u64; 6]) -> u64 {
-        let (Ok(prot), Ok(flags)) = (u8::try_from(a[2]), u32::try_from(a[3])) else {
-            return SyscallReply::error(errno::EINVAL).rax;
+    /// A memory call (`pager::linux`): decided by the library, its effects
+    /// carried out, Linux's return value.
+    fn memory_call(&mut self, pid: Pid, number: u64, args: [u64; 6]) -> SyscallReply {
+        let Some(process) = self.processes.get_mut(&pid) else {
+            return SyscallReply::error(errno::ESRCH);
         };
-        let flags = MapKind(flags);
-        if !flags.contains(MapKind::ANONYMOUS) {
-            plog!(
-                Warn,
-                "process {}: mmap of a file descriptor is not implemented (ENOSYS)",
-                pid.0
-            );
-            return SyscallReply::error(ENOSYS).rax;
-        }
-        self.memory(
-            pid,
-            Request::Mmap {
-                addr: VirtAddr(a[0]),
-                len: a[1],
-                prot: Prot(prot),
-                flags,
-            },
-        )
+        let caller = Caller {
+            pid: u64::from(pid.0),
+            privileges: Privileges::default(),
+        };
+        let mut user = CallerMemory {
+            window: &mut self.window,
+            ramdisk: &self.ramdisk,
+        };
+        let outcome = linux::memory_call(&mut process.space, &caller, &mut user, number, args);
+        self.apply(pid, outcome.effects);
+        SyscallReply::value(outcome.rax as u64)
     }
 
     fn arch_prctl(&mut self, pid: Pid, code: u64, addr: u64) -> SyscallReply {
@@ -405,21 +361,25 @@ impl Server {
         }
     }
 
-    /// Every page of `[addr, addr+len)` lies in a VMA that allows `access`.
+    /// Every byte of `[addr, addr+len)` lies in a VMA that allows `access`.
     fn check_user(&self, pid: Pid, addr: u64, len: u64, access: Access) -> Result<(), u16> {
-        if len == 0 {
-            return Ok(());
-        }
-        let end = addr.checked_add(len).ok_or(errno::EFAULT)?;
-        let p = self.process(pid).ok_or(errno::EFAULT)?;
-        let mut page = addr & !(PAGE_SIZE - 1);
-        while page < end {
-            let v = p.space.vmas().find(page).ok_or(errno::EFAULT)?;
-            if !v.prot.permits(access) {
-                return Err(errno::EFAULT);
-            }
-            page = v.end.min(end.next_multiple_of(PAGE_SIZE));
-        }
-        Ok(())
+        let ok = len == 0
+            || self
+                .process(pid)
+                .is_some_and(|p| p.space.user_range_ok(addr, len, access));
+        if ok { Ok(()) } else { Err(errno::EFAULT) }
+    }
+}
+
+/// The caller's memory as the library's memory calls read it (setrlimit's
+/// new limits): the pager's own view of the process's pages.
+struct CallerMemory<'a> {
+    window: &'a mut crate::window::Window,
+    ramdisk: &'a crate::ramdisk::Ramdisk,
+}
+
+impl UserAccess for CallerMemory<'_> {
+    fn read(&mut self, space: &AddressSpace, addr: VirtAddr, buf: &mut [u8]) -> bool {
+        crate::introspect::read_space(self.window, self.ramdisk, space, addr.0, buf) == buf.len()
     }
 }

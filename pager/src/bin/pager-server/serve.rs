@@ -78,7 +78,7 @@ pub struct Server {
     pub(crate) rng: Rng,
     options: Options,
     profile: PagerProfile,
-    processes: BTreeMap<Pid, Process>,
+    pub(crate) processes: BTreeMap<Pid, Process>,
     /// The pager's own endpoint: faults, exits and requests arrive here.
     endpoint: CapSlot,
     /// Live services (`service=`): started first, not waited for.
@@ -721,6 +721,33 @@ impl Server {
             };
             if let Err(e) = done {
                 plog!(Error, "kernel refused a protection change at {:#x}: {e:?}", virt.0);
+            }
+        }
+        for m in effects.moved {
+            let _ = sys::unmap(pid, m.from, PageCount(1));
+            if m.prot != Prot::NONE
+                && let Err(e) = sys::map(pid, m.to, m.frame, map_flags(m.prot))
+            {
+                plog!(Error, "kernel refused a moved page at {:#x}: {e:?}", m.to.0);
+            }
+        }
+        for range in effects.populate {
+            let pages = self
+                .processes
+                .get(&pid)
+                .map(|p| p.space.populate(range.start, range.end))
+                .unwrap_or_default();
+            for page in pages {
+                // Out of frames is not an error here (Linux's populate is
+                // best effort); the page faults in later.
+                if self.ensure_resident(pid, page.virt.0).is_none() {
+                    break;
+                }
+            }
+        }
+        for out in effects.copy_out {
+            if let Err(e) = self.write_mem(pid, out.addr.0, &out.bytes) {
+                plog!(Error, "cannot write a call's result at {:#x}: {e:?}", out.addr.0);
             }
         }
     }
