@@ -50,6 +50,18 @@ fn hostile_pager_requests_are_refused() {
         // Slots are reused under new generations.
         "[a new process gets a new pid] ok",
         "[a stale pid names nothing] ok",
+        // The Linux personality's forwarding.
+        "[its syscall arrives forwarded] ok",
+        "[a syscall answered with an unknown label] ok",
+        "[a syscall answered with a kernel-half rip] ok",
+        "[a syscall answered with a non-canonical FS base] ok",
+        "[the call lends the caller's memory] ok",
+        "[but not its unmapped memory] ok",
+        "[nor beyond the user half] ok",
+        "[a good answer] ok",
+        "[rax was set] ok",
+        "[an answer that moves rip] ok",
+        "[end the linux child] ok",
     ] {
         assert_line(&r, check);
     }

@@ -6,8 +6,11 @@
 #![no_main]
 
 use libipc::{
-    abi::{MapFlags, MessageKind, PagerBootInfo, Rights, SysError, caps, pager_layout},
-    kernel::{FaultReply, KernelEvent, KernelKill, KillReason, MAX_FAULT_MAPPINGS, Mapping, reply_label},
+    abi::{MapFlags, MessageKind, PagerBootInfo, Rights, SysError, SyscallRoutes, caps, pager_layout},
+    kernel::{
+        FaultReply, KernelEvent, KernelKill, KillReason, MAX_FAULT_MAPPINGS, Mapping, SegmentBaseSet, SyscallReply,
+        reply_label,
+    },
     short::ShortMessage,
     sys,
     types::{CapSlot, PhysAddr, Pid, VirtAddr},
@@ -222,6 +225,7 @@ fn main(arg: u64) -> i64 {
         SysError::NotWaiting,
     );
     ok &= dropped_fault_kills(endpoint, child);
+    ok &= linux_forwarding(endpoint, pool);
     runtime::println!("hostile_pager: every hostile request was refused; the kernel is still running");
     let verdict = programs::verdict("hostile_pager", ok);
     sys::shutdown(if verdict == 0 {
@@ -327,5 +331,108 @@ fn dropped_fault_kills(endpoint: CapSlot, dead: Pid) -> bool {
                 cause: KernelKill::FaultNotAnswered,
             })),
     );
+    ok
+}
+
+/// A Linux-personality child: its `syscall`s arrive here as forwarded
+/// calls; bad answers are refused and change nothing, the call's reply
+/// right lends the child's memory, and a good answer sets rax, the FS base
+/// and rip.
+fn linux_forwarding(endpoint: CapSlot, pool: PhysAddr) -> bool {
+    // Its code: `syscall; syscall; jmp $`, in a pool frame we fill through
+    // our window of the pool.
+    const CODE: [u8; 6] = [0x0f, 0x05, 0x0f, 0x05, 0xeb, 0xfe];
+    const CODE_FRAME: u64 = 20;
+    let frame = PhysAddr(pool.0 + CODE_FRAME * 4096);
+    let window = (pager_layout::POOL_WINDOW + CODE_FRAME * 4096) as *mut u8;
+    // SAFETY: pool frame CODE_FRAME is ours, mapped writable at this window
+    // address, and no other mapping uses it yet.
+    unsafe { core::ptr::copy_nonoverlapping(CODE.as_ptr(), window, CODE.len()) };
+    let Ok(child) = sys::space_create_linux(&SyscallRoutes([u64::MAX; 8])) else {
+        return check("linux child", false);
+    };
+    let mut ok = check(
+        "map the linux child's code",
+        sys::map(child, VirtAddr(CHILD_ENTRY), frame, MapFlags::EXEC).is_ok(),
+    );
+    ok &= check(
+        "start the linux child",
+        sys::thread_start(child, VirtAddr(CHILD_ENTRY), VirtAddr(CHILD_STACK), 0, endpoint).is_ok(),
+    );
+    let mut buf = [0u8; 512];
+    let first = sys::recv(endpoint, &mut buf).ok().and_then(|m| m.syscall());
+    ok &= check(
+        "its syscall arrives forwarded",
+        first.is_some_and(|c| c.number == 0 && c.args == [0; 6]),
+    );
+    ok &= refused(
+        "a syscall answered with an unknown label",
+        sys::reply_short(&ShortMessage::label(0xdead)),
+        SysError::Malformed,
+    );
+    ok &= refused(
+        "a syscall answered with a kernel-half rip",
+        sys::reply_short(
+            &SyscallReply {
+                rip: Some(0xffff_8000_0000_0000),
+                ..SyscallReply::value(0)
+            }
+            .to_message(),
+        ),
+        SysError::BadAddress,
+    );
+    ok &= refused(
+        "a syscall answered with a non-canonical FS base",
+        sys::reply_short(
+            &SyscallReply {
+                base: Some(SegmentBaseSet::Fs(0x8000_0000_0000_0000)),
+                ..SyscallReply::value(0)
+            }
+            .to_message(),
+        ),
+        SysError::InvalidArgument,
+    );
+    let mut code = [0u8; 2];
+    ok &= check(
+        "the call lends the caller's memory",
+        sys::lease_read(CHILD_ENTRY, &mut code) == Ok(2) && code == [0x0f, 0x05],
+    );
+    ok &= refused(
+        "but not its unmapped memory",
+        sys::lease_read(0x5000_0000, &mut code).map(|_| ()),
+        SysError::BadAddress,
+    );
+    ok &= refused(
+        "nor beyond the user half",
+        sys::lease_read(0xffff_8000_0000_0000, &mut code).map(|_| ()),
+        SysError::LeaseBounds,
+    );
+    ok &= check(
+        "a good answer",
+        sys::reply_short(
+            &SyscallReply {
+                base: Some(SegmentBaseSet::Fs(0x1234_0000)),
+                ..SyscallReply::value(42)
+            }
+            .to_message(),
+        )
+        .is_ok(),
+    );
+    // The second syscall's number is the rax we answered.
+    let second = sys::recv(endpoint, &mut buf).ok().and_then(|m| m.syscall());
+    ok &= check("rax was set", second.is_some_and(|c| c.number == 42));
+    ok &= check(
+        "an answer that moves rip",
+        sys::reply_short(
+            &SyscallReply {
+                rip: Some(CHILD_ENTRY + 4),
+                ..SyscallReply::value(0)
+            }
+            .to_message(),
+        )
+        .is_ok(),
+    );
+    // It spins at `jmp $` now; end it.
+    ok &= check("end the linux child", sys::space_destroy(child).is_ok());
     ok
 }
