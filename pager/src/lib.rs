@@ -14,6 +14,9 @@
 //! - [`frames`]: the pool of physical frames the kernel hands the pager.
 //! - [`maps`]: `/proc/<pid>/maps` lines.
 //! - [`trace`]: the text format of the host-mode replay tool.
+//! - [`exec_list`]: the ramdisk's list of Linux programs to run;
+//!   [`exit_status`]: how they ended (signals as Linux sends them) and the
+//!   report line the runner reads.
 //! - `host` (feature `host`): the host mode's protocol and per-process
 //!   session, served by `pager-host` and driven by `pager-replay`.
 //!
@@ -50,6 +53,8 @@
 extern crate alloc;
 
 pub mod aslr;
+pub mod exec_list;
+pub mod exit_status;
 pub mod frames;
 #[cfg(feature = "host")]
 pub mod host;
