@@ -28,6 +28,7 @@ pub fn boot_with(name: &str, firmware: Firmware, cmdline: &str, icount: bool) ->
         release: false,
         firmware,
         cmdline: cmdline.into(),
+        exec: Vec::new(),
         qemu: QemuOptions {
             timeout: TIMEOUT,
             icount,
