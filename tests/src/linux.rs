@@ -72,7 +72,10 @@ impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BuildError::MissingTool { tool, package } => {
-                write!(f, "{tool} not found: install it with `apt-get install -y {package}` (or run .ci/setup)")
+                write!(
+                    f,
+                    "{tool} not found: install it with `apt-get install -y {package}` (or run .ci/setup)"
+                )
             }
             BuildError::MissingFile { path, package } => write!(
                 f,
@@ -184,9 +187,12 @@ fn compile(name: &str, variant: Variant) -> Result<PathBuf, BuildError> {
     Ok(out)
 }
 
+/// What was compiled in this process, by program and variant.
+type Built = HashMap<(String, Variant), Result<PathBuf, BuildError>>;
+
 /// `tests/linux/NAME.c` compiled as `variant` (once per test process).
 pub fn try_binary(name: &str, variant: Variant) -> Result<PathBuf, BuildError> {
-    static BUILT: Mutex<Option<HashMap<(String, Variant), Result<PathBuf, BuildError>>>> = Mutex::new(None);
+    static BUILT: Mutex<Option<Built>> = Mutex::new(None);
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     built
         .get_or_insert_with(HashMap::new)
@@ -246,7 +252,11 @@ pub fn run_on_host(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
         Ok(child) => child,
         // execve refused the file, as a shell reports it.
         Err(e) => {
-            let status = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+            let status = if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
             return Run {
                 output: Vec::new(),
                 status,
@@ -299,8 +309,13 @@ pub fn run_in_qemu(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
         .and_then(Path::file_name)
         .map(|d| d.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let args: String = argv[1..]
+        .join("_")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     let scenario = Scenario {
-        name: format!("linux-{variant}-{name}-{}", argv[1..].join("_")),
+        name: format!("linux-{variant}-{name}-{args}"),
         release: false,
         firmware: Firmware::Bios,
         cmdline: "log=warn".into(),
@@ -312,9 +327,12 @@ pub fn run_in_qemu(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
         },
     };
     let result = boot::run_built(artifacts(), &scenario).unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
-    println!("---- log of {} ----\n{}---- {:?} ----", scenario.name, result.log, result.outcome);
-    let status = boot::exit::status(&result, &[path])
-        .unwrap_or_else(|e| panic!("{}: no program status: {e}", scenario.name));
+    println!(
+        "---- log of {} ----\n{}---- {:?} ----",
+        scenario.name, result.log, result.outcome
+    );
+    let status =
+        boot::exit::status(&result, &[path]).unwrap_or_else(|e| panic!("{}: no program status: {e}", scenario.name));
     Run {
         output: result.console,
         status,
@@ -328,5 +346,8 @@ pub fn assert_same(linux: &Run, ours: &Run) {
         ours.text(),
         "the output differs (left: Linux, right: QEMU)"
     );
-    assert_eq!(linux.status, ours.status, "the status differs (left: Linux, right: QEMU)");
+    assert_eq!(
+        linux.status, ours.status,
+        "the status differs (left: Linux, right: QEMU)"
+    );
 }

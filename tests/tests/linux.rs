@@ -157,7 +157,12 @@ mod broken_elf {
             let (run, _) = runs(breakage);
             assert_eq!(run.status, breakage.linux_status(), "{breakage:?} on Linux");
             let ran = run.text().contains("stdio_args: PASS");
-            assert_eq!(ran, breakage.linux_status() == 0, "{breakage:?} on Linux: {}", run.text());
+            assert_eq!(
+                ran,
+                breakage.linux_status() == 0,
+                "{breakage:?} on Linux: {}",
+                run.text()
+            );
         }
     }
 
