@@ -237,7 +237,8 @@ impl Run {
     }
 }
 
-/// Runs `bin` on the host with exactly `argv` (argv[0] first) and `env`.
+/// Runs `bin` on the host with exactly `argv` (argv[0] first) and `env`
+/// (sorted by name, as `Command` passes it).
 pub fn run_on_host(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
     let (mut reader, writer) = std::io::pipe().expect("a pipe");
     let mut cmd = Command::new(bin);
@@ -291,6 +292,14 @@ pub fn run_on_host(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
     Run { output, status }
 }
 
+/// The environment as `NAME=VALUE` strings sorted by name: the order in
+/// which `std::process::Command` passes it on the host.
+fn sorted_env(env: &[(&str, &str)]) -> Vec<String> {
+    let mut sorted = env.to_vec();
+    sorted.sort_by_key(|&(name, _)| name);
+    sorted.iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
 /// Runs `bin` in QEMU through the runner's `--exec` with exactly `argv`
 /// and `env`, and returns the program channel and the runner's status.
 pub fn run_in_qemu(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
@@ -301,7 +310,7 @@ pub fn run_in_qemu(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
         spec: ExecSpec {
             path: path.clone(),
             argv: argv.iter().map(|a| a.to_string()).collect(),
-            envp: env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            envp: sorted_env(env),
         },
     };
     let variant = bin

@@ -84,16 +84,17 @@ macro_rules! cases {
 }
 
 const NO_ENV: &[(&str, &str)] = &[];
+/// In the order both sides pass it: sorted by name.
 const ENV: &[(&str, &str)] = &[
-    ("GREETING", "hello world"),
     ("EMPTY", ""),
+    ("GREETING", "hello world"),
     ("PATH", "/bin:/usr/bin"),
     ("QUOTES", "'\" $x"),
 ];
 
 cases! {
     stdio_args_musl: "stdio_args" MuslStatic ["one", "two words", "", "--exit=0"] ENV => 0,
-        ["argc 5", "argv[2] \"two words\" (9 bytes)", "envp[1] \"EMPTY=\"", "getenv GREETING: hello world",
+        ["argc 5", "argv[2] \"two words\" (9 bytes)", "envp[0] \"EMPTY=\"", "getenv GREETING: hello world",
          "to stderr: 7", "stdio_args: PASS"];
     stdio_args_musl_pie: "stdio_args" MuslStaticPie ["a", "b"] ENV => 0, ["argc 3", "stdio_args: PASS"];
     stdio_args_glibc: "stdio_args" GlibcStatic ["a", "b"] ENV => 0, ["argc 3", "stdio_args: PASS"];
