@@ -390,6 +390,14 @@ mod tests {
     }
 
     #[test]
+    fn a_qemu_that_never_connects_com2_is_not_waited_for() {
+        let socket = console_socket_path();
+        let listener = UnixListener::bind(&socket).unwrap();
+        assert!(accept_console(&listener, &AtomicBool::new(true)).is_none());
+        let _ = std::fs::remove_file(&socket);
+    }
+
+    #[test]
     fn missing_ovmf_names_the_package() {
         let err = find_ovmf(&["/nonexistent/OVMF.fd"]).unwrap_err().to_string();
         assert!(err.contains("apt-get install -y ovmf"), "{err}");

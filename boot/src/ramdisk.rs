@@ -43,3 +43,58 @@ pub fn pack(artifacts: &Artifacts, cmdline: &str, exec: &[ExecProgram], dir: &Pa
     tar.finish()?;
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use pager::exec_list::ExecSpec;
+
+    use super::*;
+
+    #[test]
+    fn exec_programs_and_their_list_are_packed() {
+        let dir = std::env::temp_dir().join(format!("boot-ramdisk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let host_file = dir.join("prog");
+        std::fs::write(&host_file, b"\x7fELF program").unwrap();
+        let spec = ExecSpec {
+            path: "bin/prog".into(),
+            argv: vec!["./prog".into(), "a b".into()],
+            envp: vec!["HOME=/".into()],
+        };
+        let artifacts = Artifacts {
+            kernel: host_file.clone(),
+            pagers: vec![("pager".into(), host_file.clone())],
+            services: vec![],
+            programs: vec![],
+        };
+        let exec = [ExecProgram {
+            host_file,
+            spec: spec.clone(),
+        }];
+        let tar_path = pack(&artifacts, "log=warn", &exec, &dir).unwrap();
+        let mut files = std::collections::BTreeMap::new();
+        let mut archive = tar::Archive::new(std::fs::File::open(&tar_path).unwrap());
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            files.insert(name, bytes);
+        }
+        assert_eq!(files["cmdline"], b"log=warn");
+        assert_eq!(files["bin/prog"], b"\x7fELF program");
+        assert_eq!(pager::exec_list::parse(&files["exec"]), Ok(vec![spec]));
+        // Without --exec there is no list: the pager runs `run=` as before.
+        let plain = pack(&artifacts, "", &[], &dir).unwrap();
+        let mut archive = tar::Archive::new(std::fs::File::open(plain).unwrap());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["cmdline", "pager"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -360,3 +360,63 @@ pub fn assert_same(linux: &Run, ours: &Run) {
         "the status differs (left: Linux, right: QEMU)"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_library_names_its_package() {
+        let err = require(PathBuf::from("/nonexistent/rcrt1.o"), "musl-tools").unwrap_err();
+        assert_eq!(
+            err,
+            BuildError::MissingFile {
+                path: "/nonexistent/rcrt1.o".into(),
+                package: "musl-tools"
+            }
+        );
+        assert!(err.to_string().contains("apt-get install -y musl-tools"), "{err}");
+        // `gcc -print-file-name` answers the bare name for a file it lacks.
+        let err = require(PathBuf::from("libc.a"), "libc6-dev").unwrap_err();
+        assert!(err.to_string().contains("apt-get install -y libc6-dev"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_compiler_names_its_package() {
+        let err = BuildError::MissingTool {
+            tool: "musl-gcc".into(),
+            package: "musl-tools",
+        };
+        assert_eq!(
+            err.to_string(),
+            "musl-gcc not found: install it with `apt-get install -y musl-tools` (or run .ci/setup)"
+        );
+    }
+
+    #[test]
+    fn a_program_that_does_not_compile_is_reported_with_the_compiler_output() {
+        let err = compile("no_such_program", Variant::MuslStatic).unwrap_err();
+        match &err {
+            BuildError::CompileFailed { stderr, .. } => assert!(stderr.contains("no_such_program.c"), "{stderr}"),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn an_unexecutable_file_is_status_126_as_in_a_shell() {
+        let run = run_on_host(
+            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")),
+            &["x"],
+            &[],
+        );
+        assert_eq!(
+            run,
+            Run {
+                output: vec![],
+                status: 126
+            }
+        );
+        let run = run_on_host(Path::new("/nonexistent/program"), &["x"], &[]);
+        assert_eq!(run.status, 127);
+    }
+}
