@@ -20,13 +20,18 @@ pub enum ExitError {
     Missing { program: String },
 }
 
+/// The runner's status when the system timed out (as `timeout(1)`).
+pub const TIMED_OUT: u8 = 124;
+/// The runner's status when it or the system failed (as `env` and
+/// `docker run` when they fail), so no program status is mimicked.
+pub const RUNNER_FAILED: u8 = 125;
+
 impl ExitError {
-    /// The runner's own status for it: 124 for a timeout (as `timeout(1)`),
-    /// 125 for anything else (as `env` and `docker run` when they fail).
+    /// The runner's own status for it.
     pub fn status(&self) -> u8 {
         match self {
-            ExitError::System(Outcome::Timeout) => 124,
-            _ => 125,
+            ExitError::System(Outcome::Timeout) => TIMED_OUT,
+            _ => RUNNER_FAILED,
         }
     }
 }

@@ -63,11 +63,11 @@ struct Args {
     qemu_args: Vec<String>,
 }
 
-/// Exits like the runner fails: 2 for its own errors without --exec, 125
-/// (as `env` does) with it, so no program status is mimicked.
+/// Exits like the runner fails: 2 for its own errors without --exec,
+/// [`boot::exit::RUNNER_FAILED`] with it.
 fn fail(exec: bool, message: impl std::fmt::Display) -> ! {
     eprintln!("boot: error: {message}");
-    std::process::exit(if exec { 125 } else { 2 })
+    std::process::exit(if exec { i32::from(boot::exit::RUNNER_FAILED) } else { 2 })
 }
 
 fn main() {

@@ -141,14 +141,18 @@ fn on_path(binary: &str, path: &std::ffi::OsStr) -> bool {
     std::env::split_paths(path).any(|dir| executable(&dir.join(binary)))
 }
 
+/// QEMU is missing, in one line naming the package.
+fn not_installed(binary: &str) -> Error {
+    Error(format!(
+        "{binary} not found: install it with `apt-get install -y qemu-system-x86` (or run .ci/setup)"
+    ))
+}
+
 /// Checks that QEMU (and OVMF for UEFI) is installed, so a missing one is
 /// reported before minutes of building, in one line naming the package.
 pub fn check_installed(firmware: Firmware, opts: &QemuOptions) -> Result<()> {
     if !on_path(&opts.binary, &std::env::var_os("PATH").unwrap_or_default()) {
-        return Err(Error(format!(
-            "{} not found: install it with `apt-get install -y qemu-system-x86` (or run .ci/setup)",
-            opts.binary
-        )));
+        return Err(not_installed(&opts.binary));
     }
     if firmware == Firmware::Uefi {
         find_ovmf(OVMF_PATHS)?;
@@ -285,10 +289,7 @@ fn run_with_console(
     let mut cmd = command(image, firmware, socket, opts)?;
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error(format!(
-            "{} not found: install it with `apt-get install -y qemu-system-x86`",
-            opts.binary
-        )),
+        std::io::ErrorKind::NotFound => not_installed(&opts.binary),
         _ => Error(format!("cannot start {}: {e}", opts.binary)),
     })?;
     if opts.gdb {
