@@ -39,7 +39,7 @@ pub fn program_names(root: &Path) -> Result<Vec<String>> {
 
 /// Runs `cargo build` for the guest and returns the artifacts.
 pub fn build(release: bool) -> Result<Artifacts> {
-    let root = workspace_root();
+    let root = workspace_root()?;
     let target_dir = root.join("target/kernel");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -89,7 +89,7 @@ pub fn build(release: bool) -> Result<Artifacts> {
     // from the originals.
     let stripped = out.join("stripped");
     std::fs::create_dir_all(&stripped)?;
-    let strip = |name: &str| strip_debug(&out.join(name), &stripped.join(name));
+    let strip = |name: &str| strip_debug(&root, &out.join(name), &stripped.join(name));
     let mut programs = Vec::new();
     for name in program_names(&root)? {
         programs.push((name.clone(), strip(&name)?));
@@ -103,11 +103,11 @@ pub fn build(release: bool) -> Result<Artifacts> {
 }
 
 /// `llvm-objcopy --strip-debug` from the toolchain's `llvm-tools` component.
-fn strip_debug(from: &Path, to: &Path) -> Result<PathBuf> {
+fn strip_debug(root: &Path, from: &Path, to: &Path) -> Result<PathBuf> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let sysroot = Command::new(rustc)
         .args(["--print", "sysroot"])
-        .current_dir(workspace_root())
+        .current_dir(root)
         .output()
         .map_err(|e| Error(format!("cannot run rustc: {e}")))?;
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();

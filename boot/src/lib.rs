@@ -3,25 +3,29 @@
 //! - [`build`]: compiles the microkernel, the pager server and every user
 //!   program for `x86_64-unknown-none` (in `target/kernel`, a separate
 //!   target directory, so it can run from inside `cargo test`).
-//! - [`ramdisk`]: packs `cmdline`, the pager (as `pager`) and the programs
-//!   into a ustar archive, the bootloader's ramdisk.
+//! - [`ramdisk`]: packs `cmdline`, the pager (as `pager`), the programs
+//!   and the `--exec` programs with their list ([`exec`]) into a ustar
+//!   archive, the bootloader's ramdisk.
 //! - [`image`]: BIOS and UEFI disk images with the `bootloader` crate.
-//! - [`qemu`]: runs an image with the serial port on standard output and
-//!   turns the guest's `isa-debug-exit` code into an [`qemu::Outcome`].
+//! - [`qemu`]: runs an image, reads its log (COM1) and program output
+//!   (COM2), and turns the guest's `isa-debug-exit` code into an
+//!   [`qemu::Outcome`]; [`exit`] turns the programs' exit reports into the
+//!   runner's status.
+//! - [`workspace`]: finds the checkout at run time.
 
 pub mod build;
+pub mod exec;
+pub mod exit;
 pub mod image;
 pub mod qemu;
 pub mod ramdisk;
+pub mod workspace;
 
 use std::path::PathBuf;
 
-/// The workspace root (this crate's parent directory).
-pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("boot/ has a parent")
-        .to_path_buf()
+/// The workspace root, found at run time ([`workspace::root`]).
+pub fn workspace_root() -> Result<PathBuf> {
+    Ok(workspace::root()?)
 }
 
 /// A failure of the runner itself, with a message for a person.
@@ -42,6 +46,12 @@ impl From<std::io::Error> for Error {
     }
 }
 
+impl From<workspace::WorkspaceError> for Error {
+    fn from(e: workspace::WorkspaceError) -> Self {
+        Error(e.to_string())
+    }
+}
+
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Everything one boot needs: what to build, how to boot, what to run.
@@ -54,11 +64,14 @@ pub struct Scenario {
     pub firmware: image::Firmware,
     /// The kernel command line (see the README for the words).
     pub cmdline: String,
+    /// Host programs to pack and run (`--exec`), in order.
+    pub exec: Vec<exec::ExecProgram>,
     pub qemu: qemu::QemuOptions,
 }
 
-/// Builds, packs, makes the image and runs it.
+/// Checks QEMU is there, builds, packs, makes the image and runs it.
 pub fn run(scenario: &Scenario) -> Result<qemu::RunResult> {
+    qemu::check_installed(scenario.firmware, &scenario.qemu)?;
     let artifacts = build::build(scenario.release)?;
     run_built(&artifacts, scenario)
 }
@@ -74,7 +87,7 @@ pub fn run_built(artifacts: &build::Artifacts, scenario: &Scenario) -> Result<qe
         .join(format!("{}-{}", scenario.name, std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = (|| {
-        let ramdisk = ramdisk::pack(artifacts, &scenario.cmdline, &dir)?;
+        let ramdisk = ramdisk::pack(artifacts, &scenario.cmdline, &scenario.exec, &dir)?;
         let image = image::make(&artifacts.kernel, &ramdisk, scenario.firmware, &dir)?;
         qemu::run(&image, scenario.firmware, &scenario.qemu)
     })();

@@ -1,5 +1,7 @@
 //! `cargo run -p boot -- [OPTIONS]`: build everything and boot it in QEMU.
-//! The process exits 0 only when the guest reported success.
+//! Program output goes to standard output, the log to standard error.
+//! Without `--exec` the process exits 0 only when the guest reported
+//! success; with it, it exits as the programs did (see [`boot::exit`]).
 
 use std::time::Duration;
 
@@ -17,18 +19,30 @@ struct Args {
     #[arg(long)]
     release: bool,
     /// Kernel and pager log level: error, warn, info, debug, trace. The
-    /// default, debug, shows every fault the pager resolves.
-    #[arg(long, default_value = "debug")]
-    log: String,
+    /// log goes to standard error; without --exec the default, debug,
+    /// shows every fault the pager resolves, with --exec it is warn.
+    #[arg(long)]
+    log: Option<String>,
     /// Pager policy: default, fault-around, diagnostic.
     #[arg(long, default_value = "default")]
     policy: String,
     /// ASLR mode (kernel.randomize_va_space): 0, 1 or 2.
     #[arg(long, default_value = "2")]
     aslr: u8,
-    /// Programs to run: `a,b` one after the other, `a+b` together.
-    #[arg(long, default_value = "demo")]
-    run: String,
+    /// Programs to run: `a,b` one after the other, `a+b` together
+    /// (default: demo, or none with --exec).
+    #[arg(long)]
+    run: Option<String>,
+    /// A host program to run, with its arguments, split as a shell would:
+    /// `--exec './a.out one "two three"'`. Repeatable; they run in order.
+    /// Their output goes to standard output, and the runner exits with
+    /// their status (the first non-zero one), 128 + the signal when one
+    /// was killed.
+    #[arg(long, value_name = "PATH [ARG...]")]
+    exec: Vec<String>,
+    /// An environment variable of every --exec program. Repeatable.
+    #[arg(long, value_name = "NAME=VALUE")]
+    env: Vec<String>,
     /// More command-line words for the pager (e.g. `stack_guard_gap=64`).
     #[arg(long, default_value = "")]
     cmdline: String,
@@ -49,17 +63,33 @@ struct Args {
     qemu_args: Vec<String>,
 }
 
+/// Exits like the runner fails: 2 for its own errors without --exec,
+/// [`boot::exit::RUNNER_FAILED`] with it.
+fn fail(exec: bool, message: impl std::fmt::Display) -> ! {
+    eprintln!("boot: error: {message}");
+    std::process::exit(if exec { i32::from(boot::exit::RUNNER_FAILED) } else { 2 })
+}
+
 fn main() {
     let args = Args::parse();
+    let exec = !args.exec.is_empty();
+    let programs = boot::exec::plan(&args.exec, &args.env).unwrap_or_else(|e| fail(exec, e));
+    let log = args.log.as_deref().unwrap_or(if exec { "warn" } else { "debug" });
+    let run = match (&args.run, exec) {
+        (Some(run), _) => format!(" run={run}"),
+        (None, false) => " run=demo".into(),
+        (None, true) => String::new(),
+    };
     let cmdline = format!(
-        "log={} policy={} aslr={} run={} {}",
-        args.log, args.policy, args.aslr, args.run, args.cmdline
+        "log={log} policy={} aslr={}{run} {}",
+        args.policy, args.aslr, args.cmdline
     );
     let scenario = Scenario {
         name: "run".into(),
         release: args.release,
         firmware: args.firmware,
         cmdline: cmdline.trim().to_string(),
+        exec: programs,
         qemu: QemuOptions {
             gdb: args.gdb,
             timeout: Duration::from_secs(args.timeout),
@@ -70,19 +100,22 @@ fn main() {
             ..QemuOptions::default()
         },
     };
-    match boot::run(&scenario) {
-        Ok(result) => {
-            let verdict = result.outcome.describe();
-            if result.outcome == boot::qemu::Outcome::Success {
-                eprintln!("boot: {verdict}");
-            } else {
-                eprintln!("boot: FAILED: {verdict}");
-                std::process::exit(1);
+    let result = boot::run(&scenario).unwrap_or_else(|e| fail(exec, e));
+    if exec {
+        let paths: Vec<String> = scenario.exec.iter().map(|p| p.spec.path.clone()).collect();
+        match boot::exit::status(&result, &paths) {
+            Ok(status) => std::process::exit(i32::from(status)),
+            Err(e) => {
+                eprintln!("boot: {e}");
+                std::process::exit(i32::from(e.status()))
             }
         }
-        Err(e) => {
-            eprintln!("boot: error: {e}");
-            std::process::exit(2);
-        }
+    }
+    let verdict = result.outcome.describe();
+    if result.outcome == boot::qemu::Outcome::Success {
+        eprintln!("boot: {verdict}");
+    } else {
+        eprintln!("boot: FAILED: {verdict}");
+        std::process::exit(1);
     }
 }

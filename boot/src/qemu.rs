@@ -1,4 +1,6 @@
-//! Running QEMU and reading the guest's verdict.
+//! Running QEMU and reading the guest's verdict and its two serial
+//! channels: COM1, the kernel's and the pager's log (QEMU's standard
+//! output), and COM2, program output (a Unix socket QEMU connects to).
 //!
 //! The kernel leaves through `isa-debug-exit`, which makes QEMU exit with
 //! `(value << 1) | 1` (see `microkernel/src/qemu.rs`). Exit code 0 can only
@@ -6,10 +8,14 @@
 //! a pass.
 
 use std::{
-    io::{BufRead, BufReader, Write},
+    io::{BufRead, BufReader, Read, Write},
+    os::unix::net::{UnixListener, UnixStream},
     path::Path,
     process::{Command, Stdio},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -41,7 +47,8 @@ pub struct QemuOptions {
     pub timeout: Duration,
     /// `-icount shift=0`: the guest TSC counts guest instructions.
     pub icount: bool,
-    /// Copy the serial output to our standard output as it arrives.
+    /// Copy program output (COM2) to our standard output and the log
+    /// (COM1) to our standard error as they arrive.
     pub echo: bool,
     pub memory: String,
     pub extra_args: Vec<String>,
@@ -98,10 +105,16 @@ impl Outcome {
     }
 }
 
+/// What a run produced: its outcome and the two serial channels.
 #[derive(Clone, Debug)]
 pub struct RunResult {
     pub outcome: Outcome,
-    /// Everything the guest wrote to the serial port.
+    /// COM1: the kernel's and the pager's log.
+    pub log: String,
+    /// COM2: what the programs wrote, byte for byte.
+    pub console: Vec<u8>,
+    /// Both channels line by line as they arrived (lines of one channel
+    /// keep their order; across channels the order is as read).
     pub serial: String,
 }
 
@@ -114,12 +127,57 @@ fn find_ovmf(candidates: &[&'static str]) -> Result<&'static str> {
         .ok_or_else(|| Error("UEFI firmware not found: install it with `apt-get install -y ovmf`".into()))
 }
 
-/// The QEMU command line for an image.
-pub fn command(image: &Path, firmware: Firmware, opts: &QemuOptions) -> Result<Command> {
+/// Whether `binary` is an executable file, found on `path` (a `PATH`
+/// value) when it names no directory.
+fn on_path(binary: &str, path: &std::ffi::OsStr) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if binary.contains('/') {
+        return executable(Path::new(binary));
+    }
+    std::env::split_paths(path).any(|dir| executable(&dir.join(binary)))
+}
+
+/// QEMU is missing, in one line naming the package.
+fn not_installed(binary: &str) -> Error {
+    Error(format!(
+        "{binary} not found: install it with `apt-get install -y qemu-system-x86` (or run .ci/setup)"
+    ))
+}
+
+/// Checks that QEMU (and OVMF for UEFI) is installed, so a missing one is
+/// reported before minutes of building, in one line naming the package.
+pub fn check_installed(firmware: Firmware, opts: &QemuOptions) -> Result<()> {
+    if !on_path(&opts.binary, &std::env::var_os("PATH").unwrap_or_default()) {
+        return Err(not_installed(&opts.binary));
+    }
+    if firmware == Firmware::Uefi {
+        find_ovmf(OVMF_PATHS)?;
+    }
+    Ok(())
+}
+
+/// A Unix socket path for COM2, short enough for `sun_path` (108 bytes)
+/// wherever the workspace is, and unique per run in this process.
+fn console_socket_path() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("boot-com2-{}-{n}.sock", std::process::id()))
+}
+
+/// The QEMU command line for an image: COM1 on QEMU's standard output,
+/// COM2 sent to the Unix socket `console`, where the runner listens.
+pub fn command(image: &Path, firmware: Firmware, console: &Path, opts: &QemuOptions) -> Result<Command> {
     let mut cmd = Command::new(&opts.binary);
     cmd.arg("-drive")
         .arg(format!("format=raw,file={}", image.display()))
-        .args(["-serial", "stdio", "-display", "none", "-no-reboot", "-monitor", "none"])
+        .arg("-chardev")
+        .arg(format!("socket,id=com2,path={},server=off", console.display()))
+        .args(["-serial", "stdio", "-serial", "chardev:com2"])
+        .args(["-display", "none", "-no-reboot", "-monitor", "none"])
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
         .args(["-m", &opts.memory, "-cpu", "max", "-smp", "1"]);
     if firmware == Firmware::Uefi {
@@ -135,35 +193,123 @@ pub fn command(image: &Path, firmware: Firmware, opts: &QemuOptions) -> Result<C
     Ok(cmd)
 }
 
+/// What the reader threads collect.
+#[derive(Default)]
+struct Collected {
+    log: String,
+    console: Vec<u8>,
+    serial: String,
+}
+
+/// Reads COM1 line by line: into the log and the interleaved whole, and
+/// (when echoing) onto standard error, except the exit reports, which the
+/// runner reports through its exit status.
+fn read_log(from: impl Read, collected: &Mutex<Collected>, echo: bool) {
+    let mut lines = BufReader::new(from);
+    let mut line = Vec::new();
+    while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+        let text = String::from_utf8_lossy(&line);
+        if echo && !text.starts_with(pager::exit_status::ExitReport::PREFIX) {
+            eprint!("{text}");
+        }
+        let mut c = collected.lock().expect("not poisoned");
+        c.log.push_str(&text);
+        c.serial.push_str(&text);
+        line.clear();
+    }
+}
+
+/// Reads COM2 as it comes (a program's prompt needs no newline): onto
+/// standard output when echoing, into the console bytes, and whole lines
+/// into the interleaved whole.
+fn read_console(mut from: impl Read, collected: &Mutex<Collected>, echo: bool) {
+    let mut buf = [0u8; 4096];
+    let mut partial = Vec::new();
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if echo {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&buf[..n]);
+            let _ = out.flush();
+        }
+        partial.extend_from_slice(&buf[..n]);
+        let mut c = collected.lock().expect("not poisoned");
+        c.console.extend_from_slice(&buf[..n]);
+        if let Some(end) = partial.iter().rposition(|&b| b == b'\n') {
+            c.serial.push_str(&String::from_utf8_lossy(&partial[..=end]));
+            partial.drain(..=end);
+        }
+    }
+    if !partial.is_empty() {
+        let mut c = collected.lock().expect("not poisoned");
+        c.serial.push_str(&String::from_utf8_lossy(&partial));
+        c.serial.push('\n');
+    }
+}
+
+/// Waits for QEMU to connect COM2's socket, giving up when it has exited
+/// (it failed to start).
+fn accept_console(listener: &UnixListener, exited: &AtomicBool) -> Option<UnixStream> {
+    listener.set_nonblocking(true).ok()?;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).ok()?;
+                return Some(stream);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && !exited.load(Ordering::Acquire) => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
 /// Boots `image` and waits for the verdict.
 pub fn run(image: &Path, firmware: Firmware, opts: &QemuOptions) -> Result<RunResult> {
-    let mut cmd = command(image, firmware, opts)?;
+    let socket = console_socket_path();
+    let _ = std::fs::remove_file(&socket);
+    let listener =
+        UnixListener::bind(&socket).map_err(|e| Error(format!("cannot listen on {}: {e}", socket.display())))?;
+    let result = run_with_console(image, firmware, opts, &socket, listener);
+    let _ = std::fs::remove_file(&socket);
+    result
+}
+
+fn run_with_console(
+    image: &Path,
+    firmware: Firmware,
+    opts: &QemuOptions,
+    socket: &Path,
+    listener: UnixListener,
+) -> Result<RunResult> {
+    let mut cmd = command(image, firmware, socket, opts)?;
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error(format!(
-            "{QEMU} not found: install it with `apt-get install -y qemu-system-x86`"
-        )),
-        _ => Error(format!("cannot start {QEMU}: {e}")),
+        std::io::ErrorKind::NotFound => not_installed(&opts.binary),
+        _ => Error(format!("cannot start {}: {e}", opts.binary)),
     })?;
     if opts.gdb {
         eprintln!("QEMU waits for GDB on localhost:1234 (see the README)");
     }
-    let serial = Arc::new(Mutex::new(String::new()));
-    let reader = {
-        let serial = Arc::clone(&serial);
+    let collected = Arc::new(Mutex::new(Collected::default()));
+    let exited = Arc::new(AtomicBool::new(false));
+    let log_reader = {
+        let collected = Arc::clone(&collected);
         let stdout = child.stdout.take().expect("stdout is piped");
         let echo = opts.echo;
+        std::thread::spawn(move || read_log(stdout, &collected, echo))
+    };
+    let console_reader = {
+        let collected = Arc::clone(&collected);
+        let exited = Arc::clone(&exited);
+        let echo = opts.echo;
         std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout);
-            let mut line = Vec::new();
-            while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-                let text = String::from_utf8_lossy(&line);
-                if echo {
-                    print!("{text}");
-                    let _ = std::io::stdout().flush();
-                }
-                serial.lock().expect("not poisoned").push_str(&text);
-                line.clear();
+            if let Some(stream) = accept_console(&listener, &exited) {
+                read_console(stream, &collected, echo);
             }
         })
     };
@@ -179,9 +325,16 @@ pub fn run(image: &Path, firmware: Firmware, opts: &QemuOptions) -> Result<RunRe
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let _ = reader.join();
-    let serial = serial.lock().expect("not poisoned").clone();
-    Ok(RunResult { outcome, serial })
+    exited.store(true, Ordering::Release);
+    let _ = log_reader.join();
+    let _ = console_reader.join();
+    let Collected { log, console, serial } = std::mem::take(&mut *collected.lock().expect("not poisoned"));
+    Ok(RunResult {
+        outcome,
+        log,
+        console,
+        serial,
+    })
 }
 
 #[cfg(test)]
@@ -199,6 +352,50 @@ mod tests {
             .to_string();
         assert!(err.contains("apt-get install -y qemu-system-x86"), "{err}");
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn qemu_is_checked_before_anything_is_built() {
+        let opts = QemuOptions {
+            binary: "qemu-system-x86_64-not-installed".into(),
+            ..QemuOptions::default()
+        };
+        let err = check_installed(Firmware::Bios, &opts).unwrap_err().to_string();
+        assert!(err.contains("apt-get install -y qemu-system-x86"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn binaries_are_found_on_the_path_or_by_their_own_path() {
+        let path = std::ffi::OsStr::new("/nonexistent:/bin:/usr/bin");
+        assert!(on_path("sh", path));
+        assert!(on_path("/bin/sh", std::ffi::OsStr::new("")));
+        assert!(!on_path("sh", std::ffi::OsStr::new("/nonexistent")));
+        // A file that is not executable is not QEMU.
+        assert!(!on_path(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"), path));
+        assert!(!on_path("/bin", path));
+    }
+
+    #[test]
+    fn console_bytes_are_kept_exactly_and_lines_interleaved_whole() {
+        let collected = Mutex::new(Collected::default());
+        read_log(&b"[INFO  kernel] boot\n[exit] exited 0 bin/a\n"[..], &collected, false);
+        read_console(&b"out\x08\x7f\nno newline"[..], &collected, false);
+        let c = collected.into_inner().unwrap();
+        assert_eq!(c.log, "[INFO  kernel] boot\n[exit] exited 0 bin/a\n");
+        assert_eq!(c.console, b"out\x08\x7f\nno newline");
+        assert_eq!(
+            c.serial,
+            "[INFO  kernel] boot\n[exit] exited 0 bin/a\nout\x08\x7f\nno newline\n"
+        );
+    }
+
+    #[test]
+    fn a_qemu_that_never_connects_com2_is_not_waited_for() {
+        let socket = console_socket_path();
+        let listener = UnixListener::bind(&socket).unwrap();
+        assert!(accept_console(&listener, &AtomicBool::new(true)).is_none());
+        let _ = std::fs::remove_file(&socket);
     }
 
     #[test]

@@ -1,28 +1,49 @@
-//! The serial console (COM1) and the kernel's leveled logger.
+//! The serial ports and the kernel's leveled logger: COM1 carries the log
+//! (the kernel's and the root pager's), COM2 the programs' output, so a
+//! runner can hand a program's output on as if it ran on the host.
 
 use core::fmt::Write;
 
 use spin::Mutex;
 use uart_16550::SerialPort;
 
-/// COM1's I/O port base.
+/// COM1's I/O port base: the log.
 const COM1: u16 = 0x3f8;
+/// COM2's I/O port base: program output.
+const COM2: u16 = 0x2f8;
 
 static SERIAL: Mutex<Option<SerialPort>> = Mutex::new(None);
+static CONSOLE: Mutex<Option<SerialPort>> = Mutex::new(None);
 
-pub fn init() {
-    // SAFETY: COM1 is the standard serial port on the PC platform and
-    // nothing else in the kernel drives it.
-    let mut port = unsafe { SerialPort::new(COM1) };
-    port.init();
-    *SERIAL.lock() = Some(port);
+/// Where a `DebugWrite` goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// COM1, shared with the kernel's log.
+    Log,
+    /// COM2, program output only.
+    Console,
 }
 
-/// Writes raw bytes (program output) to the console.
-pub fn write_bytes(bytes: &[u8]) {
-    if let Some(port) = SERIAL.lock().as_mut() {
+pub fn init() {
+    // SAFETY: COM1 and COM2 are the standard serial ports on the PC
+    // platform and nothing else in the kernel drives them.
+    let (mut log, mut console) = unsafe { (SerialPort::new(COM1), SerialPort::new(COM2)) };
+    log.init();
+    console.init();
+    *SERIAL.lock() = Some(log);
+    *CONSOLE.lock() = Some(console);
+}
+
+/// Writes a program's bytes unchanged (`send_raw`: `send` would rewrite
+/// backspace and DEL) to `channel`.
+pub fn write_bytes(channel: Channel, bytes: &[u8]) {
+    let port = match channel {
+        Channel::Log => &SERIAL,
+        Channel::Console => &CONSOLE,
+    };
+    if let Some(port) = port.lock().as_mut() {
         for &b in bytes {
-            port.send(b);
+            port.send_raw(b);
         }
     }
 }

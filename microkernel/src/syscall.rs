@@ -465,14 +465,21 @@ impl Kernel {
         if len > MAX_DEBUG_WRITE {
             return Err(SysError::InvalidArgument);
         }
-        let space = &self.process(pid).expect("caller live").space;
+        let process = self.process(pid).expect("caller live");
+        // The root pager writes the log; every process it pages, program output.
+        let channel = if process.pager.is_none() {
+            crate::serial::Channel::Log
+        } else {
+            crate::serial::Channel::Console
+        };
+        let space = &process.space;
         usercopy::check(space, ptr, len, false)?;
         let mut chunk = [0u8; 256];
         let mut done = 0;
         while done < len {
             let n = (len - done).min(chunk.len() as u64);
             usercopy::copy_from_user(space, ptr + done, &mut chunk[..n as usize])?;
-            crate::serial::write_bytes(&chunk[..n as usize]);
+            crate::serial::write_bytes(channel, &chunk[..n as usize]);
             done += n;
         }
         Ok((len, 0, 0))

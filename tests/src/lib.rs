@@ -2,7 +2,12 @@
 //!
 //! The guest is built once per test binary; each test boots its own
 //! scenario (its own ramdisk and image) with a timeout and returns the
-//! outcome and serial output for the test to assert on.
+//! outcome and serial output for the test to assert on. [`linux`] runs C
+//! programs on the host and in QEMU and compares them; [`broken_elf`]
+//! makes the ELF files broken on purpose.
+
+pub mod broken_elf;
+pub mod linux;
 
 use std::{sync::OnceLock, time::Duration};
 
@@ -16,7 +21,8 @@ use boot::{
 /// Per-scenario limit; a healthy scenario finishes in a few seconds.
 pub const TIMEOUT: Duration = Duration::from_secs(90);
 
-fn artifacts() -> &'static Artifacts {
+/// The guest, built once per test binary.
+pub(crate) fn artifacts() -> &'static Artifacts {
     static BUILT: OnceLock<Artifacts> = OnceLock::new();
     BUILT.get_or_init(|| boot::build::build(false).unwrap_or_else(|e| panic!("building the guest failed: {e}")))
 }
@@ -28,6 +34,7 @@ pub fn boot_with(name: &str, firmware: Firmware, cmdline: &str, icount: bool) ->
         release: false,
         firmware,
         cmdline: cmdline.into(),
+        exec: Vec::new(),
         qemu: QemuOptions {
             timeout: TIMEOUT,
             icount,

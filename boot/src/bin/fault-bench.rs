@@ -72,10 +72,12 @@ fn parse_linux(text: &str) -> (Figures, Figures) {
 
 fn main() {
     let args = Args::parse();
-    let artifacts = boot::build::build(true).unwrap_or_else(|e| {
-        eprintln!("fault-bench: {e}");
-        std::process::exit(2)
-    });
+    let artifacts = boot::qemu::check_installed(Firmware::Bios, &QemuOptions::default())
+        .and_then(|()| boot::build::build(true))
+        .unwrap_or_else(|e| {
+            eprintln!("fault-bench: {e}");
+            std::process::exit(2)
+        });
     let mut results: Vec<(String, bool, Figures, String)> = Vec::new();
     for policy in &args.policies {
         for icount in [true, false] {
@@ -84,6 +86,7 @@ fn main() {
                 release: true,
                 firmware: Firmware::Bios,
                 cmdline: format!("log=warn policy={policy} aslr=2 run=fault_bench profile=1"),
+                exec: Vec::new(),
                 qemu: QemuOptions {
                     timeout: Duration::from_secs(600),
                     icount,
@@ -110,7 +113,12 @@ fn main() {
             results.push((policy.clone(), icount, parse(&run.serial, "microkernel "), run.serial));
         }
     }
-    let default_anchor = boot::workspace_root().join("target/linux-anchor.txt");
+    let default_anchor = boot::workspace_root()
+        .unwrap_or_else(|e| {
+            eprintln!("fault-bench: {e}");
+            std::process::exit(2)
+        })
+        .join("target/linux-anchor.txt");
     let anchor = args
         .linux
         .clone()

@@ -1,0 +1,178 @@
+//! Unmodified static Linux programs (`tests/linux/*.c`), run on the host
+//! and in QEMU through the runner's `--exec`: the two must print the same
+//! bytes and end with the same status. Each case has two tests: `host`
+//! runs the program on Linux and checks it passes its own checks (so the
+//! reference itself is sound), and `qemu` compares the two runs.
+//!
+//! The QEMU side needs the kernel's Linux system-call forwarding and the
+//! servers that answer it; until they land those comparisons are ignored.
+
+use tests::{
+    broken_elf::Breakage,
+    linux::{Run, Variant, assert_same, binary, broken_binary, run_in_qemu, run_on_host},
+};
+
+/// One run of one program.
+struct Case {
+    program: &'static str,
+    variant: Variant,
+    /// argv after argv[0], which is the program's name.
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+    /// The status Linux reports.
+    status: u8,
+    /// Lines its output must have on Linux.
+    lines: &'static [&'static str],
+}
+
+impl Case {
+    fn argv(&self) -> Vec<&'static str> {
+        std::iter::once(self.program).chain(self.args.iter().copied()).collect()
+    }
+
+    fn on_host(&self) -> Run {
+        let run = run_on_host(&binary(self.program, self.variant), &self.argv(), self.env);
+        println!("---- Linux: status {} ----\n{}", run.status, run.text());
+        run
+    }
+
+    /// Linux runs it as the case says, and it passes its own checks.
+    fn check_host(&self) {
+        let run = self.on_host();
+        let text = run.text();
+        assert!(!text.contains("FAIL"), "a check failed on Linux itself");
+        assert!(!text.contains("SURVIVED"), "the program survived what should kill it");
+        for line in self.lines {
+            assert!(text.lines().any(|l| l == *line), "no line {line:?} on Linux");
+        }
+        assert_eq!(run.status, self.status, "Linux's status");
+    }
+
+    fn compare(&self) {
+        let linux = self.on_host();
+        let ours = run_in_qemu(&binary(self.program, self.variant), &self.argv(), self.env);
+        assert_same(&linux, &ours);
+    }
+}
+
+/// `name: program variant [args] env => status, [lines]` makes a module
+/// `name` with the tests `host` and `qemu`.
+macro_rules! cases {
+    ($($name:ident: $program:literal $variant:ident [$($arg:literal),*] $env:expr => $status:literal, [$($line:literal),*];)*) => {$(
+        mod $name {
+            const CASE: super::Case = super::Case {
+                program: $program,
+                variant: super::Variant::$variant,
+                args: &[$($arg),*],
+                env: { use super::*; $env },
+                status: $status,
+                lines: &[$($line),*],
+            };
+
+            #[test]
+            fn host() {
+                CASE.check_host();
+            }
+
+            #[test]
+            #[ignore = "needs the Linux personality: lead wires it next"]
+            fn qemu() {
+                CASE.compare();
+            }
+        }
+    )*};
+}
+
+const NO_ENV: &[(&str, &str)] = &[];
+/// In the order both sides pass it: sorted by name.
+const ENV: &[(&str, &str)] = &[
+    ("EMPTY", ""),
+    ("GREETING", "hello world"),
+    ("PATH", "/bin:/usr/bin"),
+    ("QUOTES", "'\" $x"),
+];
+
+cases! {
+    stdio_args_musl: "stdio_args" MuslStatic ["one", "two words", "", "--exit=0"] ENV => 0,
+        ["argc 5", "argv[2] \"two words\" (9 bytes)", "envp[0] \"EMPTY=\"", "getenv GREETING: hello world",
+         "to stderr: 7", "stdio_args: PASS"];
+    stdio_args_musl_pie: "stdio_args" MuslStaticPie ["a", "b"] ENV => 0, ["argc 3", "stdio_args: PASS"];
+    stdio_args_glibc: "stdio_args" GlibcStatic ["a", "b"] ENV => 0, ["argc 3", "stdio_args: PASS"];
+    stdio_args_exit_status: "stdio_args" MuslStatic ["--exit=42"] NO_ENV => 42,
+        ["getenv GREETING: (unset)", "stdio_args: PASS"];
+
+    auxv_musl: "auxv" MuslStatic [] ENV => 0, ["AT_PAGESZ 4096", "AT_PHENT 56", "auxv: PASS"];
+    auxv_musl_pie: "auxv" MuslStaticPie [] ENV => 0, ["AT_BASE 0 (no interpreter)", "auxv: PASS"];
+    auxv_glibc: "auxv" GlibcStatic [] ENV => 0, ["AT_PLATFORM \"x86_64\"", "auxv: PASS"];
+
+    malloc_pressure_musl: "malloc_pressure" MuslStatic [] NO_ENV => 0, ["malloc_pressure: PASS"];
+    malloc_pressure_musl_pie: "malloc_pressure" MuslStaticPie [] NO_ENV => 0, ["malloc_pressure: PASS"];
+    malloc_pressure_glibc: "malloc_pressure" GlibcStatic [] NO_ENV => 0, ["malloc_pressure: PASS"];
+
+    vm_calls_musl: "vm_calls" MuslStatic [] NO_ENV => 0, ["vm_calls: PASS"];
+    vm_calls_musl_pie: "vm_calls" MuslStaticPie [] NO_ENV => 0, ["vm_calls: PASS"];
+    vm_calls_glibc: "vm_calls" GlibcStatic [] NO_ENV => 0, ["vm_calls: PASS"];
+
+    stack_grow_musl: "stack" MuslStatic ["grow"] NO_ENV => 0, ["grew 3 MiB under RLIMIT_STACK=4MiB: ok"];
+    stack_grow_glibc: "stack" GlibcStatic ["grow"] NO_ENV => 0, ["grew 3 MiB under RLIMIT_STACK=4MiB: ok"];
+    stack_limit_musl: "stack" MuslStatic ["limit"] NO_ENV => 139, ["grew 1024 KiB"];
+    stack_limit_musl_pie: "stack" MuslStaticPie ["limit"] NO_ENV => 139, ["grew 1024 KiB"];
+    stack_limit_glibc: "stack" GlibcStatic ["limit"] NO_ENV => 139, ["grew 1024 KiB"];
+    stack_gap_musl: "stack" MuslStatic ["gap"] NO_ENV => 139, ["grew 1024 KiB"];
+    stack_gap_musl_pie: "stack" MuslStaticPie ["gap"] NO_ENV => 139, ["grew 1024 KiB"];
+
+    proc_maps_musl: "proc_maps" MuslStatic [] NO_ENV => 0, ["proc_maps: PASS"];
+    proc_maps_musl_pie: "proc_maps" MuslStaticPie [] NO_ENV => 0, ["proc_maps: PASS"];
+    proc_maps_glibc: "proc_maps" GlibcStatic [] NO_ENV => 0, ["proc_maps: PASS"];
+
+    death_null: "deaths" MuslStatic ["null"] NO_ENV => 139, ["about to die"];
+    death_write_readonly: "deaths" MuslStatic ["write-readonly"] NO_ENV => 139, ["about to die"];
+    death_read_none: "deaths" MuslStatic ["read-none"] NO_ENV => 139, ["about to die"];
+    death_after_munmap: "deaths" MuslStatic ["after-munmap"] NO_ENV => 139, ["about to die"];
+    death_exec_data: "deaths" MuslStatic ["exec-data"] NO_ENV => 139, ["about to die"];
+    death_exec_data_pie: "deaths" MuslStaticPie ["exec-data"] NO_ENV => 139, ["about to die"];
+    death_ud2: "deaths" MuslStatic ["ud2"] NO_ENV => 132, ["about to die"];
+    death_int3: "deaths" MuslStatic ["int3"] NO_ENV => 133, ["about to die"];
+    death_abort: "deaths" MuslStatic ["abort"] NO_ENV => 134, ["about to die"];
+    death_abort_glibc: "deaths" GlibcStatic ["abort"] NO_ENV => 134, ["about to die"];
+    death_bus: "deaths" MuslStatic ["bus"] NO_ENV => 135, ["about to die"];
+    death_div0: "deaths" MuslStatic ["div0"] NO_ENV => 136, ["about to die"];
+    death_none_exit_7: "deaths" MuslStatic ["exit-7"] NO_ENV => 7, ["about to die"];
+}
+
+/// The broken ELF files: Linux refuses them (126), kills them (139) or,
+/// for a wrong class byte, runs them.
+mod broken_elf {
+    use super::*;
+
+    fn runs(breakage: Breakage) -> (Run, std::path::PathBuf) {
+        let bin = broken_binary(breakage);
+        let run = run_on_host(&bin, &[breakage.name()], &[]);
+        println!("---- Linux: {breakage:?}: status {} ----\n{}", run.status, run.text());
+        (run, bin)
+    }
+
+    #[test]
+    fn host() {
+        for breakage in Breakage::ALL {
+            let (run, _) = runs(breakage);
+            assert_eq!(run.status, breakage.linux_status(), "{breakage:?} on Linux");
+            let ran = run.text().contains("stdio_args: PASS");
+            assert_eq!(
+                ran,
+                breakage.linux_status() == 0,
+                "{breakage:?} on Linux: {}",
+                run.text()
+            );
+        }
+    }
+
+    #[test]
+    #[ignore = "needs the Linux personality: lead wires it next"]
+    fn qemu() {
+        for breakage in Breakage::ALL {
+            let (linux, bin) = runs(breakage);
+            assert_same(&linux, &run_in_qemu(&bin, &[breakage.name()], &[]));
+        }
+    }
+}
