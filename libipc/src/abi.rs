@@ -48,7 +48,7 @@
 //! | `CapDrop` | slot | - |
 //! | `CapCopy` | slot, [`Rights`] (no wider than the slot's) | the copy's slot |
 //! | `Impersonate` | 1: act for the caller whose reply right this thread holds; 0: revert | - |
-//! | `DebugWrite` | ptr, len | - |
+//! | `DebugWrite` | ptr, len, 0 or [`DEBUG_WRITE_CONSOLE`] | - (the root pager writes the log unless it asks for the console, where every other process writes) |
 //! | `Exit` | code | never returns |
 //! | `Yield` | - | - |
 //! | `Random` | - | 64 random bits (RDRAND/RDSEED, else a TSC-seeded mix) |
@@ -101,6 +101,11 @@
 //! fault the kernel reports) with `ReplyShort`/`ReplyRecvShort`; answering
 //! in the other form is `Malformed`. A fault's reply is a
 //! [`crate::kernel::FaultReply`], validated by the kernel like `Map`.
+
+/// `DebugWrite`'s flag that sends the root pager's bytes to the program
+/// console rather than the log: a Linux program's `write(1, ..)` that the
+/// pager serves.
+pub const DEBUG_WRITE_CONSOLE: u64 = 1;
 
 /// "No capability" where a call takes an optional slot.
 pub const NO_CAP: u64 = u64::MAX;

@@ -210,6 +210,23 @@ pub fn debug_write(bytes: &[u8]) -> Result<(), SysError> {
     .map(|_| ())
 }
 
+/// Writes bytes to the program console (for the root pager, which writes
+/// the log otherwise: a Linux program's output it serves).
+pub fn console_write(bytes: &[u8]) -> Result<(), SysError> {
+    syscall6(
+        Syscall::DebugWrite,
+        [
+            bytes.as_ptr() as u64,
+            bytes.len() as u64,
+            crate::abi::DEBUG_WRITE_CONSOLE,
+            0,
+            0,
+            0,
+        ],
+    )
+    .map(|_| ())
+}
+
 /// Ends the calling process.
 pub fn exit(code: i64) -> ! {
     let _ = syscall6(Syscall::Exit, [code as u64, 0, 0, 0, 0, 0]);

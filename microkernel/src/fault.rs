@@ -20,6 +20,8 @@ use crate::{
 pub mod vector {
     pub const DIVIDE_ERROR: u64 = 0;
     pub const NMI: u64 = 2;
+    /// #NM: an FPU or SSE instruction while CR0.TS is set (`arch::fpu`).
+    pub const DEVICE_NOT_AVAILABLE: u64 = 7;
     pub const INVALID_OPCODE: u64 = 6;
     pub const DOUBLE_FAULT: u64 = 8;
     pub const GENERAL_PROTECTION: u64 = 13;

@@ -106,6 +106,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     arch::gdt::init();
     arch::trap::init();
     arch::segments::init();
+    arch::fpu::init();
     let pool = init_memory(&boot_info.memory_regions);
 
     let ramdisk_bytes = match boot_info.ramdisk_addr.into_option() {

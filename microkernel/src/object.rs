@@ -183,6 +183,8 @@ pub struct Thread {
     /// Its segment selectors and FS/GS bases, saved while it does not run
     /// (`arch::segments`).
     pub segments: SegmentState,
+    /// Its FPU and SSE state, once it has used them (`arch::fpu`).
+    pub fpu: Option<alloc::boxed::Box<crate::arch::fpu::FpuArea>>,
 }
 
 /// TSC stamps along one fault's path (0 = not reached).
@@ -235,6 +237,8 @@ pub struct Kernel {
     pub profile: libipc::abi::FaultProfile,
     /// Page-table frames each paged process may use.
     pub page_table_limit: u32,
+    /// The thread whose FPU state the CPU holds (`arch::fpu`).
+    pub fpu_owner: Option<Tid>,
 }
 
 impl Kernel {
@@ -248,6 +252,7 @@ impl Kernel {
             entry_tsc: 0,
             profile: libipc::abi::FaultProfile::default(),
             page_table_limit,
+            fpu_owner: None,
         }
     }
 
@@ -336,6 +341,7 @@ impl Kernel {
             acting_for: None,
             fault_times: FaultTimes::default(),
             segments: SegmentState::default(),
+            fpu: None,
         })?);
         let syscall_ep = syscall_ep.filter(|_| routes.is_some());
         for ep in [pager_ep, syscall_ep].into_iter().flatten() {
@@ -479,12 +485,16 @@ impl Kernel {
         self.unlink_thread(tid);
         self.abandon_caller(tid, SysError::ServerGone, KernelKill::PagerGone);
         if let Some(thread) = self.threads.remove(tid.0) {
-            self.release_thread_endpoints(&thread);
+            self.release_thread_endpoints(tid, &thread);
         }
     }
 
-    /// Drops the endpoint references a thread held.
-    fn release_thread_endpoints(&mut self, thread: &Thread) {
+    /// Drops the endpoint references a thread held, and its claim on the
+    /// FPU (its state dies with it).
+    fn release_thread_endpoints(&mut self, tid: Tid, thread: &Thread) {
+        if self.fpu_owner == Some(tid) {
+            self.fpu_owner = None;
+        }
         let syscall_ep = thread.linux.and_then(|(_, ep)| ep);
         for ep in [thread.pager_ep, syscall_ep].into_iter().flatten() {
             self.release_endpoint(ep, Rights::NONE);
@@ -575,11 +585,32 @@ impl Kernel {
         }
     }
 
+    /// #NM: the current thread uses the FPU while another owns it (or none
+    /// does). Its state goes onto the CPU, the owner's into the owner's
+    /// area, and the instruction runs again.
+    pub fn fpu_trap(&mut self, tid: Tid) -> crate::ipc::Next {
+        let previous = self.fpu_owner.filter(|&o| o != tid);
+        let mut saved = previous.and_then(|o| self.thread_mut(o)?.fpu.take());
+        let next = self
+            .thread_mut(tid)
+            .expect("current thread exists")
+            .fpu
+            .get_or_insert_with(crate::arch::fpu::FpuArea::initial);
+        crate::arch::fpu::hand_over(saved.as_deref_mut(), next);
+        if let (Some(o), Some(area)) = (previous, saved)
+            && let Some(t) = self.thread_mut(o)
+        {
+            t.fpu = Some(area);
+        }
+        self.fpu_owner = Some(tid);
+        crate::ipc::Next::Continue
+    }
+
     /// Frees the thread that carried its dead process's end report.
     pub fn free_reporter(&mut self, tid: Tid) {
         self.unlink_thread(tid);
         if let Some(thread) = self.threads.remove(tid.0) {
-            self.release_thread_endpoints(&thread);
+            self.release_thread_endpoints(tid, &thread);
         }
     }
 }

@@ -35,6 +35,7 @@ impl Kernel {
             self.switch_segments(tid);
         }
         crate::memory::space::activate(root);
+        crate::arch::fpu::switching_to_owner(self.fpu_owner == Some(tid));
         self.current = Some(tid);
         if let Some(times) = fault {
             self.account_fault(times);

@@ -3,7 +3,10 @@
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{ExitStatus, LeaseDesc, MapFlags, MessageKind, NO_CAP, Rights, SpaceFlags, SysError, Syscall, SyscallRoutes},
+    abi::{
+        DEBUG_WRITE_CONSOLE, ExitStatus, LeaseDesc, MapFlags, MessageKind, NO_CAP, Rights, SpaceFlags, SysError,
+        Syscall, SyscallRoutes,
+    },
     kernel::{FaultReplyRegs, KernelEvent, KernelKill, MAX_FAULT_MAPPINGS, Mapping, SyscallReply},
     short::ShortMessage,
     types::{CapSlot, PhysAddr, Pid, Tid, VirtAddr},
@@ -80,7 +83,7 @@ impl Kernel {
             Syscall::CapGrant => self.sys_cap_grant(pid, args),
             Syscall::CapCopy => self.sys_cap_copy(pid, slot, Rights(args[1])),
             Syscall::Impersonate => self.sys_impersonate(tid, args[0]),
-            Syscall::DebugWrite => self.sys_debug_write(pid, args[0], args[1]),
+            Syscall::DebugWrite => self.sys_debug_write(pid, args[0], args[1], args[2]),
             Syscall::Exit => return self.sys_exit(tid, pid, args[0] as i64),
             Syscall::Yield => {
                 self.set_result(tid, Ok((0, 0, 0)));
@@ -461,13 +464,14 @@ impl Kernel {
         Ok((0, 0, 0))
     }
 
-    fn sys_debug_write(&mut self, pid: Pid, ptr: u64, len: u64) -> SysResult {
-        if len > MAX_DEBUG_WRITE {
+    fn sys_debug_write(&mut self, pid: Pid, ptr: u64, len: u64, flags: u64) -> SysResult {
+        if len > MAX_DEBUG_WRITE || flags & !DEBUG_WRITE_CONSOLE != 0 {
             return Err(SysError::InvalidArgument);
         }
         let process = self.process(pid).expect("caller live");
-        // The root pager writes the log; every process it pages, program output.
-        let channel = if process.pager.is_none() {
+        // The root pager writes the log unless it writes a program's output
+        // for it; every process it pages writes program output.
+        let channel = if process.pager.is_none() && flags & DEBUG_WRITE_CONSOLE == 0 {
             crate::serial::Channel::Log
         } else {
             crate::serial::Channel::Console

@@ -62,6 +62,8 @@ pub extern "C" fn trap_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
     let next = if vector == u64::from(interrupts::TIMER_VECTOR) {
         interrupts::end_of_interrupt(interrupts::TIMER_VECTOR);
         kernel.preempt(tid)
+    } else if vector == fault::vector::DEVICE_NOT_AVAILABLE {
+        kernel.fpu_trap(tid)
     } else {
         kernel.user_fault(tid)
     };

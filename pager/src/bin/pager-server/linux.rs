@@ -334,7 +334,7 @@ impl Server {
                     // Linux returns what was written before the bad byte.
                     return if total > 0 { Ok(total) } else { Err(e) };
                 }
-                let _ = sys::debug_write(&chunk[..n]);
+                let _ = sys::console_write(&chunk[..n]);
                 done += n as u64;
                 total += n as u64;
             }
