@@ -631,7 +631,7 @@ impl VmaSet {
         }
         let fits = |start: u64, end: u64| {
             let (s, e) = (start.max(low), end.min(high));
-            (e > s && e - s >= len).then_some(e - len)
+            (e > s && e - s >= len).then(|| e - len)
         };
         // The gap straddling `high`, if any.
         let mut best = self
@@ -733,6 +733,17 @@ mod layout_tests {
     use core::mem::{offset_of, size_of};
 
     use super::*;
+
+    /// A gap of the searched size class that ends below the length asked
+    /// for (a gap low in the address space) is too small, not an overflow.
+    #[test]
+    fn a_low_gap_smaller_than_the_length_is_skipped() {
+        let mut set = VmaSet::new(0x7fff_ffff_f000, 0);
+        set.insert(Vma::new(0x1000, 0x2000, Prot::RW, Backing::Anonymous));
+        // [0, 0x1000) is in the class of 0x1800; it cannot hold it.
+        assert_eq!(set.find_gap_top_down(0x1800, 0, 0x3000), None);
+        assert!(set.find_gap_top_down(0x800, 0, 0x3000).is_some());
+    }
 
     /// Bytes of a cache line.
     const LINE: usize = 64;

@@ -402,8 +402,15 @@ pub fn init() {
             idt.non_maskable_interrupt
                 .set_handler_addr(addr(trap_stub_2))
                 .set_stack_index(gdt::FATAL_IST);
-            idt.breakpoint.set_handler_addr(addr(trap_stub_3));
-            idt.overflow.set_handler_addr(addr(trap_stub_4));
+            // `int3` and `into` are meant for user code (debuggers,
+            // overflow checks): their gates admit ring 3, as Linux's do,
+            // so they raise #BP/#OF (SIGTRAP/SIGSEGV), not #GP.
+            idt.breakpoint
+                .set_handler_addr(addr(trap_stub_3))
+                .set_privilege_level(x86_64::PrivilegeLevel::Ring3);
+            idt.overflow
+                .set_handler_addr(addr(trap_stub_4))
+                .set_privilege_level(x86_64::PrivilegeLevel::Ring3);
             idt.bound_range_exceeded.set_handler_addr(addr(trap_stub_5));
             idt.invalid_opcode.set_handler_addr(addr(trap_stub_6));
             idt.device_not_available.set_handler_addr(addr(trap_stub_7));

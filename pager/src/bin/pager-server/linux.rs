@@ -30,7 +30,7 @@ use libipc::{
 use pager::{
     exec::{self, Credentials, ExecRequest},
     exec_list::ExecSpec,
-    exit_status::{ExitReport, ExitStatus},
+    exit_status::{ExitReport, ExitStatus, Signal},
     linux::{self, Caller, Privileges, UserAccess},
     rlimit::Rlimits,
     space::AddressSpace,
@@ -55,6 +55,14 @@ pub mod nr {
     pub const GETTID: u64 = 186;
     pub const SET_TID_ADDRESS: u64 = 218;
     pub const EXIT_GROUP: u64 = 231;
+    pub const KILL: u64 = 62;
+    pub const TKILL: u64 = 200;
+    pub const TGKILL: u64 = 234;
+    pub const GETRANDOM: u64 = 318;
+    pub const GETUID: u64 = 102;
+    pub const GETGID: u64 = 104;
+    pub const GETEUID: u64 = 107;
+    pub const GETEGID: u64 = 108;
     pub const SET_ROBUST_LIST: u64 = 273;
 
     pub const ARCH_SET_GS: u64 = 0x1001;
@@ -124,6 +132,11 @@ pub fn report(path: &str, status: ExitStatus) {
     );
 }
 
+/// AT_HWCAP on x86-64: CPUID leaf 1's EDX, as Linux passes it.
+fn hwcap() -> u64 {
+    u64::from(core::arch::x86_64::__cpuid(1).edx)
+}
+
 /// The routes of a Linux process: every call to the pager for now (see
 /// the module doc).
 fn routes() -> SyscallRoutes {
@@ -150,7 +163,7 @@ impl Server {
             execfn: program.path.as_bytes(),
             file: FileId(file as u64),
             credentials: Credentials::same(program.identity.user_rid, program.identity.user_rid),
-            hwcap: 0,
+            hwcap: hwcap(),
             hwcap2: 0,
             minsigstksz: None,
             vdso: false,
@@ -221,11 +234,25 @@ impl Server {
                 self.exited(pid, code);
                 return None;
             }
+            // A signal to itself (abort, raise): Linux's default action for
+            // every fatal signal. Handlers are recorded nowhere yet.
+            nr::KILL if a0 == u64::from(pid.0) => return self.signal_self(pid, a1),
+            nr::TKILL if a0 == u64::from(sender.tid.0) => return self.signal_self(pid, a1),
+            nr::TGKILL if a0 == u64::from(pid.0) && a1 == u64::from(sender.tid.0) => {
+                return self.signal_self(pid, a2);
+            }
+            nr::KILL | nr::TKILL | nr::TGKILL => Err(errno::ESRCH),
+            nr::GETRANDOM => self.getrandom(pid, a0, a1),
             nr::WRITE => self.console_write(pid, a0, &[(a1, a2)]),
             nr::WRITEV => self.writev(pid, a0, a1, a2),
             nr::READ if a0 == 0 => Ok(0),
             nr::READ => Err(errno::EBADF),
             nr::GETPID => Ok(u64::from(pid.0)),
+            // The token's user, as AT_UID says (one id serves as the group).
+            nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => self
+                .process(pid)
+                .map(|p| u64::from(p.identity.user_rid))
+                .ok_or(errno::ESRCH),
             nr::GETTID => Ok(u64::from(sender.tid.0)),
             // The pager launched it: its parent.
             nr::GETPPID => Ok(1),
@@ -248,6 +275,44 @@ impl Server {
             Ok(value) => SyscallReply::value(value),
             Err(e) => SyscallReply::error(e),
         })
+    }
+
+    /// A signal the process sends itself: 0 only asks whether it exists;
+    /// a signal whose default action is to ignore it does nothing; any
+    /// other ends the process as Linux reports it (128 + the signal).
+    fn signal_self(&mut self, pid: Pid, signal: u64) -> Option<SyscallReply> {
+        const IGNORED_BY_DEFAULT: [u64; 3] = [17, 23, 28]; // SIGCHLD, SIGURG, SIGWINCH
+        if signal == 0 || IGNORED_BY_DEFAULT.contains(&signal) {
+            return Some(SyscallReply::value(0));
+        }
+        let Some(signal) = u8::try_from(signal).ok().and_then(Signal::new) else {
+            return Some(SyscallReply::error(errno::EINVAL));
+        };
+        if let Err(e) = sys::space_destroy(pid) {
+            plog!(Error, "cannot end process {}: {e:?}", pid.0);
+        }
+        self.signaled(pid, signal);
+        None
+    }
+
+    /// getrandom: bytes from the pager's generator into the caller's buffer.
+    fn getrandom(&mut self, pid: Pid, buf: u64, len: u64) -> Result<u64, u16> {
+        // Linux returns at most 32 MiB - 1 bytes per call.
+        let len = len.min((32 << 20) - 1);
+        let mut chunk = [0u8; 256];
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(chunk.len() as u64) as usize;
+            for word in chunk[..n].chunks_mut(8) {
+                let bytes = self.rng.next_u64().to_le_bytes();
+                word.copy_from_slice(&bytes[..word.len()]);
+            }
+            if let Err(e) = self.user_write(pid, buf.wrapping_add(done), &chunk[..n]) {
+                return if done > 0 { Ok(done) } else { Err(e) };
+            }
+            done += n as u64;
+        }
+        Ok(done)
     }
 
     /// A memory call (`pager::linux`): decided by the library, its effects

@@ -570,6 +570,15 @@ impl Server {
         self.reap(pid);
     }
 
+    /// A Linux process ended by a signal it sent itself (the space is gone).
+    pub(crate) fn signaled(&mut self, pid: Pid, signal: Signal) {
+        let name = self.processes.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
+        plog!(Info, "process {} ({name}) killed by signal {}", pid.0, signal.number());
+        self.tally.killed += 1;
+        self.report_end(pid, ProgramStatus::Signaled(signal));
+        self.reap(pid);
+    }
+
     fn kill(&mut self, pid: Pid, reason: KillReason, info: &FaultInfo) -> ShortMessage {
         let name = self.processes.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
         plog!(
