@@ -70,7 +70,7 @@ fn debug_write_with_df(msg: &[u8]) -> u64 {
             inlateout("rax") Syscall::DebugWrite as u64 => rax,
             inlateout("rdi") msg.as_ptr() as u64 => _,
             inlateout("rsi") msg.len() as u64 => _,
-            lateout("rdx") _,
+            inlateout("rdx") 0u64 => _,
             lateout("r8") _,
             lateout("r9") _,
             lateout("r12") _,
