@@ -44,9 +44,16 @@ fn probes() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/linux_probes")
 }
 
-/// Compiles the probe. The comparison needs Linux and gcc: anywhere else
+/// Compiles the probe, once for every test of this file: tests run in
+/// parallel, and a second compile writing the file another test runs
+/// fails with ETXTBSY. The comparison needs Linux and gcc: anywhere else
 /// the test fails and says what is missing, rather than passing untested.
 fn build_probe() -> Option<PathBuf> {
+    static PROBE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    Some(PROBE.get_or_init(compile_probe).clone())
+}
+
+fn compile_probe() -> PathBuf {
     #[cfg(not(target_os = "linux"))]
     panic!("linux_differential compares with the host's Linux: run it on Linux");
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("memcalls-probe");
@@ -56,7 +63,7 @@ fn build_probe() -> Option<PathBuf> {
         .arg(probes().join("memcalls.c"))
         .status();
     match status {
-        Ok(s) if s.success() => Some(out),
+        Ok(s) if s.success() => out,
         Ok(s) => panic!("gcc failed on memcalls.c: {s}"),
         Err(e) => panic!("linux_differential needs gcc (apt-get install -y gcc libc6-dev): {e}"),
     }

@@ -82,6 +82,17 @@ impl Breakage {
         }
     }
 
+    /// What this system reports, where it differs from Linux on purpose:
+    /// the Linux-programs issue asks for an entry point outside every
+    /// segment to be refused with a clear error, where Linux starts the
+    /// program and it dies at once (SIGSEGV).
+    pub fn our_status(self) -> u8 {
+        match self {
+            Breakage::EntryUnmapped => 126,
+            other => other.linux_status(),
+        }
+    }
+
     /// The broken copy of `elf`, a working static x86-64 executable.
     pub fn apply(self, elf: &[u8]) -> Vec<u8> {
         let mut out = elf.to_vec();

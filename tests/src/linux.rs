@@ -213,7 +213,10 @@ pub fn broken_binary(breakage: Breakage) -> PathBuf {
     let dir = base.parent().expect("in a directory").with_file_name("broken");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     let path = dir.join(breakage.name());
-    let partial = dir.join(format!("{}.partial-{}", breakage.name(), std::process::id()));
+    // Unique per writer: tests of one process run in parallel threads.
+    static WRITERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let writer = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = dir.join(format!("{}.partial-{}-{writer}", breakage.name(), std::process::id()));
     std::fs::write(&partial, breakage.apply(&elf)).unwrap_or_else(|e| panic!("writing {}: {e}", partial.display()));
     std::fs::set_permissions(&partial, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .unwrap_or_else(|e| panic!("chmod {}: {e}", partial.display()));

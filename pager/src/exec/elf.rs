@@ -134,9 +134,6 @@ fn check_ident(bytes: &[u8]) -> Result<(), ExecError> {
     if len < EHDR_SIZE {
         return Err(ExecError::Truncated { needed: EHDR_SIZE, len });
     }
-    if bytes[4] != 2 {
-        return Err(ExecError::NotElf64 { class: bytes[4] });
-    }
     if bytes[5] != 1 {
         return Err(ExecError::NotLittleEndian { data: bytes[5] });
     }
@@ -148,18 +145,26 @@ fn check_ident(bytes: &[u8]) -> Result<(), ExecError> {
     Ok(())
 }
 
+/// `EI_CLASS`'s value for a 64-bit file.
+const ELFCLASS64: u8 = 2;
+
 /// Reads and checks the program in `bytes`.
+///
+/// The class byte is not checked: Linux's x86-64 loader reads every file
+/// as a 64-bit one and checks `e_machine` only, so a 64-bit file whose
+/// class byte says 32-bit runs there, and runs here.
 pub fn parse(bytes: &[u8]) -> Result<Program, ExecError> {
     check_ident(bytes)?;
-    if bytes.as_ptr().align_offset(8) == 0 {
+    if bytes.as_ptr().align_offset(8) == 0 && bytes[4] == ELFCLASS64 {
         return parse_aligned(bytes);
     }
-    // `xmas-elf` reads headers in place and asserts their alignment: parse
-    // an aligned copy.
+    // `xmas-elf` reads headers in place and asserts their alignment, and
+    // reads the class byte: parse an aligned copy that says 64-bit.
     let mut buf = vec![0u8; bytes.len() + 7];
     let at = buf.as_ptr().align_offset(8);
     let copy = &mut buf[at..at + bytes.len()];
     copy.copy_from_slice(bytes);
+    copy[4] = ELFCLASS64;
     parse_aligned(copy)
 }
 

@@ -13,8 +13,6 @@ pub enum ExecError {
     Truncated { needed: u64, len: u64 },
     /// No `\x7fELF` magic number.
     NotElf,
-    /// `EI_CLASS` is not ELFCLASS64.
-    NotElf64 { class: u8 },
     /// `EI_DATA` is not little-endian.
     NotLittleEndian { data: u8 },
     /// `EI_VERSION` (or `e_version`) is not EV_CURRENT.
@@ -105,7 +103,6 @@ impl fmt::Display for ExecError {
                 )
             }
             ExecError::NotElf => f.write_str("not an ELF file (no \\x7fELF magic number)"),
-            ExecError::NotElf64 { class } => write!(f, "not a 64-bit ELF file (class {class})"),
             ExecError::NotLittleEndian { data } => write!(f, "not a little-endian ELF file (data encoding {data})"),
             ExecError::BadVersion { version } => write!(f, "unknown ELF version {version}"),
             ExecError::WrongMachine { machine } => write!(f, "built for machine {machine}, not x86-64 (62)"),
