@@ -76,7 +76,7 @@ impl Kernel {
                 pid: me.pid,
                 tid: sender,
             },
-            me.acting_for.map_or(0, |p| u64::from(p.0)),
+            me.acting_for_word(),
         );
         let s = self.thread_mut(server)?;
         if !matches!(s.state, ThreadState::Receiving { .. }) {

@@ -32,7 +32,7 @@ use libipc::{
     abi::{MessageKind, SysError},
     kernel::KernelKill,
     short::ShortMessage,
-    types::{Pid, Sender, Tid},
+    types::{Sender, Tid},
 };
 
 use crate::{
@@ -122,7 +122,7 @@ impl Kernel {
             return Delivery::ReceiverFault;
         };
         let stamp = self.sender(sender);
-        let acting_for = self.acting_for_word(sender);
+        let acting_for = self.thread(sender).map_or(0, Thread::acting_for_word);
         match msg {
             Outgoing::Short { kind, msg: words } => {
                 self.write_short_delivery(receiver, stamp, acting_for, kind, &words, [0; 2])
@@ -171,14 +171,6 @@ impl Kernel {
         self.thread_mut(receiver)
             .expect("receiver exists")
             .deliver_short(from, acting_for, kind, msg, extra);
-    }
-
-    /// The pid a thread's messages are stamped as acting for (0: none).
-    #[inline(always)]
-    pub fn acting_for_word(&self, tid: Tid) -> u64 {
-        self.thread(tid)
-            .and_then(|t| t.acting_for)
-            .map_or(0, |p: Pid| u64::from(p.0))
     }
 
     /// Copies a byte message from the sender's memory into the receiver's
@@ -303,6 +295,13 @@ impl Thread {
         self.frame.rdx = kind as u64;
         self.frame.r10 = acting_for;
         self.state = ThreadState::Ready;
+    }
+
+    /// The pid this thread's messages are stamped as acting for (0: none),
+    /// as a receive's `r10` carries it.
+    #[inline(always)]
+    pub fn acting_for_word(&self) -> u64 {
+        self.acting_for.map_or(0, |p| u64::from(p.0))
     }
 
     /// Completes this thread's forwarded system call with `reply`: rax, and
