@@ -90,7 +90,7 @@ fn mmap_file_needs_a_file_and_an_aligned_offset() {
         len: PAGE,
         prot: Prot::READ,
         flags: MapKind::PRIVATE,
-        file: Some((FileId(1), offset)),
+        file: Some(FileSlice::unsized_(FileId(1), offset)),
     };
     assert_eq!(s.mmap(args(12)).map(|r| r.0), Err(Errno::Invalid));
     assert_eq!(s.mmap(args(!(PAGE - 1))).map(|r| r.0), Err(Errno::Invalid));
