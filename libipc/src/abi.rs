@@ -58,6 +58,8 @@
 //! | `LeaseRead` | offset, buf ptr, len | bytes copied |
 //! | `LeaseWrite` | offset, src ptr, len | bytes copied |
 //! | `SetSegmentBase` | which ([`SegmentBase`]), base | - (the calling thread's FS or GS base; a base at or above [`crate::types::USER_END`] or an unknown `which` is `InvalidArgument`) |
+//! | `SleepUntil` | `CLOCK_MONOTONIC` deadline in ns | - (the thread is parked until the first timer tick at or after it; a past deadline returns at once) |
+//! | `ThreadEntries` | tid ([`SELF_THREAD`], or a thread of a process the caller pages) | the system calls and exceptions that thread has made (interrupts are not its doing); tests check that the vDSO's clocks enter no kernel |
 //!
 //! A lease (Hubris style) is memory a caller lends the server for one call:
 //! bulk data moves through it with `LeaseRead`/`LeaseWrite` instead of many
@@ -81,6 +83,7 @@
 //! | `Unmap` | pid, virt, page count | pages that were present |
 //! | `SpaceDestroy` | pid | - |
 //! | `CapGrant` | pid, source slot (needs `GRANT`), destination slot, [`Rights`] | - |
+//! | `VvarFrame` | - | the clock page's physical address: the pager maps it read-only (`Map` refuses it writable or executable) |
 //! | `Shutdown` | [`ExitStatus`] | never returns |
 //!
 //! # Personalities
@@ -106,6 +109,9 @@
 /// console rather than the log: a Linux program's `write(1, ..)` that the
 /// pager serves.
 pub const DEBUG_WRITE_CONSOLE: u64 = 1;
+
+/// The calling thread, where a call takes a tid (`ThreadEntries`).
+pub const SELF_THREAD: u64 = u64::MAX;
 
 /// "No capability" where a call takes an optional slot.
 pub const NO_CAP: u64 = u64::MAX;
@@ -224,6 +230,9 @@ pub enum Syscall {
     Impersonate = 28,
     CapCopy = 29,
     SetSegmentBase = 30,
+    SleepUntil = 31,
+    VvarFrame = 32,
+    ThreadEntries = 33,
 }
 
 impl Syscall {
@@ -257,6 +266,9 @@ impl Syscall {
             28 => Syscall::Impersonate,
             29 => Syscall::CapCopy,
             30 => Syscall::SetSegmentBase,
+            31 => Syscall::SleepUntil,
+            32 => Syscall::VvarFrame,
+            33 => Syscall::ThreadEntries,
             _ => return None,
         })
     }
@@ -463,6 +475,9 @@ pub mod pager_layout {
     pub const RAMDISK_WINDOW: u64 = 0x0000_2000_0000_0000;
     /// The [`super::PagerBootInfo`] page, read-only.
     pub const BOOT_INFO: u64 = 0x0000_3000_0000_0000;
+    /// The clock page (vvar), read-only: the pager's own clock, and how it
+    /// reads the page for a process that maps it.
+    pub const VVAR: u64 = 0x0000_3000_0000_1000;
     /// Top of the pager's stack.
     pub const STACK_TOP: u64 = 0x0000_7fff_ff00_0000;
     /// The pager's stack size in pages.

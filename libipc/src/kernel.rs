@@ -121,12 +121,21 @@ impl SyscallInfo {
 /// emulation and signal delivery need that), and a new FS or GS base
 /// (`arch_prctl`). The kernel checks that a new `rip` and a base are user
 /// addresses.
+///
+/// `sleep_until` parks the caller until that `CLOCK_MONOTONIC` time (ns
+/// since boot, the clock page's) before it resumes with `rax`: how a server
+/// answers `nanosleep` and `clock_nanosleep` without holding a thread per
+/// sleeper. The kernel's timer queue wakes it on the first tick at or after
+/// the deadline (a past one resumes it at once); a sleeper whose process is
+/// destroyed is dropped from the queue. It travels in the base's word, so a
+/// reply cannot both sleep and set a segment base.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyscallReply {
     pub rax: u64,
     pub rip: Option<u64>,
     pub rsp: Option<u64>,
     pub base: Option<SegmentBaseSet>,
+    pub sleep_until: Option<u64>,
 }
 
 /// A thread-local-storage base a [`SyscallReply`] sets.
@@ -145,7 +154,10 @@ pub mod syscall_reply_label {
     pub const SET_FS: u64 = 4;
     /// The fourth word is the new GS base (not with `SET_FS`).
     pub const SET_GS: u64 = 8;
-    pub const FLAGS: u64 = 15;
+    /// The fourth word is a monotonic deadline to sleep until (with
+    /// neither `SET_FS` nor `SET_GS`).
+    pub const SLEEP: u64 = 16;
+    pub const FLAGS: u64 = 31;
 }
 
 impl SyscallReply {
@@ -156,6 +168,15 @@ impl SyscallReply {
             rip: None,
             rsp: None,
             base: None,
+            sleep_until: None,
+        }
+    }
+
+    /// Returns `rax` once `CLOCK_MONOTONIC` reaches `deadline_ns`.
+    pub const fn sleep(rax: u64, deadline_ns: u64) -> SyscallReply {
+        SyscallReply {
+            sleep_until: Some(deadline_ns),
+            ..SyscallReply::value(rax)
         }
     }
 
@@ -187,6 +208,10 @@ impl SyscallReply {
             }
             None => {}
         }
+        if let Some(deadline) = self.sleep_until {
+            label |= SLEEP;
+            words[3] = deadline;
+        }
         ShortMessage::new(label, words)
     }
 
@@ -197,17 +222,19 @@ impl SyscallReply {
             return None;
         }
         let [rax, rip, rsp, base] = m.words;
-        let base = match (m.label & SET_FS != 0, m.label & SET_GS != 0) {
-            (false, false) => None,
-            (true, false) => Some(SegmentBaseSet::Fs(base)),
-            (false, true) => Some(SegmentBaseSet::Gs(base)),
-            (true, true) => return None,
+        let sleep_until = if m.label & SLEEP != 0 { Some(base) } else { None };
+        let base = match (m.label & SET_FS != 0, m.label & SET_GS != 0, sleep_until.is_some()) {
+            (false, false, _) => None,
+            (true, false, false) => Some(SegmentBaseSet::Fs(base)),
+            (false, true, false) => Some(SegmentBaseSet::Gs(base)),
+            _ => return None,
         };
         Some(SyscallReply {
             rax,
             rip: if m.label & SET_RIP != 0 { Some(rip) } else { None },
             rsp: if m.label & SET_RSP != 0 { Some(rsp) } else { None },
             base,
+            sleep_until,
         })
     }
 }
@@ -623,17 +650,17 @@ mod tests {
             SyscallReply::value(7),
             SyscallReply::error(38),
             SyscallReply {
-                rax: 0,
                 rip: Some(0x40_1000),
-                rsp: None,
-                base: None,
+                ..SyscallReply::value(0)
             },
             SyscallReply {
                 rax: 1,
                 rip: Some(2),
                 rsp: Some(3),
                 base: Some(SegmentBaseSet::Fs(0x7000)),
+                sleep_until: None,
             },
+            SyscallReply::sleep(0, 5_000_000_000),
             SyscallReply {
                 base: Some(SegmentBaseSet::Gs(0x8000)),
                 ..SyscallReply::value(0)
@@ -644,9 +671,11 @@ mod tests {
         assert_eq!(SyscallReply::error(38).rax as i64, -38);
         assert_eq!(SyscallReply::from_message(&ShortMessage::label(0)), None);
         assert_eq!(
-            SyscallReply::from_message(&ShortMessage::label(syscall_reply_label::TAG | 16)),
+            SyscallReply::from_message(&ShortMessage::label(syscall_reply_label::TAG | 32)),
             None
         );
+        let sleep_and_fs = syscall_reply_label::TAG | syscall_reply_label::SLEEP | syscall_reply_label::SET_FS;
+        assert_eq!(SyscallReply::from_message(&ShortMessage::label(sleep_and_fs)), None);
         let both = syscall_reply_label::TAG | syscall_reply_label::SET_FS | syscall_reply_label::SET_GS;
         assert_eq!(SyscallReply::from_message(&ShortMessage::label(both)), None);
     }

@@ -119,6 +119,9 @@ pub enum Request {
     Service {
         name: ServiceName,
     },
+    /// Where the caller's clock page (`[vvar]`) is mapped: `runtime::time`
+    /// reads clocks there without a system call.
+    ClockPage,
     /// The procfs server asks about a process (refused for anyone else);
     /// a `Vmas` question comes with a lease the VMAs are written into.
     /// Boxed: the other requests stay a few words, cheap to move.
@@ -219,6 +222,7 @@ mod request_label {
     pub const POOL_STATS: u64 = 6;
     pub const NULL: u64 = 7;
     pub const SERVICE: u64 = 8;
+    pub const CLOCK_PAGE: u64 = 9;
 }
 
 /// Labels of the short form of responses.
@@ -245,6 +249,7 @@ impl Request {
             Request::Resident { addr, len } => ShortMessage::new(RESIDENT, [addr.0, len, 0, 0]),
             Request::PoolStats => ShortMessage::label(POOL_STATS),
             Request::Null => ShortMessage::label(NULL),
+            Request::ClockPage => ShortMessage::label(CLOCK_PAGE),
             Request::Service { name } => {
                 let [a, b] = name.to_words();
                 ShortMessage::new(SERVICE, [a, b, 0, 0])
@@ -282,6 +287,7 @@ impl Request {
             },
             POOL_STATS => Request::PoolStats,
             NULL => Request::Null,
+            CLOCK_PAGE => Request::ClockPage,
             SERVICE => Request::Service {
                 name: ServiceName::from_words(a, b),
             },
@@ -355,6 +361,7 @@ mod tests {
             },
             Request::PoolStats,
             Request::Null,
+            Request::ClockPage,
             Request::Service {
                 name: ServiceName::new("procfs").unwrap(),
             },

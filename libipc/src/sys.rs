@@ -280,6 +280,31 @@ pub fn set_segment_base(which: SegmentBase, base: VirtAddr) -> Result<(), SysErr
     syscall6(Syscall::SetSegmentBase, [which as u64, base.0, 0, 0, 0, 0]).map(|_| ())
 }
 
+/// Parks the calling thread until `CLOCK_MONOTONIC` (the clock page's,
+/// nanoseconds since boot) reaches `deadline_ns`; the kernel wakes it on
+/// the first timer tick at or after it. A past deadline returns at once.
+/// See `runtime::time` for the clock itself.
+pub fn sleep_until(deadline_ns: u64) {
+    let _ = syscall6(Syscall::SleepUntil, [deadline_ns, 0, 0, 0, 0, 0]);
+}
+
+/// The system calls and exceptions thread `tid` has made: its own, or one
+/// of a process the caller pages. Tests use it to show that a clock read
+/// through the clock page enters no kernel.
+pub fn thread_entries(tid: Tid) -> Result<u64, SysError> {
+    syscall6(Syscall::ThreadEntries, [u64::from(tid.0), 0, 0, 0, 0, 0]).map(|r| r.0)
+}
+
+/// The calling thread's [`thread_entries`].
+pub fn own_entries() -> u64 {
+    syscall6(Syscall::ThreadEntries, [crate::abi::SELF_THREAD, 0, 0, 0, 0, 0]).map_or(0, |r| r.0)
+}
+
+/// Pager only: the clock page's frame, to map read-only into processes.
+pub fn vvar_frame() -> Result<PhysAddr, SysError> {
+    syscall6(Syscall::VvarFrame, [0; 6]).map(|r| PhysAddr(r.0))
+}
+
 /// Pager only: a new, empty address space running the project's ABI.
 pub fn space_create() -> Result<Pid, SysError> {
     Ok(Pid(

@@ -155,7 +155,8 @@ impl Kernel {
         match to {
             ReplyTo::Short => t.finish_short_call(&msg),
             ReplyTo::Syscall => match SyscallReply::from_message(&msg) {
-                Some(reply) if t.finish_syscall(&reply).is_ok() => {}
+                // A sleeping answer takes the general path to the timer queue.
+                Some(reply) if reply.sleep_until.is_none() && t.finish_syscall(&reply).is_ok() => {}
                 // Malformed or a bad rip: the general path says why.
                 _ => return None,
             },

@@ -138,6 +138,14 @@ pub fn start_pager(kernel: &mut Kernel, image: &[u8], ramdisk: &[u8], pool: Fram
             .map_err(|_| LoadError::OutOfMemory)?;
     }
     let info_phys = map_new(space, pager_layout::BOOT_INFO, F::NO_EXECUTE)?;
+    space
+        .map(
+            VirtAddr::new(pager_layout::VVAR),
+            PhysAddr::new(crate::time::vvar_phys()),
+            F::NO_EXECUTE,
+            false,
+        )
+        .map_err(|_| LoadError::OutOfMemory)?;
     let info = PagerBootInfo {
         magic: PagerBootInfo::MAGIC,
         pool_phys: pool.start,

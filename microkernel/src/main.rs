@@ -26,6 +26,7 @@ mod ramdisk;
 mod sched;
 mod serial;
 mod syscall;
+mod time;
 mod trap_entry;
 
 use bootloader_api::{
@@ -131,6 +132,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         pool.start
     );
     log::info!("entropy source: {}", entropy::source());
+    time::init();
 
     let Some(image) = ramdisk.file(options.pager) else {
         panic!("pager binary {:?} not found in the ramdisk", options.pager);

@@ -35,6 +35,15 @@ impl Kernel {
         if !m.virt.is_canonical() || !m.virt.is_user() {
             return Err(SysError::BadAddress);
         }
+        if m.phys.0 == crate::time::vvar_phys() {
+            // The clock page: any pager may map it, never writable nor
+            // executable.
+            return if m.flags.0 & (MapFlags::WRITE.0 | MapFlags::EXEC.0 | MapFlags::ALLOW_WX.0) != 0 {
+                Err(SysError::NotPermitted)
+            } else {
+                Ok(())
+            };
+        }
         if !pool.contains(m.phys.0) {
             return Err(SysError::FrameNotOwned);
         }

@@ -158,6 +158,11 @@ pub enum ThreadState {
         server: Tid,
         to: ReplyTo,
     },
+    /// Parked until `CLOCK_MONOTONIC` reaches `until` (in
+    /// [`Kernel::sleepers`]).
+    Sleeping {
+        until: u64,
+    },
 }
 
 pub struct Thread {
@@ -185,6 +190,8 @@ pub struct Thread {
     pub segments: SegmentState,
     /// Its FPU and SSE state, once it has used them (`arch::fpu`).
     pub fpu: Option<alloc::boxed::Box<crate::arch::fpu::FpuArea>>,
+    /// System calls and exceptions it has made (`ThreadEntries`).
+    pub entries: u64,
 }
 
 /// TSC stamps along one fault's path (0 = not reached).
@@ -239,6 +246,9 @@ pub struct Kernel {
     pub page_table_limit: u32,
     /// The thread whose FPU state the CPU holds (`arch::fpu`).
     pub fpu_owner: Option<Tid>,
+    /// Sleeping threads by deadline, latest first (the next to wake is
+    /// last). Allocated for every thread at boot, so it never grows.
+    pub sleepers: Vec<(u64, Tid)>,
 }
 
 impl Kernel {
@@ -253,6 +263,36 @@ impl Kernel {
             profile: libipc::abi::FaultProfile::default(),
             page_table_limit,
             fpu_owner: None,
+            sleepers: Vec::with_capacity(MAX_THREADS),
+        }
+    }
+
+    /// Parks `tid` until `CLOCK_MONOTONIC` reaches `until`; its result
+    /// registers are set already. `false` (the thread runs on) when the
+    /// deadline has passed.
+    pub fn sleep(&mut self, tid: Tid, until: u64) -> bool {
+        if until <= crate::time::monotonic_ns() {
+            return false;
+        }
+        let Some(t) = self.thread_mut(tid) else { return false };
+        t.state = ThreadState::Sleeping { until };
+        self.run_queue.retain(|&t| t != tid);
+        let at = self.sleepers.partition_point(|&(d, _)| d > until);
+        self.sleepers.insert(at, (until, tid));
+        true
+    }
+
+    /// Readies every sleeper whose deadline is at or before `now`.
+    pub fn wake_sleepers(&mut self, now: u64) {
+        while let Some(&(until, tid)) = self.sleepers.last() {
+            if until > now {
+                break;
+            }
+            self.sleepers.pop();
+            if let Some(t) = self.thread_mut(tid) {
+                t.state = ThreadState::Ready;
+                self.run_queue.push_back(tid);
+            }
         }
     }
 
@@ -342,6 +382,7 @@ impl Kernel {
             fault_times: FaultTimes::default(),
             segments: SegmentState::default(),
             fpu: None,
+            entries: 0,
         })?);
         let syscall_ep = syscall_ep.filter(|_| routes.is_some());
         for ep in [pager_ep, syscall_ep].into_iter().flatten() {
@@ -449,6 +490,7 @@ impl Kernel {
                     e.release_empty_queue();
                 }
             }
+            Some(ThreadState::Sleeping { .. }) => self.sleepers.retain(|&(_, t)| t != tid),
             _ => {}
         }
         if self.current == Some(tid) {

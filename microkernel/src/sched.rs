@@ -69,14 +69,22 @@ impl Kernel {
         out
     }
 
-    /// The next runnable thread from the queue.
+    /// The next runnable thread from the queue; with none but sleepers,
+    /// the CPU halts until a tick wakes one.
     fn pick(&mut self) -> Tid {
-        while let Some(tid) = self.run_queue.pop_front() {
-            if matches!(self.thread(tid).map(|t| &t.state), Some(ThreadState::Ready)) {
-                return tid;
+        loop {
+            while let Some(tid) = self.run_queue.pop_front() {
+                if matches!(self.thread(tid).map(|t| &t.state), Some(ThreadState::Ready)) {
+                    return tid;
+                }
             }
+            if self.sleepers.is_empty() {
+                self.deadlock()
+            }
+            crate::arch::interrupts::wait_for_interrupt();
+            let now = crate::time::tick();
+            self.wake_sleepers(now);
         }
-        self.deadlock()
     }
 
     /// Every thread is blocked and nothing (no device) can wake one: a
@@ -109,8 +117,11 @@ impl Kernel {
         self.switch_to(target)
     }
 
-    /// Timer preemption of `current`.
+    /// Timer preemption of `current`; the tick also moves the clock page
+    /// on and wakes the sleepers it reached.
     pub fn preempt(&mut self, current: Tid) -> Next {
+        let now = crate::time::tick();
+        self.wake_sleepers(now);
         if self.run_queue.is_empty() {
             Next::Continue
         } else {

@@ -119,6 +119,29 @@ impl Kernel {
             Syscall::SpaceDestroy => self.sys_space_destroy(pid, Pid(args[0] as u32)),
             Syscall::Shutdown => self.sys_shutdown(pid, args[0]),
             Syscall::SetSegmentBase => self.sys_set_segment_base(tid, args[0], args[1]).map(|()| (0, 0, 0)),
+            Syscall::SleepUntil => {
+                self.set_result(tid, Ok((0, 0, 0)));
+                return if self.sleep(tid, args[0]) {
+                    Next::Schedule
+                } else {
+                    Next::Continue
+                };
+            }
+            Syscall::VvarFrame => {
+                if self.is_pager(pid) {
+                    Ok((crate::time::vvar_phys(), 0, 0))
+                } else {
+                    Err(SysError::NotPermitted)
+                }
+            }
+            Syscall::ThreadEntries => {
+                let target = if args[0] == libipc::abi::SELF_THREAD {
+                    tid
+                } else {
+                    Tid(args[0] as u32)
+                };
+                self.sys_thread_entries(pid, target)
+            }
         };
         self.set_result(tid, result);
         Next::Continue
@@ -320,6 +343,12 @@ impl Kernel {
                     .expect("awaiting thread exists")
                     .finish_syscall(&reply)?;
                 self.consume_reply(tid);
+                // A sleeping answer parks the caller until its deadline.
+                if let Some(until) = reply.sleep_until
+                    && self.sleep(target, until)
+                {
+                    return Ok(None);
+                }
                 Ok(Some(target))
             }
             ((target, ReplyTo::Fault), ReplyBody::Short(m)) => {
@@ -543,6 +572,16 @@ impl Kernel {
             .create_thread(target, TrapFrame::new_user(entry.0, stack, arg), Some(ep), syscall_ep)
             .ok_or(SysError::OutOfMemory)?;
         Ok((u64::from(tid.0), 0, 0))
+    }
+
+    /// `ThreadEntries`: a thread's own count, or that of a thread of a
+    /// process the caller pages.
+    fn sys_thread_entries(&self, pid: Pid, target: Tid) -> SysResult {
+        let t = self.thread(target).ok_or(SysError::NoSuchObject)?;
+        if t.pid != pid {
+            self.paged_by(pid, t.pid)?;
+        }
+        Ok((t.entries, 0, 0))
     }
 
     fn sys_space_destroy(&mut self, pid: Pid, target: Pid) -> SysResult {

@@ -40,6 +40,15 @@ fn entered(kernel: &mut crate::object::Kernel, frame: *const TrapFrame) -> libip
     tid
 }
 
+/// Counts an entry the thread made itself (a system call or an exception,
+/// not an interrupt): `ThreadEntries`.
+#[inline(always)]
+fn count_entry(kernel: &mut crate::object::Kernel, tid: libipc::types::Tid) {
+    if let Some(t) = kernel.thread_mut(tid) {
+        t.entries += 1;
+    }
+}
+
 /// Exceptions and interrupts.
 pub extern "C" fn trap_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
     // SAFETY: the stub passes the frame it has just pushed; nothing else
@@ -62,10 +71,13 @@ pub extern "C" fn trap_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
     let next = if vector == u64::from(interrupts::TIMER_VECTOR) {
         interrupts::end_of_interrupt(interrupts::TIMER_VECTOR);
         kernel.preempt(tid)
-    } else if vector == fault::vector::DEVICE_NOT_AVAILABLE {
-        kernel.fpu_trap(tid)
     } else {
-        kernel.user_fault(tid)
+        count_entry(kernel, tid);
+        if vector == fault::vector::DEVICE_NOT_AVAILABLE {
+            kernel.fpu_trap(tid)
+        } else {
+            kernel.user_fault(tid)
+        }
     };
     kernel.finish(tid, next)
 }
@@ -75,6 +87,7 @@ pub extern "C" fn syscall_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
     let mut guard = KERNEL.lock();
     let kernel = guard.as_mut().expect("kernel initialized");
     let tid = entered(kernel, frame);
+    count_entry(kernel, tid);
     if let Some(next) = kernel.fastpath(tid) {
         return next;
     }

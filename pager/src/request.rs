@@ -54,6 +54,10 @@ pub fn serve(space: &mut AddressSpace, pool: &FramePool, request: &Request) -> R
             total: pool.total(),
         },
         Request::Null => Reply::Done,
+        Request::ClockPage => match space.vmas().iter().find(|v| v.name == crate::vma::VmaName::Vvar) {
+            Some(v) => Reply::Addr(VirtAddr(v.start)),
+            None => return Err(Errno::NoEntry),
+        },
         // The server's, not the policy library's: who is alive and which
         // services run are the launcher's facts.
         Request::Source(_) | Request::Linux(_) | Request::Service { .. } => return Err(Errno::NotSupported),

@@ -8,6 +8,7 @@
 //!   other anonymous memory; the pager maps its own eagerly).
 //! - [`print!`]/[`println!`] write to the kernel console.
 //! - [`pager`], [`procfs`]: typed clients of the pager and the procfs server.
+//! - [`time`]: clocks read from the clock page without a system call, and sleeping.
 #![no_std]
 
 extern crate alloc;
@@ -15,6 +16,7 @@ extern crate alloc;
 pub mod console;
 pub mod pager;
 pub mod procfs;
+pub mod time;
 
 pub use libipc;
 

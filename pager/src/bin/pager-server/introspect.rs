@@ -98,7 +98,7 @@ pub(crate) fn read_space(
         };
         let chunk = &mut out[at..at + n];
         match (v.resident.get(page), pager::space::page_fill(v, page)) {
-            (Some(frame), _) => chunk.copy_from_slice(&window.frame_mut(frame)[in_page..in_page + n]),
+            (Some(frame), _) => chunk.copy_from_slice(&window.frame(frame)[in_page..in_page + n]),
             (None, Fill::File { file, offset, len }) => {
                 // The page's file bytes, then zeros, as a fault would fill it.
                 let data = ramdisk.page_data(file, offset, len).get(in_page..).unwrap_or(&[]);
@@ -219,6 +219,10 @@ impl Server {
             let Some(frame) = self.ensure_resident(pid, page) else {
                 break;
             };
+            // The clock page is the kernel's: nobody writes it.
+            if Some(frame) == self.window.vvar() {
+                break;
+            }
             self.window.frame_mut(frame)[in_page..in_page + n].copy_from_slice(&data[at..at + n]);
             done = at + n;
         }

@@ -151,6 +151,7 @@ impl Server {
         )
         .map_err(|e| (alloc::format!("{e}"), e.code() as u16))?;
         let mut space = loaded.space;
+        self.install_vdso(&mut space).map_err(|e| (e, errno::ENOMEM))?;
         // The initial stack: fresh frames holding the image, resident in
         // the space so the first touch maps them.
         for (page, offset, chunk) in loaded.stack.pages() {

@@ -38,6 +38,7 @@ mod options;
 mod profile;
 mod ramdisk;
 mod serve;
+mod vdso;
 mod window;
 
 use libipc::abi::{ExitStatus, PagerBootInfo, pager_layout};

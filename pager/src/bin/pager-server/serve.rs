@@ -474,6 +474,8 @@ impl Server {
         let image = program.image(FileId(file as u64), alloc::format!("/{name}"));
         let loaded = layout::load(&image, &self.settings, Rlimits::default(), &mut self.rng)
             .map_err(|e| alloc::format!("cannot lay out the program: {e:?}"))?;
+        let mut space = loaded.space;
+        self.install_vdso(&mut space)?;
         let pid = sys::space_create().map_err(|e| alloc::format!("space_create: {e:?}"))?;
         let started = self
             .grant_capabilities(pid, own)
@@ -493,9 +495,9 @@ impl Server {
             pid.0,
             loaded.entry.0,
             loaded.stack_pointer.0,
-            loaded.space.layout.start_brk
+            space.layout.start_brk
         );
-        self.adopt(pid, name.into(), loaded.space, identity, None);
+        self.adopt(pid, name.into(), space, identity, None);
         Ok(pid)
     }
 
@@ -690,6 +692,10 @@ impl Server {
     }
 
     fn free_frame(&mut self, frame: libipc::types::PhysAddr) {
+        // The clock page is the kernel's, mapped into every process.
+        if Some(frame) == self.window.vvar() {
+            return;
+        }
         if let Err(e) = self.frames.free(frame) {
             plog!(Error, "frame pool: {e:?}");
         }

@@ -3,15 +3,21 @@
 //! plain memory write: no system call, and never a fault.
 
 use libipc::{
-    abi::{PagerBootInfo, pager_layout::POOL_WINDOW},
+    abi::{
+        PagerBootInfo,
+        pager_layout::{POOL_WINDOW, VVAR},
+    },
     types::{PAGE_SIZE, PhysAddr},
 };
 
-/// The mapped pool.
+/// The mapped pool, and the clock page the kernel maps beside it.
 #[derive(Clone, Copy, Debug)]
 pub struct Window {
     phys_base: u64,
     frames: u64,
+    /// The clock page's frame (mapped read-only at [`VVAR`]), which
+    /// processes map too: reads of their `[vvar]` come here.
+    vvar: Option<PhysAddr>,
 }
 
 impl Window {
@@ -19,7 +25,23 @@ impl Window {
         Window {
             phys_base: info.pool_phys,
             frames: info.pool_frames,
+            vvar: libipc::sys::vvar_frame().ok(),
         }
+    }
+
+    /// The clock page's frame, if the kernel has one.
+    pub fn vvar(&self) -> Option<PhysAddr> {
+        self.vvar
+    }
+
+    /// A frame's bytes, to read: a pool frame or the clock page.
+    pub fn frame(&mut self, phys: PhysAddr) -> &[u8] {
+        if Some(phys) == self.vvar {
+            // SAFETY: the kernel maps the clock page read-only at VVAR
+            // before the pager starts; it is only read here.
+            return unsafe { core::slice::from_raw_parts(VVAR as *const u8, PAGE_SIZE as usize) };
+        }
+        self.frame_mut(phys)
     }
 
     /// The frame's bytes.
