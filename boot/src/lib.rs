@@ -87,7 +87,12 @@ pub fn run_built(artifacts: &build::Artifacts, scenario: &Scenario) -> Result<qe
         .join(format!("{}-{}", scenario.name, std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = (|| {
-        let ramdisk = ramdisk::pack(artifacts, &scenario.cmdline, &scenario.exec, &dir)?;
+        let cmdline = if scenario.exec.is_empty() {
+            scenario.cmdline.clone()
+        } else {
+            exec::with_personality(&scenario.cmdline)
+        };
+        let ramdisk = ramdisk::pack(artifacts, &cmdline, &scenario.exec, &dir)?;
         let image = image::make(&artifacts.kernel, &ramdisk, scenario.firmware, &dir)?;
         qemu::run(&image, scenario.firmware, &scenario.qemu)
     })();

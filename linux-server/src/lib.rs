@@ -21,7 +21,8 @@
 //! | message | answer |
 //! |---|---|
 //! | `Syscall` from a Linux process | `SyscallReply` in registers |
-//! | anything else | `ShortMessage` with label [`NOT_SERVED`], or an empty byte reply |
+//! | a short message | `ShortMessage` with label [`libipc::short::UNSUPPORTED_LABEL`] |
+//! | a byte message | an empty byte reply |
 //!
 //! The logic lives here as plain, host-tested Rust ([`personality`],
 //! [`path`], [`fds`], [`layout`]); the binary only moves bytes between the
@@ -38,6 +39,3 @@ pub mod layout;
 pub mod nr;
 pub mod path;
 pub mod personality;
-
-/// The label of the answer to a message that is not a system call.
-pub const NOT_SERVED: u64 = 0x4e4f_5453; // "NOTS"
