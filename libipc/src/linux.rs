@@ -45,7 +45,12 @@ pub enum PersonalityRequest {
     /// Make `[addr, addr + len)` of `pid` resident, as faults by an access
     /// (`write` or read) would: `Fault` when Linux's `copy_to_user` or
     /// `copy_from_user` would fail there.
-    Touch { pid: Pid, addr: VirtAddr, len: u64, write: bool },
+    Touch {
+        pid: Pid,
+        addr: VirtAddr,
+        len: u64,
+        write: bool,
+    },
     /// Open a ramdisk file (a path relative to the ramdisk's root, without
     /// a leading `/`, at most [`MAX_PATH`] bytes).
     OpenFile { path: String },

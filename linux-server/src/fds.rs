@@ -44,7 +44,10 @@ impl OpenFile {
     }
 
     pub fn writable(&self) -> bool {
-        matches!(self.flags & crate::nr::o::ACCMODE, crate::nr::o::WRONLY | crate::nr::o::RDWR)
+        matches!(
+            self.flags & crate::nr::o::ACCMODE,
+            crate::nr::o::WRONLY | crate::nr::o::RDWR
+        )
     }
 }
 

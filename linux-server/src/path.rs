@@ -113,12 +113,18 @@ mod tests {
 
     #[test]
     fn proc_files_and_links() {
-        assert_eq!(resolve(b"/proc/self/maps"), Ok(Target::Proc(ProcPid::Caller, ProcFile::Maps)));
+        assert_eq!(
+            resolve(b"/proc/self/maps"),
+            Ok(Target::Proc(ProcPid::Caller, ProcFile::Maps))
+        );
         assert_eq!(
             resolve(b"/proc/12/smaps_rollup"),
             Ok(Target::Proc(ProcPid::Pid(Pid(12)), ProcFile::SmapsRollup))
         );
-        assert_eq!(resolve(b"/proc/thread-self/mem"), Ok(Target::Proc(ProcPid::Caller, ProcFile::Mem)));
+        assert_eq!(
+            resolve(b"/proc/thread-self/mem"),
+            Ok(Target::Proc(ProcPid::Caller, ProcFile::Mem))
+        );
         assert_eq!(resolve(b"/proc/self/exe"), Ok(Target::Exe(ProcPid::Caller)));
         assert_eq!(resolve(b"/proc/self"), Ok(Target::Directory));
         assert_eq!(resolve(b"/"), Ok(Target::Directory));

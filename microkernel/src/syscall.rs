@@ -4,8 +4,8 @@
 use libipc::{
     MAX_MESSAGE,
     abi::{
-        DEBUG_WRITE_CONSOLE, DEBUG_WRITE_LOG, ExitStatus, MAX_DEBUG_WRITE, LeaseDesc, MapFlags, MessageKind, NO_CAP, Rights, SpaceFlags, SysError,
-        Syscall, SyscallRoutes,
+        DEBUG_WRITE_CONSOLE, DEBUG_WRITE_LOG, ExitStatus, LeaseDesc, MAX_DEBUG_WRITE, MapFlags, MessageKind, NO_CAP,
+        Rights, SpaceFlags, SysError, Syscall, SyscallRoutes,
     },
     kernel::{FaultReplyRegs, KernelEvent, KernelKill, MAX_FAULT_MAPPINGS, Mapping, SyscallReply},
     short::ShortMessage,
@@ -29,7 +29,6 @@ pub enum FaultOutcome {
     /// page tables could not grow).
     Killed,
 }
-
 
 type SysResult = Result<(u64, u64, u64), SysError>;
 

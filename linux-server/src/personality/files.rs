@@ -248,7 +248,10 @@ impl<'a> Context<'a> {
         for i in 0..count {
             let base = self.read_word(iov.wrapping_add(i * 16))?;
             let len = self.read_word(iov.wrapping_add(i * 16 + 8))?;
-            total = total.checked_add(len).filter(|&t| t <= i64::MAX as u64).ok_or(Errno::Inval)?;
+            total = total
+                .checked_add(len)
+                .filter(|&t| t <= i64::MAX as u64)
+                .ok_or(Errno::Inval)?;
             pieces.push((base, len));
         }
         Ok(pieces)
@@ -265,12 +268,7 @@ impl<'a> Context<'a> {
     }
 
     /// One read or write per piece, stopping at the first short one.
-    fn vectored(
-        &mut self,
-        fd: u64,
-        pieces: &[(u64, u64)],
-        each: Transfer<'a>,
-    ) -> Result<u64, Errno> {
+    fn vectored(&mut self, fd: u64, pieces: &[(u64, u64)], each: Transfer<'a>) -> Result<u64, Errno> {
         self.process.fds.get(fd)?;
         let mut total = 0;
         for &(base, len) in pieces {
@@ -299,7 +297,9 @@ impl<'a> Context<'a> {
             Kind::Console => return Err(Errno::SPipe),
             Kind::Ramdisk(info) => (Some(info.file.size), false),
             // /proc/<pid>/mem's offsets are addresses, all of them valid.
-            Kind::Proc { file: ProcFile::Mem, .. } => (None, true),
+            Kind::Proc {
+                file: ProcFile::Mem, ..
+            } => (None, true),
             Kind::Proc { .. } => (None, false),
         };
         let new = match (whence, size) {
@@ -417,7 +417,9 @@ impl<'a> Context<'a> {
                 self.exe_of(who.resolve(self.sender.pid))?;
             }
             Target::Proc(who, _) => {
-                self.host.process(who.resolve(self.sender.pid)).map_err(|_| Errno::NoEnt)?;
+                self.host
+                    .process(who.resolve(self.sender.pid))
+                    .map_err(|_| Errno::NoEnt)?;
             }
             Target::Directory => {}
         }

@@ -16,10 +16,9 @@ use libipc::{
     kernel::SegmentBaseSet,
     types::{Pid, Sender},
 };
+pub use process::Process;
 
 use crate::{errno::Errno, host::Host, layout::Timespec, nr};
-
-pub use process::Process;
 
 /// How a call is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -263,7 +263,10 @@ fn ramdisk_files_open_read_seek_and_stat() {
     assert_eq!(t.call(nr::LSEEK, &[fd, (-10i64) as u64, nr::SEEK_END]), Ok(9990));
     assert_eq!(t.call(nr::READ, &[fd, BUF, 100]), Ok(10));
     assert_eq!(t.call(nr::READ, &[fd, BUF, 100]), Ok(0));
-    assert_eq!(t.call(nr::LSEEK, &[fd, (-1i64) as u64, nr::SEEK_SET]), Err(Errno::Inval));
+    assert_eq!(
+        t.call(nr::LSEEK, &[fd, (-1i64) as u64, nr::SEEK_SET]),
+        Err(Errno::Inval)
+    );
     assert_eq!(t.call(nr::LSEEK, &[fd, 0, 9]), Err(Errno::Inval));
     assert_eq!(t.call(nr::LSEEK, &[fd, 5, nr::SEEK_DATA]), Ok(5));
     assert_eq!(t.call(nr::LSEEK, &[fd, 5, nr::SEEK_HOLE]), Ok(10_000));
@@ -384,10 +387,16 @@ fn proc_files_are_read_through_procfs_with_the_callers_rights() {
     assert_eq!(t.open("/proc/8/mem", o::RDONLY), Err(Errno::Acces));
     t.host.proc_denied = false;
     let mem = t.open("/proc/self/mem", o::RDWR).unwrap();
-    assert_eq!(t.call(nr::LSEEK, &[mem, 0xffff_8000_0000_0000, nr::SEEK_SET]), Ok(0xffff_8000_0000_0000));
+    assert_eq!(
+        t.call(nr::LSEEK, &[mem, 0xffff_8000_0000_0000, nr::SEEK_SET]),
+        Ok(0xffff_8000_0000_0000)
+    );
     assert_eq!(t.call(nr::PWRITE64, &[mem, BUF, 4, 0x1000]), Ok(4));
     assert_eq!(t.call(nr::FSTAT, &[mem, BUF]), Ok(0));
-    assert_eq!(u32::from_le_bytes(t.host.get(BUF + 24, 4).try_into().unwrap()), 0o100600);
+    assert_eq!(
+        u32::from_le_bytes(t.host.get(BUF + 24, 4).try_into().unwrap()),
+        0o100600
+    );
 }
 
 #[test]
@@ -404,7 +413,10 @@ fn stat_access_and_readlink_by_name() {
     let gone = t.string(BASE + 0x100, "/proc/9/exe");
     assert_eq!(t.call(nr::READLINK, &[gone, BUF, 100]), Err(Errno::NoEnt));
     let file = t.string(BASE + 0x100, "/prog");
-    assert_eq!(t.call(nr::READLINKAT, &[nr::AT_FDCWD as u64, file, BUF, 100]), Err(Errno::Inval));
+    assert_eq!(
+        t.call(nr::READLINKAT, &[nr::AT_FDCWD as u64, file, BUF, 100]),
+        Err(Errno::Inval)
+    );
     assert_eq!(t.call(nr::STAT, &[file, BUF]), Ok(0));
     assert_eq!(word(t.host.get(BUF, 144), 48), 10_000);
     assert_eq!(t.call(nr::ACCESS, &[file, 4]), Ok(0));
@@ -418,12 +430,18 @@ fn stat_access_and_readlink_by_name() {
     assert_eq!(word(t.host.get(BUF, 144), 48), 10_000);
     let empty = t.string(BASE + 0x100, "");
     assert_eq!(t.call(nr::NEWFSTATAT, &[1, empty, BUF, nr::AT_EMPTY_PATH]), Ok(0));
-    assert_eq!(u32::from_le_bytes(t.host.get(BUF + 24, 4).try_into().unwrap()) >> 12, 0o02);
+    assert_eq!(
+        u32::from_le_bytes(t.host.get(BUF + 24, 4).try_into().unwrap()) >> 12,
+        0o02
+    );
     assert_eq!(t.call(nr::NEWFSTATAT, &[1, empty, BUF, 0]), Err(Errno::NoEnt));
     assert_eq!(t.call(nr::NEWFSTATAT, &[1, empty, BUF, 0x8000_0000]), Err(Errno::Inval));
     let root = t.string(BASE + 0x100, "/");
     assert_eq!(t.call(nr::STAT, &[root, BUF]), Ok(0));
-    assert_eq!(u32::from_le_bytes(t.host.get(BUF + 24, 4).try_into().unwrap()) & 0o170000, 0o040000);
+    assert_eq!(
+        u32::from_le_bytes(t.host.get(BUF + 24, 4).try_into().unwrap()) & 0o170000,
+        0o040000
+    );
     assert_eq!(t.call(nr::GETCWD, &[BUF, 100]), Ok(2));
     assert_eq!(t.host.get(BUF, 2), b"/\0");
     assert_eq!(t.call(nr::GETCWD, &[BUF, 1]), Err(Errno::Range));
@@ -490,7 +508,10 @@ fn state_of_ended_processes_is_dropped() {
     let mut t = T::new();
     for pid in 100..100 + PRUNE_AT as u32 {
         t.host.live.push(Pid(pid));
-        let sender = Sender { pid: Pid(pid), tid: Tid(1) };
+        let sender = Sender {
+            pid: Pid(pid),
+            tid: Tid(1),
+        };
         t.p.call(
             &mut t.host,
             Call {
@@ -536,8 +557,12 @@ fn signal_dispositions_and_masks_are_recorded() {
     assert_eq!(t.call(nr::RT_SIGPROCMASK, &[0, BUF, BUF + 8, 8]), Ok(0));
     assert_eq!(t.host.get(BUF + 8, 8), [0; 8]);
     assert_eq!(t.call(nr::RT_SIGPROCMASK, &[0, 0, BUF + 8, 8]), Ok(0));
-    let blocked = u64::MAX & !((1 << 8) | (1 << 18));
-    assert_eq!(t.host.get(BUF + 8, 8), blocked.to_le_bytes(), "SIGKILL and SIGSTOP stay unblocked");
+    let blocked: u64 = !((1 << 8) | (1 << 18));
+    assert_eq!(
+        t.host.get(BUF + 8, 8),
+        blocked.to_le_bytes(),
+        "SIGKILL and SIGSTOP stay unblocked"
+    );
     assert_eq!(t.call(nr::RT_SIGPROCMASK, &[7, BUF, 0, 8]), Err(Errno::Inval));
     assert_eq!(t.call(nr::RT_SIGPROCMASK, &[0, BUF, 0, 16]), Err(Errno::Inval));
     assert_eq!(t.call(nr::RT_SIGPROCMASK, &[0, BAD, 0, 8]), Err(Errno::Fault));
@@ -552,7 +577,10 @@ fn signal_dispositions_and_masks_are_recorded() {
     t.host.put(ss + 16, &0x4000u64.to_le_bytes());
     assert_eq!(t.call(nr::SIGALTSTACK, &[ss, 0]), Ok(0));
     assert_eq!(t.call(nr::SIGALTSTACK, &[0, BUF]), Ok(0));
-    assert_eq!((word(t.host.get(BUF, 24), 0), word(t.host.get(BUF, 24), 16)), (0x5000, 0x4000));
+    assert_eq!(
+        (word(t.host.get(BUF, 24), 0), word(t.host.get(BUF, 24), 16)),
+        (0x5000, 0x4000)
+    );
     t.host.put(ss + 8, &7u64.to_le_bytes());
     assert_eq!(t.call(nr::SIGALTSTACK, &[ss, 0]), Err(Errno::Inval));
     assert_eq!(t.call(nr::SIGALTSTACK, &[BAD, 0]), Err(Errno::Fault));
@@ -642,7 +670,10 @@ fn sleeps_end_on_the_monotonic_clock() {
             then: Ok(0)
         }
     );
-    assert_eq!(t.answer(nr::CLOCK_NANOSLEEP, &[4, 0, req, 0]), Answer::Error(Errno::Inval));
+    assert_eq!(
+        t.answer(nr::CLOCK_NANOSLEEP, &[4, 0, req, 0]),
+        Answer::Error(Errno::Inval)
+    );
 }
 
 #[test]
@@ -664,11 +695,20 @@ fn futexes_of_one_thread() {
     );
     assert!(matches!(
         t.answer(nr::FUTEX, &[word_at, 0, 5, 0]),
-        Answer::Sleep { until: Timespec { sec: u64::MAX, .. }, .. }
+        Answer::Sleep {
+            until: Timespec { sec: u64::MAX, .. },
+            ..
+        }
     ));
-    assert_eq!(t.answer(nr::FUTEX, &[word_at, 9, 5, 0, 0, 0]), Answer::Error(Errno::Inval));
+    assert_eq!(
+        t.answer(nr::FUTEX, &[word_at, 9, 5, 0, 0, 0]),
+        Answer::Error(Errno::Inval)
+    );
     assert_eq!(t.answer(nr::FUTEX, &[word_at, 1, 1]), Answer::Value(0));
-    assert_eq!(t.answer(nr::FUTEX, &[word_at, 4, 1, 0, 0, 6]), Answer::Error(Errno::Again));
+    assert_eq!(
+        t.answer(nr::FUTEX, &[word_at, 4, 1, 0, 0, 6]),
+        Answer::Error(Errno::Again)
+    );
     assert_eq!(t.answer(nr::FUTEX, &[word_at, 4, 1, 0, 0, 5]), Answer::Value(0));
     assert_eq!(t.answer(nr::FUTEX, &[word_at, 99, 1]), Answer::Error(Errno::NoSys));
     assert_eq!(t.answer(nr::SCHED_YIELD, &[]), Answer::Value(0));

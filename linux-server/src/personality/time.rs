@@ -2,12 +2,7 @@
 //! end by its timeout).
 
 use super::{Answer, Context};
-use crate::{
-    errno::Errno,
-    host::Clock,
-    layout::Timespec,
-    nr::futex,
-};
+use crate::{errno::Errno, host::Clock, layout::Timespec, nr::futex};
 
 /// Linux's clock ids.
 mod id {
@@ -26,10 +21,7 @@ const TIMER_ABSTIME: u64 = 1;
 /// The coarse clocks' resolution: the kernel's timer tick.
 const COARSE_RESOLUTION_NS: u64 = 4_000_000;
 /// "Forever": a wait without a timeout.
-const FOREVER: Timespec = Timespec {
-    sec: u64::MAX,
-    nsec: 0,
-};
+const FOREVER: Timespec = Timespec { sec: u64::MAX, nsec: 0 };
 
 /// What a clock id reads.
 enum Source {
@@ -78,7 +70,8 @@ impl Context<'_> {
             }
         };
         if res != 0 {
-            self.host.write_user(res, &Timespec::from_nanos(resolution).to_bytes())?;
+            self.host
+                .write_user(res, &Timespec::from_nanos(resolution).to_bytes())?;
         }
         Ok(0)
     }
@@ -129,10 +122,7 @@ impl Context<'_> {
     }
 
     pub(super) fn clock_nanosleep(&mut self, clock: u64, flags: u64, req: u64) -> Answer {
-        let sleeps = matches!(
-            clock,
-            id::REALTIME | id::MONOTONIC | id::BOOTTIME | id::PROCESS_CPUTIME
-        );
+        let sleeps = matches!(clock, id::REALTIME | id::MONOTONIC | id::BOOTTIME | id::PROCESS_CPUTIME);
         if !sleeps {
             return Answer::Error(Errno::Inval);
         }

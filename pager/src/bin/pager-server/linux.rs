@@ -289,7 +289,11 @@ impl Server {
 
     /// A question of the personality server (and only of the `linux`
     /// service this pager launched).
-    pub(crate) fn personality(&mut self, asker: Sender, request: PersonalityRequest) -> Result<PersonalityReply, Errno> {
+    pub(crate) fn personality(
+        &mut self,
+        asker: Sender,
+        request: PersonalityRequest,
+    ) -> Result<PersonalityReply, Errno> {
         if Some(asker.pid) != self.service_pid(libipc::linux::SERVICE_NAME) {
             return Err(Errno::NotPermitted);
         }
@@ -346,7 +350,10 @@ impl Server {
             return Ok(FileInfo { file, addr });
         }
         if bytes.is_empty() {
-            return Ok(FileInfo { file, addr: VirtAddr(0) });
+            return Ok(FileInfo {
+                file,
+                addr: VirtAddr(0),
+            });
         }
         let process = self.process_mut(server).ok_or(Errno::NoEntry)?;
         let args = MmapArgs {
