@@ -784,7 +784,12 @@ fn permits(prot: Prot, access: Access) -> bool {
 /// The pages a fault at `page` maps: the faulting page first, then the
 /// non-resident pages of `window` inside `vma`, at most one reply's worth.
 fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<PageToMap> {
-    let (low, high) = (page_down(window.start).max(vma.start), window.end.min(vma.end));
+    // A window never reaches past the end of a mapped file (SIGBUS there).
+    let end = match vma.backing {
+        Backing::File { data_end, .. } => page_up(data_end).unwrap_or(vma.end).min(vma.end),
+        Backing::Anonymous => vma.end,
+    };
+    let (low, high) = (page_down(window.start).max(vma.start), window.end.min(end));
     let span = high.saturating_sub(low) / PAGE_SIZE;
     let mut pages = Vec::with_capacity(span.clamp(1, MAX_FAULT_MAPPINGS as u64) as usize);
     pages.push(page_to_map(vma, page));
