@@ -113,13 +113,12 @@ fn fail(message: impl std::fmt::Display) -> ! {
     std::process::exit(2)
 }
 
-/// `fault_c` compiled with `musl-gcc -O2 -static` into `target/bench/`,
+/// `source` compiled with `musl-gcc -O2 -static` into `target/bench/`,
 /// compiled again only when the source is newer than the binary.
-fn compile_static(root: &Path, fault_c: &Path) -> Result<PathBuf, String> {
-    let source = root.join(fault_c);
+fn compile_static(root: &Path, source: &Path) -> Result<PathBuf, String> {
     let out = root.join("target/bench/fault-musl");
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let source_time = modified(&source).ok_or_else(|| format!("{} not found (--fault-c)", source.display()))?;
+    let source_time = modified(source).ok_or_else(|| format!("{} not found (--fault-c)", source.display()))?;
     if modified(&out).is_some_and(|t| t >= source_time) {
         return Ok(out);
     }
@@ -127,7 +126,7 @@ fn compile_static(root: &Path, fault_c: &Path) -> Result<PathBuf, String> {
     let status = Command::new("musl-gcc")
         .args(["-O2", "-static", "-o"])
         .arg(&out)
-        .arg(&source)
+        .arg(source)
         .status()
         .map_err(|e| format!("musl-gcc: {e}: install musl-tools (or run .ci/setup)"))?;
     if !status.success() {
@@ -150,7 +149,19 @@ fn main() {
         .and_then(|()| boot::build::build(true))
         .unwrap_or_else(|e| fail(e));
     // The same binary for both kernels, and Linux's kernel if it is here.
-    let same_binary = (!args.no_same_binary).then(|| compile_static(&root, &args.fault_c).unwrap_or_else(|e| fail(e)));
+    let fault_c = root.join(&args.fault_c);
+    let same_binary = if args.no_same_binary {
+        None
+    } else if !fault_c.exists() {
+        // A checkout without the shared anchors still gets its own figures.
+        eprintln!(
+            "fault-bench: {} not found (--fault-c): no same-binary comparison",
+            fault_c.display()
+        );
+        None
+    } else {
+        Some(compile_static(&root, &fault_c).unwrap_or_else(|e| fail(e)))
+    };
     let linux_cache = root.join("target/linux-guest");
     let linux_kernel = same_binary.as_ref().and_then(|_| {
         linux_guest::cached_kernel(&linux_cache).or_else(|| {
@@ -243,10 +254,11 @@ fn main() {
         let init = std::fs::read(binary).unwrap_or_else(|e| fail(format!("{}: {e}", binary.display())));
         let initrd = root.join("target/bench/fault-musl.cpio");
         std::fs::write(&initrd, linux_guest::initramfs(&init)).unwrap_or_else(|e| fail(e));
+        let file = kernel.file_name().unwrap_or_default().to_string_lossy();
+        let release = file.trim_start_matches("vmlinuz-");
         for icount in [true, false] {
             eprintln!(
-                "fault-bench: fault.c on Linux ({}), {}",
-                kernel.file_name().unwrap_or_default().to_string_lossy(),
+                "fault-bench: fault.c on Linux {release}, {}",
                 if icount { "-icount shift=0" } else { "wall time" }
             );
             let opts = QemuOptions {
@@ -259,7 +271,7 @@ fn main() {
                 fail(format!("the Linux guest printed no figures:\n{text}"));
             }
             columns.push(Column {
-                name: "fault.c on Linux 6.1".into(),
+                name: format!("fault.c on Linux {release}"),
                 icount,
                 figures,
             });
