@@ -41,7 +41,8 @@ struct Args {
     /// Leave out the per-phase breakdown of the fault path.
     #[arg(long)]
     no_breakdown: bool,
-    /// The C workload of the same-binary comparison.
+    /// The C workload of the same-binary comparison (a relative path is
+    /// taken from the workspace root).
     #[arg(long, default_value = "../shared/anchors/linux-fault/fault.c")]
     fault_c: PathBuf,
     /// Leave out the same-binary comparison (fault.c on both kernels).
