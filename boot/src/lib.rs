@@ -12,11 +12,14 @@
 //!   [`qemu::Outcome`]; [`exit`] turns the programs' exit reports into the
 //!   runner's status.
 //! - [`workspace`]: finds the checkout at run time.
+//! - [`linux_guest`]: Debian's Linux in the same QEMU with a program as
+//!   `/init`, for the benchmark's same-binary comparison.
 
 pub mod build;
 pub mod exec;
 pub mod exit;
 pub mod image;
+pub mod linux_guest;
 pub mod qemu;
 pub mod ramdisk;
 pub mod workspace;
