@@ -114,10 +114,10 @@ fn fail(message: impl std::fmt::Display) -> ! {
     std::process::exit(2)
 }
 
-/// `source` compiled with `musl-gcc -O2 -static` into `target/bench/`,
+/// `source` compiled with `musl-gcc -O2 -static` into `target/bench/NAME`,
 /// compiled again only when the source is newer than the binary.
-fn compile_static(root: &Path, source: &Path) -> Result<PathBuf, String> {
-    let out = root.join("target/bench/fault-musl");
+fn compile_static(root: &Path, source: &Path, name: &str) -> Result<PathBuf, String> {
+    let out = root.join("target/bench").join(name);
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let source_time = modified(source).ok_or_else(|| format!("{} not found (--fault-c)", source.display()))?;
     if modified(&out).is_some_and(|t| t >= source_time) {
@@ -161,7 +161,7 @@ fn main() {
         );
         None
     } else {
-        Some(compile_static(&root, &fault_c).unwrap_or_else(|e| fail(e)))
+        Some(compile_static(&root, &fault_c, "fault-musl").unwrap_or_else(|e| fail(e)))
     };
     let linux_cache = root.join("target/linux-guest");
     let linux_kernel = same_binary.as_ref().and_then(|_| {
@@ -278,6 +278,11 @@ fn main() {
             });
         }
     }
+    let vma_costs = if args.no_same_binary {
+        None
+    } else {
+        Some(vma_costs(&root, &artifacts, &machine, linux_kernel.as_deref()))
+    };
     let default_anchor = root.join("target/linux-anchor.txt");
     let anchor = args
         .linux
@@ -345,6 +350,9 @@ fn main() {
             }
         }
     }
+    if let Some((ours, linux)) = vma_costs {
+        print_vma_costs(&ours, linux.as_ref(), &format!("-icount shift=0, {setup}"));
+    }
     if !args.no_breakdown {
         for (policy, serial) in &serials {
             println!("\n## fault-path breakdown, policy {policy} (-icount shift=0, instructions per fault)");
@@ -352,5 +360,134 @@ fn main() {
                 println!("{}", line.trim());
             }
         }
+    }
+}
+
+/// `boot/bench/vma_cost.c`'s figures: `key@vmas` (or `key`) -> ticks.
+fn parse_vma_costs(text: &str) -> Figures {
+    let mut figures = Figures::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("vmacost ") else {
+            continue;
+        };
+        let fields: Vec<(&str, u64)> = rest
+            .split_whitespace()
+            .filter_map(|f| f.split_once('='))
+            .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
+            .collect();
+        let vmas = fields.iter().find(|(k, _)| *k == "vmas").map(|(_, v)| *v);
+        for (key, value) in fields {
+            match vmas {
+                Some(n) if key != "vmas" && key != "lines" => figures.insert(format!("{key}@{n}"), value),
+                None => figures.insert(key.to_string(), value),
+                _ => None,
+            };
+        }
+    }
+    figures
+}
+
+/// Runs `boot/bench/vma_cost.c` under -icount on our kernel (policy
+/// default) and on Linux when its kernel is here.
+fn vma_costs(
+    root: &Path,
+    artifacts: &boot::build::Artifacts,
+    machine: &QemuOptions,
+    linux_kernel: Option<&Path>,
+) -> (Figures, Option<Figures>) {
+    let binary = compile_static(root, &root.join("boot/bench/vma_cost.c"), "vma-cost").unwrap_or_else(|e| fail(e));
+    let opts = QemuOptions {
+        icount: true,
+        ..machine.clone()
+    };
+    eprintln!("fault-bench: vma_cost.c on ours (default), -icount shift=0");
+    let scenario = Scenario {
+        name: "bench-vma-cost".into(),
+        release: true,
+        firmware: Firmware::Bios,
+        cmdline: "log=warn policy=default aslr=2".into(),
+        exec: vec![ExecProgram {
+            host_file: binary.clone(),
+            spec: ExecSpec {
+                path: format!("{RAMDISK_DIR}/vma-cost"),
+                argv: vec!["vma-cost".into()],
+                envp: Vec::new(),
+            },
+        }],
+        qemu: opts.clone(),
+    };
+    let result = boot::run_built(artifacts, &scenario).unwrap_or_else(|e| fail(e));
+    if result.outcome != boot::qemu::Outcome::Success {
+        fail(format!(
+            "vma_cost.c on ours failed: {}\n{}",
+            result.outcome.describe(),
+            result.serial
+        ));
+    }
+    let ours = parse_vma_costs(&result.serial);
+    let linux = linux_kernel.map(|kernel| {
+        eprintln!("fault-bench: vma_cost.c on Linux, -icount shift=0");
+        let init = std::fs::read(&binary).unwrap_or_else(|e| fail(format!("{}: {e}", binary.display())));
+        let initrd = root.join("target/bench/vma-cost.cpio");
+        std::fs::write(&initrd, linux_guest::initramfs(&init)).unwrap_or_else(|e| fail(e));
+        let text = linux_guest::run(kernel, &initrd, &opts).unwrap_or_else(|e| fail(e));
+        let figures = parse_vma_costs(&text);
+        if figures.is_empty() {
+            fail(format!("vma_cost.c on Linux printed no figures:\n{text}"));
+        }
+        figures
+    });
+    (ours, linux)
+}
+
+/// The table of issue 14's rows: ours, Linux's, the ratio and the target.
+fn print_vma_costs(ours: &Figures, linux: Option<&Figures>, setup: &str) {
+    println!("\n## address space and /proc, the same binary on both ({setup})");
+    println!("| workload | ours | Linux | ours / Linux | target |");
+    println!("|---|---:|---:|---:|---|");
+    let mut rows = vec![(
+        "existing_fault".to_string(),
+        "single fault, the mapping exists".to_string(),
+        "",
+    )];
+    for n in [10, 1000, 30000] {
+        rows.push((format!("mmap_munmap@{n}"), format!("mmap + munmap pair, {n} VMAs"), ""));
+    }
+    for n in [10, 1000, 30000] {
+        let target = if n == 10 { "" } else { "<= 1.5" };
+        rows.push((
+            format!("maps_per_vma@{n}"),
+            format!("whole maps read, per VMA, {n} VMAs"),
+            target,
+        ));
+    }
+    for n in [10, 1000, 30000] {
+        rows.push((format!("maps_4k@{n}"), format!("one 4 KiB maps read, {n} VMAs"), "<= 2"));
+    }
+    for (key, label, target) in rows {
+        let mine = ours.get(&key).copied();
+        let theirs = linux.and_then(|l| l.get(&key).copied());
+        let cell = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+        let ratio = match (mine, theirs) {
+            (Some(a), Some(b)) if b > 0 => format!("{:.2}", a as f64 / b as f64),
+            _ => "-".into(),
+        };
+        println!("| {label} | {} | {} | {ratio} | {target} |", cell(mine), cell(theirs));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vma_cost_lines_parse_per_vma_count() {
+        let text = "noise\nvmacost existing_fault=2641\nvmacost vmas=10 lines=19 maps_per_vma=10846 maps_4k=124275 mmap_munmap=14054\n";
+        let f = parse_vma_costs(text);
+        assert_eq!(f.get("existing_fault"), Some(&2641));
+        assert_eq!(f.get("maps_per_vma@10"), Some(&10846));
+        assert_eq!(f.get("mmap_munmap@10"), Some(&14054));
+        assert_eq!(f.get("lines@10"), None);
+        assert_eq!(f.len(), 4);
     }
 }
