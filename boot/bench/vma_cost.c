@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/reboot.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -81,6 +83,14 @@ static uint64_t mmap_munmap(void)
 
 int main(void)
 {
+    if (getpid() == 1) {
+        /* /init of a bare Linux guest: /proc is not mounted yet. */
+        mkdir("/proc", 0555);
+        if (mount("proc", "/proc", "proc", 0, NULL) != 0) {
+            perror("mount /proc");
+            return 1;
+        }
+    }
     const int samples = 1024;
     char *region = mmap(NULL, samples * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (region == MAP_FAILED) {

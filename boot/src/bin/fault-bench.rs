@@ -61,6 +61,10 @@ struct Args {
     /// Linux at about 6,900 per first touch instead of 3,300).
     #[arg(long, default_value = "max,erms=off,fsrm=off")]
     cpu: String,
+    /// Only the address-space and /proc rows (`boot/bench/vma_cost.c` on
+    /// both kernels).
+    #[arg(long)]
+    only_vma_costs: bool,
 }
 
 /// One figure: workload -> ticks per event.
@@ -195,7 +199,8 @@ fn main() {
     };
     let mut columns: Vec<Column> = Vec::new();
     let mut serials: Vec<(String, String)> = Vec::new();
-    for policy in &args.policies {
+    let policies = if args.only_vma_costs { &[][..] } else { &args.policies[..] };
+    for policy in policies {
         // Our native program, then the C binary through the exec path.
         let mut runs = vec![(
             "native",
@@ -251,7 +256,7 @@ fn main() {
             }
         }
     }
-    if let (Some(kernel), Some(binary)) = (&linux_kernel, &same_binary) {
+    if let (Some(kernel), Some(binary), false) = (&linux_kernel, &same_binary, args.only_vma_costs) {
         let init = std::fs::read(binary).unwrap_or_else(|e| fail(format!("{}: {e}", binary.display())));
         let initrd = root.join("target/bench/fault-musl.cpio");
         std::fs::write(&initrd, linux_guest::initramfs(&init)).unwrap_or_else(|e| fail(e));
@@ -307,6 +312,9 @@ fn main() {
     let qemu = boot::qemu::version(&machine.binary).unwrap_or_else(|| machine.binary.clone());
     let setup = format!("{qemu}, -cpu {}, -m {}, one CPU", machine.cpu, machine.memory);
     for icount in [true, false] {
+        if args.only_vma_costs {
+            break;
+        }
         println!();
         println!(
             "## {} ({setup})",
