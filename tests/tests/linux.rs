@@ -103,11 +103,8 @@ cases! {
     stdio_args_exit_status: "stdio_args" MuslStatic ["--exit=42"] NO_ENV => 42,
         ["getenv GREETING: (unset)", "stdio_args: PASS"];
 
-    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR): issue 11"]
     auxv_musl: "auxv" MuslStatic [] ENV => 0, ["AT_PAGESZ 4096", "AT_PHENT 56", "auxv: PASS"];
-    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR): issue 11"]
     auxv_musl_pie: "auxv" MuslStaticPie [] ENV => 0, ["AT_BASE 0 (no interpreter)", "auxv: PASS"];
-    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR): issue 11"]
     auxv_glibc: "auxv" GlibcStatic [] ENV => 0, ["AT_PLATFORM \"x86_64\"", "auxv: PASS"];
 
     malloc_pressure_musl: "malloc_pressure" MuslStatic [] NO_ENV => 0, ["malloc_pressure: PASS"];

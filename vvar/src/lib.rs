@@ -43,6 +43,7 @@ pub enum ClockId {
 impl ClockId {
     /// `None` for a clock the page does not answer (CPU-time clocks,
     /// TAI, alarms): the caller asks the system instead, as Linux's vDSO.
+    #[inline(always)]
     pub const fn from_raw(id: i64) -> Option<ClockId> {
         Some(match id {
             0 => ClockId::Realtime,
@@ -56,6 +57,7 @@ impl ClockId {
     }
 
     /// Coarse clocks give the time of the last tick: no TSC read.
+    #[inline(always)]
     pub const fn is_coarse(self) -> bool {
         matches!(self, ClockId::RealtimeCoarse | ClockId::MonotonicCoarse)
     }
@@ -70,6 +72,7 @@ pub struct Timespec {
 }
 
 impl Timespec {
+    #[inline(always)]
     pub const fn from_ns(ns: u64) -> Timespec {
         Timespec {
             sec: (ns / NSEC_PER_SEC) as i64,
@@ -146,12 +149,14 @@ pub struct Snapshot {
 impl Snapshot {
     /// `CLOCK_MONOTONIC` at `tsc` (not before the base: a TSC read that
     /// raced the update counts as the base itself).
+    #[inline(always)]
     pub fn monotonic_at(&self, tsc: u64) -> u64 {
         self.mono_ns
             .wrapping_add(scale(tsc.saturating_sub(self.tsc_base), self.mult))
     }
 
     /// The clock's value, `tsc` being read after the snapshot.
+    #[inline(always)]
     pub fn clock(&self, clock: ClockId, tsc: u64) -> u64 {
         let mono = if clock.is_coarse() {
             self.mono_ns
@@ -181,12 +186,14 @@ pub const fn mult_for(hz: u64) -> u64 {
 /// it is not read before the snapshot it is scaled with.
 #[inline(always)]
 pub fn rdtsc() -> u64 {
+    let (lo, hi): (u32, u32);
     // SAFETY: LFENCE and RDTSC have no side effects and exist on every
-    // x86-64 CPU (SSE2 is baseline).
+    // x86-64 CPU. Inline assembly rather than the SSE2 intrinsic: the
+    // bare-metal target builds without SSE, and the vDSO must not call out.
     unsafe {
-        core::arch::x86_64::_mm_lfence();
-        core::arch::x86_64::_rdtsc()
+        core::arch::asm!("lfence", "rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags));
     }
+    (u64::from(hi) << 32) | u64::from(lo)
 }
 
 impl VvarData {
@@ -220,10 +227,12 @@ impl VvarData {
                 aux as u32 & 0xfff
             },
             getcpu::RDTSCP => {
-                let mut aux = 0u32;
+                let aux: u32;
                 // SAFETY: the kernel says RDTSCP exists (CPUID checked at
                 // boot); it reads the TSC and IA32_TSC_AUX.
-                unsafe { core::arch::x86_64::__rdtscp(&mut aux) };
+                unsafe {
+                    core::arch::asm!("rdtscp", out("ecx") aux, out("eax") _, out("edx") _, options(nomem, nostack, preserves_flags));
+                }
                 aux & 0xfff
             }
             _ => 0,
@@ -285,6 +294,7 @@ impl VvarData {
     }
 
     /// `clock_getres`: 1 ns for the TSC clocks, the tick for coarse ones.
+    #[inline(always)]
     pub fn resolution(&self, clock: ClockId) -> Option<Timespec> {
         let snap = self.snapshot()?;
         Some(Timespec::from_ns(if clock.is_coarse() { snap.coarse_ns } else { 1 }))

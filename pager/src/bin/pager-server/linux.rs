@@ -166,7 +166,7 @@ impl Server {
             hwcap: hwcap(),
             hwcap2: 0,
             minsigstksz: None,
-            vdso: false,
+            vdso: self.vdso_image().is_some() && self.window.vvar().is_some(),
         };
         let loaded = exec::exec(
             &parsed,
@@ -178,7 +178,12 @@ impl Server {
         )
         .map_err(|e| (alloc::format!("{e}"), e.code() as u16))?;
         let mut space = loaded.space;
-        self.install_vdso(&mut space).map_err(|e| (e, errno::ENOMEM))?;
+        if let Err(e) = self.install_vdso(&mut space) {
+            for frame in space.frames() {
+                self.free_frame(frame);
+            }
+            return Err((e, errno::ENOMEM));
+        }
         // The initial stack: fresh frames holding the image, resident in
         // the space so the first touch maps them.
         for (page, offset, chunk) in loaded.stack.pages() {

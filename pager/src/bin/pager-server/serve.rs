@@ -462,7 +462,12 @@ impl Server {
         let loaded = layout::load(&image, &self.settings, Rlimits::default(), &mut self.rng)
             .map_err(|e| alloc::format!("cannot lay out the program: {e:?}"))?;
         let mut space = loaded.space;
-        self.install_vdso(&mut space)?;
+        if let Err(e) = self.install_vdso(&mut space) {
+            for frame in space.frames() {
+                self.free_frame(frame);
+            }
+            return Err(e);
+        }
         let pid = sys::space_create().map_err(|e| alloc::format!("space_create: {e:?}"))?;
         let started = self
             .grant_capabilities(pid, own)
@@ -675,7 +680,7 @@ impl Server {
         FaultReply::Resume(mapped).to_message()
     }
 
-    fn free_frame(&mut self, frame: libipc::types::PhysAddr) {
+    pub(crate) fn free_frame(&mut self, frame: libipc::types::PhysAddr) {
         // The clock page is the kernel's, mapped into every process.
         if Some(frame) == self.window.vvar() {
             return;

@@ -1,31 +1,55 @@
 //! The special mappings every process gets: the clock page (`[vvar]`),
 //! the kernel's frame, mapped read-only (the kernel refuses more), and the
-//! vDSO (`[vdso]`), whose code reads it.
+//! vDSO (`[vdso]`, the ramdisk file `vdso` that `boot` builds), whose code
+//! reads it.
 //!
 //! `pager::layout` places both VMAs where ASLR says; here their pages get
 //! frames. The clock page's frame is shared and never freed (the server's
-//! `free_frame` skips it).
+//! `free_frame` skips it). The vDSO's pages are copied for each process:
+//! a process that writes its copy (after mprotect, as a debugger does) or
+//! unmaps it hurts nobody else.
 
 use alloc::{format, string::String};
 
-use libipc::types::VirtAddr;
-use pager::{space::AddressSpace, vma::VmaName};
+use libipc::types::{PAGE_SIZE, VirtAddr};
+use pager::{layout::VDSO_PAGES, space::AddressSpace, vma::VmaName};
 
 use crate::serve::Server;
 
 impl Server {
-    /// Gives a new space its clock page: the kernel's frame as the first
-    /// page of `[vvar]` (the vDSO finds it `layout::VVAR_PAGES` pages below
-    /// itself, as on Linux).
-    pub(crate) fn install_vdso(&mut self, space: &mut AddressSpace) -> Result<(), String> {
-        let Some(frame) = self.window.vvar() else {
-            return Ok(());
+    /// The vDSO image, if the ramdisk has a usable one: an ELF shared
+    /// object that fits its pages (checked by `boot` when it links it).
+    pub(crate) fn vdso_image(&self) -> Option<&'static [u8]> {
+        let (_, bytes) = self.ramdisk.find("vdso")?;
+        (bytes.len() as u64 <= VDSO_PAGES * PAGE_SIZE && bytes.starts_with(b"\x7fELF")).then_some(bytes)
+    }
+
+    /// Gives a new space its clock page (the kernel's frame as the first
+    /// page of `[vvar]`, `layout::VVAR_PAGES` pages below `[vdso]`, as on
+    /// Linux) and its own copy of the vDSO. Returns whether the vDSO is in
+    /// (`AT_SYSINFO_EHDR` may point at it).
+    pub(crate) fn install_vdso(&mut self, space: &mut AddressSpace) -> Result<bool, String> {
+        let start_of = |name: VmaName| space.vmas().iter().find(|v| v.name == name).map(|v| v.start);
+        let (vvar, vdso) = (start_of(VmaName::Vvar), start_of(VmaName::Vdso));
+        if let (Some(frame), Some(start)) = (self.window.vvar(), vvar) {
+            space
+                .commit(VirtAddr(start), frame)
+                .map_err(|e| format!("the clock page at {start:#x}: {e:?}"))?;
+        }
+        let (Some(image), Some(start), Some(_)) = (self.vdso_image(), vdso, self.window.vvar()) else {
+            return Ok(false);
         };
-        let Some(start) = space.vmas().iter().find(|v| v.name == VmaName::Vvar).map(|v| v.start) else {
-            return Ok(());
-        };
-        space
-            .commit(VirtAddr(start), frame)
-            .map_err(|e| format!("the clock page at {start:#x}: {e:?}"))
+        for (i, chunk) in image.chunks(PAGE_SIZE as usize).enumerate() {
+            let frame = self.frames.alloc().ok_or("out of frames for the vDSO")?;
+            let bytes = self.window.frame_mut(frame);
+            bytes.fill(0);
+            bytes[..chunk.len()].copy_from_slice(chunk);
+            let page = start + i as u64 * PAGE_SIZE;
+            if let Err(e) = space.commit(VirtAddr(page), frame) {
+                let _ = self.frames.free(frame);
+                return Err(format!("the vDSO at {page:#x}: {e:?}"));
+            }
+        }
+        Ok(true)
     }
 }
