@@ -107,6 +107,14 @@ cases! {
     auxv_musl_pie: "auxv" MuslStaticPie [] ENV => 0, ["AT_BASE 0 (no interpreter)", "auxv: PASS"];
     auxv_glibc: "auxv" GlibcStatic [] ENV => 0, ["AT_PLATFORM \"x86_64\"", "auxv: PASS"];
 
+    vdso_time_musl: "vdso_time" MuslStatic [] NO_ENV => 0, ["kernel entries during the loop: 0", "vdso_time: PASS"];
+    vdso_time_musl_pie: "vdso_time" MuslStaticPie [] NO_ENV => 0, ["kernel entries during the loop: 0", "vdso_time: PASS"];
+    vdso_time_glibc: "vdso_time" GlibcStatic [] NO_ENV => 0, ["kernel entries during the loop: 0", "vdso_time: PASS"];
+    vdso_write_musl: "vdso_time" MuslStatic ["write"] NO_ENV => 133, ["about to call the vandalized vDSO"];
+    vdso_write_glibc: "vdso_time" GlibcStatic ["write"] NO_ENV => 133, ["about to call the vandalized vDSO"];
+    vdso_unmap_musl: "vdso_time" MuslStatic ["unmap"] NO_ENV => 139, ["about to call the vandalized vDSO"];
+    vdso_unmap_glibc: "vdso_time" GlibcStatic ["unmap"] NO_ENV => 139, ["about to call the vandalized vDSO"];
+
     malloc_pressure_musl: "malloc_pressure" MuslStatic [] NO_ENV => 0, ["malloc_pressure: PASS"];
     malloc_pressure_musl_pie: "malloc_pressure" MuslStaticPie [] NO_ENV => 0, ["malloc_pressure: PASS"];
     malloc_pressure_glibc: "malloc_pressure" GlibcStatic [] NO_ENV => 0, ["malloc_pressure: PASS"];

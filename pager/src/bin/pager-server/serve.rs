@@ -313,6 +313,9 @@ impl Server {
                     }
                 },
                 MessageKind::Syscall => match msg.syscall() {
+                    Some(call) if call.number == crate::vdso::NR_KERNEL_ENTRIES => {
+                        Some(Answer::Short(crate::vdso::kernel_entries(msg.sender).to_message()))
+                    }
                     Some(call) => self
                         .linux_syscall(msg.sender, call)
                         .map(|r| Answer::Short(r.to_message())),

@@ -11,10 +11,27 @@
 
 use alloc::{format, string::String};
 
-use libipc::types::{PAGE_SIZE, VirtAddr};
+use libipc::{
+    kernel::{ENOSYS, SyscallReply},
+    types::{PAGE_SIZE, Sender, VirtAddr},
+};
 use pager::{layout::VDSO_PAGES, space::AddressSpace, vma::VmaName};
 
 use crate::serve::Server;
+
+/// A Linux system-call number no Linux assigns, answered with the calling
+/// thread's count of kernel entries (`ThreadEntries`): how the tests show
+/// that a clock read through the vDSO enters no kernel. On Linux it is
+/// ENOSYS.
+pub(crate) const NR_KERNEL_ENTRIES: u64 = 511;
+
+/// The answer to [`NR_KERNEL_ENTRIES`].
+pub(crate) fn kernel_entries(sender: Sender) -> SyscallReply {
+    match libipc::sys::thread_entries(sender.tid) {
+        Ok(n) => SyscallReply::value(n),
+        Err(_) => SyscallReply::error(ENOSYS),
+    }
+}
 
 impl Server {
     /// The vDSO image, if the ramdisk has a usable one: an ELF shared

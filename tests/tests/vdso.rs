@@ -1,0 +1,82 @@
+//! The vDSO in QEMU beyond the differential cases (`linux.rs`'s
+//! `vdso_*`): the wall time against the host's clock, a vandalized vDSO
+//! that hurts only its own process, and where ASLR puts the vDSO.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tests::linux::{Variant, binary, run_all_in_qemu};
+
+fn host_seconds() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+/// The value after `prefix` on the first line that has it.
+fn value<'a>(output: &'a str, prefix: &str) -> &'a str {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?}"))
+        .trim()
+}
+
+#[test]
+fn realtime_is_the_hosts_within_two_seconds() {
+    for variant in [Variant::MuslStatic, Variant::GlibcStatic] {
+        let bin = binary("vdso_time", variant);
+        let start = host_seconds();
+        let (out, status) = run_all_in_qemu("realtime", &[(&bin, &["vdso_time", "realtime"])], "log=warn");
+        let end = host_seconds();
+        assert_eq!(status, [0]);
+        let real: i64 = value(&out, "realtime ").parse().expect("seconds");
+        // The RTC is read once at boot (QEMU starts it at the host's UTC
+        // time, to the second); the TSC carries it from there.
+        assert!(
+            real >= start - 2 && real <= end + 2,
+            "{variant:?}: guest wall time {real} outside the host's [{start}, {end}] +- 2 s"
+        );
+    }
+}
+
+#[test]
+fn a_vandalized_vdso_hurts_only_its_process() {
+    let bin = binary("vdso_time", Variant::MuslStatic);
+    let (out, status) = run_all_in_qemu(
+        "vandal",
+        &[
+            (&bin, &["vdso_time", "write"]),
+            (&bin, &["vdso_time", "unmap"]),
+            (&bin, &["vdso_time"]),
+        ],
+        "log=warn",
+    );
+    // SIGTRAP on the int3 written over its copy, SIGSEGV past the unmapped
+    // one; the next process's vDSO is whole.
+    assert_eq!(status, [133, 139, 0]);
+    assert!(out.lines().any(|l| l == "vdso_time: PASS"));
+}
+
+#[test]
+fn the_vdso_moves_in_mode_2_only() {
+    let bin = binary("vdso_time", Variant::MuslStatic);
+    for mode in ["0", "1", "2"] {
+        let spots: Vec<String> = (0..2)
+            .map(|_| {
+                let (out, status) = run_all_in_qemu(
+                    &format!("where-{mode}"),
+                    &[(&bin, &["vdso_time", "where"])],
+                    &format!("log=warn aslr={mode}"),
+                );
+                assert_eq!(status, [0]);
+                value(&out, "vdso ").to_string()
+            })
+            .collect();
+        if mode == "2" {
+            assert_ne!(spots[0], spots[1], "mode 2 moves the vDSO");
+        } else {
+            assert_eq!(spots[0], spots[1], "mode {mode} keeps the vDSO in place");
+        }
+    }
+}
