@@ -23,6 +23,7 @@ fn hostile_pager_requests_are_refused() {
         "[unmap into the kernel half] ok",
         "[fault reply with an unknown label] ok",
         "[byte reply to a fault] ok",
+        "[an emulated fault reply with a kernel-half rip] ok",
         "[batch larger than the limit] ok",
         "[batch in kernel memory] ok",
         "[kill with an unknown reason] ok",

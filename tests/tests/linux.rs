@@ -115,6 +115,13 @@ cases! {
     vdso_unmap_musl: "vdso_time" MuslStatic ["unmap"] NO_ENV => 139, ["about to call the vandalized vDSO"];
     vdso_unmap_glibc: "vdso_time" GlibcStatic ["unmap"] NO_ENV => 139, ["about to call the vandalized vDSO"];
 
+    // The host runs Linux's default, vsyscall=xonly, as we do.
+    vsyscall_call_musl: "vsyscall" MuslStatic ["call"] NO_ENV => 0, ["vsyscall: PASS"];
+    vsyscall_call_glibc: "vsyscall" GlibcStatic ["call"] NO_ENV => 0, ["vsyscall: PASS"];
+    vsyscall_read_xonly: "vsyscall" MuslStatic ["read"] NO_ENV => 139, ["about to read the vsyscall page"];
+    vsyscall_misaligned: "vsyscall" MuslStatic ["misaligned"] NO_ENV => 139,
+        ["about to call into the middle of the vsyscall page"];
+
     malloc_pressure_musl: "malloc_pressure" MuslStatic [] NO_ENV => 0, ["malloc_pressure: PASS"];
     malloc_pressure_musl_pie: "malloc_pressure" MuslStaticPie [] NO_ENV => 0, ["malloc_pressure: PASS"];
     malloc_pressure_glibc: "malloc_pressure" GlibcStatic [] NO_ENV => 0, ["malloc_pressure: PASS"];

@@ -80,3 +80,40 @@ fn the_vdso_moves_in_mode_2_only() {
         }
     }
 }
+
+/// The vsyscall page in each of Linux's modes (the differential cases in
+/// `linux.rs` cover the default, xonly, against the host).
+#[test]
+fn vsyscall_modes() {
+    let bin = binary("vsyscall", Variant::MuslStatic);
+    // emulate: the calls work and the page reads as Linux's code
+    // (`mov $0x60, %rax` at gettimeofday's entry).
+    let (out, status) = run_all_in_qemu(
+        "vsyscall-emulate",
+        &[
+            (&bin, &["vsyscall", "call"]),
+            (&bin, &["vsyscall", "read"]),
+            (&bin, &["vsyscall", "misaligned"]),
+        ],
+        "log=warn vsyscall=emulate",
+    );
+    assert_eq!(status, [0, 0, 139]);
+    assert!(out.lines().any(|l| l == "vsyscall: PASS"));
+    assert!(out.lines().any(|l| l == "its first bytes: 48 c7 c0 60"));
+    // xonly: the calls work, a read kills.
+    let (out, status) = run_all_in_qemu(
+        "vsyscall-xonly",
+        &[(&bin, &["vsyscall", "call"]), (&bin, &["vsyscall", "read"])],
+        "log=warn vsyscall=xonly",
+    );
+    assert_eq!(status, [0, 139]);
+    assert!(out.lines().any(|l| l == "vsyscall: PASS"));
+    // none: a call kills.
+    let (out, status) = run_all_in_qemu(
+        "vsyscall-none",
+        &[(&bin, &["vsyscall", "call"])],
+        "log=warn vsyscall=none",
+    );
+    assert_eq!(status, [139]);
+    assert!(out.lines().any(|l| l == "about to call the vsyscall page"));
+}

@@ -163,6 +163,18 @@ fn main(arg: u64) -> i64 {
         SysError::Malformed,
     );
     ok &= refused(
+        "an emulated fault reply with a kernel-half rip",
+        sys::reply_short(
+            &libipc::kernel::FaultReply::Emulate {
+                rax: 0,
+                rip: 0xffff_8000_0000_0000,
+                rsp: 0,
+            }
+            .to_message(),
+        ),
+        SysError::BadAddress,
+    );
+    ok &= refused(
         "batch larger than the limit",
         sys::reply_short(&ShortMessage::new(
             reply_label::RESUME_BATCH,

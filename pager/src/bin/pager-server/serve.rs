@@ -76,7 +76,7 @@ pub struct Server {
     policy: Box<dyn Policy>,
     pub(crate) settings: Settings,
     pub(crate) rng: Rng,
-    options: Options,
+    pub(crate) options: Options,
     profile: PagerProfile,
     pub(crate) processes: BTreeMap<Pid, Process>,
     /// The pager's own endpoint: faults, exits and requests arrive here.
@@ -295,7 +295,10 @@ impl Server {
             pending = match msg.kind {
                 MessageKind::Fault | MessageKind::Exit => match KernelEvent::from_message(msg.kind, &msg.short) {
                     Some(KernelEvent::Fault(info)) => {
-                        let answer = self.fault(msg.sender, &info);
+                        let answer = match self.vsyscall_fault(msg.sender, &info, msg.extra) {
+                            Some(answer) => answer,
+                            None => self.fault(msg.sender, &info),
+                        };
                         self.profile.replying();
                         Some(Answer::Short(answer))
                     }
@@ -589,7 +592,7 @@ impl Server {
         self.reap(pid);
     }
 
-    fn kill(&mut self, pid: Pid, reason: KillReason, info: &FaultInfo) -> ShortMessage {
+    pub(crate) fn kill(&mut self, pid: Pid, reason: KillReason, info: &FaultInfo) -> ShortMessage {
         let name = self.processes.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
         plog!(
             Info,

@@ -12,10 +12,14 @@
 use alloc::{format, string::String};
 
 use libipc::{
-    kernel::{ENOSYS, SyscallReply},
-    types::{PAGE_SIZE, Sender, VirtAddr},
+    abi::pager_layout::VVAR,
+    kernel::{ENOSYS, FaultInfo, FaultKind, FaultReply, KillReason, SyscallReply},
+    short::ShortMessage,
+    types::{Access, PAGE_SIZE, Pid, Prot, Sender, VirtAddr},
+    vsyscall,
 };
 use pager::{layout::VDSO_PAGES, space::AddressSpace, vma::VmaName};
+use vvar::{ClockId, Timespec, VvarData};
 
 use crate::serve::Server;
 
@@ -68,5 +72,100 @@ impl Server {
             }
         }
         Ok(true)
+    }
+}
+
+impl Server {
+    /// The clock page, as the kernel maps it into the pager.
+    fn clock(&self) -> Option<&'static VvarData> {
+        self.window.vvar()?;
+        // SAFETY: the kernel maps its clock page read-only at VVAR before
+        // the pager starts (`window.vvar()` says it has one); VvarData is
+        // all atomics, written by the kernel under its sequence counter.
+        Some(unsafe { &*(VVAR as *const VvarData) })
+    }
+
+    /// A fault in the vsyscall page: `None` if it is not one. Calls to its
+    /// three entry points are emulated in `emulate` and `xonly` modes, as
+    /// Linux's `emulate_vsyscall`: the call is made, its results written
+    /// (SIGSEGV if the caller's buffer is not writable), and the thread
+    /// resumes at the return address popped from its stack. Anything else
+    /// (a jump to another offset, a read in `xonly`, any use in `none`)
+    /// kills with SIGSEGV.
+    pub(crate) fn vsyscall_fault(&mut self, sender: Sender, info: &FaultInfo, args: [u64; 2]) -> Option<ShortMessage> {
+        let FaultKind::Page { addr, access, .. } = info.kind else {
+            return None;
+        };
+        if !(vsyscall::START..vsyscall::END).contains(&addr.0) {
+            return None;
+        }
+        let pid = sender.pid;
+        let mode = self.options.vsyscall;
+        if !mode.emulates() || access != Access::Execute || info.ip != addr {
+            return Some(self.kill(pid, KillReason::NoMapping, info));
+        }
+        let Some(reply) = self.emulate_vsyscall(pid, addr.0 - vsyscall::START, info.sp.0, args) else {
+            return Some(self.kill(pid, KillReason::NoMapping, info));
+        };
+        Some(reply.to_message())
+    }
+
+    fn emulate_vsyscall(&mut self, pid: Pid, offset: u64, sp: u64, [a0, a1]: [u64; 2]) -> Option<FaultReply<'static>> {
+        let clock = self.clock()?;
+        let mut ret = [0u8; 8];
+        if self.read_mem(pid, sp, &mut ret) != Ok(8) {
+            return None;
+        }
+        let rax = match offset {
+            vsyscall::GETTIMEOFDAY => {
+                let now = Timespec::from_ns(clock.clock_ns(ClockId::Realtime)?);
+                if a0 != 0 {
+                    let mut tv = [0u8; 16];
+                    tv[..8].copy_from_slice(&now.sec.to_le_bytes());
+                    tv[8..].copy_from_slice(&(now.nsec / 1000).to_le_bytes());
+                    self.user_store(pid, a0, &tv)?;
+                }
+                if a1 != 0 {
+                    self.user_store(pid, a1, &[0; 8])?;
+                }
+                0
+            }
+            vsyscall::TIME => {
+                let sec = Timespec::from_ns(clock.clock_ns(ClockId::RealtimeCoarse)?).sec;
+                if a0 != 0 {
+                    self.user_store(pid, a0, &sec.to_le_bytes())?;
+                }
+                sec as u64
+            }
+            vsyscall::GETCPU => {
+                if a0 != 0 {
+                    self.user_store(pid, a0, &clock.cpu().to_le_bytes())?;
+                }
+                if a1 != 0 {
+                    self.user_store(pid, a1, &0u32.to_le_bytes())?;
+                }
+                0
+            }
+            _ => return None,
+        };
+        Some(FaultReply::Emulate {
+            rax,
+            rip: u64::from_le_bytes(ret),
+            rsp: sp + 8,
+        })
+    }
+
+    /// Writes an emulated call's result, if the caller may write there.
+    fn user_store(&mut self, pid: Pid, addr: u64, bytes: &[u8]) -> Option<()> {
+        let last = addr.checked_add(bytes.len() as u64 - 1)?;
+        let writable = |at: u64| {
+            self.process(pid)
+                .and_then(|p| p.space.vmas().find(at).map(|v| v.prot.contains(Prot::WRITE)))
+                .unwrap_or(false)
+        };
+        if !writable(addr) || !writable(last) {
+            return None;
+        }
+        (self.write_mem(pid, addr, bytes) == Ok(bytes.len())).then_some(())
     }
 }
