@@ -14,7 +14,7 @@ pub const TIME: u64 = 0x400;
 pub const GETCPU: u64 = 0x800;
 
 /// Linux's `vsyscall=` modes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Mode {
     /// The page is readable (it holds the entry points' code) and calls
     /// into it are emulated.

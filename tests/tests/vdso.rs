@@ -117,3 +117,45 @@ fn vsyscall_modes() {
     assert_eq!(status, [139]);
     assert!(out.lines().any(|l| l == "about to call the vsyscall page"));
 }
+
+/// `/proc/<pid>/maps` lists `[vvar]` and `[vdso]` as Linux does, and the
+/// vsyscall page after the last VMA in the modes that have it.
+#[test]
+fn maps_show_vvar_vdso_and_vsyscall_per_mode() {
+    for (mode, vsyscall) in [
+        (
+            "xonly",
+            Some("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]"),
+        ),
+        (
+            "emulate",
+            Some("ffffffffff600000-ffffffffff601000 r-xp 00000000 00:00 0                  [vsyscall]"),
+        ),
+        ("none", None),
+    ] {
+        let r = tests::boot(
+            &format!("maps-{mode}"),
+            &format!("log=info service=procfs@system:system:td run=procfs_self@alice vsyscall={mode}"),
+        );
+        tests::assert_success(&r);
+        let maps: Vec<&str> = r
+            .serial
+            .lines()
+            .filter_map(|l| l.strip_prefix("procfs_self: "))
+            .filter(|l| l.contains(" 00:00 ") || l.contains("[vsyscall]"))
+            .collect();
+        let named = |name: &str| maps.iter().find(|l| l.ends_with(name)).copied();
+        let vvar = named("[vvar]").expect("a [vvar] line");
+        let vdso = named("[vdso]").expect("a [vdso] line");
+        let fields = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let (vvar, vdso) = (fields(vvar), fields(vdso));
+        assert_eq!(vvar[1..5], ["r--p", "00000000", "00:00", "0"], "{vvar:?}");
+        assert_eq!(vdso[1..5], ["r-xp", "00000000", "00:00", "0"], "{vdso:?}");
+        // [vvar] ends where [vdso] starts.
+        assert_eq!(vvar[0].split('-').nth(1), vdso[0].split('-').next());
+        match vsyscall {
+            Some(line) => assert_eq!(maps.last().copied(), Some(line), "mode {mode}"),
+            None => assert!(named("[vsyscall]").is_none(), "mode {mode}"),
+        }
+    }
+}
