@@ -62,7 +62,10 @@ fn hostile_pager_requests_are_refused() {
         "[a good answer] ok",
         "[rax was set] ok",
         "[an answer that moves rip] ok",
+        "[a sleeping answer parks the caller until its deadline] ok",
+        "[park the linux child for 10 s] ok",
         "[end the linux child] ok",
+        "[the pager sleeps 30 ms] ok",
     ] {
         assert_line(&r, check);
     }
