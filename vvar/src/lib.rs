@@ -96,7 +96,7 @@ impl Timespec {
 /// loads and stores are plain moves.
 #[repr(C)]
 pub struct VvarData {
-    /// Odd while the kernel writes.
+    /// Odd while the kernel writes; 0 until it first has (no clock yet).
     pub seq: AtomicU32,
     /// [`LAYOUT_VERSION`], or 0 before the kernel has calibrated the TSC
     /// (readers then fall back to the system call).
@@ -273,16 +273,36 @@ impl VvarData {
     }
 
     /// [`VvarData::clock_ns`] with the TSC read by `tsc` (tests give a
-    /// fake counter).
+    /// fake counter). One pass reads only what the clock needs (the fast
+    /// path of every vDSO call): the count, the base, and the clock's
+    /// offset from `CLOCK_MONOTONIC`. A count of 0 means never written.
     #[inline(always)]
     pub fn clock_ns_with(&self, clock: ClockId, mut tsc: impl FnMut() -> u64) -> Option<u64> {
+        let offset = match clock {
+            ClockId::Realtime | ClockId::RealtimeCoarse => Some(&self.real_offset_ns),
+            ClockId::Boottime => Some(&self.boot_offset_ns),
+            ClockId::Monotonic | ClockId::MonotonicRaw | ClockId::MonotonicCoarse => None,
+        };
         loop {
             let start = self.seq.load(Ordering::Acquire);
-            let snap = self.snapshot()?;
-            let now = if clock.is_coarse() { 0 } else { tsc() };
+            if start == 0 {
+                return None;
+            }
+            if start & 1 != 0 {
+                core::hint::spin_loop();
+                continue;
+            }
+            let mono = self.mono_ns.load(Ordering::Relaxed);
+            let offset = offset.map_or(0, |o| o.load(Ordering::Relaxed));
+            let ns = if clock.is_coarse() {
+                mono
+            } else {
+                let (base, mult) = (self.tsc_base.load(Ordering::Relaxed), self.mult.load(Ordering::Relaxed));
+                mono.wrapping_add(scale(tsc().saturating_sub(base), mult))
+            };
             fence(Ordering::Acquire);
             if self.seq.load(Ordering::Relaxed) == start {
-                return Some(snap.clock(clock, now));
+                return Some(ns.wrapping_add(offset));
             }
         }
     }
@@ -340,7 +360,9 @@ impl VvarData {
         self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
         f(self);
-        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+        // 0 means "never written" to readers: skip it when the count wraps.
+        let next = seq.wrapping_add(2);
+        self.seq.store(if next == 0 { 2 } else { next }, Ordering::Release);
     }
 }
 
