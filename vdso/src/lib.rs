@@ -72,11 +72,11 @@ fn syscall2(n: u64, a: u64, b: u64) -> i64 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn __vdso_clock_gettime(clock: i32, ts: *mut Timespec) -> i32 {
     if let Some(id) = ClockId::from_raw(i64::from(clock))
-        && let Some(ns) = page().clock_ns(id)
+        && let Some(t) = page().clock_gettime(id)
     {
         // SAFETY: the caller's pointer; a bad one faults in the caller,
         // as Linux's vDSO does.
-        unsafe { ts.write(Timespec::from_ns(ns)) };
+        unsafe { ts.write(t) };
         return 0;
     }
     syscall2(nr::CLOCK_GETTIME, clock as u64, ts as u64) as i32
@@ -86,11 +86,10 @@ pub unsafe extern "C" fn __vdso_clock_gettime(clock: i32, ts: *mut Timespec) -> 
 /// `tv` and `tz` are null or point to writable memory of their types.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn __vdso_gettimeofday(tv: *mut Timeval, tz: *mut Timezone) -> i32 {
-    let Some(ns) = page().clock_ns(ClockId::Realtime) else {
+    let Some(t) = page().clock_gettime(ClockId::Realtime) else {
         return syscall2(nr::GETTIMEOFDAY, tv as u64, tz as u64) as i32;
     };
     if !tv.is_null() {
-        let t = Timespec::from_ns(ns);
         // SAFETY: the caller's non-null pointer.
         unsafe {
             tv.write(Timeval {
@@ -115,10 +114,10 @@ pub unsafe extern "C" fn __vdso_gettimeofday(tv: *mut Timeval, tz: *mut Timezone
 /// `t` is null or points to a writable `time_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn __vdso_time(t: *mut i64) -> i64 {
-    let Some(ns) = page().clock_ns(ClockId::RealtimeCoarse) else {
+    let Some(now) = page().clock_gettime(ClockId::RealtimeCoarse) else {
         return syscall2(nr::TIME, t as u64, 0);
     };
-    let sec = Timespec::from_ns(ns).sec;
+    let sec = now.sec;
     if !t.is_null() {
         // SAFETY: the caller's non-null pointer.
         unsafe { t.write(sec) };

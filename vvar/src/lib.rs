@@ -120,6 +120,14 @@ pub struct VvarData {
     /// [`getcpu`]'s values.
     pub getcpu: AtomicU32,
     pub reserved: AtomicU32,
+    /// `mono_ns` split into seconds and nanoseconds, and the same of
+    /// `CLOCK_REALTIME` at the base: a `timespec` reader adds the scaled
+    /// delta to the nanoseconds and carries, with no division (as Linux's
+    /// vDSO data keeps its bases).
+    pub mono_sec: AtomicU64,
+    pub mono_nsec: AtomicU64,
+    pub real_sec: AtomicU64,
+    pub real_nsec: AtomicU64,
 }
 
 /// Values of [`VvarData::getcpu`].
@@ -211,6 +219,10 @@ impl VvarData {
             coarse_ns: AtomicU64::new(0),
             getcpu: AtomicU32::new(getcpu::SINGLE),
             reserved: AtomicU32::new(0),
+            mono_sec: AtomicU64::new(0),
+            mono_nsec: AtomicU64::new(0),
+            real_sec: AtomicU64::new(0),
+            real_nsec: AtomicU64::new(0),
         }
     }
 
@@ -310,7 +322,54 @@ impl VvarData {
     /// The clock as a `timespec`.
     #[inline(always)]
     pub fn clock_gettime(&self, clock: ClockId) -> Option<Timespec> {
-        self.clock_ns(clock).map(Timespec::from_ns)
+        self.clock_gettime_with(clock, rdtsc)
+    }
+
+    /// [`VvarData::clock_gettime`] with the TSC read by `tsc`: the split
+    /// base plus the scaled delta, carried into the seconds (the delta is
+    /// a tick or so: the loop runs at most once or twice).
+    #[inline(always)]
+    pub fn clock_gettime_with(&self, clock: ClockId, mut tsc: impl FnMut() -> u64) -> Option<Timespec> {
+        let (sec, nsec) = match clock {
+            ClockId::Realtime | ClockId::RealtimeCoarse => (&self.real_sec, &self.real_nsec),
+            ClockId::Monotonic | ClockId::MonotonicRaw | ClockId::MonotonicCoarse => (&self.mono_sec, &self.mono_nsec),
+            ClockId::Boottime => return self.clock_ns_with(clock, tsc).map(Timespec::from_ns),
+        };
+        loop {
+            let start = self.seq.load(Ordering::Acquire);
+            if start == 0 {
+                return None;
+            }
+            if start & 1 != 0 {
+                core::hint::spin_loop();
+                continue;
+            }
+            let (mut s, mut ns) = (sec.load(Ordering::Relaxed), nsec.load(Ordering::Relaxed));
+            if !clock.is_coarse() {
+                let (base, mult) = (self.tsc_base.load(Ordering::Relaxed), self.mult.load(Ordering::Relaxed));
+                ns = ns.wrapping_add(scale(tsc().saturating_sub(base), mult));
+            }
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == start {
+                while ns >= NSEC_PER_SEC {
+                    ns -= NSEC_PER_SEC;
+                    s += 1;
+                }
+                return Some(Timespec {
+                    sec: s as i64,
+                    nsec: ns as i64,
+                });
+            }
+        }
+    }
+
+    /// Stores the split bases of `mono` (inside a write).
+    fn store_split(&self, mono: u64) {
+        let real = mono.wrapping_add(self.real_offset_ns.load(Ordering::Relaxed));
+        self.mono_sec.store(mono / NSEC_PER_SEC, Ordering::Relaxed);
+        self.mono_nsec.store(mono % NSEC_PER_SEC, Ordering::Relaxed);
+        self.real_sec.store(real / NSEC_PER_SEC, Ordering::Relaxed);
+        self.real_nsec.store(real % NSEC_PER_SEC, Ordering::Relaxed);
     }
 
     /// `clock_getres`: 1 ns for the TSC clocks, the tick for coarse ones.
@@ -333,6 +392,7 @@ impl VvarData {
             d.real_offset_ns.store(wall_ns, Ordering::Relaxed);
             d.boot_offset_ns.store(0, Ordering::Relaxed);
             d.coarse_ns.store(tick_ns, Ordering::Relaxed);
+            d.store_split(0);
             d.version.store(LAYOUT_VERSION, Ordering::Relaxed);
         });
     }
@@ -350,6 +410,7 @@ impl VvarData {
         self.write(|d| {
             d.tsc_base.store(tsc, Ordering::Relaxed);
             d.mono_ns.store(now, Ordering::Relaxed);
+            d.store_split(now);
         });
         now
     }
@@ -449,6 +510,33 @@ mod tests {
                 let after = d.clock_ns_with(ClockId::Monotonic, || tsc).unwrap();
                 assert!(after >= before, "hz {hz}: {after} < {before}");
                 last = after;
+            }
+        }
+    }
+
+    #[test]
+    fn timespecs_agree_with_nanoseconds() {
+        for hz in [1_000_000_007u64, 2_893_411_000, 3_000_000_000] {
+            let d = page(hz);
+            let mut tsc = 1000u64;
+            for step in 1..3000u64 {
+                tsc += step * 104_729 % 40_000_003;
+                if step % 3 == 0 {
+                    d.tick(tsc);
+                }
+                let later = tsc + step % 7 * 1_000_003;
+                for clock in [
+                    ClockId::Realtime,
+                    ClockId::Monotonic,
+                    ClockId::MonotonicRaw,
+                    ClockId::Boottime,
+                    ClockId::RealtimeCoarse,
+                    ClockId::MonotonicCoarse,
+                ] {
+                    let ns = d.clock_ns_with(clock, || later).unwrap();
+                    let ts = d.clock_gettime_with(clock, || later).unwrap();
+                    assert_eq!(ts, Timespec::from_ns(ns), "{clock:?} at {later}");
+                }
             }
         }
     }
