@@ -325,6 +325,19 @@ mod tests {
     }
 
     #[test]
+    fn vvar_cannot_become_writable_or_executable_but_the_vdso_can() {
+        let mut l = load_with(true, "2", 4);
+        let start = |l: &Loaded, name: VmaName| l.space.vmas().iter().find(|v| v.name == name).unwrap().start;
+        let (vvar, vdso) = (start(&l, VmaName::Vvar), start(&l, VmaName::Vdso));
+        for prot in [Prot::RW, Prot::RX, Prot::EXEC] {
+            assert_eq!(l.space.mprotect(vvar, PAGE_SIZE, prot).err(), Some(Errno::Access));
+        }
+        assert!(l.space.mprotect(vvar, PAGE_SIZE, Prot::NONE).is_ok());
+        // Linux lets a debugger write its copy of the vDSO.
+        assert!(l.space.mprotect(vdso, PAGE_SIZE, Prot::RW.union(Prot::EXEC)).is_ok());
+    }
+
+    #[test]
     fn the_stack_vdso_and_vvar_are_laid_out() {
         let l = load_with(false, "0", 0);
         let stack = l.space.vmas().find(l.stack_top.0 - 1).unwrap();
