@@ -58,12 +58,14 @@ pub fn build(release: bool) -> Result<Artifacts> {
             "pager",
             "-p",
             "procfs-server",
+            "-p",
+            "linux-server",
             "--bins",
         ])
         .args([
             "--no-default-features",
             "--features",
-            "pager/server,procfs-server/server",
+            "pager/server,procfs-server/server,linux-server/server",
         ]);
     if release {
         // The benchmarks measure this build: optimize across crates too
@@ -100,7 +102,10 @@ pub fn build(release: bool) -> Result<Artifacts> {
     Ok(Artifacts {
         kernel: strip("microkernel")?,
         pagers: vec![("pager".into(), strip("pager-server")?)],
-        services: vec![("procfs".into(), strip("procfs-server")?)],
+        services: vec![
+            ("procfs".into(), strip("procfs-server")?),
+            ("linux".into(), strip("linux-server")?),
+        ],
         programs,
         vdso: Some(build_vdso(&root)?),
     })

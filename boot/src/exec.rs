@@ -59,6 +59,29 @@ impl std::fmt::Display for ExecError {
 
 impl std::error::Error for ExecError {}
 
+/// The services Linux programs need, in the order they must start
+/// (the personality server calls procfs).
+pub const PERSONALITY_SERVICES: [&str; 2] = ["procfs", "linux"];
+
+/// `cmdline` with a `service=` word for each of
+/// [`PERSONALITY_SERVICES`] it does not name yet (a run with `--exec`).
+pub fn with_personality(cmdline: &str) -> String {
+    let named: Vec<&str> = cmdline
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("service="))
+        .flat_map(|list| list.split(','))
+        .map(|s| s.split('@').next().unwrap_or(s))
+        .collect();
+    let mut line = cmdline.trim().to_string();
+    for service in PERSONALITY_SERVICES {
+        if !named.contains(&service) {
+            line.push_str(" service=");
+            line.push_str(service);
+        }
+    }
+    line.trim_start().to_string()
+}
+
 /// The programs of `--exec` options, in order, each with the environment
 /// of every `--env` option. `argv[0]` is the path as written, as a shell
 /// passes it.
@@ -170,6 +193,17 @@ mod tests {
             }
         );
         assert!(err.to_string().contains("bin/prog"), "{err}");
+    }
+
+    #[test]
+    fn linux_programs_get_procfs_and_the_personality() {
+        assert_eq!(with_personality("log=warn"), "log=warn service=procfs service=linux");
+        assert_eq!(
+            with_personality("service=procfs@system:system:td x=1"),
+            "service=procfs@system:system:td x=1 service=linux"
+        );
+        assert_eq!(with_personality(""), "service=procfs service=linux");
+        assert_eq!(with_personality("service=linux,procfs"), "service=linux,procfs");
     }
 
     #[test]

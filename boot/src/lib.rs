@@ -12,11 +12,14 @@
 //!   [`qemu::Outcome`]; [`exit`] turns the programs' exit reports into the
 //!   runner's status.
 //! - [`workspace`]: finds the checkout at run time.
+//! - [`linux_guest`]: Debian's Linux in the same QEMU with a program as
+//!   `/init`, for the benchmark's same-binary comparison.
 
 pub mod build;
 pub mod exec;
 pub mod exit;
 pub mod image;
+pub mod linux_guest;
 pub mod qemu;
 pub mod ramdisk;
 pub mod workspace;
@@ -87,7 +90,12 @@ pub fn run_built(artifacts: &build::Artifacts, scenario: &Scenario) -> Result<qe
         .join(format!("{}-{}", scenario.name, std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = (|| {
-        let ramdisk = ramdisk::pack(artifacts, &scenario.cmdline, &scenario.exec, &dir)?;
+        let cmdline = if scenario.exec.is_empty() {
+            scenario.cmdline.clone()
+        } else {
+            exec::with_personality(&scenario.cmdline)
+        };
+        let ramdisk = ramdisk::pack(artifacts, &cmdline, &scenario.exec, &dir)?;
         let image = image::make(&artifacts.kernel, &ramdisk, scenario.firmware, &dir)?;
         qemu::run(&image, scenario.firmware, &scenario.qemu)
     })();

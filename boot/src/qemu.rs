@@ -30,6 +30,18 @@ pub mod exit_code {
 }
 
 const QEMU: &str = "qemu-system-x86_64";
+
+/// The CPU model guests run on unless told otherwise ([`QemuOptions::cpu`]):
+/// every feature TCG emulates (RDRAND, NX, SMEP...).
+pub const CPU_MODEL: &str = "max";
+
+/// QEMU's version line (`QEMU emulator version 7.2.22 ...`), for
+/// benchmark headers; `None` if it does not run.
+pub fn version(binary: &str) -> Option<String> {
+    let out = Command::new(binary).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(text.lines().next()?.trim().to_string())
+}
 /// OVMF firmware files, in order of preference.
 const OVMF_PATHS: &[&str] = &[
     "/usr/share/ovmf/OVMF.fd",
@@ -51,6 +63,9 @@ pub struct QemuOptions {
     /// (COM1) to our standard error as they arrive.
     pub echo: bool,
     pub memory: String,
+    /// The `-cpu` model. [`crate::linux_guest`] boots Linux with the same
+    /// options, so a benchmark runs both kernels on one model.
+    pub cpu: String,
     pub extra_args: Vec<String>,
 }
 
@@ -63,6 +78,7 @@ impl Default for QemuOptions {
             icount: false,
             echo: true,
             memory: "512M".into(),
+            cpu: CPU_MODEL.into(),
             extra_args: Vec::new(),
         }
     }
@@ -179,7 +195,7 @@ pub fn command(image: &Path, firmware: Firmware, console: &Path, opts: &QemuOpti
         .args(["-serial", "stdio", "-serial", "chardev:com2"])
         .args(["-display", "none", "-no-reboot", "-monitor", "none"])
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
-        .args(["-m", &opts.memory, "-cpu", "max", "-smp", "1"]);
+        .args(["-m", &opts.memory, "-cpu", &opts.cpu, "-smp", "1"]);
     if firmware == Firmware::Uefi {
         cmd.args(["-bios", find_ovmf(OVMF_PATHS)?]);
     }

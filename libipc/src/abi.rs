@@ -110,6 +110,14 @@
 /// pager serves.
 pub const DEBUG_WRITE_CONSOLE: u64 = 1;
 
+/// `DebugWrite`'s flag that sends a process's bytes to the log rather
+/// than the program console: a server's diagnostics, kept out of the
+/// output of the programs it serves. Not with [`DEBUG_WRITE_CONSOLE`].
+pub const DEBUG_WRITE_LOG: u64 = 2;
+
+/// The most bytes one `DebugWrite` takes.
+pub const MAX_DEBUG_WRITE: u64 = 4096;
+
 /// The calling thread, where a call takes a tid (`ThreadEntries`).
 pub const SELF_THREAD: u64 = u64::MAX;
 

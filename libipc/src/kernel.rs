@@ -445,6 +445,8 @@ pub enum KillReason {
     Exception = 6,
     /// The pager has no memory left.
     OutOfMemory = 7,
+    /// A file mapping's page lies past the end of its file (SIGBUS).
+    PastEndOfFile = 8,
 }
 
 impl KillReason {
@@ -457,6 +459,7 @@ impl KillReason {
             5 => KillReason::GeneralProtection,
             6 => KillReason::Exception,
             7 => KillReason::OutOfMemory,
+            8 => KillReason::PastEndOfFile,
             _ => return None,
         })
     }

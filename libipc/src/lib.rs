@@ -9,6 +9,7 @@
 //! - [`kernel`]: the messages the kernel itself speaks: fault events sent to
 //!   a pager and the pager's fault replies, which the kernel validates.
 //! - [`pager`]: the pager's protocol with programs (mmap, munmap, ...).
+//! - [`linux`]: the Linux personality server's questions to the pager.
 //! - [`codec`]: postcard encoding into bounded buffers. Decoding never
 //!   panics: malformed, truncated or oversized input is a [`codec::DecodeError`].
 //! - [`vsyscall`]: the legacy vsyscall page: its address, modes and code.
@@ -24,6 +25,7 @@ pub mod codec;
 #[cfg(feature = "std")]
 pub mod host;
 pub mod kernel;
+pub mod linux;
 pub mod pager;
 pub mod procfs;
 pub mod short;

@@ -126,6 +126,9 @@ pub enum Request {
     /// a `Vmas` question comes with a lease the VMAs are written into.
     /// Boxed: the other requests stay a few words, cheap to move.
     Source(Box<crate::procfs::SourceRequest>),
+    /// The Linux personality server asks about a process or a file
+    /// (refused for anyone else; [`crate::linux`]).
+    Linux(Box<crate::linux::PersonalityRequest>),
 }
 
 /// A successful answer.
@@ -145,6 +148,8 @@ pub enum Reply {
     Slot(CapSlot),
     /// Boxed like `Request::Source`.
     Source(Box<crate::procfs::SourceResponse>),
+    /// Boxed like `Request::Linux`.
+    Linux(Box<crate::linux::PersonalityReply>),
 }
 
 /// Errors, errno for errno with Linux.
@@ -249,7 +254,7 @@ impl Request {
                 let [a, b] = name.to_words();
                 ShortMessage::new(SERVICE, [a, b, 0, 0])
             }
-            Request::Source(_) => return None,
+            Request::Source(_) | Request::Linux(_) => return None,
         })
     }
 
@@ -301,7 +306,7 @@ pub fn response_to_short(response: &Response) -> Option<ShortMessage> {
         Ok(Reply::Pages(n)) => ShortMessage::new(PAGES, [n.0, 0, 0, 0]),
         Ok(Reply::Pool { free, total }) => ShortMessage::new(POOL, [free.0, total.0, 0, 0]),
         Ok(Reply::Slot(slot)) => ShortMessage::new(SLOT, [u64::from(slot.0), 0, 0, 0]),
-        Ok(Reply::Source(_)) => return None,
+        Ok(Reply::Source(_) | Reply::Linux(_)) => return None,
         Err(e) => ShortMessage::new(ERROR, [e.code() as u64, 0, 0, 0]),
     })
 }

@@ -228,6 +228,23 @@ pub fn console_write(bytes: &[u8]) -> Result<(), SysError> {
     .map(|_| ())
 }
 
+/// Writes bytes to the log (a server's diagnostics, apart from the
+/// output of the programs it serves).
+pub fn log_write(bytes: &[u8]) -> Result<(), SysError> {
+    syscall6(
+        Syscall::DebugWrite,
+        [
+            bytes.as_ptr() as u64,
+            bytes.len() as u64,
+            crate::abi::DEBUG_WRITE_LOG,
+            0,
+            0,
+            0,
+        ],
+    )
+    .map(|_| ())
+}
+
 /// Ends the calling process.
 pub fn exit(code: i64) -> ! {
     let _ = syscall6(Syscall::Exit, [code as u64, 0, 0, 0, 0, 0]);

@@ -15,7 +15,7 @@
 
 use libipc::{
     MAX_MESSAGE,
-    abi::{MessageKind, Rights, Syscall, SyscallRoutes},
+    abi::{MessageKind, Rights, Syscall},
     kernel::{SyscallInfo, SyscallReply},
     short::ShortMessage,
     types::{CapSlot, Sender, Tid},
@@ -33,8 +33,19 @@ impl Kernel {
     /// returns the frame to leave through, or `None` for the general path.
     pub fn fastpath(&mut self, tid: Tid) -> Option<*mut TrapFrame> {
         let thread = self.thread(tid)?;
-        if let Some((routes, syscall_ep)) = thread.linux {
-            return Some(self.forward_syscall(tid, routes, syscall_ep));
+        if let Some((routes, syscall_ep)) = &thread.linux {
+            // Borrowed, not copied: the routes are 64 bytes.
+            let ep = if routes.to_fault_endpoint(thread.frame.rax) {
+                thread.pager_ep
+            } else {
+                *syscall_ep
+            };
+            let f = &thread.frame;
+            let info = SyscallInfo {
+                number: f.rax,
+                args: [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9],
+            };
+            return Some(self.forward_syscall(tid, ep, &info));
         }
         let number = thread.frame.rax;
         if number == Syscall::CallShort as u64 {
@@ -95,22 +106,12 @@ impl Kernel {
         Some(server)
     }
 
-    /// A Linux thread's `syscall`: forwarded to the pager (memory calls) or
-    /// to its system-call endpoint, as its routes say; with no handler the
-    /// call fails with ENOSYS.
+    /// A Linux thread's `syscall` (`info`, read from its registers by
+    /// [`Kernel::fastpath`] with the one lookup of the thread): forwarded to
+    /// `ep`, the pager (memory calls) or its system-call endpoint, as its
+    /// routes say; with no handler the call fails with ENOSYS.
     #[inline(always)]
-    fn forward_syscall(&mut self, tid: Tid, routes: SyscallRoutes, syscall_ep: Option<EndpointRef>) -> *mut TrapFrame {
-        let thread = self.thread(tid).expect("current thread exists");
-        let f = &thread.frame;
-        let info = SyscallInfo {
-            number: f.rax,
-            args: [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9],
-        };
-        let ep = if routes.to_fault_endpoint(info.number) {
-            thread.pager_ep
-        } else {
-            syscall_ep
-        };
+    fn forward_syscall(&mut self, tid: Tid, ep: Option<EndpointRef>, info: &SyscallInfo) -> *mut TrapFrame {
         let Some(ep) = ep else {
             self.thread_mut(tid).expect("current thread exists").frame.rax =
                 SyscallReply::error(libipc::kernel::ENOSYS).rax;

@@ -32,7 +32,8 @@ impl Kernel {
         // Segment state follows the thread; nothing to do (a few register
         // reads) while neither side uses any.
         if segments::must_switch(&thread.segments) {
-            self.switch_segments(tid);
+            let next = thread.segments;
+            self.switch_segments(&next);
         }
         crate::memory::space::activate(root);
         crate::arch::fpu::switching_to_owner(self.fpu_owner == Some(tid));

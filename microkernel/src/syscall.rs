@@ -4,8 +4,8 @@
 use libipc::{
     MAX_MESSAGE,
     abi::{
-        DEBUG_WRITE_CONSOLE, ExitStatus, LeaseDesc, MapFlags, MessageKind, NO_CAP, Rights, SpaceFlags, SysError,
-        Syscall, SyscallRoutes,
+        DEBUG_WRITE_CONSOLE, DEBUG_WRITE_LOG, ExitStatus, LeaseDesc, MAX_DEBUG_WRITE, MapFlags, MessageKind, NO_CAP,
+        Rights, SpaceFlags, SysError, Syscall, SyscallRoutes,
     },
     kernel::{FaultReplyRegs, KernelEvent, KernelKill, MAX_FAULT_MAPPINGS, Mapping, SyscallReply},
     short::ShortMessage,
@@ -29,9 +29,6 @@ pub enum FaultOutcome {
     /// page tables could not grow).
     Killed,
 }
-
-/// Largest single `DebugWrite`.
-const MAX_DEBUG_WRITE: u64 = 4096;
 
 type SysResult = Result<(u64, u64, u64), SysError>;
 
@@ -506,13 +503,16 @@ impl Kernel {
     }
 
     fn sys_debug_write(&mut self, pid: Pid, ptr: u64, len: u64, flags: u64) -> SysResult {
-        if len > MAX_DEBUG_WRITE || flags & !DEBUG_WRITE_CONSOLE != 0 {
+        let both = DEBUG_WRITE_CONSOLE | DEBUG_WRITE_LOG;
+        if len > MAX_DEBUG_WRITE || flags & !both != 0 || flags == both {
             return Err(SysError::InvalidArgument);
         }
         let process = self.process(pid).expect("caller live");
         // The root pager writes the log unless it writes a program's output
-        // for it; every process it pages writes program output.
-        let channel = if process.pager.is_none() && flags & DEBUG_WRITE_CONSOLE == 0 {
+        // for it; every process it pages writes program output unless it
+        // asks for the log.
+        let root = process.pager.is_none();
+        let channel = if flags & DEBUG_WRITE_LOG != 0 || (root && flags & DEBUG_WRITE_CONSOLE == 0) {
             crate::serial::Channel::Log
         } else {
             crate::serial::Channel::Console

@@ -69,6 +69,7 @@ impl Signal {
             | KillReason::GeneralProtection => Signal::SIGSEGV,
             // Linux's out-of-memory killer.
             KillReason::OutOfMemory => Signal::SIGKILL,
+            KillReason::PastEndOfFile => Signal::SIGBUS,
             KillReason::Exception => Signal::for_fault(fault),
         }
     }
@@ -242,6 +243,13 @@ mod tests {
         }
         assert_eq!(Signal::SIGSEGV.number(), 11);
         assert_eq!(ExitStatus::Signaled(Signal::SIGSEGV).shell_status(), 139);
+    }
+
+    #[test]
+    fn a_page_past_the_end_of_its_file_is_sigbus() {
+        let signal = Signal::for_kill(KillReason::PastEndOfFile, &PAGE);
+        assert_eq!(signal, Signal::SIGBUS);
+        assert_eq!(ExitStatus::Signaled(signal).shell_status(), 135);
     }
 
     #[test]

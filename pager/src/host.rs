@@ -199,7 +199,7 @@ impl Session {
                     len,
                     prot,
                     flags,
-                    file: Some((file, offset)),
+                    file: Some(crate::space::FileSlice::unsized_(file, offset)),
                 };
                 HostReply::Pager(self.space.mmap(args).map(|(a, dropped)| {
                     release(pool, dropped);

@@ -60,7 +60,7 @@ pub fn serve(space: &mut AddressSpace, pool: &FramePool, request: &Request) -> R
         },
         // The server's, not the policy library's: who is alive and which
         // services run are the launcher's facts.
-        Request::Source(_) | Request::Service { .. } => return Err(Errno::NotSupported),
+        Request::Source(_) | Request::Linux(_) | Request::Service { .. } => return Err(Errno::NotSupported),
     };
     Ok((reply, effects))
 }

@@ -88,8 +88,30 @@ pub struct MmapArgs {
     pub len: u64,
     pub prot: Prot,
     pub flags: MapKind,
-    /// For a file mapping: the file and the byte offset.
-    pub file: Option<(FileId, u64)>,
+    /// For a file mapping: the file, the byte offset and the file's size.
+    pub file: Option<FileSlice>,
+}
+
+/// The file of a file mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileSlice {
+    pub id: FileId,
+    /// The byte offset of the mapping's first page.
+    pub offset: u64,
+    /// The file's size: pages past its last page are SIGBUS, as Linux's
+    /// (`u64::MAX`: unknown, never SIGBUS, e.g. a hand-written trace).
+    pub size: u64,
+}
+
+impl FileSlice {
+    /// A file of unknown size (traces, tests).
+    pub const fn unsized_(id: FileId, offset: u64) -> FileSlice {
+        FileSlice {
+            id,
+            offset,
+            size: u64::MAX,
+        }
+    }
 }
 
 /// The layout of an address space.
@@ -306,13 +328,14 @@ impl AddressSpace {
         let backing = if anonymous {
             Backing::Anonymous
         } else {
-            let (file, offset) = file.ok_or(E::BadF)?;
+            let FileSlice { id, offset, .. } = file.ok_or(E::BadF)?;
             if !offset.is_multiple_of(PAGE_SIZE) {
                 return Err(E::Inval);
             }
             offset.checked_add(len).ok_or(E::Overflow)?;
+            // `data_end` is set once the mapping has its place.
             Backing::File {
-                file,
+                file: id,
                 offset,
                 data_end: u64::MAX,
             }
@@ -361,6 +384,12 @@ impl AddressSpace {
             return Err(E::NoMem);
         }
         let mut vma = Vma::new(start, end, prot, backing);
+        if let (Some(file), Backing::File { data_end, .. }) = (file, &mut vma.backing)
+            && file.size != u64::MAX
+        {
+            // The file's last byte, where it would lie in this mapping.
+            *data_end = start.saturating_add(file.size.saturating_sub(file.offset));
+        }
         vma.shared = shared;
         vma.grows_down = has(map::GROWSDOWN);
         vma.lock = lock;
@@ -622,6 +651,9 @@ impl AddressSpace {
             if !permits(vma.prot, access) {
                 return FaultDecision::Kill(KillReason::Protection);
             }
+            if past_end_of_file(vma, page) {
+                return FaultDecision::Kill(KillReason::PastEndOfFile);
+            }
             if let Some(frame) = vma.resident.get(page) {
                 return FaultDecision::Map(alloc::vec![PageToMap {
                     virt: VirtAddr(page),
@@ -759,7 +791,12 @@ fn permits(prot: Prot, access: Access) -> bool {
 /// The pages a fault at `page` maps: the faulting page first, then the
 /// non-resident pages of `window` inside `vma`, at most one reply's worth.
 fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<PageToMap> {
-    let (low, high) = (page_down(window.start).max(vma.start), window.end.min(vma.end));
+    // A window never reaches past the end of a mapped file (SIGBUS there).
+    let end = match vma.backing {
+        Backing::File { data_end, .. } => page_up(data_end).unwrap_or(vma.end).min(vma.end),
+        Backing::Anonymous => vma.end,
+    };
+    let (low, high) = (page_down(window.start).max(vma.start), window.end.min(end));
     let span = high.saturating_sub(low) / PAGE_SIZE;
     let mut pages = Vec::with_capacity(span.clamp(1, MAX_FAULT_MAPPINGS as u64) as usize);
     pages.push(page_to_map(vma, page));
@@ -783,6 +820,15 @@ fn page_to_map(vma: &Vma, page: u64) -> PageToMap {
         virt: VirtAddr(page),
         prot: vma.prot,
         fill: page_fill(vma, page),
+    }
+}
+
+/// A page of a file mapping wholly past the end of its file: Linux
+/// raises SIGBUS there (the tail of the file's last page reads as zeros).
+fn past_end_of_file(vma: &Vma, page: u64) -> bool {
+    match vma.backing {
+        Backing::File { data_end, .. } => page_up(data_end).is_some_and(|end| page >= end),
+        Backing::Anonymous => false,
     }
 }
 

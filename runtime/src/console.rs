@@ -6,16 +6,36 @@ use core::fmt::{self, Write};
 pub struct Console {
     buf: [u8; 256],
     len: usize,
+    /// To the log (a server's diagnostics) rather than the console.
+    log: bool,
 }
 
 impl Console {
     pub const fn new() -> Self {
-        Console { buf: [0; 256], len: 0 }
+        Console {
+            buf: [0; 256],
+            len: 0,
+            log: false,
+        }
+    }
+
+    /// A console whose lines go to the log.
+    pub const fn log() -> Self {
+        Console {
+            buf: [0; 256],
+            len: 0,
+            log: true,
+        }
     }
 
     pub fn flush(&mut self) {
         if self.len > 0 {
-            let _ = libipc::sys::debug_write(&self.buf[..self.len]);
+            let bytes = &self.buf[..self.len];
+            let _ = if self.log {
+                libipc::sys::log_write(bytes)
+            } else {
+                libipc::sys::debug_write(bytes)
+            };
             self.len = 0;
         }
     }
@@ -45,6 +65,20 @@ pub fn _print(args: fmt::Arguments) {
     let mut c = Console::new();
     let _ = c.write_fmt(args);
     c.flush();
+}
+
+#[doc(hidden)]
+pub fn _log(args: fmt::Arguments) {
+    let mut c = Console::log();
+    let _ = c.write_fmt(args);
+    c.flush();
+}
+
+/// A line in the log: a server's diagnostics, never mixed with the
+/// output of the programs it serves.
+#[macro_export]
+macro_rules! log {
+    ($($arg:tt)*) => { $crate::console::_log(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
 #[macro_export]

@@ -64,15 +64,37 @@ pub fn read_leased(pid: PidSelector, file: ProcFile, offset: u64, buf: &mut [u8]
         offset,
         len: buf.len() as u64,
     };
-    let mut msg = [0u8; libipc::MAX_MESSAGE];
-    let n = libipc::codec::encode(&request, &mut msg).map_err(|_| Error::TooLarge)?;
     let lease = LeaseDesc {
         addr: buf.as_mut_ptr() as u64,
         len: buf.len() as u64,
         flags: LeaseDesc::WRITE,
     };
+    call_leased(&request, &lease)
+}
+
+/// Bulk write (`mem`): lends `data` to the server for one call, which
+/// writes it to `file` at `offset`; how many bytes it wrote.
+pub fn write_leased(pid: PidSelector, file: ProcFile, offset: u64, data: &[u8]) -> Result<usize, Error> {
+    let request = Request::WriteLeased {
+        pid,
+        file,
+        offset,
+        len: data.len() as u64,
+    };
+    let lease = LeaseDesc {
+        addr: data.as_ptr() as u64,
+        len: data.len() as u64,
+        flags: 0,
+    };
+    call_leased(&request, &lease)
+}
+
+/// One call with a lease; the bytes the server moved.
+fn call_leased(request: &Request, lease: &LeaseDesc) -> Result<usize, Error> {
+    let mut msg = [0u8; libipc::MAX_MESSAGE];
+    let n = libipc::codec::encode(request, &mut msg).map_err(|_| Error::TooLarge)?;
     let mut reply = [0u8; libipc::MAX_MESSAGE];
-    let len = libipc::sys::call_with_lease(caps::PROCFS, &msg[..n], &mut reply, &lease).map_err(transport_error)?;
+    let len = libipc::sys::call_with_lease(caps::PROCFS, &msg[..n], &mut reply, lease).map_err(transport_error)?;
     match libipc::codec::decode::<Response>(&reply[..len]) {
         Ok(Ok(Reply::Leased(moved))) => Ok(moved as usize),
         Ok(Ok(_)) => Err(Error::Malformed),

@@ -37,6 +37,10 @@ static inline const char *errno_name(int e)
     case EACCES: return "EACCES";
     case EPERM: return "EPERM";
     case ENOENT: return "ENOENT";
+    case ENOTDIR: return "ENOTDIR";
+    case EAGAIN: return "EAGAIN";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EROFS: return "EROFS";
     default: return "other";
     }
 }

@@ -5,8 +5,8 @@
 //! reference itself is sound), and `qemu` compares the two runs.
 //!
 //! A case whose QEMU side still needs a piece of the personality that is
-//! not built yet carries `#[ignore]` with the piece it waits for (the vDSO,
-//! /proc through open/read, memfd); every other case runs in both places.
+//! not built yet carries `#[ignore]` with the piece it waits for (the
+//! vDSO); every other case runs in both places.
 
 use tests::{
     broken_elf::Breakage,
@@ -138,12 +138,16 @@ cases! {
     stack_gap_musl: "stack" MuslStatic ["gap"] NO_ENV => 139, ["grew 1024 KiB"];
     stack_gap_musl_pie: "stack" MuslStaticPie ["gap"] NO_ENV => 139, ["grew 1024 KiB"];
 
-    #[ignore = "needs open/read of /proc/self/maps through procfs (the personality's files)"]
+    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR in [vdso]): issue 11"]
     proc_maps_musl: "proc_maps" MuslStatic [] NO_ENV => 0, ["proc_maps: PASS"];
-    #[ignore = "needs open/read of /proc/self/maps through procfs (the personality's files)"]
+    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR in [vdso]): issue 11"]
     proc_maps_musl_pie: "proc_maps" MuslStaticPie [] NO_ENV => 0, ["proc_maps: PASS"];
-    #[ignore = "needs open/read of /proc/self/maps through procfs (the personality's files)"]
+    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR in [vdso]): issue 11"]
     proc_maps_glibc: "proc_maps" GlibcStatic [] NO_ENV => 0, ["proc_maps: PASS"];
+
+    files_musl: "files" MuslStatic [] NO_ENV => 0, ["files: PASS"];
+    files_musl_pie: "files" MuslStaticPie [] NO_ENV => 0, ["files: PASS"];
+    files_glibc: "files" GlibcStatic [] NO_ENV => 0, ["files: PASS"];
 
     death_null: "deaths" MuslStatic ["null"] NO_ENV => 139, ["about to die"];
     death_write_readonly: "deaths" MuslStatic ["write-readonly"] NO_ENV => 139, ["about to die"];
@@ -155,7 +159,6 @@ cases! {
     death_int3: "deaths" MuslStatic ["int3"] NO_ENV => 133, ["about to die"];
     death_abort: "deaths" MuslStatic ["abort"] NO_ENV => 134, ["about to die"];
     death_abort_glibc: "deaths" GlibcStatic ["abort"] NO_ENV => 134, ["about to die"];
-    #[ignore = "needs memfd_create and ftruncate (the personality's files)"]
     death_bus: "deaths" MuslStatic ["bus"] NO_ENV => 135, ["about to die"];
     death_div0: "deaths" MuslStatic ["div0"] NO_ENV => 136, ["about to die"];
     death_none_exit_7: "deaths" MuslStatic ["exit-7"] NO_ENV => 7, ["about to die"];

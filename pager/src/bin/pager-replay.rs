@@ -48,6 +48,7 @@ fn kill_name(r: KillReason) -> &'static str {
         KillReason::GeneralProtection => "general-protection",
         KillReason::Exception => "exception",
         KillReason::OutOfMemory => "out-of-memory",
+        KillReason::PastEndOfFile => "past-end-of-file",
     }
 }
 

@@ -42,7 +42,7 @@ pub use self::errno::Errno;
 use crate::{
     effects::{CopyOut, Effects, Populate},
     rlimit::{Limit, Resource},
-    space::{AddressSpace, MmapArgs, RemapFlags, SyncFlags, TASK_SIZE_47},
+    space::{AddressSpace, FileSlice, MmapArgs, RemapFlags, SyncFlags, TASK_SIZE_47},
     vma::{FileId, Lock},
 };
 
@@ -81,12 +81,20 @@ pub trait UserAccess {
     /// mapped readable; `false` means the copy faulted (EFAULT).
     fn read(&mut self, space: &AddressSpace, addr: VirtAddr, buf: &mut [u8]) -> bool;
 
-    /// The file `fd` names, for mmap of a file: the server owns the file
-    /// table. EBADF by default.
-    fn file(&mut self, fd: u64) -> Result<FileId, Errno> {
+    /// The file `fd` names, for mmap of a file: the personality server
+    /// owns the file table and tells the pager. EBADF by default.
+    fn file(&mut self, fd: u64) -> Result<OpenFile, Errno> {
         let _ = fd;
         Err(Errno::BadF)
     }
+}
+
+/// A descriptor's file as mmap sees it. Every file is open read-only
+/// (the ramdisk is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenFile {
+    pub id: FileId,
+    pub size: u64,
 }
 
 /// The answer to a call.
@@ -129,26 +137,29 @@ impl Outcome {
 
 /// Whether `number` is a memory call the pager answers.
 pub fn is_memory_call(number: u64) -> bool {
-    matches!(
-        number,
-        nr::MMAP
-            | nr::MPROTECT
-            | nr::MUNMAP
-            | nr::BRK
-            | nr::MREMAP
-            | nr::MSYNC
-            | nr::MINCORE
-            | nr::MADVISE
-            | nr::GETRLIMIT
-            | nr::MLOCK
-            | nr::MUNLOCK
-            | nr::MLOCKALL
-            | nr::MUNLOCKALL
-            | nr::SETRLIMIT
-            | nr::PRLIMIT64
-            | nr::MLOCK2
-    )
+    MEMORY_CALLS.contains(&number)
 }
+
+/// Every call [`memory_call`] serves: the pager answers them (the routes
+/// of a Linux process send them to it).
+pub const MEMORY_CALLS: [u64; 16] = [
+    nr::MMAP,
+    nr::MPROTECT,
+    nr::MUNMAP,
+    nr::BRK,
+    nr::MREMAP,
+    nr::MSYNC,
+    nr::MINCORE,
+    nr::MADVISE,
+    nr::GETRLIMIT,
+    nr::MLOCK,
+    nr::MUNLOCK,
+    nr::MLOCKALL,
+    nr::MUNLOCKALL,
+    nr::SETRLIMIT,
+    nr::PRLIMIT64,
+    nr::MLOCK2,
+];
 
 /// Serves system call `number` with argument registers `args` (rdi, rsi,
 /// rdx, r10, r8, r9) for `caller`, whose address space is `space`.
@@ -216,7 +227,15 @@ fn mmap(space: &mut AddressSpace, privileges: Privileges, user: &mut dyn UserAcc
         None
     } else {
         match user.file(fd) {
-            Ok(id) => Some((id, offset)),
+            // A shared writable mapping needs a file open for writing.
+            Ok(_) if flags & map::TYPE != map::PRIVATE && prot_bits & prot::WRITE != 0 => {
+                return Outcome::err(Errno::Acces);
+            }
+            Ok(open) => Some(FileSlice {
+                id: open.id,
+                offset,
+                size: open.size,
+            }),
             Err(e) => return Outcome::err(e),
         }
     };

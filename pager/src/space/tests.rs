@@ -90,7 +90,7 @@ fn mmap_file_needs_a_file_and_an_aligned_offset() {
         len: PAGE,
         prot: Prot::READ,
         flags: MapKind::PRIVATE,
-        file: Some((FileId(1), offset)),
+        file: Some(FileSlice::unsized_(FileId(1), offset)),
     };
     assert_eq!(s.mmap(args(12)).map(|r| r.0), Err(Errno::Invalid));
     assert_eq!(s.mmap(args(!(PAGE - 1))).map(|r| r.0), Err(Errno::Invalid));
@@ -701,7 +701,62 @@ fn fault_on_a_file_segment_copies_then_zeroes() {
             len: 0x100
         }
     );
-    assert_eq!(fill(&mut s, 0x40_2000), Fill::Zero);
+    // Past the page of the last file byte: SIGBUS, as Linux's.
+    assert_eq!(
+        s.fault(&DefaultPolicy, 0x40_2000, Access::Read),
+        FaultDecision::Kill(KillReason::PastEndOfFile)
+    );
+}
+
+#[test]
+fn a_mapped_file_ends_in_sigbus_and_windows_stop_before() {
+    let mut s = space();
+    let args = MmapArgs {
+        addr: 0,
+        len: 4 * PAGE,
+        prot: Prot::READ,
+        flags: MapKind::PRIVATE,
+        file: Some(FileSlice {
+            id: FileId(3),
+            offset: PAGE,
+            size: 2 * PAGE + 10,
+        }),
+    };
+    let (at, _) = s.mmap(args).unwrap();
+    let at = at.0;
+    // The file's bytes from PAGE: one whole page, then 10 bytes.
+    let FaultDecision::Map(pages) = s.fault(&FaultAround::default(), at, Access::Read) else {
+        panic!()
+    };
+    assert_eq!(pages.len(), 2, "the window stops at the file's last page");
+    assert_eq!(
+        pages[1].fill,
+        Fill::File {
+            file: FileId(3),
+            offset: 2 * PAGE,
+            len: 10
+        }
+    );
+    for page in [at + 2 * PAGE, at + 3 * PAGE] {
+        assert_eq!(
+            s.fault(&DefaultPolicy, page, Access::Read),
+            FaultDecision::Kill(KillReason::PastEndOfFile)
+        );
+    }
+    // A mapping that starts past the end is SIGBUS everywhere.
+    let past = MmapArgs {
+        file: Some(FileSlice {
+            id: FileId(3),
+            offset: 4 * PAGE,
+            size: 2 * PAGE + 10,
+        }),
+        ..args
+    };
+    let (at, _) = s.mmap(past).unwrap();
+    assert_eq!(
+        s.fault(&DefaultPolicy, at.0, Access::Read),
+        FaultDecision::Kill(KillReason::PastEndOfFile)
+    );
 }
 
 #[test]

@@ -1,91 +1,60 @@
 //! The Linux personality, as far as the pager serves it: starting static
-//! Linux programs (`pager::exec`) and answering the system calls the
-//! kernel forwards from them.
+//! Linux programs (`pager::exec`), answering their memory and life-cycle
+//! system calls, and the questions of the personality server.
 //!
 //! Design (the Linux-programs issue): the kernel forwards each system call
-//! of a Linux process as a register message. Memory and life-cycle calls
-//! go to the pager, which owns the address space, so they are answered in
-//! one IPC hop; the rest of the personality (files, /proc through procfs
-//! under the caller's token, time) is to move to a personality server of
-//! its own. Until it exists, every call comes here (the process's routes
-//! send everything to the pager), and the calls a static musl or glibc
-//! program needs to start, print and exit are served. Any call not served
-//! returns ENOSYS and logs one line naming it, so a user sees what is
-//! missing.
-//!
-//! The caller's memory is read and written through the pager's own view
-//! of its pages (`introspect`'s frame access), with the protection of each
-//! VMA checked as Linux's `copy_from_user`/`copy_to_user` would: a buffer
-//! that is not mapped, or not readable (writable), is EFAULT.
+//! of a Linux process as a register message, to one of two handlers the
+//! process's routes name. Memory calls (`pager::linux::MEMORY_CALLS`),
+//! exit and the signals a process sends itself come here, to the owner of
+//! the address space, in one IPC hop. Everything else goes to the
+//! personality server (`linux-server/`, the service `linux`), which owns
+//! the file tables and asks the pager what only the pager knows
+//! (`libipc::linux`): who a process is, a page of the caller's to map
+//! before it copies, a ramdisk file to map into the server, the file
+//! behind a descriptor for mmap.
 
-use alloc::{string::String, vec::Vec};
+use alloc::{collections::BTreeMap, string::String, vec::Vec};
 
 use libipc::{
     abi::SyscallRoutes,
-    kernel::{ENOSYS, SegmentBaseSet, SyscallInfo, SyscallReply},
+    kernel::{ENOSYS, SyscallInfo, SyscallReply},
+    linux::{FileInfo, FileRef, PersonalityReply, PersonalityRequest, ProcessInfo},
+    pager::{Errno, MapKind},
     procfs::Identity,
     sys,
-    types::{Access, Pid, Sender, VirtAddr},
+    types::{Access, Pid, Prot, Sender, VirtAddr},
 };
 use pager::{
     exec::{self, Credentials, ExecRequest},
     exec_list::ExecSpec,
     exit_status::{ExitReport, ExitStatus, Signal},
-    linux::{self, Caller, Privileges, UserAccess},
+    linux::{self, Caller, OpenFile, Privileges, UserAccess},
     rlimit::Rlimits,
-    space::AddressSpace,
-    vma::FileId,
+    space::{AddressSpace, FileSlice, MmapArgs},
+    vma::{FileId, VmaName},
 };
 
 use crate::{log::plog, serve::Server};
 
-/// Linux x86-64 system-call numbers and the constants their arguments use.
+/// The Linux x86-64 system calls the pager answers besides the memory
+/// calls.
 pub mod nr {
-    pub const READ: u64 = 0;
-    pub const WRITE: u64 = 1;
-    pub const RT_SIGACTION: u64 = 13;
-    pub const RT_SIGPROCMASK: u64 = 14;
-    pub const IOCTL: u64 = 16;
-    pub const WRITEV: u64 = 20;
-    pub const GETPID: u64 = 39;
     pub const EXIT: u64 = 60;
-    pub const GETPPID: u64 = 110;
-    pub const SIGALTSTACK: u64 = 131;
-    pub const ARCH_PRCTL: u64 = 158;
-    pub const GETTID: u64 = 186;
-    pub const SET_TID_ADDRESS: u64 = 218;
-    pub const EXIT_GROUP: u64 = 231;
     pub const KILL: u64 = 62;
     pub const TKILL: u64 = 200;
+    pub const EXIT_GROUP: u64 = 231;
     pub const TGKILL: u64 = 234;
-    pub const GETRANDOM: u64 = 318;
-    pub const GETUID: u64 = 102;
-    pub const GETGID: u64 = 104;
-    pub const GETEUID: u64 = 107;
-    pub const GETEGID: u64 = 108;
-    pub const SET_ROBUST_LIST: u64 = 273;
-
-    pub const ARCH_SET_GS: u64 = 0x1001;
-    pub const ARCH_SET_FS: u64 = 0x1002;
-    pub const ARCH_GET_FS: u64 = 0x1003;
-    pub const ARCH_GET_GS: u64 = 0x1004;
+    /// All of them, for the routes.
+    pub const ALL: [u64; 5] = [EXIT, KILL, TKILL, EXIT_GROUP, TGKILL];
 }
 
-/// Linux errno values the personality returns.
+/// Linux errno values the pager returns here.
 mod errno {
     pub const ENOENT: u16 = 2;
     pub const ESRCH: u16 = 3;
     pub const ENOMEM: u16 = 12;
-    pub const EBADF: u16 = 9;
-    pub const EFAULT: u16 = 14;
     pub const EINVAL: u16 = 22;
-    pub const ENOTTY: u16 = 25;
 }
-
-/// Linux's limit on one `writev`'s vector.
-const IOV_MAX: u64 = 1024;
-/// The most one console write moves (the kernel's `DebugWrite` limit).
-const CONSOLE_CHUNK: usize = 4096;
 
 /// A Linux program to start: the file in the ramdisk, its arguments and
 /// environment, and who it runs as.
@@ -114,10 +83,11 @@ impl From<ExecSpec> for LinuxProgram {
 /// What the pager keeps of a Linux process beyond its address space.
 #[derive(Clone, Debug, Default)]
 pub struct LinuxState {
-    /// Its file in the ramdisk, for its `[exit]` line.
+    /// Its file in the ramdisk, for its `[exit]` line and `/proc/self/exe`.
     pub path: String,
-    pub fs_base: u64,
-    pub gs_base: u64,
+    /// The files behind its descriptors, as the personality server binds
+    /// them (`BindFd`): what mmap of a descriptor maps.
+    pub fds: BTreeMap<u32, FileRef>,
 }
 
 /// Prints a Linux program's `[exit]` line: how the runner learns its exit
@@ -137,10 +107,13 @@ fn hwcap() -> u64 {
     u64::from(core::arch::x86_64::__cpuid(1).edx)
 }
 
-/// The routes of a Linux process: every call to the pager for now (see
-/// the module doc).
+/// The routes of a Linux process: the memory calls, exit and kill to the
+/// pager; the rest to the personality server.
 fn routes() -> SyscallRoutes {
-    SyscallRoutes([u64::MAX; 8])
+    linux::MEMORY_CALLS
+        .iter()
+        .chain(&nr::ALL)
+        .fold(SyscallRoutes::default(), |routes, &n| routes.with(n))
 }
 
 impl Server {
@@ -198,9 +171,27 @@ impl Server {
                 .commit(VirtAddr(page), frame)
                 .map_err(|e| (alloc::format!("initial stack at {page:#x}: {e:?}"), errno::ENOMEM))?;
         }
+        // The kernel-entry count the vDSO tests ask for is the pager's to answer.
+        let routes = routes().with(crate::vdso::NR_KERNEL_ENTRIES);
         let pid =
-            sys::space_create_linux(&routes()).map_err(|e| (alloc::format!("space_create: {e:?}"), errno::ENOMEM))?;
-        let started = sys::thread_start_with(pid, loaded.entry, VirtAddr(loaded.stack.sp), 0, self.endpoint(), None);
+            sys::space_create_linux(&routes).map_err(|e| (alloc::format!("space_create: {e:?}"), errno::ENOMEM))?;
+        let personality = self.service_endpoint(libipc::linux::SERVICE_NAME);
+        if personality.is_none() {
+            plog!(
+                Warn,
+                "no `{}` service: {}'s system calls other than memory calls get ENOSYS",
+                libipc::linux::SERVICE_NAME,
+                program.path
+            );
+        }
+        let started = sys::thread_start_with(
+            pid,
+            loaded.entry,
+            VirtAddr(loaded.stack.sp),
+            0,
+            self.endpoint(),
+            personality,
+        );
         if let Err(e) = started {
             let _ = sys::space_destroy(pid);
             for frame in space.frames() {
@@ -248,30 +239,12 @@ impl Server {
                 return self.signal_self(pid, a2);
             }
             nr::KILL | nr::TKILL | nr::TGKILL => Err(errno::ESRCH),
-            nr::GETRANDOM => self.getrandom(pid, a0, a1),
-            nr::WRITE => self.console_write(pid, a0, &[(a1, a2)]),
-            nr::WRITEV => self.writev(pid, a0, a1, a2),
-            nr::READ if a0 == 0 => Ok(0),
-            nr::READ => Err(errno::EBADF),
-            nr::GETPID => Ok(u64::from(pid.0)),
-            // The token's user, as AT_UID says (one id serves as the group).
-            nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => self
-                .process(pid)
-                .map(|p| u64::from(p.identity.user_rid))
-                .ok_or(errno::ESRCH),
-            nr::GETTID => Ok(u64::from(sender.tid.0)),
-            // The pager launched it: its parent.
-            nr::GETPPID => Ok(1),
-            nr::SET_TID_ADDRESS => Ok(u64::from(sender.tid.0)),
-            nr::IOCTL => Err(errno::ENOTTY),
-            // Recorded nowhere yet: no signal is ever delivered.
-            nr::RT_SIGACTION | nr::RT_SIGPROCMASK | nr::SIGALTSTACK | nr::SET_ROBUST_LIST => Ok(0),
-            nr::ARCH_PRCTL => return Some(self.arch_prctl(pid, a0, a1)),
             number if linux::is_memory_call(number) => return Some(self.memory_call(pid, number, call.args)),
             number => {
+                // The routes send no other call here.
                 plog!(
-                    Warn,
-                    "process {}: system call {number} is not implemented (ENOSYS)",
+                    Error,
+                    "process {}: system call {number} reached the pager, which does not serve it (ENOSYS)",
                     pid.0
                 );
                 Err(ENOSYS)
@@ -301,26 +274,6 @@ impl Server {
         None
     }
 
-    /// getrandom: bytes from the pager's generator into the caller's buffer.
-    fn getrandom(&mut self, pid: Pid, buf: u64, len: u64) -> Result<u64, u16> {
-        // Linux returns at most 32 MiB - 1 bytes per call.
-        let len = len.min((32 << 20) - 1);
-        let mut chunk = [0u8; 256];
-        let mut done = 0u64;
-        while done < len {
-            let n = (len - done).min(chunk.len() as u64) as usize;
-            for word in chunk[..n].chunks_mut(8) {
-                let bytes = self.rng.next_u64().to_le_bytes();
-                word.copy_from_slice(&bytes[..word.len()]);
-            }
-            if let Err(e) = self.user_write(pid, buf.wrapping_add(done), &chunk[..n]) {
-                return if done > 0 { Ok(done) } else { Err(e) };
-            }
-            done += n as u64;
-        }
-        Ok(done)
-    }
-
     /// A memory call (`pager::linux`): decided by the library, its effects
     /// carried out, Linux's return value.
     fn memory_call(&mut self, pid: Pid, number: u64, args: [u64; 6]) -> SyscallReply {
@@ -334,111 +287,101 @@ impl Server {
         let mut user = CallerMemory {
             window: &mut self.window,
             ramdisk: &self.ramdisk,
+            fds: process.linux.as_ref().map(|l| &l.fds),
         };
         let outcome = linux::memory_call(&mut process.space, &caller, &mut user, number, args);
         self.apply(pid, outcome.effects);
         SyscallReply::value(outcome.rax as u64)
     }
 
-    fn arch_prctl(&mut self, pid: Pid, code: u64, addr: u64) -> SyscallReply {
-        let Some(state) = self.process_mut(pid).and_then(|p| p.linux.as_mut()) else {
-            return SyscallReply::error(errno::EINVAL);
-        };
-        match code {
-            nr::ARCH_SET_FS => {
-                state.fs_base = addr;
-                SyscallReply {
-                    base: Some(SegmentBaseSet::Fs(addr)),
-                    ..SyscallReply::value(0)
-                }
+    /// A question of the personality server (and only of the `linux`
+    /// service this pager launched).
+    pub(crate) fn personality(
+        &mut self,
+        asker: Sender,
+        request: PersonalityRequest,
+    ) -> Result<PersonalityReply, Errno> {
+        if Some(asker.pid) != self.service_pid(libipc::linux::SERVICE_NAME) {
+            return Err(Errno::NotPermitted);
+        }
+        match request {
+            PersonalityRequest::Process { pid } => {
+                let p = self.process(pid).ok_or(Errno::NoEntry)?;
+                let state = p.linux.as_ref().ok_or(Errno::NoEntry)?;
+                Ok(PersonalityReply::Process(ProcessInfo {
+                    uid: p.identity.user_rid,
+                    exe: alloc::format!("/{}", state.path),
+                }))
             }
-            nr::ARCH_SET_GS => {
-                state.gs_base = addr;
-                SyscallReply {
-                    base: Some(SegmentBaseSet::Gs(addr)),
-                    ..SyscallReply::value(0)
+            PersonalityRequest::Touch { pid, addr, len, write } => {
+                let access = if write { Access::Write } else { Access::Read };
+                let ok = len == 0
+                    || self
+                        .process(pid)
+                        .is_some_and(|p| p.space.user_range_ok(addr.0, len, access));
+                if !ok {
+                    return Err(Errno::Fault);
                 }
+                let last = addr.0 + (len - 1);
+                let mut page = pager::space::page_down(addr.0);
+                while page <= last {
+                    self.ensure_resident(pid, page).ok_or(Errno::NoMemory)?;
+                    page += libipc::types::PAGE_SIZE;
+                }
+                Ok(PersonalityReply::Done)
             }
-            nr::ARCH_GET_FS | nr::ARCH_GET_GS => {
-                let value = if code == nr::ARCH_GET_FS {
-                    state.fs_base
-                } else {
-                    state.gs_base
+            PersonalityRequest::OpenFile { path } => self.open_file(asker.pid, &path).map(PersonalityReply::File),
+            PersonalityRequest::BindFd { pid, fd, file } => {
+                let state = self
+                    .process_mut(pid)
+                    .and_then(|p| p.linux.as_mut())
+                    .ok_or(Errno::NoEntry)?;
+                match file {
+                    Some(file) => state.fds.insert(fd, file),
+                    None => state.fds.remove(&fd),
                 };
-                match self.user_write(pid, addr, &value.to_le_bytes()) {
-                    Ok(()) => SyscallReply::value(0),
-                    Err(e) => SyscallReply::error(e),
-                }
-            }
-            _ => SyscallReply::error(errno::EINVAL),
-        }
-    }
-
-    /// writev: the vector read from the caller, each piece written.
-    fn writev(&mut self, pid: Pid, fd: u64, iov: u64, count: u64) -> Result<u64, u16> {
-        if count > IOV_MAX {
-            return Err(errno::EINVAL);
-        }
-        let mut pieces = Vec::with_capacity(count as usize);
-        for i in 0..count {
-            let mut raw = [0u8; 16];
-            self.user_read(pid, iov.wrapping_add(i * 16), &mut raw)?;
-            let base = u64::from_le_bytes(raw[..8].try_into().expect("8 bytes"));
-            let len = u64::from_le_bytes(raw[8..].try_into().expect("8 bytes"));
-            pieces.push((base, len));
-        }
-        self.console_write(pid, fd, &pieces)
-    }
-
-    /// Writes the caller's buffers to the console (fds 1 and 2).
-    fn console_write(&mut self, pid: Pid, fd: u64, pieces: &[(u64, u64)]) -> Result<u64, u16> {
-        if fd != 1 && fd != 2 {
-            return Err(errno::EBADF);
-        }
-        let mut chunk = [0u8; CONSOLE_CHUNK];
-        let mut total = 0u64;
-        for &(base, len) in pieces {
-            let mut done = 0u64;
-            while done < len {
-                let n = (len - done).min(CONSOLE_CHUNK as u64) as usize;
-                if let Err(e) = self.user_read(pid, base.wrapping_add(done), &mut chunk[..n]) {
-                    // Linux returns what was written before the bad byte.
-                    return if total > 0 { Ok(total) } else { Err(e) };
-                }
-                let _ = sys::console_write(&chunk[..n]);
-                done += n as u64;
-                total += n as u64;
+                Ok(PersonalityReply::Done)
             }
         }
-        Ok(total)
     }
 
-    /// Reads the caller's memory as `copy_from_user` would: EFAULT past any
-    /// readable VMA.
-    pub(crate) fn user_read(&mut self, pid: Pid, addr: u64, out: &mut [u8]) -> Result<(), u16> {
-        self.check_user(pid, addr, out.len() as u64, Access::Read)?;
-        match self.read_mem(pid, addr, out) {
-            Ok(n) if n == out.len() => Ok(()),
-            _ => Err(errno::EFAULT),
+    /// Maps the ramdisk file `path` read-only into the server `server`
+    /// (once: a second open finds the same mapping).
+    fn open_file(&mut self, server: Pid, path: &str) -> Result<FileInfo, Errno> {
+        let (id, bytes) = self.ramdisk.find(path).ok_or(Errno::NoEntry)?;
+        let file = FileRef {
+            id: id as u64,
+            size: bytes.len() as u64,
+        };
+        if let Some(&addr) = self.personality_files.get(&file.id) {
+            return Ok(FileInfo { file, addr });
         }
-    }
-
-    /// Writes the caller's memory as `copy_to_user` would.
-    pub(crate) fn user_write(&mut self, pid: Pid, addr: u64, data: &[u8]) -> Result<(), u16> {
-        self.check_user(pid, addr, data.len() as u64, Access::Write)?;
-        match self.write_mem(pid, addr, data) {
-            Ok(n) if n == data.len() => Ok(()),
-            _ => Err(errno::EFAULT),
+        if bytes.is_empty() {
+            return Ok(FileInfo {
+                file,
+                addr: VirtAddr(0),
+            });
         }
-    }
-
-    /// Every byte of `[addr, addr+len)` lies in a VMA that allows `access`.
-    fn check_user(&self, pid: Pid, addr: u64, len: u64, access: Access) -> Result<(), u16> {
-        let ok = len == 0
-            || self
-                .process(pid)
-                .is_some_and(|p| p.space.user_range_ok(addr, len, access));
-        if ok { Ok(()) } else { Err(errno::EFAULT) }
+        let process = self.process_mut(server).ok_or(Errno::NoEntry)?;
+        let args = MmapArgs {
+            addr: 0,
+            len: pager::space::page_up(file.size).ok_or(Errno::NoMemory)?,
+            prot: Prot::READ,
+            flags: MapKind::PRIVATE,
+            file: Some(FileSlice {
+                id: FileId(file.id),
+                offset: 0,
+                size: file.size,
+            }),
+        };
+        let (addr, effects) = process.space.map(args, Privileges::default()).map_err(|e| {
+            plog!(Error, "cannot map {path} into the personality server: {e:?}");
+            Errno::NoMemory
+        })?;
+        process.space.name_vma(addr.0, VmaName::Path(alloc::format!("/{path}")));
+        self.apply(server, effects);
+        self.personality_files.insert(file.id, addr);
+        Ok(FileInfo { file, addr })
     }
 }
 
@@ -447,10 +390,23 @@ impl Server {
 struct CallerMemory<'a> {
     window: &'a mut crate::window::Window,
     ramdisk: &'a crate::ramdisk::Ramdisk,
+    /// Its descriptors' files (mmap of a descriptor).
+    fds: Option<&'a BTreeMap<u32, FileRef>>,
 }
 
 impl UserAccess for CallerMemory<'_> {
     fn read(&mut self, space: &AddressSpace, addr: VirtAddr, buf: &mut [u8]) -> bool {
         crate::introspect::read_space(self.window, self.ramdisk, space, addr.0, buf) == buf.len()
+    }
+
+    fn file(&mut self, fd: u64) -> Result<OpenFile, linux::Errno> {
+        let file = u32::try_from(fd)
+            .ok()
+            .and_then(|fd| self.fds?.get(&fd))
+            .ok_or(linux::Errno::BadF)?;
+        Ok(OpenFile {
+            id: FileId(file.id),
+            size: file.size,
+        })
     }
 }

@@ -30,7 +30,8 @@ impl LogLevel {
 pub struct Options {
     /// Groups run one after another; the programs of a group run together.
     pub run: Vec<Vec<String>>,
-    /// Services started before the groups and not waited for (`service=a,b`).
+    /// Services started before the groups and not waited for (`service=a,b`;
+    /// several `service=` words add up).
     pub services: Vec<String>,
     pub policy: String,
     pub log: LogLevel,
@@ -59,7 +60,9 @@ impl Options {
             };
             match key {
                 "run" => opts.run = parse_run(value),
-                "service" => opts.services = value.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                "service" => opts
+                    .services
+                    .extend(value.split(',').filter(|s| !s.is_empty()).map(String::from)),
                 "policy" => opts.policy = value.into(),
                 "log" => {
                     opts.log = match value {

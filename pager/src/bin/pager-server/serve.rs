@@ -83,6 +83,8 @@ pub struct Server {
     endpoint: CapSlot,
     /// Live services (`service=`): started first, not waited for.
     services: Vec<Service>,
+    /// Ramdisk files mapped into the personality server, by file id.
+    pub(crate) personality_files: BTreeMap<u64, VirtAddr>,
     /// Groups still to start, in order.
     pending_groups: Vec<Vec<Launch>>,
     tally: Tally,
@@ -254,6 +256,7 @@ impl Server {
             processes: BTreeMap::new(),
             endpoint,
             services: Vec::new(),
+            personality_files: BTreeMap::new(),
             pending_groups,
             tally: Tally::default(),
             batch: [Mapping {
@@ -395,7 +398,17 @@ impl Server {
 
     /// The pid of the procfs service, if one runs.
     pub(crate) fn procfs_pid(&self) -> Option<Pid> {
-        self.services.iter().find(|s| s.name == "procfs").map(|s| s.pid)
+        self.service_pid("procfs")
+    }
+
+    /// The pid of the service `name`, if one runs.
+    pub(crate) fn service_pid(&self, name: &str) -> Option<Pid> {
+        self.services.iter().find(|s| s.name == name).map(|s| s.pid)
+    }
+
+    /// The pager's capability to the endpoint of the service `name`.
+    pub(crate) fn service_endpoint(&self, name: &str) -> Option<CapSlot> {
+        self.services.iter().find(|s| s.name == name).map(|s| s.endpoint)
     }
 
     /// Starts a service: its endpoint first (the pager makes it, so no
@@ -536,6 +549,9 @@ impl Server {
         if let Some(i) = self.services.iter().position(|s| s.pid == pid) {
             let service = self.services.remove(i);
             plog!(Info, "service {} (process {}) is gone", service.name, pid.0);
+            if service.name == libipc::linux::SERVICE_NAME {
+                self.personality_files.clear();
+            }
             // Its callers have learnt it from the kernel; our send right
             // is of no more use.
             let _ = sys::cap_drop(service.endpoint);
@@ -715,6 +731,7 @@ impl Server {
         let pid = sender.pid;
         match request {
             Request::Source(question) => return Ok(Reply::Source(Box::new(self.introspect(sender, *question)))),
+            Request::Linux(question) => return self.personality(sender, *question).map(|r| Reply::Linux(Box::new(r))),
             Request::Service { name } => {
                 let name = name.as_str().ok_or(Errno::Invalid)?;
                 return self

@@ -123,7 +123,7 @@ impl Lease for KernelLease {
 }
 
 fn main(arg: u64) -> i64 {
-    runtime::println!("procfs: serving /proc as process {arg}");
+    runtime::log!("procfs: serving /proc as process {arg}");
     let mut server = Server::new(PagerSource::new(), source::config());
     let mut buf = [0u8; MAX_MESSAGE];
     let mut reply = [0u8; MAX_MESSAGE];
@@ -138,7 +138,7 @@ fn main(arg: u64) -> i64 {
             // The caller we answered is gone; serve the next one.
             Err(libipc::abi::SysError::NotWaiting) => continue,
             Err(e) => {
-                runtime::println!("procfs: cannot receive: {e:?}");
+                runtime::log!("procfs: cannot receive: {e:?}");
                 return 1;
             }
         };
