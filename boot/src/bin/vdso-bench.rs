@@ -5,11 +5,12 @@
 //! same binary under `-icount shift=0` (a tick is a guest instruction) on
 //! this kernel (release build, `--exec`) and, when a Linux kernel image is
 //! given or found, on Linux booted in the same QEMU with the same CPU model
-//! (`-cpu max`), the binary as its `/init` and `vsyscall=xonly` (Linux's
-//! default and ours). The Linux image is the one
-//! `shared/anchors/linux-fault/run.sh` downloads (Debian's 6.1 cloud
-//! kernel): looked for under `target/linux-guest/` and the anchor's work
-//! directory. Prints ticks per call: clock_gettime through the vDSO, time()
+//! (`QemuOptions`' default), the binary as its `/init` and `vsyscall=xonly`
+//! (ours and Linux's default; Debian's kernel is built with `none`). The
+//! Linux image is the one `fault-bench --download-linux` fetches into
+//! `target/linux-guest/` (`boot::linux_guest`, as
+//! `shared/anchors/linux-fault/run.sh` does), or the anchor's work
+//! directory's. Prints ticks per call: clock_gettime through the vDSO, time()
 //! through the emulated vsyscall page, and a forwarded getppid for scale.
 
 use std::{
@@ -50,50 +51,23 @@ fn fail(what: &str) -> ! {
     std::process::exit(2)
 }
 
-/// An initramfs (cpio `newc`) holding `init`.
-fn initramfs(init: &[u8]) -> Vec<u8> {
-    fn entry(out: &mut Vec<u8>, name: &str, data: &[u8], mode: u32) {
-        let name = format!("{name}\0");
-        let fields = [1, mode, 0, 0, 1, 0, data.len() as u32, 0, 0, 0, 0, name.len() as u32, 0];
-        out.extend_from_slice(b"070701");
-        for f in fields {
-            out.extend_from_slice(format!("{f:08x}").as_bytes());
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.resize(out.len().next_multiple_of(4), 0);
-        out.extend_from_slice(data);
-        out.resize(out.len().next_multiple_of(4), 0);
-    }
-    let mut out = Vec::new();
-    entry(&mut out, "init", init, 0o100755);
-    entry(&mut out, "TRAILER!!!", &[], 0);
-    out
-}
-
-/// The anchor script's Linux image, if it was downloaded.
-fn find_linux(root: &Path) -> Option<PathBuf> {
-    let dirs = [
-        root.join("target/linux-guest/root/boot"),
-        std::env::temp_dir().join("linux-fault-anchor/root/boot"),
-    ];
-    dirs.iter()
-        .filter_map(|d| std::fs::read_dir(d).ok())
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
-        })
-}
-
 fn run_linux(kernel: &Path, binary: &Path, dir: &Path) -> String {
     let cpio = dir.join("vdso-bench-init.cpio");
-    std::fs::write(&cpio, initramfs(&std::fs::read(binary).expect("the benchmark binary"))).expect("the initramfs");
+    let init = std::fs::read(binary).expect("the benchmark binary");
+    std::fs::write(&cpio, boot::linux_guest::initramfs(&init)).expect("the initramfs");
     let out = Command::new("timeout")
         .arg("600")
         .arg("qemu-system-x86_64")
-        .args(["-icount", "shift=0", "-cpu", "max", "-m", "512M", "-display", "none"])
+        .args([
+            "-icount",
+            "shift=0",
+            "-cpu",
+            &QemuOptions::default().cpu,
+            "-m",
+            "512M",
+            "-display",
+            "none",
+        ])
         .args(["-serial", "stdio", "-no-reboot", "-kernel"])
         .arg(kernel)
         .arg("-initrd")
@@ -149,7 +123,9 @@ fn main() {
         eprintln!("{}", run.serial);
         fail("no figures from this kernel");
     }
-    let linux = match args.linux_kernel.or_else(|| find_linux(&root)) {
+    let cached = boot::linux_guest::cached_kernel(&root.join("target/linux-guest"));
+    let anchor = boot::linux_guest::cached_kernel(&std::env::temp_dir().join("linux-fault-anchor"));
+    let linux = match args.linux_kernel.or(cached).or(anchor) {
         Some(kernel) => {
             eprintln!("vdso-bench: Linux ({}), -icount shift=0", kernel.display());
             parse(&run_linux(&kernel, &binary, &dir))
