@@ -20,6 +20,9 @@ pub struct Artifacts {
     pub services: Vec<(String, PathBuf)>,
     /// User programs by name.
     pub programs: Vec<(String, PathBuf)>,
+    /// The vDSO (a shared object the pager maps into every process), packed
+    /// as the ramdisk file `vdso`.
+    pub vdso: Option<PathBuf>,
 }
 
 /// Program names: one per file in `programs/src/bin/`.
@@ -104,7 +107,118 @@ pub fn build(release: bool) -> Result<Artifacts> {
             ("linux".into(), strip("linux-server")?),
         ],
         programs,
+        vdso: Some(build_vdso(&root)?),
     })
+}
+
+/// Builds the vDSO: the `vdso` crate as a static library (position-
+/// independent code that calls nothing outside itself), linked by rust-lld
+/// into a shared object with `vdso/vdso.lds` (one read+execute segment,
+/// the clock page 4 pages below) and `vdso/vdso.map` (the `LINUX_2.6`
+/// symbols). Refused if it needs a relocation (nobody would apply it) or
+/// outgrows its two pages.
+pub fn build_vdso(root: &Path) -> Result<PathBuf> {
+    let target_dir = root.join("target/vdso");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(["build", "--release", "-p", "vdso", "--target", TARGET, "--target-dir"])
+        .arg(&target_dir)
+        // `pie`: every symbol is its own, so calls are direct (no GOT);
+        // `small`: the target's default kernel code model is not PIC.
+        .env("RUSTFLAGS", "-C relocation-model=pie -C code-model=small");
+    for var in ["CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR"] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().map_err(|e| Error(format!("cannot run cargo: {e}")))?;
+    if !status.success() {
+        return Err(Error(format!("building the vDSO failed ({status})")));
+    }
+    let lib = target_dir.join(TARGET).join("release/libvdso.a");
+    let out = target_dir.join("vdso.so");
+    let lld = toolchain_bin(root, "gcc-ld/ld.lld")?;
+    let mut link = Command::new(&lld);
+    link.arg("-shared")
+        .arg("-T")
+        .arg(root.join("vdso/vdso.lds"))
+        .arg("--version-script")
+        .arg(root.join("vdso/vdso.map"))
+        .args([
+            "--hash-style=both",
+            "-soname",
+            "linux-vdso.so.1",
+            "--gc-sections",
+            "-z",
+            "max-page-size=4096",
+            "-z",
+            "noexecstack",
+            "--no-undefined",
+            "--build-id=none",
+            "--strip-all",
+        ]);
+    for sym in VDSO_SYMBOLS {
+        link.args(["-u", sym]);
+    }
+    link.arg("-o").arg(&out).arg(&lib);
+    let status = link
+        .status()
+        .map_err(|e| Error(format!("cannot run {} ({e})", lld.display())))?;
+    if !status.success() {
+        return Err(Error("linking the vDSO failed".into()));
+    }
+    check_vdso(&std::fs::read(&out)?)?;
+    Ok(out)
+}
+
+/// The vDSO's entry points (each also has its unprefixed weak alias).
+pub const VDSO_SYMBOLS: [&str; 5] = [
+    "__vdso_clock_gettime",
+    "__vdso_gettimeofday",
+    "__vdso_time",
+    "__vdso_getcpu",
+    "__vdso_clock_getres",
+];
+
+/// The vDSO's pages (`pager::layout::VDSO_PAGES`).
+const VDSO_BYTES: usize = 2 * 4096;
+
+/// Checks the linked vDSO: small enough, no dynamic relocation, every
+/// entry point exported.
+pub fn check_vdso(bytes: &[u8]) -> Result<()> {
+    if bytes.len() > VDSO_BYTES {
+        return Err(Error(format!(
+            "the vDSO is {} bytes, over its {VDSO_BYTES}",
+            bytes.len()
+        )));
+    }
+    let elf = xmas_elf::ElfFile::new(bytes).map_err(|e| Error(format!("the vDSO: {e}")))?;
+    for section in elf.section_iter() {
+        use xmas_elf::sections::ShType;
+        if matches!(section.get_type(), Ok(ShType::Rela | ShType::Rel)) && section.size() > 0 {
+            return Err(Error("the vDSO needs relocations: nobody applies them".into()));
+        }
+    }
+    let names = String::from_utf8_lossy(bytes);
+    for sym in VDSO_SYMBOLS {
+        if !names.contains(sym) {
+            return Err(Error(format!("the vDSO does not export {sym}")));
+        }
+    }
+    Ok(())
+}
+
+/// A tool of the toolchain's `llvm-tools` and `rust-lld` directory.
+fn toolchain_bin(root: &Path, name: &str) -> Result<PathBuf> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| Error(format!("cannot run rustc: {e}")))?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    Ok(Path::new(&sysroot)
+        .join("lib/rustlib/x86_64-unknown-linux-gnu/bin")
+        .join(name))
 }
 
 /// `llvm-objcopy --strip-debug` from the toolchain's `llvm-tools` component.

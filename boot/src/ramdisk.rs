@@ -31,6 +31,9 @@ pub fn pack(artifacts: &Artifacts, cmdline: &str, exec: &[ExecProgram], dir: &Pa
     {
         tar.append_path_with_name(file, name)?;
     }
+    if let Some(vdso) = &artifacts.vdso {
+        tar.append_path_with_name(vdso, "vdso")?;
+    }
     if !exec.is_empty() {
         for program in exec {
             tar.append_path_with_name(&program.host_file, &program.spec.path)
@@ -68,6 +71,7 @@ mod tests {
             pagers: vec![("pager".into(), host_file.clone())],
             services: vec![],
             programs: vec![],
+            vdso: None,
         };
         let exec = [ExecProgram {
             host_file,

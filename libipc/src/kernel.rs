@@ -22,6 +22,12 @@
 //! | reply: one page | [`reply_label::RESUME_ONE`] | virt, phys, [`MapFlags`] |
 //! | reply: batch | [`reply_label::RESUME_BATCH`] | pointer to `[Mapping]`, count (at most [`MAX_FAULT_MAPPINGS`]) |
 //! | reply: kill | [`reply_label::KILL`] | [`KillReason`] code |
+//! | reply: resume elsewhere | [`reply_label::RESUME_REGS`] | rax, rip, rsp |
+//!
+//! A fault report also carries the faulting thread's `rdi` and `rsi` in the
+//! receive's extra registers (as a forwarded system call's arguments 4 and
+//! 5): the arguments of a call into the vsyscall page, which the pager
+//! emulates and answers with `RESUME_REGS`.
 
 use crate::{
     abi::{MapFlags, MessageKind},
@@ -244,6 +250,7 @@ pub mod reply_label {
     pub const RESUME_ONE: u64 = 1;
     pub const RESUME_BATCH: u64 = 2;
     pub const KILL: u64 = 3;
+    pub const RESUME_REGS: u64 = 4;
 }
 
 /// Bit of a page fault's access word set when the page was present.
@@ -466,6 +473,10 @@ pub enum FaultReply<'a> {
     Resume(&'a [Mapping]),
     /// Kill the faulting process.
     Kill(KillReason),
+    /// Map nothing; resume the thread at `rip` with `rsp` and `rax` set
+    /// (an emulated call: the vsyscall page's entry points). `rip` must be
+    /// a user address.
+    Emulate { rax: u64, rip: u64, rsp: u64 },
 }
 
 impl FaultReply<'_> {
@@ -478,6 +489,7 @@ impl FaultReply<'_> {
                 [batch.as_ptr() as u64, batch.len() as u64, 0, 0],
             ),
             FaultReply::Kill(reason) => ShortMessage::new(reply_label::KILL, [reason as u64, 0, 0, 0]),
+            FaultReply::Emulate { rax, rip, rsp } => ShortMessage::new(reply_label::RESUME_REGS, [rax, rip, rsp, 0]),
         }
     }
 }
@@ -493,6 +505,11 @@ pub enum FaultReplyRegs {
         count: usize,
     },
     Kill(KillReason),
+    Regs {
+        rax: u64,
+        rip: u64,
+        rsp: u64,
+    },
 }
 
 impl FaultReplyRegs {
@@ -514,6 +531,7 @@ impl FaultReplyRegs {
                 Some(reason) => Some(FaultReplyRegs::Kill(reason)),
                 None => None,
             },
+            reply_label::RESUME_REGS => Some(FaultReplyRegs::Regs { rax: a, rip: b, rsp: c }),
             _ => None,
         }
     }
@@ -624,6 +642,21 @@ mod tests {
         assert_eq!(
             FaultReplyRegs::from_message(&FaultReply::Kill(KillReason::GuardGap).to_message()),
             Some(FaultReplyRegs::Kill(KillReason::GuardGap))
+        );
+        assert_eq!(
+            FaultReplyRegs::from_message(
+                &FaultReply::Emulate {
+                    rax: 7,
+                    rip: 0x40_1000,
+                    rsp: 0x7fff_0008
+                }
+                .to_message()
+            ),
+            Some(FaultReplyRegs::Regs {
+                rax: 7,
+                rip: 0x40_1000,
+                rsp: 0x7fff_0008
+            })
         );
     }
 

@@ -12,6 +12,7 @@
 //! - [`linux`]: the Linux personality server's questions to the pager.
 //! - [`codec`]: postcard encoding into bounded buffers. Decoding never
 //!   panics: malformed, truncated or oversized input is a [`codec::DecodeError`].
+//! - [`vsyscall`]: the legacy vsyscall page: its address, modes and code.
 //! - [`sys`] (bare-metal only): the raw system calls; the kernel transport.
 //! - [`host`] (feature `std`): the host transport over Unix sockets, so a
 //!   server runs as an ordinary process in tests.
@@ -32,5 +33,6 @@ pub mod short;
 pub mod sys;
 pub mod transport;
 pub mod types;
+pub mod vsyscall;
 
 pub use codec::{DecodeError, EncodeError, MAX_MESSAGE};

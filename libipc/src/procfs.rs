@@ -411,6 +411,9 @@ pub enum SourceRequest {
         addr: VirtAddr,
         data: Vec<u8, MAX_INLINE_DATA>,
     },
+    /// The system's settings the files show: the vsyscall page's mode
+    /// (the boot line's `vsyscall=`), for the `[vsyscall]` line of maps.
+    Settings,
 }
 
 /// The pager's answer to a [`SourceRequest`].
@@ -429,6 +432,9 @@ pub enum SourceReply {
     Pages(Vec<PageInfo, MAX_PAGES_PER_REPLY>),
     Data(Vec<u8, MAX_INLINE_DATA>),
     Written(u32),
+    Settings {
+        vsyscall: crate::vsyscall::Mode,
+    },
 }
 
 /// Writes `vmas` back to back into `lease` (the contents of a

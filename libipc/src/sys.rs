@@ -49,7 +49,8 @@ pub struct Received {
     pub acting_for: Option<Pid>,
     pub kind: MessageKind,
     pub short: ShortMessage,
-    /// Arguments 4 and 5 of a forwarded system call (zero otherwise).
+    /// Arguments 4 and 5 of a forwarded system call; the faulting thread's
+    /// `rdi` and `rsi` for a fault (zero otherwise).
     pub extra: [u64; 2],
 }
 
@@ -68,10 +69,10 @@ impl Received {
 fn received(r: Result<(Regs, u64, u64, ShortMessage), SysError>) -> Result<Received, SysError> {
     let (regs, acting_for, r15, short) = r?;
     let kind = MessageKind::from_raw(regs.2).ok_or(SysError::Malformed)?;
-    let syscall = kind == MessageKind::Syscall;
+    let extra = matches!(kind, MessageKind::Syscall | MessageKind::Fault);
     Ok(Received {
-        len: if syscall { 0 } else { regs.0 as usize },
-        extra: if syscall { [regs.0, r15] } else { [0; 2] },
+        len: if extra { 0 } else { regs.0 as usize },
+        extra: if extra { [regs.0, r15] } else { [0; 2] },
         sender: Sender::from_word(regs.1),
         acting_for: (acting_for != 0).then_some(Pid(acting_for as u32)),
         kind,

@@ -2,8 +2,8 @@
 //! `cmdline` (the `bootloader` crate has no command line of its own, so the
 //! runner packs it into the ramdisk).
 //!
-//! The kernel reads only what is mechanism: `log=`, `pager=` and
-//! `pt_limit=`. Every other
+//! The kernel reads only what is mechanism: `log=`, `pager=`,
+//! `pt_limit=` and `vsyscall=` (whether to map the vsyscall page's code). Every other
 //! word (policy, ASLR mode, which programs to run) belongs to the pager,
 //! which reads the same file.
 
@@ -15,6 +15,9 @@ pub struct KernelOptions<'a> {
     pub pager: &'a str,
     /// Page-table frames each paged process may use (`pt_limit=`).
     pub page_table_limit: u32,
+    /// The vsyscall page's mode (`vsyscall=`): the kernel maps its code
+    /// in `emulate` mode; the pager emulates the calls.
+    pub vsyscall: libipc::vsyscall::Mode,
 }
 
 /// The default per-process page-table limit: 2,048 frames (8 MiB of page
@@ -28,6 +31,7 @@ impl<'a> KernelOptions<'a> {
             log_level: log::LevelFilter::Info,
             pager: "pager",
             page_table_limit: DEFAULT_PAGE_TABLE_LIMIT,
+            vsyscall: libipc::vsyscall::Mode::default(),
         };
         for word in cmdline.split_ascii_whitespace() {
             match word.split_once('=') {
@@ -36,6 +40,12 @@ impl<'a> KernelOptions<'a> {
                     Err(_) => crate::serial::write_fmt(format_args!("cmdline: bad log level {level:?}, using info\n")),
                 },
                 Some(("pager", name)) => opts.pager = name,
+                Some(("vsyscall", mode)) => match libipc::vsyscall::Mode::parse(mode) {
+                    Some(m) => opts.vsyscall = m,
+                    None => crate::serial::write_fmt(format_args!(
+                        "cmdline: bad vsyscall {mode:?} (emulate, xonly or none), using xonly\n"
+                    )),
+                },
                 Some(("pt_limit", n)) => match n.parse() {
                     Ok(n) if n >= 8 => opts.page_table_limit = n,
                     _ => crate::serial::write_fmt(format_args!(

@@ -82,6 +82,7 @@ impl Kernel {
             qemu::exit(QemuExit::PagerDied);
         };
         log::trace!("fault in process {}: {:?} at rip {:#x}", thread.pid.0, kind, rip);
+        let args = thread.fault_args();
         if matches!(kind, FaultKind::Page { .. }) {
             let entry = self.entry_tsc;
             self.thread_mut(tid).expect("current thread exists").fault_times = FaultTimes {
@@ -95,7 +96,7 @@ impl Kernel {
             sp: VirtAddr(rsp),
         })
         .to_message();
-        match self.fast_send_short(tid, pager_ep, kind, msg, [0; 2]) {
+        match self.fast_send_short(tid, pager_ep, kind, msg, args) {
             Some(pager) => Next::SwitchTo(pager),
             None => self.send(tid, pager_ep, Outgoing::Short { kind, msg }),
         }

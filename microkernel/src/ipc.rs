@@ -125,7 +125,12 @@ impl Kernel {
         let acting_for = self.thread(sender).map_or(0, Thread::acting_for_word);
         match msg {
             Outgoing::Short { kind, msg: words } => {
-                self.write_short_delivery(receiver, stamp, acting_for, kind, &words, [0; 2])
+                let extra = if kind == MessageKind::Fault {
+                    self.thread(sender).map_or([0; 2], |t| t.fault_args())
+                } else {
+                    [0; 2]
+                };
+                self.write_short_delivery(receiver, stamp, acting_for, kind, &words, extra)
             }
             Outgoing::Syscall { msg: words, extra } => {
                 self.write_short_delivery(receiver, stamp, acting_for, MessageKind::Syscall, &words, extra)
@@ -295,6 +300,13 @@ impl Thread {
         self.frame.rdx = kind as u64;
         self.frame.r10 = acting_for;
         self.state = ThreadState::Ready;
+    }
+
+    /// What a fault report carries beside the fault: the thread's `rdi`
+    /// and `rsi` (a vsyscall's arguments, for the pager to emulate it).
+    #[inline(always)]
+    pub fn fault_args(&self) -> [u64; 2] {
+        [self.frame.rdi, self.frame.rsi]
     }
 
     /// The pid this thread's messages are stamped as acting for (0: none),

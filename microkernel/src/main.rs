@@ -133,6 +133,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     );
     log::info!("entropy source: {}", entropy::source());
     time::init();
+    time::init_vsyscall(options.vsyscall);
 
     let Some(image) = ramdisk.file(options.pager) else {
         panic!("pager binary {:?} not found in the ramdisk", options.pager);

@@ -399,6 +399,18 @@ impl Kernel {
                 self.destroy_process(target_pid, None);
                 return Ok(FaultOutcome::Killed);
             }
+            FaultReplyRegs::Regs { rax, rip, rsp } => {
+                // An emulated call: resume elsewhere, mapping nothing.
+                self.paged_by(pager, target_pid)?;
+                if !VirtAddr(rip).is_user() {
+                    return Err(SysError::BadAddress);
+                }
+                let frame = &mut self.thread_mut(target).expect("exists").frame;
+                frame.rax = rax;
+                frame.rip = rip;
+                frame.rsp = rsp;
+                Ok(())
+            }
         };
         match installed {
             Ok(()) => {}

@@ -73,3 +73,25 @@ pub fn monotonic_ns() -> u64 {
         .and_then(|p| p.data.clock_ns(vvar::ClockId::Monotonic))
         .unwrap_or(0)
 }
+
+/// Maps the vsyscall page's code in `emulate` mode (readable by every
+/// process, not executable: calls fault to the pager, which emulates
+/// them). Before any address space exists.
+pub fn init_vsyscall(mode: libipc::vsyscall::Mode) {
+    if mode != libipc::vsyscall::Mode::Emulate {
+        log::info!("vsyscall: {mode:?}, no page mapped");
+        return;
+    }
+    let frame = crate::memory::frames::alloc_zeroed().expect("a frame for the vsyscall page");
+    let ptr = crate::memory::phys_to_virt(frame.start_address()).as_mut_ptr::<[u8; 4096]>();
+    // SAFETY: the frame is fresh and ours alone; it is written once here,
+    // before any process can map it.
+    unsafe { ptr.write(libipc::vsyscall::page_image()) };
+    match crate::memory::space::map_shared_user_page(
+        x86_64::VirtAddr::new(libipc::vsyscall::START),
+        frame.start_address(),
+    ) {
+        Ok(()) => log::info!("vsyscall: emulate, the page readable at {:#x}", libipc::vsyscall::START),
+        Err(e) => log::error!("vsyscall: cannot map the page: {e:?}"),
+    }
+}

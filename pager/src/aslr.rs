@@ -1,10 +1,10 @@
 //! Address-space layout randomization: which regions move, and by how much.
 //!
-//! | mode (`kernel.randomize_va_space`) | stack | mmap base, vDSO | heap (brk) | PIE base |
-//! |---|---|---|---|---|
-//! | 0 | fixed | fixed | fixed | fixed (`0x555555554000`) |
-//! | 1 | random | random | fixed | fixed |
-//! | 2 (default) | random | random | random | random |
+//! | mode (`kernel.randomize_va_space`) | stack | mmap base | vDSO, vvar | heap (brk) | PIE base |
+//! |---|---|---|---|---|---|
+//! | 0 | fixed | fixed | fixed (just below the mmap base) | fixed | fixed (`0x555555554000`) |
+//! | 1 | random | random | fixed (at the top of the mmap base's range, [`special_top`]) | fixed | fixed |
+//! | 2 (default) | random | random | random (just below the mmap base) | random | random |
 //!
 //! Non-PIE programs keep their linked base in every mode.
 //!
@@ -81,6 +81,24 @@ pub struct Placement {
     pub pie_base: u64,
 }
 
+/// The highest mmap base a placement can draw: below the stack, its
+/// rlimit (at least 128 MiB) and, when the stack moves, its range.
+pub fn mmap_top(settings: &Settings, stack_limit: u64) -> u64 {
+    let stack_pad = if settings.randomize_va_space >= RandomizeVaSpace::Conservative {
+        Ranges::of(settings.aslr_profile).stack_pages * PAGE_SIZE
+    } else {
+        0
+    };
+    STACK_TOP - stack_limit.clamp(MIN_STACK_GAP, TASK_SIZE_47 / 6 * 5) - stack_pad
+}
+
+/// Where the vDSO and vvar end when they do not move (modes 0 and 1):
+/// the top of the mmap base's range, above any mmap base drawn and below
+/// any stack. `None` in mode 2, where they go just below the mmap base.
+pub fn special_top(settings: &Settings, stack_limit: u64) -> Option<u64> {
+    (settings.randomize_va_space < RandomizeVaSpace::Full).then(|| mmap_top(settings, stack_limit))
+}
+
 /// Draws a placement. `stack_limit` is RLIMIT_STACK's soft value.
 pub fn place(settings: &Settings, rng: &mut Rng, stack_limit: u64) -> Placement {
     let r = Ranges::of(settings.aslr_profile);
@@ -103,6 +121,7 @@ pub fn place(settings: &Settings, rng: &mut Rng, stack_limit: u64) -> Placement 
         0
     };
     let gap = stack_limit.clamp(MIN_STACK_GAP, TASK_SIZE_47 / 6 * 5) + stack_pad;
+    debug_assert_eq!(STACK_TOP - gap, mmap_top(settings, stack_limit));
     let mmap_base = STACK_TOP - gap - pages(r.mmap_pages, mode >= RandomizeVaSpace::Conservative);
     let heap_offset = pages(r.heap_pages, mode >= RandomizeVaSpace::Full);
     let pie_base = PIE_BASE + pages(r.pie_pages, mode >= RandomizeVaSpace::Full);

@@ -142,20 +142,30 @@ pub fn load(image: &ProgramImage, settings: &Settings, rlimits: Rlimits, rng: &m
     let stack_pointer = (stack_top - STACK_TOP_RESERVE - placement.stack_shift) & !15;
     space.layout.start_stack = stack_pointer;
 
-    // [vdso] and [vvar] go where the next mmap would: below the mmap base,
-    // the vDSO first so that [vvar] sits just below it, as on Linux.
+    // [vdso] and [vvar]: in mode 2 where the next mmap would go, below the
+    // mmap base; in modes 0 and 1 at a fixed place (`aslr::special_top`).
+    // The vDSO first, so that [vvar] sits just below it, as on Linux (the
+    // vDSO finds its clock page VVAR_PAGES pages below itself).
+    let fixed = aslr::special_top(settings, rlimits.stack.soft);
+    let mut next = fixed.map(|top| top - VDSO_PAGES * PAGE_SIZE);
     for (name, pages, prot) in [
         (VmaName::Vdso, VDSO_PAGES, Prot::RX),
         (VmaName::Vvar, VVAR_PAGES, Prot::READ),
     ] {
+        let kind = libipc::pager::MapKind::PRIVATE.union(libipc::pager::MapKind::ANONYMOUS);
         let (addr, _) = space.mmap(crate::space::MmapArgs {
-            addr: 0,
+            addr: next.unwrap_or(0),
             len: pages * PAGE_SIZE,
             prot,
-            flags: libipc::pager::MapKind::PRIVATE.union(libipc::pager::MapKind::ANONYMOUS),
+            flags: if next.is_some() {
+                kind.union(libipc::pager::MapKind::FIXED_NOREPLACE)
+            } else {
+                kind
+            },
             file: None,
         })?;
         space.name_vma(addr.0, name);
+        next = next.map(|_| addr.0 - VVAR_PAGES * PAGE_SIZE);
     }
     let entry = image.entry.checked_add(bias).ok_or(Errno::Invalid)?;
     Ok(Loaded {
@@ -292,6 +302,39 @@ mod tests {
     fn the_data_size_for_brk_is_the_file_backed_data_only() {
         let l = load_with(false, "0", 0);
         assert_eq!(l.space.layout.data_size, 0x200);
+    }
+
+    #[test]
+    fn the_vdso_moves_in_mode_2_only_with_vvar_just_below() {
+        let vdso = |l: &Loaded| {
+            let v = l.space.vmas().iter().find(|v| v.name == VmaName::Vdso).unwrap().start;
+            let vvar = l.space.vmas().iter().find(|v| v.name == VmaName::Vvar).unwrap();
+            assert_eq!(vvar.end, v, "[vvar] ends where [vdso] starts");
+            assert_eq!(vvar.end - vvar.start, VVAR_PAGES * PAGE_SIZE);
+            v
+        };
+        for mode in ["0", "1"] {
+            let spots: Vec<u64> = (0..8).map(|seed| vdso(&load_with(true, mode, seed))).collect();
+            assert!(spots.iter().all(|&s| s == spots[0]), "mode {mode}: {spots:x?}");
+        }
+        // Mode 0's place is just below its (fixed) mmap base, as before.
+        let l = load_with(true, "0", 3);
+        assert_eq!(vdso(&l) + VDSO_PAGES * PAGE_SIZE, l.space.layout.mmap_base);
+        let spots: Vec<u64> = (0..8).map(|seed| vdso(&load_with(true, "2", seed))).collect();
+        assert!(spots.iter().any(|&s| s != spots[0]));
+    }
+
+    #[test]
+    fn vvar_cannot_become_writable_or_executable_but_the_vdso_can() {
+        let mut l = load_with(true, "2", 4);
+        let start = |l: &Loaded, name: VmaName| l.space.vmas().iter().find(|v| v.name == name).unwrap().start;
+        let (vvar, vdso) = (start(&l, VmaName::Vvar), start(&l, VmaName::Vdso));
+        for prot in [Prot::RW, Prot::RX, Prot::EXEC] {
+            assert_eq!(l.space.mprotect(vvar, PAGE_SIZE, prot).err(), Some(Errno::Access));
+        }
+        assert!(l.space.mprotect(vvar, PAGE_SIZE, Prot::NONE).is_ok());
+        // Linux lets a debugger write its copy of the vDSO.
+        assert!(l.space.mprotect(vdso, PAGE_SIZE, Prot::RW.union(Prot::EXEC)).is_ok());
     }
 
     #[test]

@@ -527,6 +527,13 @@ impl AddressSpace {
         if cursor < end {
             return Err(Errno::NoMemory);
         }
+        // The clock page is the kernel's, read-only everywhere: Linux maps
+        // [vvar] without VM_MAYWRITE or VM_MAYEXEC, so mprotect says EACCES.
+        if (prot.contains(Prot::WRITE) || prot.contains(Prot::EXEC))
+            && self.vmas.overlapping(addr, end).any(|v| v.name == VmaName::Vvar)
+        {
+            return Err(Errno::Access);
+        }
         // Memory that turns into data counts against RLIMIT_DATA (Linux's
         // mprotect_fixup asks may_expand_vm).
         let turning: u64 = self

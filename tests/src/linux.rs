@@ -364,6 +364,51 @@ pub fn assert_same(linux: &Run, ours: &Run) {
     );
 }
 
+/// Runs `programs` (a host file and its argv each) one after another in
+/// one boot with the kernel command line `cmdline`; returns the program
+/// output and each program's status as a shell reports it, in order. A
+/// file given twice is packed under a second name.
+pub fn run_all_in_qemu(name: &str, programs: &[(&Path, &[&str])], cmdline: &str) -> (String, Vec<u8>) {
+    let dir = std::env::temp_dir().join(format!("linux-tests-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let mut exec = Vec::new();
+    for (i, (bin, argv)) in programs.iter().enumerate() {
+        let file = bin.file_name().expect("a file").to_string_lossy().into_owned();
+        let copy = dir.join(format!("{file}-{i}"));
+        std::fs::copy(bin, &copy).expect("copying the program");
+        exec.push(ExecProgram {
+            host_file: copy,
+            spec: ExecSpec {
+                path: format!("{}/{file}-{i}", boot::exec::RAMDISK_DIR),
+                argv: argv.iter().map(|a| a.to_string()).collect(),
+                envp: Vec::new(),
+            },
+        });
+    }
+    let scenario = Scenario {
+        name: format!("linux-{name}"),
+        release: false,
+        firmware: Firmware::Bios,
+        cmdline: cmdline.into(),
+        exec,
+        qemu: QemuOptions {
+            timeout: TIMEOUT,
+            echo: false,
+            ..QemuOptions::default()
+        },
+    };
+    let result = boot::run_built(artifacts(), &scenario).unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+    let console = String::from_utf8_lossy(&result.console).into_owned();
+    println!(
+        "---- log of {} ----\n{}---- {:?} ----\n---- output ----\n{console}",
+        scenario.name, result.log, result.outcome
+    );
+    let reports = boot::exit::reports(&result.log).unwrap_or_else(|e| panic!("{}: {e:?}", scenario.name));
+    let statuses = reports.iter().map(|r| r.status.shell_status()).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    (console, statuses)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@ fn hostile_pager_requests_are_refused() {
         "[unmap into the kernel half] ok",
         "[fault reply with an unknown label] ok",
         "[byte reply to a fault] ok",
+        "[an emulated fault reply with a kernel-half rip] ok",
         "[batch larger than the limit] ok",
         "[batch in kernel memory] ok",
         "[kill with an unknown reason] ok",
@@ -61,7 +62,10 @@ fn hostile_pager_requests_are_refused() {
         "[a good answer] ok",
         "[rax was set] ok",
         "[an answer that moves rip] ok",
+        "[a sleeping answer parks the caller until its deadline] ok",
+        "[park the linux child for 10 s] ok",
         "[end the linux child] ok",
+        "[the pager sleeps 30 ms] ok",
     ] {
         assert_line(&r, check);
     }

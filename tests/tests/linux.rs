@@ -103,12 +103,24 @@ cases! {
     stdio_args_exit_status: "stdio_args" MuslStatic ["--exit=42"] NO_ENV => 42,
         ["getenv GREETING: (unset)", "stdio_args: PASS"];
 
-    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR): issue 11"]
     auxv_musl: "auxv" MuslStatic [] ENV => 0, ["AT_PAGESZ 4096", "AT_PHENT 56", "auxv: PASS"];
-    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR): issue 11"]
     auxv_musl_pie: "auxv" MuslStaticPie [] ENV => 0, ["AT_BASE 0 (no interpreter)", "auxv: PASS"];
-    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR): issue 11"]
     auxv_glibc: "auxv" GlibcStatic [] ENV => 0, ["AT_PLATFORM \"x86_64\"", "auxv: PASS"];
+
+    vdso_time_musl: "vdso_time" MuslStatic [] NO_ENV => 0, ["kernel entries during the loop: 0", "vdso_time: PASS"];
+    vdso_time_musl_pie: "vdso_time" MuslStaticPie [] NO_ENV => 0, ["kernel entries during the loop: 0", "vdso_time: PASS"];
+    vdso_time_glibc: "vdso_time" GlibcStatic [] NO_ENV => 0, ["kernel entries during the loop: 0", "vdso_time: PASS"];
+    vdso_write_musl: "vdso_time" MuslStatic ["write"] NO_ENV => 133, ["about to call the vandalized vDSO"];
+    vdso_write_glibc: "vdso_time" GlibcStatic ["write"] NO_ENV => 133, ["about to call the vandalized vDSO"];
+    vdso_unmap_musl: "vdso_time" MuslStatic ["unmap"] NO_ENV => 139, ["about to call the vandalized vDSO"];
+    vdso_unmap_glibc: "vdso_time" GlibcStatic ["unmap"] NO_ENV => 139, ["about to call the vandalized vDSO"];
+
+    // The host runs Linux's default, vsyscall=xonly, as we do.
+    vsyscall_call_musl: "vsyscall" MuslStatic ["call"] NO_ENV => 0, ["vsyscall: PASS"];
+    vsyscall_call_glibc: "vsyscall" GlibcStatic ["call"] NO_ENV => 0, ["vsyscall: PASS"];
+    vsyscall_read_xonly: "vsyscall" MuslStatic ["read"] NO_ENV => 139, ["about to read the vsyscall page"];
+    vsyscall_misaligned: "vsyscall" MuslStatic ["misaligned"] NO_ENV => 139,
+        ["about to call into the middle of the vsyscall page"];
 
     malloc_pressure_musl: "malloc_pressure" MuslStatic [] NO_ENV => 0, ["malloc_pressure: PASS"];
     malloc_pressure_musl_pie: "malloc_pressure" MuslStaticPie [] NO_ENV => 0, ["malloc_pressure: PASS"];

@@ -43,6 +43,7 @@ pub enum ClockId {
 impl ClockId {
     /// `None` for a clock the page does not answer (CPU-time clocks,
     /// TAI, alarms): the caller asks the system instead, as Linux's vDSO.
+    #[inline(always)]
     pub const fn from_raw(id: i64) -> Option<ClockId> {
         Some(match id {
             0 => ClockId::Realtime,
@@ -56,6 +57,7 @@ impl ClockId {
     }
 
     /// Coarse clocks give the time of the last tick: no TSC read.
+    #[inline(always)]
     pub const fn is_coarse(self) -> bool {
         matches!(self, ClockId::RealtimeCoarse | ClockId::MonotonicCoarse)
     }
@@ -70,6 +72,7 @@ pub struct Timespec {
 }
 
 impl Timespec {
+    #[inline(always)]
     pub const fn from_ns(ns: u64) -> Timespec {
         Timespec {
             sec: (ns / NSEC_PER_SEC) as i64,
@@ -93,7 +96,7 @@ impl Timespec {
 /// loads and stores are plain moves.
 #[repr(C)]
 pub struct VvarData {
-    /// Odd while the kernel writes.
+    /// Odd while the kernel writes; 0 until it first has (no clock yet).
     pub seq: AtomicU32,
     /// [`LAYOUT_VERSION`], or 0 before the kernel has calibrated the TSC
     /// (readers then fall back to the system call).
@@ -117,6 +120,14 @@ pub struct VvarData {
     /// [`getcpu`]'s values.
     pub getcpu: AtomicU32,
     pub reserved: AtomicU32,
+    /// `mono_ns` split into seconds and nanoseconds, and the same of
+    /// `CLOCK_REALTIME` at the base: a `timespec` reader adds the scaled
+    /// delta to the nanoseconds and carries, with no division (as Linux's
+    /// vDSO data keeps its bases).
+    pub mono_sec: AtomicU64,
+    pub mono_nsec: AtomicU64,
+    pub real_sec: AtomicU64,
+    pub real_nsec: AtomicU64,
 }
 
 /// Values of [`VvarData::getcpu`].
@@ -146,12 +157,14 @@ pub struct Snapshot {
 impl Snapshot {
     /// `CLOCK_MONOTONIC` at `tsc` (not before the base: a TSC read that
     /// raced the update counts as the base itself).
+    #[inline(always)]
     pub fn monotonic_at(&self, tsc: u64) -> u64 {
         self.mono_ns
             .wrapping_add(scale(tsc.saturating_sub(self.tsc_base), self.mult))
     }
 
     /// The clock's value, `tsc` being read after the snapshot.
+    #[inline(always)]
     pub fn clock(&self, clock: ClockId, tsc: u64) -> u64 {
         let mono = if clock.is_coarse() {
             self.mono_ns
@@ -181,12 +194,14 @@ pub const fn mult_for(hz: u64) -> u64 {
 /// it is not read before the snapshot it is scaled with.
 #[inline(always)]
 pub fn rdtsc() -> u64 {
+    let (lo, hi): (u32, u32);
     // SAFETY: LFENCE and RDTSC have no side effects and exist on every
-    // x86-64 CPU (SSE2 is baseline).
+    // x86-64 CPU. Inline assembly rather than the SSE2 intrinsic: the
+    // bare-metal target builds without SSE, and the vDSO must not call out.
     unsafe {
-        core::arch::x86_64::_mm_lfence();
-        core::arch::x86_64::_rdtsc()
+        core::arch::asm!("lfence", "rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags));
     }
+    (u64::from(hi) << 32) | u64::from(lo)
 }
 
 impl VvarData {
@@ -204,6 +219,10 @@ impl VvarData {
             coarse_ns: AtomicU64::new(0),
             getcpu: AtomicU32::new(getcpu::SINGLE),
             reserved: AtomicU32::new(0),
+            mono_sec: AtomicU64::new(0),
+            mono_nsec: AtomicU64::new(0),
+            real_sec: AtomicU64::new(0),
+            real_nsec: AtomicU64::new(0),
         }
     }
 
@@ -220,10 +239,12 @@ impl VvarData {
                 aux as u32 & 0xfff
             },
             getcpu::RDTSCP => {
-                let mut aux = 0u32;
+                let aux: u32;
                 // SAFETY: the kernel says RDTSCP exists (CPUID checked at
                 // boot); it reads the TSC and IA32_TSC_AUX.
-                unsafe { core::arch::x86_64::__rdtscp(&mut aux) };
+                unsafe {
+                    core::arch::asm!("rdtscp", out("ecx") aux, out("eax") _, out("edx") _, options(nomem, nostack, preserves_flags));
+                }
                 aux & 0xfff
             }
             _ => 0,
@@ -264,16 +285,36 @@ impl VvarData {
     }
 
     /// [`VvarData::clock_ns`] with the TSC read by `tsc` (tests give a
-    /// fake counter).
+    /// fake counter). One pass reads only what the clock needs (the fast
+    /// path of every vDSO call): the count, the base, and the clock's
+    /// offset from `CLOCK_MONOTONIC`. A count of 0 means never written.
     #[inline(always)]
     pub fn clock_ns_with(&self, clock: ClockId, mut tsc: impl FnMut() -> u64) -> Option<u64> {
+        let offset = match clock {
+            ClockId::Realtime | ClockId::RealtimeCoarse => Some(&self.real_offset_ns),
+            ClockId::Boottime => Some(&self.boot_offset_ns),
+            ClockId::Monotonic | ClockId::MonotonicRaw | ClockId::MonotonicCoarse => None,
+        };
         loop {
             let start = self.seq.load(Ordering::Acquire);
-            let snap = self.snapshot()?;
-            let now = if clock.is_coarse() { 0 } else { tsc() };
+            if start == 0 {
+                return None;
+            }
+            if start & 1 != 0 {
+                core::hint::spin_loop();
+                continue;
+            }
+            let mono = self.mono_ns.load(Ordering::Relaxed);
+            let offset = offset.map_or(0, |o| o.load(Ordering::Relaxed));
+            let ns = if clock.is_coarse() {
+                mono
+            } else {
+                let (base, mult) = (self.tsc_base.load(Ordering::Relaxed), self.mult.load(Ordering::Relaxed));
+                mono.wrapping_add(scale(tsc().saturating_sub(base), mult))
+            };
             fence(Ordering::Acquire);
             if self.seq.load(Ordering::Relaxed) == start {
-                return Some(snap.clock(clock, now));
+                return Some(ns.wrapping_add(offset));
             }
         }
     }
@@ -281,10 +322,58 @@ impl VvarData {
     /// The clock as a `timespec`.
     #[inline(always)]
     pub fn clock_gettime(&self, clock: ClockId) -> Option<Timespec> {
-        self.clock_ns(clock).map(Timespec::from_ns)
+        self.clock_gettime_with(clock, rdtsc)
+    }
+
+    /// [`VvarData::clock_gettime`] with the TSC read by `tsc`: the split
+    /// base plus the scaled delta, carried into the seconds (the delta is
+    /// a tick or so: the loop runs at most once or twice).
+    #[inline(always)]
+    pub fn clock_gettime_with(&self, clock: ClockId, mut tsc: impl FnMut() -> u64) -> Option<Timespec> {
+        let (sec, nsec) = match clock {
+            ClockId::Realtime | ClockId::RealtimeCoarse => (&self.real_sec, &self.real_nsec),
+            ClockId::Monotonic | ClockId::MonotonicRaw | ClockId::MonotonicCoarse => (&self.mono_sec, &self.mono_nsec),
+            ClockId::Boottime => return self.clock_ns_with(clock, tsc).map(Timespec::from_ns),
+        };
+        loop {
+            let start = self.seq.load(Ordering::Acquire);
+            if start == 0 {
+                return None;
+            }
+            if start & 1 != 0 {
+                core::hint::spin_loop();
+                continue;
+            }
+            let (mut s, mut ns) = (sec.load(Ordering::Relaxed), nsec.load(Ordering::Relaxed));
+            if !clock.is_coarse() {
+                let (base, mult) = (self.tsc_base.load(Ordering::Relaxed), self.mult.load(Ordering::Relaxed));
+                ns = ns.wrapping_add(scale(tsc().saturating_sub(base), mult));
+            }
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == start {
+                while ns >= NSEC_PER_SEC {
+                    ns -= NSEC_PER_SEC;
+                    s += 1;
+                }
+                return Some(Timespec {
+                    sec: s as i64,
+                    nsec: ns as i64,
+                });
+            }
+        }
+    }
+
+    /// Stores the split bases of `mono` (inside a write).
+    fn store_split(&self, mono: u64) {
+        let real = mono.wrapping_add(self.real_offset_ns.load(Ordering::Relaxed));
+        self.mono_sec.store(mono / NSEC_PER_SEC, Ordering::Relaxed);
+        self.mono_nsec.store(mono % NSEC_PER_SEC, Ordering::Relaxed);
+        self.real_sec.store(real / NSEC_PER_SEC, Ordering::Relaxed);
+        self.real_nsec.store(real % NSEC_PER_SEC, Ordering::Relaxed);
     }
 
     /// `clock_getres`: 1 ns for the TSC clocks, the tick for coarse ones.
+    #[inline(always)]
     pub fn resolution(&self, clock: ClockId) -> Option<Timespec> {
         let snap = self.snapshot()?;
         Some(Timespec::from_ns(if clock.is_coarse() { snap.coarse_ns } else { 1 }))
@@ -303,6 +392,7 @@ impl VvarData {
             d.real_offset_ns.store(wall_ns, Ordering::Relaxed);
             d.boot_offset_ns.store(0, Ordering::Relaxed);
             d.coarse_ns.store(tick_ns, Ordering::Relaxed);
+            d.store_split(0);
             d.version.store(LAYOUT_VERSION, Ordering::Relaxed);
         });
     }
@@ -320,6 +410,7 @@ impl VvarData {
         self.write(|d| {
             d.tsc_base.store(tsc, Ordering::Relaxed);
             d.mono_ns.store(now, Ordering::Relaxed);
+            d.store_split(now);
         });
         now
     }
@@ -330,7 +421,9 @@ impl VvarData {
         self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
         f(self);
-        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+        // 0 means "never written" to readers: skip it when the count wraps.
+        let next = seq.wrapping_add(2);
+        self.seq.store(if next == 0 { 2 } else { next }, Ordering::Release);
     }
 }
 
@@ -417,6 +510,33 @@ mod tests {
                 let after = d.clock_ns_with(ClockId::Monotonic, || tsc).unwrap();
                 assert!(after >= before, "hz {hz}: {after} < {before}");
                 last = after;
+            }
+        }
+    }
+
+    #[test]
+    fn timespecs_agree_with_nanoseconds() {
+        for hz in [1_000_000_007u64, 2_893_411_000, 3_000_000_000] {
+            let d = page(hz);
+            let mut tsc = 1000u64;
+            for step in 1..3000u64 {
+                tsc += step * 104_729 % 40_000_003;
+                if step % 3 == 0 {
+                    d.tick(tsc);
+                }
+                let later = tsc + step % 7 * 1_000_003;
+                for clock in [
+                    ClockId::Realtime,
+                    ClockId::Monotonic,
+                    ClockId::MonotonicRaw,
+                    ClockId::Boottime,
+                    ClockId::RealtimeCoarse,
+                    ClockId::MonotonicCoarse,
+                ] {
+                    let ns = d.clock_ns_with(clock, || later).unwrap();
+                    let ts = d.clock_gettime_with(clock, || later).unwrap();
+                    assert_eq!(ts, Timespec::from_ns(ns), "{clock:?} at {later}");
+                }
             }
         }
     }

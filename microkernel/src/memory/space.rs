@@ -34,6 +34,34 @@ pub fn kernel_translate(virt: VirtAddr) -> Option<PhysAddr> {
     mapper.translate_addr(virt)
 }
 
+/// Maps one kernel-half page user-readable (never writable nor
+/// executable) in every address space: the legacy vsyscall page. The
+/// tables it takes join the shared kernel half; the path to it gets the
+/// user bit (the kernel's own leaves keep theirs clear, so nothing else
+/// opens). Call before any address space exists: roots copy the top level.
+pub fn map_shared_user_page(virt: VirtAddr, phys: PhysAddr) -> Result<(), MapError> {
+    let mut frame = *KERNEL_ROOT.get().expect("kernel root recorded at boot");
+    for shift in [39u64, 30, 21] {
+        let entry = &mut table(frame)[((virt.as_u64() >> shift) & 511) as usize];
+        if !entry.flags().contains(F::PRESENT) {
+            let new = frames::alloc_zeroed().ok_or(MapError::OutOfMemory)?;
+            entry.set_frame(new, F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE);
+        } else if entry.flags().contains(F::HUGE_PAGE) {
+            return Err(MapError::AlreadyMapped);
+        } else {
+            entry.set_flags(entry.flags() | F::USER_ACCESSIBLE);
+        }
+        frame = PhysFrame::containing_address(entry.addr());
+    }
+    let leaf = &mut table(frame)[((virt.as_u64() >> 12) & 511) as usize];
+    if leaf.flags().contains(F::PRESENT) {
+        return Err(MapError::AlreadyMapped);
+    }
+    leaf.set_addr(phys, F::PRESENT | F::USER_ACCESSIBLE | F::NO_EXECUTE);
+    x86_64::instructions::tlb::flush(virt);
+    Ok(())
+}
+
 /// Why a mapping could not be installed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapError {

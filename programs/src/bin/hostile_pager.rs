@@ -19,6 +19,13 @@ use programs::check;
 
 runtime::entry!(main);
 
+/// The clock page the kernel maps into every root pager.
+fn clock_page() -> &'static vvar::VvarData {
+    // SAFETY: the kernel maps its clock page read-only at VVAR before the
+    // pager starts; VvarData is all atomics, written under its counter.
+    unsafe { &*(pager_layout::VVAR as *const vvar::VvarData) }
+}
+
 /// The user address the child is started at (nothing is mapped there).
 const CHILD_ENTRY: u64 = 0x40_0000;
 const CHILD_STACK: u64 = 0x7fff_0000;
@@ -161,6 +168,18 @@ fn main(arg: u64) -> i64 {
         "byte reply to a fault",
         sys::reply(&[0xff, 0xff, 0xff]),
         SysError::Malformed,
+    );
+    ok &= refused(
+        "an emulated fault reply with a kernel-half rip",
+        sys::reply_short(
+            &libipc::kernel::FaultReply::Emulate {
+                rax: 0,
+                rip: 0xffff_8000_0000_0000,
+                rsp: 0,
+            }
+            .to_message(),
+        ),
+        SysError::BadAddress,
     );
     ok &= refused(
         "batch larger than the limit",
@@ -421,18 +440,38 @@ fn linux_forwarding(endpoint: CapSlot, pool: PhysAddr) -> bool {
     // The second syscall's number is the rax we answered.
     let second = sys::recv(endpoint, &mut buf).ok().and_then(|m| m.syscall());
     ok &= check("rax was set", second.is_some_and(|c| c.number == 42));
+    // Resume at the first `syscall` again, after sleeping 50 ms: its next
+    // call (number 7, the rax we answer) arrives no sooner.
+    let clock = clock_page();
+    let now = || clock.clock_ns(vvar::ClockId::Monotonic).unwrap_or(0);
+    let asleep = now();
     ok &= check(
         "an answer that moves rip",
         sys::reply_short(
             &SyscallReply {
-                rip: Some(CHILD_ENTRY + 4),
-                ..SyscallReply::value(0)
+                rip: Some(CHILD_ENTRY),
+                ..SyscallReply::sleep(7, asleep + 50_000_000)
             }
             .to_message(),
         )
         .is_ok(),
     );
-    // It spins at `jmp $` now; end it.
+    let third = sys::recv(endpoint, &mut buf).ok().and_then(|m| m.syscall());
+    let slept = now() - asleep;
+    runtime::println!("hostile_pager: the linux child slept {} ms", slept / 1_000_000);
+    ok &= check(
+        "a sleeping answer parks the caller until its deadline",
+        third.is_some_and(|c| c.number == 7) && slept >= 50_000_000,
+    );
+    // Park it for 10 s and end it meanwhile: the kernel drops the sleeper.
+    ok &= check(
+        "park the linux child for 10 s",
+        sys::reply_short(&SyscallReply::sleep(0, now() + 10_000_000_000).to_message()).is_ok(),
+    );
     ok &= check("end the linux child", sys::space_destroy(child).is_ok());
+    // Nothing else runs now: the kernel halts until the tick that wakes us.
+    let start = now();
+    sys::sleep_until(start + 30_000_000);
+    ok &= check("the pager sleeps 30 ms", now() - start >= 30_000_000);
     ok
 }

@@ -193,6 +193,9 @@ impl Server {
                 data.truncate(n);
                 Ok(SourceReply::Data(data))
             }
+            SourceRequest::Settings => Ok(SourceReply::Settings {
+                vsyscall: self.options.vsyscall,
+            }),
             SourceRequest::WriteMem { pid, addr, data } => self
                 .write_mem(pid, addr.0, &data)
                 .map(|n| SourceReply::Written(n as u32)),

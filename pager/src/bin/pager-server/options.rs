@@ -39,6 +39,8 @@ pub struct Options {
     pub profile: bool,
     /// Other `key=value` words, handed to the policy's settings registry.
     pub settings: Vec<(String, String)>,
+    /// The vsyscall page's mode (`vsyscall=`; the kernel reads it too).
+    pub vsyscall: libipc::vsyscall::Mode,
 }
 
 impl Options {
@@ -50,6 +52,7 @@ impl Options {
             log: LogLevel::Info,
             profile: false,
             settings: Vec::new(),
+            vsyscall: libipc::vsyscall::Mode::default(),
         };
         for word in cmdline.split_ascii_whitespace() {
             let Some((key, value)) = word.split_once('=') else {
@@ -71,6 +74,8 @@ impl Options {
                     }
                 }
                 "profile" => opts.profile = value == "1",
+                // A bad word is the kernel's to report; both keep xonly.
+                "vsyscall" => opts.vsyscall = libipc::vsyscall::Mode::parse(value).unwrap_or_default(),
                 // The kernel's.
                 "pager" | "pt_limit" => {}
                 _ => opts.settings.push((key.into(), value.into())),

@@ -76,7 +76,7 @@ pub struct Server {
     policy: Box<dyn Policy>,
     pub(crate) settings: Settings,
     pub(crate) rng: Rng,
-    options: Options,
+    pub(crate) options: Options,
     profile: PagerProfile,
     pub(crate) processes: BTreeMap<Pid, Process>,
     /// The pager's own endpoint: faults, exits and requests arrive here.
@@ -298,7 +298,10 @@ impl Server {
             pending = match msg.kind {
                 MessageKind::Fault | MessageKind::Exit => match KernelEvent::from_message(msg.kind, &msg.short) {
                     Some(KernelEvent::Fault(info)) => {
-                        let answer = self.fault(msg.sender, &info);
+                        let answer = match self.vsyscall_fault(msg.sender, &info, msg.extra) {
+                            Some(answer) => answer,
+                            None => self.fault(msg.sender, &info),
+                        };
                         self.profile.replying();
                         Some(Answer::Short(answer))
                     }
@@ -316,6 +319,9 @@ impl Server {
                     }
                 },
                 MessageKind::Syscall => match msg.syscall() {
+                    Some(call) if call.number == crate::vdso::NR_KERNEL_ENTRIES => {
+                        Some(Answer::Short(crate::vdso::kernel_entries(msg.sender).to_message()))
+                    }
                     Some(call) => self
                         .linux_syscall(msg.sender, call)
                         .map(|r| Answer::Short(r.to_message())),
@@ -475,7 +481,12 @@ impl Server {
         let loaded = layout::load(&image, &self.settings, Rlimits::default(), &mut self.rng)
             .map_err(|e| alloc::format!("cannot lay out the program: {e:?}"))?;
         let mut space = loaded.space;
-        self.install_vdso(&mut space)?;
+        if let Err(e) = self.install_vdso(&mut space) {
+            for frame in space.frames() {
+                self.free_frame(frame);
+            }
+            return Err(e);
+        }
         let pid = sys::space_create().map_err(|e| alloc::format!("space_create: {e:?}"))?;
         let started = self
             .grant_capabilities(pid, own)
@@ -597,7 +608,7 @@ impl Server {
         self.reap(pid);
     }
 
-    fn kill(&mut self, pid: Pid, reason: KillReason, info: &FaultInfo) -> ShortMessage {
+    pub(crate) fn kill(&mut self, pid: Pid, reason: KillReason, info: &FaultInfo) -> ShortMessage {
         let name = self.processes.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
         plog!(
             Info,
@@ -691,7 +702,7 @@ impl Server {
         FaultReply::Resume(mapped).to_message()
     }
 
-    fn free_frame(&mut self, frame: libipc::types::PhysAddr) {
+    pub(crate) fn free_frame(&mut self, frame: libipc::types::PhysAddr) {
         // The clock page is the kernel's, mapped into every process.
         if Some(frame) == self.window.vvar() {
             return;

@@ -28,7 +28,7 @@ use libipc::{
     types::Pid,
 };
 use procfs_server::{
-    server::{Config, Lease, Server},
+    server::{Lease, Server},
     sid::Sid,
     token::{IntegrityLevel, Privileges, Token},
 };
@@ -124,7 +124,7 @@ impl Lease for KernelLease {
 
 fn main(arg: u64) -> i64 {
     runtime::log!("procfs: serving /proc as process {arg}");
-    let mut server = Server::new(PagerSource::new(), Config::default());
+    let mut server = Server::new(PagerSource::new(), source::config());
     let mut buf = [0u8; MAX_MESSAGE];
     let mut reply = [0u8; MAX_MESSAGE];
     let mut pending: Option<usize> = None;

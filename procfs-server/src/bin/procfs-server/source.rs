@@ -26,6 +26,21 @@ fn unwrap(response: Response) -> SourceResponse {
     }
 }
 
+/// The server's settings, from the pager (the boot line is its): how
+/// maps and smaps list the vsyscall page.
+pub fn config() -> procfs_server::server::Config {
+    use procfs_server::format::VsyscallMode;
+    let vsyscall = match ask(SourceRequest::Settings) {
+        Ok(SourceReply::Settings { vsyscall }) => match vsyscall {
+            libipc::vsyscall::Mode::Emulate => VsyscallMode::Emulate,
+            libipc::vsyscall::Mode::XOnly => VsyscallMode::XOnly,
+            libipc::vsyscall::Mode::None => VsyscallMode::None,
+        },
+        _ => VsyscallMode::None,
+    };
+    procfs_server::server::Config { vsyscall }
+}
+
 /// Asks the pager one question.
 pub fn ask(request: SourceRequest) -> SourceResponse {
     unwrap(runtime::pager::request(Request::Source(Box::new(request))))
