@@ -1,5 +1,6 @@
 //! ASLR (`kernel.randomize_va_space`, `aslr=`) as the pager implements it
-//! (`pager/src/aslr.rs`): `layout_probe` prints its stack page, where an
+//! (`pager/src/aslr.rs`): `layout_probe` (and, for a static-PIE Linux
+//! program, `tests/linux/aslr_probe.c`) prints its stack page, where an
 //! anonymous mmap lands, its break and its code address; each mode is
 //! booted twice with several runs per boot, and the tests compare the
 //! runs.
@@ -153,4 +154,91 @@ fn the_diagnostic_policy_is_deterministic_and_runs_programs() {
     assert!(a.iter().chain(&b).all(|l| *l == a[0]), "layouts differ: {a:x?} {b:x?}");
     let off = probe("diagnostic-aslr0", "aslr=0");
     assert_eq!(a[0], off[0], "the diagnostic layout is not the aslr=0 one");
+}
+
+/// The same modes for a static-PIE Linux program (`tests/linux/aslr_probe.c`,
+/// musl, linked with `rcrt1.o`) started through `--exec`: its load base
+/// moves in mode 2 only, as Linux's; the stack and mmap base move in modes
+/// 1 and 2; the break in mode 2.
+mod static_pie {
+    use std::collections::BTreeSet;
+
+    use tests::linux::{Variant, binary, run_all_in_qemu};
+
+    /// One run's `layout base=.. stack=.. mmap=.. heap=..` line.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct Layout {
+        base: u64,
+        stack: u64,
+        mmap: u64,
+        heap: u64,
+    }
+
+    fn parse(line: &str) -> Layout {
+        let field = |name: &str| {
+            let hex = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("no {name} in {line:?}"));
+            u64::from_str_radix(hex, 16).unwrap_or_else(|e| panic!("{name} {hex:?}: {e}"))
+        };
+        Layout {
+            base: field("base"),
+            stack: field("stack"),
+            mmap: field("mmap"),
+            heap: field("heap"),
+        }
+    }
+
+    /// Two boots of `super::RUNS` runs each in mode `mode`.
+    fn runs(mode: u8) -> Vec<Layout> {
+        let bin = binary("aslr_probe", Variant::MuslStaticPie);
+        let argv: &[&str] = &["aslr_probe"];
+        let programs: Vec<_> = (0..super::RUNS).map(|_| (bin.as_path(), argv)).collect();
+        let mut all = Vec::new();
+        for boot in ["a", "b"] {
+            let (output, statuses) = run_all_in_qemu(
+                &format!("aslr-pie-{mode}-{boot}"),
+                &programs,
+                &format!("log=warn aslr={mode}"),
+            );
+            assert_eq!(statuses, vec![0; super::RUNS], "every run exits 0");
+            let layouts: Vec<Layout> = output.lines().filter(|l| l.starts_with("layout ")).map(parse).collect();
+            assert_eq!(layouts.len(), super::RUNS, "one line per run:\n{output}");
+            all.extend(layouts);
+        }
+        all
+    }
+
+    fn distinct(runs: &[Layout], field: fn(&Layout) -> u64) -> usize {
+        runs.iter().map(field).collect::<BTreeSet<_>>().len()
+    }
+
+    #[test]
+    fn mode_0_nothing_moves() {
+        let r = runs(0);
+        assert!(r.iter().all(|l| *l == r[0]), "layouts differ: {r:x?}");
+    }
+
+    #[test]
+    fn mode_1_moves_the_stack_and_mmap_base_not_the_program_or_heap() {
+        let r = runs(1);
+        assert!(distinct(&r, |l| l.stack) > 1, "the stack never moves: {r:x?}");
+        assert!(distinct(&r, |l| l.mmap) > 1, "the mmap base never moves: {r:x?}");
+        assert_eq!(distinct(&r, |l| l.base), 1, "the program base moves: {r:x?}");
+        assert_eq!(distinct(&r, |l| l.heap), 1, "the heap moves: {r:x?}");
+    }
+
+    #[test]
+    fn mode_2_moves_everything() {
+        let r = runs(2);
+        for (what, field) in [
+            ("the program base", (|l: &Layout| l.base) as fn(&Layout) -> u64),
+            ("the stack", |l| l.stack),
+            ("the mmap base", |l| l.mmap),
+            ("the heap", |l| l.heap),
+        ] {
+            assert!(distinct(&r, field) > 1, "{what} never moves: {r:x?}");
+        }
+    }
 }

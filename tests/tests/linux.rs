@@ -4,9 +4,7 @@
 //! runs the program on Linux and checks it passes its own checks (so the
 //! reference itself is sound), and `qemu` compares the two runs.
 //!
-//! A case whose QEMU side still needs a piece of the personality that is
-//! not built yet carries `#[ignore]` with the piece it waits for (the
-//! vDSO); every other case runs in both places.
+//! Every case runs in both places.
 
 use tests::{
     broken_elf::Breakage,
@@ -138,11 +136,8 @@ cases! {
     stack_gap_musl: "stack" MuslStatic ["gap"] NO_ENV => 139, ["grew 1024 KiB"];
     stack_gap_musl_pie: "stack" MuslStaticPie ["gap"] NO_ENV => 139, ["grew 1024 KiB"];
 
-    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR in [vdso]): issue 11"]
     proc_maps_musl: "proc_maps" MuslStatic [] NO_ENV => 0, ["proc_maps: PASS"];
-    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR in [vdso]): issue 11"]
     proc_maps_musl_pie: "proc_maps" MuslStaticPie [] NO_ENV => 0, ["proc_maps: PASS"];
-    #[ignore = "needs the vDSO (AT_SYSINFO_EHDR in [vdso]): issue 11"]
     proc_maps_glibc: "proc_maps" GlibcStatic [] NO_ENV => 0, ["proc_maps: PASS"];
 
     files_musl: "files" MuslStatic [] NO_ENV => 0, ["files: PASS"];

@@ -199,7 +199,11 @@ fn main() {
     };
     let mut columns: Vec<Column> = Vec::new();
     let mut serials: Vec<(String, String)> = Vec::new();
-    let policies = if args.only_vma_costs { &[][..] } else { &args.policies[..] };
+    let policies = if args.only_vma_costs {
+        &[][..]
+    } else {
+        &args.policies[..]
+    };
     for policy in policies {
         // Our native program, then the C binary through the exec path.
         let mut runs = vec![(
