@@ -51,6 +51,10 @@ pub struct QemuOptions {
     /// (COM1) to our standard error as they arrive.
     pub echo: bool,
     pub memory: String,
+    /// QEMU's `-cpu` model; `None` is `max` (every feature TCG emulates,
+    /// LA57 among them). `max,-la57` or `qemu64` boot without 5-level
+    /// paging, `qemu64,+la57` with it.
+    pub cpu: Option<String>,
     pub extra_args: Vec<String>,
 }
 
@@ -63,6 +67,7 @@ impl Default for QemuOptions {
             icount: false,
             echo: true,
             memory: "512M".into(),
+            cpu: None,
             extra_args: Vec::new(),
         }
     }
@@ -179,7 +184,7 @@ pub fn command(image: &Path, firmware: Firmware, console: &Path, opts: &QemuOpti
         .args(["-serial", "stdio", "-serial", "chardev:com2"])
         .args(["-display", "none", "-no-reboot", "-monitor", "none"])
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
-        .args(["-m", &opts.memory, "-cpu", "max", "-smp", "1"]);
+        .args(["-m", &opts.memory, "-cpu", opts.cpu.as_deref().unwrap_or("max"), "-smp", "1"]);
     if firmware == Firmware::Uefi {
         cmd.args(["-bios", find_ovmf(OVMF_PATHS)?]);
     }
@@ -352,6 +357,23 @@ mod tests {
             .to_string();
         assert!(err.contains("apt-get install -y qemu-system-x86"), "{err}");
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    /// `--cpu` reaches QEMU's `-cpu`; without it the model is `max`.
+    #[test]
+    fn the_cpu_model_is_passed_to_qemu() {
+        let cpu_of = |opts: &QemuOptions| {
+            let cmd = command(Path::new("/x.img"), Firmware::Bios, Path::new("/x.sock"), opts).unwrap();
+            let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+            let at = args.iter().position(|a| a == "-cpu").expect("a -cpu argument");
+            args[at + 1].clone()
+        };
+        assert_eq!(cpu_of(&QemuOptions::default()), "max");
+        let opts = QemuOptions {
+            cpu: Some("qemu64,+la57".into()),
+            ..QemuOptions::default()
+        };
+        assert_eq!(cpu_of(&opts), "qemu64,+la57");
     }
 
     #[test]

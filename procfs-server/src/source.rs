@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 
 use libipc::{
     procfs::{Error, MAX_PAGES_PER_REPLY, PageInfo, SourceError, SpaceLayout, VmaInfo},
-    types::{Pid, USER_END, VirtAddr},
+    types::{Pid, USER_END_LA57, VirtAddr},
 };
 
 /// One batch of pages, as [`AddressSpaceSource::pages`] fills it: the type
@@ -51,12 +51,13 @@ pub trait AddressSpaceSource {
 
 /// Whether `vma` is one the formatters can trust, coming after a VMA that
 /// ended at `previous_end`: non-empty, page-aligned, in the user range,
-/// sorted and disjoint, with known protection bits.
+/// sorted and disjoint, with known protection bits. The user range is the
+/// widest there is (5-level paging's); the pager bounds each process's.
 pub fn is_sane(vma: &VmaInfo, previous_end: VirtAddr) -> bool {
     vma.start.is_page_aligned()
         && vma.end.is_page_aligned()
         && vma.start < vma.end
-        && vma.end <= USER_END
+        && vma.end <= USER_END_LA57
         && vma.start >= previous_end
         && vma.prot.is_valid()
 }
@@ -222,6 +223,7 @@ mod tests {
             start_brk: VirtAddr(0),
             brk: VirtAddr(0),
             start_stack: VirtAddr(0),
+            top: libipc::types::USER_END,
         }
     }
 

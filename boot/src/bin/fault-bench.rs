@@ -2,8 +2,10 @@
 //!
 //! Boots `programs/src/bin/fault_bench.rs` (release build) for each pager
 //! policy, under `-icount shift=0` (a tick is a guest instruction) and in
-//! wall time, and prints a table with Linux's figures from
-//! `shared/anchors/linux-fault/run.sh` beside ours when its output is given.
+//! wall time, with 4- and 5-level paging (QEMU's `max` CPU has LA57; the
+//! 4-level runs boot with `la57=off`), and prints a table with Linux's
+//! figures from `shared/anchors/linux-fault/run.sh` beside ours when its
+//! output is given.
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
@@ -23,6 +25,12 @@ struct Args {
     /// Leave out the per-phase breakdown of the fault path.
     #[arg(long)]
     no_breakdown: bool,
+    /// Page-table levels to measure: 4 (`la57=off`), 5 (LA57).
+    #[arg(long, value_delimiter = ',', default_value = "4,5")]
+    levels: Vec<u8>,
+    /// Only the `-icount` runs (the wall-time ones measure the emulator).
+    #[arg(long)]
+    icount_only: bool,
 }
 
 /// One figure: workload -> ticks per event.
@@ -78,14 +86,21 @@ fn main() {
             eprintln!("fault-bench: {e}");
             std::process::exit(2)
         });
+    if let Some(bad) = args.levels.iter().find(|l| !matches!(l, 4 | 5)) {
+        eprintln!("fault-bench: --levels takes 4 and 5, not {bad}");
+        std::process::exit(2)
+    }
+    let modes: &[bool] = if args.icount_only { &[true] } else { &[true, false] };
     let mut results: Vec<(String, bool, Figures, String)> = Vec::new();
     for policy in &args.policies {
-        for icount in [true, false] {
+        for &levels in &args.levels {
+        for &icount in modes {
+            let la57 = if levels == 4 { " la57=off" } else { "" };
             let scenario = Scenario {
-                name: format!("bench-{policy}-{}", if icount { "icount" } else { "wall" }),
+                name: format!("bench-{policy}-{levels}-{}", if icount { "icount" } else { "wall" }),
                 release: true,
                 firmware: Firmware::Bios,
-                cmdline: format!("log=warn policy={policy} aslr=2 run=fault_bench profile=1"),
+                cmdline: format!("log=warn policy={policy} aslr=2 run=fault_bench profile=1{la57}"),
                 exec: Vec::new(),
                 qemu: QemuOptions {
                     timeout: Duration::from_secs(600),
@@ -95,7 +110,7 @@ fn main() {
                 },
             };
             eprintln!(
-                "fault-bench: policy {policy}, {}",
+                "fault-bench: policy {policy}, {levels}-level paging, {}",
                 if icount { "-icount shift=0" } else { "wall time" }
             );
             let run = boot::run_built(&artifacts, &scenario).unwrap_or_else(|e| {
@@ -110,7 +125,18 @@ fn main() {
                 );
                 std::process::exit(1);
             }
-            results.push((policy.clone(), icount, parse(&run.serial, "microkernel "), run.serial));
+            let want = if levels == 5 { "5-level paging (LA57)" } else { "4-level paging" };
+            if !run.serial.contains(want) {
+                eprintln!("fault-bench: the {levels}-level run did not run {want} (does the CPU have LA57?)");
+                std::process::exit(1);
+            }
+            results.push((
+                format!("{policy}, {levels}-level"),
+                icount,
+                parse(&run.serial, "microkernel "),
+                run.serial,
+            ));
+        }
         }
     }
     let default_anchor = boot::workspace_root()
@@ -135,7 +161,7 @@ fn main() {
         ("single_fault", "single fault"),
         ("null", "null IPC / syscall"),
     ];
-    for icount in [true, false] {
+    for &icount in modes {
         println!();
         println!(
             "{}",

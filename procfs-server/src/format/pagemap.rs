@@ -9,7 +9,7 @@
 
 use libipc::{
     procfs::{Error, PageFlags, PageFrame, PageInfo},
-    types::{PAGE_SIZE, USER_END},
+    types::{PAGE_SIZE, VirtAddr},
 };
 
 /// Bytes per entry.
@@ -56,16 +56,16 @@ pub fn entry(page: &PageInfo, show_frames: bool) -> u64 {
 
 /// The pages a read of `len` bytes at `offset` covers: `Ok(None)` for a
 /// read that returns 0 bytes (length 0, or at or past the end of the user
-/// range), [`Error::InvalidArgument`] for an offset or length that is not a
-/// multiple of 8.
-pub fn window(offset: u64, len: usize) -> Result<Option<(u64, u64)>, Error> {
+/// range `top`, 2^47 or 2^56 less a page), [`Error::InvalidArgument`] for
+/// an offset or length that is not a multiple of 8.
+pub fn window(offset: u64, len: usize, top: VirtAddr) -> Result<Option<(u64, u64)>, Error> {
     let entry = ENTRY_BYTES as u64;
     let len = len as u64;
     if !offset.is_multiple_of(entry) || !len.is_multiple_of(entry) {
         return Err(Error::InvalidArgument);
     }
     let start_vpn = offset / entry;
-    let end_of_user = USER_END.0 / PAGE_SIZE;
+    let end_of_user = top.0 / PAGE_SIZE;
     if len == 0 || start_vpn >= end_of_user {
         return Ok(None);
     }
