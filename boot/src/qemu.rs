@@ -184,7 +184,14 @@ pub fn command(image: &Path, firmware: Firmware, console: &Path, opts: &QemuOpti
         .args(["-serial", "stdio", "-serial", "chardev:com2"])
         .args(["-display", "none", "-no-reboot", "-monitor", "none"])
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
-        .args(["-m", &opts.memory, "-cpu", opts.cpu.as_deref().unwrap_or("max"), "-smp", "1"]);
+        .args([
+            "-m",
+            &opts.memory,
+            "-cpu",
+            opts.cpu.as_deref().unwrap_or("max"),
+            "-smp",
+            "1",
+        ]);
     if firmware == Firmware::Uefi {
         cmd.args(["-bios", find_ovmf(OVMF_PATHS)?]);
     }

@@ -7,10 +7,7 @@ use libipc::{
     abi::{PagerBootInfo, pager_layout},
     types::Pid,
 };
-use x86_64::{
-    PhysAddr, VirtAddr,
-    structures::paging::PageTableFlags as F,
-};
+use x86_64::{PhysAddr, VirtAddr, structures::paging::PageTableFlags as F};
 use xmas_elf::{
     ElfFile,
     program::{ProgramHeader, Type},

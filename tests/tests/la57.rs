@@ -37,7 +37,11 @@ const WIDE: &[&str] = &[
 fn qemu(args: &[&'static str], cpu: &str, cmdline: &str) -> (Run, String) {
     let argv: Vec<&str> = std::iter::once("la57").chain(args.iter().copied()).collect();
     let (run, log) = run_in_qemu_on(&binary("la57", Variant::MuslStatic), &argv, &[], Some(cpu), cmdline);
-    println!("---- QEMU ({cpu} {cmdline}): status {} ----\n{}", run.status, run.text());
+    println!(
+        "---- QEMU ({cpu} {cmdline}): status {} ----\n{}",
+        run.status,
+        run.text()
+    );
     (run, log)
 }
 
@@ -110,7 +114,13 @@ fn la57_off_on_an_la57_cpu_matches_linux() {
 /// is refused by the kernel with a message and 5 levels stay.
 #[test]
 fn a_bad_la57_word_keeps_the_default() {
-    let r = boot_on_cpu("la57-bad-word", Firmware::Bios, "log=info la57=maybe run=hello", false, Some("max"));
+    let r = boot_on_cpu(
+        "la57-bad-word",
+        Firmware::Bios,
+        "log=info la57=maybe run=hello",
+        false,
+        Some("max"),
+    );
     assert_success(&r);
     assert_line(&r, "cmdline: bad la57 \"maybe\" (on or off)");
     assert_line(&r, "5-level paging (LA57): switched at boot");

@@ -94,49 +94,53 @@ fn main() {
     let mut results: Vec<(String, bool, Figures, String)> = Vec::new();
     for policy in &args.policies {
         for &levels in &args.levels {
-        for &icount in modes {
-            let la57 = if levels == 4 { " la57=off" } else { "" };
-            let scenario = Scenario {
-                name: format!("bench-{policy}-{levels}-{}", if icount { "icount" } else { "wall" }),
-                release: true,
-                firmware: Firmware::Bios,
-                cmdline: format!("log=warn policy={policy} aslr=2 run=fault_bench profile=1{la57}"),
-                exec: Vec::new(),
-                qemu: QemuOptions {
-                    timeout: Duration::from_secs(600),
-                    icount,
-                    echo: false,
-                    ..QemuOptions::default()
-                },
-            };
-            eprintln!(
-                "fault-bench: policy {policy}, {levels}-level paging, {}",
-                if icount { "-icount shift=0" } else { "wall time" }
-            );
-            let run = boot::run_built(&artifacts, &scenario).unwrap_or_else(|e| {
-                eprintln!("fault-bench: {e}");
-                std::process::exit(2)
-            });
-            if run.outcome != boot::qemu::Outcome::Success {
+            for &icount in modes {
+                let la57 = if levels == 4 { " la57=off" } else { "" };
+                let scenario = Scenario {
+                    name: format!("bench-{policy}-{levels}-{}", if icount { "icount" } else { "wall" }),
+                    release: true,
+                    firmware: Firmware::Bios,
+                    cmdline: format!("log=warn policy={policy} aslr=2 run=fault_bench profile=1{la57}"),
+                    exec: Vec::new(),
+                    qemu: QemuOptions {
+                        timeout: Duration::from_secs(600),
+                        icount,
+                        echo: false,
+                        ..QemuOptions::default()
+                    },
+                };
                 eprintln!(
-                    "{}\nfault-bench: the benchmark run failed: {}",
-                    run.serial,
-                    run.outcome.describe()
+                    "fault-bench: policy {policy}, {levels}-level paging, {}",
+                    if icount { "-icount shift=0" } else { "wall time" }
                 );
-                std::process::exit(1);
+                let run = boot::run_built(&artifacts, &scenario).unwrap_or_else(|e| {
+                    eprintln!("fault-bench: {e}");
+                    std::process::exit(2)
+                });
+                if run.outcome != boot::qemu::Outcome::Success {
+                    eprintln!(
+                        "{}\nfault-bench: the benchmark run failed: {}",
+                        run.serial,
+                        run.outcome.describe()
+                    );
+                    std::process::exit(1);
+                }
+                let want = if levels == 5 {
+                    "5-level paging (LA57)"
+                } else {
+                    "4-level paging"
+                };
+                if !run.serial.contains(want) {
+                    eprintln!("fault-bench: the {levels}-level run did not run {want} (does the CPU have LA57?)");
+                    std::process::exit(1);
+                }
+                results.push((
+                    format!("{policy}, {levels}-level"),
+                    icount,
+                    parse(&run.serial, "microkernel "),
+                    run.serial,
+                ));
             }
-            let want = if levels == 5 { "5-level paging (LA57)" } else { "4-level paging" };
-            if !run.serial.contains(want) {
-                eprintln!("fault-bench: the {levels}-level run did not run {want} (does the CPU have LA57?)");
-                std::process::exit(1);
-            }
-            results.push((
-                format!("{policy}, {levels}-level"),
-                icount,
-                parse(&run.serial, "microkernel "),
-                run.serial,
-            ));
-        }
         }
     }
     let default_anchor = boot::workspace_root()

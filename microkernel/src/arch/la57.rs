@@ -279,8 +279,7 @@ pub fn init(regions: &mut MemoryRegions, wanted: bool) -> Outcome {
             gdt.add(i).write(*entry);
         }
         let gdtr = page_ptr.add(GDTR as usize);
-        gdtr.cast::<u16>()
-            .write_unaligned((GDT_ENTRIES.len() * 8 - 1) as u16);
+        gdtr.cast::<u16>().write_unaligned((GDT_ENTRIES.len() * 8 - 1) as u16);
         gdtr.add(2).cast::<u64>().write_unaligned(trampoline + GDT);
     }
 
