@@ -296,7 +296,8 @@ mod tests {
             vec![vma(0x2000, 0x1000)],
             vec![vma(0x1000, 0x3000), vma(0x2000, 0x4000)],
             vec![vma(0x3000, 0x4000), vma(0x1000, 0x2000)],
-            vec![vma(0x7fff_ffff_f000, 0x8000_0000_1000)],
+            // Past the end of the widest user range (5-level paging's).
+            vec![vma(0x00ff_ffff_ffff_f000, 0x0100_0000_0000_1000)],
         ] {
             assert_eq!(walk_all(bad.clone(), 0, 64), Err(Error::Unavailable), "{bad:?}");
             assert_eq!(
@@ -304,6 +305,12 @@ mod tests {
                 Err(SourceError::Unavailable)
             );
         }
+        // Above 2^47 is user memory with 5-level paging.
+        let high = vec![
+            vma(0x7fff_ffff_f000, 0x8000_0000_1000),
+            vma(1 << 55, (1 << 55) + 0x1000),
+        ];
+        assert_eq!(walk_all(high, 0, 64), Ok(vec![0x7fff_ffff_f000, 1 << 55]));
         let mut bad_prot = vma(0x1000, 0x2000);
         bad_prot.prot = Prot(0x80);
         assert_eq!(walk_all(vec![bad_prot], 0, 1), Err(Error::Unavailable));

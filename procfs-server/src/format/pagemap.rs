@@ -71,3 +71,23 @@ pub fn window(offset: u64, len: usize, top: VirtAddr) -> Result<Option<(u64, u64
     }
     Ok(Some((start_vpn, (len / entry).min(end_of_user - start_vpn))))
 }
+
+#[cfg(test)]
+mod tests {
+    use libipc::types::{USER_END, USER_END_LA57};
+
+    use super::*;
+
+    /// pagemap ends at the process's end of user space: 2^47 less a page
+    /// with 4-level paging, 2^56 less a page with 5.
+    #[test]
+    fn the_window_ends_at_the_user_range_of_the_paging_width() {
+        let high = (1u64 << 48) / PAGE_SIZE * 8;
+        assert_eq!(window(high, 16, USER_END), Ok(None));
+        assert_eq!(window(high, 16, USER_END_LA57), Ok(Some((1 << 36, 2))));
+        let last = USER_END_LA57.0 / PAGE_SIZE * 8 - 8;
+        assert_eq!(window(last, 16, USER_END_LA57), Ok(Some((last / 8, 1))));
+        assert_eq!(window(last + 8, 16, USER_END_LA57), Ok(None));
+        assert_eq!(window(4, 16, USER_END_LA57), Err(Error::InvalidArgument));
+    }
+}
