@@ -126,3 +126,27 @@ fn a_bad_la57_word_keeps_the_default() {
     assert_line(&r, "5-level paging (LA57): switched at boot");
     assert_line(&r, "la57=maybe refused: must be 0 or 1");
 }
+
+/// The kernel's checks of a pager's requests follow the width: on a
+/// 4-level kernel the hostile pager's "last user page" and "first
+/// non-canonical address" are 2^47's (tests/tests/kernel.rs runs it on 5).
+#[test]
+fn hostile_pager_on_a_4_level_kernel() {
+    let r = boot_on_cpu(
+        "la57-hostile-pager-4",
+        Firmware::Bios,
+        "log=info pager=hostile_pager",
+        false,
+        Some("max,-la57"),
+    );
+    assert_line(&r, "4-level paging: the CPU has no LA57");
+    for line in [
+        "[map at the first non-canonical address] ok",
+        "[map at a non-canonical address with either width] ok",
+        "[map the last page of the lower half] ok",
+        "[unmap into the kernel half] ok",
+    ] {
+        assert_line(&r, line);
+    }
+    assert_line(&r, "hostile_pager: PASS");
+}
