@@ -109,9 +109,8 @@ fn la57_off_on_an_la57_cpu_matches_linux() {
     assert_same(&host(&["narrow", "gp"]), &ours);
 }
 
-/// The native probe on a 5-level kernel with `la57=0` for the pager only
-/// would be the kernel's `la57=off` too (one word for both); a bad value
-/// is refused by the kernel with a message and 5 levels stay.
+/// `la57=` is one word for the kernel and the pager: a bad value is
+/// refused by both with a message, and the default (5 levels) stays.
 #[test]
 fn a_bad_la57_word_keeps_the_default() {
     let r = boot_on_cpu(
