@@ -58,6 +58,10 @@ struct Args {
     /// Guest memory.
     #[arg(long, default_value = "512M")]
     memory: String,
+    /// QEMU's CPU model (`-cpu`; default `max`, which has LA57): e.g.
+    /// `max,-la57` for 4-level paging, `qemu64,+la57` for 5-level.
+    #[arg(long, value_name = "MODEL")]
+    cpu: Option<String>,
     /// Extra QEMU arguments, after `--`.
     #[arg(last = true)]
     qemu_args: Vec<String>,
@@ -96,6 +100,7 @@ fn main() {
             icount: args.icount,
             echo: true,
             memory: args.memory,
+            cpu: args.cpu.unwrap_or_else(|| boot::qemu::CPU_MODEL.into()),
             extra_args: args.qemu_args,
             ..QemuOptions::default()
         },

@@ -370,6 +370,23 @@ mod tests {
         assert!(!err.contains('\n'), "{err}");
     }
 
+    /// `--cpu` reaches QEMU's `-cpu`; without it the model is `max`.
+    #[test]
+    fn the_cpu_model_is_passed_to_qemu() {
+        let cpu_of = |opts: &QemuOptions| {
+            let cmd = command(Path::new("/x.img"), Firmware::Bios, Path::new("/x.sock"), opts).unwrap();
+            let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+            let at = args.iter().position(|a| a == "-cpu").expect("a -cpu argument");
+            args[at + 1].clone()
+        };
+        assert_eq!(cpu_of(&QemuOptions::default()), "max");
+        let opts = QemuOptions {
+            cpu: "qemu64,+la57".into(),
+            ..QemuOptions::default()
+        };
+        assert_eq!(cpu_of(&opts), "qemu64,+la57");
+    }
+
     #[test]
     fn qemu_is_checked_before_anything_is_built() {
         let opts = QemuOptions {

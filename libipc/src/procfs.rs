@@ -273,6 +273,9 @@ pub struct SpaceLayout {
     pub brk: VirtAddr,
     /// The initial stack pointer region (Linux `mm->start_stack`).
     pub start_stack: VirtAddr,
+    /// One past the highest user address (Linux `TASK_SIZE`: 2^47 or,
+    /// with 5-level paging, 2^56 less a page), where pagemap ends.
+    pub top: VirtAddr,
 }
 
 /// Whether writes to a mapping are seen by other mappings of the same object.

@@ -70,6 +70,19 @@ impl VirtAddr {
     pub const fn is_user(self) -> bool {
         self.0 < USER_END.0
     }
+
+    /// Canonical with `levels`-level paging: bits 63..47 (4 levels) or
+    /// 63..56 (5 levels, LA57) all equal. Anything but 5 is 4 levels.
+    pub const fn is_canonical_for(self, levels: u64) -> bool {
+        let bits = if levels == 5 { 56 } else { 47 };
+        let top = self.0 >> bits;
+        top == 0 || top == (1 << (64 - bits)) - 1
+    }
+
+    /// Below [`user_end`]`(levels)`: user memory with `levels`-level paging.
+    pub const fn is_user_for(self, levels: u64) -> bool {
+        self.0 < user_end(levels).0
+    }
 }
 
 impl core::fmt::LowerHex for VirtAddr {
@@ -84,6 +97,16 @@ impl core::fmt::LowerHex for VirtAddr {
 /// canonical: `sysretq` to a non-canonical address faults in ring 0 on
 /// Intel CPUs, on the user's stack.
 pub const USER_END: VirtAddr = VirtAddr(0x0000_7fff_ffff_f000);
+
+/// [`USER_END`] with 5-level paging (LA57): the 57-bit lower half without
+/// its last page (Linux's `TASK_SIZE_MAX` with LA57).
+pub const USER_END_LA57: VirtAddr = VirtAddr(0x00ff_ffff_ffff_f000);
+
+/// One past the highest user address with `levels`-level paging (5: LA57,
+/// anything else: 4).
+pub const fn user_end(levels: u64) -> VirtAddr {
+    if levels == 5 { USER_END_LA57 } else { USER_END }
+}
 
 /// A physical address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -179,6 +202,28 @@ mod tests {
             "the last lower-half page is not user memory"
         );
         assert!(!VirtAddr(0xffff_8000_0000_0000).is_user());
+    }
+
+    #[test]
+    fn canonical_addresses_follow_the_paging_width() {
+        for levels in [4, 5] {
+            assert!(VirtAddr(0x0000_7fff_ffff_f000).is_canonical_for(levels));
+            assert!(VirtAddr(0xffff_ffff_8000_0000).is_canonical_for(levels));
+            assert!(!VirtAddr(0xdead_beef_0000_0000).is_canonical_for(levels));
+        }
+        assert!(!VirtAddr(1 << 48).is_canonical_for(4));
+        assert!(VirtAddr(1 << 48).is_canonical_for(5));
+        assert!(VirtAddr(0xff00_0000_0000_0000).is_canonical_for(5));
+        assert!(!VirtAddr(0xfe00_0000_0000_0000).is_canonical_for(5));
+        assert!(!VirtAddr(1 << 56).is_canonical_for(5));
+        // Anything but 5 is the 4-level width.
+        assert!(!VirtAddr(1 << 48).is_canonical_for(3));
+        assert_eq!(user_end(4), USER_END);
+        assert_eq!(user_end(0), USER_END);
+        assert_eq!(user_end(5), USER_END_LA57);
+        assert!(VirtAddr((1 << 56) - (1 << 30)).is_user_for(5));
+        assert!(!VirtAddr((1 << 56) - (1 << 30)).is_user_for(4));
+        assert!(!VirtAddr(USER_END_LA57.0).is_user_for(5));
     }
 
     #[test]

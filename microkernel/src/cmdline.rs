@@ -3,7 +3,8 @@
 //! runner packs it into the ramdisk).
 //!
 //! The kernel reads only what is mechanism: `log=`, `pager=`,
-//! `pt_limit=` and `vsyscall=` (whether to map the vsyscall page's code). Every other
+//! `pt_limit=`, `vsyscall=` (whether to map the vsyscall page's code)
+//! and `la57=` (which the pager reads too). Every other
 //! word (policy, ASLR mode, which programs to run) belongs to the pager,
 //! which reads the same file.
 
@@ -18,6 +19,9 @@ pub struct KernelOptions<'a> {
     /// The vsyscall page's mode (`vsyscall=`): the kernel maps its code
     /// in `emulate` mode; the pager emulates the calls.
     pub vsyscall: libipc::vsyscall::Mode,
+    /// 5-level paging when the CPU has it (`la57=off` or `la57=0` keeps 4
+    /// levels, e.g. to compare the two on one CPU).
+    pub la57: bool,
 }
 
 /// The default per-process page-table limit: 2,048 frames (8 MiB of page
@@ -32,6 +36,7 @@ impl<'a> KernelOptions<'a> {
             pager: "pager",
             page_table_limit: DEFAULT_PAGE_TABLE_LIMIT,
             vsyscall: libipc::vsyscall::Mode::default(),
+            la57: true,
         };
         for word in cmdline.split_ascii_whitespace() {
             match word.split_once('=') {
@@ -50,6 +55,13 @@ impl<'a> KernelOptions<'a> {
                     Ok(n) if n >= 8 => opts.page_table_limit = n,
                     _ => crate::serial::write_fmt(format_args!(
                         "cmdline: bad pt_limit {n:?} (at least 8 frames), using {DEFAULT_PAGE_TABLE_LIMIT}\n"
+                    )),
+                },
+                Some(("la57", value)) => match value {
+                    "off" | "0" => opts.la57 = false,
+                    "on" | "1" => opts.la57 = true,
+                    _ => crate::serial::write_fmt(format_args!(
+                        "cmdline: bad la57 {value:?} (on or off), using 5-level paging when the CPU has it\n"
                     )),
                 },
                 _ => {}

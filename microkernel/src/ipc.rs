@@ -322,7 +322,7 @@ impl Thread {
     #[inline(always)]
     pub fn finish_syscall(&mut self, reply: &libipc::kernel::SyscallReply) -> Result<(), SysError> {
         if let Some(rip) = reply.rip
-            && !libipc::types::VirtAddr(rip).is_user()
+            && rip >= crate::memory::space::user_end()
         {
             return Err(SysError::BadAddress);
         }

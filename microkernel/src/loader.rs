@@ -7,11 +7,7 @@ use libipc::{
     abi::{PagerBootInfo, pager_layout},
     types::Pid,
 };
-use x86_64::{
-    PhysAddr, VirtAddr,
-    registers::control::{Cr4, Cr4Flags},
-    structures::paging::PageTableFlags as F,
-};
+use x86_64::{PhysAddr, VirtAddr, structures::paging::PageTableFlags as F};
 use xmas_elf::{
     ElfFile,
     program::{ProgramHeader, Type},
@@ -51,7 +47,7 @@ impl core::fmt::Display for LoadError {
 fn map_new(space: &mut AddressSpace, virt: u64, flags: F) -> Result<PhysAddr, LoadError> {
     let frame = frames::alloc_zeroed().ok_or(LoadError::OutOfMemory)?;
     space
-        .map(VirtAddr::new(virt), frame.start_address(), flags, false)
+        .map(virt, frame.start_address(), flags, false)
         .map_err(|_| LoadError::OutOfMemory)?;
     Ok(frame.start_address())
 }
@@ -59,7 +55,7 @@ fn map_new(space: &mut AddressSpace, virt: u64, flags: F) -> Result<PhysAddr, Lo
 fn load_segment(space: &mut AddressSpace, elf: &ElfFile, ph: &ProgramHeader) -> Result<(), LoadError> {
     let (vaddr, memsz, filesz, offset) = (ph.virtual_addr(), ph.mem_size(), ph.file_size(), ph.offset());
     let end = vaddr.checked_add(memsz).ok_or(LoadError::SegmentOutsideUserHalf)?;
-    if end > libipc::types::USER_END.0 || filesz > memsz {
+    if end > space::user_end() || filesz > memsz {
         return Err(LoadError::SegmentOutsideUserHalf);
     }
     let data = elf
@@ -77,7 +73,7 @@ fn load_segment(space: &mut AddressSpace, elf: &ElfFile, ph: &ProgramHeader) -> 
     while page < end {
         // Segments may share a page at their edges (not with our linker
         // script, but a loader must not assume it).
-        let phys = match space.translate(VirtAddr::new(page)) {
+        let phys = match space.translate(page) {
             Some((phys, _)) => phys,
             None => map_new(space, page, flags)?,
         };
@@ -118,7 +114,7 @@ pub fn start_pager(kernel: &mut Kernel, image: &[u8], ramdisk: &[u8], pool: Fram
         )?;
     }
     for i in 0..pool.frames {
-        let virt = VirtAddr::new(pager_layout::POOL_WINDOW + i * PAGE);
+        let virt = pager_layout::POOL_WINDOW + i * PAGE;
         space
             .map(
                 virt,
@@ -130,7 +126,7 @@ pub fn start_pager(kernel: &mut Kernel, image: &[u8], ramdisk: &[u8], pool: Fram
     }
     let ramdisk_pages = (ramdisk.len() as u64).div_ceil(PAGE);
     for i in 0..ramdisk_pages {
-        let virt = VirtAddr::new(pager_layout::RAMDISK_WINDOW + i * PAGE);
+        let virt = pager_layout::RAMDISK_WINDOW + i * PAGE;
         let phys = space::kernel_translate(VirtAddr::from_ptr(ramdisk.as_ptr()) + i * PAGE)
             .ok_or(LoadError::NotElf("ramdisk not mapped"))?;
         space
@@ -140,7 +136,7 @@ pub fn start_pager(kernel: &mut Kernel, image: &[u8], ramdisk: &[u8], pool: Fram
     let info_phys = map_new(space, pager_layout::BOOT_INFO, F::NO_EXECUTE)?;
     space
         .map(
-            VirtAddr::new(pager_layout::VVAR),
+            pager_layout::VVAR,
             PhysAddr::new(crate::time::vvar_phys()),
             F::NO_EXECUTE,
             false,
@@ -152,11 +148,7 @@ pub fn start_pager(kernel: &mut Kernel, image: &[u8], ramdisk: &[u8], pool: Fram
         pool_frames: pool.frames,
         ramdisk_len: ramdisk.len() as u64,
         // The pager must not hand out addresses these page tables cannot map.
-        paging_levels: if Cr4::read().contains(Cr4Flags::L5_PAGING) {
-            5
-        } else {
-            4
-        },
+        paging_levels: space::levels(),
     };
     // SAFETY: the frame was just allocated for this struct and is reached
     // through the direct map; PagerBootInfo is plain data smaller than a page.

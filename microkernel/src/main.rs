@@ -103,12 +103,10 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         .into_option()
         .expect("bootloader maps physical memory");
     memory::init_phys_offset(offset);
-    memory::space::init();
     arch::gdt::init();
     arch::trap::init();
     arch::segments::init();
     arch::fpu::init();
-    let pool = init_memory(&boot_info.memory_regions);
 
     let ramdisk_bytes = match boot_info.ramdisk_addr.into_option() {
         // SAFETY: the bootloader mapped the ramdisk at this address with
@@ -122,6 +120,14 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         .and_then(|b| core::str::from_utf8(b).ok())
         .unwrap_or("");
     let options = cmdline::KernelOptions::parse(cmdline);
+    // Before anything records the root or makes an address space: the
+    // switch replaces the root.
+    let paging = arch::la57::init(&mut boot_info.memory_regions, options.la57);
+    // Whatever the log level: benchmarks and tests check the width.
+    serial::write_fmt(format_args!("microkernel: {paging}\n"));
+    memory::space::init();
+    let pool = init_memory(&boot_info.memory_regions);
+
     serial::init_logger(options.log_level);
     let (free, total) = memory::frames::stats();
     log::info!("command line: {}", cmdline.trim());

@@ -9,7 +9,7 @@ use libipc::{
 use x86_64::structures::paging::PageTableFlags as F;
 
 use crate::{
-    memory::space::{MapCursor, MapError},
+    memory::space::{self, MapCursor, MapError},
     object::{FramePool, Kernel},
 };
 
@@ -32,7 +32,7 @@ impl Kernel {
         if !m.virt.is_page_aligned() || !m.phys.is_page_aligned() {
             return Err(SysError::InvalidArgument);
         }
-        if !m.virt.is_canonical() || !m.virt.is_user() {
+        if !space::is_canonical(m.virt.0) || m.virt.0 >= space::user_end() {
             return Err(SysError::BadAddress);
         }
         if m.phys.0 == crate::time::vvar_phys() {
@@ -81,7 +81,7 @@ impl Kernel {
                 flags |= F::NO_EXECUTE;
             }
             // Both were validated above: no checks left to repeat.
-            let virt = x86_64::VirtAddr::new_truncate(m.virt.0);
+            let virt = m.virt.0;
             match space.map_at(
                 &mut cursor,
                 virt,
@@ -115,13 +115,13 @@ impl Kernel {
             return Err(SysError::InvalidArgument);
         }
         let end = virt.0.checked_add(pages * 4096).ok_or(SysError::BadAddress)?;
-        if !virt.is_canonical() || end > libipc::types::USER_END.0 {
+        if !space::is_canonical(virt.0) || end > space::user_end() {
             return Err(SysError::BadAddress);
         }
         let space = &mut self.process_mut(pid).ok_or(SysError::NoSuchObject)?.space;
         let mut present = 0;
         for i in 0..pages {
-            if space.unmap(x86_64::VirtAddr::new(virt.0 + i * 4096)).is_some() {
+            if space.unmap(virt.0 + i * 4096).is_some() {
                 present += 1;
             }
         }

@@ -268,7 +268,7 @@ impl Kernel {
             ReplyTo::Call { lease: Some(lease), .. } => lease,
             ReplyTo::Syscall => Lease {
                 addr: 0,
-                len: libipc::types::USER_END.0,
+                len: crate::memory::space::user_end(),
                 writable: true,
             },
             _ => return Err(SysError::LeaseBounds),
@@ -572,7 +572,7 @@ impl Kernel {
         // The entry must be a user address (`iretq` to a bad one would fault
         // in the kernel); the stack pointer is just a register, and may be
         // the very end of user space (pushes go below it).
-        if !entry.is_user() || stack > libipc::types::USER_END.0 {
+        if entry.0 >= crate::memory::space::user_end() || stack > crate::memory::space::user_end() {
             return Err(SysError::BadAddress);
         }
         let ep = self.endpoint_of(pid, fault_slot, Rights::RECV)?;

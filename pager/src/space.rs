@@ -459,8 +459,10 @@ impl AddressSpace {
             hint = page_up(self.min_addr).ok_or(Errno::NoMemory)?;
         }
         // With LA57, a hint above the 47-bit window opens the whole range;
-        // a hint range crossing the boundary does not.
-        let high = if self.la57 && hint >= self.window_top {
+        // a hint range crossing the boundary does not, nor one starting at
+        // the window's end (Linux's `mmap_address_hint_valid`: above
+        // DEFAULT_MAP_WINDOW, strictly).
+        let high = if self.la57 && hint > self.window_top {
             self.top()
         } else {
             self.window_top.min(self.top())

@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 
 use libipc::{
     procfs::{Error, MAX_PAGES_PER_REPLY, PageInfo, SourceError, SpaceLayout, VmaInfo},
-    types::{Pid, USER_END, VirtAddr},
+    types::{Pid, USER_END_LA57, VirtAddr},
 };
 
 /// One batch of pages, as [`AddressSpaceSource::pages`] fills it: the type
@@ -51,12 +51,13 @@ pub trait AddressSpaceSource {
 
 /// Whether `vma` is one the formatters can trust, coming after a VMA that
 /// ended at `previous_end`: non-empty, page-aligned, in the user range,
-/// sorted and disjoint, with known protection bits.
+/// sorted and disjoint, with known protection bits. The user range is the
+/// widest there is (5-level paging's); the pager bounds each process's.
 pub fn is_sane(vma: &VmaInfo, previous_end: VirtAddr) -> bool {
     vma.start.is_page_aligned()
         && vma.end.is_page_aligned()
         && vma.start < vma.end
-        && vma.end <= USER_END
+        && vma.end <= USER_END_LA57
         && vma.start >= previous_end
         && vma.prot.is_valid()
 }
@@ -222,6 +223,7 @@ mod tests {
             start_brk: VirtAddr(0),
             brk: VirtAddr(0),
             start_stack: VirtAddr(0),
+            top: libipc::types::USER_END,
         }
     }
 
@@ -294,7 +296,8 @@ mod tests {
             vec![vma(0x2000, 0x1000)],
             vec![vma(0x1000, 0x3000), vma(0x2000, 0x4000)],
             vec![vma(0x3000, 0x4000), vma(0x1000, 0x2000)],
-            vec![vma(0x7fff_ffff_f000, 0x8000_0000_1000)],
+            // Past the end of the widest user range (5-level paging's).
+            vec![vma(0x00ff_ffff_ffff_f000, 0x0100_0000_0000_1000)],
         ] {
             assert_eq!(walk_all(bad.clone(), 0, 64), Err(Error::Unavailable), "{bad:?}");
             assert_eq!(
@@ -302,6 +305,12 @@ mod tests {
                 Err(SourceError::Unavailable)
             );
         }
+        // Above 2^47 is user memory with 5-level paging.
+        let high = vec![
+            vma(0x7fff_ffff_f000, 0x8000_0000_1000),
+            vma(1 << 55, (1 << 55) + 0x1000),
+        ];
+        assert_eq!(walk_all(high, 0, 64), Ok(vec![0x7fff_ffff_f000, 1 << 55]));
         let mut bad_prot = vma(0x1000, 0x2000);
         bad_prot.prot = Prot(0x80);
         assert_eq!(walk_all(vec![bad_prot], 0, 1), Err(Error::Unavailable));

@@ -157,7 +157,8 @@ pub fn read_pagemap(
     out: &mut Output<'_>,
     show_frames: bool,
 ) -> Result<(), Error> {
-    let Some((start_vpn, count)) = pagemap::window(offset, out.room())? else {
+    let top = source.layout(pid).map_err(Error::from)?.top;
+    let Some((start_vpn, count)) = pagemap::window(offset, out.room(), top)? else {
         return Ok(());
     };
     let end_vpn = start_vpn + count;

@@ -173,6 +173,7 @@ impl AddressSpaceSource for Synthetic {
             start_brk: VirtAddr(HUGE_VPN * PAGE_SIZE),
             brk: VirtAddr((HUGE_VPN + 10) * PAGE_SIZE),
             start_stack: VirtAddr(0),
+            top: libipc::types::USER_END,
         })
     }
 

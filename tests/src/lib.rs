@@ -29,6 +29,12 @@ pub(crate) fn artifacts() -> &'static Artifacts {
 
 /// Boots `cmdline` under scenario `name` and returns what happened.
 pub fn boot_with(name: &str, firmware: Firmware, cmdline: &str, icount: bool) -> RunResult {
+    boot_on_cpu(name, firmware, cmdline, icount, None)
+}
+
+/// [`boot_with`] on QEMU CPU model `cpu` (`None`: the runner's default,
+/// `max`, which has LA57).
+pub fn boot_on_cpu(name: &str, firmware: Firmware, cmdline: &str, icount: bool, cpu: Option<&str>) -> RunResult {
     let scenario = Scenario {
         name: name.into(),
         release: false,
@@ -39,6 +45,7 @@ pub fn boot_with(name: &str, firmware: Firmware, cmdline: &str, icount: bool) ->
             timeout: TIMEOUT,
             icount,
             echo: false,
+            cpu: cpu.map_or_else(|| boot::qemu::CPU_MODEL.into(), str::to_string),
             ..QemuOptions::default()
         },
     };

@@ -306,6 +306,18 @@ fn sorted_env(env: &[(&str, &str)]) -> Vec<String> {
 /// Runs `bin` in QEMU through the runner's `--exec` with exactly `argv`
 /// and `env`, and returns the program channel and the runner's status.
 pub fn run_in_qemu(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
+    run_in_qemu_on(bin, argv, env, None, "").0
+}
+
+/// [`run_in_qemu`] on QEMU CPU model `cpu` (`None`: `max`) with more
+/// command-line words; also returns the log channel.
+pub fn run_in_qemu_on(
+    bin: &Path,
+    argv: &[&str],
+    env: &[(&str, &str)],
+    cpu: Option<&str>,
+    cmdline: &str,
+) -> (Run, String) {
     let name = bin.file_name().expect("a file").to_string_lossy().into_owned();
     let path = format!("{}/{name}", boot::exec::RAMDISK_DIR);
     let program = ExecProgram {
@@ -326,15 +338,22 @@ pub fn run_in_qemu(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
+    let machine: String = cpu
+        .unwrap_or("")
+        .chars()
+        .chain(cmdline.chars())
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     let scenario = Scenario {
-        name: format!("linux-{variant}-{name}-{args}"),
+        name: format!("linux-{variant}-{name}-{args}{machine}"),
         release: false,
         firmware: Firmware::Bios,
-        cmdline: "log=warn".into(),
+        cmdline: format!("log=warn {cmdline}").trim().into(),
         exec: vec![program],
         qemu: QemuOptions {
             timeout: TIMEOUT,
             echo: false,
+            cpu: cpu.map_or_else(|| boot::qemu::CPU_MODEL.into(), str::to_string),
             ..QemuOptions::default()
         },
     };
@@ -345,10 +364,13 @@ pub fn run_in_qemu(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
     );
     let status =
         boot::exit::status(&result, &[path]).unwrap_or_else(|e| panic!("{}: no program status: {e}", scenario.name));
-    Run {
-        output: result.console,
-        status,
-    }
+    (
+        Run {
+            output: result.console,
+            status,
+        },
+        result.log,
+    )
 }
 
 /// Asserts the two runs printed the same bytes and ended the same way.

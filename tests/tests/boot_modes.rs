@@ -2,7 +2,8 @@
 //! `stack_guard_gap=` (stack-clash protection) and `la57=` (the width of
 //! user addresses, bounded by the kernel's paging).
 
-use tests::{assert_line, assert_no_line, assert_success, boot};
+use boot::image::Firmware;
+use tests::{assert_line, assert_no_line, assert_success, boot, boot_on_cpu};
 
 /// With the default gap of 256 pages, a mapping 64 pages below the stack
 /// puts the stack's first page of growth within the gap: the pager kills
@@ -46,12 +47,19 @@ fn stack_guard_gap_1_lets_the_same_growth_succeed() {
     assert_no_line(&r, "(stack_clash) killed");
 }
 
-/// The kernel runs 4-level paging: `la57=1` cannot widen user space to
-/// 56 bits. The pager says so and keeps 47-bit addresses: a hint above
-/// them is ignored and MAP_FIXED there is ENOMEM.
+/// The kernel runs 4-level paging (the CPU has no LA57): `la57=1` cannot
+/// widen user space to 56 bits. The pager says so and keeps 47-bit
+/// addresses: a hint above them is ignored and MAP_FIXED there is ENOMEM.
 #[test]
 fn la57_on_a_4_level_kernel_keeps_47_bit_addresses() {
-    let r = boot("la57", "log=info la57=1 run=la57_probe");
+    let r = boot_on_cpu(
+        "la57",
+        Firmware::Bios,
+        "log=info la57=1 run=la57_probe",
+        false,
+        Some("max,-la57"),
+    );
+    assert_line(&r, "4-level paging: the CPU has no LA57");
     assert_success(&r);
     assert_line(&r, "la57=1 ignored: the kernel runs 4-level paging");
     assert_line(&r, "[a hint above 47 bits lands below them] ok");

@@ -2,7 +2,8 @@
 //!
 //! Boots `programs/src/bin/fault_bench.rs` (release build) for each pager
 //! policy, under `-icount shift=0` (a tick is a guest instruction) and in
-//! wall time. Then the same-binary comparison: the C workload
+//! wall time, with 4- and 5-level paging (QEMU's `max` CPU has LA57; the
+//! 4-level runs boot with `la57=off`). Then the same-binary comparison: the C workload
 //! `shared/anchors/linux-fault/fault.c`, compiled once with `musl-gcc
 //! -static` (cached in `target/bench/`), runs on our kernel through the
 //! runner's exec path and as `/init` of Debian's Linux 6.1 booted in the
@@ -61,6 +62,13 @@ struct Args {
     /// Linux at about 6,900 per first touch instead of 3,300).
     #[arg(long, default_value = "max,erms=off,fsrm=off")]
     cpu: String,
+    /// Page-table levels of our native runs: 4 (`la57=off`), 5 (LA57).
+    /// The C workloads run with the CPU's default (5 levels on `max`).
+    #[arg(long, value_delimiter = ',', default_value = "4,5")]
+    levels: Vec<u8>,
+    /// Only the `-icount` runs (the wall-time ones measure the emulator).
+    #[arg(long)]
+    icount_only: bool,
     /// Only the address-space and /proc rows (`boot/bench/vma_cost.c` on
     /// both kernels).
     #[arg(long)]
@@ -199,6 +207,10 @@ fn main() {
     };
     let mut columns: Vec<Column> = Vec::new();
     let mut serials: Vec<(String, String)> = Vec::new();
+    if let Some(bad) = args.levels.iter().find(|l| !matches!(l, 4 | 5)) {
+        fail(format!("--levels takes 4 and 5, not {bad}"));
+    }
+    let modes: &[bool] = if args.icount_only { &[true] } else { &[true, false] };
     let policies = if args.only_vma_costs {
         &[][..]
     } else {
@@ -206,29 +218,38 @@ fn main() {
     };
     for policy in policies {
         // Our native program, then the C binary through the exec path.
-        let mut runs = vec![(
-            "native",
-            format!("ours ({policy})"),
-            " run=fault_bench",
-            Vec::new(),
-            "microkernel ",
-        )];
+        let mut runs: Vec<(String, String, &str, Vec<ExecProgram>, &str, Option<u8>)> = args
+            .levels
+            .iter()
+            .map(|&levels| {
+                (
+                    format!("native{levels}"),
+                    format!("ours ({policy}, {levels}-level)"),
+                    " run=fault_bench",
+                    Vec::new(),
+                    "microkernel ",
+                    Some(levels),
+                )
+            })
+            .collect();
         if !exec.is_empty() {
             runs.push((
-                "fault-c",
+                "fault-c".into(),
                 format!("fault.c on ours ({policy})"),
                 "",
                 exec.clone(),
                 "anchor linux ",
+                None,
             ));
         }
-        for (tag, name, run, exec, prefix) in runs {
-            for icount in [true, false] {
+        for (tag, name, run, exec, prefix, levels) in runs {
+            for &icount in modes {
+                let la57 = if levels == Some(4) { " la57=off" } else { "" };
                 let scenario = Scenario {
                     name: format!("bench-{tag}-{policy}-{}", if icount { "icount" } else { "wall" }),
                     release: true,
                     firmware: Firmware::Bios,
-                    cmdline: format!("log=warn policy={policy} aslr=2{run} profile=1"),
+                    cmdline: format!("log=warn policy={policy} aslr=2{run} profile=1{la57}"),
                     exec: exec.clone(),
                     qemu: QemuOptions {
                         icount,
@@ -248,9 +269,19 @@ fn main() {
                     );
                     std::process::exit(1);
                 }
+                if let Some(levels) = levels {
+                    let want = if levels == 5 {
+                        "5-level paging (LA57)"
+                    } else {
+                        "4-level paging"
+                    };
+                    if !result.serial.contains(want) {
+                        fail(format!("the {levels}-level run did not run {want} (does the CPU have LA57?)"));
+                    }
+                }
                 let figures = parse(&result.serial, prefix);
                 if icount && !run.is_empty() {
-                    serials.push((policy.clone(), result.serial.clone()));
+                    serials.push((name.clone(), result.serial.clone()));
                 }
                 columns.push(Column {
                     name: name.clone(),
@@ -266,7 +297,7 @@ fn main() {
         std::fs::write(&initrd, linux_guest::initramfs(&init)).unwrap_or_else(|e| fail(e));
         let file = kernel.file_name().unwrap_or_default().to_string_lossy();
         let release = file.trim_start_matches("vmlinuz-");
-        for icount in [true, false] {
+        for &icount in modes {
             eprintln!(
                 "fault-bench: fault.c on Linux {release}, {}",
                 if icount { "-icount shift=0" } else { "wall time" }
@@ -315,7 +346,7 @@ fn main() {
     ];
     let qemu = boot::qemu::version(&machine.binary).unwrap_or_else(|| machine.binary.clone());
     let setup = format!("{qemu}, -cpu {}, -m {}, one CPU", machine.cpu, machine.memory);
-    for icount in [true, false] {
+    for &icount in modes {
         if args.only_vma_costs {
             break;
         }
@@ -350,8 +381,10 @@ fn main() {
                         .find(|c| c.name == name)
                         .and_then(|c| c.figures.get(key).copied())
                 };
+                // The C workload runs with 5 levels: compare with the same.
+                let native = args.levels.iter().max().map_or(5, |l| *l);
                 if let (Some(null), Some(getppid)) = (
-                    figure(format!("ours ({policy})"), "null_ipc"),
+                    figure(format!("ours ({policy}, {native}-level)"), "null_ipc"),
                     figure(format!("fault.c on ours ({policy})"), "null_syscall"),
                 ) {
                     println!(
@@ -366,8 +399,8 @@ fn main() {
         print_vma_costs(&ours, linux.as_ref(), &format!("-icount shift=0, {setup}"));
     }
     if !args.no_breakdown {
-        for (policy, serial) in &serials {
-            println!("\n## fault-path breakdown, policy {policy} (-icount shift=0, instructions per fault)");
+        for (name, serial) in &serials {
+            println!("\n## fault-path breakdown, {name} (-icount shift=0, instructions per fault)");
             for line in serial.lines().filter(|l| l.contains("breakdown")) {
                 println!("{}", line.trim());
             }

@@ -42,7 +42,7 @@
 
 use core::arch::asm;
 
-use libipc::{abi::SysError, types::USER_END};
+use libipc::abi::SysError;
 use x86_64::registers::{
     control::{Cr4, Cr4Flags},
     model_specific::{FsBase, GsBase, KernelGsBase, Msr},
@@ -245,10 +245,10 @@ fn load(live: &SegmentState, next: &SegmentState) {
 }
 
 /// Checks a base for `SetSegmentBase`: a user-half address (below
-/// `USER_END`, as Linux's `arch_prctl` refuses `TASK_SIZE_MAX` and above),
-/// hence canonical.
+/// the user end of the active paging width, as Linux's `arch_prctl` refuses
+/// `TASK_SIZE_MAX` and above), hence canonical.
 fn check_base(value: u64) -> Result<u64, SysError> {
-    if value < USER_END.0 {
+    if value < crate::memory::space::user_end() {
         Ok(value)
     } else {
         Err(SysError::InvalidArgument)

@@ -10,7 +10,8 @@
 //! A thread that entered with `syscall` leaves with `sysretq`, any other
 //! through `iretq`. `sysretq` is safe here: a syscall frame's rip is the
 //! address after the thread's own `syscall` instruction, which is at most
-//! `USER_END` (no user page is mapped above it), so it is canonical.
+//! the user end of the active paging width (no user page is mapped above
+//! it), so it is canonical with 4 levels and with 5.
 //!
 //! An entry from kernel mode (a kernel bug, or the timer before the first
 //! thread runs) pushes its frame on the stack in use and returns to it.

@@ -1,10 +1,18 @@
 //! Per-process page tables. The upper half (kernel) is shared by copying the
 //! kernel's top-level entries into every new root; the lower half belongs
 //! to the process and is filled only on a pager's validated request.
+//!
+//! The tree has 4 levels, or 5 with LA57 ([`levels`], fixed at boot by
+//! `arch::la57`). Either way the root's entries 256..511 are the kernel
+//! half; with 5 levels the whole 48-bit kernel half hangs off entry 511.
+//! User addresses are plain `u64`s here: the `x86_64` crate's `VirtAddr`
+//! only knows 48-bit addresses.
+
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use x86_64::{
     PhysAddr, VirtAddr,
-    registers::control::Cr3,
+    registers::control::{Cr3, Cr4, Cr4Flags},
     structures::paging::{
         OffsetPageTable, PageTable, PageTableFlags as F, PhysFrame, Translate,
         page_table::{PageTableEntry, PageTableLevel},
@@ -20,17 +28,52 @@ const KERNEL_HALF_START: usize = 256;
 /// while no process runs.
 static KERNEL_ROOT: spin::Once<PhysFrame> = spin::Once::new();
 
-/// Records the boot root; call once before creating address spaces.
+/// Page-table levels in use: 4, or 5 with CR4.LA57. Set once by [`init`].
+static LEVELS: AtomicU64 = AtomicU64::new(4);
+/// The address shift of the root's index: 39 with 4 levels, 48 with 5.
+static TOP_SHIFT: AtomicU64 = AtomicU64::new(39);
+
+/// Records the boot root and the paging width; call once, after the switch
+/// to 5-level paging if any, before creating address spaces.
 pub fn init() {
     KERNEL_ROOT.call_once(|| Cr3::read().0);
+    if Cr4::read().contains(Cr4Flags::L5_PAGING) {
+        LEVELS.store(5, Ordering::Relaxed);
+        TOP_SHIFT.store(48, Ordering::Relaxed);
+    }
+}
+
+/// Page-table levels in use (4 or 5).
+#[inline(always)]
+pub fn levels() -> u64 {
+    LEVELS.load(Ordering::Relaxed)
+}
+
+/// One past the highest user address with the active paging width.
+#[inline(always)]
+pub fn user_end() -> u64 {
+    libipc::types::user_end(levels()).0
+}
+
+/// Whether `virt` is canonical with the active paging width.
+#[inline(always)]
+pub fn is_canonical(virt: u64) -> bool {
+    libipc::types::VirtAddr(virt).is_canonical_for(levels())
 }
 
 /// Translates a kernel virtual address through the boot page table.
 pub fn kernel_translate(virt: VirtAddr) -> Option<PhysAddr> {
     let root = *KERNEL_ROOT.get().expect("kernel root recorded at boot");
-    // SAFETY: the boot root is a valid level-4 table; the direct map covers
-    // all physical memory.
-    let mapper = unsafe { OffsetPageTable::new(table(root), phys_offset()) };
+    // With 5 levels the kernel half is the 4-level tree under entry 511
+    // (kernel addresses have bits 56..48 set).
+    let pml4 = if levels() == 5 {
+        PhysFrame::containing_address(table(root)[511].addr())
+    } else {
+        root
+    };
+    // SAFETY: `pml4` is a valid level-4 table mapping the kernel half; the
+    // direct map covers all physical memory.
+    let mapper = unsafe { OffsetPageTable::new(table(pml4), phys_offset()) };
     mapper.translate_addr(virt)
 }
 
@@ -135,7 +178,8 @@ impl AddressSpace {
     /// The level-1 table covering user address `virt` (see [`Self::leaf`]).
     fn leaf_table(&self, virt: u64, create: bool) -> Result<Option<PhysFrame>, MapError> {
         let mut frame = self.root;
-        for shift in [39u64, 30, 21] {
+        let mut shift = TOP_SHIFT.load(Ordering::Relaxed);
+        while shift >= LEAF_REGION_SHIFT {
             let entry = &mut table(frame)[((virt >> shift) & 511) as usize];
             if !entry.flags().contains(F::PRESENT) {
                 if !create {
@@ -151,13 +195,14 @@ impl AddressSpace {
                 return Ok(None);
             }
             frame = PhysFrame::containing_address(entry.addr());
+            shift -= 9;
         }
         Ok(Some(frame))
     }
 
     /// Installs `virt -> phys` with `flags` (PRESENT and USER added). With
     /// `replace`, an existing mapping of the page is overwritten.
-    pub fn map(&mut self, virt: VirtAddr, phys: PhysAddr, flags: F, replace: bool) -> Result<(), MapError> {
+    pub fn map(&mut self, virt: u64, phys: PhysAddr, flags: F, replace: bool) -> Result<(), MapError> {
         self.map_at(&mut MapCursor::default(), virt, phys, flags, replace)
             .map(|_| ())
     }
@@ -170,21 +215,21 @@ impl AddressSpace {
     pub fn map_at(
         &mut self,
         cursor: &mut MapCursor,
-        virt: VirtAddr,
+        virt: u64,
         phys: PhysAddr,
         flags: F,
         replace: bool,
     ) -> Result<PageTableEntry, MapError> {
-        let region = virt.as_u64() >> LEAF_REGION_SHIFT;
+        let region = virt >> LEAF_REGION_SHIFT;
         let leaf_table = match cursor.0 {
             Some((r, t)) if r == region => t,
             _ => {
-                let t = self.leaf_table(virt.as_u64(), true)?.ok_or(MapError::AlreadyMapped)?;
+                let t = self.leaf_table(virt, true)?.ok_or(MapError::AlreadyMapped)?;
                 cursor.0 = Some((region, t));
                 t
             }
         };
-        let entry = &mut table(leaf_table)[((virt.as_u64() >> 12) & 511) as usize];
+        let entry = &mut table(leaf_table)[((virt >> 12) & 511) as usize];
         if entry.flags().contains(F::PRESENT) && entry.addr() != phys && !replace {
             return Err(MapError::AlreadyMapped);
         }
@@ -198,16 +243,16 @@ impl AddressSpace {
 
     /// Puts back the entry [`Self::map_at`] replaced (a batch that failed
     /// half way leaves the page tables as they were).
-    pub fn restore(&mut self, virt: VirtAddr, previous: PageTableEntry) {
-        if let Ok(Some(entry)) = self.leaf(virt.as_u64(), false) {
+    pub fn restore(&mut self, virt: u64, previous: PageTableEntry) {
+        if let Ok(Some(entry)) = self.leaf(virt, false) {
             *entry = previous;
             self.flush_page(virt);
         }
     }
 
     /// Removes the mapping of `virt`; returns the frame that was mapped.
-    pub fn unmap(&mut self, virt: VirtAddr) -> Option<PhysAddr> {
-        let entry = self.leaf(virt.as_u64(), false).ok().flatten()?;
+    pub fn unmap(&mut self, virt: u64) -> Option<PhysAddr> {
+        let entry = self.leaf(virt, false).ok().flatten()?;
         if !entry.flags().contains(F::PRESENT) {
             return None;
         }
@@ -218,19 +263,22 @@ impl AddressSpace {
     }
 
     /// The frame and flags `virt` is mapped to, if any.
-    pub fn translate(&self, virt: VirtAddr) -> Option<(PhysAddr, F)> {
-        let entry = self.leaf(virt.as_u64(), false).ok().flatten()?;
+    pub fn translate(&self, virt: u64) -> Option<(PhysAddr, F)> {
+        let entry = self.leaf(virt, false).ok().flatten()?;
         let flags = entry.flags();
         flags
             .contains(F::PRESENT)
-            .then(|| (entry.addr() + (virt.as_u64() & 0xfff), flags))
+            .then(|| (entry.addr() + (virt & 0xfff), flags))
     }
 
     /// Drops a stale TLB entry; a non-active root has none (one CPU, no
     /// PCID), and a page that was not present is never cached.
-    fn flush_page(&self, virt: VirtAddr) {
+    fn flush_page(&self, virt: u64) {
         if Cr3::read().0 == self.root {
-            x86_64::instructions::tlb::flush(virt);
+            // SAFETY: `invlpg` only drops a translation; any address is
+            // allowed (the x86_64 crate's flush takes 48-bit addresses
+            // only, and user addresses may have 57 bits).
+            unsafe { core::arch::asm!("invlpg [{}]", in(reg) virt, options(nostack, preserves_flags)) };
         }
     }
 }
@@ -270,9 +318,14 @@ impl Drop for AddressSpace {
             unsafe { Cr3::write(kernel_root, flags) };
         }
         let root = table(self.root);
+        let below_root = if levels() == 5 {
+            PageTableLevel::Four
+        } else {
+            PageTableLevel::Three
+        };
         for i in 0..KERNEL_HALF_START {
             if root[i].flags().contains(F::PRESENT) {
-                free_level(PhysFrame::containing_address(root[i].addr()), PageTableLevel::Three);
+                free_level(PhysFrame::containing_address(root[i].addr()), below_root);
             }
         }
         frames::free(self.root);

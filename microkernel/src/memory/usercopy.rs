@@ -7,10 +7,13 @@
 //! a kernel-half, non-canonical or unmapped pointer is `BadAddress`, never a
 //! kernel fault, and the kernel never faults user memory in.
 
-use libipc::{abi::SysError, types};
-use x86_64::{VirtAddr, structures::paging::PageTableFlags as F};
+use libipc::abi::SysError;
+use x86_64::structures::paging::PageTableFlags as F;
 
-use super::{phys_to_virt, space::AddressSpace};
+use super::{
+    phys_to_virt,
+    space::{AddressSpace, user_end},
+};
 
 const PAGE: u64 = 4096;
 
@@ -18,7 +21,7 @@ const PAGE: u64 = 4096;
 /// page tables: for buffers whose pages are checked when they are used.
 pub fn check_range(addr: u64, len: u64) -> Result<(), SysError> {
     let end = addr.checked_add(len).ok_or(SysError::BadAddress)?;
-    if end > types::USER_END.0 {
+    if end > user_end() {
         return Err(SysError::BadAddress);
     }
     Ok(())
@@ -27,7 +30,7 @@ pub fn check_range(addr: u64, len: u64) -> Result<(), SysError> {
 /// Checks `[addr, addr+len)` is user memory mapped with the needed access.
 pub fn check(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Result<(), SysError> {
     let end = addr.checked_add(len).ok_or(SysError::BadAddress)?;
-    if end > types::USER_END.0 {
+    if end > user_end() {
         return Err(SysError::BadAddress);
     }
     if len == 0 {
@@ -35,7 +38,7 @@ pub fn check(space: &AddressSpace, addr: u64, len: u64, write: bool) -> Result<(
     }
     let mut page = addr & !(PAGE - 1);
     while page < end {
-        let (_, flags) = space.translate(VirtAddr::new(page)).ok_or(SysError::BadAddress)?;
+        let (_, flags) = space.translate(page).ok_or(SysError::BadAddress)?;
         if !flags.contains(F::USER_ACCESSIBLE) || (write && !flags.contains(F::WRITABLE)) {
             return Err(SysError::BadAddress);
         }
@@ -58,14 +61,14 @@ fn for_each_chunk(
     mut f: impl FnMut(*mut u8, usize, usize),
 ) -> Result<(), SysError> {
     let end = addr.checked_add(len).ok_or(SysError::BadAddress)?;
-    if end > types::USER_END.0 {
+    if end > user_end() {
         return Err(SysError::BadAddress);
     }
     let mut done = 0u64;
     while done < len {
         let va = addr + done;
         let chunk = (PAGE - va % PAGE).min(len - done);
-        let (phys, flags) = space.translate(VirtAddr::new(va)).ok_or(SysError::BadAddress)?;
+        let (phys, flags) = space.translate(va).ok_or(SysError::BadAddress)?;
         if !flags.contains(F::USER_ACCESSIBLE) || (write && !flags.contains(F::WRITABLE)) {
             return Err(SysError::BadAddress);
         }

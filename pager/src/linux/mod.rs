@@ -42,7 +42,7 @@ pub use self::errno::Errno;
 use crate::{
     effects::{CopyOut, Effects, Populate},
     rlimit::{Limit, Resource},
-    space::{AddressSpace, FileSlice, MmapArgs, RemapFlags, SyncFlags, TASK_SIZE_47},
+    space::{AddressSpace, FileSlice, MmapArgs, RemapFlags, SyncFlags},
     vma::{FileId, Lock},
 };
 
@@ -360,20 +360,21 @@ fn madvise(space: &mut AddressSpace, start: u64, len: u64, advice: u64) -> Outco
     Outcome::of(result.map(|()| 0), effects)
 }
 
-/// Linux's access_ok: the range lies below the top of user space.
-fn access_ok(addr: u64, len: u64) -> bool {
-    addr.checked_add(len).is_some_and(|end| end <= TASK_SIZE_47)
+/// Linux's access_ok: the range lies below the top of `space`'s user
+/// range (2^47, or 2^56 with 5-level paging).
+fn access_ok(space: &AddressSpace, addr: u64, len: u64) -> bool {
+    addr.checked_add(len).is_some_and(|end| end <= space.top())
 }
 
 fn mincore(space: &AddressSpace, start: u64, len: u64, vec: u64) -> Outcome {
     if !start.is_multiple_of(PAGE_SIZE) {
         return Outcome::err(Errno::Inval);
     }
-    if !access_ok(start, len) {
+    if !access_ok(space, start, len) {
         return Outcome::err(Errno::NoMem);
     }
     let pages = len.div_ceil(PAGE_SIZE);
-    if !access_ok(vec, pages) {
+    if !access_ok(space, vec, pages) {
         return Outcome::err(Errno::Fault);
     }
     let (bytes, result) = match space.mincore(start, len) {
@@ -445,7 +446,7 @@ fn encode(limit: Limit) -> alloc::vec::Vec<u8> {
 
 /// Reads a `struct rlimit` from the caller.
 fn read_limit(space: &AddressSpace, user: &mut dyn UserAccess, addr: u64) -> Result<Limit, Errno> {
-    if !access_ok(addr, RLIMIT_BYTES) || !space.user_range_ok(addr, RLIMIT_BYTES, Access::Read) {
+    if !access_ok(space, addr, RLIMIT_BYTES) || !space.user_range_ok(addr, RLIMIT_BYTES, Access::Read) {
         return Err(Errno::Fault);
     }
     let mut buf = [0u8; RLIMIT_BYTES as usize];
@@ -465,7 +466,7 @@ fn read_limit(space: &AddressSpace, user: &mut dyn UserAccess, addr: u64) -> Res
 
 /// The limit as a copy-out to `addr`, or EFAULT.
 fn write_limit(space: &AddressSpace, addr: u64, limit: Limit) -> Result<CopyOut, Errno> {
-    if !access_ok(addr, RLIMIT_BYTES) || !space.user_range_ok(addr, RLIMIT_BYTES, Access::Write) {
+    if !access_ok(space, addr, RLIMIT_BYTES) || !space.user_range_ok(addr, RLIMIT_BYTES, Access::Write) {
         return Err(Errno::Fault);
     }
     Ok(CopyOut {

@@ -11,7 +11,7 @@ use crate::{
     policies::default::DefaultPolicy,
     rlimit::Rlimits,
     settings::Settings,
-    space::{FaultDecision, Fill},
+    space::{FaultDecision, Fill, TASK_SIZE_47, TASK_SIZE_56},
     vma::Hints,
 };
 
@@ -500,6 +500,21 @@ fn mincore_errnos() {
         Err(Errno::Fault)
     );
     assert_eq!(t.rax(nr::MINCORE, &[at(16), 0, 0]), Ok(0));
+}
+
+/// With 5-level paging access_ok's bound is 2^56: mincore of a mapping
+/// above 2^47 works, and past 2^56 it is ENOMEM.
+#[test]
+fn mincore_above_47_bits_with_la57() {
+    let mut settings = Settings::default();
+    settings.set("la57", "1").unwrap();
+    let mut t = T::new();
+    t.space = AddressSpace::new(&settings, Rlimits::default(), 0x7f00_0000_0000);
+    let high = 1 << 48;
+    let vec = t.map(16, 1, RW, FIXED_ANON).unwrap();
+    assert_eq!(t.rax(nr::MMAP, &[high, PAGE, RW, FIXED_ANON, u64::MAX, 0]), Ok(high));
+    assert_eq!(t.rax(nr::MINCORE, &[high, PAGE, vec]), Ok(0));
+    assert_eq!(t.rax(nr::MINCORE, &[TASK_SIZE_56, PAGE, vec]), Err(Errno::NoMem));
 }
 
 // ---- msync ----

@@ -336,6 +336,12 @@ fn la57_allocations_stay_below_47_bits_without_a_high_hint() {
     // A hint range crossing the 47-bit boundary is ignored.
     let b = mmap(&mut s, TASK_SIZE_47 - PAGE, 2 * PAGE, Prot::RW, private_anon()).unwrap();
     assert!(b + 2 * PAGE <= TASK_SIZE_47, "{b:#x}");
+    // So is one starting at the window's end, as on Linux.
+    let c = mmap(&mut s, TASK_SIZE_47, 2 * PAGE, Prot::RW, private_anon()).unwrap();
+    assert!(c + 2 * PAGE <= TASK_SIZE_47, "{c:#x}");
+    // One page past it is above the window: honoured.
+    let d = mmap(&mut s, TASK_SIZE_47 + PAGE, PAGE, Prot::RW, private_anon()).unwrap();
+    assert_eq!(d, TASK_SIZE_47 + PAGE);
 }
 
 #[test]

@@ -98,6 +98,7 @@ mod tests {
             start_brk: VirtAddr(start_brk),
             brk: VirtAddr(brk),
             start_stack: VirtAddr(start_stack),
+            top: libipc::types::USER_END,
         }
     }
 

@@ -9,7 +9,7 @@
 
 use libipc::{
     procfs::{Error, PageFlags, PageFrame, PageInfo},
-    types::{PAGE_SIZE, USER_END},
+    types::{PAGE_SIZE, VirtAddr},
 };
 
 /// Bytes per entry.
@@ -56,18 +56,38 @@ pub fn entry(page: &PageInfo, show_frames: bool) -> u64 {
 
 /// The pages a read of `len` bytes at `offset` covers: `Ok(None)` for a
 /// read that returns 0 bytes (length 0, or at or past the end of the user
-/// range), [`Error::InvalidArgument`] for an offset or length that is not a
-/// multiple of 8.
-pub fn window(offset: u64, len: usize) -> Result<Option<(u64, u64)>, Error> {
+/// range `top`, 2^47 or 2^56 less a page), [`Error::InvalidArgument`] for
+/// an offset or length that is not a multiple of 8.
+pub fn window(offset: u64, len: usize, top: VirtAddr) -> Result<Option<(u64, u64)>, Error> {
     let entry = ENTRY_BYTES as u64;
     let len = len as u64;
     if !offset.is_multiple_of(entry) || !len.is_multiple_of(entry) {
         return Err(Error::InvalidArgument);
     }
     let start_vpn = offset / entry;
-    let end_of_user = USER_END.0 / PAGE_SIZE;
+    let end_of_user = top.0 / PAGE_SIZE;
     if len == 0 || start_vpn >= end_of_user {
         return Ok(None);
     }
     Ok(Some((start_vpn, (len / entry).min(end_of_user - start_vpn))))
+}
+
+#[cfg(test)]
+mod tests {
+    use libipc::types::{USER_END, USER_END_LA57};
+
+    use super::*;
+
+    /// pagemap ends at the process's end of user space: 2^47 less a page
+    /// with 4-level paging, 2^56 less a page with 5.
+    #[test]
+    fn the_window_ends_at_the_user_range_of_the_paging_width() {
+        let high = (1u64 << 48) / PAGE_SIZE * 8;
+        assert_eq!(window(high, 16, USER_END), Ok(None));
+        assert_eq!(window(high, 16, USER_END_LA57), Ok(Some((1 << 36, 2))));
+        let last = USER_END_LA57.0 / PAGE_SIZE * 8 - 8;
+        assert_eq!(window(last, 16, USER_END_LA57), Ok(Some((last / 8, 1))));
+        assert_eq!(window(last + 8, 16, USER_END_LA57), Ok(None));
+        assert_eq!(window(4, 16, USER_END_LA57), Err(Error::InvalidArgument));
+    }
 }

@@ -64,6 +64,7 @@ pub fn layout() -> SpaceLayout {
         // Unaligned, as Linux stores it; the VMA ends at the page above.
         brk: VirtAddr(HEAP_END - 0x10),
         start_stack: VirtAddr(0x7fff_ffff_e3c0),
+        top: libipc::types::USER_END,
     }
 }
 

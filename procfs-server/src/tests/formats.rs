@@ -99,6 +99,7 @@ fn observed_linux_lines() {
         start_brk: VirtAddr(0x55c2_53fd_f000),
         brk: VirtAddr(0x55c2_5400_0000),
         start_stack: VirtAddr(0x7ffc_0000_0000),
+        top: libipc::types::USER_END,
     };
     let heap = vma(0x55c2_53fd_f000, 0x55c2_5400_0000, Prot::RW, Sharing::Private);
     let anon = vma(0x7f42_9b5b_b000, 0x7f42_9b5d_d000, Prot::RW, Sharing::Private);
@@ -131,6 +132,7 @@ fn long_prefix_gets_two_spaces() {
         start_brk: VirtAddr(0),
         brk: VirtAddr(0),
         start_stack: VirtAddr(0),
+        top: libipc::types::USER_END,
     };
     let space = AddressSpace::new(layout, vec![m]).unwrap();
     let line = maps::render(&space, VsyscallMode::None);
@@ -265,6 +267,7 @@ fn pss_is_fixed_point_and_truncated() {
         start_brk: VirtAddr(0),
         brk: VirtAddr(0),
         start_stack: VirtAddr(0),
+        top: libipc::types::USER_END,
     };
     let space = AddressSpace::new(layout, vec![m]).unwrap();
     let out = smaps::render(&space, &pages, VsyscallMode::None);

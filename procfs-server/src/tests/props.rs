@@ -153,7 +153,7 @@ proptest! {
         pages in prop::collection::vec(page(), 0..20),
         brk in 0u64..0x40000,
     ) {
-        let layout = SpaceLayout { start_brk: VirtAddr(0x1000), brk: VirtAddr(brk), start_stack: VirtAddr(brk) };
+        let layout = SpaceLayout { start_brk: VirtAddr(0x1000), brk: VirtAddr(brk), start_stack: VirtAddr(brk), top: libipc::types::USER_END };
         if let Ok(space) = AddressSpace::new(layout, vmas) {
             let mut sorted: Vec<PageInfo> = pages;
             sorted.sort_by_key(|p| p.vpn);

@@ -156,6 +156,7 @@ fn space(max: usize) -> impl Strategy<Value = FakeSpace> {
                     start_brk: VirtAddr((BASE + 2) * PAGE_SIZE),
                     brk: VirtAddr((BASE + brk) * PAGE_SIZE + 0x10),
                     start_stack: VirtAddr((BASE + stack) * PAGE_SIZE + 0x3c0),
+                    top: libipc::types::USER_END,
                 },
                 vmas,
                 pages: pages.into_values().collect(),

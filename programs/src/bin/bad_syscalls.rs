@@ -206,8 +206,13 @@ fn main(_arg: u64) -> i64 {
     for (name, which, base) in [
         ("segment base non-canonical", 0, NON_CANONICAL),
         ("segment base in the kernel half", 1, KERNEL_HALF),
-        ("segment base at the end of user space", 0, libipc::types::USER_END.0),
-        ("segment base 2^47 (non-canonical)", 1, 1 << 47),
+        // Refused with either paging width (2^56 is past the 5-level end).
+        (
+            "segment base at the end of user space",
+            0,
+            libipc::types::USER_END_LA57.0,
+        ),
+        ("segment base 2^56 (non-canonical)", 1, 1 << 56),
         ("segment base u64::MAX", 0, u64::MAX),
         ("unknown segment base", 2, 0x1000),
     ] {

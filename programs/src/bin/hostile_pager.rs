@@ -71,14 +71,22 @@ fn main(arg: u64) -> i64 {
         sys::map(child, VirtAddr(0xffff_8000_0000_0000), pool, MapFlags::WRITE),
         SysError::BadAddress,
     );
+    // The user range ends where the kernel's paging width says: 2^47 or,
+    // with 5 levels, 2^56 (less a page).
+    let user_end = libipc::types::user_end(info.paging_levels).0;
     ok &= refused(
-        "map at a non-canonical address",
-        sys::map(child, VirtAddr(0x0000_8000_0000_0000), pool, MapFlags::WRITE),
+        "map at the first non-canonical address",
+        sys::map(child, VirtAddr(user_end + 4096), pool, MapFlags::WRITE),
+        SysError::BadAddress,
+    );
+    ok &= refused(
+        "map at a non-canonical address with either width",
+        sys::map(child, VirtAddr(0x0100_0000_0000_0000), pool, MapFlags::WRITE),
         SysError::BadAddress,
     );
     ok &= refused(
         "map the last page of the lower half",
-        sys::map(child, VirtAddr(0x7fff_ffff_f000), pool, MapFlags::EXEC),
+        sys::map(child, VirtAddr(user_end), pool, MapFlags::EXEC),
         SysError::BadAddress,
     );
     ok &= refused(
@@ -142,7 +150,7 @@ fn main(arg: u64) -> i64 {
     );
     ok &= refused(
         "unmap into the kernel half",
-        sys::unmap(child, VirtAddr(0x7fff_ffff_f000), libipc::types::PageCount(2)).map(|_| ()),
+        sys::unmap(child, VirtAddr(user_end), libipc::types::PageCount(2)).map(|_| ()),
         SysError::BadAddress,
     );
 

@@ -141,6 +141,7 @@ impl Server {
                         start_brk: VirtAddr(l.start_brk),
                         brk: VirtAddr(l.brk),
                         start_stack: VirtAddr(l.start_stack),
+                        top: VirtAddr(p.space.top()),
                     },
                     vma_count: p.space.vmas().len() as u32,
                 })

@@ -203,7 +203,12 @@ impl Server {
         let options = Options::parse(cmdline);
         crate::log::set_level(options.log);
         let policy = pager::policy::by_name(&options.policy).map_err(|e| alloc::format!("{e}"))?;
-        let mut settings = Settings::default();
+        // As on Linux, a 5-level kernel opens the 57-bit range to hints
+        // above 47 bits unless the command line says `la57=0`.
+        let mut settings = Settings {
+            la57: info.paging_levels == 5,
+            ..Settings::default()
+        };
         for (key, value) in &options.settings {
             if let Err(e) = settings.set(key, value) {
                 plog!(
