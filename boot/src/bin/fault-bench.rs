@@ -148,6 +148,20 @@ fn compile_static(root: &Path, source: &Path, name: &str) -> Result<PathBuf, Str
     Ok(out)
 }
 
+/// One boot of ours to measure.
+struct BenchRun {
+    tag: String,
+    /// Its column.
+    name: String,
+    /// The `run=` words (empty for an exec run).
+    run: &'static str,
+    exec: Vec<ExecProgram>,
+    /// The prefix of its figure lines.
+    prefix: &'static str,
+    /// Page-table levels to force (`None`: the CPU's).
+    levels: Option<u8>,
+}
+
 /// One column of the table: a name, its mode, its figures.
 struct Column {
     name: String,
@@ -218,31 +232,37 @@ fn main() {
     };
     for policy in policies {
         // Our native program, then the C binary through the exec path.
-        let mut runs: Vec<(String, String, &str, Vec<ExecProgram>, &str, Option<u8>)> = args
+        let mut runs: Vec<BenchRun> = args
             .levels
             .iter()
-            .map(|&levels| {
-                (
-                    format!("native{levels}"),
-                    format!("ours ({policy}, {levels}-level)"),
-                    " run=fault_bench",
-                    Vec::new(),
-                    "microkernel ",
-                    Some(levels),
-                )
+            .map(|&levels| BenchRun {
+                tag: format!("native{levels}"),
+                name: format!("ours ({policy}, {levels}-level)"),
+                run: " run=fault_bench",
+                exec: Vec::new(),
+                prefix: "microkernel ",
+                levels: Some(levels),
             })
             .collect();
         if !exec.is_empty() {
-            runs.push((
-                "fault-c".into(),
-                format!("fault.c on ours ({policy})"),
-                "",
-                exec.clone(),
-                "anchor linux ",
-                None,
-            ));
+            runs.push(BenchRun {
+                tag: "fault-c".into(),
+                name: format!("fault.c on ours ({policy})"),
+                run: "",
+                exec: exec.clone(),
+                prefix: "anchor linux ",
+                levels: None,
+            });
         }
-        for (tag, name, run, exec, prefix, levels) in runs {
+        for BenchRun {
+            tag,
+            name,
+            run,
+            exec,
+            prefix,
+            levels,
+        } in runs
+        {
             for &icount in modes {
                 let la57 = if levels == Some(4) { " la57=off" } else { "" };
                 let scenario = Scenario {
@@ -276,7 +296,9 @@ fn main() {
                         "4-level paging"
                     };
                     if !result.serial.contains(want) {
-                        fail(format!("the {levels}-level run did not run {want} (does the CPU have LA57?)"));
+                        fail(format!(
+                            "the {levels}-level run did not run {want} (does the CPU have LA57?)"
+                        ));
                     }
                 }
                 let figures = parse(&result.serial, prefix);
