@@ -46,6 +46,7 @@ pub const GETTID: u64 = 186;
 pub const TIME: u64 = 201;
 pub const FUTEX: u64 = 202;
 pub const SET_TID_ADDRESS: u64 = 218;
+pub const SCHED_GETAFFINITY: u64 = 204;
 pub const CLOCK_GETTIME: u64 = 228;
 pub const CLOCK_GETRES: u64 = 229;
 pub const CLOCK_NANOSLEEP: u64 = 230;

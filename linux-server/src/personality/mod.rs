@@ -148,6 +148,7 @@ impl Context<'_> {
             nr::UNAME => self.uname(a[0]),
             nr::GETRANDOM => self.getrandom(a[0], a[1], a[2]),
             nr::SCHED_YIELD => Ok(0),
+            nr::SCHED_GETAFFINITY => self.sched_getaffinity(a[0], a[1], a[2]),
             nr::SET_TID_ADDRESS => {
                 self.process.clear_child_tid = a[0];
                 Ok(u64::from(self.sender.tid.0))

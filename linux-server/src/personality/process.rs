@@ -134,6 +134,20 @@ impl Context<'_> {
         Ok(done)
     }
 
+    /// One CPU: the mask has bit 0 (how libcs count online CPUs).
+    pub(super) fn sched_getaffinity(&mut self, pid: u64, len: u64, mask: u64) -> Result<u64, Errno> {
+        if pid != 0 && pid != u64::from(self.sender.pid.0) && pid != u64::from(self.sender.tid.0) {
+            return Err(Errno::Srch);
+        }
+        // Linux's cpumask here is one word: a shorter or unaligned buffer
+        // is EINVAL.
+        if len < 8 || !len.is_multiple_of(8) {
+            return Err(Errno::Inval);
+        }
+        self.write_word(mask, 1)?;
+        Ok(8)
+    }
+
     pub(super) fn set_robust_list(&mut self, head: u64, len: u64) -> Result<u64, Errno> {
         if len != ROBUST_LIST_HEAD_BYTES {
             return Err(Errno::Inval);

@@ -714,4 +714,22 @@ fn futexes_of_one_thread() {
     assert_eq!(t.answer(nr::FUTEX, &[word_at, 4, 1, 0, 0, 5]), Answer::Value(0));
     assert_eq!(t.answer(nr::FUTEX, &[word_at, 99, 1]), Answer::Error(Errno::NoSys));
     assert_eq!(t.answer(nr::SCHED_YIELD, &[]), Answer::Value(0));
+    assert_eq!(t.answer(nr::SCHED_GETAFFINITY, &[0, 128, BUF]), Answer::Value(8));
+    assert_eq!(t.host.get(BUF, 8), 1u64.to_le_bytes());
+    assert_eq!(
+        t.answer(nr::SCHED_GETAFFINITY, &[7, 4, BUF]),
+        Answer::Error(Errno::Inval)
+    );
+    assert_eq!(
+        t.answer(nr::SCHED_GETAFFINITY, &[7, 12, BUF]),
+        Answer::Error(Errno::Inval)
+    );
+    assert_eq!(
+        t.answer(nr::SCHED_GETAFFINITY, &[99, 8, BUF]),
+        Answer::Error(Errno::Srch)
+    );
+    assert_eq!(
+        t.answer(nr::SCHED_GETAFFINITY, &[0, 8, BAD]),
+        Answer::Error(Errno::Fault)
+    );
 }

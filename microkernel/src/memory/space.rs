@@ -84,7 +84,10 @@ pub fn kernel_translate(virt: VirtAddr) -> Option<PhysAddr> {
 /// opens). Call before any address space exists: roots copy the top level.
 pub fn map_shared_user_page(virt: VirtAddr, phys: PhysAddr) -> Result<(), MapError> {
     let mut frame = *KERNEL_ROOT.get().expect("kernel root recorded at boot");
-    for shift in [39u64, 30, 21] {
+    // From the root down, whatever the width: with 5 levels the walk
+    // starts one level higher (entry 511 of the root, the kernel half).
+    let top = TOP_SHIFT.load(Ordering::Relaxed);
+    for shift in (21..=top).rev().step_by(9) {
         let entry = &mut table(frame)[((virt.as_u64() >> shift) & 511) as usize];
         if !entry.flags().contains(F::PRESENT) {
             let new = frames::alloc_zeroed().ok_or(MapError::OutOfMemory)?;
