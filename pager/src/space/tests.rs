@@ -9,7 +9,7 @@ use libipc::{
 
 use super::*;
 use crate::{
-    policies::{default::DefaultPolicy, fault_around::FaultAround},
+    policy::{AlignedWindow, OnePage},
     rlimit::{Limit, Resource, Rlimits},
     settings::Settings,
     vma::{FileId, VmaName},
@@ -607,15 +607,15 @@ fn setrlimit_soft_above_hard_is_einval_and_raising_hard_is_eperm() {
 fn fault_with_no_mapping_kills() {
     let mut s = space();
     assert_eq!(
-        s.fault(&DefaultPolicy, 0x40_0000, Access::Read),
+        s.fault(&mut OnePage, 0x40_0000, Access::Read),
         FaultDecision::Kill(KillReason::NoMapping)
     );
     assert_eq!(
-        s.fault(&DefaultPolicy, 0, Access::Read),
+        s.fault(&mut OnePage, 0, Access::Read),
         FaultDecision::Kill(KillReason::NoMapping)
     );
     assert_eq!(
-        s.fault(&DefaultPolicy, 0xffff_8000_0000_0000, Access::Read),
+        s.fault(&mut OnePage, 0xffff_8000_0000_0000, Access::Read),
         FaultDecision::Kill(KillReason::NoMapping)
     );
 }
@@ -625,7 +625,7 @@ fn fault_protection_cases() {
     let mut s = space();
     mmap(&mut s, 0x40_0000, PAGE, Prot::READ, fixed()).unwrap();
     mmap(&mut s, 0x50_0000, PAGE, Prot::NONE, fixed()).unwrap();
-    let p = &DefaultPolicy;
+    let p = &mut OnePage;
     assert_eq!(
         s.fault(p, 0x40_0008, Access::Write),
         FaultDecision::Kill(KillReason::Protection)
@@ -645,7 +645,7 @@ fn fault_protection_cases() {
 fn fault_on_anonymous_memory_maps_a_zero_page() {
     let mut s = space();
     mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
-    let d = s.fault(&DefaultPolicy, 0x40_1234, Access::Write);
+    let d = s.fault(&mut OnePage, 0x40_1234, Access::Write);
     let expect = PageToMap {
         virt: VirtAddr(0x40_1000),
         prot: Prot::RW,
@@ -656,7 +656,7 @@ fn fault_on_anonymous_memory_maps_a_zero_page() {
     assert_eq!(s.resident(0x40_0000, 4 * PAGE), 1);
     assert_eq!(s.vmas().iter().next().map(|v| v.resident_pages().0), Some(1));
     // Faulting again (e.g. after PROT_NONE) maps the same frame.
-    let d = s.fault(&DefaultPolicy, 0x40_1000, Access::Read);
+    let d = s.fault(&mut OnePage, 0x40_1000, Access::Read);
     let again = PageToMap {
         virt: VirtAddr(0x40_1000),
         prot: Prot::RW,
@@ -681,7 +681,7 @@ fn fault_on_a_file_segment_copies_then_zeroes() {
     );
     vma.name = VmaName::Path("/bin/x".into());
     s.insert_vma(vma).unwrap();
-    let fill = |s: &mut AddressSpace, a| match s.fault(&DefaultPolicy, a, Access::Read) {
+    let fill = |s: &mut AddressSpace, a| match s.fault(&mut OnePage, a, Access::Read) {
         FaultDecision::Map(p) => p[0].fill,
         other => panic!("{other:?}"),
     };
@@ -703,7 +703,7 @@ fn fault_on_a_file_segment_copies_then_zeroes() {
     );
     // Past the page of the last file byte: SIGBUS, as Linux's.
     assert_eq!(
-        s.fault(&DefaultPolicy, 0x40_2000, Access::Read),
+        s.fault(&mut OnePage, 0x40_2000, Access::Read),
         FaultDecision::Kill(KillReason::PastEndOfFile)
     );
 }
@@ -725,7 +725,7 @@ fn a_mapped_file_ends_in_sigbus_and_windows_stop_before() {
     let (at, _) = s.mmap(args).unwrap();
     let at = at.0;
     // The file's bytes from PAGE: one whole page, then 10 bytes.
-    let FaultDecision::Map(pages) = s.fault(&FaultAround::default(), at, Access::Read) else {
+    let FaultDecision::Map(pages) = s.fault(&mut AlignedWindow, at, Access::Read) else {
         panic!()
     };
     assert_eq!(pages.len(), 2, "the window stops at the file's last page");
@@ -739,7 +739,7 @@ fn a_mapped_file_ends_in_sigbus_and_windows_stop_before() {
     );
     for page in [at + 2 * PAGE, at + 3 * PAGE] {
         assert_eq!(
-            s.fault(&DefaultPolicy, page, Access::Read),
+            s.fault(&mut OnePage, page, Access::Read),
             FaultDecision::Kill(KillReason::PastEndOfFile)
         );
     }
@@ -754,7 +754,7 @@ fn a_mapped_file_ends_in_sigbus_and_windows_stop_before() {
     };
     let (at, _) = s.mmap(past).unwrap();
     assert_eq!(
-        s.fault(&DefaultPolicy, at.0, Access::Read),
+        s.fault(&mut OnePage, at.0, Access::Read),
         FaultDecision::Kill(KillReason::PastEndOfFile)
     );
 }
@@ -765,7 +765,7 @@ fn fault_around_maps_up_to_16_non_resident_pages_of_the_same_vma() {
     mmap(&mut s, 0x40_0000, 64 * PAGE, Prot::RW, fixed()).unwrap();
     mmap(&mut s, 0x40_0000 + 64 * PAGE, 64 * PAGE, Prot::READ, fixed()).unwrap();
     s.commit(VirtAddr(0x40_3000), PhysAddr(0x1000)).unwrap();
-    let FaultDecision::Map(pages) = s.fault(&FaultAround::default(), 0x40_0000, Access::Write) else {
+    let FaultDecision::Map(pages) = s.fault(&mut AlignedWindow, 0x40_0000, Access::Write) else {
         panic!()
     };
     assert_eq!(pages.len(), 15);
@@ -776,7 +776,7 @@ fn fault_around_maps_up_to_16_non_resident_pages_of_the_same_vma() {
             .all(|p| p.virt.0 < 0x41_0000 && p.virt.0 != 0x40_3000 && p.prot == Prot::RW)
     );
     // At the VMA's end the window stops there.
-    let FaultDecision::Map(pages) = s.fault(&FaultAround::default(), 0x40_0000 + 63 * PAGE, Access::Write) else {
+    let FaultDecision::Map(pages) = s.fault(&mut AlignedWindow, 0x40_0000 + 63 * PAGE, Access::Write) else {
         panic!()
     };
     assert!(pages.iter().all(|p| p.virt.0 < 0x40_0000 + 64 * PAGE));
@@ -845,7 +845,7 @@ fn stack_space(rlimits: Rlimits) -> AddressSpace {
 fn fault_below_the_stack_grows_it() {
     let mut s = stack_space(Rlimits::default());
     let addr = STACK_TOP - 10 * PAGE + 8;
-    let d = s.fault(&DefaultPolicy, addr, Access::Write);
+    let d = s.fault(&mut OnePage, addr, Access::Write);
     let expect = PageToMap {
         virt: VirtAddr(STACK_TOP - 10 * PAGE),
         prot: Prot::RW,
@@ -865,11 +865,11 @@ fn stack_growth_beyond_rlimit_stack_is_a_limit_kill() {
     let mut s = stack_space(Rlimits::default());
     let limit = crate::rlimit::DEFAULT_STACK;
     assert!(matches!(
-        s.fault(&DefaultPolicy, STACK_TOP - limit, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - limit, Access::Write),
         FaultDecision::Map(_)
     ));
     assert_eq!(
-        s.fault(&DefaultPolicy, STACK_TOP - limit - 1, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - limit - 1, Access::Write),
         FaultDecision::Kill(KillReason::Limit)
     );
 }
@@ -888,11 +888,11 @@ fn stack_growth_beyond_rlimit_as_is_a_limit_kill() {
     .unwrap();
     let mut s = stack_space(r);
     assert_eq!(
-        s.fault(&DefaultPolicy, STACK_TOP - 9 * PAGE, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - 9 * PAGE, Access::Write),
         FaultDecision::Kill(KillReason::Limit)
     );
     assert!(matches!(
-        s.fault(&DefaultPolicy, STACK_TOP - 8 * PAGE, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - 8 * PAGE, Access::Write),
         FaultDecision::Map(_)
     ));
 }
@@ -905,16 +905,16 @@ fn stack_growth_into_the_guard_gap_of_a_mapping_below_is_killed() {
     mmap(&mut s, below_end - PAGE, PAGE, Prot::RW, fixed()).unwrap();
     // Within the gap above that mapping: stack clash.
     assert_eq!(
-        s.fault(&DefaultPolicy, below_end + gap - PAGE, Access::Write),
+        s.fault(&mut OnePage, below_end + gap - PAGE, Access::Write),
         FaultDecision::Kill(KillReason::GuardGap)
     );
     assert_eq!(
-        s.fault(&DefaultPolicy, below_end, Access::Write),
+        s.fault(&mut OnePage, below_end, Access::Write),
         FaultDecision::Kill(KillReason::GuardGap)
     );
     // Exactly a gap away: allowed.
     assert!(matches!(
-        s.fault(&DefaultPolicy, below_end + gap, Access::Write),
+        s.fault(&mut OnePage, below_end + gap, Access::Write),
         FaultDecision::Map(_)
     ));
 }
@@ -925,7 +925,7 @@ fn a_prot_none_mapping_below_does_not_block_stack_growth() {
     let below_end = STACK_TOP - 8 * PAGE;
     mmap(&mut s, below_end - PAGE, PAGE, Prot::NONE, fixed()).unwrap();
     assert!(matches!(
-        s.fault(&DefaultPolicy, below_end, Access::Write),
+        s.fault(&mut OnePage, below_end, Access::Write),
         FaultDecision::Map(_)
     ));
 }
@@ -945,7 +945,7 @@ fn a_grows_down_mapping_below_does_not_count_toward_the_guard_gap() {
     )
     .unwrap();
     assert!(matches!(
-        s.fault(&DefaultPolicy, below_end, Access::Write),
+        s.fault(&mut OnePage, below_end, Access::Write),
         FaultDecision::Map(_)
     ));
 }
@@ -957,7 +957,7 @@ fn stack_growth_below_mmap_min_addr_is_refused() {
     stack.grows_down = true;
     s.insert_vma(stack).unwrap();
     assert_eq!(
-        s.fault(&DefaultPolicy, MIN - PAGE, Access::Write),
+        s.fault(&mut OnePage, MIN - PAGE, Access::Write),
         FaultDecision::Kill(KillReason::NoMapping)
     );
 }
@@ -969,7 +969,7 @@ fn stack_growth_respects_the_stack_protection() {
     stack.grows_down = true;
     s.insert_vma(stack).unwrap();
     assert_eq!(
-        s.fault(&DefaultPolicy, STACK_TOP - 2 * PAGE, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - 2 * PAGE, Access::Write),
         FaultDecision::Kill(KillReason::Protection)
     );
 }
@@ -1005,11 +1005,11 @@ fn the_guard_gap_is_a_setting() {
     // One page of gap: growing to two pages above the mapping is fine,
     // to the page right above it is a clash.
     assert!(matches!(
-        s.fault(&DefaultPolicy, STACK_TOP - 6 * PAGE, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - 6 * PAGE, Access::Write),
         FaultDecision::Map(_)
     ));
     assert_eq!(
-        s.fault(&DefaultPolicy, STACK_TOP - 7 * PAGE, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - 7 * PAGE, Access::Write),
         FaultDecision::Kill(KillReason::GuardGap)
     );
 }

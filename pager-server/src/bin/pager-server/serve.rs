@@ -19,7 +19,7 @@ use pager::{
     exit_status::{ExitStatus as ProgramStatus, Signal},
     frames::FramePool,
     layout,
-    policy::Policy,
+    policy::{Policy, Registration},
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
@@ -36,6 +36,9 @@ pub(crate) struct Process {
     pub(crate) identity: Identity,
     /// Present for a Linux program.
     pub(crate) linux: Option<crate::linux::LinuxState>,
+    /// This process's instance of the policy: its state (a read-ahead
+    /// stream) is about this process alone.
+    policy: Box<dyn Policy>,
     /// Faults resolved with pages, and pages mapped, for the exit line.
     faults: u64,
     pages: u64,
@@ -73,7 +76,8 @@ pub struct Server {
     pub(crate) window: Window,
     pub(crate) ramdisk: Ramdisk,
     pub(crate) frames: FramePool,
-    policy: Box<dyn Policy>,
+    /// The policy chosen on the boot line; each process gets an instance.
+    policy: &'static Registration,
     pub(crate) settings: Settings,
     pub(crate) rng: Rng,
     options: Options,
@@ -202,7 +206,8 @@ impl Server {
             .unwrap_or("");
         let options = Options::parse(cmdline);
         crate::log::set_level(options.log);
-        let policy = pager::policy::by_name(&options.policy).map_err(|e| alloc::format!("{e}"))?;
+        let registration = pager_policies::find(&options.policy).map_err(|e| alloc::format!("{e}"))?;
+        let policy = (registration.new)();
         let mut settings = Settings::default();
         for (key, value) in &options.settings {
             if let Err(e) = settings.set(key, value) {
@@ -248,7 +253,7 @@ impl Server {
             window,
             ramdisk,
             frames,
-            policy,
+            policy: registration,
             settings,
             rng,
             options,
@@ -517,6 +522,7 @@ impl Server {
                 space,
                 identity,
                 linux,
+                policy: (self.policy.new)(),
                 faults: 0,
                 pages: 0,
             },
@@ -624,7 +630,7 @@ impl Server {
         let Some(process) = self.processes.get_mut(&sender.pid) else {
             return FaultReply::Kill(KillReason::NoMapping).to_message();
         };
-        let pages = match process.space.fault(&*self.policy, addr.0, access) {
+        let pages = match process.space.fault(&mut *process.policy, addr.0, access) {
             FaultDecision::Map(pages) => pages,
             FaultDecision::Kill(reason) => return self.kill(sender.pid, reason, info),
         };
