@@ -9,7 +9,7 @@ use core::ops::Range;
 
 use libipc::types::PAGE_SIZE;
 
-use crate::{settings::Settings, vma::Vma};
+use crate::{settings::Settings, space::Advice, vma::Vma};
 
 /// What a policy decides. The server makes one instance per address space
 /// (and the host mode one per session), so a policy may keep state about its
@@ -28,6 +28,16 @@ pub trait Policy: Send {
     /// path allocates nothing for the policy's answer.
     fn fault_window(&mut self, _vma: &Vma, page: u64) -> Range<u64> {
         page..page + PAGE_SIZE
+    }
+
+    /// An madvise hint (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, DONTNEED) over
+    /// `range`, the part of `vma` it covered, after the address space
+    /// applied it: RANDOM and SEQUENTIAL are in `vma.hints` from now on,
+    /// DONTNEED's pages are gone. The answer is a range to fault in now
+    /// (WILLNEED's read-ahead), clipped to `range`; by default none, as
+    /// Linux does for anonymous memory.
+    fn advise(&mut self, _vma: &Vma, _range: Range<u64>, _advice: Advice) -> Option<Range<u64>> {
+        None
     }
 
     /// Lets a policy override settings (the diagnostic policy turns ASLR off).

@@ -306,6 +306,11 @@ fn sorted_env(env: &[(&str, &str)]) -> Vec<String> {
 /// Runs `bin` in QEMU through the runner's `--exec` with exactly `argv`
 /// and `env`, and returns the program channel and the runner's status.
 pub fn run_in_qemu(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
+    run_in_qemu_with(bin, argv, env, "")
+}
+
+/// [`run_in_qemu`] with more boot-line words (`policy=read-ahead`).
+pub fn run_in_qemu_with(bin: &Path, argv: &[&str], env: &[(&str, &str)], words: &str) -> Run {
     let name = bin.file_name().expect("a file").to_string_lossy().into_owned();
     let path = format!("{}/{name}", boot::exec::RAMDISK_DIR);
     let program = ExecProgram {
@@ -326,11 +331,15 @@ pub fn run_in_qemu(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
+    let tag: String = words
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     let scenario = Scenario {
-        name: format!("linux-{variant}-{name}-{args}"),
+        name: format!("linux-{variant}-{name}-{args}{tag}"),
         release: false,
         firmware: Firmware::Bios,
-        cmdline: "log=warn".into(),
+        cmdline: format!("log=warn {words}").trim().into(),
         exec: vec![program],
         qemu: QemuOptions {
             timeout: TIMEOUT,

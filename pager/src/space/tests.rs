@@ -1013,3 +1013,85 @@ fn the_guard_gap_is_a_setting() {
         FaultDecision::Kill(KillReason::GuardGap)
     );
 }
+
+// ---- madvise hints reach the policy ----
+
+/// Wants every WILLNEED range and more, to see it clipped; remembers what
+/// it heard.
+#[derive(Default)]
+struct Greedy(Vec<(core::ops::Range<u64>, Advice)>);
+
+impl Policy for Greedy {
+    fn name(&self) -> &'static str {
+        "greedy"
+    }
+
+    fn advise(&mut self, _vma: &Vma, range: core::ops::Range<u64>, advice: Advice) -> Option<core::ops::Range<u64>> {
+        self.0.push((range.clone(), advice));
+        (advice == Advice::WillNeed).then_some(range.start - 7 * PAGE..range.end + 100 * PAGE + 3)
+    }
+}
+
+#[test]
+fn the_policy_hears_the_hints_over_the_mapped_parts_even_past_a_hole() {
+    let mut s = space();
+    let a = mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
+    mmap(&mut s, a + 6 * PAGE, 2 * PAGE, Prot::READ, fixed()).unwrap();
+    let (effects, result) = s.madvise(a + PAGE, a + 8 * PAGE, Advice::WillNeed);
+    assert_eq!(result, Err(crate::linux::Errno::NoMem), "the hole between the two");
+    let ranges: Vec<(u64, u64)> = effects.advised.iter().map(|v| (v.start.0, v.end.0)).collect();
+    assert_eq!(ranges, [(a + PAGE, a + 4 * PAGE), (a + 6 * PAGE, a + 8 * PAGE)]);
+
+    let mut policy = Greedy::default();
+    let populate: Vec<_> = effects
+        .advised
+        .iter()
+        .filter_map(|v| s.advise_policy(&mut policy, v))
+        .collect();
+    assert_eq!(policy.0.len(), 2);
+    assert_eq!(
+        populate
+            .iter()
+            .map(|p| (p.start.0, p.end.0, p.write))
+            .collect::<Vec<_>>(),
+        [(a + PAGE, a + 4 * PAGE, false), (a + 6 * PAGE, a + 8 * PAGE, false)],
+        "clipped to the advised part of each VMA, page-aligned, for reading"
+    );
+}
+
+#[test]
+fn only_the_policy_hints_are_passed_on() {
+    let mut s = space();
+    let a = mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
+    for advice in [Advice::Normal, Advice::Random, Advice::Sequential, Advice::DontNeed] {
+        let (effects, result) = s.madvise(a, a + PAGE, advice);
+        assert_eq!(result, Ok(()));
+        assert_eq!(effects.advised.len(), 1, "{advice:?}");
+        assert_eq!(effects.advised[0].advice, advice);
+        assert_eq!(s.advise_policy(&mut Greedy::default(), &effects.advised[0]), None);
+    }
+    let (effects, _) = s.madvise(a, a + PAGE, Advice::DontFork);
+    assert!(effects.advised.is_empty());
+    let (effects, result) = s.madvise(a, a + PAGE, Advice::GuardInstall);
+    assert_eq!((effects.advised.len(), result), (0, Err(crate::linux::Errno::Inval)));
+}
+
+#[test]
+fn a_hint_over_a_range_gone_or_unreadable_asks_for_nothing() {
+    let mut s = space();
+    let a = mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
+    let (effects, _) = s.madvise(a, a + 2 * PAGE, Advice::WillNeed);
+    let advised = effects.advised[0];
+    s.mprotect(a, 4 * PAGE, Prot::NONE).unwrap();
+    let mut policy = Greedy::default();
+    assert_eq!(s.advise_policy(&mut policy, &advised), None, "PROT_NONE");
+    s.munmap(a, 4 * PAGE).unwrap();
+    assert_eq!(s.advise_policy(&mut policy, &advised), None, "unmapped");
+    assert_eq!(policy.0.len(), 1, "no VMA, no call");
+    let vma = Vma::new(a, a + PAGE, Prot::RW, crate::vma::Backing::Anonymous);
+    assert_eq!(
+        OnePage.advise(&vma, a..a + PAGE, Advice::WillNeed),
+        None,
+        "the default: nothing now"
+    );
+}

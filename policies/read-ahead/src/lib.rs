@@ -2,6 +2,8 @@
 //! last window ended doubles the window (up to what one fault reply
 //! carries); any other fault starts again at one page. A stream of `n`
 //! pages then faults about `n / 16` times, random access once a page.
+//! madvise: RANDOM keeps one page, SEQUENTIAL starts at the widest window,
+//! WILLNEED reads the first window ahead now, DONTNEED ends the stream.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -13,7 +15,8 @@ use core::ops::Range;
 use libipc::{kernel::MAX_FAULT_MAPPINGS, types::PAGE_SIZE};
 use pager::{
     policy::{Policy, Registration},
-    vma::Vma,
+    space::Advice,
+    vma::{Hints, Vma},
 };
 
 /// One instance per address space, so the stream is this process's.
@@ -31,15 +34,30 @@ impl Policy for ReadAhead {
     }
 
     fn fault_window(&mut self, vma: &Vma, page: u64) -> Range<u64> {
-        let sequential = page == self.next;
-        self.pages = if sequential {
-            (self.pages * 2).clamp(1, MAX_FAULT_MAPPINGS as u64)
+        let most = MAX_FAULT_MAPPINGS as u64;
+        self.pages = if vma.hints.contains(Hints::RANDOM) {
+            1
+        } else if vma.hints.contains(Hints::SEQUENTIAL) {
+            most
+        } else if page == self.next {
+            (self.pages * 2).clamp(1, most)
         } else {
             1
         };
         let end = page.saturating_add(self.pages * PAGE_SIZE).min(vma.end);
         self.next = end;
         page..end
+    }
+
+    fn advise(&mut self, _vma: &Vma, range: Range<u64>, advice: Advice) -> Option<Range<u64>> {
+        match advice {
+            Advice::WillNeed => Some(range.start..range.end.min(range.start + MAX_FAULT_MAPPINGS as u64 * PAGE_SIZE)),
+            Advice::DontNeed => {
+                *self = ReadAhead::default();
+                None
+            }
+            _ => None,
+        }
     }
 }
 
@@ -95,5 +113,29 @@ mod tests {
             BASE + PAGE_SIZE..BASE + 3 * PAGE_SIZE
         );
         assert_eq!((REGISTRATION.new)().name(), REGISTRATION.name);
+    }
+
+    #[test]
+    fn madvise_hints_shape_the_window() {
+        let mut vma = Vma::new(BASE, BASE + 100 * PAGE_SIZE, Prot::RW, Backing::Anonymous);
+        let mut p = ReadAhead::default();
+        vma.hints = Hints::SEQUENTIAL;
+        assert_eq!(pages(p.fault_window(&vma, BASE)), 16, "SEQUENTIAL: the widest at once");
+        vma.hints = Hints::RANDOM;
+        assert_eq!(
+            pages(p.fault_window(&vma, BASE + 16 * PAGE_SIZE)),
+            1,
+            "RANDOM: never wider"
+        );
+        assert_eq!(pages(p.fault_window(&vma, BASE + 17 * PAGE_SIZE)), 1);
+        let all = BASE..BASE + 100 * PAGE_SIZE;
+        assert_eq!(
+            p.advise(&vma, all.clone(), Advice::WillNeed),
+            Some(BASE..BASE + 16 * PAGE_SIZE),
+            "WILLNEED: the first window now"
+        );
+        assert_eq!(p.advise(&vma, all.clone(), Advice::DontNeed), None);
+        assert_eq!((p.next, p.pages), (0, 0), "DONTNEED ends the stream");
+        assert_eq!(p.advise(&vma, all, Advice::Normal), None);
     }
 }

@@ -747,7 +747,7 @@ impl Server {
     /// Carries out what a memory operation decided: pages dropped leave
     /// the page tables and free their frames; pages whose protection
     /// changed are re-mapped.
-    pub(crate) fn apply(&mut self, pid: Pid, effects: pager::request::Effects) {
+    pub(crate) fn apply(&mut self, pid: Pid, mut effects: pager::request::Effects) {
         self.drop_pages(pid, &effects.dropped);
         for (virt, phys, prot) in effects.reprotected {
             // PROT_NONE pages leave the page tables but keep their frame;
@@ -767,6 +767,15 @@ impl Server {
                 && let Err(e) = sys::map(pid, m.to, m.frame, map_flags(m.prot))
             {
                 plog!(Error, "kernel refused a moved page at {:#x}: {e:?}", m.to.0);
+            }
+        }
+        // madvise hints reach this process's policy; what it wants now is
+        // faulted in with the populate ranges.
+        if let Some(process) = self.processes.get_mut(&pid) {
+            for advised in &effects.advised {
+                effects
+                    .populate
+                    .extend(process.space.advise_policy(&mut *process.policy, advised));
             }
         }
         for range in effects.populate {
