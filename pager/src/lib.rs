@@ -59,7 +59,8 @@
 //!           space.sbrk(delta), space.setrlimit(..), space.getrlimit(..)
 //! linux:    linux::memory_call(&mut space, &caller, &mut user, nr, args)
 //!             -> Outcome { rax, effects }: carry out effects.dropped, .reprotected,
-//!             .moved (unmap from, map frame at to), .populate (space.populate(s, e)
+//!             .moved (unmap from, map frame at to), .advised (space.advise_policy(
+//!             &mut *process_policy, a) -> Option<Populate>, joins .populate), .populate (space.populate(s, e)
 //!             -> PageToMap list, as a fault's), .copy_out (bytes into the caller),
 //!             then reply rax
 //! exit:     for frame in space.frames() { pool.free(frame) }
