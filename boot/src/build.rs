@@ -55,7 +55,7 @@ pub fn build(release: bool) -> Result<Artifacts> {
             "-p",
             "programs",
             "-p",
-            "pager",
+            "pager-server",
             "-p",
             "procfs-server",
             "-p",
@@ -65,7 +65,7 @@ pub fn build(release: bool) -> Result<Artifacts> {
         .args([
             "--no-default-features",
             "--features",
-            "pager/server,procfs-server/server,linux-server/server",
+            "pager-server/server,procfs-server/server,linux-server/server",
         ]);
     if release {
         // The benchmarks measure this build: optimize across crates too

@@ -23,7 +23,8 @@ struct Args {
     /// shows every fault the pager resolves, with --exec it is warn.
     #[arg(long)]
     log: Option<String>,
-    /// Pager policy: default, fault-around, diagnostic.
+    /// Pager policy: a name of the registry (policies/registry), e.g.
+    /// default, fault-around, diagnostic, read-ahead.
     #[arg(long, default_value = "default")]
     policy: String,
     /// ASLR mode (kernel.randomize_va_space): 0, 1 or 2.
@@ -77,6 +78,10 @@ fn fail(exec: bool, message: impl std::fmt::Display) -> ! {
 fn main() {
     let args = Args::parse();
     let exec = !args.exec.is_empty();
+    // Before the long guest build: a typo is told with the known names.
+    if let Err(e) = pager_policies::find(&args.policy) {
+        fail(exec, e);
+    }
     let programs = boot::exec::plan(&args.exec, &args.env).unwrap_or_else(|e| fail(exec, e));
     let log = args.log.as_deref().unwrap_or(if exec { "warn" } else { "debug" });
     let run = match (&args.run, exec) {

@@ -12,7 +12,7 @@ use libipc::{
     types::{Access, PAGE_SIZE, Prot},
 };
 use pager::{
-    policies::default::DefaultPolicy,
+    policy::OnePage,
     rlimit::Rlimits,
     settings::Settings,
     space::{AddressSpace, FaultDecision, MmapArgs},
@@ -69,14 +69,14 @@ fn fault_decision(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("scattered", n), &n, |b, _| {
             b.iter(|| {
                 i = (i + 1) % addrs.len();
-                let d = space.fault(&DefaultPolicy, black_box(addrs[i]), Access::Write);
+                let d = space.fault(&mut OnePage, black_box(addrs[i]), Access::Write);
                 debug_assert!(matches!(d, FaultDecision::Map(_)));
                 black_box(d)
             })
         });
         let middle = FIRST + (n as u64 / 2) * STRIDE + 0x123;
         group.bench_with_input(BenchmarkId::new("hot", n), &n, |b, _| {
-            b.iter(|| black_box(space.fault(&DefaultPolicy, black_box(middle), Access::Write)))
+            b.iter(|| black_box(space.fault(&mut OnePage, black_box(middle), Access::Write)))
         });
     }
     group.finish();

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use libipc::types::{PhysAddr, Prot, VirtAddr};
 
-use crate::space::{Dropped, Reprotected};
+use crate::space::{Advice, Dropped, Reprotected};
 
 /// A resident page that moved (mremap): unmap `from`, map `frame` at `to`
 /// with `prot` (unless `prot` is `Prot::NONE`: then only unmap).
@@ -30,6 +30,18 @@ pub struct Populate {
     pub write: bool,
 }
 
+/// An madvise hint the policy hears about (NORMAL, RANDOM, SEQUENTIAL,
+/// WILLNEED, DONTNEED), over one VMA's mapped part of the advised range,
+/// after the address space applied it. The shell passes it to
+/// [`crate::space::AddressSpace::advise_policy`], whose answer (a range to
+/// fault in now) joins `populate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Advised {
+    pub start: VirtAddr,
+    pub end: VirtAddr,
+    pub advice: Advice,
+}
+
 /// Bytes the call writes into the caller's memory (mincore's vector,
 /// getrlimit's and prlimit64's old limits). The library has checked that
 /// the range is mapped writable; its pages may still need faulting in.
@@ -40,7 +52,8 @@ pub struct CopyOut {
 }
 
 /// What a served request leaves for the shell to do, in this order:
-/// `dropped`, `reprotected`, `moved`, then `populate`, then `copy_out`.
+/// `dropped`, `reprotected`, `moved`, `advised` (which may add to
+/// `populate`), then `populate`, then `copy_out`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Effects {
     /// Pages gone from the space: unmap them, free their frames.
@@ -50,6 +63,8 @@ pub struct Effects {
     pub reprotected: Vec<Reprotected>,
     /// Resident pages that moved to another address, keeping their frame.
     pub moved: Vec<Moved>,
+    /// Hints for the policy.
+    pub advised: Vec<Advised>,
     /// Ranges to fault in now; running out of frames is not an error.
     pub populate: Vec<Populate>,
     /// Bytes to write into the caller's memory.
@@ -66,6 +81,7 @@ impl Effects {
         self.dropped.append(&mut other.dropped);
         self.reprotected.append(&mut other.reprotected);
         self.moved.append(&mut other.moved);
+        self.advised.append(&mut other.advised);
         self.populate.append(&mut other.populate);
         self.copy_out.append(&mut other.copy_out);
     }

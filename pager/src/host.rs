@@ -182,7 +182,7 @@ impl Session {
     }
 
     /// Serves one request; frames come from and go back to `pool`.
-    pub fn handle(&mut self, request: &HostRequest, policy: &dyn Policy, pool: &mut FramePool) -> HostReply {
+    pub fn handle(&mut self, request: &HostRequest, policy: &mut dyn Policy, pool: &mut FramePool) -> HostReply {
         match *request {
             HostRequest::Pager(ref r) => HostReply::Pager(self.pager(r, pool)),
             HostRequest::Fault { addr, access } => HostReply::Fault(self.fault(addr, access, policy, pool)),
@@ -241,7 +241,7 @@ impl Session {
     /// Decides a fault, then does what the server does on the kernel:
     /// a frame for each page (the resident one when it has one), recorded
     /// with `commit`. Out of frames, nothing is kept and the process dies.
-    fn fault(&mut self, addr: VirtAddr, access: Access, policy: &dyn Policy, pool: &mut FramePool) -> HostFault {
+    fn fault(&mut self, addr: VirtAddr, access: Access, policy: &mut dyn Policy, pool: &mut FramePool) -> HostFault {
         let pages = match self.space.fault(policy, addr.0, access) {
             FaultDecision::Map(pages) => pages,
             FaultDecision::Kill(reason) => return HostFault::Kill(reason),
@@ -305,7 +305,7 @@ mod tests {
     use libipc::types::PageCount;
 
     use super::*;
-    use crate::policies::{default::DefaultPolicy, fault_around::FaultAround};
+    use crate::policy::{AlignedWindow, OnePage};
 
     fn session() -> (Session, FramePool) {
         let mut settings = Settings::default();
@@ -323,14 +323,14 @@ mod tests {
             prot: Prot::RW,
             flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS),
         });
-        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &DefaultPolicy, &mut pool) else {
+        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &mut OnePage, &mut pool) else {
             panic!()
         };
         let fault = HostRequest::Fault {
             addr: a,
             access: Access::Write,
         };
-        let HostReply::Fault(HostFault::Map(pages)) = s.handle(&fault, &FaultAround::default(), &mut pool) else {
+        let HostReply::Fault(HostFault::Map(pages)) = s.handle(&fault, &mut AlignedWindow, &mut pool) else {
             panic!()
         };
         assert_eq!(pages.len(), 8);
@@ -340,7 +340,7 @@ mod tests {
             len: 8 * PAGE_SIZE,
         });
         assert_eq!(
-            s.handle(&unmap, &DefaultPolicy, &mut pool),
+            s.handle(&unmap, &mut OnePage, &mut pool),
             HostReply::Pager(Ok(Reply::Done))
         );
         assert_eq!(pool.free_count(), PageCount(64));
@@ -356,14 +356,14 @@ mod tests {
             prot: Prot::RW,
             flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS),
         });
-        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &DefaultPolicy, &mut pool) else {
+        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &mut OnePage, &mut pool) else {
             panic!()
         };
         let fault = HostRequest::Fault {
             addr: a,
             access: Access::Write,
         };
-        let reply = s.handle(&fault, &FaultAround::default(), &mut pool);
+        let reply = s.handle(&fault, &mut AlignedWindow, &mut pool);
         assert_eq!(reply, HostReply::Fault(HostFault::Kill(KillReason::OutOfMemory)));
         assert_eq!(pool.free_count(), PageCount(3));
         assert_eq!(s.space.resident(a.0, 8 * PAGE_SIZE), 0);
@@ -377,7 +377,7 @@ mod tests {
             let req = HostRequest::Maps {
                 offset: text.len() as u64,
             };
-            let HostReply::Maps { text: chunk, more } = s.handle(&req, &DefaultPolicy, &mut pool) else {
+            let HostReply::Maps { text: chunk, more } = s.handle(&req, &mut OnePage, &mut pool) else {
                 panic!()
             };
             assert!(chunk.len() <= MAPS_CHUNK);
@@ -403,7 +403,7 @@ mod tests {
             file: FileId(u64::MAX),
             offset: 0xffff_ffff_0000_0000,
         };
-        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &DefaultPolicy, &mut pool) else {
+        let HostReply::Pager(Ok(Reply::Addr(a))) = s.handle(&mmap, &mut OnePage, &mut pool) else {
             panic!()
         };
         // A fault-around window lies wholly inside the mapping.
@@ -413,10 +413,10 @@ mod tests {
             addr: VirtAddr(inside),
             access: Access::Read,
         };
-        let reply = s.handle(&fault, &FaultAround::default(), &mut pool);
+        let reply = s.handle(&fault, &mut AlignedWindow, &mut pool);
         assert!(matches!(&reply, HostReply::Fault(HostFault::Map(p)) if p.len() == 16));
         libipc::codec::encode(&reply, &mut buf).unwrap();
-        let maps = s.handle(&HostRequest::Maps { offset: 0 }, &DefaultPolicy, &mut pool);
+        let maps = s.handle(&HostRequest::Maps { offset: 0 }, &mut OnePage, &mut pool);
         libipc::codec::encode(&maps, &mut buf).unwrap();
     }
 }

@@ -13,7 +13,8 @@
 //!   lays it out.
 //! - [`aslr`], [`rng`]: randomization modes, ranges and the seeded CSPRNG.
 //! - [`settings`]: the sysctl-like registry; [`rlimit`]: resource limits.
-//! - [`policy`] and [`policies`]: the alternate policies, chosen by name.
+//! - [`policy`]: the [`policy::Policy`] trait the policy crates
+//!   (`policies/NAME/`) implement, and the registry lookup.
 //! - [`linux`]: the Linux personality's memory calls (mmap, munmap,
 //!   mprotect, brk, mremap, madvise, mincore, msync, the mlock family,
 //!   getrlimit/setrlimit/prlimit64) with Linux's numbers and errnos, in one
@@ -29,21 +30,21 @@
 //! - `host` (feature `host`): the host mode's protocol and per-process
 //!   session, served by `pager-host` and driven by `pager-replay`.
 //!
-//! The server binary (`src/bin/pager-server/`) and the host mode
-//! (`src/bin/pager-host.rs`) are thin shells: they move bytes between the
+//! The server binary and the host mode (the `pager-server` crate's
+//! `pager-server` and `pager-host`) are thin shells: they move bytes between the
 //! kernel (or a socket), this library and the frames.
 //!
 //! The server's loop, in terms of this API:
 //! ```text
 //! start:    pool = FramePool::from_ranges(..) (or ::new(base, frames))
-//!           policy = policy::by_name(name)?; policy.adjust_settings(&mut settings)
+//!           policy = (policy::find(pager_policies::POLICIES, name)?.new)(); policy.adjust_settings(&mut settings)
 //!           rng = Rng::from_words(policy.seed(kernel_random_words))
 //!           program = exec::elf::parse(bytes)? (a checked Program, or an ExecError)
 //!           native:  layout::load(&program.image(file, path), &settings, rlimits, &mut rng)
 //!             -> Loaded { space, entry, stack_pointer, stack_top, load_bias, stack_shift }
 //!           Linux:   exec::exec(&program, path, &ExecRequest { argv, envp, .. }, &settings, rlimits, &mut rng)
 //!             -> Exec { space, entry, stack: InitialStack { sp, top, bytes, .. }, load_bias }
-//! fault:    space.fault(&*policy, addr, access) -> FaultDecision
+//! fault:    space.fault(&mut *process_policy, addr, access) -> FaultDecision
 //!             Map(pages): faulting page first, then (fault-around) up to 15 more
 //!               non-resident pages of the same VMA; each PageToMap { virt, prot, fill }:
 //!               Fill::Zero | Fill::File { file, offset, len } (copy len bytes, zero
@@ -58,7 +59,8 @@
 //!           space.sbrk(delta), space.setrlimit(..), space.getrlimit(..)
 //! linux:    linux::memory_call(&mut space, &caller, &mut user, nr, args)
 //!             -> Outcome { rax, effects }: carry out effects.dropped, .reprotected,
-//!             .moved (unmap from, map frame at to), .populate (space.populate(s, e)
+//!             .moved (unmap from, map frame at to), .advised (space.advise_policy(
+//!             &mut *process_policy, a) -> Option<Populate>, joins .populate), .populate (space.populate(s, e)
 //!             -> PageToMap list, as a fault's), .copy_out (bytes into the caller),
 //!             then reply rax
 //! exit:     for frame in space.frames() { pool.free(frame) }
@@ -80,7 +82,6 @@ pub mod host;
 pub mod layout;
 pub mod linux;
 pub mod maps;
-pub mod policies;
 pub mod policy;
 pub mod request;
 pub mod resident;

@@ -647,7 +647,7 @@ impl AddressSpace {
     }
 
     /// The fault decision for an access at `addr`.
-    pub fn fault(&mut self, policy: &dyn Policy, addr: u64, access: Access) -> FaultDecision {
+    pub fn fault(&mut self, policy: &mut dyn Policy, addr: u64, access: Access) -> FaultDecision {
         let page = page_down(addr);
         if let Some(vma) = self.vmas.find(addr) {
             if !permits(vma.prot, access) {

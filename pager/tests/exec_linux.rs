@@ -21,7 +21,7 @@ use pager::{
         elf,
         stack::{self, StackRequest},
     },
-    policies::default::DefaultPolicy,
+    policy::OnePage,
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
@@ -307,7 +307,7 @@ fn check_loads(path: &Path) {
     let data = program.segments.iter().find(|s| s.prot.contains(Prot::WRITE)).unwrap();
     let end = e.load_bias + data.vaddr + data.file_size;
     if !end.is_multiple_of(PAGE_SIZE) {
-        match e.space.fault(&DefaultPolicy, end, Access::Read) {
+        match e.space.fault(&mut OnePage, end, Access::Read) {
             FaultDecision::Map(pages) => {
                 let Fill::File { len, .. } = pages[0].fill else {
                     panic!("{:?}", pages[0])

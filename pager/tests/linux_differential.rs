@@ -22,7 +22,7 @@ use pager::{
     frames::FramePool,
     layout::{self, ProgramImage, Segment},
     linux::{self, Caller, Errno, Privileges, UserAccess, abi},
-    policies::default::DefaultPolicy,
+    policy::OnePage,
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
@@ -455,7 +455,7 @@ impl Process {
         if let (Some(frame), true) = (resident, allowed) {
             return Some((frame.0, addr - page));
         }
-        match self.space.fault(&DefaultPolicy, addr, access) {
+        match self.space.fault(&mut OnePage, addr, access) {
             FaultDecision::Kill(_) => None,
             FaultDecision::Map(pages) => {
                 for p in pages {

@@ -309,6 +309,11 @@ pub fn run_in_qemu(bin: &Path, argv: &[&str], env: &[(&str, &str)]) -> Run {
     run_in_qemu_on(bin, argv, env, None, "").0
 }
 
+/// [`run_in_qemu`] with more boot-line words (`policy=read-ahead`).
+pub fn run_in_qemu_with(bin: &Path, argv: &[&str], env: &[(&str, &str)], words: &str) -> Run {
+    run_in_qemu_on(bin, argv, env, None, words).0
+}
+
 /// [`run_in_qemu`] on QEMU CPU model `cpu` (`None`: `max`) with more
 /// command-line words; also returns the log channel.
 pub fn run_in_qemu_on(

@@ -125,6 +125,7 @@ cases! {
     malloc_pressure_glibc: "malloc_pressure" GlibcStatic [] NO_ENV => 0, ["malloc_pressure: PASS"];
 
     vm_calls_musl: "vm_calls" MuslStatic [] NO_ENV => 0, ["vm_calls: PASS"];
+    advice_musl: "advice" MuslStatic [] NO_ENV => 0, ["resident after WILLNEED: 0", "advice: PASS"];
     vm_calls_musl_pie: "vm_calls" MuslStaticPie [] NO_ENV => 0, ["vm_calls: PASS"];
     vm_calls_glibc: "vm_calls" GlibcStatic [] NO_ENV => 0, ["vm_calls: PASS"];
 

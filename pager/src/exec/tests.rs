@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     aslr,
-    policies::default::DefaultPolicy,
+    policy::OnePage,
     rng::Rng,
     space::{FaultDecision, Fill, page_up},
 };
@@ -672,7 +672,7 @@ fn a_partial_page_bss_reads_zeros() {
     let bytes = static_elf();
     let mut e = run(&bytes, "0", 0).unwrap();
     let page = DATA_END & !(PAGE_SIZE - 1);
-    let fill = match e.space.fault(&DefaultPolicy, DATA_END, Access::Write) {
+    let fill = match e.space.fault(&mut OnePage, DATA_END, Access::Write) {
         FaultDecision::Map(p) => p[0].fill,
         other => panic!("{other:?}"),
     };
@@ -690,7 +690,7 @@ fn a_partial_page_bss_reads_zeros() {
     // The page's first byte is the segment's file byte at that address.
     assert_eq!(offset, DATA.offset + (page - DATA.vaddr));
     for bss in [page + PAGE_SIZE, page + 2 * PAGE_SIZE] {
-        match e.space.fault(&DefaultPolicy, bss, Access::Write) {
+        match e.space.fault(&mut OnePage, bss, Access::Write) {
             FaultDecision::Map(p) => assert_eq!(p[0].fill, Fill::Zero),
             other => panic!("{other:?}"),
         }

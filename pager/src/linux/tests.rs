@@ -8,7 +8,7 @@ use libipc::types::{Access, PAGE_SIZE, PhysAddr, Prot, VirtAddr};
 
 use super::{abi::*, *};
 use crate::{
-    policies::default::DefaultPolicy,
+    policy::OnePage,
     rlimit::Rlimits,
     settings::Settings,
     space::{FaultDecision, Fill, TASK_SIZE_47, TASK_SIZE_56},
@@ -75,7 +75,7 @@ impl T {
 
     /// Touches a page as the program would; false if the fault kills.
     fn touch(&mut self, page: u64, access: Access) -> bool {
-        match self.space.fault(&DefaultPolicy, BASE + page * PAGE, access) {
+        match self.space.fault(&mut OnePage, BASE + page * PAGE, access) {
             FaultDecision::Kill(_) => false,
             FaultDecision::Map(pages) => {
                 for p in pages {
@@ -388,7 +388,7 @@ fn madvise_dontneed_drops_pages_that_then_read_as_zero() {
     assert!(t.touch(16, Access::Write) && t.touch(17, Access::Write));
     let o = t.call(nr::MADVISE, &[at(16), PAGE, madv::DONTNEED]);
     assert_eq!((o.rax, o.effects.dropped.len()), (0, 1));
-    let FaultDecision::Map(pages) = t.space.fault(&DefaultPolicy, at(16), Access::Read) else {
+    let FaultDecision::Map(pages) = t.space.fault(&mut OnePage, at(16), Access::Read) else {
         panic!("kill")
     };
     assert_eq!(pages[0].fill, Fill::Zero);

@@ -3,11 +3,11 @@
 
 use alloc::vec::Vec;
 
-use libipc::types::VirtAddr;
+use libipc::types::{PAGE_SIZE, VirtAddr};
 
 use super::AddressSpace;
 use crate::{
-    effects::{Effects, Populate},
+    effects::{Advised, Effects, Populate},
     linux::{Errno, abi::madv},
     vma::{Backing, Hints, Lock, Vma},
 };
@@ -99,6 +99,15 @@ impl Advice {
         })
     }
 
+    /// Whether the policy hears of this advice: the access-pattern hints
+    /// and the two that say a range is or is not wanted soon.
+    fn for_policy(self) -> bool {
+        matches!(
+            self,
+            Advice::Normal | Advice::Random | Advice::Sequential | Advice::WillNeed | Advice::DontNeed
+        )
+    }
+
     /// Linux's per-VMA refusals.
     fn check(self, v: &Vma) -> Result<(), Errno> {
         let locked = v.lock != Lock::None;
@@ -183,8 +192,32 @@ impl AddressSpace {
             {
                 return (effects, Err(e.into()));
             }
+            if advice.for_policy() {
+                effects.advised.push(Advised {
+                    start: VirtAddr(lo),
+                    end: VirtAddr(hi),
+                    advice,
+                });
+            }
         }
         (effects, if hole { Err(Errno::NoMem) } else { Ok(()) })
+    }
+
+    /// Tells `policy` of a hint madvise applied; a range it wants now comes
+    /// back as a read populate, clipped to the advised range and to what
+    /// the VMA there still allows (a later call may have changed it).
+    pub fn advise_policy(&self, policy: &mut dyn crate::policy::Policy, advised: &Advised) -> Option<Populate> {
+        let (start, end) = (advised.start.0, advised.end.0);
+        let vma = self.vmas.find(start)?;
+        let wanted = policy.advise(vma, start..end.min(vma.end), advised.advice)?;
+        let limit = end.min(vma.end);
+        let lo = super::page_down(wanted.start.max(start));
+        let hi = wanted.end.min(limit).div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        (lo < hi && super::permits(vma.prot, libipc::types::Access::Read)).then_some(Populate {
+            start: VirtAddr(lo),
+            end: VirtAddr(hi.min(limit)),
+            write: false,
+        })
     }
 
     /// MADV_POPULATE_READ/WRITE: the range must be mapped (ENOMEM) and

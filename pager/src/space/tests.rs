@@ -9,7 +9,7 @@ use libipc::{
 
 use super::*;
 use crate::{
-    policies::{default::DefaultPolicy, fault_around::FaultAround},
+    policy::{AlignedWindow, OnePage},
     rlimit::{Limit, Resource, Rlimits},
     settings::Settings,
     vma::{FileId, VmaName},
@@ -613,15 +613,15 @@ fn setrlimit_soft_above_hard_is_einval_and_raising_hard_is_eperm() {
 fn fault_with_no_mapping_kills() {
     let mut s = space();
     assert_eq!(
-        s.fault(&DefaultPolicy, 0x40_0000, Access::Read),
+        s.fault(&mut OnePage, 0x40_0000, Access::Read),
         FaultDecision::Kill(KillReason::NoMapping)
     );
     assert_eq!(
-        s.fault(&DefaultPolicy, 0, Access::Read),
+        s.fault(&mut OnePage, 0, Access::Read),
         FaultDecision::Kill(KillReason::NoMapping)
     );
     assert_eq!(
-        s.fault(&DefaultPolicy, 0xffff_8000_0000_0000, Access::Read),
+        s.fault(&mut OnePage, 0xffff_8000_0000_0000, Access::Read),
         FaultDecision::Kill(KillReason::NoMapping)
     );
 }
@@ -631,7 +631,7 @@ fn fault_protection_cases() {
     let mut s = space();
     mmap(&mut s, 0x40_0000, PAGE, Prot::READ, fixed()).unwrap();
     mmap(&mut s, 0x50_0000, PAGE, Prot::NONE, fixed()).unwrap();
-    let p = &DefaultPolicy;
+    let p = &mut OnePage;
     assert_eq!(
         s.fault(p, 0x40_0008, Access::Write),
         FaultDecision::Kill(KillReason::Protection)
@@ -651,7 +651,7 @@ fn fault_protection_cases() {
 fn fault_on_anonymous_memory_maps_a_zero_page() {
     let mut s = space();
     mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
-    let d = s.fault(&DefaultPolicy, 0x40_1234, Access::Write);
+    let d = s.fault(&mut OnePage, 0x40_1234, Access::Write);
     let expect = PageToMap {
         virt: VirtAddr(0x40_1000),
         prot: Prot::RW,
@@ -662,7 +662,7 @@ fn fault_on_anonymous_memory_maps_a_zero_page() {
     assert_eq!(s.resident(0x40_0000, 4 * PAGE), 1);
     assert_eq!(s.vmas().iter().next().map(|v| v.resident_pages().0), Some(1));
     // Faulting again (e.g. after PROT_NONE) maps the same frame.
-    let d = s.fault(&DefaultPolicy, 0x40_1000, Access::Read);
+    let d = s.fault(&mut OnePage, 0x40_1000, Access::Read);
     let again = PageToMap {
         virt: VirtAddr(0x40_1000),
         prot: Prot::RW,
@@ -687,7 +687,7 @@ fn fault_on_a_file_segment_copies_then_zeroes() {
     );
     vma.name = VmaName::Path("/bin/x".into());
     s.insert_vma(vma).unwrap();
-    let fill = |s: &mut AddressSpace, a| match s.fault(&DefaultPolicy, a, Access::Read) {
+    let fill = |s: &mut AddressSpace, a| match s.fault(&mut OnePage, a, Access::Read) {
         FaultDecision::Map(p) => p[0].fill,
         other => panic!("{other:?}"),
     };
@@ -709,7 +709,7 @@ fn fault_on_a_file_segment_copies_then_zeroes() {
     );
     // Past the page of the last file byte: SIGBUS, as Linux's.
     assert_eq!(
-        s.fault(&DefaultPolicy, 0x40_2000, Access::Read),
+        s.fault(&mut OnePage, 0x40_2000, Access::Read),
         FaultDecision::Kill(KillReason::PastEndOfFile)
     );
 }
@@ -731,7 +731,7 @@ fn a_mapped_file_ends_in_sigbus_and_windows_stop_before() {
     let (at, _) = s.mmap(args).unwrap();
     let at = at.0;
     // The file's bytes from PAGE: one whole page, then 10 bytes.
-    let FaultDecision::Map(pages) = s.fault(&FaultAround::default(), at, Access::Read) else {
+    let FaultDecision::Map(pages) = s.fault(&mut AlignedWindow, at, Access::Read) else {
         panic!()
     };
     assert_eq!(pages.len(), 2, "the window stops at the file's last page");
@@ -745,7 +745,7 @@ fn a_mapped_file_ends_in_sigbus_and_windows_stop_before() {
     );
     for page in [at + 2 * PAGE, at + 3 * PAGE] {
         assert_eq!(
-            s.fault(&DefaultPolicy, page, Access::Read),
+            s.fault(&mut OnePage, page, Access::Read),
             FaultDecision::Kill(KillReason::PastEndOfFile)
         );
     }
@@ -760,7 +760,7 @@ fn a_mapped_file_ends_in_sigbus_and_windows_stop_before() {
     };
     let (at, _) = s.mmap(past).unwrap();
     assert_eq!(
-        s.fault(&DefaultPolicy, at.0, Access::Read),
+        s.fault(&mut OnePage, at.0, Access::Read),
         FaultDecision::Kill(KillReason::PastEndOfFile)
     );
 }
@@ -771,7 +771,7 @@ fn fault_around_maps_up_to_16_non_resident_pages_of_the_same_vma() {
     mmap(&mut s, 0x40_0000, 64 * PAGE, Prot::RW, fixed()).unwrap();
     mmap(&mut s, 0x40_0000 + 64 * PAGE, 64 * PAGE, Prot::READ, fixed()).unwrap();
     s.commit(VirtAddr(0x40_3000), PhysAddr(0x1000)).unwrap();
-    let FaultDecision::Map(pages) = s.fault(&FaultAround::default(), 0x40_0000, Access::Write) else {
+    let FaultDecision::Map(pages) = s.fault(&mut AlignedWindow, 0x40_0000, Access::Write) else {
         panic!()
     };
     assert_eq!(pages.len(), 15);
@@ -782,7 +782,7 @@ fn fault_around_maps_up_to_16_non_resident_pages_of_the_same_vma() {
             .all(|p| p.virt.0 < 0x41_0000 && p.virt.0 != 0x40_3000 && p.prot == Prot::RW)
     );
     // At the VMA's end the window stops there.
-    let FaultDecision::Map(pages) = s.fault(&FaultAround::default(), 0x40_0000 + 63 * PAGE, Access::Write) else {
+    let FaultDecision::Map(pages) = s.fault(&mut AlignedWindow, 0x40_0000 + 63 * PAGE, Access::Write) else {
         panic!()
     };
     assert!(pages.iter().all(|p| p.virt.0 < 0x40_0000 + 64 * PAGE));
@@ -851,7 +851,7 @@ fn stack_space(rlimits: Rlimits) -> AddressSpace {
 fn fault_below_the_stack_grows_it() {
     let mut s = stack_space(Rlimits::default());
     let addr = STACK_TOP - 10 * PAGE + 8;
-    let d = s.fault(&DefaultPolicy, addr, Access::Write);
+    let d = s.fault(&mut OnePage, addr, Access::Write);
     let expect = PageToMap {
         virt: VirtAddr(STACK_TOP - 10 * PAGE),
         prot: Prot::RW,
@@ -871,11 +871,11 @@ fn stack_growth_beyond_rlimit_stack_is_a_limit_kill() {
     let mut s = stack_space(Rlimits::default());
     let limit = crate::rlimit::DEFAULT_STACK;
     assert!(matches!(
-        s.fault(&DefaultPolicy, STACK_TOP - limit, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - limit, Access::Write),
         FaultDecision::Map(_)
     ));
     assert_eq!(
-        s.fault(&DefaultPolicy, STACK_TOP - limit - 1, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - limit - 1, Access::Write),
         FaultDecision::Kill(KillReason::Limit)
     );
 }
@@ -894,11 +894,11 @@ fn stack_growth_beyond_rlimit_as_is_a_limit_kill() {
     .unwrap();
     let mut s = stack_space(r);
     assert_eq!(
-        s.fault(&DefaultPolicy, STACK_TOP - 9 * PAGE, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - 9 * PAGE, Access::Write),
         FaultDecision::Kill(KillReason::Limit)
     );
     assert!(matches!(
-        s.fault(&DefaultPolicy, STACK_TOP - 8 * PAGE, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - 8 * PAGE, Access::Write),
         FaultDecision::Map(_)
     ));
 }
@@ -911,16 +911,16 @@ fn stack_growth_into_the_guard_gap_of_a_mapping_below_is_killed() {
     mmap(&mut s, below_end - PAGE, PAGE, Prot::RW, fixed()).unwrap();
     // Within the gap above that mapping: stack clash.
     assert_eq!(
-        s.fault(&DefaultPolicy, below_end + gap - PAGE, Access::Write),
+        s.fault(&mut OnePage, below_end + gap - PAGE, Access::Write),
         FaultDecision::Kill(KillReason::GuardGap)
     );
     assert_eq!(
-        s.fault(&DefaultPolicy, below_end, Access::Write),
+        s.fault(&mut OnePage, below_end, Access::Write),
         FaultDecision::Kill(KillReason::GuardGap)
     );
     // Exactly a gap away: allowed.
     assert!(matches!(
-        s.fault(&DefaultPolicy, below_end + gap, Access::Write),
+        s.fault(&mut OnePage, below_end + gap, Access::Write),
         FaultDecision::Map(_)
     ));
 }
@@ -931,7 +931,7 @@ fn a_prot_none_mapping_below_does_not_block_stack_growth() {
     let below_end = STACK_TOP - 8 * PAGE;
     mmap(&mut s, below_end - PAGE, PAGE, Prot::NONE, fixed()).unwrap();
     assert!(matches!(
-        s.fault(&DefaultPolicy, below_end, Access::Write),
+        s.fault(&mut OnePage, below_end, Access::Write),
         FaultDecision::Map(_)
     ));
 }
@@ -951,7 +951,7 @@ fn a_grows_down_mapping_below_does_not_count_toward_the_guard_gap() {
     )
     .unwrap();
     assert!(matches!(
-        s.fault(&DefaultPolicy, below_end, Access::Write),
+        s.fault(&mut OnePage, below_end, Access::Write),
         FaultDecision::Map(_)
     ));
 }
@@ -963,7 +963,7 @@ fn stack_growth_below_mmap_min_addr_is_refused() {
     stack.grows_down = true;
     s.insert_vma(stack).unwrap();
     assert_eq!(
-        s.fault(&DefaultPolicy, MIN - PAGE, Access::Write),
+        s.fault(&mut OnePage, MIN - PAGE, Access::Write),
         FaultDecision::Kill(KillReason::NoMapping)
     );
 }
@@ -975,7 +975,7 @@ fn stack_growth_respects_the_stack_protection() {
     stack.grows_down = true;
     s.insert_vma(stack).unwrap();
     assert_eq!(
-        s.fault(&DefaultPolicy, STACK_TOP - 2 * PAGE, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - 2 * PAGE, Access::Write),
         FaultDecision::Kill(KillReason::Protection)
     );
 }
@@ -1011,11 +1011,93 @@ fn the_guard_gap_is_a_setting() {
     // One page of gap: growing to two pages above the mapping is fine,
     // to the page right above it is a clash.
     assert!(matches!(
-        s.fault(&DefaultPolicy, STACK_TOP - 6 * PAGE, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - 6 * PAGE, Access::Write),
         FaultDecision::Map(_)
     ));
     assert_eq!(
-        s.fault(&DefaultPolicy, STACK_TOP - 7 * PAGE, Access::Write),
+        s.fault(&mut OnePage, STACK_TOP - 7 * PAGE, Access::Write),
         FaultDecision::Kill(KillReason::GuardGap)
+    );
+}
+
+// ---- madvise hints reach the policy ----
+
+/// Wants every WILLNEED range and more, to see it clipped; remembers what
+/// it heard.
+#[derive(Default)]
+struct Greedy(Vec<(core::ops::Range<u64>, Advice)>);
+
+impl Policy for Greedy {
+    fn name(&self) -> &'static str {
+        "greedy"
+    }
+
+    fn advise(&mut self, _vma: &Vma, range: core::ops::Range<u64>, advice: Advice) -> Option<core::ops::Range<u64>> {
+        self.0.push((range.clone(), advice));
+        (advice == Advice::WillNeed).then_some(range.start - 7 * PAGE..range.end + 100 * PAGE + 3)
+    }
+}
+
+#[test]
+fn the_policy_hears_the_hints_over_the_mapped_parts_even_past_a_hole() {
+    let mut s = space();
+    let a = mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
+    mmap(&mut s, a + 6 * PAGE, 2 * PAGE, Prot::READ, fixed()).unwrap();
+    let (effects, result) = s.madvise(a + PAGE, a + 8 * PAGE, Advice::WillNeed);
+    assert_eq!(result, Err(crate::linux::Errno::NoMem), "the hole between the two");
+    let ranges: Vec<(u64, u64)> = effects.advised.iter().map(|v| (v.start.0, v.end.0)).collect();
+    assert_eq!(ranges, [(a + PAGE, a + 4 * PAGE), (a + 6 * PAGE, a + 8 * PAGE)]);
+
+    let mut policy = Greedy::default();
+    let populate: Vec<_> = effects
+        .advised
+        .iter()
+        .filter_map(|v| s.advise_policy(&mut policy, v))
+        .collect();
+    assert_eq!(policy.0.len(), 2);
+    assert_eq!(
+        populate
+            .iter()
+            .map(|p| (p.start.0, p.end.0, p.write))
+            .collect::<Vec<_>>(),
+        [(a + PAGE, a + 4 * PAGE, false), (a + 6 * PAGE, a + 8 * PAGE, false)],
+        "clipped to the advised part of each VMA, page-aligned, for reading"
+    );
+}
+
+#[test]
+fn only_the_policy_hints_are_passed_on() {
+    let mut s = space();
+    let a = mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
+    for advice in [Advice::Normal, Advice::Random, Advice::Sequential, Advice::DontNeed] {
+        let (effects, result) = s.madvise(a, a + PAGE, advice);
+        assert_eq!(result, Ok(()));
+        assert_eq!(effects.advised.len(), 1, "{advice:?}");
+        assert_eq!(effects.advised[0].advice, advice);
+        assert_eq!(s.advise_policy(&mut Greedy::default(), &effects.advised[0]), None);
+    }
+    let (effects, _) = s.madvise(a, a + PAGE, Advice::DontFork);
+    assert!(effects.advised.is_empty());
+    let (effects, result) = s.madvise(a, a + PAGE, Advice::GuardInstall);
+    assert_eq!((effects.advised.len(), result), (0, Err(crate::linux::Errno::Inval)));
+}
+
+#[test]
+fn a_hint_over_a_range_gone_or_unreadable_asks_for_nothing() {
+    let mut s = space();
+    let a = mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
+    let (effects, _) = s.madvise(a, a + 2 * PAGE, Advice::WillNeed);
+    let advised = effects.advised[0];
+    s.mprotect(a, 4 * PAGE, Prot::NONE).unwrap();
+    let mut policy = Greedy::default();
+    assert_eq!(s.advise_policy(&mut policy, &advised), None, "PROT_NONE");
+    s.munmap(a, 4 * PAGE).unwrap();
+    assert_eq!(s.advise_policy(&mut policy, &advised), None, "unmapped");
+    assert_eq!(policy.0.len(), 1, "no VMA, no call");
+    let vma = Vma::new(a, a + PAGE, Prot::RW, crate::vma::Backing::Anonymous);
+    assert_eq!(
+        OnePage.advise(&vma, a..a + PAGE, Advice::WillNeed),
+        None,
+        "the default: nothing now"
     );
 }

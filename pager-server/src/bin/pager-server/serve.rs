@@ -19,7 +19,7 @@ use pager::{
     exit_status::{ExitStatus as ProgramStatus, Signal},
     frames::FramePool,
     layout,
-    policy::Policy,
+    policy::{Policy, Registration},
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
@@ -36,6 +36,9 @@ pub(crate) struct Process {
     pub(crate) identity: Identity,
     /// Present for a Linux program.
     pub(crate) linux: Option<crate::linux::LinuxState>,
+    /// This process's instance of the policy: its state (a read-ahead
+    /// stream) is about this process alone.
+    policy: Box<dyn Policy>,
     /// Faults resolved with pages, and pages mapped, for the exit line.
     faults: u64,
     pages: u64,
@@ -73,7 +76,8 @@ pub struct Server {
     pub(crate) window: Window,
     pub(crate) ramdisk: Ramdisk,
     pub(crate) frames: FramePool,
-    policy: Box<dyn Policy>,
+    /// The policy chosen on the boot line; each process gets an instance.
+    policy: &'static Registration,
     pub(crate) settings: Settings,
     pub(crate) rng: Rng,
     pub(crate) options: Options,
@@ -202,7 +206,8 @@ impl Server {
             .unwrap_or("");
         let options = Options::parse(cmdline);
         crate::log::set_level(options.log);
-        let policy = pager::policy::by_name(&options.policy).map_err(|e| alloc::format!("{e}"))?;
+        let registration = pager_policies::find(&options.policy).map_err(|e| alloc::format!("{e}"))?;
+        let policy = (registration.new)();
         // As on Linux, a 5-level kernel opens the 57-bit range to hints
         // above 47 bits unless the command line says `la57=0`.
         let mut settings = Settings {
@@ -253,7 +258,7 @@ impl Server {
             window,
             ramdisk,
             frames,
-            policy,
+            policy: registration,
             settings,
             rng,
             options,
@@ -533,6 +538,7 @@ impl Server {
                 space,
                 identity,
                 linux,
+                policy: (self.policy.new)(),
                 faults: 0,
                 pages: 0,
             },
@@ -640,7 +646,7 @@ impl Server {
         let Some(process) = self.processes.get_mut(&sender.pid) else {
             return FaultReply::Kill(KillReason::NoMapping).to_message();
         };
-        let pages = match process.space.fault(&*self.policy, addr.0, access) {
+        let pages = match process.space.fault(&mut *process.policy, addr.0, access) {
             FaultDecision::Map(pages) => pages,
             FaultDecision::Kill(reason) => return self.kill(sender.pid, reason, info),
         };
@@ -757,7 +763,7 @@ impl Server {
     /// Carries out what a memory operation decided: pages dropped leave
     /// the page tables and free their frames; pages whose protection
     /// changed are re-mapped.
-    pub(crate) fn apply(&mut self, pid: Pid, effects: pager::request::Effects) {
+    pub(crate) fn apply(&mut self, pid: Pid, mut effects: pager::request::Effects) {
         self.drop_pages(pid, &effects.dropped);
         for (virt, phys, prot) in effects.reprotected {
             // PROT_NONE pages leave the page tables but keep their frame;
@@ -777,6 +783,15 @@ impl Server {
                 && let Err(e) = sys::map(pid, m.to, m.frame, map_flags(m.prot))
             {
                 plog!(Error, "kernel refused a moved page at {:#x}: {e:?}", m.to.0);
+            }
+        }
+        // madvise hints reach this process's policy; what it wants now is
+        // faulted in with the populate ranges.
+        if let Some(process) = self.processes.get_mut(&pid) {
+            for advised in &effects.advised {
+                effects
+                    .populate
+                    .extend(process.space.advise_policy(&mut *process.policy, advised));
             }
         }
         for range in effects.populate {

@@ -167,7 +167,7 @@ fn fault_around_maps_the_window_and_aslr_moves_processes() {
 #[test]
 fn the_example_trace_replays() {
     let host = Host::start("example", &["--policy", "fault-around"]);
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/example.trace");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pager/traces/example.trace");
     let (code, out) = replay_file(&host.socket(), &example);
     assert_eq!(code, 0, "{out}");
     for expect in [
@@ -204,5 +204,9 @@ fn an_unknown_policy_is_refused() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown policy"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown policy \"nope\" (known: default, fault-around, diagnostic, read-ahead"),
+        "{stderr}"
+    );
 }

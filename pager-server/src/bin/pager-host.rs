@@ -25,7 +25,7 @@ use libipc::{
 use pager::{
     frames::FramePool,
     host::{HostReply, HostRequest, Session},
-    policy::{self, Policy},
+    policy::Policy,
     rng::Rng,
     settings::Settings,
 };
@@ -44,7 +44,7 @@ struct Options {
 }
 
 fn usage() -> String {
-    let names = policy::POLICIES.join("|");
+    let names = pager_policies::names();
     format!("usage: pager-host --socket PATH [--policy {names}] [--seed N] [--frames N] [--set KEY=VALUE]...")
 }
 
@@ -102,7 +102,7 @@ fn host_entropy() -> [u64; 4] {
 }
 
 /// Serves one connection (one process) until it closes.
-fn serve(mut stream: UnixStream, mut session: Session, policy: Box<dyn Policy>, pool: Arc<Mutex<FramePool>>) {
+fn serve(mut stream: UnixStream, mut session: Session, mut policy: Box<dyn Policy>, pool: Arc<Mutex<FramePool>>) {
     let pid = session.pid;
     let mut buf = [0u8; MAX_MESSAGE];
     let mut out = [0u8; MAX_MESSAGE];
@@ -118,7 +118,7 @@ fn serve(mut stream: UnixStream, mut session: Session, policy: Box<dyn Policy>, 
         let reply = match codec::decode::<HostRequest>(&buf[..n]) {
             Ok(request) => {
                 let mut pool = pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                session.handle(&request, &*policy, &mut pool)
+                session.handle(&request, &mut *policy, &mut pool)
             }
             // A malformed message is answered, not fatal, as on the kernel.
             Err(_) => HostReply::Pager(Err(Errno::Invalid)),
@@ -136,7 +136,8 @@ fn serve(mut stream: UnixStream, mut session: Session, policy: Box<dyn Policy>, 
 
 fn run(o: Options) -> Result<(), String> {
     // Checked once here; every connection then builds its own instance.
-    let policy = policy::by_name(&o.policy).map_err(|e| e.to_string())?;
+    let registration = pager_policies::find(&o.policy).map_err(|e| e.to_string())?;
+    let policy = (registration.new)();
     let mut settings = Settings::default();
     for (k, v) in &o.settings {
         settings.set(k, v).map_err(|e| e.to_string())?;
@@ -165,7 +166,7 @@ fn run(o: Options) -> Result<(), String> {
                 continue;
             }
         };
-        let policy = policy::by_name(&o.policy).map_err(|e| e.to_string())?;
+        let policy = (registration.new)();
         let pool = Arc::clone(&pool);
         eprintln!("pager-host: pid {} started", pid.0);
         thread::spawn(move || serve(stream, session, policy, pool));

@@ -2,12 +2,19 @@
 //! faulting page within its VMA, in the aligned window of `window` pages
 //! that contains it (Linux's `fault_around_bytes` for file pages, applied
 //! here to every VMA). Sequential touches then fault once per window.
+#![no_std]
+#![forbid(unsafe_code)]
 
+extern crate alloc;
+
+use alloc::boxed::Box;
 use core::ops::Range;
 
 use libipc::{kernel::MAX_FAULT_MAPPINGS, types::PAGE_SIZE};
-
-use crate::{policy::Policy, vma::Vma};
+use pager::{
+    policy::{Policy, Registration},
+    vma::Vma,
+};
 
 #[derive(Clone, Copy, Debug)]
 pub struct FaultAround {
@@ -28,19 +35,25 @@ impl Policy for FaultAround {
         "fault-around"
     }
 
-    fn fault_window(&self, vma: &Vma, page: u64) -> Range<u64> {
+    fn fault_window(&mut self, vma: &Vma, page: u64) -> Range<u64> {
         let window = self.window.clamp(1, MAX_FAULT_MAPPINGS as u64) * PAGE_SIZE;
         let start = page - page % window;
         start.max(vma.start)..start.saturating_add(window).min(vma.end)
     }
 }
 
+pub const REGISTRATION: Registration = Registration {
+    name: "fault-around",
+    summary: "the aligned 16 pages around each fault",
+    new: || Box::new(FaultAround::default()),
+};
+
 #[cfg(test)]
 mod tests {
     use libipc::types::Prot;
+    use pager::vma::Backing;
 
     use super::*;
-    use crate::vma::Backing;
 
     #[test]
     fn the_window_is_the_aligned_block_holding_the_fault() {
@@ -53,7 +66,7 @@ mod tests {
     fn the_window_stays_inside_the_vma() {
         let vma = Vma::new(0x11000, 0x14000, Prot::RW, Backing::Anonymous);
         assert_eq!(FaultAround::default().fault_window(&vma, 0x12000), 0x11000..0x14000);
-        let narrow = FaultAround { window: 1000 };
+        let mut narrow = FaultAround { window: 1000 };
         let wide = Vma::new(0, 0x100_0000, Prot::RW, Backing::Anonymous);
         assert_eq!(
             narrow.fault_window(&wide, 0x45000),
