@@ -139,11 +139,18 @@ impl<'a> Context<'a> {
         Ok(0)
     }
 
-    /// read and pread64.
-    pub(super) fn read(&mut self, fd: u64, buf: u64, count: u64, at: Option<u64>) -> Result<u64, Errno> {
+    /// The open file of a read or write, checked with `allowed` (EBADF),
+    /// and where it starts: `at` for pread and pwrite (ESPIPE on the
+    /// console, EINVAL when negative), else the file's offset.
+    fn transfer_start(
+        &self,
+        fd: u64,
+        at: Option<u64>,
+        allowed: fn(&OpenFile) -> bool,
+    ) -> Result<(Rc<RefCell<OpenFile>>, OpenFile, u64), Errno> {
         let file = self.fd_file(fd)?;
         let open = *file.borrow();
-        if !open.readable() {
+        if !allowed(&open) {
             return Err(Errno::BadF);
         }
         let offset = match at {
@@ -152,6 +159,12 @@ impl<'a> Context<'a> {
             Some(at) => at,
             None => open.offset,
         };
+        Ok((file, open, offset))
+    }
+
+    /// read and pread64.
+    pub(super) fn read(&mut self, fd: u64, buf: u64, count: u64, at: Option<u64>) -> Result<u64, Errno> {
+        let (file, open, offset) = self.transfer_start(fd, at, OpenFile::readable)?;
         let count = count.min(nr::MAX_RW_COUNT);
         let done = match open.kind {
             // Nothing is ever typed: end of file.
@@ -191,17 +204,7 @@ impl<'a> Context<'a> {
 
     /// write and pwrite64.
     pub(super) fn write(&mut self, fd: u64, buf: u64, count: u64, at: Option<u64>) -> Result<u64, Errno> {
-        let file = self.fd_file(fd)?;
-        let open = *file.borrow();
-        if !open.writable() {
-            return Err(Errno::BadF);
-        }
-        let offset = match at {
-            Some(_) if open.kind == Kind::Console => return Err(Errno::SPipe),
-            Some(at) if (at as i64) < 0 => return Err(Errno::Inval),
-            Some(at) => at,
-            None => open.offset,
-        };
+        let (file, open, offset) = self.transfer_start(fd, at, OpenFile::writable)?;
         let count = count.min(nr::MAX_RW_COUNT);
         let mut done = 0u64;
         let mut chunk = [0u8; CHUNK];
