@@ -552,6 +552,12 @@ impl AddressSpace {
             s.vmas.update_range(addr, end, |v| {
                 if v.prot != prot {
                     v.prot = prot;
+                    // PROT_NONE takes the pages out of the page tables, and
+                    // the dirty bits with them: reclaim must not take them
+                    // for clean.
+                    if prot == Prot::NONE {
+                        v.resident.mark_all_written();
+                    }
                     changed.extend(v.resident.iter().map(|(p, f)| (VirtAddr(p), f, prot)));
                 }
             });
@@ -741,6 +747,16 @@ impl AddressSpace {
         }
     }
 
+    /// Records that the pager wrote `page` itself (through its window, for
+    /// `/proc/<pid>/mem` or a call's result): the kernel's dirty bit does
+    /// not see such writes, and reclaim must not drop the page.
+    pub fn mark_written(&mut self, page: VirtAddr) {
+        let page = page_down(page.0);
+        if let Some(vma) = self.vmas.find_mut(page) {
+            vma.resident.mark_written(page);
+        }
+    }
+
     /// Forgets the frame of `page` (a fault the caller could not finish),
     /// returning it to be freed.
     pub fn uncommit(&mut self, page: VirtAddr) -> Result<PhysAddr, CommitError> {
@@ -864,6 +880,7 @@ fn resident_of(removed: Vec<Vma>) -> Vec<Dropped> {
 mod lock;
 mod madvise;
 mod mremap;
+pub mod reclaim;
 mod residency;
 
 pub use madvise::Advice;
