@@ -148,7 +148,8 @@ fn locked_vdso_and_pager_written_pages_are_never_candidates() {
     let mut s = space();
     let locked = map(&mut s, 1, Prot::RW, None);
     fault_in(&mut s, locked, 0x10_0000);
-    s.vmas.update_range(locked, locked + PAGE, |v| v.lock = crate::vma::Lock::Locked);
+    s.vmas
+        .update_range(locked, locked + PAGE, |v| v.lock = crate::vma::Lock::Locked);
     let written = map(&mut s, 1, Prot::RW, None);
     fault_in(&mut s, written, 0x10_1000);
     s.mark_written(VirtAddr(written + 12));
