@@ -142,6 +142,11 @@ pub struct AddressSpace {
     /// mlockall(MCL_FUTURE): how new mappings are locked (Linux's
     /// `mm->def_flags`).
     pub lock_future: Lock,
+    /// The page of the last fault: reclaim leaves it, or two faults of a
+    /// program short of memory could take each other's page forever (the
+    /// page a write faulted in, dropped by the fault of the instruction
+    /// that writes it).
+    last_fault: u64,
 }
 
 impl AddressSpace {
@@ -160,6 +165,7 @@ impl AddressSpace {
             },
             min_addr: settings.mmap_min_addr,
             max_map_count: settings.max_map_count,
+            last_fault: u64::MAX,
             window_top: TASK_SIZE_47,
             la57: settings.la57,
             lock_future: Lock::None,
@@ -655,6 +661,7 @@ impl AddressSpace {
     /// The fault decision for an access at `addr`.
     pub fn fault(&mut self, policy: &mut dyn Policy, addr: u64, access: Access) -> FaultDecision {
         let page = page_down(addr);
+        self.last_fault = page;
         if let Some(vma) = self.vmas.find(addr) {
             if !permits(vma.prot, access) {
                 return FaultDecision::Kill(KillReason::Protection);

@@ -6,7 +6,8 @@
 //! committed it (so it holds its fill, zeros or file bytes; see
 //! [`crate::resident::ResidentPages::is_refillable`]), the kernel has not
 //! seen it written (its dirty bit), and its VMA is not locked nor the
-//! `[vdso]` or `[vvar]`. Anonymous pages that were written need swap,
+//! `[vdso]` or `[vvar]`, and it is not the page of the process's last
+//! fault (which its program has not used yet). Anonymous pages that were written need swap,
 //! which this pager does not have yet.
 //!
 //! The shell's loop, per process, on each sweep:
@@ -122,6 +123,7 @@ impl AddressSpace {
     /// page tables no longer hold) is written for good; the others are
     /// pushed to `candidates`.
     pub fn note_use(&mut self, run: &Run, bits: PageUse, candidates: &mut Vec<Candidate>) {
+        let last_fault = self.last_fault;
         let Some(vma) = self.vmas.find_mut(run.start) else {
             return;
         };
@@ -130,7 +132,7 @@ impl AddressSpace {
             let i = u64::from(rest.trailing_zeros());
             rest &= rest - 1;
             let page = run.start + i * PAGE_SIZE;
-            if !vma.contains(page) || !vma.resident.is_refillable(page) {
+            if !vma.contains(page) || !vma.resident.is_refillable(page) || page == last_fault {
                 continue;
             }
             if bits.dirty & (1 << i) != 0 || bits.present & (1 << i) == 0 {

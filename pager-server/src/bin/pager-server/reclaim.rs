@@ -16,10 +16,26 @@ use pager::space::reclaim::{PageUse, Reclaimed, victim_runs};
 
 use crate::{log::plog, serve::Server};
 
-/// Sweeps over every process before giving up: the first clears the
-/// accessed bits of pages used before it, the second finds which of them
-/// stayed unused (a clock's second chance).
-const SWEEPS: usize = 2;
+/// How hard a reclaim tries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pressure {
+    /// The pool is low: one sweep, taking only pages not used since the
+    /// last one (the clock's hand passes once).
+    Low,
+    /// The pool is empty: a second sweep takes what the first left for
+    /// having been used (its accessed bit is clear now); what is still
+    /// short ends in an "out of memory" kill.
+    Empty,
+}
+
+impl Pressure {
+    fn sweeps(self) -> usize {
+        match self {
+            Pressure::Low => 1,
+            Pressure::Empty => 2,
+        }
+    }
+}
 
 /// Reclaim starts when fewer frames than one fault can need are free.
 pub(crate) const LOW_WATER: u64 = MAX_FAULT_MAPPINGS as u64;
@@ -41,27 +57,31 @@ impl Server {
         (self.frames.total().0 / 32).max(4 * LOW_WATER)
     }
 
-    /// Reclaims if the pool is below [`LOW_WATER`]; the fault path calls
-    /// this before it decides (one comparison when memory is plentiful).
+    /// Reclaims if the pool is below [`LOW_WATER`], harder if it is empty;
+    /// the fault path calls this before it decides (one comparison when
+    /// memory is plentiful).
     #[inline]
     pub(crate) fn keep_frames_free(&mut self) {
         if self.frames.free_count().0 < LOW_WATER {
-            self.reclaim(self.reclaim_batch());
+            self.reclaim(self.reclaim_batch(), Pressure::Low);
+            if self.frames.free_count().0 == 0 {
+                self.reclaim(self.reclaim_batch(), Pressure::Empty);
+            }
         }
     }
 
-    /// A frame from the pool, reclaiming once if it is empty.
+    /// A frame from the pool, reclaiming if it is empty.
     pub(crate) fn alloc_frame(&mut self) -> Option<PhysAddr> {
         self.frames.alloc().or_else(|| {
-            self.reclaim(self.reclaim_batch());
+            self.reclaim(self.reclaim_batch(), Pressure::Empty);
             self.frames.alloc()
         })
     }
 
     /// Frees up to `want` frames from the processes' clean pages.
-    pub(crate) fn reclaim(&mut self, want: u64) -> Reclaimed {
+    pub(crate) fn reclaim(&mut self, want: u64, pressure: Pressure) -> Reclaimed {
         let mut done = Reclaimed::default();
-        for _ in 0..SWEEPS {
+        for _ in 0..pressure.sweeps() {
             let mut pids: Vec<Pid> = self.processes.keys().copied().collect();
             // Start after the hand.
             let start = self.clock.hand.map_or(0, |h| pids.partition_point(|&p| p <= h));
@@ -80,7 +100,7 @@ impl Server {
         self.clock.total.add(done);
         plog!(
             Info,
-            "reclaim: {} frames freed ({} file, {} zero) of {want} wanted; {} free",
+            "reclaim ({pressure:?}): {} frames freed ({} file, {} zero) of {want} wanted; {} free",
             done.total(),
             done.file,
             done.zero,

@@ -52,6 +52,12 @@ fn fault_in(s: &mut AddressSpace, page: u64, frame: u64) {
     s.commit_pages(&batch, |_, _, e| panic!("commit refused: {e:?}"));
 }
 
+/// A fault outside every VMA: the earlier pages are no longer the last
+/// fault's, which reclaim leaves.
+fn move_on(s: &mut AddressSpace) {
+    assert!(matches!(s.fault(&mut OnePage, 0, Access::Read), FaultDecision::Kill(_)));
+}
+
 fn all_present(run: &Run) -> PageUse {
     PageUse {
         present: run.refillable,
@@ -67,6 +73,7 @@ fn faulted_pages_are_candidates_with_their_refill() {
     fault_in(&mut s, anon, 0x10_0000);
     fault_in(&mut s, anon + 2 * PAGE, 0x10_1000);
     fault_in(&mut s, file + PAGE, 0x10_2000);
+    move_on(&mut s);
     let runs = s.reclaim_runs();
     assert_eq!(runs.len(), 2, "one run per VMA: {runs:?}");
     let mut candidates = Vec::new();
@@ -119,6 +126,7 @@ fn dirty_and_absent_pages_are_written_for_good() {
     for i in 0..3 {
         fault_in(&mut s, a + i * PAGE, 0x10_0000 + i * PAGE);
     }
+    move_on(&mut s);
     let run = s.reclaim_runs()[0];
     assert_eq!((run.start, run.pages, run.refillable), (a, 3, 0b111));
     let mut candidates = Vec::new();
@@ -250,4 +258,17 @@ proptest! {
         }
         prop_assert_eq!(covered, pages.iter().map(|p| p * PAGE).collect::<Vec<_>>());
     }
+}
+
+#[test]
+fn the_page_of_the_last_fault_is_left() {
+    let mut s = space();
+    let a = map(&mut s, 2, Prot::RW, None);
+    fault_in(&mut s, a, 0x10_0000);
+    fault_in(&mut s, a + PAGE, 0x10_1000);
+    let mut candidates = Vec::new();
+    for run in s.reclaim_runs() {
+        s.note_use(&run, all_present(&run), &mut candidates);
+    }
+    assert_eq!(candidates.iter().map(|c| c.page).collect::<Vec<_>>(), [a]);
 }
