@@ -548,7 +548,7 @@ fn page_bits_checks(child: Pid, pool: PhysAddr) -> bool {
             child,
             data,
             PhysAddr(pool.0 + DATA_FRAME * 4096),
-            MapFlags::default().union(MapFlags::REPLACE),
+            MapFlags::WRITE.union(MapFlags::REPLACE),
         )
         .is_ok()
             && sys::page_bits(child, data, one, PageBitsClear::ACCESSED.union(PageBitsClear::DIRTY)) == Ok(dirty),
