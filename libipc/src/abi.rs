@@ -81,6 +81,8 @@
 //! | `ThreadStart` | pid, entry, stack, arg, fault endpoint cap (needs `RECV`), system-call endpoint cap (needs `SEND`; [`NO_CAP`] for none) | new tid |
 //! | `Map` | pid, virt, phys, [`MapFlags`] bits | - |
 //! | `Unmap` | pid, virt, page count | pages that were present |
+//! | `PageBits` | pid, virt, page count (1 to 64), [`PageBitsClear`] bits | three bitmaps, bit `i` for page `i`: present, accessed, dirty; the asked bits are cleared after they are read (how a pager runs a clock for reclaim) |
+//! | `UnmapClean` | pid, virt, page mask (bit `i`: the page at `virt + i * 4096`) | the masked pages it unmapped (present and not dirty), and those it left because they are dirty: reclaim's check and unmap in one step, so no write can fall between them |
 //! | `SpaceDestroy` | pid | - |
 //! | `CapGrant` | pid, source slot (needs `GRANT`), destination slot, [`Rights`] | - |
 //! | `VvarFrame` | - | the clock page's physical address: the pager maps it read-only (`Map` refuses it writable or executable) |
@@ -104,6 +106,27 @@
 //! fault the kernel reports) with `ReplyShort`/`ReplyRecvShort`; answering
 //! in the other form is `Malformed`. A fault's reply is a
 //! [`crate::kernel::FaultReply`], validated by the kernel like `Map`.
+
+/// Which of the accessed and dirty bits `PageBits` clears after it reads
+/// them. A pager that reclaims clears the accessed bits on each sweep (a
+/// clock's second chance) and leaves the dirty bits, which say a page no
+/// longer equals what refilling it would give.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageBitsClear(pub u64);
+
+impl PageBitsClear {
+    pub const NONE: PageBitsClear = PageBitsClear(0);
+    pub const ACCESSED: PageBitsClear = PageBitsClear(1);
+    pub const DIRTY: PageBitsClear = PageBitsClear(2);
+    pub const ALL: u64 = 3;
+
+    pub const fn union(self, other: PageBitsClear) -> PageBitsClear {
+        PageBitsClear(self.0 | other.0)
+    }
+}
+
+/// The most pages one `PageBits` reports: one bit each in a register.
+pub const MAX_PAGE_BITS: u64 = 64;
 
 /// `DebugWrite`'s flag that sends the root pager's bytes to the program
 /// console rather than the log: a Linux program's `write(1, ..)` that the
@@ -241,6 +264,8 @@ pub enum Syscall {
     SleepUntil = 31,
     VvarFrame = 32,
     ThreadEntries = 33,
+    PageBits = 40,
+    UnmapClean = 41,
 }
 
 impl Syscall {
@@ -277,6 +302,8 @@ impl Syscall {
             31 => Syscall::SleepUntil,
             32 => Syscall::VvarFrame,
             33 => Syscall::ThreadEntries,
+            40 => Syscall::PageBits,
+            41 => Syscall::UnmapClean,
             _ => return None,
         })
     }

@@ -376,6 +376,50 @@ pub fn unmap(pid: Pid, virt: VirtAddr, pages: PageCount) -> Result<PageCount, Sy
     ))
 }
 
+/// What `PageBits` reports for a run of up to [`crate::abi::MAX_PAGE_BITS`]
+/// pages: bit `i` of each map is page `i`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageBits {
+    pub present: u64,
+    pub accessed: u64,
+    pub dirty: u64,
+}
+
+/// Pager only: the present, accessed and dirty bits of `pages` pages from
+/// `virt` in `pid`, clearing the bits `clear` names after reading them.
+pub fn page_bits(
+    pid: Pid,
+    virt: VirtAddr,
+    pages: PageCount,
+    clear: crate::abi::PageBitsClear,
+) -> Result<PageBits, SysError> {
+    let r = syscall6(Syscall::PageBits, [pid.0 as u64, virt.0, pages.0, clear.0, 0, 0])?;
+    Ok(PageBits {
+        present: r.0,
+        accessed: r.1,
+        dirty: r.2,
+    })
+}
+
+/// What `UnmapClean` did: bit `i` is the page at `virt + i * 4096`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unmapped {
+    /// Present and clean: unmapped; their frames are the pager's to reuse.
+    pub unmapped: u64,
+    /// Present and dirty: left mapped.
+    pub dirty: u64,
+}
+
+/// Pager only: unmaps the pages of `mask` (bit `i`: `virt + i * 4096`)
+/// that are present and not dirty, in one step.
+pub fn unmap_clean(pid: Pid, virt: VirtAddr, mask: u64) -> Result<Unmapped, SysError> {
+    let r = syscall6(Syscall::UnmapClean, [pid.0 as u64, virt.0, mask, 0, 0, 0])?;
+    Ok(Unmapped {
+        unmapped: r.0,
+        dirty: r.1,
+    })
+}
+
 /// Pager only: destroys an address space and all its threads.
 pub fn space_destroy(pid: Pid) -> Result<(), SysError> {
     syscall6(Syscall::SpaceDestroy, [pid.0 as u64, 0, 0, 0, 0, 0]).map(|_| ())

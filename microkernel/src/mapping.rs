@@ -2,7 +2,7 @@
 //! only when every check passes; a refused request maps nothing.
 
 use libipc::{
-    abi::{MapFlags, SysError},
+    abi::{MAX_PAGE_BITS, MapFlags, PageBitsClear, SysError},
     kernel::{MAX_FAULT_MAPPINGS, Mapping},
     types::{Pid, VirtAddr},
 };
@@ -126,5 +126,79 @@ impl Kernel {
             }
         }
         Ok(present)
+    }
+
+    /// `PageBits`: the present, accessed and dirty bits of `pages` pages
+    /// (at most 64) from `virt` in `pid`, clearing the bits `clear` asks
+    /// for after reading them. Mechanism for a pager's reclaim: the kernel
+    /// reports what the CPU recorded and decides nothing.
+    pub fn page_bits(
+        &mut self,
+        pager: Pid,
+        pid: Pid,
+        virt: VirtAddr,
+        pages: u64,
+        clear: u64,
+    ) -> Result<(u64, u64, u64), SysError> {
+        self.paged_by(pager, pid)?;
+        if !virt.is_page_aligned() || pages == 0 || pages > MAX_PAGE_BITS || clear & !PageBitsClear::ALL != 0 {
+            return Err(SysError::InvalidArgument);
+        }
+        let end = virt.0.checked_add(pages * 4096).ok_or(SysError::BadAddress)?;
+        if !space::is_canonical(virt.0) || end > space::user_end() {
+            return Err(SysError::BadAddress);
+        }
+        let space = &self.process(pid).ok_or(SysError::NoSuchObject)?.space;
+        let (mut present, mut accessed, mut dirty) = (0u64, 0u64, 0u64);
+        let clear = PageBitsClear(clear);
+        for i in 0..pages {
+            let Some(bits) = space.take_use_bits(virt.0 + i * 4096, clear) else {
+                continue;
+            };
+            present |= 1 << i;
+            accessed |= u64::from(bits.accessed) << i;
+            dirty |= u64::from(bits.dirty) << i;
+        }
+        Ok((present, accessed, dirty))
+    }
+
+    /// `UnmapClean`: unmaps the pages of `mask` (bit `i`: the page at
+    /// `virt + i * 4096`) that are present and not dirty, and reports
+    /// which it unmapped and which it left dirty. The check and the unmap
+    /// are one step, so a program cannot write a page between a pager's
+    /// look at its dirty bit and its unmap.
+    pub fn unmap_clean(
+        &mut self,
+        pager: Pid,
+        pid: Pid,
+        virt: VirtAddr,
+        mask: u64,
+    ) -> Result<(u64, u64, u64), SysError> {
+        self.paged_by(pager, pid)?;
+        if !virt.is_page_aligned() || mask == 0 {
+            return Err(SysError::InvalidArgument);
+        }
+        let pages = 64 - u64::from(mask.leading_zeros());
+        let end = virt.0.checked_add(pages * 4096).ok_or(SysError::BadAddress)?;
+        if !space::is_canonical(virt.0) || end > space::user_end() {
+            return Err(SysError::BadAddress);
+        }
+        let space = &mut self.process_mut(pid).ok_or(SysError::NoSuchObject)?.space;
+        let (mut unmapped, mut dirty) = (0u64, 0u64);
+        let mut rest = mask;
+        while rest != 0 {
+            let i = u64::from(rest.trailing_zeros());
+            rest &= rest - 1;
+            let page = virt.0 + i * 4096;
+            match space.take_use_bits(page, PageBitsClear::NONE) {
+                Some(bits) if bits.dirty => dirty |= 1 << i,
+                Some(_) => {
+                    space.unmap(page);
+                    unmapped |= 1 << i;
+                }
+                None => {}
+            }
+        }
+        Ok((unmapped, dirty, 0))
     }
 }

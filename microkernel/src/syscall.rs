@@ -113,6 +113,8 @@ impl Kernel {
             Syscall::Unmap => self
                 .unmap_range(pid, Pid(args[0] as u32), VirtAddr(args[1]), args[2])
                 .map(|n| (n, 0, 0)),
+            Syscall::UnmapClean => self.unmap_clean(pid, Pid(args[0] as u32), VirtAddr(args[1]), args[2]),
+            Syscall::PageBits => self.page_bits(pid, Pid(args[0] as u32), VirtAddr(args[1]), args[2], args[3]),
             Syscall::SpaceDestroy => self.sys_space_destroy(pid, Pid(args[0] as u32)),
             Syscall::Shutdown => self.sys_shutdown(pid, args[0]),
             Syscall::SetSegmentBase => self.sys_set_segment_base(tid, args[0], args[1]).map(|()| (0, 0, 0)),

@@ -9,7 +9,11 @@ use core::ops::Range;
 
 use libipc::types::PAGE_SIZE;
 
-use crate::{settings::Settings, space::Advice, vma::Vma};
+use crate::{
+    settings::Settings,
+    space::{Advice, reclaim::Candidate},
+    vma::Vma,
+};
 
 /// What a policy decides. The server makes one instance per address space
 /// (and the host mode one per session), so a policy may keep state about its
@@ -38,6 +42,17 @@ pub trait Policy: Send {
     /// Linux does for anonymous memory.
     fn advise(&mut self, _vma: &Vma, _range: Range<u64>, _advice: Advice) -> Option<Range<u64>> {
         None
+    }
+
+    /// The frame pool runs low: choose at most `want` of `candidates` (the
+    /// pages of this process that can be dropped and refilled on their
+    /// next fault, lowest first) and push their addresses to `victims`.
+    /// The kernel clears each page's accessed bit as it reports it, so
+    /// `accessed` means used since the last sweep. By default a clock's
+    /// second chance: the pages not used since the last sweep; a later
+    /// sweep finds the others unused unless they were touched meanwhile.
+    fn reclaim(&mut self, candidates: &[Candidate], want: usize, victims: &mut Vec<u64>) {
+        victims.extend(candidates.iter().filter(|c| !c.accessed).take(want).map(|c| c.page));
     }
 
     /// Lets a policy override settings (the diagnostic policy turns ASLR off).

@@ -20,6 +20,12 @@ const CHUNK_BYTES: u64 = CHUNK_PAGES * PAGE_SIZE;
 struct Chunk {
     /// Bit `i`: page `i` of the chunk is resident.
     present: u64,
+    /// Bit `i` (a subset of `present`): page `i` was committed by a fault
+    /// and holds what its fill put there unless the kernel reports it
+    /// dirty; reclaim may drop it. Any other way in (the initial stack,
+    /// a move, a page kept while `PROT_NONE`) leaves it out, so nothing the
+    /// pager cannot refill is ever taken for clean.
+    refillable: u64,
     frames: [PhysAddr; CHUNK_PAGES as usize],
 }
 
@@ -27,6 +33,7 @@ impl Chunk {
     fn empty() -> Box<Chunk> {
         Box::new(Chunk {
             present: 0,
+            refillable: 0,
             frames: [PhysAddr(0); CHUNK_PAGES as usize],
         })
     }
@@ -102,14 +109,16 @@ impl ResidentPages {
             return Err(chunk.frames[bit as usize]);
         }
         chunk.present |= 1 << bit;
+        chunk.refillable &= !(1 << bit);
         chunk.frames[bit as usize] = frame;
         self.len += 1;
         Ok(())
     }
 
-    /// [`Self::insert_new`] for a batch (one fault's pages): consecutive
-    /// pages in one chunk cost one tree lookup between them. `refused` gets
-    /// the index of each page already resident, with the frame it keeps.
+    /// [`Self::insert_new`] for a batch (one fault's pages, each holding
+    /// its fill, so [`Self::is_refillable`]): consecutive pages in one
+    /// chunk cost one tree lookup between them. `refused` gets the index of
+    /// each page already resident, with the frame it keeps.
     pub fn insert_all(&mut self, pages: &[(VirtAddr, PhysAddr)], mut refused: impl FnMut(usize, PhysAddr)) {
         let chunks = &mut self.chunks;
         let mut cached: Option<(u64, &mut Box<Chunk>)> = None;
@@ -125,6 +134,7 @@ impl ResidentPages {
                 continue;
             }
             chunk.present |= 1 << bit;
+            chunk.refillable |= 1 << bit;
             chunk.frames[bit as usize] = frame;
             added += 1;
         }
@@ -139,12 +149,46 @@ impl ResidentPages {
             return None;
         }
         chunk.present &= !(1 << bit);
+        chunk.refillable &= !(1 << bit);
         let frame = chunk.frames[bit as usize];
         if chunk.present == 0 {
             self.chunks.remove(&number);
         }
         self.len -= 1;
         Some(frame)
+    }
+
+    /// Whether `page` is resident and still holds its fill as far as the
+    /// pager knows (see [`Self::insert_all`]).
+    pub fn is_refillable(&self, page: u64) -> bool {
+        let (number, bit) = locate(page);
+        self.chunks.get(&number).is_some_and(|c| c.refillable & (1 << bit) != 0)
+    }
+
+    /// Marks `page` as no longer what its fill gave: written (the kernel
+    /// reported it dirty, or the pager wrote it) or out of the page tables
+    /// for a while. For good: only a new fault makes a page refillable.
+    pub fn mark_written(&mut self, page: u64) {
+        let (number, bit) = locate(page);
+        if let Some(c) = self.chunks.get_mut(&number) {
+            c.refillable &= !(1 << bit);
+        }
+    }
+
+    /// [`Self::mark_written`] for every page.
+    pub fn mark_all_written(&mut self) {
+        for c in self.chunks.values_mut() {
+            c.refillable = 0;
+        }
+    }
+
+    /// The refillable pages as runs of one chunk each: the chunk's first
+    /// address and a bitmap of its refillable pages, lowest first.
+    pub fn refillable_chunks(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.chunks
+            .iter()
+            .filter(|(_, c)| c.refillable != 0)
+            .map(|(&n, c)| (n * CHUNK_BYTES, c.refillable))
     }
 
     /// Every resident page with its frame, lowest first.
@@ -177,8 +221,10 @@ impl ResidentPages {
             if below != 0 {
                 let mut low = Chunk::empty();
                 low.present = below;
+                low.refillable = chunk.refillable & below;
                 low.frames = chunk.frames;
                 chunk.present &= !below;
+                chunk.refillable &= !below;
                 self.chunks.insert(number, low);
                 if chunk.present == 0 {
                     high.remove(&number);
@@ -207,6 +253,7 @@ impl ResidentPages {
                 ours.frames[i as usize] = chunk.frames[i as usize];
             }
             ours.present |= chunk.present;
+            ours.refillable |= chunk.refillable;
         }
         self.chunks.append(&mut theirs);
     }
@@ -223,7 +270,10 @@ impl IntoIterator for ResidentPages {
 
 #[cfg(test)]
 mod tests {
-    use alloc::{collections::BTreeMap, vec::Vec};
+    use alloc::{
+        collections::{BTreeMap, BTreeSet},
+        vec::Vec,
+    };
 
     use proptest::prelude::*;
 
@@ -272,6 +322,8 @@ mod tests {
         Remove(u64),
         SplitAppend(u64),
         SplitKeep(u64),
+        MarkWritten(u64),
+        MarkAllWritten,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -282,16 +334,21 @@ mod tests {
             2 => (page.clone(), 1u64..40).prop_map(|(p, n)| Op::InsertRun(p, n)),
             2 => page.clone().prop_map(Op::Remove),
             1 => page.clone().prop_map(Op::SplitAppend),
-            1 => page.prop_map(Op::SplitKeep),
+            1 => page.clone().prop_map(Op::SplitKeep),
+            2 => page.prop_map(Op::MarkWritten),
+            1 => Just(Op::MarkAllWritten),
         ]
     }
 
     proptest! {
-        // Every operation agrees with a BTreeMap keyed by page.
+        // Every operation agrees with a BTreeMap keyed by page, and the
+        // refillable pages with a set: those a batch (a fault) inserted and
+        // nothing marked written or removed since.
         #[test]
         fn agrees_with_a_page_map(ops in proptest::collection::vec(op(), 1..200)) {
             let mut r = ResidentPages::new();
             let mut model: BTreeMap<u64, PhysAddr> = BTreeMap::new();
+            let mut refill: BTreeSet<u64> = BTreeSet::new();
             for (n, op) in ops.into_iter().enumerate() {
                 let frame = PhysAddr((n as u64 + 1) * PAGE);
                 match op {
@@ -305,7 +362,18 @@ mod tests {
                         };
                         prop_assert_eq!(r.insert_new(p * PAGE, frame), want);
                     }
-                    Op::Remove(p) => prop_assert_eq!(r.remove(p * PAGE), model.remove(&(p * PAGE))),
+                    Op::Remove(p) => {
+                        refill.remove(&(p * PAGE));
+                        prop_assert_eq!(r.remove(p * PAGE), model.remove(&(p * PAGE)));
+                    }
+                    Op::MarkWritten(p) => {
+                        refill.remove(&(p * PAGE));
+                        r.mark_written(p * PAGE);
+                    }
+                    Op::MarkAllWritten => {
+                        refill.clear();
+                        r.mark_all_written();
+                    }
                     Op::InsertRun(p, n) => {
                         let run: Vec<(VirtAddr, PhysAddr)> =
                             (p..p + n).map(|q| (VirtAddr(q * PAGE), PhysAddr((q + 1) * PAGE))).collect();
@@ -315,6 +383,7 @@ mod tests {
                                 Some(&old) => want.push((i, old)),
                                 None => {
                                     model.insert(v.0, f);
+                                    refill.insert(v.0);
                                 }
                             }
                         }
@@ -332,11 +401,23 @@ mod tests {
                     Op::SplitKeep(p) => {
                         let high = r.split_off(p * PAGE);
                         let model_high = model.split_off(&(p * PAGE));
+                        let refill_high = refill.split_off(&(p * PAGE));
+                        prop_assert_eq!(
+                            high.refillable_chunks().flat_map(|(base, bits)| Bits(bits).map(move |i| base + i * PAGE)).collect::<Vec<_>>(),
+                            refill_high.into_iter().collect::<Vec<_>>()
+                        );
                         prop_assert_eq!(high.len(), model_high.len());
                         prop_assert_eq!(high.into_iter().collect::<Vec<_>>(), model_high.into_iter().collect::<Vec<_>>());
                     }
                 }
                 prop_assert_eq!(r.len(), model.len());
+                prop_assert_eq!(
+                    r.refillable_chunks().flat_map(|(base, bits)| Bits(bits).map(move |i| base + i * PAGE)).collect::<Vec<_>>(),
+                    refill.iter().copied().collect::<Vec<_>>()
+                );
+                for p in 0..4 * CHUNK_PAGES {
+                    prop_assert_eq!(r.is_refillable(p * PAGE), refill.contains(&(p * PAGE)));
+                }
                 prop_assert_eq!(r.iter().collect::<Vec<_>>(), model.iter().map(|(&p, &f)| (p, f)).collect::<Vec<_>>());
                 let (lo, hi) = (37 * PAGE, 170 * PAGE);
                 prop_assert_eq!(

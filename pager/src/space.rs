@@ -142,6 +142,11 @@ pub struct AddressSpace {
     /// mlockall(MCL_FUTURE): how new mappings are locked (Linux's
     /// `mm->def_flags`).
     pub lock_future: Lock,
+    /// The page of the last fault: reclaim leaves it, or two faults of a
+    /// program short of memory could take each other's page forever (the
+    /// page a write faulted in, dropped by the fault of the instruction
+    /// that writes it).
+    last_fault: u64,
 }
 
 impl AddressSpace {
@@ -160,6 +165,7 @@ impl AddressSpace {
             },
             min_addr: settings.mmap_min_addr,
             max_map_count: settings.max_map_count,
+            last_fault: u64::MAX,
             window_top: TASK_SIZE_47,
             la57: settings.la57,
             lock_future: Lock::None,
@@ -552,6 +558,12 @@ impl AddressSpace {
             s.vmas.update_range(addr, end, |v| {
                 if v.prot != prot {
                     v.prot = prot;
+                    // PROT_NONE takes the pages out of the page tables, and
+                    // the dirty bits with them: reclaim must not take them
+                    // for clean.
+                    if prot == Prot::NONE {
+                        v.resident.mark_all_written();
+                    }
                     changed.extend(v.resident.iter().map(|(p, f)| (VirtAddr(p), f, prot)));
                 }
             });
@@ -649,6 +661,7 @@ impl AddressSpace {
     /// The fault decision for an access at `addr`.
     pub fn fault(&mut self, policy: &mut dyn Policy, addr: u64, access: Access) -> FaultDecision {
         let page = page_down(addr);
+        self.last_fault = page;
         if let Some(vma) = self.vmas.find(addr) {
             if !permits(vma.prot, access) {
                 return FaultDecision::Kill(KillReason::Protection);
@@ -738,6 +751,16 @@ impl AddressSpace {
                 refused(virt, frame, CommitError::AlreadyResident(old));
             });
             i += run.len();
+        }
+    }
+
+    /// Records that the pager wrote `page` itself (through its window, for
+    /// `/proc/<pid>/mem` or a call's result): the kernel's dirty bit does
+    /// not see such writes, and reclaim must not drop the page.
+    pub fn mark_written(&mut self, page: VirtAddr) {
+        let page = page_down(page.0);
+        if let Some(vma) = self.vmas.find_mut(page) {
+            vma.resident.mark_written(page);
         }
     }
 
@@ -864,6 +887,7 @@ fn resident_of(removed: Vec<Vma>) -> Vec<Dropped> {
 mod lock;
 mod madvise;
 mod mremap;
+pub mod reclaim;
 mod residency;
 
 pub use madvise::Advice;

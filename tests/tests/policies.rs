@@ -5,7 +5,7 @@
 use boot::qemu::Outcome;
 use tests::{
     assert_line, assert_success, boot,
-    linux::{Variant, binary, run_in_qemu_with},
+    linux::{Variant, assert_same, binary, run_in_qemu_on, run_in_qemu_with, run_on_host},
 };
 
 #[test]
@@ -22,10 +22,14 @@ fn an_unknown_policy_stops_the_pager_with_the_known_names() {
 fn read_ahead_runs_programs() {
     let r = boot(
         "policy-read-ahead",
-        "log=info policy=read-ahead run=demand_paging,hello",
+        "log=info policy=read-ahead pool_pages=lots run=demand_paging,hello",
     );
     assert_success(&r);
     assert_line(&r, "policy \"read-ahead\"");
+    assert_line(
+        &r,
+        "pool_pages=lots: not a positive number of pages; using the whole pool",
+    );
     assert_line(&r, "demand_paging: PASS");
     assert_line(&r, "hello from user mode");
 }
@@ -46,4 +50,56 @@ fn willneed_reaches_the_read_ahead_policy() {
     assert!(text.lines().any(|l| l == "resident after WILLNEED: 16"), "{text}");
     assert!(text.lines().any(|l| l == "advice: PASS"), "{text}");
     assert_eq!(run.status, 0);
+}
+
+/// Low memory: in a pool of 3,000 frames, a program reads 32 MiB of fresh
+/// memory twice under fault-around (a frame for every page read), so the
+/// pager must reclaim clean pages (never-written zero pages and file
+/// pages) to go on; what was written (by the program, and by the kernel
+/// for read(2)) survives. The output matches Linux's.
+#[test]
+fn reclaim_frees_clean_pages_and_keeps_written_ones() {
+    let bin = binary("reclaim", Variant::MuslStatic);
+    let linux = run_on_host(&bin, &["reclaim"], &[]);
+    assert!(linux.text().contains("reclaim: PASS"), "{}", linux.text());
+    let (ours, log) = run_in_qemu_on(
+        &bin,
+        &["reclaim"],
+        &[],
+        None,
+        "log=info policy=fault-around pool_pages=3000",
+    );
+    assert_same(&linux, &ours);
+    assert!(log.contains("pool of 3000 frames"), "{log}");
+    assert!(log.contains("reclaim ("), "no reclaim in the log:\n{log}");
+    let total = log
+        .lines()
+        .find_map(|l| l.split_once("reclaimed ").map(|(_, rest)| rest.to_string()))
+        .unwrap_or_else(|| panic!("no reclaim total in the log:\n{log}"));
+    // "N frames in all (F file, Z zero)"
+    let numbers: Vec<u64> = total
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse().unwrap())
+        .collect();
+    assert!(numbers.len() >= 3, "{total}");
+    assert!(numbers[0] >= 8192, "two reads of 8,192 pages in 3,000 frames: {total}");
+    assert!(
+        numbers[1] > 0 && numbers[2] > 0,
+        "file and zero pages both reclaimed: {total}"
+    );
+}
+
+/// Written anonymous memory cannot be reclaimed (no swap yet): a process
+/// that writes more than the pool holds is killed "out of memory", and the
+/// programs after it run on the frames it gave back.
+#[test]
+fn a_process_that_cannot_get_memory_is_killed() {
+    let r = boot("reclaim-oom", "log=info pool_pages=4000 run=oom_hog,hello");
+    assert_success(&r);
+    assert_line(&r, "oom_hog: writing 256 MiB");
+    assert_line(&r, "(oom_hog) killed: out of memory");
+    assert_line(&r, "reclaim (Empty): ");
+    assert_line(&r, "hello from user mode");
+    tests::assert_no_line(&r, "the pager never ran out of frames");
 }

@@ -10,6 +10,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use libipc::abi::PageBitsClear;
 use x86_64::{
     PhysAddr, VirtAddr,
     registers::control::{Cr3, Cr4, Cr4Flags},
@@ -106,6 +107,13 @@ pub fn map_shared_user_page(virt: VirtAddr, phys: PhysAddr) -> Result<(), MapErr
     leaf.set_addr(phys, F::PRESENT | F::USER_ACCESSIBLE | F::NO_EXECUTE);
     x86_64::instructions::tlb::flush(virt);
     Ok(())
+}
+
+/// What the CPU recorded about a page since the bits were last cleared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UseBits {
+    pub accessed: bool,
+    pub dirty: bool,
 }
 
 /// Why a mapping could not be installed.
@@ -237,7 +245,14 @@ impl AddressSpace {
             return Err(MapError::AlreadyMapped);
         }
         let previous = entry.clone();
-        entry.set_addr(phys, flags | F::PRESENT | F::USER_ACCESSIBLE);
+        // A new protection for the same frame keeps what the CPU recorded
+        // about the page: a pager's reclaim reads it.
+        let kept = if previous.addr() == phys {
+            previous.flags() & (F::ACCESSED | F::DIRTY)
+        } else {
+            F::empty()
+        };
+        entry.set_addr(phys, flags | F::PRESENT | F::USER_ACCESSIBLE | kept);
         if previous.flags().contains(F::PRESENT) {
             self.flush_page(virt);
         }
@@ -263,6 +278,49 @@ impl AddressSpace {
         entry.set_unused();
         self.flush_page(virt);
         Some(frame)
+    }
+
+    /// The accessed and dirty bits of `virt`'s entry, if it is present,
+    /// then clears the ones `clear` names (and drops the TLB entry, so the
+    /// CPU sets them again on the next access).
+    pub fn take_use_bits(&self, virt: u64, clear: PageBitsClear) -> Option<UseBits> {
+        let entry = self.leaf(virt, false).ok().flatten()?;
+        let flags = entry.flags();
+        if !flags.contains(F::PRESENT) {
+            return None;
+        }
+        let bits = UseBits {
+            accessed: flags.contains(F::ACCESSED),
+            dirty: flags.contains(F::DIRTY),
+        };
+        let mut cleared = F::empty();
+        if clear.0 & PageBitsClear::ACCESSED.0 != 0 {
+            cleared |= F::ACCESSED;
+        }
+        if clear.0 & PageBitsClear::DIRTY.0 != 0 {
+            cleared |= F::DIRTY;
+        }
+        if flags.intersects(cleared) {
+            entry.set_flags(flags - cleared);
+            self.flush_page(virt);
+        }
+        Some(bits)
+    }
+
+    /// [`Self::translate`] for a write by the kernel through the direct
+    /// map: a writable user entry is marked accessed and dirty, as the CPU
+    /// would mark it had the program written the page itself, so a pager
+    /// that reclaims never takes such a page for a clean one.
+    pub fn translate_for_write(&self, virt: u64) -> Option<(PhysAddr, F)> {
+        let entry = self.leaf(virt, false).ok().flatten()?;
+        let flags = entry.flags();
+        if !flags.contains(F::PRESENT) {
+            return None;
+        }
+        if flags.contains(F::USER_ACCESSIBLE | F::WRITABLE) {
+            entry.set_flags(flags | F::ACCESSED | F::DIRTY);
+        }
+        Some((entry.addr() + (virt & 0xfff), flags))
     }
 
     /// The frame and flags `virt` is mapped to, if any.

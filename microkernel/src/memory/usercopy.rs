@@ -68,7 +68,12 @@ fn for_each_chunk(
     while done < len {
         let va = addr + done;
         let chunk = (PAGE - va % PAGE).min(len - done);
-        let (phys, flags) = space.translate(va).ok_or(SysError::BadAddress)?;
+        let found = if write {
+            space.translate_for_write(va)
+        } else {
+            space.translate(va)
+        };
+        let (phys, flags) = found.ok_or(SysError::BadAddress)?;
         if !flags.contains(F::USER_ACCESSIBLE) || (write && !flags.contains(F::WRITABLE)) {
             return Err(SysError::BadAddress);
         }

@@ -434,6 +434,7 @@ fn linux_forwarding(endpoint: CapSlot, pool: PhysAddr) -> bool {
         sys::lease_read(0xffff_8000_0000_0000, &mut code).map(|_| ()),
         SysError::LeaseBounds,
     );
+    ok &= page_bits_checks(child, pool);
     ok &= check(
         "a good answer",
         sys::reply_short(
@@ -481,5 +482,160 @@ fn linux_forwarding(endpoint: CapSlot, pool: PhysAddr) -> bool {
     let start = now();
     sys::sleep_until(start + 30_000_000);
     ok &= check("the pager sleeps 30 ms", now() - start >= 30_000_000);
+    ok
+}
+
+/// `PageBits` while the Linux child is stopped in its first `syscall`:
+/// what the CPU recorded (its code page was fetched, not written), that
+/// clearing works, that the kernel's own copies into a page mark it dirty,
+/// that a new protection for the same frame keeps the bits, and that bad
+/// arguments are refused.
+fn page_bits_checks(child: Pid, pool: PhysAddr) -> bool {
+    use libipc::{
+        abi::PageBitsClear,
+        sys::{PageBits, Unmapped},
+        types::PageCount,
+    };
+    const DATA: u64 = 0x6000_0000;
+    const DATA_FRAME: u64 = 21;
+    let code = VirtAddr(CHILD_ENTRY);
+    let one = PageCount(1);
+    let mut ok = check(
+        "page bits of a fetched page",
+        sys::page_bits(child, code, one, PageBitsClear::ACCESSED)
+            == Ok(PageBits {
+                present: 1,
+                accessed: 1,
+                dirty: 0,
+            }),
+    );
+    ok &= check(
+        "page bits after clearing accessed",
+        sys::page_bits(child, code, PageCount(2), PageBitsClear::NONE)
+            == Ok(PageBits {
+                present: 1,
+                accessed: 0,
+                dirty: 0,
+            }),
+    );
+    let data = VirtAddr(DATA);
+    ok &= check(
+        "map a data page",
+        sys::map(child, data, PhysAddr(pool.0 + DATA_FRAME * 4096), MapFlags::WRITE).is_ok(),
+    );
+    ok &= check(
+        "a fresh page is neither accessed nor dirty",
+        sys::page_bits(child, data, one, PageBitsClear::NONE)
+            == Ok(PageBits {
+                present: 1,
+                accessed: 0,
+                dirty: 0,
+            }),
+    );
+    let written = sys::lease_write(DATA + 8, &[1, 2, 3]) == Ok(3);
+    let dirty = PageBits {
+        present: 1,
+        accessed: 1,
+        dirty: 1,
+    };
+    ok &= check(
+        "a lease write marks the page dirty",
+        written && sys::page_bits(child, data, one, PageBitsClear::NONE) == Ok(dirty),
+    );
+    ok &= check(
+        "a new protection for the same frame keeps the bits",
+        sys::map(
+            child,
+            data,
+            PhysAddr(pool.0 + DATA_FRAME * 4096),
+            MapFlags::WRITE.union(MapFlags::REPLACE),
+        )
+        .is_ok()
+            && sys::page_bits(child, data, one, PageBitsClear::ACCESSED.union(PageBitsClear::DIRTY)) == Ok(dirty),
+    );
+    ok &= check(
+        "clearing both bits",
+        sys::page_bits(child, data, one, PageBitsClear::NONE)
+            == Ok(PageBits {
+                present: 1,
+                ..PageBits::default()
+            }),
+    );
+    let rewritten = sys::lease_write(DATA + 8, &[4]) == Ok(1);
+    ok &= check(
+        "unmap-clean leaves a dirty page",
+        rewritten && sys::unmap_clean(child, data, 1) == Ok(Unmapped { unmapped: 0, dirty: 1 }),
+    );
+    let cleaned = sys::page_bits(child, data, one, PageBitsClear::DIRTY).is_ok();
+    ok &= check(
+        "unmap-clean unmaps a clean page",
+        cleaned
+            && sys::unmap_clean(child, data, 0b11) == Ok(Unmapped { unmapped: 1, dirty: 0 })
+            && sys::page_bits(child, data, one, PageBitsClear::NONE) == Ok(PageBits::default()),
+    );
+    for (name, got, want) in [
+        (
+            "unmap-clean of no page",
+            sys::unmap_clean(child, data, 0),
+            SysError::InvalidArgument,
+        ),
+        (
+            "unmap-clean misaligned",
+            sys::unmap_clean(child, VirtAddr(DATA + 8), 1),
+            SysError::InvalidArgument,
+        ),
+        (
+            "unmap-clean in the kernel half",
+            sys::unmap_clean(child, VirtAddr(0xffff_8000_0000_0000), 1),
+            SysError::BadAddress,
+        ),
+        (
+            "unmap-clean of a space we do not page",
+            sys::unmap_clean(Pid(1), data, 1),
+            SysError::NotPermitted,
+        ),
+    ] {
+        ok &= refused(name, got.map(|_| ()), want);
+    }
+    let clear = PageBitsClear::NONE;
+    for (name, got, want) in [
+        (
+            "page bits of no page",
+            sys::page_bits(child, data, PageCount(0), clear),
+            SysError::InvalidArgument,
+        ),
+        (
+            "page bits of 65 pages",
+            sys::page_bits(child, data, PageCount(65), clear),
+            SysError::InvalidArgument,
+        ),
+        (
+            "page bits misaligned",
+            sys::page_bits(child, VirtAddr(DATA + 8), one, clear),
+            SysError::InvalidArgument,
+        ),
+        (
+            "page bits with unknown bits to clear",
+            sys::page_bits(child, data, one, PageBitsClear(4)),
+            SysError::InvalidArgument,
+        ),
+        (
+            "page bits in the kernel half",
+            sys::page_bits(child, VirtAddr(0xffff_8000_0000_0000), one, clear),
+            SysError::BadAddress,
+        ),
+        (
+            "page bits of a space we do not page",
+            sys::page_bits(Pid(1), data, one, clear),
+            SysError::NotPermitted,
+        ),
+        (
+            "page bits of no space",
+            sys::page_bits(Pid(9999), data, one, clear),
+            SysError::NoSuchObject,
+        ),
+    ] {
+        ok &= refused(name, got.map(|_| ()), want);
+    }
     ok
 }

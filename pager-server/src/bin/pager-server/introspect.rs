@@ -228,6 +228,10 @@ impl Server {
                 break;
             }
             self.window.frame_mut(frame)[in_page..in_page + n].copy_from_slice(&data[at..at + n]);
+            // The kernel's dirty bit does not see the pager's writes.
+            if let Some(p) = self.process_mut(pid) {
+                p.space.mark_written(VirtAddr(page));
+            }
             done = at + n;
         }
         if done == 0 && !data.is_empty() {
@@ -248,7 +252,7 @@ impl Server {
         if let Some(frame) = resident {
             return Some(frame);
         }
-        let frame = self.frames.alloc()?;
+        let frame = self.alloc_frame()?;
         crate::serve::fill_frame(&mut self.window, &self.ramdisk, frame, fill);
         let _ = self.process_mut(pid)?.space.commit(VirtAddr(page), frame);
         if prot != libipc::types::Prot::NONE {

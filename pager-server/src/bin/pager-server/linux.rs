@@ -161,8 +161,7 @@ impl Server {
         // the space so the first touch maps them.
         for (page, offset, chunk) in loaded.stack.pages() {
             let frame = self
-                .frames
-                .alloc()
+                .alloc_frame()
                 .ok_or_else(|| (String::from("out of frames for the initial stack"), errno::ENOMEM))?;
             let bytes = self.window.frame_mut(frame);
             bytes.fill(0);

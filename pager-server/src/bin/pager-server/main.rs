@@ -37,6 +37,7 @@ mod log;
 mod options;
 mod profile;
 mod ramdisk;
+mod reclaim;
 mod serve;
 mod vdso;
 mod window;

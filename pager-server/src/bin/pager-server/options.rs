@@ -41,6 +41,10 @@ pub struct Options {
     pub settings: Vec<(String, String)>,
     /// The vsyscall page's mode (`vsyscall=`; the kernel reads it too).
     pub vsyscall: libipc::vsyscall::Mode,
+    /// `pool_pages=N`: use at most N frames of the kernel's pool, to run
+    /// under memory pressure (reclaim, out-of-memory kills); the word as
+    /// given when it is not a positive number, for the warning.
+    pub pool_pages: Option<Result<u64, String>>,
 }
 
 impl Options {
@@ -53,6 +57,7 @@ impl Options {
             profile: false,
             settings: Vec::new(),
             vsyscall: libipc::vsyscall::Mode::default(),
+            pool_pages: None,
         };
         for word in cmdline.split_ascii_whitespace() {
             let Some((key, value)) = word.split_once('=') else {
@@ -74,6 +79,9 @@ impl Options {
                     }
                 }
                 "profile" => opts.profile = value == "1",
+                "pool_pages" => {
+                    opts.pool_pages = Some(value.parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| value.into()))
+                }
                 // A bad word is the kernel's to report; both keep xonly.
                 "vsyscall" => opts.vsyscall = libipc::vsyscall::Mode::parse(value).unwrap_or_default(),
                 // The kernel's.

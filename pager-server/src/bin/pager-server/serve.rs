@@ -38,7 +38,7 @@ pub(crate) struct Process {
     pub(crate) linux: Option<crate::linux::LinuxState>,
     /// This process's instance of the policy: its state (a read-ahead
     /// stream) is about this process alone.
-    policy: Box<dyn Policy>,
+    pub(crate) policy: Box<dyn Policy>,
     /// Faults resolved with pages, and pages mapped, for the exit line.
     faults: u64,
     pages: u64,
@@ -92,6 +92,8 @@ pub struct Server {
     /// Groups still to start, in order.
     pending_groups: Vec<Vec<Launch>>,
     tally: Tally,
+    /// Low-memory reclaim's hand and totals.
+    pub(crate) clock: crate::reclaim::Clock,
     /// The mappings of the fault reply being sent: a batch reply points
     /// the kernel here.
     batch: [Mapping; MAX_FAULT_MAPPINGS],
@@ -232,13 +234,24 @@ impl Server {
             plog!(Warn, "{warning}");
         }
         let rng = Rng::from_words(policy.seed([sys::random(), sys::random(), sys::random(), sys::random()]));
-        let frames = FramePool::new(libipc::types::PhysAddr(info.pool_phys), info.pool_frames);
+        let pool_frames = match &options.pool_pages {
+            Some(Ok(n)) => info.pool_frames.min(*n),
+            Some(Err(word)) => {
+                plog!(
+                    Warn,
+                    "pool_pages={word}: not a positive number of pages; using the whole pool"
+                );
+                info.pool_frames
+            }
+            None => info.pool_frames,
+        };
+        let frames = FramePool::new(libipc::types::PhysAddr(info.pool_phys), pool_frames);
         plog!(
             Info,
             "policy {:?}, pool of {} frames ({} MiB)",
             options.policy,
-            info.pool_frames,
-            (info.pool_frames * PAGE_SIZE) >> 20
+            pool_frames,
+            (pool_frames * PAGE_SIZE) >> 20
         );
         let mut groups: Vec<Vec<Launch>> = options
             .run
@@ -269,6 +282,7 @@ impl Server {
             personality_files: BTreeMap::new(),
             pending_groups,
             tally: Tally::default(),
+            clock: crate::reclaim::Clock::default(),
             batch: [Mapping {
                 virt: VirtAddr(0),
                 phys: PhysAddr(0),
@@ -369,6 +383,15 @@ impl Server {
             self.tally.killed,
             self.tally.not_started
         );
+        if self.clock.total.total() > 0 {
+            plog!(
+                Info,
+                "reclaimed {} frames in all ({} file, {} zero)",
+                self.clock.total.total(),
+                self.clock.total.file,
+                self.clock.total.zero
+            );
+        }
         if self.tally.exited_failed == 0 && self.tally.not_started == 0 {
             ExitStatus::Success
         } else {
@@ -643,6 +666,7 @@ impl Server {
             FaultKind::GeneralProtection { .. } => return self.kill(sender.pid, KillReason::GeneralProtection, info),
             _ => return self.kill(sender.pid, KillReason::Exception, info),
         };
+        self.keep_frames_free();
         let Some(process) = self.processes.get_mut(&sender.pid) else {
             return FaultReply::Kill(KillReason::NoMapping).to_message();
         };

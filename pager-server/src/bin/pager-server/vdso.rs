@@ -61,7 +61,7 @@ impl Server {
             return Ok(false);
         };
         for (i, chunk) in image.chunks(PAGE_SIZE as usize).enumerate() {
-            let frame = self.frames.alloc().ok_or("out of frames for the vDSO")?;
+            let frame = self.alloc_frame().ok_or("out of frames for the vDSO")?;
             let bytes = self.window.frame_mut(frame);
             bytes.fill(0);
             bytes[..chunk.len()].copy_from_slice(chunk);
