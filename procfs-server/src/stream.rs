@@ -15,8 +15,6 @@
 //!   lease chunk), asking only about the VMAs and pages in the window.
 //! - mem moves its bytes VMA by VMA, chunk by chunk (see [`crate::mem`]).
 
-use alloc::string::String;
-
 use libipc::{
     procfs::{Error, MAX_VMAS_PER_BATCH, ProcFile},
     types::{PAGE_SIZE, Pid, VirtAddr},
@@ -26,6 +24,7 @@ use crate::{
     format::{
         VSYSCALL_END, VSYSCALL_START, VsyscallMode, maps,
         pagemap::{self, ENTRY_BYTES},
+        record::Record,
         rollup::Totals,
         smaps::{self, MemStats},
     },
@@ -80,7 +79,7 @@ pub fn read_records(
 ) -> Result<Position, Error> {
     let layout = source.layout(pid)?;
     let mut walk = VmaWalk::new(pid, VirtAddr(at.addr), MAX_VMAS_PER_BATCH);
-    let mut record = String::with_capacity(RECORD_CAPACITY);
+    let mut record = Record::with_capacity(RECORD_CAPACITY);
     while out.room() > 0 {
         record.clear();
         let (start, end) = match walk.next(source)? {
@@ -140,7 +139,7 @@ pub fn rollup_totals(source: &mut impl AddressSpaceSource, pid: Pid) -> Result<T
 
 /// Writes smaps_rollup's text for `totals` from byte `offset` into `out`.
 pub fn read_rollup(totals: &Totals, offset: u64, out: &mut Output<'_>) -> Result<(), Error> {
-    let mut text = String::with_capacity(RECORD_CAPACITY);
+    let mut text = Record::with_capacity(RECORD_CAPACITY);
     crate::format::rollup::write(&mut text, totals);
     if let Some(rest) = usize::try_from(offset).ok().and_then(|o| text.as_bytes().get(o..)) {
         out.put(rest)?;

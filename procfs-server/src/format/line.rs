@@ -8,8 +8,7 @@
 //! space. A line without a name keeps the trailing space after the inode,
 //! which common parsers require.
 
-use alloc::string::String;
-use core::fmt::{self, Write};
+use super::record::Record;
 
 /// Linux's `seq_setwidth(m, 25 + sizeof(void *) * 6 - 1)` on 64-bit.
 pub const NAME_PAD: usize = 72;
@@ -30,44 +29,59 @@ pub struct LineHeader {
     pub inode: u64,
 }
 
-/// Appends the line for `header` and `name`, newline included.
-pub fn write_line(out: &mut String, header: &LineHeader, name: Option<&dyn fmt::Display>) {
-    // Writing into a String cannot fail; the Result is the fmt contract's.
-    let _ = write_line_fallible(out, header, name);
+/// Something printed in the name column: writes itself into the record.
+pub trait LineName {
+    fn write_name(&self, out: &mut Record);
 }
 
-fn write_line_fallible(out: &mut String, h: &LineHeader, name: Option<&dyn fmt::Display>) -> fmt::Result {
+impl LineName for &str {
+    fn write_name(&self, out: &mut Record) {
+        out.push_str(self);
+    }
+}
+
+/// Appends the line for `header` and `name`, newline included.
+pub fn write_line(out: &mut Record, h: &LineHeader, name: Option<&dyn LineName>) {
     let line_start = out.len();
-    let flag = |on: bool, c: char| if on { c } else { '-' };
-    write!(
-        out,
-        "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
-        h.start,
-        h.end,
-        flag(h.read, 'r'),
-        flag(h.write, 'w'),
-        flag(h.exec, 'x'),
-        if h.shared { 's' } else { 'p' },
-        h.offset,
-        h.dev_major,
-        h.dev_minor,
-        h.inode,
-    )?;
+    out.hex(h.start, 8);
+    out.push_ascii(b"-");
+    out.hex(h.end, 8);
+    let flag = |on: bool, c: u8| if on { c } else { b'-' };
+    out.push_ascii(&[
+        b' ',
+        flag(h.read, b'r'),
+        flag(h.write, b'w'),
+        flag(h.exec, b'x'),
+        if h.shared { b's' } else { b'p' },
+        b' ',
+    ]);
+    out.hex(h.offset, 8);
+    out.push_ascii(b" ");
+    out.hex(u64::from(h.dev_major), 2);
+    out.push_ascii(b":");
+    out.hex(u64::from(h.dev_minor), 2);
+    out.push_ascii(b" ");
+    out.dec(h.inode);
+    out.push_ascii(b" ");
     if let Some(name) = name {
         let written = out.len() - line_start;
-        for _ in written..NAME_PAD {
-            out.push(' ');
-        }
-        out.push(' ');
-        write!(out, "{name}")?;
+        out.spaces(NAME_PAD.saturating_sub(written) + 1);
+        name.write_name(out);
     }
-    out.push('\n');
-    Ok(())
+    out.push_ascii(b"\n");
 }
 
 #[cfg(test)]
 mod tests {
+    use alloc::{format, string::String};
+
     use super::*;
+
+    fn line(h: &LineHeader, name: Option<&str>) -> String {
+        let mut out = Record::default();
+        write_line(&mut out, h, name.as_ref().map(|n| n as &dyn LineName));
+        out.into_string()
+    }
 
     fn anon(start: u64, end: u64) -> LineHeader {
         LineHeader {
@@ -86,8 +100,7 @@ mod tests {
 
     #[test]
     fn name_starts_at_byte_73() {
-        let mut out = String::new();
-        write_line(&mut out, &anon(0x55c2_53fd_f000, 0x55c2_5400_0000), Some(&"[heap]"));
+        let out = line(&anon(0x55c2_53fd_f000, 0x55c2_5400_0000), Some("[heap]"));
         assert_eq!(
             out,
             "55c253fdf000-55c254000000 rw-p 00000000 00:00 0                          [heap]\n"
@@ -97,24 +110,21 @@ mod tests {
 
     #[test]
     fn no_name_keeps_trailing_space() {
-        let mut out = String::new();
-        write_line(&mut out, &anon(0x7f42_9b5b_b000, 0x7f42_9b5d_d000), None);
+        let out = line(&anon(0x7f42_9b5b_b000, 0x7f42_9b5d_d000), None);
         assert_eq!(out, "7f429b5bb000-7f429b5dd000 rw-p 00000000 00:00 0 \n");
     }
 
     #[test]
     fn short_addresses_pad_to_eight_digits() {
-        let mut out = String::new();
         let mut h = anon(0x1000, 0x2000);
         h.read = false;
         h.write = false;
-        write_line(&mut out, &h, None);
+        let out = line(&h, None);
         assert_eq!(out, "00001000-00002000 ---p 00000000 00:00 0 \n");
     }
 
     #[test]
     fn long_prefix_gets_exactly_two_spaces() {
-        let mut out = String::new();
         let h = LineHeader {
             start: 0x7fff_f7dd_3000,
             end: 0x7fff_f7df_9000,
@@ -127,7 +137,7 @@ mod tests {
             dev_minor: 0xabcde,
             inode: 18_446_744_073_709_551_615,
         };
-        write_line(&mut out, &h, Some(&"/x"));
+        let out = line(&h, Some("/x"));
         let prefix = "7ffff7dd3000-7ffff7df9000 r-xs 123456789000 103:abcde 18446744073709551615 ";
         assert!(prefix.len() >= NAME_PAD);
         assert_eq!(out, format!("{prefix} /x\n"));
@@ -136,11 +146,10 @@ mod tests {
     #[test]
     fn prefix_of_exactly_72_gets_one_space() {
         // 25 (range) + 1 + 4 + 1 + 16 (offset) + 1 + 5 + 1 + 17 (inode) + 1 = 72.
-        let mut out = String::new();
         let mut h = anon(0x7f00_0000_0000, 0x7f00_0000_1000);
         h.offset = 0xffff_ffff_ffff_f000;
         h.inode = 10_000_000_000_000_000;
-        write_line(&mut out, &h, Some(&"n"));
+        let out = line(&h, Some("n"));
         assert_eq!(
             out,
             "7f0000000000-7f0000001000 rw-p fffffffffffff000 00:00 10000000000000000  n\n"

@@ -12,6 +12,7 @@ pub mod line;
 pub mod maps;
 pub mod name;
 pub mod pagemap;
+pub mod record;
 pub mod rollup;
 pub mod smaps;
 
