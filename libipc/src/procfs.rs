@@ -32,9 +32,9 @@
 //!
 //! | request | reply | notes |
 //! |---|---|---|
-//! | `Identity { pid }` | `Identity(..)` | who the process runs as |
+//! | `Identities { pids }` | `Identities(..)` | who each process runs as (`None`: no such process), in order: a request's parties (caller, client, target) in one call |
 //! | `Layout { pid }` | `Layout { layout, vma_count }` | O(1): brk, start_brk, start_stack |
-//! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes }` | the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
+//! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes, layout }` | the layout (so a maps or smaps read needs no `Layout` call) and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
 //! | `Pages { pid, start_vpn, end_vpn }` | `Pages(..)` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_REPLY`]; a full batch means "ask again after the last" |
 //! | `ReadMem { pid, addr, len }` | `Data(..)` | at most [`MAX_INLINE_DATA`], within one VMA |
 //! | `WriteMem { pid, addr, data }` | `Written(n)` | within one VMA |
@@ -68,6 +68,10 @@ pub const MAX_PATH: usize = 128;
 
 /// Longest anonymous-mapping name: Linux's `ANON_VMA_NAME_MAX_LEN`.
 pub const MAX_ANON_NAME: usize = 80;
+
+/// The most processes one [`SourceRequest::Identities`] names: a request's
+/// caller, the client it acts for, and its target.
+pub const MAX_PARTIES: usize = 3;
 
 /// How many pages one [`SourceReply::Pages`] batch carries; keeps the reply
 /// within [`crate::MAX_MESSAGE`] for the largest encodings.
@@ -393,8 +397,9 @@ pub struct PageInfo {
 )]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceRequest {
-    /// Who the process runs as, as its launcher assigned it.
-    Identity { pid: Pid },
+    /// Who each process runs as, as its launcher assigned it: the parties
+    /// of one request in one call.
+    Identities { pids: Vec<Pid, MAX_PARTIES> },
     /// The layout and the number of VMAs.
     Layout { pid: Pid },
     /// The VMAs of `pid` in address order, from the first whose end is
@@ -423,15 +428,18 @@ pub enum SourceRequest {
 /// The pager's answer to a [`SourceRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceReply {
-    Identity(Identity),
+    /// In the order asked; `None`: the pager runs no such process.
+    Identities(Vec<Option<Identity>, MAX_PARTIES>),
     Layout {
         layout: SpaceLayout,
         vma_count: u32,
     },
-    /// `count` VMAs in the first `bytes` bytes of the lease.
+    /// `count` VMAs in the first `bytes` bytes of the lease, and the
+    /// process's layout.
     Vmas {
         count: u32,
         bytes: u32,
+        layout: SpaceLayout,
     },
     Pages(Vec<PageInfo, MAX_PAGES_PER_REPLY>),
     Data(Vec<u8, MAX_INLINE_DATA>),
@@ -619,11 +627,12 @@ fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
 
 /// Writes `vmas` back to back into `lease` as [`VmaRecord`]s (the contents
 /// of a [`SourceRequest::Vmas`] lease): at most [`MAX_VMAS_PER_BATCH`],
-/// stopping before the first that does not fit. Returns the answer to send.
+/// stopping before the first that does not fit. Returns the count and the
+/// bytes used: the answer's `count` and `bytes`.
 pub fn encode_vma_batch<V: core::borrow::Borrow<VmaInfo>>(
     vmas: impl IntoIterator<Item = V>,
     lease: &mut [u8],
-) -> SourceReply {
+) -> (u32, u32) {
     let mut count = 0u32;
     let mut used = 0usize;
     for vma in vmas.into_iter().take(MAX_VMAS_PER_BATCH as usize) {
@@ -633,10 +642,7 @@ pub fn encode_vma_batch<V: core::borrow::Borrow<VmaInfo>>(
         used += n;
         count += 1;
     }
-    SourceReply::Vmas {
-        count,
-        bytes: used as u32,
-    }
+    (count, used as u32)
 }
 
 /// Decodes the batch a [`SourceReply::Vmas`] answer describes from the
@@ -748,7 +754,24 @@ mod tests {
         fits::<SourceResponse>(&Ok(SourceReply::Vmas {
             count: u32::MAX,
             bytes: u32::MAX,
+            layout: SpaceLayout {
+                start_brk: VirtAddr(u64::MAX),
+                brk: VirtAddr(u64::MAX),
+                start_stack: VirtAddr(u64::MAX),
+                top: VirtAddr(u64::MAX),
+            },
         }));
+        let identity = Identity {
+            user_rid: u32::MAX,
+            integrity: u16::MAX,
+            privileges: u8::MAX,
+        };
+        fits::<SourceResponse>(&Ok(SourceReply::Identities(
+            Vec::from_slice(&[Some(identity); MAX_PARTIES]).unwrap(),
+        )));
+        fits::<SourceRequest>(&SourceRequest::Identities {
+            pids: Vec::from_slice(&[Pid(u32::MAX); MAX_PARTIES]).unwrap(),
+        });
         fits::<SourceRequest>(&SourceRequest::Vmas {
             pid: Pid(u32::MAX),
             from: VirtAddr(u64::MAX),
@@ -874,10 +897,7 @@ mod tests {
     #[test]
     fn a_full_batch_of_the_largest_vmas_fits_the_lease() {
         let mut lease = [0u8; VMA_LEASE_BYTES];
-        let reply = encode_vma_batch(core::iter::repeat_n(largest_vma(), 100), &mut lease);
-        let SourceReply::Vmas { count, bytes } = reply else {
-            panic!("{reply:?}")
-        };
+        let (count, bytes) = encode_vma_batch(core::iter::repeat_n(largest_vma(), 100), &mut lease);
         assert_eq!((count, bytes as usize), (MAX_VMAS_PER_BATCH, VMA_LEASE_BYTES));
         let mut seen = 0;
         decode_vma_batch(&lease, count, bytes, |v| {
@@ -892,26 +912,14 @@ mod tests {
     fn a_batch_stops_before_the_first_vma_that_does_not_fit() {
         let mut lease = [0u8; MAX_VMA_ENCODED * 2 + 10];
         let reply = encode_vma_batch(core::iter::repeat_n(largest_vma(), 5), &mut lease);
-        assert_eq!(
-            reply,
-            SourceReply::Vmas {
-                count: 2,
-                bytes: 2 * MAX_VMA_ENCODED as u32
-            }
-        );
-        assert_eq!(
-            encode_vma_batch(core::iter::empty::<VmaInfo>(), &mut lease),
-            SourceReply::Vmas { count: 0, bytes: 0 }
-        );
+        assert_eq!(reply, (2, 2 * MAX_VMA_ENCODED as u32));
+        assert_eq!(encode_vma_batch(core::iter::empty::<VmaInfo>(), &mut lease), (0, 0));
     }
 
     #[test]
     fn inconsistent_batches_are_refused() {
         let mut lease = [0u8; 3 * MAX_VMA_ENCODED];
-        let SourceReply::Vmas { count, bytes } = encode_vma_batch(core::iter::repeat_n(largest_vma(), 3), &mut lease)
-        else {
-            unreachable!()
-        };
+        let (count, bytes) = encode_vma_batch(core::iter::repeat_n(largest_vma(), 3), &mut lease);
         let decode = |count, bytes| decode_vma_batch(&lease, count, bytes, |_| {});
         assert_eq!(decode(count, bytes), Ok(()));
         assert_eq!(decode(count - 1, bytes), Err(DecodeError::TrailingBytes));

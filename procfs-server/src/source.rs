@@ -24,13 +24,15 @@ pub type PageBatch = heapless::Vec<PageInfo, MAX_PAGES_PER_REPLY>;
 /// What the procfs server needs from the pager. Called only after the
 /// access check passed.
 pub trait AddressSpaceSource {
-    /// The addresses `[heap]` and `[stack]` are named by.
+    /// The addresses `[heap]` and `[stack]` are named by, and the top.
     fn layout(&mut self, pid: Pid) -> Result<SpaceLayout, SourceError>;
 
     /// Appends to `out` (empty) up to `max` VMAs of `pid` in address order,
-    /// starting with the first whose end is above `from`. Fewer than `max`
-    /// is allowed; none means no VMA ends above `from`.
-    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError>;
+    /// starting with the first whose end is above `from`, and returns the
+    /// layout (as [`AddressSpaceSource::layout`]), so a maps or smaps read
+    /// asks one question, not two. Fewer than `max` is allowed; none means
+    /// no VMA ends above `from`.
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<SpaceLayout, SourceError>;
 
     /// Fills `out` (empty) with the lowest resident or swapped pages with
     /// `vpn` in `[start_vpn, end_vpn)`; pages not returned are holes. A full
@@ -71,6 +73,8 @@ pub struct VmaWalk {
     per_batch: u32,
     previous_end: VirtAddr,
     batch: Vec<VmaInfo>,
+    /// The layout that came with the latest batch.
+    layout: Option<SpaceLayout>,
     next: usize,
     exhausted: bool,
 }
@@ -86,6 +90,7 @@ impl VmaWalk {
             per_batch,
             previous_end: VirtAddr(0),
             batch: Vec::with_capacity(per_batch as usize),
+            layout: None,
             next: 0,
             exhausted: false,
         }
@@ -96,13 +101,22 @@ impl VmaWalk {
     /// [`Error::Unavailable`]: every batch ends strictly higher than the
     /// one before, so a walk always ends.
     pub fn next(&mut self, source: &mut impl AddressSpaceSource) -> Result<Option<&VmaInfo>, Error> {
+        Ok(self.next_in_layout(source)?.map(|(vma, _)| vma))
+    }
+
+    /// [`VmaWalk::next`] with the layout that came with its batch (the
+    /// addresses its name depends on).
+    pub fn next_in_layout(
+        &mut self,
+        source: &mut impl AddressSpaceSource,
+    ) -> Result<Option<(&VmaInfo, &SpaceLayout)>, Error> {
         if self.next == self.batch.len() {
             if self.exhausted {
                 return Ok(None);
             }
             self.batch.clear();
             self.next = 0;
-            source.vmas(self.pid, self.from, self.per_batch, &mut self.batch)?;
+            self.layout = Some(source.vmas(self.pid, self.from, self.per_batch, &mut self.batch)?);
             // A source sending more than asked is not believed past that.
             self.batch.truncate(self.per_batch as usize);
             let Some(last) = self.batch.last() else {
@@ -120,7 +134,8 @@ impl VmaWalk {
         }
         let vma = &self.batch[self.next];
         self.next += 1;
-        Ok(Some(vma))
+        // A batch always comes with its layout.
+        Ok(self.layout.as_ref().map(|layout| (vma, layout)))
     }
 }
 
@@ -239,11 +254,17 @@ mod tests {
             Ok(layout())
         }
 
-        fn vmas(&mut self, _: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+        fn vmas(
+            &mut self,
+            _: Pid,
+            from: VirtAddr,
+            max: u32,
+            out: &mut Vec<VmaInfo>,
+        ) -> Result<SpaceLayout, SourceError> {
             self.asked += 1;
             let i = self.vmas.partition_point(|v| v.end <= from);
             out.extend(self.vmas.iter().skip(i).take(max as usize).cloned());
-            Ok(())
+            Ok(layout())
         }
 
         fn pages(&mut self, _: Pid, _: u64, _: u64, out: &mut PageBatch) -> Result<(), SourceError> {
@@ -324,9 +345,15 @@ mod tests {
             fn layout(&mut self, _: Pid) -> Result<SpaceLayout, SourceError> {
                 Ok(layout())
             }
-            fn vmas(&mut self, _: Pid, _: VirtAddr, _: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+            fn vmas(
+                &mut self,
+                _: Pid,
+                _: VirtAddr,
+                _: u32,
+                out: &mut Vec<VmaInfo>,
+            ) -> Result<SpaceLayout, SourceError> {
                 out.push(vma(0x1000, 0x3000));
-                Ok(())
+                Ok(layout())
             }
             fn pages(&mut self, _: Pid, _: u64, _: u64, _: &mut PageBatch) -> Result<(), SourceError> {
                 Ok(())

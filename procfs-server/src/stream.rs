@@ -77,19 +77,18 @@ pub fn read_records(
     mut at: Position,
     out: &mut Output<'_>,
 ) -> Result<Position, Error> {
-    let layout = source.layout(pid)?;
     let mut walk = VmaWalk::new(pid, VirtAddr(at.addr), MAX_VMAS_PER_BATCH);
     let mut record = Record::with_capacity(RECORD_CAPACITY);
     while out.room() > 0 {
         record.clear();
-        let (start, end) = match walk.next(source)? {
-            Some(vma) => {
+        let (start, end) = match walk.next_in_layout(source)? {
+            Some((vma, layout)) => {
                 if file == ProcFile::Smaps {
                     let mut stats = MemStats::default();
                     stats_of(source, pid, vma, &mut stats)?;
-                    smaps::write_vma_record(&mut record, &layout, vma, &stats);
+                    smaps::write_vma_record(&mut record, layout, vma, &stats);
                 } else {
-                    maps::write_vma_line(&mut record, &layout, vma);
+                    maps::write_vma_line(&mut record, layout, vma);
                 }
                 (vma.start.0, vma.end.0)
             }

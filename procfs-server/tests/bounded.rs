@@ -177,12 +177,12 @@ impl AddressSpaceSource for Synthetic {
         })
     }
 
-    fn vmas(&mut self, _: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<SpaceLayout, SourceError> {
         let first = first_ending_above(from.0 / PAGE_SIZE);
         for i in (first..VMAS).take(max as usize) {
             out.push(vma(i));
         }
-        Ok(())
+        self.layout(pid)
     }
 
     fn pages(&mut self, _: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {

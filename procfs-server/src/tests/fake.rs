@@ -48,13 +48,13 @@ impl AddressSpaceSource for FakeSource {
         Ok(self.enter(pid)?.layout)
     }
 
-    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<SpaceLayout, SourceError> {
         let space = self.enter(pid)?;
         // As the pager's index: the first VMA ending above `from` (on a
         // deliberately unsorted list, wherever the search lands).
         let first = space.vmas.partition_point(|v| v.end <= from);
         out.extend(space.vmas.iter().skip(first).take(max as usize).cloned());
-        Ok(())
+        Ok(space.layout)
     }
 
     fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {

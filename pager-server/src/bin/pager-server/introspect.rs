@@ -113,6 +113,17 @@ pub(crate) fn read_space(
     done
 }
 
+/// The addresses procfs names `[heap]` and `[stack]` by, and the top.
+fn space_layout(space: &AddressSpace) -> SpaceLayout {
+    let l = space.layout;
+    SpaceLayout {
+        start_brk: VirtAddr(l.start_brk),
+        brk: VirtAddr(l.brk),
+        start_stack: VirtAddr(l.start_stack),
+        top: VirtAddr(space.top()),
+    }
+}
+
 /// Writes `data` at the start of the lease of the call being served.
 fn lend_back(data: &[u8]) -> Result<(), SourceError> {
     match libipc::sys::lease_write(0, data) {
@@ -128,21 +139,18 @@ impl Server {
             return Err(SourceError::Unavailable);
         }
         match request {
-            SourceRequest::Identity { pid } if pid == PAGER_PID => Ok(SourceReply::Identity(SYSTEM_IDENTITY)),
-            SourceRequest::Identity { pid } => self
-                .process(pid)
-                .map(|p| SourceReply::Identity(p.identity))
-                .ok_or(SourceError::NoSuchProcess),
+            SourceRequest::Identities { pids } => Ok(SourceReply::Identities(
+                pids.iter()
+                    .map(|&pid| match pid {
+                        PAGER_PID => Some(SYSTEM_IDENTITY),
+                        pid => self.process(pid).map(|p| p.identity),
+                    })
+                    .collect(),
+            )),
             SourceRequest::Layout { pid } => {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
-                let l = p.space.layout;
                 Ok(SourceReply::Layout {
-                    layout: SpaceLayout {
-                        start_brk: VirtAddr(l.start_brk),
-                        brk: VirtAddr(l.brk),
-                        start_stack: VirtAddr(l.start_stack),
-                        top: VirtAddr(p.space.top()),
-                    },
+                    layout: space_layout(&p.space),
                     vma_count: p.space.vmas().len() as u32,
                 })
             }
@@ -152,11 +160,13 @@ impl Server {
                 // `from`, then the leaves in order.
                 let vmas = p.space.vmas().ending_above(from.0).take(max as usize).map(vma_info);
                 let mut batch = vec![0u8; procfs::VMA_LEASE_BYTES];
-                let reply = procfs::encode_vma_batch(vmas, &mut batch);
-                if let SourceReply::Vmas { bytes, .. } = reply {
-                    lend_back(&batch[..bytes as usize])?;
-                }
-                Ok(reply)
+                let (count, bytes) = procfs::encode_vma_batch(vmas, &mut batch);
+                lend_back(&batch[..bytes as usize])?;
+                Ok(SourceReply::Vmas {
+                    count,
+                    bytes,
+                    layout: space_layout(&p.space),
+                })
             }
             SourceRequest::Pages {
                 pid,

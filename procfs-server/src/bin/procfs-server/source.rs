@@ -82,10 +82,12 @@ impl AddressSpaceSource for PagerSource {
         }
     }
 
-    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<SpaceLayout, SourceError> {
         match ask_with_lease(SourceRequest::Vmas { pid, from, max }, &mut self.lease)? {
-            SourceReply::Vmas { count, bytes } => {
-                decode_vma_batch(&self.lease, count, bytes, |vma| out.push(vma)).map_err(|_| SourceError::Unavailable)
+            SourceReply::Vmas { count, bytes, layout } => {
+                decode_vma_batch(&self.lease, count, bytes, |vma| out.push(vma))
+                    .map_err(|_| SourceError::Unavailable)?;
+                Ok(layout)
             }
             _ => Err(SourceError::Unavailable),
         }
