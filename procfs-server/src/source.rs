@@ -71,6 +71,8 @@ pub struct VmaWalk {
     /// Where the next batch starts: the first VMA ending above it.
     from: VirtAddr,
     per_batch: u32,
+    /// How many the next batch asks for: at most `per_batch`.
+    wanted: u32,
     previous_end: VirtAddr,
     batch: Vec<VmaInfo>,
     /// The layout that came with the latest batch.
@@ -88,12 +90,20 @@ impl VmaWalk {
             pid,
             from,
             per_batch,
+            wanted: per_batch,
             previous_end: VirtAddr(0),
             batch: Vec::with_capacity(per_batch as usize),
             layout: None,
             next: 0,
             exhausted: false,
         }
+    }
+
+    /// Asks the next batch (if one is needed) for at most `n` VMAs, at
+    /// least one: a reader that can only take a few more lines does not
+    /// make the pager encode a whole batch.
+    pub fn want(&mut self, n: u32) {
+        self.wanted = n.clamp(1, self.per_batch);
     }
 
     /// The next VMA, or `None` after the last. A batch that is out of
@@ -116,9 +126,10 @@ impl VmaWalk {
             }
             self.batch.clear();
             self.next = 0;
-            self.layout = Some(source.vmas(self.pid, self.from, self.per_batch, &mut self.batch)?);
+            let ask = self.wanted;
+            self.layout = Some(source.vmas(self.pid, self.from, ask, &mut self.batch)?);
             // A source sending more than asked is not believed past that.
-            self.batch.truncate(self.per_batch as usize);
+            self.batch.truncate(ask as usize);
             let Some(last) = self.batch.last() else {
                 self.exhausted = true;
                 return Ok(None);
@@ -307,6 +318,37 @@ mod tests {
             assert_eq!(walk_all(vmas(), 0x4000, per_batch), Ok(vec![0x8000]));
             assert_eq!(walk_all(vmas(), 0x9000, per_batch), Ok(vec![]));
         }
+    }
+
+    #[test]
+    fn a_walk_asks_for_what_is_wanted() {
+        let vmas: Vec<VmaInfo> = (1..=10).map(|i| vma(i * 0x1000, i * 0x1000 + 0x800 + 0x800)).collect();
+        let mut source = Scripted {
+            vmas,
+            pages: Vec::new(),
+            asked: 0,
+        };
+        let mut walk = VmaWalk::new(Pid(1), VirtAddr(0), 4);
+        // Two wanted: two per call until the hint changes; never above 4,
+        // never below 1.
+        walk.want(2);
+        let mut starts = Vec::new();
+        for _ in 0..4 {
+            starts.push(walk.next(&mut source).unwrap().unwrap().start.0);
+        }
+        assert_eq!(source.asked, 2);
+        walk.want(100);
+        for _ in 0..4 {
+            starts.push(walk.next(&mut source).unwrap().unwrap().start.0);
+        }
+        assert_eq!(source.asked, 3);
+        walk.want(0);
+        while let Some(v) = walk.next(&mut source).unwrap() {
+            starts.push(v.start.0);
+        }
+        assert_eq!(starts, (1..=10).map(|i| i * 0x1000).collect::<Vec<_>>());
+        // Two more VMAs one at a time, then the empty answer.
+        assert_eq!(source.asked, 6);
     }
 
     #[test]

@@ -36,6 +36,12 @@ use crate::{
 /// mapping with a long, escaped path, under 1.5 KiB) grows it once.
 pub const RECORD_CAPACITY: usize = 1024;
 
+/// The shortest record: a maps line of an anonymous VMA below 2^32 with no
+/// name (`00001000-00002000 ---p 00000000 00:00 0 \n`). A read with room
+/// for `r` more bytes after skipping `s` needs at most `(r + s) / 41 + 1`
+/// more VMAs, which bounds the batch it asks for.
+const SHORTEST_RECORD: usize = 41;
+
 /// Where a read of maps or smaps stands: at the record found from `addr`
 /// (the first VMA ending above it, or after the last VMA the vsyscall
 /// page's), with `skip` bytes of the file still to pass over from that
@@ -81,6 +87,8 @@ pub fn read_records(
     let mut record = Record::with_capacity(RECORD_CAPACITY);
     while out.room() > 0 {
         record.clear();
+        let needed = (out.room() as u64).saturating_add(at.skip) / SHORTEST_RECORD as u64 + 1;
+        walk.want(u32::try_from(needed).unwrap_or(u32::MAX));
         let (start, end) = match walk.next_in_layout(source)? {
             Some((vma, layout)) => {
                 if file == ProcFile::Smaps {

@@ -158,8 +158,11 @@ impl Server {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
                 // One O(log n) descent to the first VMA ending above
                 // `from`, then the leaves in order.
-                let vmas = p.space.vmas().ending_above(from.0).take(max as usize).map(vma_info);
-                let mut batch = vec![0u8; procfs::VMA_LEASE_BYTES];
+                let max = max.min(procfs::MAX_VMAS_PER_BATCH) as usize;
+                let vmas = p.space.vmas().ending_above(from.0).take(max).map(vma_info);
+                // Room for `max` of the largest records: a short read asks
+                // for a few VMAs and gets a small buffer.
+                let mut batch = vec![0u8; max * procfs::MAX_VMA_ENCODED];
                 let (count, bytes) = procfs::encode_vma_batch(vmas, &mut batch);
                 lend_back(&batch[..bytes as usize])?;
                 Ok(SourceReply::Vmas {
