@@ -8,7 +8,7 @@
 //! space. A line without a name keeps the trailing space after the inode,
 //! which common parsers require.
 
-use super::record::Record;
+use super::record::{Record, Scratch};
 
 /// Linux's `seq_setwidth(m, 25 + sizeof(void *) * 6 - 1)` on 64-bit.
 pub const NAME_PAD: usize = 72;
@@ -40,14 +40,21 @@ impl LineName for &str {
     }
 }
 
-/// Appends the line for `header` and `name`, newline included.
+/// The longest header: two 16-digit addresses, the permissions, a 16-digit
+/// offset, 8-digit device parts, a 20-digit inode and the separators.
+const MAX_HEADER: usize = 16 + 1 + 16 + 1 + 4 + 1 + 16 + 1 + 8 + 1 + 8 + 1 + 20 + 1;
+
+/// Appends the line for `header` and `name`, newline included. The header
+/// is put together on the stack and copied once: this is maps' per-VMA
+/// hot path.
 pub fn write_line(out: &mut Record, h: &LineHeader, name: Option<&dyn LineName>) {
-    let line_start = out.len();
-    out.hex(h.start, 8);
-    out.push_ascii(b"-");
-    out.hex(h.end, 8);
+    // The header and, for a line without a name, its newline.
+    let mut s = Scratch::<{ MAX_HEADER + 1 }>::new();
+    s.hex(h.start, 8);
+    s.ascii(b"-");
+    s.hex(h.end, 8);
     let flag = |on: bool, c: u8| if on { c } else { b'-' };
-    out.push_ascii(&[
+    s.ascii(&[
         b' ',
         flag(h.read, b'r'),
         flag(h.write, b'w'),
@@ -55,20 +62,28 @@ pub fn write_line(out: &mut Record, h: &LineHeader, name: Option<&dyn LineName>)
         if h.shared { b's' } else { b'p' },
         b' ',
     ]);
-    out.hex(h.offset, 8);
-    out.push_ascii(b" ");
-    out.hex(u64::from(h.dev_major), 2);
-    out.push_ascii(b":");
-    out.hex(u64::from(h.dev_minor), 2);
-    out.push_ascii(b" ");
-    out.dec(h.inode);
-    out.push_ascii(b" ");
-    if let Some(name) = name {
-        let written = out.len() - line_start;
-        out.spaces(NAME_PAD.saturating_sub(written) + 1);
-        name.write_name(out);
+    s.hex(h.offset, 8);
+    s.ascii(b" ");
+    s.hex(u64::from(h.dev_major), 2);
+    s.ascii(b":");
+    s.hex(u64::from(h.dev_minor), 2);
+    s.ascii(b" ");
+    s.dec(h.inode);
+    s.ascii(b" ");
+    let header = s.as_bytes();
+    match name {
+        Some(name) => {
+            out.push_ascii(header);
+            out.spaces(NAME_PAD.saturating_sub(header.len()) + 1);
+            name.write_name(out);
+            out.push_ascii(b"\n");
+        }
+        None => {
+            // One copy for the whole line.
+            s.ascii(b"\n");
+            out.push_ascii(s.as_bytes());
+        }
     }
-    out.push_ascii(b"\n");
 }
 
 #[cfg(test)]
@@ -141,6 +156,25 @@ mod tests {
         let prefix = "7ffff7dd3000-7ffff7df9000 r-xs 123456789000 103:abcde 18446744073709551615 ";
         assert!(prefix.len() >= NAME_PAD);
         assert_eq!(out, format!("{prefix} /x\n"));
+    }
+
+    #[test]
+    fn the_longest_header_fits() {
+        let h = LineHeader {
+            start: u64::MAX,
+            end: u64::MAX,
+            read: true,
+            write: true,
+            exec: true,
+            shared: true,
+            offset: u64::MAX,
+            dev_major: u32::MAX,
+            dev_minor: u32::MAX,
+            inode: u64::MAX,
+        };
+        let expected = format!("{0:x}-{0:x} rwxs {0:x} {1:x}:{1:x} {0} \n", u64::MAX, u32::MAX);
+        assert_eq!(expected.len(), MAX_HEADER + 1);
+        assert_eq!(line(&h, None), expected);
     }
 
     #[test]

@@ -68,22 +68,11 @@ impl Record {
     }
 
     /// `value` in lower-case hex, zero-padded to at least `width` digits
-    /// (`{:0width$x}`).
+    /// (`{:0width$x}`, `width` at most 20).
     pub fn hex(&mut self, value: u64, width: usize) {
-        let mut digits = [b'0'; MAX_DIGITS];
-        let mut at = MAX_DIGITS;
-        let mut v = value;
-        loop {
-            at -= 1;
-            digits[at] = b"0123456789abcdef"[(v & 0xf) as usize];
-            v >>= 4;
-            if v == 0 {
-                break;
-            }
-        }
-        let width = width.min(MAX_DIGITS);
-        let from = at.min(MAX_DIGITS - width);
-        self.bytes.extend_from_slice(&digits[from..]);
+        let mut s = Scratch::<MAX_DIGITS>::new();
+        s.hex(value, width);
+        self.push_ascii(s.as_bytes());
     }
 
     /// `value` in decimal (`{}`).
@@ -92,24 +81,94 @@ impl Record {
     }
 
     /// `value` in decimal, right-aligned in at least `width` columns with
-    /// spaces (`{:>width$}`).
+    /// spaces (`{:>width$}`, `width` at most 20).
     pub fn dec_right(&mut self, value: u64, width: usize) {
-        let mut digits = [b' '; MAX_DIGITS];
-        let mut at = MAX_DIGITS;
-        let mut v = value;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
+        let mut s = Scratch::<MAX_DIGITS>::new();
+        s.dec_right(value, width);
+        self.push_ascii(s.as_bytes());
+    }
+}
+
+/// A fixed buffer on the stack that a short piece of a record (a line's
+/// header, a value line) is put together in, so the record grows by one
+/// copy per piece rather than one per field. Holds ASCII only; whatever
+/// would not fit in `N` bytes is left out, so callers size `N` for their
+/// longest piece (tested).
+pub struct Scratch<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for Scratch<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Scratch<N> {
+    pub const fn new() -> Scratch<N> {
+        Scratch { bytes: [0; N], len: 0 }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The next `n` bytes, or `None` when they would not fit.
+    fn take(&mut self, n: usize) -> Option<&mut [u8]> {
+        let at = self.len;
+        let slot = self.bytes.get_mut(at..at + n)?;
+        self.len = at + n;
+        Some(slot)
+    }
+
+    /// Appends ASCII bytes (the formatters' literals).
+    pub fn ascii(&mut self, bytes: &[u8]) {
+        debug_assert!(bytes.is_ascii());
+        if let Some(slot) = self.take(bytes.len()) {
+            slot.copy_from_slice(bytes);
+        }
+    }
+
+    /// `value` in lower-case hex, zero-padded to at least `width` digits.
+    pub fn hex(&mut self, value: u64, width: usize) {
+        // Significant digits: at least one.
+        let digits = ((u64::BITS - (value | 1).leading_zeros()).div_ceil(4)) as usize;
+        let n = digits.max(width.min(MAX_DIGITS));
+        if let Some(slot) = self.take(n) {
+            let (pad, slot) = slot.split_at_mut(n - digits);
+            pad.fill(b'0');
+            let mut v = value;
+            for d in slot.iter_mut().rev() {
+                *d = b"0123456789abcdef"[(v & 0xf) as usize];
+                v >>= 4;
             }
         }
-        let len = MAX_DIGITS - at;
-        if width > len {
-            self.spaces(width - len);
+    }
+
+    /// `value` in decimal, right-aligned in at least `width` columns.
+    pub fn dec_right(&mut self, value: u64, width: usize) {
+        let mut digits = 1;
+        let mut rest = value / 10;
+        while rest != 0 {
+            digits += 1;
+            rest /= 10;
         }
-        self.bytes.extend_from_slice(&digits[at..]);
+        let n = digits.max(width.min(MAX_DIGITS));
+        if let Some(slot) = self.take(n) {
+            let (pad, slot) = slot.split_at_mut(n - digits);
+            pad.fill(b' ');
+            let mut v = value;
+            for d in slot.iter_mut().rev() {
+                *d = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+    }
+
+    /// `value` in decimal.
+    pub fn dec(&mut self, value: u64) {
+        self.dec_right(value, 0);
     }
 }
 
@@ -159,7 +218,11 @@ mod tests {
                     format!("{v:0w$x}", w = width.min(20)),
                     "{v} {width}"
                 );
-                assert_eq!(text(|r| r.dec_right(v, width)), format!("{v:>width$}"), "{v} {width}");
+                assert_eq!(
+                    text(|r| r.dec_right(v, width)),
+                    format!("{v:>w$}", w = width.min(20)),
+                    "{v} {width}"
+                );
             }
             assert_eq!(text(|r| r.dec(v)), format!("{v}"));
         }
@@ -174,6 +237,12 @@ mod tests {
             let _ = write!(r, "{}", 5);
         });
         assert_eq!(s, "a-  5");
+        // A scratch buffer leaves out what does not fit.
+        let mut small = Scratch::<4>::new();
+        small.ascii(b"ab");
+        small.hex(0x123, 0);
+        small.dec(7);
+        assert_eq!(small.as_bytes(), b"ab7");
         let mut r = Record::with_capacity(4);
         assert!(r.is_empty());
         r.push_str("xyz");
