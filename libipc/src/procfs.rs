@@ -645,6 +645,41 @@ pub fn encode_vma_batch<V: core::borrow::Borrow<VmaInfo>>(
     (count, used as u32)
 }
 
+/// [`encode_vma_batch`] through a small buffer: records are put together
+/// in `chunk` (at least [`MAX_VMA_ENCODED`] bytes) and handed to `send`
+/// with their offset in the lease whenever the next would not fit, and at
+/// the end, so the sender needs no buffer the size of a whole batch.
+/// Returns the answer's `count` and `bytes`, or `send`'s error.
+pub fn send_vma_batch<V: core::borrow::Borrow<VmaInfo>, E>(
+    vmas: impl IntoIterator<Item = V>,
+    chunk: &mut [u8],
+    mut send: impl FnMut(u64, &[u8]) -> Result<(), E>,
+) -> Result<(u32, u32), E> {
+    let (mut count, mut sent, mut staged) = (0u32, 0usize, 0usize);
+    for vma in vmas.into_iter().take(MAX_VMAS_PER_BATCH as usize) {
+        let n = match VmaRecord::encode(vma.borrow(), &mut chunk[staged..]) {
+            Some(n) => n,
+            // A chunk too small for even one record ends the batch.
+            None if staged == 0 => break,
+            None => {
+                send(sent as u64, &chunk[..staged])?;
+                sent += staged;
+                staged = 0;
+                let Some(n) = VmaRecord::encode(vma.borrow(), chunk) else {
+                    break;
+                };
+                n
+            }
+        };
+        staged += n;
+        count += 1;
+    }
+    if staged > 0 {
+        send(sent as u64, &chunk[..staged])?;
+    }
+    Ok((count, (sent + staged) as u32))
+}
+
 /// Decodes the batch a [`SourceReply::Vmas`] answer describes from the
 /// lease's contents, handing each VMA to `each` in order. A batch that is
 /// not exactly `count` VMAs filling `bytes`, or holds more than
@@ -914,6 +949,33 @@ mod tests {
         let reply = encode_vma_batch(core::iter::repeat_n(largest_vma(), 5), &mut lease);
         assert_eq!(reply, (2, 2 * MAX_VMA_ENCODED as u32));
         assert_eq!(encode_vma_batch(core::iter::empty::<VmaInfo>(), &mut lease), (0, 0));
+    }
+
+    #[test]
+    fn a_batch_sent_in_chunks_equals_one_encoded_whole() {
+        let vmas: std::vec::Vec<VmaInfo> = (0..100).map(|i| shapes()[i % 5].clone()).collect();
+        let mut whole = [0u8; VMA_LEASE_BYTES];
+        let expected = encode_vma_batch(&vmas, &mut whole);
+        let mut lease = [0u8; VMA_LEASE_BYTES];
+        let mut chunk = [0u8; MAX_VMA_ENCODED + 100];
+        let mut sends = 0;
+        let got = send_vma_batch(&vmas, &mut chunk, |at, bytes| {
+            sends += 1;
+            lease[at as usize..at as usize + bytes.len()].copy_from_slice(bytes);
+            Ok::<(), ()>(())
+        });
+        assert_eq!(got, Ok(expected));
+        assert_eq!(lease[..expected.1 as usize], whole[..expected.1 as usize]);
+        assert!(sends > 1);
+        // The sender's error stops the batch; a chunk too small for one
+        // record sends nothing.
+        assert_eq!(send_vma_batch(&vmas, &mut chunk, |_, _| Err(7)), Err(7));
+        let mut tiny = [0u8; VMA_RECORD_HEADER - 1];
+        assert_eq!(send_vma_batch(&vmas, &mut tiny, |_, _| Err(7)), Ok((0, 0)));
+        assert_eq!(
+            send_vma_batch(core::iter::empty::<VmaInfo>(), &mut chunk, |_, _| Err(7)),
+            Ok((0, 0))
+        );
     }
 
     #[test]

@@ -6,8 +6,6 @@
 //! O(log n) lookup in the VMA index per batch of up to 64, written into the
 //! buffer the procfs server lent with its call.
 
-use alloc::vec;
-
 use libipc::{
     procfs::{
         self, Backing as FileBacking, FileRef, PageFlags, PageFrame, PageInfo, Sharing, SourceError, SourceReply,
@@ -124,9 +122,12 @@ fn space_layout(space: &AddressSpace) -> SpaceLayout {
     }
 }
 
-/// Writes `data` at the start of the lease of the call being served.
-fn lend_back(data: &[u8]) -> Result<(), SourceError> {
-    match libipc::sys::lease_write(0, data) {
+/// Bytes of VMA records staged per copy into procfs's lease.
+const VMA_CHUNK: usize = 4096;
+
+/// Writes `data` at `offset` in the lease of the call being served.
+fn lend_back(offset: u64, data: &[u8]) -> Result<(), SourceError> {
+    match libipc::sys::lease_write(offset, data) {
         Ok(n) if n == data.len() => Ok(()),
         _ => Err(SourceError::Unavailable),
     }
@@ -160,11 +161,10 @@ impl Server {
                 // `from`, then the leaves in order.
                 let max = max.min(procfs::MAX_VMAS_PER_BATCH) as usize;
                 let vmas = p.space.vmas().ending_above(from.0).take(max).map(vma_info);
-                // Room for `max` of the largest records: a short read asks
-                // for a few VMAs and gets a small buffer.
-                let mut batch = vec![0u8; max * procfs::MAX_VMA_ENCODED];
-                let (count, bytes) = procfs::encode_vma_batch(vmas, &mut batch);
-                lend_back(&batch[..bytes as usize])?;
+                // Records go into the lease a page at a time (an anonymous
+                // VMA's is 48 bytes): no buffer the size of a whole batch.
+                let mut chunk = [0u8; VMA_CHUNK];
+                let (count, bytes) = procfs::send_vma_batch(vmas, &mut chunk, lend_back)?;
                 Ok(SourceReply::Vmas {
                     count,
                     bytes,
