@@ -30,9 +30,13 @@
 //! tests), one [`io::LEASE_CHUNK`] at a time.
 //!
 //! The server asks the pager ([`libipc::procfs::SourceRequest`]; the
-//! protocol table is in [`libipc::procfs`]) for the layout, for VMAs in
-//! batches by address (up to 64 per call, through a lease the server lends
-//! the pager), for pages in batches of 12, and for memory in pieces.
+//! protocol table is in [`libipc::procfs`]) for the identities of a
+//! request's parties (caller, client, target: one call), for VMAs in
+//! batches by address with the layout (up to 64 per call, and no more than
+//! the read has room to show, as fixed-layout records in a lease the server
+//! lends the pager), for the layout alone (pagemap), for pages in batches
+//! of 12, and for memory in pieces. A maps read is thus two pager calls
+//! plus one per further batch.
 //!
 //! # Memory and cost
 //!
