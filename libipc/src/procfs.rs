@@ -34,7 +34,7 @@
 //! |---|---|---|
 //! | `Identities { pids }` | `Identities(..)` | who each process runs as (`None`: no such process), in order: a request's parties (caller, client, target) in one call |
 //! | `Layout { pid }` | `Layout { layout, vma_count }` | O(1): brk, start_brk, start_stack |
-//! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes, layout }` | the layout (so a maps or smaps read needs no `Layout` call) and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
+//! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes, layout, last }` | the layout (so a maps or smaps read needs no `Layout` call), whether these are the last VMAs (so a walk to the end needs no empty answer), and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
 //! | `Pages { pid, start_vpn, end_vpn }` | `Pages(..)` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_REPLY`]; a full batch means "ask again after the last" |
 //! | `ReadMem { pid, addr, len }` | `Data(..)` | at most [`MAX_INLINE_DATA`], within one VMA |
 //! | `WriteMem { pid, addr, data }` | `Written(n)` | within one VMA |
@@ -406,7 +406,7 @@ pub enum SourceRequest {
     /// above `from`, at most `max` (and [`MAX_VMAS_PER_BATCH`]), written
     /// into the writable lease sent with the call ([`encode_vma_batch`]).
     /// Fewer than `max` does not mean there are no more: ask again from the
-    /// last one's end until the answer is empty.
+    /// last one's end until the answer is empty or says it is the `last`.
     Vmas { pid: Pid, from: VirtAddr, max: u32 },
     /// Resident or swapped pages with `vpn` in `[start_vpn, end_vpn)`: the
     /// lowest ones, in order, at most [`MAX_PAGES_PER_REPLY`]; a full batch
@@ -435,11 +435,12 @@ pub enum SourceReply {
         vma_count: u32,
     },
     /// `count` VMAs in the first `bytes` bytes of the lease, and the
-    /// process's layout.
+    /// process's layout; `last`: no VMA follows them (no need to ask again).
     Vmas {
         count: u32,
         bytes: u32,
         layout: SpaceLayout,
+        last: bool,
     },
     Pages(Vec<PageInfo, MAX_PAGES_PER_REPLY>),
     Data(Vec<u8, MAX_INLINE_DATA>),
@@ -795,6 +796,7 @@ mod tests {
                 start_stack: VirtAddr(u64::MAX),
                 top: VirtAddr(u64::MAX),
             },
+            last: true,
         }));
         let identity = Identity {
             user_rid: u32::MAX,

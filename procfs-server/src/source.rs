@@ -21,6 +21,16 @@ use libipc::{
 /// bounds it.
 pub type PageBatch = heapless::Vec<PageInfo, MAX_PAGES_PER_REPLY>;
 
+/// What comes with a batch of VMAs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchInfo {
+    /// The addresses `[heap]` and `[stack]` are named by, and the top.
+    pub layout: SpaceLayout,
+    /// No VMA follows the batch: the walk asks no more (a source may
+    /// always say `false`, at the cost of one empty answer).
+    pub last: bool,
+}
+
 /// What the procfs server needs from the pager. Called only after the
 /// access check passed.
 pub trait AddressSpaceSource {
@@ -30,9 +40,9 @@ pub trait AddressSpaceSource {
     /// Appends to `out` (empty) up to `max` VMAs of `pid` in address order,
     /// starting with the first whose end is above `from`, and returns the
     /// layout (as [`AddressSpaceSource::layout`]), so a maps or smaps read
-    /// asks one question, not two. Fewer than `max` is allowed; none means
-    /// no VMA ends above `from`.
-    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<SpaceLayout, SourceError>;
+    /// asks one question, not two, and whether these are the last. Fewer
+    /// than `max` is allowed; none means no VMA ends above `from`.
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError>;
 
     /// Fills `out` (empty) with the lowest resident or swapped pages with
     /// `vpn` in `[start_vpn, end_vpn)`; pages not returned are holes. A full
@@ -127,7 +137,9 @@ impl VmaWalk {
             self.batch.clear();
             self.next = 0;
             let ask = self.wanted;
-            self.layout = Some(source.vmas(self.pid, self.from, ask, &mut self.batch)?);
+            let info = source.vmas(self.pid, self.from, ask, &mut self.batch)?;
+            self.layout = Some(info.layout);
+            self.exhausted = info.last;
             // A source sending more than asked is not believed past that.
             self.batch.truncate(ask as usize);
             let Some(last) = self.batch.last() else {
@@ -258,6 +270,8 @@ mod tests {
         vmas: Vec<VmaInfo>,
         pages: Vec<PageInfo>,
         asked: usize,
+        /// Whether it says which batch is the last.
+        says_last: bool,
     }
 
     impl AddressSpaceSource for Scripted {
@@ -265,17 +279,14 @@ mod tests {
             Ok(layout())
         }
 
-        fn vmas(
-            &mut self,
-            _: Pid,
-            from: VirtAddr,
-            max: u32,
-            out: &mut Vec<VmaInfo>,
-        ) -> Result<SpaceLayout, SourceError> {
+        fn vmas(&mut self, _: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
             self.asked += 1;
             let i = self.vmas.partition_point(|v| v.end <= from);
             out.extend(self.vmas.iter().skip(i).take(max as usize).cloned());
-            Ok(layout())
+            Ok(BatchInfo {
+                layout: layout(),
+                last: self.says_last && i + out.len() == self.vmas.len(),
+            })
         }
 
         fn pages(&mut self, _: Pid, _: u64, _: u64, out: &mut PageBatch) -> Result<(), SourceError> {
@@ -299,6 +310,7 @@ mod tests {
             vmas,
             pages: Vec::new(),
             asked: 0,
+            says_last: false,
         };
         let mut walk = VmaWalk::new(Pid(1), VirtAddr(from), per_batch);
         let mut starts = Vec::new();
@@ -327,6 +339,7 @@ mod tests {
             vmas,
             pages: Vec::new(),
             asked: 0,
+            says_last: false,
         };
         let mut walk = VmaWalk::new(Pid(1), VirtAddr(0), 4);
         // Two wanted: two per call until the hint changes; never above 4,
@@ -349,6 +362,24 @@ mod tests {
         assert_eq!(starts, (1..=10).map(|i| i * 0x1000).collect::<Vec<_>>());
         // Two more VMAs one at a time, then the empty answer.
         assert_eq!(source.asked, 6);
+    }
+
+    #[test]
+    fn a_batch_said_to_be_the_last_ends_the_walk() {
+        for (says_last, asked) in [(false, 3), (true, 2)] {
+            let mut source = Scripted {
+                vmas: (1..=4).map(|i| vma(i * 0x1000, i * 0x1000 + 0x1000)).collect(),
+                pages: Vec::new(),
+                asked: 0,
+                says_last,
+            };
+            let mut walk = VmaWalk::new(Pid(1), VirtAddr(0), 2);
+            let mut seen = 0;
+            while walk.next(&mut source).unwrap().is_some() {
+                seen += 1;
+            }
+            assert_eq!((seen, source.asked), (4, asked), "says_last {says_last}");
+        }
     }
 
     #[test]
@@ -387,15 +418,12 @@ mod tests {
             fn layout(&mut self, _: Pid) -> Result<SpaceLayout, SourceError> {
                 Ok(layout())
             }
-            fn vmas(
-                &mut self,
-                _: Pid,
-                _: VirtAddr,
-                _: u32,
-                out: &mut Vec<VmaInfo>,
-            ) -> Result<SpaceLayout, SourceError> {
+            fn vmas(&mut self, _: Pid, _: VirtAddr, _: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
                 out.push(vma(0x1000, 0x3000));
-                Ok(layout())
+                Ok(BatchInfo {
+                    layout: layout(),
+                    last: false,
+                })
             }
             fn pages(&mut self, _: Pid, _: u64, _: u64, _: &mut PageBatch) -> Result<(), SourceError> {
                 Ok(())
@@ -431,6 +459,7 @@ mod tests {
             vmas: Vec::new(),
             pages: pages.clone(),
             asked: 0,
+            says_last: false,
         };
         let mut seen = Vec::new();
         for_each_page(&mut source, Pid(1), 2, 50, |p| seen.push(p.vpn)).unwrap();
@@ -443,6 +472,7 @@ mod tests {
             vmas: Vec::new(),
             pages,
             asked: 0,
+            says_last: false,
         };
         let mut seen = Vec::new();
         for_each_page(&mut source, Pid(1), 0, 50, |p| seen.push(p.vpn)).unwrap();

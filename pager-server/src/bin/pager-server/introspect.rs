@@ -160,15 +160,20 @@ impl Server {
                 // One O(log n) descent to the first VMA ending above
                 // `from`, then the leaves in order.
                 let max = max.min(procfs::MAX_VMAS_PER_BATCH) as usize;
-                let vmas = p.space.vmas().ending_above(from.0).take(max).map(vma_info);
+                let mut following = p.space.vmas().ending_above(from.0).peekable();
+                let mut taken = 0usize;
+                let vmas = following.by_ref().take(max).inspect(|_| taken += 1).map(vma_info);
                 // Records go into the lease a page at a time (an anonymous
                 // VMA's is 48 bytes): no buffer the size of a whole batch.
                 let mut chunk = [0u8; VMA_CHUNK];
                 let (count, bytes) = procfs::send_vma_batch(vmas, &mut chunk, lend_back)?;
+                // The last only if every VMA taken was sent and none follows.
+                let last = count as usize == taken && following.peek().is_none();
                 Ok(SourceReply::Vmas {
                     count,
                     bytes,
                     layout: space_layout(&p.space),
+                    last,
                 })
             }
             SourceRequest::Pages {
