@@ -95,18 +95,32 @@ impl VmaWalk {
     /// A walk from the first VMA of `pid` whose end is above `from`,
     /// asking for `per_batch` VMAs at a time (at least one).
     pub fn new(pid: Pid, from: VirtAddr, per_batch: u32) -> VmaWalk {
+        VmaWalk::reusing(pid, from, per_batch, Vec::new())
+    }
+
+    /// [`VmaWalk::new`] holding its batches in `batch` (emptied), a buffer
+    /// kept from an earlier walk ([`VmaWalk::into_batch`]): a server
+    /// reusing it allocates nothing per request.
+    pub fn reusing(pid: Pid, from: VirtAddr, per_batch: u32, mut batch: Vec<VmaInfo>) -> VmaWalk {
         let per_batch = per_batch.max(1);
+        batch.clear();
+        batch.reserve(per_batch as usize);
         VmaWalk {
             pid,
             from,
             per_batch,
             wanted: per_batch,
             previous_end: VirtAddr(0),
-            batch: Vec::with_capacity(per_batch as usize),
+            batch,
             layout: None,
             next: 0,
             exhausted: false,
         }
+    }
+
+    /// The batch buffer, for the next walk to reuse.
+    pub fn into_batch(self) -> Vec<VmaInfo> {
+        self.batch
     }
 
     /// Asks the next batch (if one is needed) for at most `n` VMAs, at

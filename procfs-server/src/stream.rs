@@ -15,8 +15,10 @@
 //!   lease chunk), asking only about the VMAs and pages in the window.
 //! - mem moves its bytes VMA by VMA, chunk by chunk (see [`crate::mem`]).
 
+use alloc::vec::Vec;
+
 use libipc::{
-    procfs::{Error, MAX_VMAS_PER_BATCH, ProcFile},
+    procfs::{Error, MAX_VMAS_PER_BATCH, ProcFile, VmaInfo},
     types::{PAGE_SIZE, Pid, VirtAddr},
 };
 
@@ -73,6 +75,16 @@ fn stats_of(
     })
 }
 
+/// The buffers a maps or smaps read works in, kept by the server from one
+/// request to the next: allocating them per request was a measurable part
+/// of a short read's cost. Their sizes stay bounded (a batch of VMAs, one
+/// record).
+#[derive(Debug, Default)]
+pub struct Buffers {
+    batch: Vec<VmaInfo>,
+    record: Record,
+}
+
 /// Streams maps or smaps (`file`) of `pid` from `at` into `out` until it
 /// is full or the file ends; returns where the next read continues.
 pub fn read_records(
@@ -80,11 +92,32 @@ pub fn read_records(
     pid: Pid,
     file: ProcFile,
     vsyscall: VsyscallMode,
+    at: Position,
+    out: &mut Output<'_>,
+    buffers: &mut Buffers,
+) -> Result<Position, Error> {
+    let batch = core::mem::take(&mut buffers.batch);
+    let mut walk = VmaWalk::reusing(pid, VirtAddr(at.addr), MAX_VMAS_PER_BATCH, batch);
+    if buffers.record.is_empty() {
+        buffers.record.reserve(RECORD_CAPACITY);
+    }
+    let result = stream_records(source, pid, file, vsyscall, at, out, &mut walk, &mut buffers.record);
+    buffers.batch = walk.into_batch();
+    result
+}
+
+/// [`read_records`] with its buffers.
+#[allow(clippy::too_many_arguments, reason = "the read's parameters and its two buffers")]
+fn stream_records(
+    source: &mut impl AddressSpaceSource,
+    pid: Pid,
+    file: ProcFile,
+    vsyscall: VsyscallMode,
     mut at: Position,
     out: &mut Output<'_>,
+    walk: &mut VmaWalk,
+    record: &mut Record,
 ) -> Result<Position, Error> {
-    let mut walk = VmaWalk::new(pid, VirtAddr(at.addr), MAX_VMAS_PER_BATCH);
-    let mut record = Record::with_capacity(RECORD_CAPACITY);
     while out.room() > 0 {
         record.clear();
         let needed = (out.room() as u64).saturating_add(at.skip) / SHORTEST_RECORD as u64 + 1;
@@ -94,17 +127,17 @@ pub fn read_records(
                 if file == ProcFile::Smaps {
                     let mut stats = MemStats::default();
                     stats_of(source, pid, vma, &mut stats)?;
-                    smaps::write_vma_record(&mut record, layout, vma, &stats);
+                    smaps::write_vma_record(record, layout, vma, &stats);
                 } else {
-                    maps::write_vma_line(&mut record, layout, vma);
+                    maps::write_vma_line(record, layout, vma);
                 }
                 (vma.start.0, vma.end.0)
             }
             None if at.addr < VSYSCALL_END => {
                 if file == ProcFile::Smaps {
-                    smaps::write_vsyscall_record(&mut record, vsyscall);
+                    smaps::write_vsyscall_record(record, vsyscall);
                 } else {
-                    maps::write_vsyscall_line(&mut record, vsyscall);
+                    maps::write_vsyscall_line(record, vsyscall);
                 }
                 (VSYSCALL_START, VSYSCALL_END)
             }

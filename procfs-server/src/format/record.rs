@@ -30,6 +30,11 @@ impl Record {
         }
     }
 
+    /// Room for `additional` more bytes.
+    pub fn reserve(&mut self, additional: usize) {
+        self.bytes.reserve(additional);
+    }
+
     pub fn clear(&mut self) {
         self.bytes.clear();
     }
