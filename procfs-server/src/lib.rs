@@ -43,9 +43,12 @@
 //! A request holds at most [`MAX_REQUEST_HEAP`] bytes of heap (32 KiB),
 //! whatever the target's VMA and page counts and the read's length: one
 //! batch of VMAs, one record (a maps line or an smaps block) being
-//! formatted, and one lease chunk; the server binary adds one buffer of
-//! [`libipc::procfs::VMA_LEASE_BYTES`] for the pager's batches, allocated
-//! once. Files are produced as Linux's seq_file produces them
+//! formatted, and one lease chunk. The batch, the record and the chunk are
+//! the server's, kept from one request to the next
+//! ([`stream::Buffers`]) so a short read allocates nothing; the server
+//! binary adds one buffer of [`libipc::procfs::VMA_LEASE_BYTES`] for the
+//! pager's batches, allocated once. Files are produced as Linux's seq_file
+//! produces them
 //! ([`stream`]): record by record, skipping the bytes before the offset,
 //! straight into the caller's buffer or lease. A read that continues where
 //! the same reader's previous read of the file ended resumes from a cursor
