@@ -385,7 +385,7 @@ mod tests {
             let m = r.to_short().expect("has a short form");
             assert_eq!(Request::from_short(&m), Some(r));
         }
-        let source = Request::Source(Box::new(crate::procfs::SourceRequest::Identity {
+        let source = Request::Source(Box::new(crate::procfs::SourceRequest::Layout {
             pid: crate::types::Pid(1),
         }));
         assert_eq!(source.to_short(), None);

@@ -32,9 +32,9 @@
 //!
 //! | request | reply | notes |
 //! |---|---|---|
-//! | `Identity { pid }` | `Identity(..)` | who the process runs as |
+//! | `Identities { pids }` | `Identities(..)` | who each process runs as (`None`: no such process), in order: a request's parties (caller, client, target) in one call |
 //! | `Layout { pid }` | `Layout { layout, vma_count }` | O(1): brk, start_brk, start_stack |
-//! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes }` | the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), postcard-encoded back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
+//! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes, layout, last }` | the layout (so a maps or smaps read needs no `Layout` call), whether these are the last VMAs (so a walk to the end needs no empty answer), and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
 //! | `Pages { pid, start_vpn, end_vpn }` | `Pages(..)` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_REPLY`]; a full batch means "ask again after the last" |
 //! | `ReadMem { pid, addr, len }` | `Data(..)` | at most [`MAX_INLINE_DATA`], within one VMA |
 //! | `WriteMem { pid, addr, data }` | `Written(n)` | within one VMA |
@@ -45,13 +45,15 @@
 //! off. The batch goes through a lease because one [`VmaInfo`] can take up
 //! to [`MAX_VMA_ENCODED`] bytes: a 512-byte message would hold as few as one,
 //! the lease holds [`MAX_VMAS_PER_BATCH`] of the largest, so a walk of `n`
-//! VMAs is about `n / 64` calls whatever their names.
+//! VMAs is about `n / 64` calls whatever their names. In the lease each VMA
+//! is a fixed-layout [`VmaRecord`] (48 bytes, then its path and name only
+//! when it has them), not postcard: the VMAs are maps' per-line cost.
 
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    codec::{self, DecodeError},
+    codec::DecodeError,
     types::{Pid, Prot, VirtAddr},
 };
 
@@ -67,6 +69,10 @@ pub const MAX_PATH: usize = 128;
 /// Longest anonymous-mapping name: Linux's `ANON_VMA_NAME_MAX_LEN`.
 pub const MAX_ANON_NAME: usize = 80;
 
+/// The most processes one [`SourceRequest::Identities`] names: a request's
+/// caller, the client it acts for, and its target.
+pub const MAX_PARTIES: usize = 3;
+
 /// How many pages one [`SourceReply::Pages`] batch carries; keeps the reply
 /// within [`crate::MAX_MESSAGE`] for the largest encodings.
 pub const MAX_PAGES_PER_REPLY: usize = 12;
@@ -77,10 +83,9 @@ pub const MAX_PAGES_PER_REPLY: usize = 12;
 /// batch stays a few tens of KiB.
 pub const MAX_VMAS_PER_BATCH: u32 = 64;
 
-/// The most bytes one [`VmaInfo`] takes encoded: a file mapping with a
-/// [`MAX_PATH`] path and a [`MAX_ANON_NAME`] name, every number at its
-/// widest varint (tested).
-pub const MAX_VMA_ENCODED: usize = 266;
+/// The most bytes one [`VmaInfo`] takes as a [`VmaRecord`]: the header, a
+/// [`MAX_PATH`] path and a [`MAX_ANON_NAME`] name (tested).
+pub const MAX_VMA_ENCODED: usize = VMA_RECORD_HEADER + MAX_PATH + MAX_ANON_NAME;
 
 /// The lease a [`SourceRequest::Vmas`] call lends: a full batch of the
 /// largest VMAs always fits.
@@ -392,15 +397,16 @@ pub struct PageInfo {
 )]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceRequest {
-    /// Who the process runs as, as its launcher assigned it.
-    Identity { pid: Pid },
+    /// Who each process runs as, as its launcher assigned it: the parties
+    /// of one request in one call.
+    Identities { pids: Vec<Pid, MAX_PARTIES> },
     /// The layout and the number of VMAs.
     Layout { pid: Pid },
     /// The VMAs of `pid` in address order, from the first whose end is
     /// above `from`, at most `max` (and [`MAX_VMAS_PER_BATCH`]), written
     /// into the writable lease sent with the call ([`encode_vma_batch`]).
     /// Fewer than `max` does not mean there are no more: ask again from the
-    /// last one's end until the answer is empty.
+    /// last one's end until the answer is empty or says it is the `last`.
     Vmas { pid: Pid, from: VirtAddr, max: u32 },
     /// Resident or swapped pages with `vpn` in `[start_vpn, end_vpn)`: the
     /// lowest ones, in order, at most [`MAX_PAGES_PER_REPLY`]; a full batch
@@ -422,15 +428,19 @@ pub enum SourceRequest {
 /// The pager's answer to a [`SourceRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceReply {
-    Identity(Identity),
+    /// In the order asked; `None`: the pager runs no such process.
+    Identities(Vec<Option<Identity>, MAX_PARTIES>),
     Layout {
         layout: SpaceLayout,
         vma_count: u32,
     },
-    /// `count` VMAs in the first `bytes` bytes of the lease.
+    /// `count` VMAs in the first `bytes` bytes of the lease, and the
+    /// process's layout; `last`: no VMA follows them (no need to ask again).
     Vmas {
         count: u32,
         bytes: u32,
+        layout: SpaceLayout,
+        last: bool,
     },
     Pages(Vec<PageInfo, MAX_PAGES_PER_REPLY>),
     Data(Vec<u8, MAX_INLINE_DATA>),
@@ -440,23 +450,235 @@ pub enum SourceReply {
     },
 }
 
-/// Writes `vmas` back to back into `lease` (the contents of a
-/// [`SourceRequest::Vmas`] lease): at most [`MAX_VMAS_PER_BATCH`], stopping
-/// before the first that does not fit. Returns the answer to send.
-pub fn encode_vma_batch(vmas: impl IntoIterator<Item = VmaInfo>, lease: &mut [u8]) -> SourceReply {
+/// The fixed part of one VMA in a [`SourceRequest::Vmas`] lease, little
+/// endian: start, end, page offset and inode (8 bytes each), the device's
+/// major and minor (4 each), then one byte each for the protection, the
+/// [`VmaRecord`] flag bits, the label kind, the special mapping, the
+/// path's length and the anonymous name's length, and two zero bytes. The
+/// path's and the name's bytes follow, only when present: a record is one
+/// copy of fixed fields, not a serializer's walk of a structure, and an
+/// anonymous VMA (most of a large process) takes only this header.
+///
+/// A field added to [`VmaInfo`] goes in here too: a flag in
+/// [`VmaRecord`]'s spare bits, or a new field (with a new size).
+pub const VMA_RECORD_HEADER: usize = 48;
+
+/// The flag bits and codes of a VMA record (see [`VMA_RECORD_HEADER`]).
+pub struct VmaRecord;
+
+impl VmaRecord {
+    /// MAP_SHARED.
+    pub const SHARED: u8 = 1 << 0;
+    /// [`VmaInfo::grows_down`].
+    pub const GROWS_DOWN: u8 = 1 << 1;
+    /// A file mapping: the file fields and the path are meaningful.
+    pub const FILE: u8 = 1 << 2;
+    /// Every flag defined: other bits are refused.
+    pub const ALL: u8 = Self::SHARED | Self::GROWS_DOWN | Self::FILE;
+
+    const LABEL_NONE: u8 = 0;
+    const LABEL_SPECIAL: u8 = 1;
+    const LABEL_ANON_NAME: u8 = 2;
+
+    const fn special_code(s: SpecialMapping) -> u8 {
+        match s {
+            SpecialMapping::Vdso => 0,
+            SpecialMapping::Vvar => 1,
+            SpecialMapping::VvarVclock => 2,
+        }
+    }
+
+    fn special(code: u8) -> Result<SpecialMapping, DecodeError> {
+        match code {
+            0 => Ok(SpecialMapping::Vdso),
+            1 => Ok(SpecialMapping::Vvar),
+            2 => Ok(SpecialMapping::VvarVclock),
+            _ => Err(DecodeError::Malformed),
+        }
+    }
+
+    /// Writes `vma` at the start of `out`; its length, or `None` if it does
+    /// not fit.
+    pub fn encode(vma: &VmaInfo, out: &mut [u8]) -> Option<usize> {
+        let (file, path): (Option<&FileRef>, &[u8]) = match &vma.backing {
+            Backing::File(f) => (Some(f), f.path.as_bytes()),
+            Backing::Anonymous => (None, &[]),
+        };
+        let (label, special, name): (u8, u8, &[u8]) = match &vma.label {
+            VmaLabel::None => (Self::LABEL_NONE, 0, &[]),
+            VmaLabel::Special(s) => (Self::LABEL_SPECIAL, Self::special_code(*s), &[]),
+            VmaLabel::AnonName(n) => (Self::LABEL_ANON_NAME, 0, n.as_bytes()),
+        };
+        let len = VMA_RECORD_HEADER + path.len() + name.len();
+        let out = out.get_mut(..len)?;
+        let mut flags = 0;
+        if vma.sharing == Sharing::Shared {
+            flags |= Self::SHARED;
+        }
+        if vma.grows_down {
+            flags |= Self::GROWS_DOWN;
+        }
+        if file.is_some() {
+            flags |= Self::FILE;
+        }
+        let (page_offset, inode, major, minor) =
+            file.map_or((0, 0, 0, 0), |f| (f.page_offset, f.inode, f.dev_major, f.dev_minor));
+        out[0..8].copy_from_slice(&vma.start.0.to_le_bytes());
+        out[8..16].copy_from_slice(&vma.end.0.to_le_bytes());
+        out[16..24].copy_from_slice(&page_offset.to_le_bytes());
+        out[24..32].copy_from_slice(&inode.to_le_bytes());
+        out[32..36].copy_from_slice(&major.to_le_bytes());
+        out[36..40].copy_from_slice(&minor.to_le_bytes());
+        // The heapless strings bound both lengths below 256.
+        out[40..VMA_RECORD_HEADER].copy_from_slice(&[
+            vma.prot.0,
+            flags,
+            label,
+            special,
+            path.len() as u8,
+            name.len() as u8,
+            0,
+            0,
+        ]);
+        out[VMA_RECORD_HEADER..VMA_RECORD_HEADER + path.len()].copy_from_slice(path);
+        out[VMA_RECORD_HEADER + path.len()..].copy_from_slice(name);
+        Some(len)
+    }
+
+    /// Reads the record at the start of `bytes`: the VMA and the bytes
+    /// after it. Unknown flags, codes or reserved bytes, lengths past
+    /// [`MAX_PATH`] or [`MAX_ANON_NAME`], text that is not UTF-8 and a path
+    /// on an anonymous VMA are [`DecodeError::Malformed`].
+    pub fn decode(bytes: &[u8]) -> Result<(VmaInfo, &[u8]), DecodeError> {
+        let header = bytes.get(..VMA_RECORD_HEADER).ok_or(DecodeError::Truncated)?;
+        let u64_at = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&header[at..at + 8]);
+            u64::from_le_bytes(b)
+        };
+        let u32_at = |at: usize| {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&header[at..at + 4]);
+            u32::from_le_bytes(b)
+        };
+        let [prot, flags, label, special, path_len, name_len, r0, r1] = [
+            header[40], header[41], header[42], header[43], header[44], header[45], header[46], header[47],
+        ];
+        let (path_len, name_len) = (usize::from(path_len), usize::from(name_len));
+        let is_file = flags & Self::FILE != 0;
+        if flags & !Self::ALL != 0
+            || r0 != 0
+            || r1 != 0
+            || path_len > MAX_PATH
+            || name_len > MAX_ANON_NAME
+            || (!is_file && path_len != 0)
+            || (label != Self::LABEL_ANON_NAME && name_len != 0)
+        {
+            return Err(DecodeError::Malformed);
+        }
+        let end = VMA_RECORD_HEADER + path_len + name_len;
+        let body = bytes.get(VMA_RECORD_HEADER..end).ok_or(DecodeError::Truncated)?;
+        let backing = if is_file {
+            let mut path = String::new();
+            // At most MAX_PATH bytes: checked above.
+            path.push_str(utf8(&body[..path_len])?)
+                .map_err(|_| DecodeError::Malformed)?;
+            Backing::File(FileRef {
+                path,
+                dev_major: u32_at(32),
+                dev_minor: u32_at(36),
+                inode: u64_at(24),
+                page_offset: u64_at(16),
+            })
+        } else {
+            Backing::Anonymous
+        };
+        let label = match label {
+            Self::LABEL_NONE => VmaLabel::None,
+            Self::LABEL_SPECIAL => VmaLabel::Special(Self::special(special)?),
+            Self::LABEL_ANON_NAME => {
+                let mut name = String::new();
+                name.push_str(utf8(&body[path_len..])?)
+                    .map_err(|_| DecodeError::Malformed)?;
+                VmaLabel::AnonName(name)
+            }
+            _ => return Err(DecodeError::Malformed),
+        };
+        let vma = VmaInfo {
+            start: VirtAddr(u64_at(0)),
+            end: VirtAddr(u64_at(8)),
+            prot: Prot(prot),
+            sharing: if flags & Self::SHARED != 0 {
+                Sharing::Shared
+            } else {
+                Sharing::Private
+            },
+            backing,
+            grows_down: flags & Self::GROWS_DOWN != 0,
+            label,
+        };
+        Ok((vma, &bytes[end..]))
+    }
+}
+
+/// `bytes` as text, or [`DecodeError::Malformed`].
+fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
+    core::str::from_utf8(bytes).map_err(|_| DecodeError::Malformed)
+}
+
+/// Writes `vmas` back to back into `lease` as [`VmaRecord`]s (the contents
+/// of a [`SourceRequest::Vmas`] lease): at most [`MAX_VMAS_PER_BATCH`],
+/// stopping before the first that does not fit. Returns the count and the
+/// bytes used: the answer's `count` and `bytes`.
+pub fn encode_vma_batch<V: core::borrow::Borrow<VmaInfo>>(
+    vmas: impl IntoIterator<Item = V>,
+    lease: &mut [u8],
+) -> (u32, u32) {
     let mut count = 0u32;
     let mut used = 0usize;
     for vma in vmas.into_iter().take(MAX_VMAS_PER_BATCH as usize) {
-        let Ok(n) = codec::encode(&vma, &mut lease[used..]) else {
+        let Some(n) = VmaRecord::encode(vma.borrow(), &mut lease[used..]) else {
             break;
         };
         used += n;
         count += 1;
     }
-    SourceReply::Vmas {
-        count,
-        bytes: used as u32,
+    (count, used as u32)
+}
+
+/// [`encode_vma_batch`] through a small buffer: records are put together
+/// in `chunk` (at least [`MAX_VMA_ENCODED`] bytes) and handed to `send`
+/// with their offset in the lease whenever the next would not fit, and at
+/// the end, so the sender needs no buffer the size of a whole batch.
+/// Returns the answer's `count` and `bytes`, or `send`'s error.
+pub fn send_vma_batch<V: core::borrow::Borrow<VmaInfo>, E>(
+    vmas: impl IntoIterator<Item = V>,
+    chunk: &mut [u8],
+    mut send: impl FnMut(u64, &[u8]) -> Result<(), E>,
+) -> Result<(u32, u32), E> {
+    let (mut count, mut sent, mut staged) = (0u32, 0usize, 0usize);
+    for vma in vmas.into_iter().take(MAX_VMAS_PER_BATCH as usize) {
+        let n = match VmaRecord::encode(vma.borrow(), &mut chunk[staged..]) {
+            Some(n) => n,
+            // A chunk too small for even one record ends the batch.
+            None if staged == 0 => break,
+            None => {
+                send(sent as u64, &chunk[..staged])?;
+                sent += staged;
+                staged = 0;
+                let Some(n) = VmaRecord::encode(vma.borrow(), chunk) else {
+                    break;
+                };
+                n
+            }
+        };
+        staged += n;
+        count += 1;
     }
+    if staged > 0 {
+        send(sent as u64, &chunk[..staged])?;
+    }
+    Ok((count, (sent + staged) as u32))
 }
 
 /// Decodes the batch a [`SourceReply::Vmas`] answer describes from the
@@ -474,7 +696,7 @@ pub fn decode_vma_batch(
     }
     let mut rest = lease.get(..bytes as usize).ok_or(DecodeError::Truncated)?;
     for _ in 0..count {
-        let (vma, after) = codec::decode_prefix::<VmaInfo>(rest)?;
+        let (vma, after) = VmaRecord::decode(rest)?;
         each(vma);
         rest = after;
     }
@@ -568,7 +790,25 @@ mod tests {
         fits::<SourceResponse>(&Ok(SourceReply::Vmas {
             count: u32::MAX,
             bytes: u32::MAX,
+            layout: SpaceLayout {
+                start_brk: VirtAddr(u64::MAX),
+                brk: VirtAddr(u64::MAX),
+                start_stack: VirtAddr(u64::MAX),
+                top: VirtAddr(u64::MAX),
+            },
+            last: true,
         }));
+        let identity = Identity {
+            user_rid: u32::MAX,
+            integrity: u16::MAX,
+            privileges: u8::MAX,
+        };
+        fits::<SourceResponse>(&Ok(SourceReply::Identities(
+            Vec::from_slice(&[Some(identity); MAX_PARTIES]).unwrap(),
+        )));
+        fits::<SourceRequest>(&SourceRequest::Identities {
+            pids: Vec::from_slice(&[Pid(u32::MAX); MAX_PARTIES]).unwrap(),
+        });
         fits::<SourceRequest>(&SourceRequest::Vmas {
             pid: Pid(u32::MAX),
             from: VirtAddr(u64::MAX),
@@ -597,16 +837,104 @@ mod tests {
 
     #[test]
     fn the_largest_vma_takes_max_vma_encoded_bytes() {
-        assert_eq!(fits(&largest_vma()), MAX_VMA_ENCODED);
+        let mut out = [0u8; MAX_VMA_ENCODED + 1];
+        assert_eq!(VmaRecord::encode(&largest_vma(), &mut out), Some(MAX_VMA_ENCODED));
+        assert_eq!(VmaRecord::encode(&largest_vma(), &mut out[..MAX_VMA_ENCODED - 1]), None);
+    }
+
+    /// VMAs of every shape: anonymous ones take just the header.
+    fn shapes() -> [VmaInfo; 5] {
+        let anon = VmaInfo {
+            start: VirtAddr(0x1000),
+            end: VirtAddr(0x3000),
+            prot: Prot(3),
+            sharing: Sharing::Private,
+            backing: Backing::Anonymous,
+            grows_down: false,
+            label: VmaLabel::None,
+        };
+        let mut stack = anon.clone();
+        stack.grows_down = true;
+        let mut vvar = anon.clone();
+        vvar.label = VmaLabel::Special(SpecialMapping::VvarVclock);
+        let mut named = anon.clone();
+        named.sharing = Sharing::Shared;
+        named.label = VmaLabel::AnonName("buf\né".try_into().unwrap());
+        let mut file = anon.clone();
+        file.backing = Backing::File(FileRef {
+            path: "/bin/a".try_into().unwrap(),
+            dev_major: 8,
+            dev_minor: 1,
+            inode: 77,
+            page_offset: 3,
+        });
+        [anon, stack, vvar, named, file]
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let mut buf = [0u8; MAX_VMA_ENCODED + 3];
+        for vma in shapes().into_iter().chain([largest_vma()]) {
+            let n = VmaRecord::encode(&vma, &mut buf).unwrap();
+            buf[n..n + 3].copy_from_slice(b"abc");
+            assert_eq!(
+                VmaRecord::decode(&buf[..n + 3]),
+                Ok((vma.clone(), &b"abc"[..])),
+                "{vma:?}"
+            );
+        }
+        assert_eq!(VmaRecord::encode(&shapes()[0], &mut buf), Some(VMA_RECORD_HEADER));
+        for special in [SpecialMapping::Vdso, SpecialMapping::Vvar, SpecialMapping::VvarVclock] {
+            let mut vma = shapes()[0].clone();
+            vma.label = VmaLabel::Special(special);
+            VmaRecord::encode(&vma, &mut buf).unwrap();
+            assert_eq!(VmaRecord::decode(&buf).map(|(v, _)| v), Ok(vma));
+        }
+    }
+
+    #[test]
+    fn malformed_records_are_refused() {
+        let mut good = [0u8; MAX_VMA_ENCODED];
+        let n = VmaRecord::encode(&shapes()[4], &mut good).unwrap();
+        let bad = |at: usize, value: u8| {
+            let mut b = good;
+            b[at] = value;
+            VmaRecord::decode(&b[..n]).map(|_| ())
+        };
+        assert_eq!(bad(41, 0x80), Err(DecodeError::Malformed), "unknown flag");
+        assert_eq!(bad(42, 9), Err(DecodeError::Malformed), "unknown label");
+        assert_eq!(bad(46, 1), Err(DecodeError::Malformed), "reserved byte");
+        assert_eq!(bad(47, 1), Err(DecodeError::Malformed), "reserved byte");
+        assert_eq!(bad(44, MAX_PATH as u8 + 1), Err(DecodeError::Malformed), "long path");
+        assert_eq!(
+            bad(45, MAX_ANON_NAME as u8 + 1),
+            Err(DecodeError::Malformed),
+            "long name"
+        );
+        assert_eq!(bad(41, 0), Err(DecodeError::Malformed), "a path without a file");
+        assert_eq!(bad(45, 1), Err(DecodeError::Malformed), "a name without the label");
+        assert_eq!(bad(VMA_RECORD_HEADER, 0xff), Err(DecodeError::Malformed), "not UTF-8");
+        assert_eq!(bad(44, 7), Err(DecodeError::Truncated), "path past the end");
+        assert_eq!(
+            VmaRecord::decode(&good[..VMA_RECORD_HEADER - 1]).map(|_| ()),
+            Err(DecodeError::Truncated)
+        );
+        // A special mapping code that does not exist.
+        let mut vvar = [0u8; VMA_RECORD_HEADER];
+        VmaRecord::encode(&shapes()[2], &mut vvar).unwrap();
+        vvar[43] = 3;
+        assert_eq!(VmaRecord::decode(&vvar).map(|_| ()), Err(DecodeError::Malformed));
+        // A name that is not UTF-8.
+        let mut named = [0u8; MAX_VMA_ENCODED];
+        let n = VmaRecord::encode(&shapes()[3], &mut named).unwrap();
+        named[n - 1] = 0xff;
+        assert_eq!(VmaRecord::decode(&named[..n]).map(|_| ()), Err(DecodeError::Malformed));
     }
 
     #[test]
     fn a_full_batch_of_the_largest_vmas_fits_the_lease() {
         let mut lease = [0u8; VMA_LEASE_BYTES];
-        let reply = encode_vma_batch(core::iter::repeat_n(largest_vma(), 100), &mut lease);
-        let SourceReply::Vmas { count, bytes } = reply else {
-            panic!("{reply:?}")
-        };
+        let (count, bytes) = encode_vma_batch(core::iter::repeat_n(largest_vma(), 100), &mut lease);
         assert_eq!((count, bytes as usize), (MAX_VMAS_PER_BATCH, VMA_LEASE_BYTES));
         let mut seen = 0;
         decode_vma_batch(&lease, count, bytes, |v| {
@@ -621,26 +949,41 @@ mod tests {
     fn a_batch_stops_before_the_first_vma_that_does_not_fit() {
         let mut lease = [0u8; MAX_VMA_ENCODED * 2 + 10];
         let reply = encode_vma_batch(core::iter::repeat_n(largest_vma(), 5), &mut lease);
+        assert_eq!(reply, (2, 2 * MAX_VMA_ENCODED as u32));
+        assert_eq!(encode_vma_batch(core::iter::empty::<VmaInfo>(), &mut lease), (0, 0));
+    }
+
+    #[test]
+    fn a_batch_sent_in_chunks_equals_one_encoded_whole() {
+        let vmas: std::vec::Vec<VmaInfo> = (0..100).map(|i| shapes()[i % 5].clone()).collect();
+        let mut whole = [0u8; VMA_LEASE_BYTES];
+        let expected = encode_vma_batch(&vmas, &mut whole);
+        let mut lease = [0u8; VMA_LEASE_BYTES];
+        let mut chunk = [0u8; MAX_VMA_ENCODED + 100];
+        let mut sends = 0;
+        let got = send_vma_batch(&vmas, &mut chunk, |at, bytes| {
+            sends += 1;
+            lease[at as usize..at as usize + bytes.len()].copy_from_slice(bytes);
+            Ok::<(), ()>(())
+        });
+        assert_eq!(got, Ok(expected));
+        assert_eq!(lease[..expected.1 as usize], whole[..expected.1 as usize]);
+        assert!(sends > 1);
+        // The sender's error stops the batch; a chunk too small for one
+        // record sends nothing.
+        assert_eq!(send_vma_batch(&vmas, &mut chunk, |_, _| Err(7)), Err(7));
+        let mut tiny = [0u8; VMA_RECORD_HEADER - 1];
+        assert_eq!(send_vma_batch(&vmas, &mut tiny, |_, _| Err(7)), Ok((0, 0)));
         assert_eq!(
-            reply,
-            SourceReply::Vmas {
-                count: 2,
-                bytes: 2 * MAX_VMA_ENCODED as u32
-            }
-        );
-        assert_eq!(
-            encode_vma_batch(core::iter::empty(), &mut lease),
-            SourceReply::Vmas { count: 0, bytes: 0 }
+            send_vma_batch(core::iter::empty::<VmaInfo>(), &mut chunk, |_, _| Err(7)),
+            Ok((0, 0))
         );
     }
 
     #[test]
     fn inconsistent_batches_are_refused() {
         let mut lease = [0u8; 3 * MAX_VMA_ENCODED];
-        let SourceReply::Vmas { count, bytes } = encode_vma_batch(core::iter::repeat_n(largest_vma(), 3), &mut lease)
-        else {
-            unreachable!()
-        };
+        let (count, bytes) = encode_vma_batch(core::iter::repeat_n(largest_vma(), 3), &mut lease);
         let decode = |count, bytes| decode_vma_batch(&lease, count, bytes, |_| {});
         assert_eq!(decode(count, bytes), Ok(()));
         assert_eq!(decode(count - 1, bytes), Err(DecodeError::TrailingBytes));

@@ -74,7 +74,7 @@ enum Dest<'a> {
     Buffer(&'a mut [u8]),
     Lease {
         lease: &'a mut dyn Lease,
-        chunk: Box<[u8]>,
+        chunk: &'a mut [u8],
         /// Bytes in `chunk` not yet copied into the lease.
         staged: usize,
     },
@@ -90,12 +90,16 @@ impl<'a> Output<'a> {
         }
     }
 
-    /// Into `lease` from its start, up to `len` bytes, a chunk at a time.
-    pub fn lease(lease: &'a mut dyn Lease, len: usize) -> Output<'a> {
+    /// Into `lease` from its start, up to `len` bytes, a chunk at a time,
+    /// staged in `chunk` (the server's, reused: up to [`LEASE_CHUNK`] of it
+    /// is used; one too small for a byte fails a read that has bytes to
+    /// copy, as a lease that is too small does).
+    pub fn lease(lease: &'a mut dyn Lease, len: usize, chunk: &'a mut [u8]) -> Output<'a> {
+        let staging = LEASE_CHUNK.min(len).min(chunk.len());
         Output {
             dest: Dest::Lease {
                 lease,
-                chunk: vec![0u8; LEASE_CHUNK.min(len)].into_boxed_slice(),
+                chunk: &mut chunk[..staging],
                 staged: 0,
             },
             limit: len,
@@ -123,6 +127,10 @@ impl<'a> Output<'a> {
         match &mut self.dest {
             Dest::Buffer(buf) => Ok(&mut buf[done..done + want]),
             Dest::Lease { lease, chunk, staged } => {
+                if chunk.is_empty() && want > 0 {
+                    // No staging room: nothing could ever be copied.
+                    return Err(Error::InvalidArgument);
+                }
                 if *staged == chunk.len() {
                     flush(&mut **lease, chunk, staged, done)?;
                 }
@@ -278,7 +286,8 @@ mod tests {
             copies: 0,
         };
         let data: Vec<u8> = (0..3 * LEASE_CHUNK).map(|i| i as u8).collect();
-        let mut out = Output::lease(&mut lease, 2 * LEASE_CHUNK + 10);
+        let mut chunk = [0u8; LEASE_CHUNK + 1];
+        let mut out = Output::lease(&mut lease, 2 * LEASE_CHUNK + 10, &mut chunk);
         for line in data.chunks(77) {
             out.put(line).unwrap();
         }
@@ -308,12 +317,16 @@ mod tests {
             bytes: vec![0; 4],
             copies: 0,
         };
-        let mut out = Output::lease(&mut lease, 100);
+        let mut chunk = [0u8; LEASE_CHUNK];
+        let mut out = Output::lease(&mut lease, 100, &mut chunk);
         assert_eq!(out.put(b"more than four"), Ok(14));
         assert_eq!(out.finish(), Err(Error::InvalidArgument));
-        let mut empty = Output::lease(&mut lease, 0);
+        let mut empty = Output::lease(&mut lease, 0, &mut chunk);
         assert_eq!(empty.put(b"x"), Ok(0));
         assert_eq!(empty.finish(), Ok(0));
+        // No staging room at all fails the read rather than returning less.
+        let mut none = Output::lease(&mut lease, 4, &mut []);
+        assert_eq!(none.put(b"x"), Err(Error::InvalidArgument));
     }
 
     #[test]

@@ -30,18 +30,25 @@
 //! tests), one [`io::LEASE_CHUNK`] at a time.
 //!
 //! The server asks the pager ([`libipc::procfs::SourceRequest`]; the
-//! protocol table is in [`libipc::procfs`]) for the layout, for VMAs in
-//! batches by address (up to 64 per call, through a lease the server lends
-//! the pager), for pages in batches of 12, and for memory in pieces.
+//! protocol table is in [`libipc::procfs`]) for the identities of a
+//! request's parties (caller, client, target: one call), for VMAs in
+//! batches by address with the layout (up to 64 per call, and no more than
+//! the read has room to show, as fixed-layout records in a lease the server
+//! lends the pager), for the layout alone (pagemap), for pages in batches
+//! of 12, and for memory in pieces. A maps read is thus two pager calls
+//! plus one per further batch.
 //!
 //! # Memory and cost
 //!
 //! A request holds at most [`MAX_REQUEST_HEAP`] bytes of heap (32 KiB),
 //! whatever the target's VMA and page counts and the read's length: one
 //! batch of VMAs, one record (a maps line or an smaps block) being
-//! formatted, and one lease chunk; the server binary adds one buffer of
-//! [`libipc::procfs::VMA_LEASE_BYTES`] for the pager's batches, allocated
-//! once. Files are produced as Linux's seq_file produces them
+//! formatted, and one lease chunk. The batch, the record and the chunk are
+//! the server's, kept from one request to the next
+//! ([`stream::Buffers`]) so a short read allocates nothing; the server
+//! binary adds one buffer of [`libipc::procfs::VMA_LEASE_BYTES`] for the
+//! pager's batches, allocated once. Files are produced as Linux's seq_file
+//! produces them
 //! ([`stream`]): record by record, skipping the bytes before the offset,
 //! straight into the caller's buffer or lease. A read that continues where
 //! the same reader's previous read of the file ended resumes from a cursor

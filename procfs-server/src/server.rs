@@ -17,6 +17,8 @@
 //!    the same reader's previous one resumes from its cursor
 //!    ([`crate::cursor`]), which is consulted only here, after the check.
 
+use alloc::{boxed::Box, vec};
+
 use libipc::{
     codec::{self, EncodeError},
     procfs::{Error, MAX_INLINE_DATA, MAX_LEASED, PidSelector, ProcFile, Reply, Request, Response},
@@ -29,7 +31,7 @@ use crate::{
     cursor::{CursorKey, Cursors, Resume},
     files::{Operation, required_access, shows_frames},
     format::VsyscallMode,
-    io::{Input, Output},
+    io::{Input, LEASE_CHUNK, Output},
     mem,
     processes::ProcessTable,
     source::AddressSpaceSource,
@@ -67,6 +69,10 @@ pub struct Server<S> {
     source: S,
     config: Config,
     cursors: Cursors,
+    /// Reused from request to request (see [`stream::Buffers`]): the
+    /// maps and smaps buffers, and where leased output is staged.
+    buffers: stream::Buffers,
+    staging: Box<[u8]>,
 }
 
 impl<S: AddressSpaceSource> Server<S> {
@@ -76,6 +82,8 @@ impl<S: AddressSpaceSource> Server<S> {
             source,
             config,
             cursors: Cursors::new(),
+            buffers: stream::Buffers::default(),
+            staging: vec![0u8; LEASE_CHUNK].into_boxed_slice(),
         }
     }
 
@@ -159,7 +167,15 @@ impl<S: AddressSpaceSource> Server<S> {
                     Some(Resume::Records(at)) => at,
                     _ => Position::from_offset(offset),
                 };
-                let next = stream::read_records(&mut self.source, pid, file, self.config.vsyscall, at, &mut out);
+                let next = stream::read_records(
+                    &mut self.source,
+                    pid,
+                    file,
+                    self.config.vsyscall,
+                    at,
+                    &mut out,
+                    &mut self.buffers,
+                );
                 Some(Resume::Records(self.unless_failed(key, next)?))
             }
             ProcFile::SmapsRollup => {
@@ -260,9 +276,12 @@ impl<S: AddressSpaceSource> Server<S> {
     pub fn handle_leased(&mut self, sender: Sender, request: &Request, lease: &mut dyn Lease) -> Response {
         match *request {
             Request::ReadLeased { pid, file, offset, len } => {
-                let out = Output::lease(lease, leased_len(len)?);
-                let n = self.read_to(sender, pid, file, offset, out)?;
-                Ok(Reply::Leased(n as u64))
+                let len = leased_len(len)?;
+                // Lent to the output for the call, then kept for the next.
+                let mut staging = core::mem::take(&mut self.staging);
+                let read = self.read_to(sender, pid, file, offset, Output::lease(lease, len, &mut staging));
+                self.staging = staging;
+                Ok(Reply::Leased(read? as u64))
             }
             Request::WriteLeased { pid, file, offset, len } => {
                 let input = Input::lease(lease, leased_len(len)?);

@@ -21,16 +21,28 @@ use libipc::{
 /// bounds it.
 pub type PageBatch = heapless::Vec<PageInfo, MAX_PAGES_PER_REPLY>;
 
+/// What comes with a batch of VMAs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchInfo {
+    /// The addresses `[heap]` and `[stack]` are named by, and the top.
+    pub layout: SpaceLayout,
+    /// No VMA follows the batch: the walk asks no more (a source may
+    /// always say `false`, at the cost of one empty answer).
+    pub last: bool,
+}
+
 /// What the procfs server needs from the pager. Called only after the
 /// access check passed.
 pub trait AddressSpaceSource {
-    /// The addresses `[heap]` and `[stack]` are named by.
+    /// The addresses `[heap]` and `[stack]` are named by, and the top.
     fn layout(&mut self, pid: Pid) -> Result<SpaceLayout, SourceError>;
 
     /// Appends to `out` (empty) up to `max` VMAs of `pid` in address order,
-    /// starting with the first whose end is above `from`. Fewer than `max`
-    /// is allowed; none means no VMA ends above `from`.
-    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError>;
+    /// starting with the first whose end is above `from`, and returns the
+    /// layout (as [`AddressSpaceSource::layout`]), so a maps or smaps read
+    /// asks one question, not two, and whether these are the last. Fewer
+    /// than `max` is allowed; none means no VMA ends above `from`.
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError>;
 
     /// Fills `out` (empty) with the lowest resident or swapped pages with
     /// `vpn` in `[start_vpn, end_vpn)`; pages not returned are holes. A full
@@ -69,8 +81,12 @@ pub struct VmaWalk {
     /// Where the next batch starts: the first VMA ending above it.
     from: VirtAddr,
     per_batch: u32,
+    /// How many the next batch asks for: at most `per_batch`.
+    wanted: u32,
     previous_end: VirtAddr,
     batch: Vec<VmaInfo>,
+    /// The layout that came with the latest batch.
+    layout: Option<SpaceLayout>,
     next: usize,
     exhausted: bool,
 }
@@ -79,16 +95,39 @@ impl VmaWalk {
     /// A walk from the first VMA of `pid` whose end is above `from`,
     /// asking for `per_batch` VMAs at a time (at least one).
     pub fn new(pid: Pid, from: VirtAddr, per_batch: u32) -> VmaWalk {
+        VmaWalk::reusing(pid, from, per_batch, Vec::new())
+    }
+
+    /// [`VmaWalk::new`] holding its batches in `batch` (emptied), a buffer
+    /// kept from an earlier walk ([`VmaWalk::into_batch`]): a server
+    /// reusing it allocates nothing per request.
+    pub fn reusing(pid: Pid, from: VirtAddr, per_batch: u32, mut batch: Vec<VmaInfo>) -> VmaWalk {
         let per_batch = per_batch.max(1);
+        batch.clear();
+        batch.reserve(per_batch as usize);
         VmaWalk {
             pid,
             from,
             per_batch,
+            wanted: per_batch,
             previous_end: VirtAddr(0),
-            batch: Vec::with_capacity(per_batch as usize),
+            batch,
+            layout: None,
             next: 0,
             exhausted: false,
         }
+    }
+
+    /// The batch buffer, for the next walk to reuse.
+    pub fn into_batch(self) -> Vec<VmaInfo> {
+        self.batch
+    }
+
+    /// Asks the next batch (if one is needed) for at most `n` VMAs, at
+    /// least one: a reader that can only take a few more lines does not
+    /// make the pager encode a whole batch.
+    pub fn want(&mut self, n: u32) {
+        self.wanted = n.clamp(1, self.per_batch);
     }
 
     /// The next VMA, or `None` after the last. A batch that is out of
@@ -96,15 +135,27 @@ impl VmaWalk {
     /// [`Error::Unavailable`]: every batch ends strictly higher than the
     /// one before, so a walk always ends.
     pub fn next(&mut self, source: &mut impl AddressSpaceSource) -> Result<Option<&VmaInfo>, Error> {
+        Ok(self.next_in_layout(source)?.map(|(vma, _)| vma))
+    }
+
+    /// [`VmaWalk::next`] with the layout that came with its batch (the
+    /// addresses its name depends on).
+    pub fn next_in_layout(
+        &mut self,
+        source: &mut impl AddressSpaceSource,
+    ) -> Result<Option<(&VmaInfo, &SpaceLayout)>, Error> {
         if self.next == self.batch.len() {
             if self.exhausted {
                 return Ok(None);
             }
             self.batch.clear();
             self.next = 0;
-            source.vmas(self.pid, self.from, self.per_batch, &mut self.batch)?;
+            let ask = self.wanted;
+            let info = source.vmas(self.pid, self.from, ask, &mut self.batch)?;
+            self.layout = Some(info.layout);
+            self.exhausted = info.last;
             // A source sending more than asked is not believed past that.
-            self.batch.truncate(self.per_batch as usize);
+            self.batch.truncate(ask as usize);
             let Some(last) = self.batch.last() else {
                 self.exhausted = true;
                 return Ok(None);
@@ -120,7 +171,8 @@ impl VmaWalk {
         }
         let vma = &self.batch[self.next];
         self.next += 1;
-        Ok(Some(vma))
+        // A batch always comes with its layout.
+        Ok(self.layout.as_ref().map(|layout| (vma, layout)))
     }
 }
 
@@ -232,6 +284,8 @@ mod tests {
         vmas: Vec<VmaInfo>,
         pages: Vec<PageInfo>,
         asked: usize,
+        /// Whether it says which batch is the last.
+        says_last: bool,
     }
 
     impl AddressSpaceSource for Scripted {
@@ -239,11 +293,14 @@ mod tests {
             Ok(layout())
         }
 
-        fn vmas(&mut self, _: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+        fn vmas(&mut self, _: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
             self.asked += 1;
             let i = self.vmas.partition_point(|v| v.end <= from);
             out.extend(self.vmas.iter().skip(i).take(max as usize).cloned());
-            Ok(())
+            Ok(BatchInfo {
+                layout: layout(),
+                last: self.says_last && i + out.len() == self.vmas.len(),
+            })
         }
 
         fn pages(&mut self, _: Pid, _: u64, _: u64, out: &mut PageBatch) -> Result<(), SourceError> {
@@ -267,6 +324,7 @@ mod tests {
             vmas,
             pages: Vec::new(),
             asked: 0,
+            says_last: false,
         };
         let mut walk = VmaWalk::new(Pid(1), VirtAddr(from), per_batch);
         let mut starts = Vec::new();
@@ -285,6 +343,56 @@ mod tests {
             assert_eq!(walk_all(vmas(), 0x3000, per_batch), Ok(vec![0x3000, 0x8000]));
             assert_eq!(walk_all(vmas(), 0x4000, per_batch), Ok(vec![0x8000]));
             assert_eq!(walk_all(vmas(), 0x9000, per_batch), Ok(vec![]));
+        }
+    }
+
+    #[test]
+    fn a_walk_asks_for_what_is_wanted() {
+        let vmas: Vec<VmaInfo> = (1..=10).map(|i| vma(i * 0x1000, i * 0x1000 + 0x800 + 0x800)).collect();
+        let mut source = Scripted {
+            vmas,
+            pages: Vec::new(),
+            asked: 0,
+            says_last: false,
+        };
+        let mut walk = VmaWalk::new(Pid(1), VirtAddr(0), 4);
+        // Two wanted: two per call until the hint changes; never above 4,
+        // never below 1.
+        walk.want(2);
+        let mut starts = Vec::new();
+        for _ in 0..4 {
+            starts.push(walk.next(&mut source).unwrap().unwrap().start.0);
+        }
+        assert_eq!(source.asked, 2);
+        walk.want(100);
+        for _ in 0..4 {
+            starts.push(walk.next(&mut source).unwrap().unwrap().start.0);
+        }
+        assert_eq!(source.asked, 3);
+        walk.want(0);
+        while let Some(v) = walk.next(&mut source).unwrap() {
+            starts.push(v.start.0);
+        }
+        assert_eq!(starts, (1..=10).map(|i| i * 0x1000).collect::<Vec<_>>());
+        // Two more VMAs one at a time, then the empty answer.
+        assert_eq!(source.asked, 6);
+    }
+
+    #[test]
+    fn a_batch_said_to_be_the_last_ends_the_walk() {
+        for (says_last, asked) in [(false, 3), (true, 2)] {
+            let mut source = Scripted {
+                vmas: (1..=4).map(|i| vma(i * 0x1000, i * 0x1000 + 0x1000)).collect(),
+                pages: Vec::new(),
+                asked: 0,
+                says_last,
+            };
+            let mut walk = VmaWalk::new(Pid(1), VirtAddr(0), 2);
+            let mut seen = 0;
+            while walk.next(&mut source).unwrap().is_some() {
+                seen += 1;
+            }
+            assert_eq!((seen, source.asked), (4, asked), "says_last {says_last}");
         }
     }
 
@@ -324,9 +432,12 @@ mod tests {
             fn layout(&mut self, _: Pid) -> Result<SpaceLayout, SourceError> {
                 Ok(layout())
             }
-            fn vmas(&mut self, _: Pid, _: VirtAddr, _: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+            fn vmas(&mut self, _: Pid, _: VirtAddr, _: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
                 out.push(vma(0x1000, 0x3000));
-                Ok(())
+                Ok(BatchInfo {
+                    layout: layout(),
+                    last: false,
+                })
             }
             fn pages(&mut self, _: Pid, _: u64, _: u64, _: &mut PageBatch) -> Result<(), SourceError> {
                 Ok(())
@@ -362,6 +473,7 @@ mod tests {
             vmas: Vec::new(),
             pages: pages.clone(),
             asked: 0,
+            says_last: false,
         };
         let mut seen = Vec::new();
         for_each_page(&mut source, Pid(1), 2, 50, |p| seen.push(p.vpn)).unwrap();
@@ -374,6 +486,7 @@ mod tests {
             vmas: Vec::new(),
             pages,
             asked: 0,
+            says_last: false,
         };
         let mut seen = Vec::new();
         for_each_page(&mut source, Pid(1), 0, 50, |p| seen.push(p.vpn)).unwrap();

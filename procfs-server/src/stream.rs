@@ -15,10 +15,10 @@
 //!   lease chunk), asking only about the VMAs and pages in the window.
 //! - mem moves its bytes VMA by VMA, chunk by chunk (see [`crate::mem`]).
 
-use alloc::string::String;
+use alloc::vec::Vec;
 
 use libipc::{
-    procfs::{Error, MAX_VMAS_PER_BATCH, ProcFile},
+    procfs::{Error, MAX_VMAS_PER_BATCH, ProcFile, VmaInfo},
     types::{PAGE_SIZE, Pid, VirtAddr},
 };
 
@@ -26,6 +26,7 @@ use crate::{
     format::{
         VSYSCALL_END, VSYSCALL_START, VsyscallMode, maps,
         pagemap::{self, ENTRY_BYTES},
+        record::Record,
         rollup::Totals,
         smaps::{self, MemStats},
     },
@@ -36,6 +37,12 @@ use crate::{
 /// Room reserved for one record; the longest (an smaps block of a file
 /// mapping with a long, escaped path, under 1.5 KiB) grows it once.
 pub const RECORD_CAPACITY: usize = 1024;
+
+/// The shortest record: a maps line of an anonymous VMA below 2^32 with no
+/// name (`00001000-00002000 ---p 00000000 00:00 0 \n`). A read with room
+/// for `r` more bytes after skipping `s` needs at most `(r + s) / 41 + 1`
+/// more VMAs, which bounds the batch it asks for.
+const SHORTEST_RECORD: usize = 41;
 
 /// Where a read of maps or smaps stands: at the record found from `addr`
 /// (the first VMA ending above it, or after the last VMA the vsyscall
@@ -68,6 +75,16 @@ fn stats_of(
     })
 }
 
+/// The buffers a maps or smaps read works in, kept by the server from one
+/// request to the next: allocating them per request was a measurable part
+/// of a short read's cost. Their sizes stay bounded (a batch of VMAs, one
+/// record).
+#[derive(Debug, Default)]
+pub struct Buffers {
+    batch: Vec<VmaInfo>,
+    record: Record,
+}
+
 /// Streams maps or smaps (`file`) of `pid` from `at` into `out` until it
 /// is full or the file ends; returns where the next read continues.
 pub fn read_records(
@@ -75,30 +92,52 @@ pub fn read_records(
     pid: Pid,
     file: ProcFile,
     vsyscall: VsyscallMode,
+    at: Position,
+    out: &mut Output<'_>,
+    buffers: &mut Buffers,
+) -> Result<Position, Error> {
+    let batch = core::mem::take(&mut buffers.batch);
+    let mut walk = VmaWalk::reusing(pid, VirtAddr(at.addr), MAX_VMAS_PER_BATCH, batch);
+    if buffers.record.is_empty() {
+        buffers.record.reserve(RECORD_CAPACITY);
+    }
+    let result = stream_records(source, pid, file, vsyscall, at, out, &mut walk, &mut buffers.record);
+    buffers.batch = walk.into_batch();
+    result
+}
+
+/// [`read_records`] with its buffers.
+#[allow(clippy::too_many_arguments, reason = "the read's parameters and its two buffers")]
+fn stream_records(
+    source: &mut impl AddressSpaceSource,
+    pid: Pid,
+    file: ProcFile,
+    vsyscall: VsyscallMode,
     mut at: Position,
     out: &mut Output<'_>,
+    walk: &mut VmaWalk,
+    record: &mut Record,
 ) -> Result<Position, Error> {
-    let layout = source.layout(pid)?;
-    let mut walk = VmaWalk::new(pid, VirtAddr(at.addr), MAX_VMAS_PER_BATCH);
-    let mut record = String::with_capacity(RECORD_CAPACITY);
     while out.room() > 0 {
         record.clear();
-        let (start, end) = match walk.next(source)? {
-            Some(vma) => {
+        let needed = (out.room() as u64).saturating_add(at.skip) / SHORTEST_RECORD as u64 + 1;
+        walk.want(u32::try_from(needed).unwrap_or(u32::MAX));
+        let (start, end) = match walk.next_in_layout(source)? {
+            Some((vma, layout)) => {
                 if file == ProcFile::Smaps {
                     let mut stats = MemStats::default();
                     stats_of(source, pid, vma, &mut stats)?;
-                    smaps::write_vma_record(&mut record, &layout, vma, &stats);
+                    smaps::write_vma_record(record, layout, vma, &stats);
                 } else {
-                    maps::write_vma_line(&mut record, &layout, vma);
+                    maps::write_vma_line(record, layout, vma);
                 }
                 (vma.start.0, vma.end.0)
             }
             None if at.addr < VSYSCALL_END => {
                 if file == ProcFile::Smaps {
-                    smaps::write_vsyscall_record(&mut record, vsyscall);
+                    smaps::write_vsyscall_record(record, vsyscall);
                 } else {
-                    maps::write_vsyscall_line(&mut record, vsyscall);
+                    maps::write_vsyscall_line(record, vsyscall);
                 }
                 (VSYSCALL_START, VSYSCALL_END)
             }
@@ -140,7 +179,7 @@ pub fn rollup_totals(source: &mut impl AddressSpaceSource, pid: Pid) -> Result<T
 
 /// Writes smaps_rollup's text for `totals` from byte `offset` into `out`.
 pub fn read_rollup(totals: &Totals, offset: u64, out: &mut Output<'_>) -> Result<(), Error> {
-    let mut text = String::with_capacity(RECORD_CAPACITY);
+    let mut text = Record::with_capacity(RECORD_CAPACITY);
     crate::format::rollup::write(&mut text, totals);
     if let Some(rest) = usize::try_from(offset).ok().and_then(|o| text.as_bytes().get(o..)) {
         out.put(rest)?;

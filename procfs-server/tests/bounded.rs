@@ -20,7 +20,7 @@ use procfs_server::{
     io::MemoryLease,
     server::{Config, Server},
     sid::Sid,
-    source::{AddressSpaceSource, PageBatch},
+    source::{AddressSpaceSource, BatchInfo, PageBatch},
     token::{IntegrityLevel, Token},
 };
 
@@ -177,12 +177,15 @@ impl AddressSpaceSource for Synthetic {
         })
     }
 
-    fn vmas(&mut self, _: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
         let first = first_ending_above(from.0 / PAGE_SIZE);
         for i in (first..VMAS).take(max as usize) {
             out.push(vma(i));
         }
-        Ok(())
+        Ok(BatchInfo {
+            layout: self.layout(pid)?,
+            last: first + out.len() as u64 >= VMAS,
+        })
     }
 
     fn pages(&mut self, _: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {

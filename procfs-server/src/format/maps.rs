@@ -1,9 +1,6 @@
 //! `/proc/<pid>/maps`: one line per VMA, then the vsyscall page if any.
 //! Each line is a record of the streamed file (`crate::stream`).
 
-use alloc::string::String;
-use core::fmt;
-
 use libipc::{
     procfs::{Backing, Sharing, SpaceLayout, VmaInfo},
     types::{PAGE_SIZE, Prot},
@@ -11,8 +8,9 @@ use libipc::{
 
 use super::{
     VSYSCALL_END, VSYSCALL_NAME, VSYSCALL_START, VsyscallMode,
-    line::{LineHeader, write_line},
+    line::{LineHeader, LineName, write_line},
     name::vma_name,
+    record::Record,
 };
 
 /// The line header of `vma`: offset, device and inode come from the file
@@ -58,13 +56,13 @@ pub fn vsyscall_header(mode: VsyscallMode) -> Option<LineHeader> {
 }
 
 /// Appends the maps line of `vma` in a space laid out as `layout`.
-pub fn write_vma_line(out: &mut String, layout: &SpaceLayout, vma: &VmaInfo) {
+pub fn write_vma_line(out: &mut Record, layout: &SpaceLayout, vma: &VmaInfo) {
     let name = vma_name(vma, layout);
-    write_line(out, &vma_header(vma), name.as_ref().map(|n| n as &dyn fmt::Display));
+    write_line(out, &vma_header(vma), name.as_ref().map(|n| n as &dyn LineName));
 }
 
 /// Appends the vsyscall page's line, if the mode lists one.
-pub fn write_vsyscall_line(out: &mut String, vsyscall: VsyscallMode) {
+pub fn write_vsyscall_line(out: &mut Record, vsyscall: VsyscallMode) {
     if let Some(header) = vsyscall_header(vsyscall) {
         write_line(out, &header, Some(&VSYSCALL_NAME));
     }
@@ -73,11 +71,11 @@ pub fn write_vsyscall_line(out: &mut String, vsyscall: VsyscallMode) {
 /// The whole maps file at once: the model the streamed file is tested
 /// against.
 #[cfg(test)]
-pub fn render(space: &crate::source::AddressSpace, vsyscall: VsyscallMode) -> String {
-    let mut out = String::new();
+pub fn render(space: &crate::source::AddressSpace, vsyscall: VsyscallMode) -> alloc::string::String {
+    let mut out = Record::default();
     for vma in space.vmas() {
         write_vma_line(&mut out, space.layout(), vma);
     }
     write_vsyscall_line(&mut out, vsyscall);
-    out
+    out.into_string()
 }

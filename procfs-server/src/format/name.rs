@@ -11,6 +11,8 @@ use core::fmt;
 
 use libipc::procfs::{Backing, SpaceLayout, SpecialMapping, VmaInfo, VmaLabel};
 
+use super::{line::LineName, record::Record};
+
 /// A VMA's name, ready to print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmaName<'a> {
@@ -49,34 +51,42 @@ pub fn vma_name<'a>(vma: &'a VmaInfo, layout: &SpaceLayout) -> Option<VmaName<'a
 
 /// Writes `s` with newlines escaped as `\012`, as Linux's `seq_path` does,
 /// so a hostile file name cannot forge a line.
-fn write_escaped(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+fn write_escaped(out: &mut Record, s: &str) {
     let mut parts = s.split('\n');
     if let Some(first) = parts.next() {
-        f.write_str(first)?;
+        out.push_str(first);
     }
     for part in parts {
-        f.write_str("\\012")?;
-        f.write_str(part)?;
+        out.push_str("\\012");
+        out.push_str(part);
     }
-    Ok(())
 }
 
-impl fmt::Display for VmaName<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl LineName for VmaName<'_> {
+    fn write_name(&self, out: &mut Record) {
         match self {
-            VmaName::Path(path) => write_escaped(f, path),
-            VmaName::Fixed(name) => f.write_str(name),
+            VmaName::Path(path) => write_escaped(out, path),
+            VmaName::Fixed(name) => out.push_str(name),
             VmaName::Anon(name) => {
-                f.write_str("[anon:")?;
-                write_escaped(f, name)?;
-                f.write_str("]")
+                out.push_str("[anon:");
+                write_escaped(out, name);
+                out.push_str("]");
             }
             VmaName::AnonShmem(name) => {
-                f.write_str("[anon_shmem:")?;
-                write_escaped(f, name)?;
-                f.write_str("]")
+                out.push_str("[anon_shmem:");
+                write_escaped(out, name);
+                out.push_str("]");
             }
         }
+    }
+}
+
+/// The name as maps prints it (for tests and logs).
+impl fmt::Display for VmaName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = Record::default();
+        self.write_name(&mut out);
+        f.write_str(&out.into_string())
     }
 }
 

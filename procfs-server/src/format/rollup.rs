@@ -4,10 +4,9 @@
 //! `---p` and no file, named `[rollup]`; an empty space prints
 //! `00000000-00000000`. The vsyscall page is not included.
 
-use alloc::string::String;
-
 use super::{
     line::{LineHeader, write_line},
+    record::Record,
     smaps::MemStats,
 };
 
@@ -22,7 +21,7 @@ pub struct Totals {
 }
 
 /// Appends the whole smaps_rollup text for `totals`.
-pub fn write(out: &mut String, totals: &Totals) {
+pub fn write(out: &mut Record, totals: &Totals) {
     let (start, end) = totals.span.unwrap_or((0, 0));
     let header = LineHeader {
         start,
@@ -43,7 +42,7 @@ pub fn write(out: &mut String, totals: &Totals) {
 /// The whole smaps_rollup file at once, `pages` sorted by vpn: the model
 /// the streamed file is tested against.
 #[cfg(test)]
-pub fn render(space: &crate::source::AddressSpace, pages: &[libipc::procfs::PageInfo]) -> String {
+pub fn render(space: &crate::source::AddressSpace, pages: &[libipc::procfs::PageInfo]) -> alloc::string::String {
     use libipc::types::PAGE_SIZE;
     let mut totals = Totals {
         span: space.span().map(|(s, e)| (s.0, e.0)),
@@ -54,7 +53,7 @@ pub fn render(space: &crate::source::AddressSpace, pages: &[libipc::procfs::Page
             totals.stats.account(vma, page);
         }
     }
-    let mut out = String::new();
+    let mut out = Record::default();
     write(&mut out, &totals);
-    out
+    out.into_string()
 }

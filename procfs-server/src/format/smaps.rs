@@ -9,9 +9,6 @@
 //! `ProtectionKey` is not printed: Linux prints it only with protection
 //! keys enabled.
 
-use alloc::string::String;
-use core::fmt::Write;
-
 use libipc::{
     procfs::{Backing, PageFlags, PageFrame, PageInfo, Sharing, SpaceLayout, SpecialMapping, VmaInfo, VmaLabel},
     types::{PAGE_SIZE, Prot},
@@ -20,6 +17,7 @@ use libipc::{
 use super::{
     VSYSCALL_END, VSYSCALL_START, VsyscallMode,
     maps::{vsyscall_header, write_vma_line, write_vsyscall_line},
+    record::{Record, Scratch},
 };
 
 /// Fractional bits of the Pss sums (Linux's `PSS_SHIFT`).
@@ -110,7 +108,7 @@ impl MemStats {
 
     /// Appends the value lines from `Rss` to `Locked`; `rollup` adds the
     /// Pss split that only smaps_rollup prints.
-    pub fn write_body(&self, out: &mut String, rollup: bool) {
+    pub fn write_body(&self, out: &mut Record, rollup: bool) {
         let pss = |v: u64| v >> PSS_SHIFT;
         kb_line(out, "Rss:            ", self.resident);
         kb_line(out, "Pss:            ", pss(self.pss));
@@ -132,7 +130,7 @@ impl MemStats {
         kb_line(out, "ShmemPmdMapped: ", 0);
         kb_line(out, "FilePmdMapped:  ", 0);
         kb_line(out, "Shared_Hugetlb: ", 0);
-        let _ = writeln!(out, "Private_Hugetlb: {:>HUGETLB_VALUE_WIDTH$} kB", 0);
+        value_line(out, "Private_Hugetlb: ", 0, HUGETLB_VALUE_WIDTH, " kB\n");
         kb_line(out, "Swap:           ", self.swap);
         kb_line(out, "SwapPss:        ", pss(self.swap_pss));
         kb_line(out, "Locked:         ", 0);
@@ -140,9 +138,24 @@ impl MemStats {
 }
 
 /// `key` (already padded to 16) and `bytes` in kB, right-aligned in 8.
-fn kb_line(out: &mut String, key: &str, bytes: u64) {
-    let _ = writeln!(out, "{key}{:>VALUE_WIDTH$} kB", bytes >> KB_SHIFT);
+fn kb_line(out: &mut Record, key: &str, bytes: u64) {
+    value_line(out, key, bytes >> KB_SHIFT, VALUE_WIDTH, " kB\n");
 }
+
+/// `key`, `value` right-aligned in `width`, then `tail` (its unit and the
+/// newline): `{key}{value:>width$}{tail}`.
+fn value_line(out: &mut Record, key: &str, value: u64, width: usize, tail: &str) {
+    // Put together on the stack, copied once (smaps prints 25 per VMA).
+    let mut s = Scratch::<VALUE_LINE>::new();
+    s.ascii(key.as_bytes());
+    s.dec_right(value, width);
+    s.ascii(tail.as_bytes());
+    out.push_ascii(s.as_bytes());
+}
+
+/// The longest value line: a key (`Private_Hugetlb: ` is 17 bytes), a
+/// 20-digit value, ` kB\n`.
+const VALUE_LINE: usize = 17 + 20 + 4;
 
 /// The flags of one VMA, in order (no allocation per record).
 type VmFlags = heapless::Vec<VmFlag, { VmFlag::COUNT }>;
@@ -248,34 +261,34 @@ fn vm_flags(vma: &VmaInfo) -> VmFlags {
     flags
 }
 
-fn write_vm_flags(out: &mut String, flags: &[VmFlag]) {
+fn write_vm_flags(out: &mut Record, flags: &[VmFlag]) {
     out.push_str("VmFlags: ");
     for flag in flags {
         out.push_str(flag.mnemonic());
-        out.push(' ');
+        out.push_str(" ");
     }
-    out.push('\n');
+    out.push_str("\n");
 }
 
 /// Appends `Size`, the page sizes, the body, THPeligible and VmFlags.
-fn write_block(out: &mut String, size: u64, stats: &MemStats, flags: &[VmFlag]) {
+fn write_block(out: &mut Record, size: u64, stats: &MemStats, flags: &[VmFlag]) {
     kb_line(out, "Size:           ", size);
     kb_line(out, "KernelPageSize: ", PAGE_SIZE);
     kb_line(out, "MMUPageSize:    ", PAGE_SIZE);
     stats.write_body(out, false);
-    let _ = writeln!(out, "THPeligible:    {:>VALUE_WIDTH$}", 0);
+    value_line(out, "THPeligible:    ", 0, VALUE_WIDTH, "\n");
     write_vm_flags(out, flags);
 }
 
 /// Appends the smaps record of `vma` (in a space laid out as `layout`)
 /// whose pages sum to `stats`: its maps line, then its accounting.
-pub fn write_vma_record(out: &mut String, layout: &SpaceLayout, vma: &VmaInfo, stats: &MemStats) {
+pub fn write_vma_record(out: &mut Record, layout: &SpaceLayout, vma: &VmaInfo, stats: &MemStats) {
     write_vma_line(out, layout, vma);
     write_block(out, vma.end.0 - vma.start.0, stats, &vm_flags(vma));
 }
 
 /// Appends the vsyscall page's record, if the mode lists one.
-pub fn write_vsyscall_record(out: &mut String, vsyscall: VsyscallMode) {
+pub fn write_vsyscall_record(out: &mut Record, vsyscall: VsyscallMode) {
     if let Some(header) = vsyscall_header(vsyscall) {
         write_vsyscall_line(out, vsyscall);
         let flags: &[VmFlag] = if header.read {
@@ -290,8 +303,12 @@ pub fn write_vsyscall_record(out: &mut String, vsyscall: VsyscallMode) {
 /// The whole smaps file at once, `pages` sorted by vpn: the model the
 /// streamed file is tested against.
 #[cfg(test)]
-pub fn render(space: &crate::source::AddressSpace, pages: &[PageInfo], vsyscall: VsyscallMode) -> String {
-    let mut out = String::new();
+pub fn render(
+    space: &crate::source::AddressSpace,
+    pages: &[PageInfo],
+    vsyscall: VsyscallMode,
+) -> alloc::string::String {
+    let mut out = Record::default();
     for vma in space.vmas() {
         let mut stats = MemStats::default();
         for page in crate::source::pages_between(pages, vma.start.0 / PAGE_SIZE, vma.end.0 / PAGE_SIZE) {
@@ -300,5 +317,23 @@ pub fn render(space: &crate::source::AddressSpace, pages: &[PageInfo], vsyscall:
         write_vma_record(&mut out, space.layout(), vma, &stats);
     }
     write_vsyscall_record(&mut out, vsyscall);
-    out
+    out.into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::format;
+
+    use super::*;
+
+    #[test]
+    fn the_longest_value_line_fits() {
+        let mut out = Record::default();
+        value_line(&mut out, "Private_Hugetlb: ", u64::MAX, HUGETLB_VALUE_WIDTH, " kB\n");
+        kb_line(&mut out, "Rss:            ", 0);
+        assert_eq!(
+            out.into_string(),
+            format!("Private_Hugetlb: {} kB\nRss:                   0 kB\n", u64::MAX)
+        );
+    }
 }

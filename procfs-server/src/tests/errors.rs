@@ -172,12 +172,13 @@ fn pager_failures() {
         server.handle(me(), &read_req(PidSelector::Self_, ProcFile::Maps, 0, 8)),
         Err(Error::NoSuchProcess)
     );
-    // Inconsistent VMAs are refused, not formatted.
+    // Inconsistent VMAs are refused, not formatted (a read long enough to
+    // need both: a short one asks for the first VMA only).
     let mut server = world();
     let space = server.source_mut().spaces.get_mut(&C_SAME).unwrap();
     space.vmas.swap(0, 1);
     assert_eq!(
-        server.handle(me(), &read_req(PidSelector::Self_, ProcFile::Maps, 0, 8)),
+        server.handle(me(), &read_req(PidSelector::Self_, ProcFile::Maps, 0, 100)),
         Err(Error::Unavailable)
     );
 }

@@ -7,7 +7,7 @@ use libipc::{
     types::{PAGE_SIZE, Pid, VirtAddr},
 };
 
-use crate::source::{AddressSpaceSource, PageBatch};
+use crate::source::{AddressSpaceSource, BatchInfo, PageBatch};
 
 /// One process's memory as the fake pager knows it.
 #[derive(Clone, Debug)]
@@ -48,13 +48,16 @@ impl AddressSpaceSource for FakeSource {
         Ok(self.enter(pid)?.layout)
     }
 
-    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
         let space = self.enter(pid)?;
         // As the pager's index: the first VMA ending above `from` (on a
         // deliberately unsorted list, wherever the search lands).
         let first = space.vmas.partition_point(|v| v.end <= from);
         out.extend(space.vmas.iter().skip(first).take(max as usize).cloned());
-        Ok(())
+        Ok(BatchInfo {
+            layout: space.layout,
+            last: first + out.len() >= space.vmas.len(),
+        })
     }
 
     fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {

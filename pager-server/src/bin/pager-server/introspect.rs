@@ -6,8 +6,6 @@
 //! O(log n) lookup in the VMA index per batch of up to 64, written into the
 //! buffer the procfs server lent with its call.
 
-use alloc::vec;
-
 use libipc::{
     procfs::{
         self, Backing as FileBacking, FileRef, PageFlags, PageFrame, PageInfo, Sharing, SourceError, SourceReply,
@@ -113,9 +111,23 @@ pub(crate) fn read_space(
     done
 }
 
-/// Writes `data` at the start of the lease of the call being served.
-fn lend_back(data: &[u8]) -> Result<(), SourceError> {
-    match libipc::sys::lease_write(0, data) {
+/// The addresses procfs names `[heap]` and `[stack]` by, and the top.
+fn space_layout(space: &AddressSpace) -> SpaceLayout {
+    let l = space.layout;
+    SpaceLayout {
+        start_brk: VirtAddr(l.start_brk),
+        brk: VirtAddr(l.brk),
+        start_stack: VirtAddr(l.start_stack),
+        top: VirtAddr(space.top()),
+    }
+}
+
+/// Bytes of VMA records staged per copy into procfs's lease.
+const VMA_CHUNK: usize = 4096;
+
+/// Writes `data` at `offset` in the lease of the call being served.
+fn lend_back(offset: u64, data: &[u8]) -> Result<(), SourceError> {
+    match libipc::sys::lease_write(offset, data) {
         Ok(n) if n == data.len() => Ok(()),
         _ => Err(SourceError::Unavailable),
     }
@@ -128,21 +140,18 @@ impl Server {
             return Err(SourceError::Unavailable);
         }
         match request {
-            SourceRequest::Identity { pid } if pid == PAGER_PID => Ok(SourceReply::Identity(SYSTEM_IDENTITY)),
-            SourceRequest::Identity { pid } => self
-                .process(pid)
-                .map(|p| SourceReply::Identity(p.identity))
-                .ok_or(SourceError::NoSuchProcess),
+            SourceRequest::Identities { pids } => Ok(SourceReply::Identities(
+                pids.iter()
+                    .map(|&pid| match pid {
+                        PAGER_PID => Some(SYSTEM_IDENTITY),
+                        pid => self.process(pid).map(|p| p.identity),
+                    })
+                    .collect(),
+            )),
             SourceRequest::Layout { pid } => {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
-                let l = p.space.layout;
                 Ok(SourceReply::Layout {
-                    layout: SpaceLayout {
-                        start_brk: VirtAddr(l.start_brk),
-                        brk: VirtAddr(l.brk),
-                        start_stack: VirtAddr(l.start_stack),
-                        top: VirtAddr(p.space.top()),
-                    },
+                    layout: space_layout(&p.space),
                     vma_count: p.space.vmas().len() as u32,
                 })
             }
@@ -150,13 +159,22 @@ impl Server {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
                 // One O(log n) descent to the first VMA ending above
                 // `from`, then the leaves in order.
-                let vmas = p.space.vmas().ending_above(from.0).take(max as usize).map(vma_info);
-                let mut batch = vec![0u8; procfs::VMA_LEASE_BYTES];
-                let reply = procfs::encode_vma_batch(vmas, &mut batch);
-                if let SourceReply::Vmas { bytes, .. } = reply {
-                    lend_back(&batch[..bytes as usize])?;
-                }
-                Ok(reply)
+                let max = max.min(procfs::MAX_VMAS_PER_BATCH) as usize;
+                let mut following = p.space.vmas().ending_above(from.0).peekable();
+                let mut taken = 0usize;
+                let vmas = following.by_ref().take(max).inspect(|_| taken += 1).map(vma_info);
+                // Records go into the lease a page at a time (an anonymous
+                // VMA's is 48 bytes): no buffer the size of a whole batch.
+                let mut chunk = [0u8; VMA_CHUNK];
+                let (count, bytes) = procfs::send_vma_batch(vmas, &mut chunk, lend_back)?;
+                // The last only if every VMA taken was sent and none follows.
+                let last = count as usize == taken && following.peek().is_none();
+                Ok(SourceReply::Vmas {
+                    count,
+                    bytes,
+                    layout: space_layout(&p.space),
+                    last,
+                })
             }
             SourceRequest::Pages {
                 pid,

@@ -22,7 +22,7 @@ use libipc::{
     MAX_MESSAGE,
     abi::{MessageKind, caps},
     codec,
-    procfs::{Error, Identity, PidSelector, Request, Response, SourceReply, SourceRequest},
+    procfs::{Error, Identity, MAX_PARTIES, PidSelector, Request, Response, SourceReply, SourceRequest},
     short::{ShortMessage, UNSUPPORTED_LABEL},
     sys::{self, Received},
     types::Pid,
@@ -59,52 +59,46 @@ fn token(identity: Identity) -> Token {
     Token::new(Sid::user(identity.user_rid), level).with_privileges(privileges)
 }
 
-/// Puts `pid` in the table with the token the pager gives it now; a pid
-/// the pager no longer runs stays out (its requests are refused).
-fn learn(server: &mut Server<PagerSource>, pid: Pid) -> Option<Token> {
-    // Asked once per request: a client reading its own file is both the
-    // one impersonated and the target.
-    if let Some(known) = server.processes_mut().get(pid) {
-        return Some(known.token.clone());
-    }
-    let Ok(SourceReply::Identity(identity)) = ask(SourceRequest::Identity { pid }) else {
-        return None;
-    };
-    let token = token(identity);
-    server.processes_mut().insert(pid, token.clone());
-    Some(token)
-}
-
-/// The table for one request: the caller, whom it acts for, and the target.
+/// The table for one request: the caller, whom it acts for, and the
+/// target, with the tokens the pager gives them now, asked in one call. A
+/// pid the pager no longer runs stays out (its requests are refused).
 fn learn_parties(server: &mut Server<PagerSource>, msg: &Received, request: &Request) {
     server.processes_mut().clear();
-    learn(server, msg.sender.pid);
+    let target = match *request {
+        Request::Read { pid, .. }
+        | Request::Write { pid, .. }
+        | Request::ReadLeased { pid, .. }
+        | Request::WriteLeased { pid, .. } => pid,
+    };
+    let target = match target {
+        PidSelector::Pid(pid) => Some(pid),
+        PidSelector::Self_ => None,
+    };
+    // Each pid once: a client reading its own file is both the one
+    // impersonated and the target.
+    let mut pids: heapless::Vec<Pid, MAX_PARTIES> = heapless::Vec::new();
+    for pid in [Some(msg.sender.pid), msg.acting_for, target].into_iter().flatten() {
+        if !pids.contains(&pid) {
+            // Three slots for at most three parties.
+            let _ = pids.push(pid);
+        }
+    }
+    let Ok(SourceReply::Identities(identities)) = ask(SourceRequest::Identities { pids: pids.clone() }) else {
+        return;
+    };
+    for (&pid, identity) in pids.iter().zip(identities) {
+        if let Some(identity) = identity {
+            server.processes_mut().insert(pid, token(identity));
+        }
+    }
     if let Some(client) = msg.acting_for
-        && let Some(token) = learn(server, client)
+        && let Some(known) = server.processes().get(client)
     {
         // The caller wears its client's token for this request.
+        let token = known.token.clone();
         let _ = server
             .processes_mut()
             .impersonate(msg.sender.pid, msg.sender.tid, token);
-    }
-    if let Request::Read {
-        pid: PidSelector::Pid(target),
-        ..
-    }
-    | Request::Write {
-        pid: PidSelector::Pid(target),
-        ..
-    }
-    | Request::ReadLeased {
-        pid: PidSelector::Pid(target),
-        ..
-    }
-    | Request::WriteLeased {
-        pid: PidSelector::Pid(target),
-        ..
-    } = *request
-    {
-        learn(server, target);
     }
 }
 

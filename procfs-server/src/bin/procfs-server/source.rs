@@ -16,7 +16,7 @@ use libipc::{
     },
     types::{Pid, VirtAddr},
 };
-use procfs_server::source::{AddressSpaceSource, PageBatch};
+use procfs_server::source::{AddressSpaceSource, BatchInfo, PageBatch};
 
 /// The pager's answer inside its reply.
 fn unwrap(response: Response) -> SourceResponse {
@@ -82,10 +82,17 @@ impl AddressSpaceSource for PagerSource {
         }
     }
 
-    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<(), SourceError> {
+    fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
         match ask_with_lease(SourceRequest::Vmas { pid, from, max }, &mut self.lease)? {
-            SourceReply::Vmas { count, bytes } => {
-                decode_vma_batch(&self.lease, count, bytes, |vma| out.push(vma)).map_err(|_| SourceError::Unavailable)
+            SourceReply::Vmas {
+                count,
+                bytes,
+                layout,
+                last,
+            } => {
+                decode_vma_batch(&self.lease, count, bytes, |vma| out.push(vma))
+                    .map_err(|_| SourceError::Unavailable)?;
+                Ok(BatchInfo { layout, last })
             }
             _ => Err(SourceError::Unavailable),
         }
