@@ -51,7 +51,7 @@ impl Kernel {
             return Some(self.forward_syscall(tid, ep, &info));
         }
         let f = &thread.frame;
-        let (number, slot, msg, pid) = (f.rax, CapSlot(f.rdi as u32), f.short_message(), thread.pid);
+        let (number, slot, pid) = (f.rax, CapSlot(f.rdi as u32), thread.pid);
         if number == Syscall::CallShort as u64 {
             let ep = self
                 .processes
@@ -60,15 +60,40 @@ impl Kernel {
                 .lookup(slot, Rights::SEND)
                 .ok()?
                 .endpoint;
-            let (server, s) = self.fast_deliver(tid, ep, MessageKind::ShortCall, msg, [0; 2])?;
-            let next = s.incoming();
-            Some(self.enter(server, next))
+            self.fast_call_short(tid, ep)
         } else if number == Syscall::ReplyRecvShort as u64 {
             let (buf, cap, target) = (f.rsi, f.rdx, thread.reply?);
-            self.fast_reply_recv(tid, pid, slot, buf, cap, msg, target)
+            self.fast_reply_recv(tid, pid, slot, buf, cap, target)
         } else {
             None
         }
+    }
+
+    /// `CallShort` through `ep` (the caller's capability checked for
+    /// `SEND`) to a waiting server. The message goes from the caller's
+    /// registers to the server's once both threads are at hand, not
+    /// through the stack.
+    #[inline(always)]
+    fn fast_call_short(&mut self, tid: Tid, ep: EndpointRef) -> Option<*mut TrapFrame> {
+        let endpoint = self.endpoints.get_mut(ep)?;
+        let server = endpoint.receiver?;
+        // `None` too when the receiver is the caller itself, which cannot
+        // be receiving: it runs.
+        let (me, s) = self.threads.get2_mut(tid.0, server.0)?;
+        if !matches!(s.state, ThreadState::Receiving { .. }) {
+            return None;
+        }
+        let from = Sender { pid: me.pid, tid };
+        let msg = me.frame.short_message();
+        s.deliver_short(from, me.acting_for_word(), MessageKind::ShortCall, &msg, [0; 2]);
+        s.reply = Some(tid);
+        endpoint.receiver = None;
+        me.state = ThreadState::AwaitingReply {
+            server,
+            to: ReplyTo::Short,
+        };
+        let next = s.incoming();
+        Some(self.enter(server, next))
     }
 
     /// Delivers a short message of `sender` (the current thread) to the
@@ -144,8 +169,8 @@ impl Kernel {
         self.finish(tid, next)
     }
 
-    /// `ReplyRecvShort` (endpoint cap `slot`, `buf`, `cap`; the reply `msg`
-    /// in registers) of `tid` (of process `pid`), which holds the reply
+    /// `ReplyRecvShort` (endpoint cap `slot`, `buf`, `cap`; the reply in
+    /// registers) of `tid` (of process `pid`), which holds the reply
     /// right of `target`'s call, when that caller awaits a short answer and
     /// nobody is queued.
     #[allow(clippy::too_many_arguments)]
@@ -157,7 +182,6 @@ impl Kernel {
         slot: CapSlot,
         buf: u64,
         cap: u64,
-        msg: ShortMessage,
         target: Tid,
     ) -> Option<*mut TrapFrame> {
         let ep = self
@@ -179,19 +203,25 @@ impl Kernel {
         if server != tid {
             return None;
         }
-        match to {
-            ReplyTo::Short => t.finish_short_call(&msg),
-            ReplyTo::Syscall => match SyscallReply::from_message(&msg) {
-                // A sleeping answer takes the general path to the timer queue.
-                Some(reply) if reply.sleep_until.is_none() && t.finish_syscall(&reply).is_ok() => {}
-                // Malformed or a bad rip: the general path says why.
-                _ => return None,
-            },
-            ReplyTo::Fault => {
-                let target_pid = t.pid;
-                return Some(self.fast_fault_reply(tid, pid, ep, buf, cap, target, target_pid, &msg));
+        // The reply goes from the server's registers to the caller's.
+        let msg = me.frame.short_message();
+        // The common answer first: one compare, not a decoded enum.
+        if to == ReplyTo::Short {
+            t.finish_short_call(&msg);
+        } else {
+            match to {
+                ReplyTo::Syscall => match SyscallReply::from_message(&msg) {
+                    // A sleeping answer takes the general path to the timer queue.
+                    Some(reply) if reply.sleep_until.is_none() && t.finish_syscall(&reply).is_ok() => {}
+                    // Malformed or a bad rip: the general path says why.
+                    _ => return None,
+                },
+                ReplyTo::Fault => {
+                    let target_pid = t.pid;
+                    return Some(self.fast_fault_reply(tid, pid, ep, buf, cap, target, target_pid, &msg));
+                }
+                ReplyTo::Short | ReplyTo::Call { .. } => return None,
             }
-            ReplyTo::Call { .. } => return None,
         }
         // The reply right is used; the server waits for the next message.
         endpoint.receiver = Some(tid);
@@ -205,7 +235,7 @@ impl Kernel {
     /// The fault reply of [`Kernel::fast_reply_recv`]: validates and
     /// installs the mappings, then as a short answer.
     #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
+    #[inline(never)]
     fn fast_fault_reply(
         &mut self,
         tid: Tid,
