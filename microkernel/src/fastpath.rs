@@ -93,7 +93,7 @@ impl Kernel {
             to: ReplyTo::Short,
         };
         let next = s.incoming();
-        Some(self.enter(server, next))
+        Some(self.enter_unqueued(server, next))
     }
 
     /// Delivers a short message of `sender` (the current thread) to the
@@ -163,7 +163,7 @@ impl Kernel {
         let (msg, extra) = (info.to_message(), info.extra());
         if let Some((server, s)) = self.fast_deliver(tid, ep, MessageKind::Syscall, msg, extra) {
             let next = s.incoming();
-            return self.enter(server, next);
+            return self.enter_unqueued(server, next);
         }
         let next = self.send(tid, ep, Outgoing::Syscall { msg, extra });
         self.finish(tid, next)
@@ -229,7 +229,7 @@ impl Kernel {
         me.acting_for = None;
         me.state = ThreadState::Receiving { ep, buf, cap };
         let next = t.incoming();
-        Some(self.enter(target, next))
+        Some(self.enter_unqueued(target, next))
     }
 
     /// The fault reply of [`Kernel::fast_reply_recv`]: validates and

@@ -59,6 +59,17 @@ impl Kernel {
         if !self.run_queue.is_empty() {
             self.run_queue.retain(|&t| t != tid);
         }
+        self.enter_unqueued(tid, next)
+    }
+
+    /// [`Kernel::enter`] for a thread that cannot be in the run queue: one
+    /// the fast paths have just woken from `Receiving` or `AwaitingReply`.
+    /// Only a `Ready` thread is ever queued, and it leaves the queue before
+    /// it runs (`pick`, or `enter`), and a thread blocks only by running;
+    /// so a blocked thread is never queued.
+    #[inline(always)]
+    pub fn enter_unqueued(&mut self, tid: Tid, next: Incoming) -> *mut TrapFrame {
+        debug_assert!(!self.run_queue.contains(&tid), "a blocked thread was queued");
         if let Some(segments) = next.segments {
             self.switch_segments(&segments);
         }
