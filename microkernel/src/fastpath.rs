@@ -203,12 +203,12 @@ impl Kernel {
         if server != tid {
             return None;
         }
-        // The reply goes from the server's registers to the caller's.
-        let msg = me.frame.short_message();
-        // The common answer first: one compare, not a decoded enum.
+        // The common answer first: one compare, not a decoded enum; the
+        // reply goes from the server's registers to the caller's.
         if to == ReplyTo::Short {
-            t.finish_short_call(&msg);
+            t.finish_short_call(&me.frame.short_message());
         } else {
+            let msg = me.frame.short_message();
             match to {
                 ReplyTo::Syscall => match SyscallReply::from_message(&msg) {
                     // A sleeping answer takes the general path to the timer queue.
