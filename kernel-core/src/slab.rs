@@ -95,6 +95,19 @@ impl<T> Slab<T> {
         slot.value.as_mut()
     }
 
+    /// Two different objects at once, both mutable (the IPC fast path's
+    /// sender and receiver, found with one call); `None` when either id
+    /// names nothing or both name the same slot.
+    #[inline(always)]
+    pub fn get2_mut(&mut self, a: u32, b: u32) -> Option<(&mut T, &mut T)> {
+        let indexes = [(a & INDEX_MASK) as usize, (b & INDEX_MASK) as usize];
+        let [sa, sb] = self.slots.get_disjoint_mut(indexes).ok()?;
+        if sa.generation != a >> INDEX_BITS || sb.generation != b >> INDEX_BITS {
+            return None;
+        }
+        Some((sa.value.as_mut()?, sb.value.as_mut()?))
+    }
+
     pub fn contains(&self, id: u32) -> bool {
         self.get(id).is_some()
     }
@@ -153,6 +166,23 @@ mod tests {
         assert_eq!(slab.insert('b'), Some(2));
         assert_eq!(slab.get(0), None);
         assert_eq!(slab.get(1), Some(&'a'));
+    }
+
+    #[test]
+    fn two_at_once_only_when_both_live_and_different() {
+        let mut slab = Slab::with_capacity(4);
+        let a = slab.insert('a').unwrap();
+        let b = slab.insert('b').unwrap();
+        let (x, y) = slab.get2_mut(a, b).unwrap();
+        (*x, *y) = ('x', 'y');
+        assert_eq!((slab.get(a), slab.get(b)), (Some(&'x'), Some(&'y')));
+        assert!(slab.get2_mut(a, a).is_none(), "the same object twice");
+        assert!(slab.get2_mut(a, 0).is_none(), "slot 0 holds nothing");
+        assert!(slab.get2_mut(a, 99).is_none(), "out of range");
+        slab.remove(b);
+        let c = slab.insert('c').unwrap();
+        assert!(slab.get2_mut(a, b).is_none(), "a stale id");
+        assert!(slab.get2_mut(c, a).is_some());
     }
 
     #[test]

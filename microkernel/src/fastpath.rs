@@ -18,21 +18,24 @@ use libipc::{
     abi::{MessageKind, Rights, Syscall},
     kernel::{SyscallInfo, SyscallReply},
     short::ShortMessage,
-    types::{CapSlot, Sender, Tid},
+    types::{CapSlot, Pid, Sender, Tid},
 };
 
 use crate::{
     arch::trap::TrapFrame,
     memory::usercopy,
-    object::{EndpointRef, Kernel, Outgoing, ReplyTo, ThreadState},
+    object::{EndpointRef, Kernel, Outgoing, ReplyTo, Thread, ThreadState},
     syscall::FaultOutcome,
 };
 
 impl Kernel {
     /// Runs the current thread's system call on a fast path if one applies;
     /// returns the frame to leave through, or `None` for the general path.
+    /// Counts the entry (`ThreadEntries`) either way, with the one lookup
+    /// of the calling thread.
     pub fn fastpath(&mut self, tid: Tid) -> Option<*mut TrapFrame> {
-        let thread = self.thread(tid)?;
+        let thread = self.threads.get_mut(tid.0)?;
+        thread.entries += 1;
         if let Some((routes, syscall_ep)) = &thread.linux {
             // Borrowed, not copied: the routes are 64 bytes.
             let ep = if routes.to_fault_endpoint(thread.frame.rax) {
@@ -47,21 +50,50 @@ impl Kernel {
             };
             return Some(self.forward_syscall(tid, ep, &info));
         }
-        let number = thread.frame.rax;
+        let f = &thread.frame;
+        let (number, slot, pid) = (f.rax, CapSlot(f.rdi as u32), thread.pid);
         if number == Syscall::CallShort as u64 {
-            let (slot, msg, pid) = (
-                CapSlot(thread.frame.rdi as u32),
-                thread.frame.short_message(),
-                thread.pid,
-            );
-            let ep = self.endpoint_of(pid, slot, Rights::SEND).ok()?;
-            let server = self.fast_send_short(tid, ep, MessageKind::ShortCall, msg, [0; 2])?;
-            Some(self.switch_to(server))
+            let ep = self
+                .processes
+                .get(pid.0)?
+                .caps
+                .lookup(slot, Rights::SEND)
+                .ok()?
+                .endpoint;
+            self.fast_call_short(tid, ep)
         } else if number == Syscall::ReplyRecvShort as u64 {
-            self.fast_reply_recv(tid)
+            let (buf, cap, target) = (f.rsi, f.rdx, thread.reply?);
+            self.fast_reply_recv(tid, pid, slot, buf, cap, target)
         } else {
             None
         }
+    }
+
+    /// `CallShort` through `ep` (the caller's capability checked for
+    /// `SEND`) to a waiting server. The message goes from the caller's
+    /// registers to the server's once both threads are at hand, not
+    /// through the stack.
+    #[inline(always)]
+    fn fast_call_short(&mut self, tid: Tid, ep: EndpointRef) -> Option<*mut TrapFrame> {
+        let endpoint = self.endpoints.get_mut(ep)?;
+        let server = endpoint.receiver?;
+        // `None` too when the receiver is the caller itself, which cannot
+        // be receiving: it runs.
+        let (me, s) = self.threads.get2_mut(tid.0, server.0)?;
+        if !matches!(s.state, ThreadState::Receiving { .. }) {
+            return None;
+        }
+        let from = Sender { pid: me.pid, tid };
+        let msg = me.frame.short_message();
+        s.deliver_short(from, me.acting_for_word(), MessageKind::ShortCall, &msg, [0; 2]);
+        s.reply = Some(tid);
+        endpoint.receiver = None;
+        me.state = ThreadState::AwaitingReply {
+            server,
+            to: ReplyTo::Short,
+        };
+        let next = s.incoming();
+        Some(self.enter_unqueued(server, next))
     }
 
     /// Delivers a short message of `sender` (the current thread) to the
@@ -76,34 +108,45 @@ impl Kernel {
         msg: ShortMessage,
         extra: [u64; 2],
     ) -> Option<Tid> {
-        let server = self.endpoints.get(ep)?.receiver?;
+        self.fast_deliver(sender, ep, kind, msg, extra)
+            .map(|(server, _)| server)
+    }
+
+    /// [`Kernel::fast_send_short`], returning the server's thread too (one
+    /// lookup of the sender and the server together, one of the endpoint).
+    #[inline(always)]
+    fn fast_deliver(
+        &mut self,
+        sender: Tid,
+        ep: EndpointRef,
+        kind: MessageKind,
+        msg: ShortMessage,
+        extra: [u64; 2],
+    ) -> Option<(Tid, &mut Thread)> {
         let to = match kind {
             MessageKind::Syscall => ReplyTo::Syscall,
             kind => Outgoing::Short { kind, msg }.reply_to()?,
         };
-        let me = self.thread(sender)?;
-        let (from, acting_for) = (
-            Sender {
-                pid: me.pid,
-                tid: sender,
-            },
-            me.acting_for_word(),
-        );
-        let s = self.thread_mut(server)?;
+        let endpoint = self.endpoints.get_mut(ep)?;
+        let server = endpoint.receiver?;
+        // `None` too when the receiver is the sender itself, which cannot
+        // be receiving: it runs.
+        let (me, s) = self.threads.get2_mut(sender.0, server.0)?;
         if !matches!(s.state, ThreadState::Receiving { .. }) {
             return None;
         }
-        s.deliver_short(from, acting_for, kind, &msg, extra);
+        let from = Sender {
+            pid: me.pid,
+            tid: sender,
+        };
+        s.deliver_short(from, me.acting_for_word(), kind, &msg, extra);
         s.reply = Some(sender);
-        if let Some(e) = self.endpoint_mut(ep) {
-            e.receiver = None;
+        endpoint.receiver = None;
+        me.state = ThreadState::AwaitingReply { server, to };
+        if me.fault_times.entry != 0 {
+            me.fault_times.delivered = crate::entropy::tsc();
         }
-        let thread = self.thread_mut(sender).expect("checked above");
-        thread.state = ThreadState::AwaitingReply { server, to };
-        if thread.fault_times.entry != 0 {
-            thread.fault_times.delivered = crate::entropy::tsc();
-        }
-        Some(server)
+        Some((server, s))
     }
 
     /// A Linux thread's `syscall` (`info`, read from its registers by
@@ -118,66 +161,107 @@ impl Kernel {
             return self.switch_to(tid);
         };
         let (msg, extra) = (info.to_message(), info.extra());
-        if let Some(server) = self.fast_send_short(tid, ep, MessageKind::Syscall, msg, extra) {
-            return self.switch_to(server);
+        if let Some((server, s)) = self.fast_deliver(tid, ep, MessageKind::Syscall, msg, extra) {
+            let next = s.incoming();
+            return self.enter_unqueued(server, next);
         }
         let next = self.send(tid, ep, Outgoing::Syscall { msg, extra });
         self.finish(tid, next)
     }
 
-    /// `ReplyRecvShort` (endpoint cap, buf, cap; the reply in registers)
-    /// when the caller it answers awaits a short answer and nobody is
-    /// queued.
-    fn fast_reply_recv(&mut self, tid: Tid) -> Option<*mut TrapFrame> {
-        let me = self.thread(tid)?;
-        let f = &me.frame;
-        let (slot, buf, cap, msg, pid, target) = (
-            CapSlot(f.rdi as u32),
-            f.rsi,
-            f.rdx,
-            f.short_message(),
-            me.pid,
-            me.reply?,
-        );
-        let ep = self.endpoint_of(pid, slot, Rights::RECV).ok()?;
-        let endpoint = self.endpoints.get(ep)?;
+    /// `ReplyRecvShort` (endpoint cap `slot`, `buf`, `cap`; the reply in
+    /// registers) of `tid` (of process `pid`), which holds the reply
+    /// right of `target`'s call, when that caller awaits a short answer and
+    /// nobody is queued.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn fast_reply_recv(
+        &mut self,
+        tid: Tid,
+        pid: Pid,
+        slot: CapSlot,
+        buf: u64,
+        cap: u64,
+        target: Tid,
+    ) -> Option<*mut TrapFrame> {
+        let ep = self
+            .processes
+            .get(pid.0)?
+            .caps
+            .lookup(slot, Rights::RECV)
+            .ok()?
+            .endpoint;
+        let endpoint = self.endpoints.get_mut(ep)?;
         if !endpoint.queue.is_empty() || endpoint.receiver.is_some() {
             return None;
         }
         usercopy::check_range(buf, cap.min(MAX_MESSAGE as u64)).ok()?;
-        let t = self.thread_mut(target)?;
+        let (me, t) = self.threads.get2_mut(tid.0, target.0)?;
         let ThreadState::AwaitingReply { server, to } = t.state else {
             return None;
         };
         if server != tid {
             return None;
         }
-        let target_pid = t.pid;
-        match to {
-            ReplyTo::Short => t.finish_short_call(&msg),
-            ReplyTo::Syscall => match SyscallReply::from_message(&msg) {
-                // A sleeping answer takes the general path to the timer queue.
-                Some(reply) if reply.sleep_until.is_none() && t.finish_syscall(&reply).is_ok() => {}
-                // Malformed or a bad rip: the general path says why.
-                _ => return None,
-            },
-            ReplyTo::Fault => match self.fault_reply(pid, target, target_pid, &msg) {
-                Ok(FaultOutcome::Resumed) => {}
-                Ok(FaultOutcome::Killed) => {
-                    // The faulting process was killed: its end report may
-                    // wait on this endpoint now; the general receive takes it.
-                    self.consume_reply(tid);
-                    let next = self.recv(tid, ep, buf, cap);
-                    return Some(self.finish(tid, next));
+        // The common answer first: one compare, not a decoded enum; the
+        // reply goes from the server's registers to the caller's.
+        if to == ReplyTo::Short {
+            t.finish_short_call(&me.frame.short_message());
+        } else {
+            let msg = me.frame.short_message();
+            match to {
+                ReplyTo::Syscall => match SyscallReply::from_message(&msg) {
+                    // A sleeping answer takes the general path to the timer queue.
+                    Some(reply) if reply.sleep_until.is_none() && t.finish_syscall(&reply).is_ok() => {}
+                    // Malformed or a bad rip: the general path says why.
+                    _ => return None,
+                },
+                ReplyTo::Fault => {
+                    let target_pid = t.pid;
+                    return Some(self.fast_fault_reply(tid, pid, ep, buf, cap, target, target_pid, &msg));
                 }
-                Err(e) => {
-                    // A refused reply: the pager learns why and still holds
-                    // the reply right; the faulting thread keeps waiting.
-                    self.set_result(tid, Err(e));
-                    return Some(self.switch_to(tid));
-                }
-            },
-            ReplyTo::Call { .. } => return None,
+                ReplyTo::Short | ReplyTo::Call { .. } => return None,
+            }
+        }
+        // The reply right is used; the server waits for the next message.
+        endpoint.receiver = Some(tid);
+        me.reply = None;
+        me.acting_for = None;
+        me.state = ThreadState::Receiving { ep, buf, cap };
+        let next = t.incoming();
+        Some(self.enter_unqueued(target, next))
+    }
+
+    /// The fault reply of [`Kernel::fast_reply_recv`]: validates and
+    /// installs the mappings, then as a short answer.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn fast_fault_reply(
+        &mut self,
+        tid: Tid,
+        pid: Pid,
+        ep: EndpointRef,
+        buf: u64,
+        cap: u64,
+        target: Tid,
+        target_pid: Pid,
+        msg: &ShortMessage,
+    ) -> *mut TrapFrame {
+        match self.fault_reply(pid, target, target_pid, msg) {
+            Ok(FaultOutcome::Resumed) => {}
+            Ok(FaultOutcome::Killed) => {
+                // The faulting process was killed: its end report may
+                // wait on this endpoint now; the general receive takes it.
+                self.consume_reply(tid);
+                let next = self.recv(tid, ep, buf, cap);
+                return self.finish(tid, next);
+            }
+            Err(e) => {
+                // A refused reply: the pager learns why and still holds
+                // the reply right; the faulting thread keeps waiting.
+                self.set_result(tid, Err(e));
+                return self.switch_to(tid);
+            }
         }
         if let Some(e) = self.endpoint_mut(ep) {
             e.receiver = Some(tid);
@@ -187,6 +271,6 @@ impl Kernel {
         me.reply = None;
         me.acting_for = None;
         me.state = ThreadState::Receiving { ep, buf, cap };
-        Some(self.switch_to(target))
+        self.switch_to(target)
     }
 }

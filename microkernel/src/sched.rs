@@ -2,15 +2,43 @@
 //! hands the CPU over directly (see `ipc`), bypassing the queue.
 
 use libipc::types::Tid;
+use x86_64::structures::paging::PhysFrame;
 
 use crate::{
     arch::{
-        segments,
+        segments::{self, SegmentState},
         trap::{self, TrapFrame},
     },
     ipc::Next,
-    object::{FaultTimes, Kernel, ThreadState},
+    object::{FaultTimes, Kernel, Thread, ThreadState},
 };
+
+/// What a switch needs of the thread it switches to, taken with one
+/// lookup ([`Thread::incoming`]).
+pub struct Incoming {
+    frame: *mut TrapFrame,
+    root: PhysFrame,
+    /// Its segment state, when the switch must load it (`arch::segments`).
+    segments: Option<SegmentState>,
+    /// Its finished fault, for the profile.
+    fault: Option<FaultTimes>,
+}
+
+impl Thread {
+    /// This thread as the next to run (its saved frame, root, the segment
+    /// state to load if any, its finished fault).
+    #[inline(always)]
+    pub fn incoming(&mut self) -> Incoming {
+        Incoming {
+            frame: &mut self.frame,
+            root: self.root,
+            // Segment state follows the thread; nothing to do (a few
+            // register reads) while neither side uses any.
+            segments: segments::must_switch(&self.segments).then_some(self.segments),
+            fault: (self.fault_times.installed != 0).then(|| core::mem::take(&mut self.fault_times)),
+        }
+    }
+}
 
 impl Kernel {
     /// Makes `tid` current: its address space goes onto the CPU, and its
@@ -20,32 +48,42 @@ impl Kernel {
     // tenth of a null round trip.
     #[inline(always)]
     pub fn switch_to(&mut self, tid: Tid) -> *mut TrapFrame {
+        let next = self.thread_mut(tid).expect("switching to a live thread").incoming();
+        self.enter(tid, next)
+    }
+
+    /// The second half of [`Kernel::switch_to`], for a caller that has the
+    /// thread at hand already (the fast paths: one lookup of each thread).
+    #[inline(always)]
+    pub fn enter(&mut self, tid: Tid, next: Incoming) -> *mut TrapFrame {
         if !self.run_queue.is_empty() {
             self.run_queue.retain(|&t| t != tid);
         }
-        // One lookup of the thread: its frame, its address space's root,
-        // and its finished fault if any.
-        let thread = self.thread_mut(tid).expect("switching to a live thread");
-        let fault = (thread.fault_times.installed != 0).then(|| core::mem::take(&mut thread.fault_times));
-        let frame: *mut TrapFrame = &mut thread.frame;
-        let root = thread.root;
-        // Segment state follows the thread; nothing to do (a few register
-        // reads) while neither side uses any.
-        if segments::must_switch(&thread.segments) {
-            let next = thread.segments;
-            self.switch_segments(&next);
+        self.enter_unqueued(tid, next)
+    }
+
+    /// [`Kernel::enter`] for a thread that cannot be in the run queue: one
+    /// the fast paths have just woken from `Receiving` or `AwaitingReply`.
+    /// Only a `Ready` thread is ever queued, and it leaves the queue before
+    /// it runs (`pick`, or `enter`), and a thread blocks only by running;
+    /// so a blocked thread is never queued.
+    #[inline(always)]
+    pub fn enter_unqueued(&mut self, tid: Tid, next: Incoming) -> *mut TrapFrame {
+        debug_assert!(!self.run_queue.contains(&tid), "a blocked thread was queued");
+        if let Some(segments) = next.segments {
+            self.switch_segments(&segments);
         }
-        crate::memory::space::activate(root);
+        crate::memory::space::activate(next.root);
         crate::arch::fpu::switching_to_owner(self.fpu_owner == Some(tid));
         self.current = Some(tid);
-        if let Some(times) = fault {
+        if let Some(times) = next.fault {
             self.account_fault(times);
         }
         // SAFETY: thread control blocks are only freed or moved inside the
         // kernel (table growth, destruction), and every kernel exit comes
         // through here with the frame of the thread that runs next.
-        unsafe { trap::set_entry_frame(frame) };
-        frame
+        unsafe { trap::set_entry_frame(next.frame) };
+        next.frame
     }
 
     /// Adds a completed fault (its thread resuming now) to the profile.

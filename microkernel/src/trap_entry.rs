@@ -20,6 +20,15 @@ const FATAL_VECTORS: [u64; 3] = [
     fault::vector::MACHINE_CHECK,
 ];
 
+/// The kernel's lock, taken on every entry. It is always free then: one
+/// CPU, and the kernel runs with interrupts off, so no entry nests inside
+/// another's critical section. One compare-exchange (a contended lock
+/// would be a kernel bug, which panics rather than spins forever).
+#[inline(always)]
+fn lock() -> spin::MutexGuard<'static, Option<crate::object::Kernel>> {
+    KERNEL.try_lock().expect("the kernel lock is free on every entry")
+}
+
 /// Notes a kernel entry of the current thread, whose registers the stub has
 /// already saved into its control block; returns its id.
 fn entered(kernel: &mut crate::object::Kernel, frame: *const TrapFrame) -> libipc::types::Tid {
@@ -65,7 +74,7 @@ pub extern "C" fn trap_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
         }
         fault::kernel_exception(saved);
     }
-    let mut guard = KERNEL.lock();
+    let mut guard = lock();
     let kernel = guard.as_mut().expect("kernel initialized");
     let tid = entered(kernel, frame);
     let next = if vector == u64::from(interrupts::TIMER_VECTOR) {
@@ -84,10 +93,10 @@ pub extern "C" fn trap_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
 
 /// `syscall`.
 pub extern "C" fn syscall_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
-    let mut guard = KERNEL.lock();
+    let mut guard = lock();
     let kernel = guard.as_mut().expect("kernel initialized");
     let tid = entered(kernel, frame);
-    count_entry(kernel, tid);
+    // Counts the entry too.
     if let Some(next) = kernel.fastpath(tid) {
         return next;
     }

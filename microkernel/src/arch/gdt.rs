@@ -44,16 +44,26 @@ pub struct Selectors {
 /// Mutable after `init`: its `rsp0` follows the running thread (see
 /// [`set_entry_stack`]). Only `init` takes a reference, to build the
 /// descriptor; later writes go through a raw pointer.
-static mut TSS: TaskStateSegment = TaskStateSegment::new();
+pub(super) static mut TSS: TaskStateSegment = TaskStateSegment::new();
+
+/// Where `rsp0` sits in the TSS: the `syscall` entry stub loads its stack
+/// (the running thread's frame end) from there too, so a switch writes
+/// one word.
+pub(super) const RSP0_OFFSET: usize = core::mem::offset_of!(TaskStateSegment, privilege_stack_table);
 static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
 
 /// Sets where the CPU switches the stack on an interrupt or exception from
 /// user mode (the end of the running thread's saved frame).
-pub fn set_entry_stack(top: u64) {
+///
+/// # Safety
+/// `top` must be a canonical kernel address (the CPU switches to it).
+#[inline(always)]
+pub unsafe fn set_entry_stack(top: u64) {
     // SAFETY: single CPU with interrupts off; no reference to the TSS is
     // live after `init` (the GDT descriptor holds its address only), and
-    // the CPU reads rsp0 only on an entry from user mode, not now.
-    unsafe { (*core::ptr::addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new_truncate(top) };
+    // the CPU reads rsp0 only on an entry from user mode, not now. The
+    // caller guarantees a canonical address.
+    unsafe { (*core::ptr::addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new_unsafe(top) };
 }
 
 /// The top of the kernel stack (entries from user mode start here).

@@ -95,6 +95,17 @@ const GS: u64 = 1;
 /// bases on the CPU are 0 (see the module comment).
 static mut LOADED_CUSTOM: u64 = 0;
 
+/// The bases the last bases-only switch ([`Kernel::switch_segments`]'s
+/// short way) loaded, which the running thread's saved state then holds
+/// (with null selectors); [`NOT_LOADED`] after any other load of segment
+/// state. A switch away from a thread whose bases read back as these has
+/// nothing to save: no lookup of that thread (a Linux thread's TLS base,
+/// on every forwarded call).
+static mut LOADED_BASES: (u64, u64) = (0, 0);
+
+/// A base no read can return (non-canonical): [`LOADED_BASES`] says nothing.
+const NOT_LOADED: (u64, u64) = (u64::MAX, u64::MAX);
+
 /// Puts the CPU into the default user state and turns the user-mode base
 /// instructions off. Called once at boot, before any thread runs.
 pub fn init() {
@@ -241,7 +252,10 @@ fn load(live: &SegmentState, next: &SegmentState) {
         unsafe { write_base(GsBase::MSR, next.gs_base) };
     }
     // SAFETY: single CPU with interrupts off.
-    unsafe { LOADED_CUSTOM = next.custom };
+    unsafe {
+        LOADED_CUSTOM = next.custom;
+        LOADED_BASES = NOT_LOADED;
+    }
 }
 
 /// Checks a base for `SetSegmentBase`: a user-half address (below
@@ -298,7 +312,10 @@ impl Kernel {
                 (0, 0)
             } else {
                 let (fs_base, gs_base) = (read_msr(FsBase::MSR), read_msr(GsBase::MSR));
-                self.save_current(SegmentState::new(0, fs_base, gs_base));
+                // SAFETY: single CPU with interrupts off.
+                if (fs_base, gs_base) != unsafe { LOADED_BASES } {
+                    self.save_current(SegmentState::new(0, fs_base, gs_base));
+                }
                 (fs_base, gs_base)
             };
             if fs_base != next.fs_base {
@@ -311,7 +328,10 @@ impl Kernel {
                 unsafe { write_base(GsBase::MSR, next.gs_base) };
             }
             // SAFETY: single CPU with interrupts off.
-            unsafe { LOADED_CUSTOM = next.custom };
+            unsafe {
+                LOADED_CUSTOM = next.custom;
+                LOADED_BASES = (next.fs_base, next.gs_base);
+            }
             return;
         }
         let live = SegmentState::new(selectors, read_msr(FsBase::MSR), read_msr(GsBase::MSR));
@@ -353,7 +373,10 @@ impl Kernel {
         // canonical.
         unsafe { write_base(msr, value) };
         // SAFETY: single CPU with interrupts off.
-        unsafe { LOADED_CUSTOM = state.custom };
+        unsafe {
+            LOADED_CUSTOM = state.custom;
+            LOADED_BASES = NOT_LOADED;
+        }
         if let Some(t) = self.thread_mut(tid) {
             t.segments = state;
         }

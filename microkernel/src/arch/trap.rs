@@ -2,8 +2,8 @@
 //!
 //! Every entry from user mode (exception, interrupt, `syscall`) pushes the
 //! complete user register state as a [`TrapFrame`] straight into the
-//! current thread's control block: the entry stack (`TSS.rsp0`, and the
-//! pointer `syscall` entry loads) ends where that thread's frame ends. The
+//! current thread's control block: the entry stack (`TSS.rsp0`, which the
+//! `syscall` entry loads too) ends where that thread's frame ends. The
 //! stub then moves to the one kernel stack and calls into Rust, which
 //! returns the frame of whichever thread runs next; the stub pops it. That
 //! is the whole context switch, without copying a frame (as seL4 does).
@@ -272,7 +272,7 @@ sysret_return:
 .global syscall_entry
 syscall_entry:
     mov [rip + {user_rsp}], rsp
-    mov rsp, [rip + {frame_end}]
+    mov rsp, [rip + {tss} + {rsp0}]
     push {user_ss}
     push qword ptr [rip + {user_rsp}]
     // r11 is the user's RFLAGS (the mask already cleared the kernel's):
@@ -317,7 +317,8 @@ TRAP_NOERR 39
     syscall_dispatch = sym crate::trap_entry::syscall_dispatch,
     user_rsp = sym USER_RSP_SCRATCH,
     kstack_top = sym KERNEL_STACK_TOP,
-    frame_end = sym CURRENT_FRAME_END,
+    tss = sym super::gdt::TSS,
+    rsp0 = const super::gdt::RSP0_OFFSET,
     cs_offset = const core::mem::offset_of!(TrapFrame, cs),
     vector_offset = const core::mem::offset_of!(TrapFrame, vector),
     rflags_offset = const core::mem::offset_of!(TrapFrame, rflags),
@@ -338,22 +339,20 @@ static mut USER_RSP_SCRATCH: u64 = 0;
 /// The kernel stack, which Rust code runs on.
 #[unsafe(no_mangle)]
 static mut KERNEL_STACK_TOP: u64 = 0;
-/// One past the current thread's [`TrapFrame`]: where `syscall` entry
-/// starts pushing (interrupts and exceptions use `TSS.rsp0`, kept equal).
-#[unsafe(no_mangle)]
-static mut CURRENT_FRAME_END: u64 = 0;
-
 /// Makes `frame` (the next thread's, in its control block) the place the
-/// next entry from user mode saves registers to.
+/// next entry from user mode saves registers to: its end goes into
+/// `TSS.rsp0`, where interrupts and exceptions start pushing and the
+/// `syscall` stub loads its stack from.
 ///
 /// # Safety
 /// `frame` must stay valid and unused by Rust code until that entry: the
 /// thread's control block must not move or be freed while it runs.
+#[inline(always)]
 pub unsafe fn set_entry_frame(frame: *mut TrapFrame) {
     let end = frame as u64 + core::mem::size_of::<TrapFrame>() as u64;
-    // SAFETY: single CPU with interrupts off: nothing reads the slot now.
-    unsafe { CURRENT_FRAME_END = end };
-    gdt::set_entry_stack(end);
+    // SAFETY: a control block lives in the kernel heap: the end of its
+    // frame is a canonical kernel address.
+    unsafe { gdt::set_entry_stack(end) };
 }
 
 unsafe extern "C" {
