@@ -14,6 +14,7 @@ use crate::{
     effects::{Effects, Populate},
     linux::{self, Privileges, abi::map},
     policy::Policy,
+    resident::Frame,
     rlimit::{Limit, Resource, Rlimits},
     settings::Settings,
     vma::{Backing, FileId, Lock, Vma, VmaName, VmaSet},
@@ -39,19 +40,47 @@ pub fn page_up(a: u64) -> Option<u64> {
 pub enum Fill {
     /// A zeroed frame.
     Zero,
+    /// No frame: the shared zero frame, mapped read-only (a read of
+    /// anonymous memory, when the policy says so). Nothing is allocated.
+    ZeroPage,
+    /// A zeroed frame that replaces the shared zero frame mapped at the
+    /// page: its first write (copy-on-write). The mapping replaces the
+    /// page-table entry.
+    ZeroPageCopy,
     /// `len` bytes of `file` from `offset`, then zeros.
     File { file: FileId, offset: u64, len: u64 },
     /// The page already has this frame (kept while unmapped, e.g. under
-    /// PROT_NONE): map it again.
-    Resident(PhysAddr),
+    /// PROT_NONE, or mapped read-only until a write): map it again.
+    Resident(Frame),
 }
 
 /// One page a fault decision maps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageToMap {
     pub virt: VirtAddr,
+    /// The page-table entry's protection: the VMA's, without write for a
+    /// page that must fault on its first write (the zero page, a file page
+    /// not written yet).
     pub prot: Prot,
     pub fill: Fill,
+}
+
+impl PageToMap {
+    /// What the page holds once mapped with `phys` (the frame the caller
+    /// allocated for it; ignored for the zero page and resident pages), to
+    /// record with [`AddressSpace::commit_pages`]. A file page mapped
+    /// writable is a written private copy, which Linux counts as anonymous
+    /// (shared writable file mappings do not exist: the ramdisk is
+    /// read-only).
+    pub fn frame(&self, phys: PhysAddr) -> Frame {
+        match self.fill {
+            Fill::Zero | Fill::ZeroPageCopy => Frame::Anon(phys),
+            Fill::ZeroPage => Frame::Zero,
+            Fill::File { .. } if self.prot.contains(Prot::WRITE) => Frame::Anon(phys),
+            Fill::File { .. } => Frame::File(phys),
+            Fill::Resident(frame) => frame,
+        }
+    }
 }
 
 /// What to do about a fault.
@@ -70,16 +99,17 @@ pub enum CommitError {
     /// No VMA covers the page (it was unmapped meanwhile).
     NotMapped,
     /// The page is already backed by this frame.
-    AlreadyResident(PhysAddr),
+    AlreadyResident(Frame),
 }
 
 /// A page removed from the address space with its frame, to unmap from the
-/// page tables and free.
-pub type Dropped = (VirtAddr, PhysAddr);
+/// page tables and free (its own frame: never the shared zero frame).
+pub type Dropped = (VirtAddr, Frame);
 
 /// A resident page whose protection changed: re-map it (or unmap it, for
-/// `Prot::NONE`, keeping the frame).
-pub type Reprotected = (VirtAddr, PhysAddr, Prot);
+/// `Prot::NONE`, keeping the frame). The protection is the page-table
+/// entry's ([`Frame::pte_prot`]): the zero page stays read-only.
+pub type Reprotected = (VirtAddr, Frame, Prot);
 
 /// An mmap request (the subset of Linux's arguments the model uses).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -552,7 +582,7 @@ impl AddressSpace {
             s.vmas.update_range(addr, end, |v| {
                 if v.prot != prot {
                     v.prot = prot;
-                    changed.extend(v.resident.iter().map(|(p, f)| (VirtAddr(p), f, prot)));
+                    changed.extend(v.resident.iter().map(|(p, f)| (VirtAddr(p), f, f.pte_prot(prot))));
                 }
             });
             changed
@@ -657,13 +687,34 @@ impl AddressSpace {
                 return FaultDecision::Kill(KillReason::PastEndOfFile);
             }
             if let Some(frame) = vma.resident.get(page) {
+                let vma_prot = vma.prot;
+                let (fill, prot) = match (frame, access) {
+                    (Frame::Zero, Access::Write) => (Fill::ZeroPageCopy, vma_prot),
+                    (Frame::File(f), Access::Write) => {
+                        // The first write to a private file page: the copy
+                        // is the process's own now, anonymous data.
+                        let written = Frame::Anon(f);
+                        if let Some(v) = self.vmas.find_mut(page) {
+                            v.resident.replace(page, written);
+                        }
+                        (Fill::Resident(written), vma_prot)
+                    }
+                    (frame, _) => (Fill::Resident(frame), frame.pte_prot(vma_prot)),
+                };
                 return FaultDecision::Map(alloc::vec![PageToMap {
                     virt: VirtAddr(page),
-                    prot: vma.prot,
-                    fill: Fill::Resident(frame)
+                    prot,
+                    fill
                 }]);
             }
-            return FaultDecision::Map(window_pages(vma, page, policy.fault_window(vma, page)));
+            // The shared zero frame answers a read of private anonymous
+            // memory when the policy wants it (Linux's do_anonymous_page).
+            let zero_page = access != Access::Write
+                && !vma.shared
+                && matches!(vma.backing, Backing::Anonymous)
+                && policy.zero_page(vma, page);
+            let window = policy.fault_window(vma, page);
+            return FaultDecision::Map(window_pages(vma, page, window, access, zero_page));
         }
         self.grow_stack(addr, access)
     }
@@ -696,7 +747,7 @@ impl AddressSpace {
         }
         self.vmas.extend_down(stack_start, page);
         match self.vmas.find(page) {
-            Some(vma) => FaultDecision::Map(alloc::vec![page_to_map(vma, page)]),
+            Some(vma) => FaultDecision::Map(alloc::vec![page_to_map(vma, page, access, false)]),
             // Cannot happen: the stack now starts at `page`.
             None => FaultDecision::Kill(KillReason::NoMapping),
         }
@@ -706,7 +757,7 @@ impl AddressSpace {
     /// [`FaultDecision::Map`]). Refused when no VMA covers the page any more
     /// or the page already has a frame: the caller then frees `frame`
     /// instead of mapping it, so no frame is ever lost or mapped twice.
-    pub fn commit(&mut self, page: VirtAddr, frame: PhysAddr) -> Result<(), CommitError> {
+    pub fn commit(&mut self, page: VirtAddr, frame: Frame) -> Result<(), CommitError> {
         let page = page_down(page.0);
         let vma = self.vmas.find_mut(page).ok_or(CommitError::NotMapped)?;
         vma.resident
@@ -720,8 +771,8 @@ impl AddressSpace {
     /// not mapped); the others are recorded.
     pub fn commit_pages(
         &mut self,
-        pages: &[(VirtAddr, PhysAddr)],
-        mut refused: impl FnMut(VirtAddr, PhysAddr, CommitError),
+        pages: &[(VirtAddr, Frame)],
+        mut refused: impl FnMut(VirtAddr, Frame, CommitError),
     ) {
         let mut i = 0;
         while i < pages.len() {
@@ -743,7 +794,7 @@ impl AddressSpace {
 
     /// Forgets the frame of `page` (a fault the caller could not finish),
     /// returning it to be freed.
-    pub fn uncommit(&mut self, page: VirtAddr) -> Result<PhysAddr, CommitError> {
+    pub fn uncommit(&mut self, page: VirtAddr) -> Result<Frame, CommitError> {
         let page = page_down(page.0);
         let vma = self.vmas.find_mut(page).ok_or(CommitError::NotMapped)?;
         vma.resident.remove(page).ok_or(CommitError::NotMapped)
@@ -760,7 +811,7 @@ impl AddressSpace {
     }
 
     /// The frame backing `page`, if it is resident (a pagemap entry).
-    pub fn frame_of(&self, page: VirtAddr) -> Option<PhysAddr> {
+    pub fn frame_of(&self, page: VirtAddr) -> Option<Frame> {
         let page = page_down(page.0);
         self.vmas.find(page)?.resident.get(page)
     }
@@ -774,7 +825,8 @@ impl AddressSpace {
             .sum()
     }
 
-    /// Every frame the space holds (to free when it dies).
+    /// Every frame the space owns (to free when it dies): never the
+    /// shared zero frame.
     pub fn frames(&self) -> impl Iterator<Item = PhysAddr> + '_ {
         self.vmas.iter().flat_map(|v| v.resident.frames())
     }
@@ -791,8 +843,15 @@ fn permits(prot: Prot, access: Access) -> bool {
 }
 
 /// The pages a fault at `page` maps: the faulting page first, then the
-/// non-resident pages of `window` inside `vma`, at most one reply's worth.
-fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<PageToMap> {
+/// non-resident pages of `window` inside `vma`, at most one reply's worth;
+/// with `zero_page`, all of them the shared zero frame.
+fn window_pages(
+    vma: &Vma,
+    page: u64,
+    window: core::ops::Range<u64>,
+    access: Access,
+    zero_page: bool,
+) -> Vec<PageToMap> {
     // A window never reaches past the end of a mapped file (SIGBUS there).
     let end = match vma.backing {
         Backing::File { data_end, .. } => page_up(data_end).unwrap_or(vma.end).min(vma.end),
@@ -801,7 +860,7 @@ fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<Page
     let (low, high) = (page_down(window.start).max(vma.start), window.end.min(end));
     let span = high.saturating_sub(low) / PAGE_SIZE;
     let mut pages = Vec::with_capacity(span.clamp(1, MAX_FAULT_MAPPINGS as u64) as usize);
-    pages.push(page_to_map(vma, page));
+    pages.push(page_to_map(vma, page, access, zero_page));
     if span > 1 {
         // One walk over the window's resident pages (usually none), not a
         // lookup per page.
@@ -811,17 +870,29 @@ fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<Page
             p != page && resident.peek() != Some(&p)
         });
         for p in others.take(MAX_FAULT_MAPPINGS - 1) {
-            pages.push(page_to_map(vma, p));
+            // Pages around the fault were not accessed: never written.
+            pages.push(page_to_map(vma, p, Access::Read, zero_page));
         }
     }
     pages
 }
 
-fn page_to_map(vma: &Vma, page: u64) -> PageToMap {
+/// How a non-resident `page` of `vma` is mapped for `access`: a file page
+/// not written stays read-only until its first write (so that write
+/// makes it anonymous), as does the zero page.
+pub fn page_to_map(vma: &Vma, page: u64, access: Access, zero_page: bool) -> PageToMap {
+    let fill = if zero_page { Fill::ZeroPage } else { page_fill(vma, page) };
+    let prot = match fill {
+        Fill::ZeroPage => Frame::Zero.pte_prot(vma.prot),
+        Fill::File { .. } if access != Access::Write && !vma.shared => {
+            Frame::File(PhysAddr(0)).pte_prot(vma.prot)
+        }
+        _ => vma.prot,
+    };
     PageToMap {
         virt: VirtAddr(page),
-        prot: vma.prot,
-        fill: page_fill(vma, page),
+        prot,
+        fill,
     }
 }
 

@@ -27,10 +27,10 @@ use alloc::{
     vec::Vec,
 };
 
-use libipc::types::{PAGE_SIZE, PageCount, PhysAddr, Prot, VirtAddr};
+use libipc::types::{PAGE_SIZE, PageCount, Prot, VirtAddr};
 
 use self::index::Index;
-use crate::resident::ResidentPages;
+use crate::resident::{Frame, ResidentPages};
 
 /// Linux's default `vm.max_map_count`.
 pub const DEFAULT_MAX_MAP_COUNT: usize = 65_530;
@@ -189,7 +189,7 @@ impl Vma {
     }
 
     /// Its resident pages with their frames, lowest first.
-    pub fn resident_frames(&self) -> impl Iterator<Item = (VirtAddr, PhysAddr)> + '_ {
+    pub fn resident_frames(&self) -> impl Iterator<Item = (VirtAddr, Frame)> + '_ {
         self.resident.iter().map(|(p, f)| (VirtAddr(p), f))
     }
 
@@ -610,14 +610,14 @@ impl VmaSet {
     }
 
     /// Moves the end of the VMA starting at `start` to `new_end` (brk).
-    pub fn set_end(&mut self, start: u64, new_end: u64) -> Vec<(u64, PhysAddr)> {
+    pub fn set_end(&mut self, start: u64, new_end: u64) -> Vec<(u64, Frame)> {
         let Some(v) = self.get_mut(start) else {
             return Vec::new();
         };
         let old_end = v.end;
         let is_data = v.is_data();
         v.end = new_end;
-        let dropped: Vec<(u64, PhysAddr)> = v.resident.split_off(new_end).into_iter().collect();
+        let dropped: Vec<(u64, Frame)> = v.resident.split_off(new_end).into_iter().collect();
         self.account(old_end.abs_diff(new_end), is_data, new_end > old_end);
         self.refresh(start, old_end.max(new_end));
         dropped
