@@ -84,6 +84,7 @@
 //! | `SpaceDestroy` | pid | - |
 //! | `CapGrant` | pid, source slot (needs `GRANT`), destination slot, [`Rights`] | - |
 //! | `VvarFrame` | - | the clock page's physical address: the pager maps it read-only (`Map` refuses it writable or executable) |
+//! | `ZeroFrame` | - | the zero frame's physical address: a frame of zeros the pager maps read-only for anonymous memory only read (`Map` refuses it writable) |
 //! | `Shutdown` | [`ExitStatus`] | never returns |
 //!
 //! # Personalities
@@ -241,6 +242,7 @@ pub enum Syscall {
     SleepUntil = 31,
     VvarFrame = 32,
     ThreadEntries = 33,
+    ZeroFrame = 34,
 }
 
 impl Syscall {
@@ -277,6 +279,7 @@ impl Syscall {
             31 => Syscall::SleepUntil,
             32 => Syscall::VvarFrame,
             33 => Syscall::ThreadEntries,
+            34 => Syscall::ZeroFrame,
             _ => return None,
         })
     }

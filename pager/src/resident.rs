@@ -7,9 +7,8 @@
 //! page pays a tree descent (and node splits) for every page. Iteration is
 //! in address order, as `/proc/<pid>/smaps` and pagemap need.
 //!
-//! Each page says what backs it ([`Frame`]): its own frame with anonymous
-//! data, its own frame with its file's bytes not yet written, or the shared
-//! zero frame. Two more bitmaps per chunk hold that, so the common case
+//! Each page says what backs it ([`Frame`]): its own frame, written or
+//! clean, or the shared zero frame. Two more bitmaps per chunk hold that, so the common case
 //! (anonymous frames) costs nothing more than a frame did.
 
 use alloc::{boxed::Box, collections::BTreeMap};
@@ -24,14 +23,16 @@ const CHUNK_BYTES: u64 = CHUNK_PAGES * PAGE_SIZE;
 /// What backs a resident page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Frame {
-    /// The page's own frame with anonymous data: zero-filled memory, or a
-    /// private file page after its first write (Linux's copy-on-write makes
-    /// that an anonymous page: Anonymous and Private_Dirty in smaps).
-    Anon(PhysAddr),
-    /// The page's own frame holding its file's bytes, never written: a
-    /// file page (Private_Clean, pagemap's file bit). Mapped without write
-    /// access, so the first write faults and makes it [`Frame::Anon`].
-    File(PhysAddr),
+    /// The page's own frame, written (or anonymous memory, which Linux
+    /// counts dirty from the start). In a private mapping that is anonymous
+    /// data, a written file page included (Linux's copy-on-write makes it
+    /// an anonymous page: Anonymous and Private_Dirty in smaps).
+    Dirty(PhysAddr),
+    /// The page's own frame, not written since it was filled: a file page,
+    /// or a shared anonymous page only read (Private_Clean). Mapped without
+    /// write access, so the first write faults and makes it
+    /// [`Frame::Dirty`].
+    Clean(PhysAddr),
     /// The shared zero frame (the kernel's): a page of anonymous memory
     /// that was only read. Never the page's own, never freed, never mapped
     /// writable; the first write replaces it with a fresh frame.
@@ -43,7 +44,7 @@ impl Frame {
     /// goes; `None` for the shared zero frame.
     pub fn own(self) -> Option<PhysAddr> {
         match self {
-            Frame::Anon(f) | Frame::File(f) => Some(f),
+            Frame::Dirty(f) | Frame::Clean(f) => Some(f),
             Frame::Zero => None,
         }
     }
@@ -55,9 +56,9 @@ impl Frame {
     /// readable.)
     pub fn pte_prot(self, prot: Prot) -> Prot {
         match self {
-            Frame::Anon(_) => prot,
-            Frame::File(_) | Frame::Zero if prot == Prot::NONE => prot,
-            Frame::File(_) | Frame::Zero => prot.difference(Prot::WRITE).union(Prot::READ),
+            Frame::Dirty(_) => prot,
+            Frame::Clean(_) | Frame::Zero if prot == Prot::NONE => prot,
+            Frame::Clean(_) | Frame::Zero => prot.difference(Prot::WRITE).union(Prot::READ),
         }
     }
 }
@@ -69,8 +70,8 @@ struct Chunk {
     /// Bit `i`: page `i` maps the shared zero frame (its `frames` slot is
     /// unused).
     zero: u64,
-    /// Bit `i`: page `i`'s frame is an unwritten copy of its file page.
-    file: u64,
+    /// Bit `i`: page `i`'s frame is clean (not written since filled).
+    clean: u64,
     frames: [PhysAddr; CHUNK_PAGES as usize],
 }
 
@@ -79,7 +80,7 @@ impl Chunk {
         Box::new(Chunk {
             present: 0,
             zero: 0,
-            file: 0,
+            clean: 0,
             frames: [PhysAddr(0); CHUNK_PAGES as usize],
         })
     }
@@ -88,10 +89,10 @@ impl Chunk {
         let mask = 1 << bit;
         if self.zero & mask != 0 {
             Frame::Zero
-        } else if self.file & mask != 0 {
-            Frame::File(self.frames[bit as usize])
+        } else if self.clean & mask != 0 {
+            Frame::Clean(self.frames[bit as usize])
         } else {
-            Frame::Anon(self.frames[bit as usize])
+            Frame::Dirty(self.frames[bit as usize])
         }
     }
 
@@ -100,11 +101,11 @@ impl Chunk {
         let mask = 1 << bit;
         self.present |= mask;
         self.zero &= !mask;
-        self.file &= !mask;
+        self.clean &= !mask;
         match frame {
-            Frame::Anon(f) => self.frames[bit as usize] = f,
-            Frame::File(f) => {
-                self.file |= mask;
+            Frame::Dirty(f) => self.frames[bit as usize] = f,
+            Frame::Clean(f) => {
+                self.clean |= mask;
                 self.frames[bit as usize] = f;
             }
             Frame::Zero => {
@@ -119,7 +120,7 @@ impl Chunk {
         let mask = !(1 << bit);
         self.present &= mask;
         self.zero &= mask;
-        self.file &= mask;
+        self.clean &= mask;
     }
 
     /// The resident pages of the chunk numbered `number`, lowest first.
@@ -294,11 +295,11 @@ impl ResidentPages {
                 let mut low = Chunk::empty();
                 low.present = below;
                 low.zero = chunk.zero & below;
-                low.file = chunk.file & below;
+                low.clean = chunk.clean & below;
                 low.frames = chunk.frames;
                 chunk.present &= !below;
                 chunk.zero &= !below;
-                chunk.file &= !below;
+                chunk.clean &= !below;
                 self.chunks.insert(number, low);
                 if chunk.present == 0 {
                     high.remove(&number);
@@ -359,16 +360,16 @@ mod tests {
     #[test]
     fn insert_get_remove() {
         let mut r = ResidentPages::new();
-        assert_eq!(r.insert_new(0x40_0000, Frame::Anon(PhysAddr(0x1000))), Ok(()));
-        assert_eq!(r.insert_new(0x40_0000, Frame::Anon(PhysAddr(0x2000))), Err(Frame::Anon(PhysAddr(0x1000))));
-        assert_eq!(r.get(0x40_0000), Some(Frame::Anon(PhysAddr(0x1000))));
+        assert_eq!(r.insert_new(0x40_0000, Frame::Dirty(PhysAddr(0x1000))), Ok(()));
+        assert_eq!(r.insert_new(0x40_0000, Frame::Dirty(PhysAddr(0x2000))), Err(Frame::Dirty(PhysAddr(0x1000))));
+        assert_eq!(r.get(0x40_0000), Some(Frame::Dirty(PhysAddr(0x1000))));
         assert_eq!(r.get(0x40_1000), None);
         assert_eq!(r.len(), 1);
         assert_eq!(r.remove(0x40_1000), None);
-        assert_eq!(r.remove(0x40_0000), Some(Frame::Anon(PhysAddr(0x1000))));
+        assert_eq!(r.remove(0x40_0000), Some(Frame::Dirty(PhysAddr(0x1000))));
         assert!(r.is_empty());
         assert!(r.chunks.is_empty(), "an empty chunk is dropped");
-        r.insert_new(0x40_0000, Frame::Anon(PhysAddr(0x1000))).unwrap();
+        r.insert_new(0x40_0000, Frame::Dirty(PhysAddr(0x1000))).unwrap();
         let (high, low) = (0x50_0000, 0x40_0000);
         assert_eq!(r.range(high..low).count(), 0, "a reversed range is empty");
     }
@@ -377,7 +378,7 @@ mod tests {
     fn split_inside_a_chunk_keeps_the_low_pages() {
         let mut r = ResidentPages::new();
         for i in 0..8 {
-            r.insert_new(i * PAGE, Frame::Anon(PhysAddr((i + 1) * PAGE))).unwrap();
+            r.insert_new(i * PAGE, Frame::Dirty(PhysAddr((i + 1) * PAGE))).unwrap();
         }
         let high = r.split_off(5 * PAGE);
         assert_eq!(r.iter().map(|(p, _)| p / PAGE).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
@@ -387,15 +388,15 @@ mod tests {
         r.append(&mut high);
         assert_eq!(r.len(), 8);
         assert!(high.is_empty());
-        assert_eq!(r.get(6 * PAGE), Some(Frame::Anon(PhysAddr(7 * PAGE))));
+        assert_eq!(r.get(6 * PAGE), Some(Frame::Dirty(PhysAddr(7 * PAGE))));
     }
 
     /// Frames of every kind, by `n`: anonymous, unwritten file copies and
     /// the shared zero frame.
     fn kind(n: u64, phys: PhysAddr) -> Frame {
         match n % 3 {
-            0 => Frame::Anon(phys),
-            1 => Frame::File(phys),
+            0 => Frame::Dirty(phys),
+            1 => Frame::Clean(phys),
             _ => Frame::Zero,
         }
     }

@@ -63,22 +63,22 @@ pub struct PageToMap {
     /// not written yet).
     pub prot: Prot,
     pub fill: Fill,
+    /// A fresh frame stays clean: mapped without write access though the
+    /// VMA may be written, so the first write faults and marks it dirty (a
+    /// file page, or a shared anonymous page, only read).
+    pub clean: bool,
 }
 
 impl PageToMap {
     /// What the page holds once mapped with `phys` (the frame the caller
     /// allocated for it; ignored for the zero page and resident pages), to
-    /// record with [`AddressSpace::commit_pages`]. A file page mapped
-    /// writable is a written private copy, which Linux counts as anonymous
-    /// (shared writable file mappings do not exist: the ramdisk is
-    /// read-only).
+    /// record with [`AddressSpace::commit_pages`].
     pub fn frame(&self, phys: PhysAddr) -> Frame {
         match self.fill {
-            Fill::Zero | Fill::ZeroPageCopy => Frame::Anon(phys),
             Fill::ZeroPage => Frame::Zero,
-            Fill::File { .. } if self.prot.contains(Prot::WRITE) => Frame::Anon(phys),
-            Fill::File { .. } => Frame::File(phys),
             Fill::Resident(frame) => frame,
+            _ if self.clean => Frame::Clean(phys),
+            _ => Frame::Dirty(phys),
         }
     }
 }
@@ -686,26 +686,11 @@ impl AddressSpace {
             if past_end_of_file(vma, page) {
                 return FaultDecision::Kill(KillReason::PastEndOfFile);
             }
-            if let Some(frame) = vma.resident.get(page) {
-                let vma_prot = vma.prot;
-                let (fill, prot) = match (frame, access) {
-                    (Frame::Zero, Access::Write) => (Fill::ZeroPageCopy, vma_prot),
-                    (Frame::File(f), Access::Write) => {
-                        // The first write to a private file page: the copy
-                        // is the process's own now, anonymous data.
-                        let written = Frame::Anon(f);
-                        if let Some(v) = self.vmas.find_mut(page) {
-                            v.resident.replace(page, written);
-                        }
-                        (Fill::Resident(written), vma_prot)
-                    }
-                    (frame, _) => (Fill::Resident(frame), frame.pte_prot(vma_prot)),
+            if vma.resident.contains(page) {
+                return match self.touch(page, access == Access::Write) {
+                    Some(map) => FaultDecision::Map(alloc::vec![map]),
+                    None => FaultDecision::Kill(KillReason::NoMapping),
                 };
-                return FaultDecision::Map(alloc::vec![PageToMap {
-                    virt: VirtAddr(page),
-                    prot,
-                    fill
-                }]);
             }
             // The shared zero frame answers a read of private anonymous
             // memory when the policy wants it (Linux's do_anonymous_page).
@@ -717,6 +702,39 @@ impl AddressSpace {
             return FaultDecision::Map(window_pages(vma, page, window, access, zero_page));
         }
         self.grow_stack(addr, access)
+    }
+
+    /// The page that makes `page` (page-aligned) accessible, for writing
+    /// with `write`, whatever the VMA's protection: a fault's resident
+    /// page, or a page the pager reaches into from outside the program (a
+    /// debugger's write through `/proc/<pid>/mem`, the personality's
+    /// copies, populate). A write makes the page the process's own: the
+    /// zero page is copied ([`Fill::ZeroPageCopy`]), a file copy becomes
+    /// anonymous (recorded here). `None` outside every VMA.
+    pub fn touch(&mut self, page: u64, write: bool) -> Option<PageToMap> {
+        let vma = self.vmas.find(page)?;
+        let prot = vma.prot;
+        let Some(frame) = vma.resident.get(page) else {
+            let access = if write { Access::Write } else { Access::Read };
+            return Some(page_to_map(vma, page, access, false));
+        };
+        let (fill, prot) = match (frame, write) {
+            (Frame::Zero, true) => (Fill::ZeroPageCopy, prot),
+            (Frame::Clean(f), true) => {
+                // The first write to a private file page: the copy is the
+                // process's own now, anonymous data.
+                let written = Frame::Dirty(f);
+                self.vmas.find_mut(page)?.resident.replace(page, written);
+                (Fill::Resident(written), prot)
+            }
+            (frame, _) => (Fill::Resident(frame), frame.pte_prot(prot)),
+        };
+        Some(PageToMap {
+            virt: VirtAddr(page),
+            prot,
+            fill,
+            clean: false,
+        })
     }
 
     /// A fault below a grows-down VMA: grow it unless that would clash.
@@ -877,22 +895,28 @@ fn window_pages(
     pages
 }
 
-/// How a non-resident `page` of `vma` is mapped for `access`: a file page
-/// not written stays read-only until its first write (so that write
-/// makes it anonymous), as does the zero page.
+/// How a non-resident `page` of `vma` is mapped for `access`: a file
+/// page, or a shared anonymous one, not written stays clean and read-only
+/// until its first write (which makes a private file page anonymous), as
+/// the zero page does.
 pub fn page_to_map(vma: &Vma, page: u64, access: Access, zero_page: bool) -> PageToMap {
     let fill = if zero_page { Fill::ZeroPage } else { page_fill(vma, page) };
+    let clean = access != Access::Write
+        && match fill {
+            Fill::File { .. } => true,
+            Fill::Zero => vma.shared,
+            _ => false,
+        };
     let prot = match fill {
         Fill::ZeroPage => Frame::Zero.pte_prot(vma.prot),
-        Fill::File { .. } if access != Access::Write && !vma.shared => {
-            Frame::File(PhysAddr(0)).pte_prot(vma.prot)
-        }
+        _ if clean => Frame::Clean(PhysAddr(0)).pte_prot(vma.prot),
         _ => vma.prot,
     };
     PageToMap {
         virt: VirtAddr(page),
         prot,
         fill,
+        clean,
     }
 }
 
@@ -936,6 +960,9 @@ mod lock;
 mod madvise;
 mod mremap;
 mod residency;
+
+#[cfg(test)]
+mod zero_page;
 
 pub use madvise::Advice;
 pub use mremap::RemapFlags;
