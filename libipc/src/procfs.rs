@@ -363,6 +363,10 @@ impl PageFlags {
     pub const EXCLUSIVE: PageFlags = PageFlags(1 << 3);
     /// Written since soft-dirty tracking was last reset.
     pub const SOFT_DIRTY: PageFlags = PageFlags(1 << 4);
+    /// The shared zero page: present (pagemap shows it, never exclusive,
+    /// never a file page) but no page of the process's own, so smaps
+    /// counts it nowhere, as Linux's `vm_normal_page` skips it.
+    pub const ZERO_PAGE: PageFlags = PageFlags(1 << 5);
 
     pub const fn contains(self, other: PageFlags) -> bool {
         self.0 & other.0 == other.0

@@ -13,9 +13,11 @@ use libipc::{
         self, Backing as FileBacking, FileRef, PageFlags, PageFrame, PageInfo, Sharing, SourceError, SourceReply,
         SourceRequest, SourceResponse, SpaceLayout, SpecialMapping, VmaInfo, VmaLabel,
     },
-    types::{PAGE_SIZE, Pid, Sender, VirtAddr},
+    abi::MapFlags,
+    types::{PAGE_SIZE, PhysAddr, Pid, Prot, Sender, VirtAddr},
 };
 use pager::{
+    resident::Frame,
     space::{AddressSpace, Fill, page_down},
     vma::{Backing, Vma, VmaName},
 };
@@ -98,7 +100,10 @@ pub(crate) fn read_space(
         };
         let chunk = &mut out[at..at + n];
         match (v.resident.get(page), pager::space::page_fill(v, page)) {
-            (Some(frame), _) => chunk.copy_from_slice(&window.frame(frame)[in_page..in_page + n]),
+            (Some(Frame::Zero), _) => chunk.fill(0),
+            (Some(Frame::Dirty(frame) | Frame::Clean(frame)), _) => {
+                chunk.copy_from_slice(&window.frame(frame)[in_page..in_page + n]);
+            }
             (None, Fill::File { file, offset, len }) => {
                 // The page's file bytes, then zeros, as a fault would fill it.
                 let data = ramdisk.page_data(file, offset, len).get(in_page..).unwrap_or(&[]);
@@ -111,6 +116,25 @@ pub(crate) fn read_space(
         done = at + n;
     }
     done
+}
+
+/// What procfs is told of a resident page of `v`, as Linux's accounting
+/// sees it: the frame number, and
+/// - the zero page: present with the zero frame's number, neither
+///   exclusive nor counted in smaps (Linux's `vm_normal_page` skips it);
+/// - a written page of a private mapping: anonymous and dirty (a written
+///   file page is Linux's copy-on-write anonymous copy);
+/// - a page of a shared anonymous mapping: shared memory (shmem), not
+///   anonymous, dirty once written;
+/// - a file page not written: clean, a file page.
+fn page_facts(v: &Vma, frame: Frame, zero_frame: PhysAddr) -> (u64, PageFlags) {
+    let own = PageFlags::EXCLUSIVE.union(PageFlags::REFERENCED);
+    match frame {
+        Frame::Zero => (zero_frame.pfn(), PageFlags::ZERO_PAGE),
+        Frame::Dirty(f) if v.shared => (f.pfn(), own.union(PageFlags::DIRTY)),
+        Frame::Dirty(f) => (f.pfn(), own.union(PageFlags::DIRTY).union(PageFlags::ANONYMOUS)),
+        Frame::Clean(f) => (f.pfn(), own),
+    }
 }
 
 /// Writes `data` at the start of the lease of the call being served.
@@ -167,15 +191,11 @@ impl Server {
                 let (start, end) = (start_vpn.saturating_mul(PAGE_SIZE), end_vpn.saturating_mul(PAGE_SIZE));
                 let mut pages = heapless::Vec::new();
                 'vmas: for v in p.space.vmas().overlapping(start, end) {
-                    let anonymous = matches!(v.backing, Backing::Anonymous);
                     for (page, frame) in v.resident.range(start..end) {
-                        let mut flags = PageFlags::EXCLUSIVE.union(PageFlags::REFERENCED);
-                        if anonymous {
-                            flags = flags.union(PageFlags::ANONYMOUS).union(PageFlags::DIRTY);
-                        }
+                        let (pfn, flags) = page_facts(v, frame, self.zero_frame);
                         let info = PageInfo {
                             vpn: page / PAGE_SIZE,
-                            frame: PageFrame::Resident { pfn: frame.pfn() },
+                            frame: PageFrame::Resident { pfn },
                             map_count: 1,
                             flags,
                         };
@@ -220,7 +240,7 @@ impl Server {
     pub(crate) fn write_mem(&mut self, pid: Pid, addr: u64, data: &[u8]) -> Result<usize, SourceError> {
         let mut done = 0;
         for (page, in_page, at, n) in page_chunks(addr, data.len()) {
-            let Some(frame) = self.ensure_resident(pid, page) else {
+            let Some(frame) = self.ensure_resident(pid, page, true) else {
                 break;
             };
             // The clock page is the kernel's: nobody writes it.
@@ -237,23 +257,32 @@ impl Server {
         }
     }
 
-    /// The frame of `page` in `pid`, allocating, filling and mapping it if
-    /// it is not resident; `None` outside any VMA or when out of frames.
-    pub(crate) fn ensure_resident(&mut self, pid: Pid, page: u64) -> Option<libipc::types::PhysAddr> {
-        let (resident, fill, prot) = {
-            let p = self.process(pid)?;
-            let v = p.space.vmas().find(page)?;
-            (v.resident.get(page), pager::space::page_fill(v, page), v.prot)
+    /// The frame of `page` in `pid`, for writing with `write`, allocating,
+    /// filling and mapping it if it is not resident (or is the zero page,
+    /// and `write`: then it is copied); `None` outside any VMA or when out
+    /// of frames. For a read it may be the zero frame.
+    pub(crate) fn ensure_resident(&mut self, pid: Pid, page: u64, write: bool) -> Option<PhysAddr> {
+        let map = self.process_mut(pid)?.space.touch(page, write)?;
+        let (phys, replace) = match map.fill {
+            Fill::Resident(frame) => (frame.own().unwrap_or(self.zero_frame), false),
+            Fill::ZeroPage => (self.zero_frame, false),
+            fill => {
+                let phys = self.frames.alloc()?;
+                crate::serve::fill_frame(&mut self.window, &self.ramdisk, phys, fill);
+                if self.process_mut(pid)?.space.commit(VirtAddr(page), map.frame(phys)).is_err() {
+                    let _ = self.frames.free(phys);
+                    return None;
+                }
+                (phys, fill == Fill::ZeroPageCopy)
+            }
         };
-        if let Some(frame) = resident {
-            return Some(frame);
+        if map.prot != Prot::NONE {
+            let mut flags = crate::serve::map_flags(map.prot);
+            if replace {
+                flags = flags.union(MapFlags::REPLACE);
+            }
+            let _ = libipc::sys::map(pid, VirtAddr(page), phys, flags);
         }
-        let frame = self.frames.alloc()?;
-        crate::serve::fill_frame(&mut self.window, &self.ramdisk, frame, fill);
-        let _ = self.process_mut(pid)?.space.commit(VirtAddr(page), frame);
-        if prot != libipc::types::Prot::NONE {
-            let _ = libipc::sys::map(pid, VirtAddr(page), frame, crate::serve::map_flags(prot));
-        }
-        Some(frame)
+        Some(phys)
     }
 }

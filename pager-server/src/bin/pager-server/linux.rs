@@ -30,6 +30,7 @@ use pager::{
     exit_status::{ExitReport, ExitStatus, Signal},
     linux::{self, Caller, OpenFile, Privileges, UserAccess},
     rlimit::Rlimits,
+    resident::Frame,
     space::{AddressSpace, FileSlice, MmapArgs},
     vma::{FileId, VmaName},
 };

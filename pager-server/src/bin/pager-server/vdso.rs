@@ -18,7 +18,7 @@ use libipc::{
     types::{Access, PAGE_SIZE, Pid, Prot, Sender, VirtAddr},
     vsyscall,
 };
-use pager::{layout::VDSO_PAGES, space::AddressSpace, vma::VmaName};
+use pager::{layout::VDSO_PAGES, resident::Frame, space::AddressSpace, vma::VmaName};
 use vvar::{ClockId, Timespec, VvarData};
 
 use crate::serve::Server;
