@@ -323,6 +323,12 @@ pub enum VmaLabel {
     Special(SpecialMapping),
     /// A name given with `PR_SET_VMA_ANON_NAME`: `[anon:NAME]`.
     AnonName(String<MAX_ANON_NAME>),
+    /// Shared anonymous memory, which Linux backs with a `/dev/zero`
+    /// object on its internal shmem mount (device 00:01): that object's
+    /// inode number, one per mmap.
+    Shmem {
+        inode: u64,
+    },
 }
 
 /// One virtual memory area: `[start, end)`, page-aligned, non-empty.
@@ -336,6 +342,10 @@ pub struct VmaInfo {
     /// A stack that grows down on faults below it (MAP_GROWSDOWN).
     pub grows_down: bool,
     pub label: VmaLabel,
+    /// Charged to the commit limit (Linux's VM_ACCOUNT, VmFlags `ac`):
+    /// private memory that was writable at some time, kept after mprotect
+    /// to read-only.
+    pub accounted: bool,
 }
 
 /// Where a page's contents are.
@@ -596,6 +606,7 @@ mod tests {
             }),
             grows_down: true,
             label: VmaLabel::AnonName(core::iter::repeat_n('y', MAX_ANON_NAME).collect()),
+            accounted: true,
         }
     }
 

@@ -26,10 +26,10 @@ use crate::{
     layout::{self, ProgramImage, Segment},
     maps,
     policy::Policy,
+    resident::Frame,
     rlimit::{Limit, Resource, Rlimits},
     rng::Rng,
     settings::Settings,
-    resident::Frame,
     space::{AddressSpace, Dropped, FaultDecision, Fill, MmapArgs},
     vma::FileId,
 };

@@ -125,7 +125,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(effects.reprotected, [(a, Frame::Dirty(PhysAddr(0x10_1000)), Prot::READ)]);
+        assert_eq!(
+            effects.reprotected,
+            [(a, Frame::Dirty(PhysAddr(0x10_1000)), Prot::READ)]
+        );
     }
 
     #[test]

@@ -361,7 +361,10 @@ mod tests {
     fn insert_get_remove() {
         let mut r = ResidentPages::new();
         assert_eq!(r.insert_new(0x40_0000, Frame::Dirty(PhysAddr(0x1000))), Ok(()));
-        assert_eq!(r.insert_new(0x40_0000, Frame::Dirty(PhysAddr(0x2000))), Err(Frame::Dirty(PhysAddr(0x1000))));
+        assert_eq!(
+            r.insert_new(0x40_0000, Frame::Dirty(PhysAddr(0x2000))),
+            Err(Frame::Dirty(PhysAddr(0x1000)))
+        );
         assert_eq!(r.get(0x40_0000), Some(Frame::Dirty(PhysAddr(0x1000))));
         assert_eq!(r.get(0x40_1000), None);
         assert_eq!(r.len(), 1);

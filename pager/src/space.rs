@@ -172,6 +172,8 @@ pub struct AddressSpace {
     /// mlockall(MCL_FUTURE): how new mappings are locked (Linux's
     /// `mm->def_flags`).
     pub lock_future: Lock,
+    /// Shared anonymous objects made so far: the next one's number.
+    shmem_objects: u64,
 }
 
 impl AddressSpace {
@@ -193,6 +195,7 @@ impl AddressSpace {
             window_top: TASK_SIZE_47,
             la57: settings.la57,
             lock_future: Lock::None,
+            shmem_objects: 0,
         }
     }
 
@@ -421,6 +424,11 @@ impl AddressSpace {
             *data_end = start.saturating_add(file.size.saturating_sub(file.offset));
         }
         vma.shared = shared;
+        vma.accounted = !shared && prot.contains(Prot::WRITE);
+        if shared && matches!(backing, Backing::Anonymous) {
+            self.shmem_objects += 1;
+            vma.name = VmaName::Shmem(self.shmem_objects);
+        }
         vma.grows_down = has(map::GROWSDOWN);
         vma.lock = lock;
         if flags & map::TYPE == map::DROPPABLE {
@@ -580,6 +588,8 @@ impl AddressSpace {
         self.within_map_count(addr, end, |s| {
             let mut changed = Vec::new();
             s.vmas.update_range(addr, end, |v| {
+                // Made writable, private memory is charged; never uncharged.
+                v.accounted |= prot.contains(Prot::WRITE) && !v.shared;
                 if v.prot != prot {
                     v.prot = prot;
                     changed.extend(v.resident.iter().map(|(p, f)| (VirtAddr(p), f, f.pte_prot(prot))));
@@ -787,11 +797,7 @@ impl AddressSpace {
     /// looked up once per run of pages in it, not once per page. `refused`
     /// gets each page that could not be recorded (its frame must be freed,
     /// not mapped); the others are recorded.
-    pub fn commit_pages(
-        &mut self,
-        pages: &[(VirtAddr, Frame)],
-        mut refused: impl FnMut(VirtAddr, Frame, CommitError),
-    ) {
+    pub fn commit_pages(&mut self, pages: &[(VirtAddr, Frame)], mut refused: impl FnMut(VirtAddr, Frame, CommitError)) {
         let mut i = 0;
         while i < pages.len() {
             let (virt, frame) = pages[i];
@@ -900,7 +906,11 @@ fn window_pages(
 /// until its first write (which makes a private file page anonymous), as
 /// the zero page does.
 pub fn page_to_map(vma: &Vma, page: u64, access: Access, zero_page: bool) -> PageToMap {
-    let fill = if zero_page { Fill::ZeroPage } else { page_fill(vma, page) };
+    let fill = if zero_page {
+        Fill::ZeroPage
+    } else {
+        page_fill(vma, page)
+    };
     let clean = access != Access::Write
         && match fill {
             Fill::File { .. } => true,

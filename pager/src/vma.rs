@@ -59,6 +59,10 @@ pub enum VmaName {
     Vdso,
     Vvar,
     Path(String),
+    /// Shared anonymous memory: one object per mmap (Linux's
+    /// `/dev/zero (deleted)` shmem file), numbered per address space, so
+    /// the pieces of one mapping stay one object and two never merge.
+    Shmem(u64),
 }
 
 /// Whether a VMA's pages are locked in memory (mlock, mlock2,
@@ -147,6 +151,10 @@ pub struct Vma {
     /// pagemap.
     pub resident: ResidentPages,
     pub name: VmaName,
+    /// Charged to the commit limit (Linux's VM_ACCOUNT, smaps' `ac`):
+    /// private memory that was writable at some time keeps it, as
+    /// mprotect never uncharges.
+    pub accounted: bool,
 }
 
 impl Vma {
@@ -162,6 +170,7 @@ impl Vma {
             hints: Hints::default(),
             name: VmaName::None,
             resident: ResidentPages::new(),
+            accounted: prot.contains(Prot::WRITE),
         }
     }
 
@@ -202,6 +211,7 @@ impl Vma {
             && self.lock == next.lock
             && self.hints == next.hints
             && self.name == next.name
+            && self.accounted == next.accounted
             && match (self.backing, next.backing) {
                 (Backing::Anonymous, Backing::Anonymous) => true,
                 (
@@ -271,6 +281,7 @@ impl Vma {
             hints: self.hints,
             name: self.name.clone(),
             resident: ResidentPages::new(),
+            accounted: self.accounted,
         }
     }
 }

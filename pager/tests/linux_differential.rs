@@ -23,10 +23,10 @@ use pager::{
     layout::{self, ProgramImage, Segment},
     linux::{self, Caller, Errno, Privileges, UserAccess, abi},
     policy::OnePage,
+    resident::Frame,
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
-    resident::Frame,
     space::{AddressSpace, FaultDecision, Fill, TASK_SIZE_47},
     vma::{Hints, Lock, VmaName},
 };

@@ -82,7 +82,11 @@ impl AddressSpace {
                     // Linux populates a writable private mapping for
                     // writing (FOLL_WRITE): its file pages become the
                     // process's own.
-                    let access = if v.prot.contains(Prot::WRITE) { Access::Write } else { Access::Read };
+                    let access = if v.prot.contains(Prot::WRITE) {
+                        Access::Write
+                    } else {
+                        Access::Read
+                    };
                     pages.push(page_to_map(v, page, access, false));
                 }
             }

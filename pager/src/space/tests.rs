@@ -451,7 +451,10 @@ fn mprotect_splits_then_merges_back() {
     mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
     s.commit(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x7000))).unwrap();
     let changed = s.mprotect(0x40_1000, 2 * PAGE, Prot::READ).unwrap();
-    assert_eq!(changed, [(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x7000)), Prot::READ)]);
+    assert_eq!(
+        changed,
+        [(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x7000)), Prot::READ)]
+    );
     assert_eq!(s.vmas().len(), 3);
     assert_eq!(s.data_vm(), 2 * PAGE);
     s.mprotect(0x40_1000, 2 * PAGE, Prot::RW).unwrap();
@@ -500,7 +503,8 @@ fn brk_zero_and_below_start_query() {
 fn brk_shrink_frees_pages() {
     let mut s = heap_space(Rlimits::default());
     s.brk(BRK + 3 * PAGE);
-    s.commit(VirtAddr(BRK + 2 * PAGE), Frame::Dirty(PhysAddr(0x5000))).unwrap();
+    s.commit(VirtAddr(BRK + 2 * PAGE), Frame::Dirty(PhysAddr(0x5000)))
+        .unwrap();
     let (now, dropped) = s.brk(BRK + PAGE + 1);
     assert_eq!(now, BRK + PAGE + 1);
     assert_eq!(dropped, [(VirtAddr(BRK + 2 * PAGE), Frame::Dirty(PhysAddr(0x5000)))]);
@@ -828,7 +832,11 @@ fn commit_pages_records_a_batch_and_reports_refusals() {
                 Frame::Dirty(PhysAddr(0x2000)),
                 CommitError::AlreadyResident(Frame::Dirty(PhysAddr(0x9000)))
             ),
-            (VirtAddr(0x50_0000), Frame::Dirty(PhysAddr(0x4000)), CommitError::NotMapped),
+            (
+                VirtAddr(0x50_0000),
+                Frame::Dirty(PhysAddr(0x4000)),
+                CommitError::NotMapped
+            ),
         ]
     );
     assert_eq!(s.frame_of(VirtAddr(0x40_0000)), Some(Frame::Dirty(PhysAddr(0x1000))));

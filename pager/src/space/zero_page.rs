@@ -58,7 +58,13 @@ fn anon() -> MapKind {
 /// Decides a fault and carries it out as the server does: frames from
 /// `pool` for pages that need one, recorded with `commit_pages`. Returns
 /// the pages mapped.
-fn fault(s: &mut AddressSpace, policy: &mut dyn Policy, pool: &mut FramePool, addr: u64, access: Access) -> Vec<PageToMap> {
+fn fault(
+    s: &mut AddressSpace,
+    policy: &mut dyn Policy,
+    pool: &mut FramePool,
+    addr: u64,
+    access: Access,
+) -> Vec<PageToMap> {
     let FaultDecision::Map(pages) = s.fault(policy, addr, access) else {
         panic!("killed at {addr:#x}");
     };
@@ -91,7 +97,10 @@ fn a_read_maps_the_zero_page_read_only_and_a_write_copies_it() {
     assert_eq!(pool.free_count().0, 4, "a read costs no frame");
     // Reading it again (after PROT_NONE, say) maps the zero frame again.
     let again = fault(&mut s, &mut ZeroPolicy, &mut pool, BASE, Access::Read);
-    assert_eq!((again[0].fill, again[0].prot), (Fill::Resident(Frame::Zero), Prot::READ));
+    assert_eq!(
+        (again[0].fill, again[0].prot),
+        (Fill::Resident(Frame::Zero), Prot::READ)
+    );
     let write = fault(&mut s, &mut ZeroPolicy, &mut pool, BASE, Access::Write);
     assert_eq!((write[0].fill, write[0].prot), (Fill::ZeroPageCopy, Prot::RW));
     assert!(matches!(s.frame_of(VirtAddr(BASE)), Some(Frame::Dirty(_))));
@@ -111,7 +120,10 @@ fn the_policy_decides_and_shared_or_file_memory_never_gets_the_zero_page() {
     map(&mut t, 2, Prot::RW, MapKind::SHARED.union(MapKind::ANONYMOUS), None);
     let shared = fault(&mut t, &mut ZeroPolicy, &mut pool, BASE, Access::Read);
     assert_eq!((shared[0].fill, shared[0].prot), (Fill::Zero, Prot::READ));
-    assert!(matches!(t.frame_of(VirtAddr(BASE)), Some(Frame::Clean(_))), "shmem only read is clean");
+    assert!(
+        matches!(t.frame_of(VirtAddr(BASE)), Some(Frame::Clean(_))),
+        "shmem only read is clean"
+    );
     let written = fault(&mut t, &mut ZeroPolicy, &mut pool, BASE, Access::Write);
     assert_eq!(written[0].prot, Prot::RW);
     assert!(matches!(t.frame_of(VirtAddr(BASE)), Some(Frame::Dirty(_))));
@@ -129,8 +141,15 @@ fn a_private_file_page_stays_clean_until_written_then_is_anonymous() {
         panic!("not clean")
     };
     let write = fault(&mut s, &mut ZeroPolicy, &mut pool, BASE, Access::Write);
-    assert_eq!((write[0].fill, write[0].prot), (Fill::Resident(Frame::Dirty(phys)), Prot::RW));
-    assert_eq!(s.frame_of(VirtAddr(BASE)), Some(Frame::Dirty(phys)), "the same frame, now written");
+    assert_eq!(
+        (write[0].fill, write[0].prot),
+        (Fill::Resident(Frame::Dirty(phys)), Prot::RW)
+    );
+    assert_eq!(
+        s.frame_of(VirtAddr(BASE)),
+        Some(Frame::Dirty(phys)),
+        "the same frame, now written"
+    );
     let direct = fault(&mut s, &mut ZeroPolicy, &mut pool, BASE + PAGE, Access::Write);
     assert!(matches!(s.frame_of(VirtAddr(BASE + PAGE)), Some(Frame::Dirty(_))));
     assert_eq!(direct[0].prot, Prot::RW);

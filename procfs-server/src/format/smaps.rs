@@ -203,7 +203,8 @@ impl VmFlag {
 ///
 /// - `rd wr ex` from the protection;
 /// - private mappings may become anything (`mr mw me`) and are charged to
-///   the commit limit when writable (`ac`);
+///   the commit limit when the pager says so (`ac`: writable at some time,
+///   kept after mprotect to read-only);
 /// - shared mappings are `ms`; a shared file mapping is `sh mw` only when
 ///   writable: the pager reports no file open mode, and a read-only shared
 ///   file mapping is taken to be of a file opened read-only (which is also
@@ -252,7 +253,7 @@ fn vm_flags(vma: &VmaInfo) -> VmFlags {
     push_if(&mut flags, special == Some(SpecialMapping::Vdso), VmFlag::DontExpand);
     push_if(
         &mut flags,
-        !shared && prot.contains(Prot::WRITE) && special.is_none(),
+        vma.accounted && !shared && special.is_none(),
         VmFlag::Account,
     );
     flags

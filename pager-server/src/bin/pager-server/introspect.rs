@@ -9,11 +9,11 @@
 use alloc::vec;
 
 use libipc::{
+    abi::MapFlags,
     procfs::{
         self, Backing as FileBacking, FileRef, PageFlags, PageFrame, PageInfo, Sharing, SourceError, SourceReply,
         SourceRequest, SourceResponse, SpaceLayout, SpecialMapping, VmaInfo, VmaLabel,
     },
-    abi::MapFlags,
     types::{PAGE_SIZE, PhysAddr, Pid, Prot, Sender, VirtAddr},
 };
 use pager::{
@@ -69,6 +69,8 @@ fn vma_info(v: &Vma) -> VmaInfo {
     let label = match v.name {
         VmaName::Vdso => VmaLabel::Special(SpecialMapping::Vdso),
         VmaName::Vvar => VmaLabel::Special(SpecialMapping::Vvar),
+        // Inode numbers as Linux's shmem objects: small, from 1.
+        VmaName::Shmem(object) => VmaLabel::Shmem { inode: object },
         _ => VmaLabel::None,
     };
     VmaInfo {
@@ -79,6 +81,7 @@ fn vma_info(v: &Vma) -> VmaInfo {
         backing,
         grows_down: v.grows_down,
         label,
+        accounted: v.accounted,
     }
 }
 
@@ -269,7 +272,12 @@ impl Server {
             fill => {
                 let phys = self.frames.alloc()?;
                 crate::serve::fill_frame(&mut self.window, &self.ramdisk, phys, fill);
-                if self.process_mut(pid)?.space.commit(VirtAddr(page), map.frame(phys)).is_err() {
+                if self
+                    .process_mut(pid)?
+                    .space
+                    .commit(VirtAddr(page), map.frame(phys))
+                    .is_err()
+                {
                     let _ = self.frames.free(phys);
                     return None;
                 }

@@ -29,8 +29,8 @@ use pager::{
     exec_list::ExecSpec,
     exit_status::{ExitReport, ExitStatus, Signal},
     linux::{self, Caller, OpenFile, Privileges, UserAccess},
-    rlimit::Rlimits,
     resident::Frame,
+    rlimit::Rlimits,
     space::{AddressSpace, FileSlice, MmapArgs},
     vma::{FileId, VmaName},
 };

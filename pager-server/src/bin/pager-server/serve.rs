@@ -20,10 +20,10 @@ use pager::{
     frames::FramePool,
     layout,
     policy::{Policy, Registration},
+    resident::Frame,
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
-    resident::Frame,
     space::{AddressSpace, Dropped, FaultDecision, Fill},
     vma::FileId,
 };
@@ -823,7 +823,10 @@ impl Server {
             for page in pages {
                 // Out of frames is not an error here (Linux's populate is
                 // best effort); the page faults in later.
-                if self.ensure_resident(pid, page.virt.0, page.prot.contains(Prot::WRITE)).is_none() {
+                if self
+                    .ensure_resident(pid, page.virt.0, page.prot.contains(Prot::WRITE))
+                    .is_none()
+                {
                     break;
                 }
             }
