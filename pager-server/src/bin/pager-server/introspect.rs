@@ -10,16 +10,13 @@ use alloc::vec;
 
 use libipc::{
     abi::MapFlags,
-    procfs::{
-        self, Backing as FileBacking, FileRef, PageFlags, PageFrame, PageInfo, Sharing, SourceError, SourceReply,
-        SourceRequest, SourceResponse, SpaceLayout, SpecialMapping, VmaInfo, VmaLabel,
-    },
+    procfs::{self, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout},
     types::{PAGE_SIZE, PhysAddr, Pid, Prot, Sender, VirtAddr},
 };
 use pager::{
+    introspect::{page_info, vma_info},
     resident::Frame,
     space::{AddressSpace, Fill, page_down},
-    vma::{Backing, Vma, VmaName},
 };
 
 use crate::{identity::SYSTEM_IDENTITY, ramdisk::Ramdisk, serve::Server, window::Window};
@@ -42,47 +39,6 @@ fn page_chunks(addr: u64, len: usize) -> impl Iterator<Item = (u64, usize, usize
             chunk
         })
     })
-}
-
-fn vma_info(v: &Vma) -> VmaInfo {
-    let backing = match (&v.backing, &v.name) {
-        (Backing::File { offset, file, .. }, name) => {
-            let path = match name {
-                VmaName::Path(p) => p.as_str(),
-                _ => "",
-            };
-            let mut p: heapless::String<{ procfs::MAX_PATH }> = heapless::String::new();
-            // Cut at a character boundary: a path longer than MAX_PATH may
-            // have a multi-byte character across the limit.
-            let _ = p.push_str(&path[..path.floor_char_boundary(procfs::MAX_PATH)]);
-            // The ramdisk is the only filesystem: device 00:01, inode = file id + 1.
-            FileBacking::File(FileRef {
-                path: p,
-                dev_major: 0,
-                dev_minor: 1,
-                inode: file.0 + 1,
-                page_offset: offset / PAGE_SIZE,
-            })
-        }
-        (Backing::Anonymous, _) => FileBacking::Anonymous,
-    };
-    let label = match v.name {
-        VmaName::Vdso => VmaLabel::Special(SpecialMapping::Vdso),
-        VmaName::Vvar => VmaLabel::Special(SpecialMapping::Vvar),
-        // Inode numbers as Linux's shmem objects: small, from 1.
-        VmaName::Shmem(object) => VmaLabel::Shmem { inode: object },
-        _ => VmaLabel::None,
-    };
-    VmaInfo {
-        start: VirtAddr(v.start),
-        end: VirtAddr(v.end),
-        prot: v.prot,
-        sharing: if v.shared { Sharing::Shared } else { Sharing::Private },
-        backing,
-        grows_down: v.grows_down,
-        label,
-        accounted: v.accounted,
-    }
 }
 
 /// Reads `out.len()` bytes of `space` at `addr` as a debugger would:
@@ -119,25 +75,6 @@ pub(crate) fn read_space(
         done = at + n;
     }
     done
-}
-
-/// What procfs is told of a resident page of `v`, as Linux's accounting
-/// sees it: the frame number, and
-/// - the zero page: present with the zero frame's number, neither
-///   exclusive nor counted in smaps (Linux's `vm_normal_page` skips it);
-/// - a written page of a private mapping: anonymous and dirty (a written
-///   file page is Linux's copy-on-write anonymous copy);
-/// - a page of a shared anonymous mapping: shared memory (shmem), not
-///   anonymous, dirty once written;
-/// - a file page not written: clean, a file page.
-fn page_facts(v: &Vma, frame: Frame, zero_frame: PhysAddr) -> (u64, PageFlags) {
-    let own = PageFlags::EXCLUSIVE.union(PageFlags::REFERENCED);
-    match frame {
-        Frame::Zero => (zero_frame.pfn(), PageFlags::ZERO_PAGE),
-        Frame::Dirty(f) if v.shared => (f.pfn(), own.union(PageFlags::DIRTY)),
-        Frame::Dirty(f) => (f.pfn(), own.union(PageFlags::DIRTY).union(PageFlags::ANONYMOUS)),
-        Frame::Clean(f) => (f.pfn(), own),
-    }
 }
 
 /// Writes `data` at the start of the lease of the call being served.
@@ -195,13 +132,7 @@ impl Server {
                 let mut pages = heapless::Vec::new();
                 'vmas: for v in p.space.vmas().overlapping(start, end) {
                     for (page, frame) in v.resident.range(start..end) {
-                        let (pfn, flags) = page_facts(v, frame, self.zero_frame);
-                        let info = PageInfo {
-                            vpn: page / PAGE_SIZE,
-                            frame: PageFrame::Resident { pfn },
-                            map_count: 1,
-                            flags,
-                        };
+                        let info = page_info(v, page, frame, self.zero_frame);
                         if pages.push(info).is_err() {
                             break 'vmas;
                         }
