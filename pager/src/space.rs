@@ -588,8 +588,15 @@ impl AddressSpace {
         self.within_map_count(addr, end, |s| {
             let mut changed = Vec::new();
             s.vmas.update_range(addr, end, |v| {
-                // Made writable, private memory is charged; never uncharged.
-                v.accounted |= prot.contains(Prot::WRITE) && !v.shared;
+                // Made writable, private memory is charged; made read-only,
+                // it stays charged unless it is anonymous memory that never
+                // had a page of its own (Linux 6.x drops VM_ACCOUNT when no
+                // anon_vma exists; the zero page makes none).
+                if prot.contains(Prot::WRITE) {
+                    v.accounted |= !v.shared;
+                } else if matches!(v.backing, Backing::Anonymous) && v.resident.frames().next().is_none() {
+                    v.accounted = false;
+                }
                 if v.prot != prot {
                     v.prot = prot;
                     changed.extend(v.resident.iter().map(|(p, f)| (VirtAddr(p), f, f.pte_prot(prot))));

@@ -152,8 +152,8 @@ pub struct Vma {
     pub resident: ResidentPages,
     pub name: VmaName,
     /// Charged to the commit limit (Linux's VM_ACCOUNT, smaps' `ac`):
-    /// private memory that was writable at some time keeps it, as
-    /// mprotect never uncharges.
+    /// private memory that was writable keeps it after mprotect to
+    /// read-only once it has pages of its own.
     pub accounted: bool,
 }
 

@@ -165,7 +165,8 @@ proptest! {
                         for p in (0..pages).map(|i| start + i * PAGE) {
                             if let Some(a) = next.get_mut(&p) {
                                 a.0 = prot;
-                                a.2 |= prot.contains(Prot::WRITE);
+                                // Never faulted: read-only uncharges.
+                                a.2 = prot.contains(Prot::WRITE);
                             }
                         }
                         let fits = runs(&next) <= max_map_count;
