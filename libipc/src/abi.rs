@@ -86,6 +86,7 @@
 //! | `SpaceDestroy` | pid | - |
 //! | `CapGrant` | pid, source slot (needs `GRANT`), destination slot, [`Rights`] | - |
 //! | `VvarFrame` | - | the clock page's physical address: the pager maps it read-only (`Map` refuses it writable or executable) |
+//! | `ZeroFrame` | - | the zero frame's physical address: a frame of zeros the pager maps read-only for anonymous memory only read (`Map` refuses it writable) |
 //! | `Shutdown` | [`ExitStatus`] | never returns |
 //!
 //! # Personalities
@@ -264,6 +265,7 @@ pub enum Syscall {
     SleepUntil = 31,
     VvarFrame = 32,
     ThreadEntries = 33,
+    ZeroFrame = 34,
     PageBits = 40,
     UnmapClean = 41,
 }
@@ -302,6 +304,7 @@ impl Syscall {
             31 => Syscall::SleepUntil,
             32 => Syscall::VvarFrame,
             33 => Syscall::ThreadEntries,
+            34 => Syscall::ZeroFrame,
             40 => Syscall::PageBits,
             41 => Syscall::UnmapClean,
             _ => return None,

@@ -328,6 +328,12 @@ pub enum VmaLabel {
     Special(SpecialMapping),
     /// A name given with `PR_SET_VMA_ANON_NAME`: `[anon:NAME]`.
     AnonName(String<MAX_ANON_NAME>),
+    /// Shared anonymous memory, which Linux backs with a `/dev/zero`
+    /// object on its internal shmem mount (device 00:01): that object's
+    /// inode number, one per mmap.
+    Shmem {
+        inode: u64,
+    },
 }
 
 /// One virtual memory area: `[start, end)`, page-aligned, non-empty.
@@ -341,6 +347,10 @@ pub struct VmaInfo {
     /// A stack that grows down on faults below it (MAP_GROWSDOWN).
     pub grows_down: bool,
     pub label: VmaLabel,
+    /// Charged to the commit limit (Linux's VM_ACCOUNT, VmFlags `ac`):
+    /// private memory that was writable at some time, kept after mprotect
+    /// to read-only.
+    pub accounted: bool,
 }
 
 /// Where a page's contents are.
@@ -368,6 +378,10 @@ impl PageFlags {
     pub const EXCLUSIVE: PageFlags = PageFlags(1 << 3);
     /// Written since soft-dirty tracking was last reset.
     pub const SOFT_DIRTY: PageFlags = PageFlags(1 << 4);
+    /// The shared zero page: present (pagemap shows it, never exclusive,
+    /// never a file page) but no page of the process's own, so smaps
+    /// counts it nowhere, as Linux's `vm_normal_page` skips it.
+    pub const ZERO_PAGE: PageFlags = PageFlags(1 << 5);
 
     pub const fn contains(self, other: PageFlags) -> bool {
         self.0 & other.0 == other.0
@@ -473,12 +487,17 @@ impl VmaRecord {
     pub const GROWS_DOWN: u8 = 1 << 1;
     /// A file mapping: the file fields and the path are meaningful.
     pub const FILE: u8 = 1 << 2;
+    /// [`VmaInfo::accounted`].
+    pub const ACCOUNTED: u8 = 1 << 3;
     /// Every flag defined: other bits are refused.
-    pub const ALL: u8 = Self::SHARED | Self::GROWS_DOWN | Self::FILE;
+    pub const ALL: u8 = Self::SHARED | Self::GROWS_DOWN | Self::FILE | Self::ACCOUNTED;
 
     const LABEL_NONE: u8 = 0;
     const LABEL_SPECIAL: u8 = 1;
     const LABEL_ANON_NAME: u8 = 2;
+    /// [`VmaLabel::Shmem`]: its inode in the file inode's place (the VMA
+    /// is anonymous).
+    const LABEL_SHMEM: u8 = 3;
 
     const fn special_code(s: SpecialMapping) -> u8 {
         match s {
@@ -508,6 +527,7 @@ impl VmaRecord {
             VmaLabel::None => (Self::LABEL_NONE, 0, &[]),
             VmaLabel::Special(s) => (Self::LABEL_SPECIAL, Self::special_code(*s), &[]),
             VmaLabel::AnonName(n) => (Self::LABEL_ANON_NAME, 0, n.as_bytes()),
+            VmaLabel::Shmem { .. } => (Self::LABEL_SHMEM, 0, &[]),
         };
         let len = VMA_RECORD_HEADER + path.len() + name.len();
         let out = out.get_mut(..len)?;
@@ -521,8 +541,16 @@ impl VmaRecord {
         if file.is_some() {
             flags |= Self::FILE;
         }
-        let (page_offset, inode, major, minor) =
-            file.map_or((0, 0, 0, 0), |f| (f.page_offset, f.inode, f.dev_major, f.dev_minor));
+        if vma.accounted {
+            flags |= Self::ACCOUNTED;
+        }
+        let shmem_inode = match vma.label {
+            VmaLabel::Shmem { inode } => inode,
+            _ => 0,
+        };
+        let (page_offset, inode, major, minor) = file.map_or((0, shmem_inode, 0, 0), |f| {
+            (f.page_offset, f.inode, f.dev_major, f.dev_minor)
+        });
         out[0..8].copy_from_slice(&vma.start.0.to_le_bytes());
         out[8..16].copy_from_slice(&vma.end.0.to_le_bytes());
         out[16..24].copy_from_slice(&page_offset.to_le_bytes());
@@ -573,6 +601,7 @@ impl VmaRecord {
             || name_len > MAX_ANON_NAME
             || (!is_file && path_len != 0)
             || (label != Self::LABEL_ANON_NAME && name_len != 0)
+            || (label == Self::LABEL_SHMEM && is_file)
         {
             return Err(DecodeError::Malformed);
         }
@@ -602,6 +631,7 @@ impl VmaRecord {
                     .map_err(|_| DecodeError::Malformed)?;
                 VmaLabel::AnonName(name)
             }
+            Self::LABEL_SHMEM => VmaLabel::Shmem { inode: u64_at(24) },
             _ => return Err(DecodeError::Malformed),
         };
         let vma = VmaInfo {
@@ -616,6 +646,7 @@ impl VmaRecord {
             backing,
             grows_down: flags & Self::GROWS_DOWN != 0,
             label,
+            accounted: flags & Self::ACCOUNTED != 0,
         };
         Ok((vma, &bytes[end..]))
     }
@@ -832,6 +863,7 @@ mod tests {
             }),
             grows_down: true,
             label: VmaLabel::AnonName(core::iter::repeat_n('y', MAX_ANON_NAME).collect()),
+            accounted: true,
         }
     }
 
@@ -843,7 +875,7 @@ mod tests {
     }
 
     /// VMAs of every shape: anonymous ones take just the header.
-    fn shapes() -> [VmaInfo; 5] {
+    fn shapes() -> [VmaInfo; 6] {
         let anon = VmaInfo {
             start: VirtAddr(0x1000),
             end: VirtAddr(0x3000),
@@ -852,6 +884,7 @@ mod tests {
             backing: Backing::Anonymous,
             grows_down: false,
             label: VmaLabel::None,
+            accounted: true,
         };
         let mut stack = anon.clone();
         stack.grows_down = true;
@@ -868,7 +901,12 @@ mod tests {
             inode: 77,
             page_offset: 3,
         });
-        [anon, stack, vvar, named, file]
+        file.accounted = false;
+        let mut shmem = anon.clone();
+        shmem.sharing = Sharing::Shared;
+        shmem.accounted = false;
+        shmem.label = VmaLabel::Shmem { inode: 4097 };
+        [anon, stack, vvar, named, file, shmem]
     }
 
     #[test]
@@ -903,6 +941,7 @@ mod tests {
         };
         assert_eq!(bad(41, 0x80), Err(DecodeError::Malformed), "unknown flag");
         assert_eq!(bad(42, 9), Err(DecodeError::Malformed), "unknown label");
+        assert_eq!(bad(42, 3), Err(DecodeError::Malformed), "a shmem label on a file");
         assert_eq!(bad(46, 1), Err(DecodeError::Malformed), "reserved byte");
         assert_eq!(bad(47, 1), Err(DecodeError::Malformed), "reserved byte");
         assert_eq!(bad(44, MAX_PATH as u8 + 1), Err(DecodeError::Malformed), "long path");

@@ -323,6 +323,12 @@ pub fn vvar_frame() -> Result<PhysAddr, SysError> {
     syscall6(Syscall::VvarFrame, [0; 6]).map(|r| PhysAddr(r.0))
 }
 
+/// Pager only: the kernel's zero frame, to map read-only where anonymous
+/// memory has only been read.
+pub fn zero_frame() -> Result<PhysAddr, SysError> {
+    syscall6(Syscall::ZeroFrame, [0; 6]).map(|r| PhysAddr(r.0))
+}
+
 /// Pager only: a new, empty address space running the project's ABI.
 pub fn space_create() -> Result<Pid, SysError> {
     Ok(Pid(

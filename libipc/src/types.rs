@@ -162,6 +162,11 @@ impl Prot {
         Prot(self.0 | other.0)
     }
 
+    /// These bits without `other`'s.
+    pub const fn difference(self, other: Prot) -> Prot {
+        Prot(self.0 & !other.0)
+    }
+
     pub const fn is_valid(self) -> bool {
         self.0 & !7 == 0
     }

@@ -139,6 +139,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     );
     log::info!("entropy source: {}", entropy::source());
     time::init();
+    memory::zero::init();
     time::init_vsyscall(options.vsyscall);
 
     let Some(image) = ramdisk.file(options.pager) else {

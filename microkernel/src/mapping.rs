@@ -44,6 +44,15 @@ impl Kernel {
                 Ok(())
             };
         }
+        if m.phys.0 == crate::memory::zero::phys() {
+            // The zero frame: any pager may map it, never writable, so it
+            // stays zeros for everyone who shares it.
+            return if m.flags.0 & (MapFlags::WRITE.0 | MapFlags::ALLOW_WX.0) != 0 {
+                Err(SysError::NotPermitted)
+            } else {
+                Ok(())
+            };
+        }
         if !pool.contains(m.phys.0) {
             return Err(SysError::FrameNotOwned);
         }

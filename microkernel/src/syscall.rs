@@ -133,6 +133,13 @@ impl Kernel {
                     Err(SysError::NotPermitted)
                 }
             }
+            Syscall::ZeroFrame => {
+                if self.is_pager(pid) {
+                    Ok((crate::memory::zero::phys(), 0, 0))
+                } else {
+                    Err(SysError::NotPermitted)
+                }
+            }
             Syscall::ThreadEntries => {
                 let target = if args[0] == libipc::abi::SELF_THREAD {
                     tid

@@ -6,9 +6,12 @@
 
 use alloc::vec::Vec;
 
-use libipc::types::{PhysAddr, Prot, VirtAddr};
+use libipc::types::{Prot, VirtAddr};
 
-use crate::space::{Advice, Dropped, Reprotected};
+use crate::{
+    resident::Frame,
+    space::{Advice, Dropped, Reprotected},
+};
 
 /// A resident page that moved (mremap): unmap `from`, map `frame` at `to`
 /// with `prot` (unless `prot` is `Prot::NONE`: then only unmap).
@@ -16,7 +19,8 @@ use crate::space::{Advice, Dropped, Reprotected};
 pub struct Moved {
     pub from: VirtAddr,
     pub to: VirtAddr,
-    pub frame: PhysAddr,
+    pub frame: Frame,
+    /// The page-table entry's protection ([`Frame::pte_prot`]).
     pub prot: Prot,
 }
 

@@ -17,7 +17,7 @@ use alloc::{string::String, vec, vec::Vec};
 use libipc::{
     kernel::KillReason,
     pager::{Errno, MapKind, Reply, Request, Response},
-    types::{Access, PAGE_SIZE, PhysAddr, Pid, Prot, VirtAddr},
+    types::{Access, PAGE_SIZE, Pid, Prot, VirtAddr},
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,7 @@ use crate::{
     layout::{self, ProgramImage, Segment},
     maps,
     policy::Policy,
+    resident::Frame,
     rlimit::{Limit, Resource, Rlimits},
     rng::Rng,
     settings::Settings,
@@ -95,7 +96,7 @@ pub struct MappedPage {
     pub virt: VirtAddr,
     pub prot: Prot,
     pub fill: PageFill,
-    pub frame: PhysAddr,
+    pub frame: Frame,
 }
 
 /// [`Fill`] without the file object (the VMA names it), so that sixteen
@@ -103,6 +104,10 @@ pub struct MappedPage {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PageFill {
     Zero,
+    /// The shared zero frame, read-only.
+    ZeroPage,
+    /// A zeroed frame replacing the zero frame (the first write).
+    ZeroPageCopy,
     /// `len` bytes copied from the file at `offset`, then zeros.
     File {
         offset: u64,
@@ -116,6 +121,8 @@ impl From<Fill> for PageFill {
     fn from(fill: Fill) -> PageFill {
         match fill {
             Fill::Zero => PageFill::Zero,
+            Fill::ZeroPage => PageFill::ZeroPage,
+            Fill::ZeroPageCopy => PageFill::ZeroPageCopy,
             // `len` is at most a page.
             Fill::File { offset, len, .. } => PageFill::File {
                 offset,
@@ -250,15 +257,22 @@ impl Session {
         for page in pages {
             let frame = match page.fill {
                 Fill::Resident(frame) => frame,
-                Fill::Zero | Fill::File { .. } => {
-                    let Some(frame) = pool.alloc() else {
+                Fill::ZeroPage => {
+                    if self.space.commit(page.virt, Frame::Zero).is_err() {
+                        continue;
+                    }
+                    Frame::Zero
+                }
+                Fill::Zero | Fill::ZeroPageCopy | Fill::File { .. } => {
+                    let Some(phys) = pool.alloc() else {
                         self.undo(&mapped, pool);
                         return HostFault::Kill(KillReason::OutOfMemory);
                     };
+                    let frame = page.frame(phys);
                     if self.space.commit(page.virt, frame).is_err() {
                         // Cannot happen for a page the decision just listed;
                         // never leak the frame if it does.
-                        let _ = pool.free(frame);
+                        let _ = pool.free(phys);
                         continue;
                     }
                     frame
@@ -277,7 +291,7 @@ impl Session {
     /// Takes back the frames of a half-done fault.
     fn undo(&mut self, mapped: &[MappedPage], pool: &mut FramePool) {
         for page in mapped.iter().filter(|p| p.fill != PageFill::Resident) {
-            if let Ok(dropped) = self.space.uncommit(page.virt) {
+            if let Some(dropped) = self.space.uncommit(page.virt).ok().and_then(Frame::own) {
                 let _ = pool.free(dropped);
             }
         }
@@ -293,7 +307,7 @@ impl Session {
 
 /// Frees the frames of dropped pages.
 fn release(pool: &mut FramePool, dropped: Vec<Dropped>) {
-    for (_, frame) in dropped {
+    for frame in dropped.into_iter().filter_map(|(_, f)| f.own()) {
         // A frame the space held came from this pool: an error here is a
         // bookkeeping bug, and the frame is then better lost than reused.
         let _ = pool.free(frame);
@@ -302,7 +316,7 @@ fn release(pool: &mut FramePool, dropped: Vec<Dropped>) {
 
 #[cfg(test)]
 mod tests {
-    use libipc::types::PageCount;
+    use libipc::types::{PageCount, PhysAddr};
 
     use super::*;
     use crate::policy::{AlignedWindow, OnePage};

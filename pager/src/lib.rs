@@ -79,6 +79,7 @@ pub mod exit_status;
 pub mod frames;
 #[cfg(feature = "host")]
 pub mod host;
+pub mod introspect;
 pub mod layout;
 pub mod linux;
 pub mod maps;

@@ -36,6 +36,7 @@ pub fn name(vma: &Vma) -> &str {
         VmaName::Vdso => "[vdso]",
         VmaName::Vvar => "[vvar]",
         VmaName::Path(p) => p,
+        VmaName::Shmem(_) => "/dev/zero (deleted)",
     }
 }
 

@@ -34,6 +34,15 @@ pub trait Policy: Send {
         page..page + PAGE_SIZE
     }
 
+    /// Whether a read fault at `page` of `vma` (private anonymous memory,
+    /// not resident) maps the shared zero frame instead of a fresh one, as
+    /// Linux does: no frame is used until the first write, which copies
+    /// (another fault). By default no, a frame at once; the `default`
+    /// policy says yes.
+    fn zero_page(&mut self, _vma: &Vma, _page: u64) -> bool {
+        false
+    }
+
     /// An madvise hint (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, DONTNEED) over
     /// `range`, the part of `vma` it covered, after the address space
     /// applied it: RANDOM and SEQUENTIAL are in `vma.hints` from now on,

@@ -73,7 +73,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::{rlimit::Rlimits, settings::Settings};
+    use crate::{resident::Frame, rlimit::Rlimits, settings::Settings};
 
     fn space() -> AddressSpace {
         AddressSpace::new(&Settings::default(), Rlimits::default(), 0x7f00_0000_0000)
@@ -96,10 +96,10 @@ mod tests {
             panic!("not an address")
         };
         assert_eq!(effects, Effects::default());
-        s.commit(a, PhysAddr(0x10_0000)).unwrap();
+        s.commit(a, Frame::Dirty(PhysAddr(0x10_0000))).unwrap();
         let (reply, effects) = serve(&mut s, &pool, &Request::Munmap { addr: a, len: 0x2000 }).unwrap();
         assert_eq!(reply, Reply::Done);
-        assert_eq!(effects.dropped, [(a, PhysAddr(0x10_0000))]);
+        assert_eq!(effects.dropped, [(a, Frame::Dirty(PhysAddr(0x10_0000)))]);
     }
 
     #[test]
@@ -114,7 +114,7 @@ mod tests {
         let (Reply::Addr(a), _) = serve(&mut s, &pool, &mmap).unwrap() else {
             panic!("not an address")
         };
-        s.commit(a, PhysAddr(0x10_1000)).unwrap();
+        s.commit(a, Frame::Dirty(PhysAddr(0x10_1000))).unwrap();
         let (_, effects) = serve(
             &mut s,
             &pool,
@@ -125,7 +125,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(effects.reprotected, [(a, PhysAddr(0x10_1000), Prot::READ)]);
+        assert_eq!(
+            effects.reprotected,
+            [(a, Frame::Dirty(PhysAddr(0x10_1000)), Prot::READ)]
+        );
     }
 
     #[test]

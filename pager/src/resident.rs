@@ -6,25 +6,77 @@
 //! is one tree lookup per chunk and a store per page, where a map keyed by
 //! page pays a tree descent (and node splits) for every page. Iteration is
 //! in address order, as `/proc/<pid>/smaps` and pagemap need.
+//!
+//! Each page says what backs it ([`Frame`]): its own frame, written or
+//! clean, or the shared zero frame. Two more bitmaps per chunk hold that, so the common case
+//! (anonymous frames) costs nothing more than a frame did.
 
 use alloc::{boxed::Box, collections::BTreeMap};
 use core::ops::Range;
 
-use libipc::types::{PAGE_SIZE, PhysAddr, VirtAddr};
+use libipc::types::{PAGE_SIZE, PhysAddr, Prot, VirtAddr};
 
 /// Pages per chunk: one bit each in a `u64` bitmap.
 pub const CHUNK_PAGES: u64 = 64;
 const CHUNK_BYTES: u64 = CHUNK_PAGES * PAGE_SIZE;
 
+/// What backs a resident page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum Frame {
+    /// The page's own frame, written (or anonymous memory, which Linux
+    /// counts dirty from the start). In a private mapping that is anonymous
+    /// data, a written file page included (Linux's copy-on-write makes it
+    /// an anonymous page: Anonymous and Private_Dirty in smaps).
+    Dirty(PhysAddr),
+    /// The page's own frame, not written since it was filled: a file page,
+    /// or a shared anonymous page only read (Private_Clean). Mapped without
+    /// write access, so the first write faults and makes it
+    /// [`Frame::Dirty`].
+    Clean(PhysAddr),
+    /// The shared zero frame (the kernel's): a page of anonymous memory
+    /// that was only read. Never the page's own, never freed, never mapped
+    /// writable; the first write replaces it with a fresh frame.
+    Zero,
+}
+
+impl Frame {
+    /// The page's own frame, which goes back to the pool when the page
+    /// goes; `None` for the shared zero frame.
+    pub fn own(self) -> Option<PhysAddr> {
+        match self {
+            Frame::Dirty(f) | Frame::Clean(f) => Some(f),
+            Frame::Zero => None,
+        }
+    }
+
+    /// The protection its page-table entry gets in a VMA of protection
+    /// `prot`: the shared zero frame and unwritten file copies never
+    /// writable, so that a write faults (copy-on-write).
+    /// (x86 cannot map a page write-only, so an accessible page stays
+    /// readable.)
+    pub fn pte_prot(self, prot: Prot) -> Prot {
+        match self {
+            Frame::Dirty(_) => prot,
+            Frame::Clean(_) | Frame::Zero if prot == Prot::NONE => prot,
+            Frame::Clean(_) | Frame::Zero => prot.difference(Prot::WRITE).union(Prot::READ),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Chunk {
     /// Bit `i`: page `i` of the chunk is resident.
     present: u64,
-    /// Bit `i` (a subset of `present`): page `i` was committed by a fault
-    /// and holds what its fill put there unless the kernel reports it
-    /// dirty; reclaim may drop it. Any other way in (the initial stack,
-    /// a move, a page kept while `PROT_NONE`) leaves it out, so nothing the
-    /// pager cannot refill is ever taken for clean.
+    /// Bit `i`: page `i` maps the shared zero frame (its `frames` slot is
+    /// unused).
+    zero: u64,
+    /// Bit `i`: page `i`'s frame is clean (not written since filled).
+    clean: u64,
+    /// Bit `i`: page `i` has a frame of its own that a fault filled and
+    /// that holds what its fill put there unless the kernel reports it
+    /// dirty; reclaim may drop it. Any other way in (the initial stack, a
+    /// move, a page kept while `PROT_NONE`, a replaced frame) leaves it
+    /// out, so nothing the pager cannot refill is ever taken for clean.
     refillable: u64,
     frames: [PhysAddr; CHUNK_PAGES as usize],
 }
@@ -33,14 +85,57 @@ impl Chunk {
     fn empty() -> Box<Chunk> {
         Box::new(Chunk {
             present: 0,
+            zero: 0,
+            clean: 0,
             refillable: 0,
             frames: [PhysAddr(0); CHUNK_PAGES as usize],
         })
     }
 
+    fn frame(&self, bit: u64) -> Frame {
+        let mask = 1 << bit;
+        if self.zero & mask != 0 {
+            Frame::Zero
+        } else if self.clean & mask != 0 {
+            Frame::Clean(self.frames[bit as usize])
+        } else {
+            Frame::Dirty(self.frames[bit as usize])
+        }
+    }
+
+    /// Stores `frame` as page `bit`'s (marking it present, not
+    /// refillable).
+    fn set(&mut self, bit: u64, frame: Frame) {
+        let mask = 1 << bit;
+        self.present |= mask;
+        self.zero &= !mask;
+        self.clean &= !mask;
+        self.refillable &= !mask;
+        match frame {
+            Frame::Dirty(f) => self.frames[bit as usize] = f,
+            Frame::Clean(f) => {
+                self.clean |= mask;
+                self.frames[bit as usize] = f;
+            }
+            Frame::Zero => {
+                self.zero |= mask;
+                self.frames[bit as usize] = PhysAddr(0);
+            }
+        }
+    }
+
+    /// Forgets page `bit`.
+    fn clear(&mut self, bit: u64) {
+        let mask = !(1 << bit);
+        self.present &= mask;
+        self.zero &= mask;
+        self.clean &= mask;
+        self.refillable &= mask;
+    }
+
     /// The resident pages of the chunk numbered `number`, lowest first.
-    fn pages(&self, number: u64) -> impl Iterator<Item = (u64, PhysAddr)> + '_ {
-        Bits(self.present).map(move |i| (number * CHUNK_BYTES + i * PAGE_SIZE, self.frames[i as usize]))
+    fn pages(&self, number: u64) -> impl Iterator<Item = (u64, Frame)> + '_ {
+        Bits(self.present).map(move |i| (number * CHUNK_BYTES + i * PAGE_SIZE, self.frame(i)))
     }
 }
 
@@ -87,13 +182,26 @@ impl ResidentPages {
     }
 
     /// The frame of `page`, if resident.
-    pub fn get(&self, page: u64) -> Option<PhysAddr> {
+    pub fn get(&self, page: u64) -> Option<Frame> {
         if self.len == 0 {
             return None;
         }
         let (number, bit) = locate(page);
         let chunk = self.chunks.get(&number)?;
-        (chunk.present & (1 << bit) != 0).then(|| chunk.frames[bit as usize])
+        (chunk.present & (1 << bit) != 0).then(|| chunk.frame(bit))
+    }
+
+    /// Replaces the frame of `page`, which must be resident (a file copy
+    /// written, turning anonymous); returns the frame it had.
+    pub fn replace(&mut self, page: u64, frame: Frame) -> Option<Frame> {
+        let (number, bit) = locate(page);
+        let chunk = self.chunks.get_mut(&number)?;
+        if chunk.present & (1 << bit) == 0 {
+            return None;
+        }
+        let old = chunk.frame(bit);
+        chunk.set(bit, frame);
+        Some(old)
     }
 
     pub fn contains(&self, page: u64) -> bool {
@@ -101,25 +209,31 @@ impl ResidentPages {
     }
 
     /// Records `page -> frame`; a page already resident keeps its frame,
-    /// which is returned as the error.
-    pub fn insert_new(&mut self, page: u64, frame: PhysAddr) -> Result<(), PhysAddr> {
+    /// which is returned as the error. A page of the shared zero frame
+    /// takes a frame of its own (the copy of its first write) but never
+    /// the zero frame again.
+    pub fn insert_new(&mut self, page: u64, frame: Frame) -> Result<(), Frame> {
         let (number, bit) = locate(page);
         let chunk = self.chunks.entry(number).or_insert_with(Chunk::empty);
         if chunk.present & (1 << bit) != 0 {
-            return Err(chunk.frames[bit as usize]);
+            let old = chunk.frame(bit);
+            if !copies_zero(old, frame) {
+                return Err(old);
+            }
+            chunk.set(bit, frame);
+            return Ok(());
         }
-        chunk.present |= 1 << bit;
-        chunk.refillable &= !(1 << bit);
-        chunk.frames[bit as usize] = frame;
+        chunk.set(bit, frame);
         self.len += 1;
         Ok(())
     }
 
     /// [`Self::insert_new`] for a batch (one fault's pages, each holding
-    /// its fill, so [`Self::is_refillable`]): consecutive pages in one
-    /// chunk cost one tree lookup between them. `refused` gets the index of
-    /// each page already resident, with the frame it keeps.
-    pub fn insert_all(&mut self, pages: &[(VirtAddr, PhysAddr)], mut refused: impl FnMut(usize, PhysAddr)) {
+    /// its fill, so [`Self::is_refillable`] unless it is the shared zero
+    /// frame): consecutive pages in one chunk cost one tree lookup between
+    /// them. `refused` gets the index of each page already resident, with
+    /// the frame it keeps.
+    pub fn insert_all(&mut self, pages: &[(VirtAddr, Frame)], mut refused: impl FnMut(usize, Frame)) {
         let chunks = &mut self.chunks;
         let mut cached: Option<(u64, &mut Box<Chunk>)> = None;
         let mut added = 0;
@@ -130,27 +244,33 @@ impl ResidentPages {
             }
             let (_, chunk) = cached.as_mut().expect("set just above");
             if chunk.present & (1 << bit) != 0 {
-                refused(i, chunk.frames[bit as usize]);
+                let old = chunk.frame(bit);
+                if copies_zero(old, frame) {
+                    chunk.set(bit, frame);
+                    chunk.refillable |= 1 << bit;
+                } else {
+                    refused(i, old);
+                }
                 continue;
             }
-            chunk.present |= 1 << bit;
-            chunk.refillable |= 1 << bit;
-            chunk.frames[bit as usize] = frame;
+            chunk.set(bit, frame);
+            if frame != Frame::Zero {
+                chunk.refillable |= 1 << bit;
+            }
             added += 1;
         }
         self.len += added;
     }
 
     /// Forgets `page`, returning its frame.
-    pub fn remove(&mut self, page: u64) -> Option<PhysAddr> {
+    pub fn remove(&mut self, page: u64) -> Option<Frame> {
         let (number, bit) = locate(page);
         let chunk = self.chunks.get_mut(&number)?;
         if chunk.present & (1 << bit) == 0 {
             return None;
         }
-        chunk.present &= !(1 << bit);
-        chunk.refillable &= !(1 << bit);
-        let frame = chunk.frames[bit as usize];
+        let frame = chunk.frame(bit);
+        chunk.clear(bit);
         if chunk.present == 0 {
             self.chunks.remove(&number);
         }
@@ -158,8 +278,8 @@ impl ResidentPages {
         Some(frame)
     }
 
-    /// Whether `page` is resident and still holds its fill as far as the
-    /// pager knows (see [`Self::insert_all`]).
+    /// Whether `page` is resident in a frame of its own that still holds
+    /// its fill as far as the pager knows (see [`Self::insert_all`]).
     pub fn is_refillable(&self, page: u64) -> bool {
         let (number, bit) = locate(page);
         self.chunks.get(&number).is_some_and(|c| c.refillable & (1 << bit) != 0)
@@ -192,12 +312,12 @@ impl ResidentPages {
     }
 
     /// Every resident page with its frame, lowest first.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, PhysAddr)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (u64, Frame)> + '_ {
         self.chunks.iter().flat_map(|(&n, c)| c.pages(n))
     }
 
     /// The resident pages in `range`, lowest first.
-    pub fn range(&self, range: Range<u64>) -> impl Iterator<Item = (u64, PhysAddr)> + '_ {
+    pub fn range(&self, range: Range<u64>) -> impl Iterator<Item = (u64, Frame)> + '_ {
         let first = range.start / CHUNK_BYTES;
         // An empty or reversed range yields nothing (never a panic).
         let last = range.end.div_ceil(CHUNK_BYTES).max(first);
@@ -207,8 +327,10 @@ impl ResidentPages {
             .filter(move |(p, _)| range.contains(p))
     }
 
+    /// The pages' own frames (what goes back to the pool when they go):
+    /// the shared zero frame is never one of them.
     pub fn frames(&self) -> impl Iterator<Item = PhysAddr> + '_ {
-        self.iter().map(|(_, f)| f)
+        self.iter().filter_map(|(_, f)| f.own())
     }
 
     /// Moves the pages at or above `at` (page-aligned) into the result.
@@ -221,9 +343,13 @@ impl ResidentPages {
             if below != 0 {
                 let mut low = Chunk::empty();
                 low.present = below;
+                low.zero = chunk.zero & below;
+                low.clean = chunk.clean & below;
                 low.refillable = chunk.refillable & below;
                 low.frames = chunk.frames;
                 chunk.present &= !below;
+                chunk.zero &= !below;
+                chunk.clean &= !below;
                 chunk.refillable &= !below;
                 self.chunks.insert(number, low);
                 if chunk.present == 0 {
@@ -250,18 +376,23 @@ impl ResidentPages {
         {
             let chunk = theirs.remove(&number).expect("first key");
             for i in Bits(chunk.present) {
-                ours.frames[i as usize] = chunk.frames[i as usize];
+                ours.set(i, chunk.frame(i));
             }
-            ours.present |= chunk.present;
             ours.refillable |= chunk.refillable;
         }
         self.chunks.append(&mut theirs);
     }
 }
 
+/// Whether storing `new` over a resident `old` is the copy of a zero
+/// page's first write (the one replacement a commit allows).
+fn copies_zero(old: Frame, new: Frame) -> bool {
+    old == Frame::Zero && new != Frame::Zero
+}
+
 impl IntoIterator for ResidentPages {
-    type Item = (u64, PhysAddr);
-    type IntoIter = alloc::vec::IntoIter<(u64, PhysAddr)>;
+    type Item = (u64, Frame);
+    type IntoIter = alloc::vec::IntoIter<(u64, Frame)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter().collect::<alloc::vec::Vec<_>>().into_iter()
@@ -284,16 +415,19 @@ mod tests {
     #[test]
     fn insert_get_remove() {
         let mut r = ResidentPages::new();
-        assert_eq!(r.insert_new(0x40_0000, PhysAddr(0x1000)), Ok(()));
-        assert_eq!(r.insert_new(0x40_0000, PhysAddr(0x2000)), Err(PhysAddr(0x1000)));
-        assert_eq!(r.get(0x40_0000), Some(PhysAddr(0x1000)));
+        assert_eq!(r.insert_new(0x40_0000, Frame::Dirty(PhysAddr(0x1000))), Ok(()));
+        assert_eq!(
+            r.insert_new(0x40_0000, Frame::Dirty(PhysAddr(0x2000))),
+            Err(Frame::Dirty(PhysAddr(0x1000)))
+        );
+        assert_eq!(r.get(0x40_0000), Some(Frame::Dirty(PhysAddr(0x1000))));
         assert_eq!(r.get(0x40_1000), None);
         assert_eq!(r.len(), 1);
         assert_eq!(r.remove(0x40_1000), None);
-        assert_eq!(r.remove(0x40_0000), Some(PhysAddr(0x1000)));
+        assert_eq!(r.remove(0x40_0000), Some(Frame::Dirty(PhysAddr(0x1000))));
         assert!(r.is_empty());
         assert!(r.chunks.is_empty(), "an empty chunk is dropped");
-        r.insert_new(0x40_0000, PhysAddr(0x1000)).unwrap();
+        r.insert_new(0x40_0000, Frame::Dirty(PhysAddr(0x1000))).unwrap();
         let (high, low) = (0x50_0000, 0x40_0000);
         assert_eq!(r.range(high..low).count(), 0, "a reversed range is empty");
     }
@@ -302,7 +436,7 @@ mod tests {
     fn split_inside_a_chunk_keeps_the_low_pages() {
         let mut r = ResidentPages::new();
         for i in 0..8 {
-            r.insert_new(i * PAGE, PhysAddr((i + 1) * PAGE)).unwrap();
+            r.insert_new(i * PAGE, Frame::Dirty(PhysAddr((i + 1) * PAGE))).unwrap();
         }
         let high = r.split_off(5 * PAGE);
         assert_eq!(r.iter().map(|(p, _)| p / PAGE).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
@@ -312,7 +446,17 @@ mod tests {
         r.append(&mut high);
         assert_eq!(r.len(), 8);
         assert!(high.is_empty());
-        assert_eq!(r.get(6 * PAGE), Some(PhysAddr(7 * PAGE)));
+        assert_eq!(r.get(6 * PAGE), Some(Frame::Dirty(PhysAddr(7 * PAGE))));
+    }
+
+    /// Frames of every kind, by `n`: anonymous, unwritten file copies and
+    /// the shared zero frame.
+    fn kind(n: u64, phys: PhysAddr) -> Frame {
+        match n % 3 {
+            0 => Frame::Dirty(phys),
+            1 => Frame::Clean(phys),
+            _ => Frame::Zero,
+        }
     }
 
     #[derive(Clone, Debug)]
@@ -342,21 +486,23 @@ mod tests {
 
     proptest! {
         // Every operation agrees with a BTreeMap keyed by page, and the
-        // refillable pages with a set: those a batch (a fault) inserted and
-        // nothing marked written or removed since.
+        // refillable pages with a set: those of their own frame a batch (a
+        // fault) inserted and nothing marked written, replaced or removed
+        // since.
         #[test]
         fn agrees_with_a_page_map(ops in proptest::collection::vec(op(), 1..200)) {
             let mut r = ResidentPages::new();
-            let mut model: BTreeMap<u64, PhysAddr> = BTreeMap::new();
+            let mut model: BTreeMap<u64, Frame> = BTreeMap::new();
             let mut refill: BTreeSet<u64> = BTreeSet::new();
             for (n, op) in ops.into_iter().enumerate() {
-                let frame = PhysAddr((n as u64 + 1) * PAGE);
+                let frame = kind(n as u64, PhysAddr((n as u64 + 1) * PAGE));
                 match op {
                     Op::Insert(p) => {
                         let want = match model.get(&(p * PAGE)) {
-                            Some(&old) => Err(old),
-                            None => {
+                            Some(&old) if !(old == Frame::Zero && frame != Frame::Zero) => Err(old),
+                            _ => {
                                 model.insert(p * PAGE, frame);
+                                refill.remove(&(p * PAGE));
                                 Ok(())
                             }
                         };
@@ -375,15 +521,19 @@ mod tests {
                         r.mark_all_written();
                     }
                     Op::InsertRun(p, n) => {
-                        let run: Vec<(VirtAddr, PhysAddr)> =
-                            (p..p + n).map(|q| (VirtAddr(q * PAGE), PhysAddr((q + 1) * PAGE))).collect();
+                        let run: Vec<(VirtAddr, Frame)> =
+                            (p..p + n).map(|q| (VirtAddr(q * PAGE), kind(q, PhysAddr((q + 1) * PAGE)))).collect();
                         let mut want = Vec::new();
                         for (i, &(v, f)) in run.iter().enumerate() {
                             match model.get(&v.0) {
-                                Some(&old) => want.push((i, old)),
-                                None => {
+                                Some(&old) if !(old == Frame::Zero && f != Frame::Zero) => want.push((i, old)),
+                                _ => {
                                     model.insert(v.0, f);
-                                    refill.insert(v.0);
+                                    if f == Frame::Zero {
+                                        refill.remove(&v.0);
+                                    } else {
+                                        refill.insert(v.0);
+                                    }
                                 }
                             }
                         }
@@ -418,6 +568,11 @@ mod tests {
                 for p in 0..4 * CHUNK_PAGES {
                     prop_assert_eq!(r.is_refillable(p * PAGE), refill.contains(&(p * PAGE)));
                 }
+                // Only the pages' own frames go back to the pool.
+                prop_assert_eq!(
+                    r.frames().collect::<Vec<_>>(),
+                    model.values().filter_map(|f| f.own()).collect::<Vec<_>>()
+                );
                 prop_assert_eq!(r.iter().collect::<Vec<_>>(), model.iter().map(|(&p, &f)| (p, f)).collect::<Vec<_>>());
                 let (lo, hi) = (37 * PAGE, 170 * PAGE);
                 prop_assert_eq!(

@@ -14,6 +14,7 @@ use crate::{
     effects::{Effects, Populate},
     linux::{self, Privileges, abi::map},
     policy::Policy,
+    resident::Frame,
     rlimit::{Limit, Resource, Rlimits},
     settings::Settings,
     vma::{Backing, FileId, Lock, Vma, VmaName, VmaSet},
@@ -39,19 +40,47 @@ pub fn page_up(a: u64) -> Option<u64> {
 pub enum Fill {
     /// A zeroed frame.
     Zero,
+    /// No frame: the shared zero frame, mapped read-only (a read of
+    /// anonymous memory, when the policy says so). Nothing is allocated.
+    ZeroPage,
+    /// A zeroed frame that replaces the shared zero frame mapped at the
+    /// page: its first write (copy-on-write). The mapping replaces the
+    /// page-table entry.
+    ZeroPageCopy,
     /// `len` bytes of `file` from `offset`, then zeros.
     File { file: FileId, offset: u64, len: u64 },
     /// The page already has this frame (kept while unmapped, e.g. under
-    /// PROT_NONE): map it again.
-    Resident(PhysAddr),
+    /// PROT_NONE, or mapped read-only until a write): map it again.
+    Resident(Frame),
 }
 
 /// One page a fault decision maps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageToMap {
     pub virt: VirtAddr,
+    /// The page-table entry's protection: the VMA's, without write for a
+    /// page that must fault on its first write (the zero page, a file page
+    /// not written yet).
     pub prot: Prot,
     pub fill: Fill,
+    /// A fresh frame stays clean: mapped without write access though the
+    /// VMA may be written, so the first write faults and marks it dirty (a
+    /// file page, or a shared anonymous page, only read).
+    pub clean: bool,
+}
+
+impl PageToMap {
+    /// What the page holds once mapped with `phys` (the frame the caller
+    /// allocated for it; ignored for the zero page and resident pages), to
+    /// record with [`AddressSpace::commit_pages`].
+    pub fn frame(&self, phys: PhysAddr) -> Frame {
+        match self.fill {
+            Fill::ZeroPage => Frame::Zero,
+            Fill::Resident(frame) => frame,
+            _ if self.clean => Frame::Clean(phys),
+            _ => Frame::Dirty(phys),
+        }
+    }
 }
 
 /// What to do about a fault.
@@ -70,16 +99,17 @@ pub enum CommitError {
     /// No VMA covers the page (it was unmapped meanwhile).
     NotMapped,
     /// The page is already backed by this frame.
-    AlreadyResident(PhysAddr),
+    AlreadyResident(Frame),
 }
 
 /// A page removed from the address space with its frame, to unmap from the
-/// page tables and free.
-pub type Dropped = (VirtAddr, PhysAddr);
+/// page tables and free (its own frame: never the shared zero frame).
+pub type Dropped = (VirtAddr, Frame);
 
 /// A resident page whose protection changed: re-map it (or unmap it, for
-/// `Prot::NONE`, keeping the frame).
-pub type Reprotected = (VirtAddr, PhysAddr, Prot);
+/// `Prot::NONE`, keeping the frame). The protection is the page-table
+/// entry's ([`Frame::pte_prot`]): the zero page stays read-only.
+pub type Reprotected = (VirtAddr, Frame, Prot);
 
 /// An mmap request (the subset of Linux's arguments the model uses).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,6 +177,8 @@ pub struct AddressSpace {
     /// page a write faulted in, dropped by the fault of the instruction
     /// that writes it).
     last_fault: u64,
+    /// Shared anonymous objects made so far: the next one's number.
+    shmem_objects: u64,
 }
 
 impl AddressSpace {
@@ -169,6 +201,7 @@ impl AddressSpace {
             window_top: TASK_SIZE_47,
             la57: settings.la57,
             lock_future: Lock::None,
+            shmem_objects: 0,
         }
     }
 
@@ -397,6 +430,11 @@ impl AddressSpace {
             *data_end = start.saturating_add(file.size.saturating_sub(file.offset));
         }
         vma.shared = shared;
+        vma.accounted = !shared && prot.contains(Prot::WRITE);
+        if shared && matches!(backing, Backing::Anonymous) {
+            self.shmem_objects += 1;
+            vma.name = VmaName::Shmem(self.shmem_objects);
+        }
         vma.grows_down = has(map::GROWSDOWN);
         vma.lock = lock;
         if flags & map::TYPE == map::DROPPABLE {
@@ -556,6 +594,15 @@ impl AddressSpace {
         self.within_map_count(addr, end, |s| {
             let mut changed = Vec::new();
             s.vmas.update_range(addr, end, |v| {
+                // Made writable, private memory is charged; made read-only,
+                // it stays charged unless it is anonymous memory that never
+                // had a page of its own (Linux 6.x drops VM_ACCOUNT when no
+                // anon_vma exists; the zero page makes none).
+                if prot.contains(Prot::WRITE) {
+                    v.accounted |= !v.shared;
+                } else if matches!(v.backing, Backing::Anonymous) && v.resident.frames().next().is_none() {
+                    v.accounted = false;
+                }
                 if v.prot != prot {
                     v.prot = prot;
                     // PROT_NONE takes the pages out of the page tables, and
@@ -564,7 +611,7 @@ impl AddressSpace {
                     if prot == Prot::NONE {
                         v.resident.mark_all_written();
                     }
-                    changed.extend(v.resident.iter().map(|(p, f)| (VirtAddr(p), f, prot)));
+                    changed.extend(v.resident.iter().map(|(p, f)| (VirtAddr(p), f, f.pte_prot(prot))));
                 }
             });
             changed
@@ -669,16 +716,55 @@ impl AddressSpace {
             if past_end_of_file(vma, page) {
                 return FaultDecision::Kill(KillReason::PastEndOfFile);
             }
-            if let Some(frame) = vma.resident.get(page) {
-                return FaultDecision::Map(alloc::vec![PageToMap {
-                    virt: VirtAddr(page),
-                    prot: vma.prot,
-                    fill: Fill::Resident(frame)
-                }]);
+            if vma.resident.contains(page) {
+                return match self.touch(page, access == Access::Write) {
+                    Some(map) => FaultDecision::Map(alloc::vec![map]),
+                    None => FaultDecision::Kill(KillReason::NoMapping),
+                };
             }
-            return FaultDecision::Map(window_pages(vma, page, policy.fault_window(vma, page)));
+            // The shared zero frame answers a read of private anonymous
+            // memory when the policy wants it (Linux's do_anonymous_page).
+            let zero_page = access != Access::Write
+                && !vma.shared
+                && matches!(vma.backing, Backing::Anonymous)
+                && policy.zero_page(vma, page);
+            let window = policy.fault_window(vma, page);
+            return FaultDecision::Map(window_pages(vma, page, window, access, zero_page));
         }
         self.grow_stack(addr, access)
+    }
+
+    /// The page that makes `page` (page-aligned) accessible, for writing
+    /// with `write`, whatever the VMA's protection: a fault's resident
+    /// page, or a page the pager reaches into from outside the program (a
+    /// debugger's write through `/proc/<pid>/mem`, the personality's
+    /// copies, populate). A write makes the page the process's own: the
+    /// zero page is copied ([`Fill::ZeroPageCopy`]), a file copy becomes
+    /// anonymous (recorded here). `None` outside every VMA.
+    pub fn touch(&mut self, page: u64, write: bool) -> Option<PageToMap> {
+        let vma = self.vmas.find(page)?;
+        let prot = vma.prot;
+        let Some(frame) = vma.resident.get(page) else {
+            let access = if write { Access::Write } else { Access::Read };
+            return Some(page_to_map(vma, page, access, false));
+        };
+        let (fill, prot) = match (frame, write) {
+            (Frame::Zero, true) => (Fill::ZeroPageCopy, prot),
+            (Frame::Clean(f), true) => {
+                // The first write to a private file page: the copy is the
+                // process's own now, anonymous data.
+                let written = Frame::Dirty(f);
+                self.vmas.find_mut(page)?.resident.replace(page, written);
+                (Fill::Resident(written), prot)
+            }
+            (frame, _) => (Fill::Resident(frame), frame.pte_prot(prot)),
+        };
+        Some(PageToMap {
+            virt: VirtAddr(page),
+            prot,
+            fill,
+            clean: false,
+        })
     }
 
     /// A fault below a grows-down VMA: grow it unless that would clash.
@@ -709,7 +795,7 @@ impl AddressSpace {
         }
         self.vmas.extend_down(stack_start, page);
         match self.vmas.find(page) {
-            Some(vma) => FaultDecision::Map(alloc::vec![page_to_map(vma, page)]),
+            Some(vma) => FaultDecision::Map(alloc::vec![page_to_map(vma, page, access, false)]),
             // Cannot happen: the stack now starts at `page`.
             None => FaultDecision::Kill(KillReason::NoMapping),
         }
@@ -719,7 +805,7 @@ impl AddressSpace {
     /// [`FaultDecision::Map`]). Refused when no VMA covers the page any more
     /// or the page already has a frame: the caller then frees `frame`
     /// instead of mapping it, so no frame is ever lost or mapped twice.
-    pub fn commit(&mut self, page: VirtAddr, frame: PhysAddr) -> Result<(), CommitError> {
+    pub fn commit(&mut self, page: VirtAddr, frame: Frame) -> Result<(), CommitError> {
         let page = page_down(page.0);
         let vma = self.vmas.find_mut(page).ok_or(CommitError::NotMapped)?;
         vma.resident
@@ -731,11 +817,7 @@ impl AddressSpace {
     /// looked up once per run of pages in it, not once per page. `refused`
     /// gets each page that could not be recorded (its frame must be freed,
     /// not mapped); the others are recorded.
-    pub fn commit_pages(
-        &mut self,
-        pages: &[(VirtAddr, PhysAddr)],
-        mut refused: impl FnMut(VirtAddr, PhysAddr, CommitError),
-    ) {
+    pub fn commit_pages(&mut self, pages: &[(VirtAddr, Frame)], mut refused: impl FnMut(VirtAddr, Frame, CommitError)) {
         let mut i = 0;
         while i < pages.len() {
             let (virt, frame) = pages[i];
@@ -766,7 +848,7 @@ impl AddressSpace {
 
     /// Forgets the frame of `page` (a fault the caller could not finish),
     /// returning it to be freed.
-    pub fn uncommit(&mut self, page: VirtAddr) -> Result<PhysAddr, CommitError> {
+    pub fn uncommit(&mut self, page: VirtAddr) -> Result<Frame, CommitError> {
         let page = page_down(page.0);
         let vma = self.vmas.find_mut(page).ok_or(CommitError::NotMapped)?;
         vma.resident.remove(page).ok_or(CommitError::NotMapped)
@@ -783,7 +865,7 @@ impl AddressSpace {
     }
 
     /// The frame backing `page`, if it is resident (a pagemap entry).
-    pub fn frame_of(&self, page: VirtAddr) -> Option<PhysAddr> {
+    pub fn frame_of(&self, page: VirtAddr) -> Option<Frame> {
         let page = page_down(page.0);
         self.vmas.find(page)?.resident.get(page)
     }
@@ -797,7 +879,8 @@ impl AddressSpace {
             .sum()
     }
 
-    /// Every frame the space holds (to free when it dies).
+    /// Every frame the space owns (to free when it dies): never the
+    /// shared zero frame.
     pub fn frames(&self) -> impl Iterator<Item = PhysAddr> + '_ {
         self.vmas.iter().flat_map(|v| v.resident.frames())
     }
@@ -814,8 +897,15 @@ fn permits(prot: Prot, access: Access) -> bool {
 }
 
 /// The pages a fault at `page` maps: the faulting page first, then the
-/// non-resident pages of `window` inside `vma`, at most one reply's worth.
-fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<PageToMap> {
+/// non-resident pages of `window` inside `vma`, at most one reply's worth;
+/// with `zero_page`, all of them the shared zero frame.
+fn window_pages(
+    vma: &Vma,
+    page: u64,
+    window: core::ops::Range<u64>,
+    access: Access,
+    zero_page: bool,
+) -> Vec<PageToMap> {
     // A window never reaches past the end of a mapped file (SIGBUS there).
     let end = match vma.backing {
         Backing::File { data_end, .. } => page_up(data_end).unwrap_or(vma.end).min(vma.end),
@@ -824,7 +914,7 @@ fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<Page
     let (low, high) = (page_down(window.start).max(vma.start), window.end.min(end));
     let span = high.saturating_sub(low) / PAGE_SIZE;
     let mut pages = Vec::with_capacity(span.clamp(1, MAX_FAULT_MAPPINGS as u64) as usize);
-    pages.push(page_to_map(vma, page));
+    pages.push(page_to_map(vma, page, access, zero_page));
     if span > 1 {
         // One walk over the window's resident pages (usually none), not a
         // lookup per page.
@@ -834,17 +924,39 @@ fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<Page
             p != page && resident.peek() != Some(&p)
         });
         for p in others.take(MAX_FAULT_MAPPINGS - 1) {
-            pages.push(page_to_map(vma, p));
+            // Pages around the fault were not accessed: never written.
+            pages.push(page_to_map(vma, p, Access::Read, zero_page));
         }
     }
     pages
 }
 
-fn page_to_map(vma: &Vma, page: u64) -> PageToMap {
+/// How a non-resident `page` of `vma` is mapped for `access`: a file
+/// page, or a shared anonymous one, not written stays clean and read-only
+/// until its first write (which makes a private file page anonymous), as
+/// the zero page does.
+pub fn page_to_map(vma: &Vma, page: u64, access: Access, zero_page: bool) -> PageToMap {
+    let fill = if zero_page {
+        Fill::ZeroPage
+    } else {
+        page_fill(vma, page)
+    };
+    let clean = access != Access::Write
+        && match fill {
+            Fill::File { .. } => true,
+            Fill::Zero => vma.shared,
+            _ => false,
+        };
+    let prot = match fill {
+        Fill::ZeroPage => Frame::Zero.pte_prot(vma.prot),
+        _ if clean => Frame::Clean(PhysAddr(0)).pte_prot(vma.prot),
+        _ => vma.prot,
+    };
     PageToMap {
         virt: VirtAddr(page),
-        prot: vma.prot,
-        fill: page_fill(vma, page),
+        prot,
+        fill,
+        clean,
     }
 }
 
@@ -889,6 +1001,9 @@ mod madvise;
 mod mremap;
 pub mod reclaim;
 mod residency;
+
+#[cfg(test)]
+mod zero_page;
 
 pub use madvise::Advice;
 pub use mremap::RemapFlags;

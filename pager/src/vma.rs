@@ -27,10 +27,10 @@ use alloc::{
     vec::Vec,
 };
 
-use libipc::types::{PAGE_SIZE, PageCount, PhysAddr, Prot, VirtAddr};
+use libipc::types::{PAGE_SIZE, PageCount, Prot, VirtAddr};
 
 use self::index::Index;
-use crate::resident::ResidentPages;
+use crate::resident::{Frame, ResidentPages};
 
 /// Linux's default `vm.max_map_count`.
 pub const DEFAULT_MAX_MAP_COUNT: usize = 65_530;
@@ -59,6 +59,10 @@ pub enum VmaName {
     Vdso,
     Vvar,
     Path(String),
+    /// Shared anonymous memory: one object per mmap (Linux's
+    /// `/dev/zero (deleted)` shmem file), numbered per address space, so
+    /// the pieces of one mapping stay one object and two never merge.
+    Shmem(u64),
 }
 
 /// Whether a VMA's pages are locked in memory (mlock, mlock2,
@@ -147,6 +151,10 @@ pub struct Vma {
     /// pagemap.
     pub resident: ResidentPages,
     pub name: VmaName,
+    /// Charged to the commit limit (Linux's VM_ACCOUNT, smaps' `ac`):
+    /// private memory that was writable keeps it after mprotect to
+    /// read-only once it has pages of its own.
+    pub accounted: bool,
 }
 
 impl Vma {
@@ -162,6 +170,7 @@ impl Vma {
             hints: Hints::default(),
             name: VmaName::None,
             resident: ResidentPages::new(),
+            accounted: prot.contains(Prot::WRITE),
         }
     }
 
@@ -189,7 +198,7 @@ impl Vma {
     }
 
     /// Its resident pages with their frames, lowest first.
-    pub fn resident_frames(&self) -> impl Iterator<Item = (VirtAddr, PhysAddr)> + '_ {
+    pub fn resident_frames(&self) -> impl Iterator<Item = (VirtAddr, Frame)> + '_ {
         self.resident.iter().map(|(p, f)| (VirtAddr(p), f))
     }
 
@@ -202,6 +211,7 @@ impl Vma {
             && self.lock == next.lock
             && self.hints == next.hints
             && self.name == next.name
+            && self.accounted == next.accounted
             && match (self.backing, next.backing) {
                 (Backing::Anonymous, Backing::Anonymous) => true,
                 (
@@ -271,6 +281,7 @@ impl Vma {
             hints: self.hints,
             name: self.name.clone(),
             resident: ResidentPages::new(),
+            accounted: self.accounted,
         }
     }
 }
@@ -610,14 +621,14 @@ impl VmaSet {
     }
 
     /// Moves the end of the VMA starting at `start` to `new_end` (brk).
-    pub fn set_end(&mut self, start: u64, new_end: u64) -> Vec<(u64, PhysAddr)> {
+    pub fn set_end(&mut self, start: u64, new_end: u64) -> Vec<(u64, Frame)> {
         let Some(v) = self.get_mut(start) else {
             return Vec::new();
         };
         let old_end = v.end;
         let is_data = v.is_data();
         v.end = new_end;
-        let dropped: Vec<(u64, PhysAddr)> = v.resident.split_off(new_end).into_iter().collect();
+        let dropped: Vec<(u64, Frame)> = v.resident.split_off(new_end).into_iter().collect();
         self.account(old_end.abs_diff(new_end), is_data, new_end > old_end);
         self.refresh(start, old_end.max(new_end));
         dropped

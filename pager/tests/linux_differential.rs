@@ -23,6 +23,7 @@ use pager::{
     layout::{self, ProgramImage, Segment},
     linux::{self, Caller, Errno, Privileges, UserAccess, abi},
     policy::OnePage,
+    resident::Frame,
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
@@ -419,14 +420,14 @@ impl Process {
     }
 
     fn carry_out(&mut self, effects: &Effects) {
-        for &(_, frame) in &effects.dropped {
+        for frame in effects.dropped.iter().filter_map(|(_, f)| f.own()) {
             self.memory.retain(|&(f, _), _| f != frame.0);
             self.pool.free(frame).unwrap();
         }
         for p in &effects.populate {
             for page in self.space.populate(p.start, p.end) {
                 let frame = self.pool.alloc().expect("frames");
-                self.space.commit(page.virt, frame).unwrap();
+                self.space.commit(page.virt, page.frame(frame)).unwrap();
             }
         }
         for c in &effects.copy_out {
@@ -446,7 +447,7 @@ impl Process {
     /// `None` when the fault kills.
     fn access(&mut self, addr: u64, access: Access) -> Option<(u64, u64)> {
         let page = addr & !(PAGE - 1);
-        let resident = self.space.frame_of(VirtAddr(page));
+        let resident = self.space.frame_of(VirtAddr(page)).and_then(Frame::own);
         let allowed = self.space.vmas().find(page).is_some_and(|v| match access {
             Access::Read => v.prot != Prot::NONE,
             Access::Write => v.prot.contains(Prot::WRITE),
@@ -463,9 +464,12 @@ impl Process {
                         continue;
                     }
                     let frame = self.pool.alloc().expect("frames");
-                    self.space.commit(p.virt, frame).unwrap();
+                    self.space.commit(p.virt, p.frame(frame)).unwrap();
                 }
-                self.space.frame_of(VirtAddr(page)).map(|f| (f.0, addr - page))
+                self.space
+                    .frame_of(VirtAddr(page))
+                    .and_then(Frame::own)
+                    .map(|f| (f.0, addr - page))
             }
         }
     }
@@ -605,6 +609,7 @@ impl UserAccess for NoFiles {
             let page = a & !(PAGE - 1);
             *b = space
                 .frame_of(VirtAddr(page))
+                .and_then(Frame::own)
                 .and_then(|f| self.0.get(&(f.0, a - page)).copied())
                 .unwrap_or(0);
         }

@@ -134,6 +134,7 @@ fn vma(i: u64) -> VmaInfo {
         backing: Backing::Anonymous,
         grows_down: false,
         label: VmaLabel::None,
+        accounted: !i.is_multiple_of(2),
     };
     if i < SMALL && i.is_multiple_of(2) {
         vma.backing = Backing::File(FileRef {

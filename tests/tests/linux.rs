@@ -141,6 +141,9 @@ cases! {
     proc_maps_musl_pie: "proc_maps" MuslStaticPie [] NO_ENV => 0, ["proc_maps: PASS"];
     proc_maps_glibc: "proc_maps" GlibcStatic [] NO_ENV => 0, ["proc_maps: PASS"];
 
+    proc_pages_musl: "proc_pages" MuslStatic [] NO_ENV => 0, ["proc_pages: PASS", "  Rss:                   0 kB"];
+    proc_pages_glibc: "proc_pages" GlibcStatic [] NO_ENV => 0, ["proc_pages: PASS", "  Rss:                   0 kB"];
+
     files_musl: "files" MuslStatic [] NO_ENV => 0, ["files: PASS"];
     files_musl_pie: "files" MuslStaticPie [] NO_ENV => 0, ["files: PASS"];
     files_glibc: "files" GlibcStatic [] NO_ENV => 0, ["files: PASS"];

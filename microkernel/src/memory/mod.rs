@@ -5,6 +5,7 @@ pub mod frames;
 pub mod heap;
 pub mod space;
 pub mod usercopy;
+pub mod zero;
 
 use spin::Once;
 use x86_64::{PhysAddr, VirtAddr};

@@ -157,16 +157,17 @@ fn describe(reply: &HostReply, op: &TraceOp, last: &mut u64) -> String {
             for p in pages {
                 let fill = match p.fill {
                     PageFill::Zero => "zero".to_string(),
+                    PageFill::ZeroPage => "zero-page".to_string(),
+                    PageFill::ZeroPageCopy => "zero-page copy".to_string(),
                     PageFill::File { offset, len } => format!("file {offset:#x}+{len:#x}"),
                     PageFill::Resident => "resident".to_string(),
                 };
                 let perms = maps::perms(p.prot, false);
-                out.push_str(&format!(
-                    "\n    {:#014x} {} {fill} frame {:#x}",
-                    p.virt.0,
-                    &perms[..3],
-                    p.frame.0
-                ));
+                let frame = match p.frame.own() {
+                    Some(f) => format!("frame {:#x}", f.0),
+                    None => "the zero frame".to_string(),
+                };
+                out.push_str(&format!("\n    {:#014x} {} {fill} {frame}", p.virt.0, &perms[..3]));
             }
             out
         }

@@ -81,7 +81,7 @@ impl T {
                 for p in pages {
                     if !matches!(p.fill, Fill::Resident(_)) {
                         self.next_frame += PAGE;
-                        self.space.commit(p.virt, PhysAddr(self.next_frame)).unwrap();
+                        self.space.commit(p.virt, p.frame(PhysAddr(self.next_frame))).unwrap();
                     }
                 }
                 true

@@ -214,7 +214,7 @@ impl AddressSpace {
                 from: VirtAddr(page),
                 to: VirtAddr(page - addr + to),
                 frame,
-                prot: moved.prot,
+                prot: frame.pte_prot(moved.prot),
             });
         }
         moved.relocate(to);

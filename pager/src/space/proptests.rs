@@ -27,8 +27,9 @@ const WINDOW: u64 = 0x100_0000;
 const WINDOW_PAGES: u64 = 64;
 const START_BRK: u64 = WINDOW + 40 * PAGE;
 
-/// What the model knows of a page: its protection and whether it is heap.
-type Attr = (Prot, bool);
+/// What the model knows of a page: its protection, whether it is heap and
+/// whether it is charged (`ac`: writable at some time).
+type Attr = (Prot, bool, bool);
 type Model = BTreeMap<u64, Attr>;
 
 #[derive(Clone, Debug)]
@@ -90,7 +91,7 @@ fn observed(space: &AddressSpace) -> Model {
     let mut m = Model::new();
     for v in space.vmas().iter() {
         for p in (v.start..v.end).step_by(PAGE as usize) {
-            m.insert(p, (v.prot, v.name == VmaName::Heap));
+            m.insert(p, (v.prot, v.name == VmaName::Heap, v.accounted));
         }
     }
     m
@@ -125,7 +126,7 @@ proptest! {
             match op {
                 Op::MmapFixed { page, pages, prot } => {
                     let start = WINDOW + page * PAGE;
-                    set(&mut next, start, pages, Some((prot, false)));
+                    set(&mut next, start, pages, Some((prot, false, prot.contains(Prot::WRITE))));
                     let got = space.mmap(MmapArgs { addr: start, len: pages * PAGE, prot, flags: anon(MapKind::FIXED), file: None });
                     let fits = runs(&next) <= max_map_count && within_as(&next);
                     prop_assert_eq!(got.map(|r| r.0.0), if fits { Ok(start) } else { Err(Errno::NoMemory) });
@@ -140,7 +141,7 @@ proptest! {
                             if none_mapped(&model, hint, hint + pages * PAGE) {
                                 prop_assert_eq!(addr.0, hint, "a free hint is used");
                             }
-                            set(&mut next, addr.0, pages, Some((prot, false)));
+                            set(&mut next, addr.0, pages, Some((prot, false, prot.contains(Prot::WRITE))));
                             prop_assert!(runs(&next) <= max_map_count && within_as(&next));
                         }
                         Err(e) => {
@@ -164,6 +165,8 @@ proptest! {
                         for p in (0..pages).map(|i| start + i * PAGE) {
                             if let Some(a) = next.get_mut(&p) {
                                 a.0 = prot;
+                                // Never faulted: read-only uncharges.
+                                a.2 = prot.contains(Prot::WRITE);
                             }
                         }
                         let fits = runs(&next) <= max_map_count;
@@ -180,7 +183,7 @@ proptest! {
                         set(&mut next, new_end, (old_end - new_end) / PAGE, None);
                         runs(&next) <= max_map_count
                     } else if new_end > old_end {
-                        set(&mut next, old_end, (new_end - old_end) / PAGE, Some((Prot::RW, true)));
+                        set(&mut next, old_end, (new_end - old_end) / PAGE, Some((Prot::RW, true, true)));
                         none_mapped(&model, old_end, new_end + PAGE) && runs(&next) <= max_map_count && within_as(&next)
                     } else {
                         true

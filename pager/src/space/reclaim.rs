@@ -165,7 +165,9 @@ impl AddressSpace {
                 continue;
             }
             let refill = refill_of(vma, page);
-            if let Some(frame) = vma.resident.remove(page) {
+            // A refillable page has a frame of its own (never the shared
+            // zero frame).
+            if let Some(frame) = vma.resident.remove(page).and_then(|f| f.own()) {
                 match refill {
                     Refill::File => done.file += 1,
                     Refill::Zero => done.zero += 1,

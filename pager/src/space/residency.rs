@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use libipc::types::{Access, PAGE_SIZE, Prot, VirtAddr};
 
-use super::{AddressSpace, PageToMap, page_down, page_fill, page_up, permits};
+use super::{AddressSpace, PageToMap, page_down, page_to_map, page_up, permits};
 use crate::{linux::Errno, vma::Backing};
 
 /// msync's flags, checked.
@@ -79,11 +79,15 @@ impl AddressSpace {
             for page in (lo..hi).step_by(PAGE_SIZE as usize) {
                 while resident.next_if(|&r| r < page).is_some() {}
                 if resident.peek() != Some(&page) {
-                    pages.push(PageToMap {
-                        virt: VirtAddr(page),
-                        prot: v.prot,
-                        fill: page_fill(v, page),
-                    });
+                    // Linux populates a writable private mapping for
+                    // writing (FOLL_WRITE): its file pages become the
+                    // process's own.
+                    let access = if v.prot.contains(Prot::WRITE) {
+                        Access::Write
+                    } else {
+                        Access::Read
+                    };
+                    pages.push(page_to_map(v, page, access, false));
                 }
             }
         }

@@ -186,7 +186,7 @@ fn mmap_fixed_noreplace_over_a_mapping_is_eexist() {
 fn mmap_fixed_replaces_and_returns_the_dropped_frames() {
     let mut s = space();
     mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
-    s.commit(VirtAddr(0x40_1000), PhysAddr(0x9000)).unwrap();
+    s.commit(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x9000))).unwrap();
     let (_, dropped) = s
         .mmap(MmapArgs {
             addr: 0x40_1000,
@@ -196,7 +196,7 @@ fn mmap_fixed_replaces_and_returns_the_dropped_frames() {
             file: None,
         })
         .unwrap();
-    assert_eq!(dropped, [(VirtAddr(0x40_1000), PhysAddr(0x9000))]);
+    assert_eq!(dropped, [(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x9000)))]);
     assert_eq!(s.vmas().len(), 3);
     checked(&s);
 }
@@ -388,12 +388,12 @@ fn munmap_of_a_hole_succeeds() {
 fn munmap_splits_and_returns_resident_pages() {
     let mut s = space();
     mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
-    s.commit(VirtAddr(0x40_1000), PhysAddr(0x7000)).unwrap();
-    s.commit(VirtAddr(0x40_3000), PhysAddr(0x8000)).unwrap();
+    s.commit(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x7000))).unwrap();
+    s.commit(VirtAddr(0x40_3000), Frame::Dirty(PhysAddr(0x8000))).unwrap();
     // The length is rounded up to a page.
     assert_eq!(
         s.munmap(0x40_1000, 100),
-        Ok(alloc::vec![(VirtAddr(0x40_1000), PhysAddr(0x7000))])
+        Ok(alloc::vec![(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x7000)))])
     );
     assert_eq!(s.vmas().len(), 2);
     assert_eq!(s.resident(0x40_0000, 4 * PAGE), 1);
@@ -449,9 +449,12 @@ fn mprotect_enomem_cases() {
 fn mprotect_splits_then_merges_back() {
     let mut s = space();
     mmap(&mut s, 0x40_0000, 4 * PAGE, Prot::RW, fixed()).unwrap();
-    s.commit(VirtAddr(0x40_1000), PhysAddr(0x7000)).unwrap();
+    s.commit(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x7000))).unwrap();
     let changed = s.mprotect(0x40_1000, 2 * PAGE, Prot::READ).unwrap();
-    assert_eq!(changed, [(VirtAddr(0x40_1000), PhysAddr(0x7000), Prot::READ)]);
+    assert_eq!(
+        changed,
+        [(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x7000)), Prot::READ)]
+    );
     assert_eq!(s.vmas().len(), 3);
     assert_eq!(s.data_vm(), 2 * PAGE);
     s.mprotect(0x40_1000, 2 * PAGE, Prot::RW).unwrap();
@@ -500,10 +503,11 @@ fn brk_zero_and_below_start_query() {
 fn brk_shrink_frees_pages() {
     let mut s = heap_space(Rlimits::default());
     s.brk(BRK + 3 * PAGE);
-    s.commit(VirtAddr(BRK + 2 * PAGE), PhysAddr(0x5000)).unwrap();
+    s.commit(VirtAddr(BRK + 2 * PAGE), Frame::Dirty(PhysAddr(0x5000)))
+        .unwrap();
     let (now, dropped) = s.brk(BRK + PAGE + 1);
     assert_eq!(now, BRK + PAGE + 1);
-    assert_eq!(dropped, [(VirtAddr(BRK + 2 * PAGE), PhysAddr(0x5000))]);
+    assert_eq!(dropped, [(VirtAddr(BRK + 2 * PAGE), Frame::Dirty(PhysAddr(0x5000)))]);
     assert_eq!(s.vmas().find(BRK).map(|v| v.end), Some(BRK + 2 * PAGE));
     assert_eq!(s.brk(BRK).0, BRK);
     assert!(s.vmas().is_empty());
@@ -656,9 +660,10 @@ fn fault_on_anonymous_memory_maps_a_zero_page() {
         virt: VirtAddr(0x40_1000),
         prot: Prot::RW,
         fill: Fill::Zero,
+        clean: false,
     };
     assert_eq!(d, FaultDecision::Map(alloc::vec![expect]));
-    s.commit(VirtAddr(0x40_1000), PhysAddr(0x3000)).unwrap();
+    s.commit(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x3000))).unwrap();
     assert_eq!(s.resident(0x40_0000, 4 * PAGE), 1);
     assert_eq!(s.vmas().iter().next().map(|v| v.resident_pages().0), Some(1));
     // Faulting again (e.g. after PROT_NONE) maps the same frame.
@@ -666,7 +671,8 @@ fn fault_on_anonymous_memory_maps_a_zero_page() {
     let again = PageToMap {
         virt: VirtAddr(0x40_1000),
         prot: Prot::RW,
-        fill: Fill::Resident(PhysAddr(0x3000)),
+        fill: Fill::Resident(Frame::Dirty(PhysAddr(0x3000))),
+        clean: false,
     };
     assert_eq!(d, FaultDecision::Map(alloc::vec![again]));
 }
@@ -770,7 +776,7 @@ fn fault_around_maps_up_to_16_non_resident_pages_of_the_same_vma() {
     let mut s = space();
     mmap(&mut s, 0x40_0000, 64 * PAGE, Prot::RW, fixed()).unwrap();
     mmap(&mut s, 0x40_0000 + 64 * PAGE, 64 * PAGE, Prot::READ, fixed()).unwrap();
-    s.commit(VirtAddr(0x40_3000), PhysAddr(0x1000)).unwrap();
+    s.commit(VirtAddr(0x40_3000), Frame::Dirty(PhysAddr(0x1000))).unwrap();
     let FaultDecision::Map(pages) = s.fault(&mut AlignedWindow, 0x40_0000, Access::Write) else {
         panic!()
     };
@@ -792,14 +798,14 @@ fn fault_around_maps_up_to_16_non_resident_pages_of_the_same_vma() {
 fn commit_refuses_unmapped_and_resident_pages() {
     let mut s = space();
     assert_eq!(
-        s.commit(VirtAddr(0x40_0000), PhysAddr(0x1000)),
+        s.commit(VirtAddr(0x40_0000), Frame::Dirty(PhysAddr(0x1000))),
         Err(CommitError::NotMapped)
     );
     mmap(&mut s, 0x40_0000, PAGE, Prot::RW, fixed()).unwrap();
-    s.commit(VirtAddr(0x40_0000), PhysAddr(0x1000)).unwrap();
+    s.commit(VirtAddr(0x40_0000), Frame::Dirty(PhysAddr(0x1000))).unwrap();
     assert_eq!(
-        s.commit(VirtAddr(0x40_0000), PhysAddr(0x2000)),
-        Err(CommitError::AlreadyResident(PhysAddr(0x1000)))
+        s.commit(VirtAddr(0x40_0000), Frame::Dirty(PhysAddr(0x2000))),
+        Err(CommitError::AlreadyResident(Frame::Dirty(PhysAddr(0x1000))))
     );
 }
 
@@ -809,12 +815,12 @@ fn commit_pages_records_a_batch_and_reports_refusals() {
     // Two VMAs (different protections, so they stay apart) and a hole.
     mmap(&mut s, 0x40_0000, 2 * PAGE, Prot::RW, fixed()).unwrap();
     mmap(&mut s, 0x40_2000, PAGE, Prot::READ, fixed()).unwrap();
-    s.commit(VirtAddr(0x40_1000), PhysAddr(0x9000)).unwrap();
+    s.commit(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x9000))).unwrap();
     let batch = [
-        (VirtAddr(0x40_0000), PhysAddr(0x1000)),
-        (VirtAddr(0x40_1000), PhysAddr(0x2000)),
-        (VirtAddr(0x40_2000), PhysAddr(0x3000)),
-        (VirtAddr(0x50_0000), PhysAddr(0x4000)),
+        (VirtAddr(0x40_0000), Frame::Dirty(PhysAddr(0x1000))),
+        (VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x2000))),
+        (VirtAddr(0x40_2000), Frame::Dirty(PhysAddr(0x3000))),
+        (VirtAddr(0x50_0000), Frame::Dirty(PhysAddr(0x4000))),
     ];
     let mut refused = Vec::new();
     s.commit_pages(&batch, |virt, frame, e| refused.push((virt, frame, e)));
@@ -823,15 +829,19 @@ fn commit_pages_records_a_batch_and_reports_refusals() {
         [
             (
                 VirtAddr(0x40_1000),
-                PhysAddr(0x2000),
-                CommitError::AlreadyResident(PhysAddr(0x9000))
+                Frame::Dirty(PhysAddr(0x2000)),
+                CommitError::AlreadyResident(Frame::Dirty(PhysAddr(0x9000)))
             ),
-            (VirtAddr(0x50_0000), PhysAddr(0x4000), CommitError::NotMapped),
+            (
+                VirtAddr(0x50_0000),
+                Frame::Dirty(PhysAddr(0x4000)),
+                CommitError::NotMapped
+            ),
         ]
     );
-    assert_eq!(s.frame_of(VirtAddr(0x40_0000)), Some(PhysAddr(0x1000)));
-    assert_eq!(s.frame_of(VirtAddr(0x40_1000)), Some(PhysAddr(0x9000)));
-    assert_eq!(s.frame_of(VirtAddr(0x40_2000)), Some(PhysAddr(0x3000)));
+    assert_eq!(s.frame_of(VirtAddr(0x40_0000)), Some(Frame::Dirty(PhysAddr(0x1000))));
+    assert_eq!(s.frame_of(VirtAddr(0x40_1000)), Some(Frame::Dirty(PhysAddr(0x9000))));
+    assert_eq!(s.frame_of(VirtAddr(0x40_2000)), Some(Frame::Dirty(PhysAddr(0x3000))));
 }
 
 // ---- stack growth ----
@@ -856,6 +866,7 @@ fn fault_below_the_stack_grows_it() {
         virt: VirtAddr(STACK_TOP - 10 * PAGE),
         prot: Prot::RW,
         fill: Fill::Zero,
+        clean: false,
     };
     assert_eq!(d, FaultDecision::Map(alloc::vec![expect]));
     assert_eq!(
@@ -984,8 +995,8 @@ fn stack_growth_respects_the_stack_protection() {
 fn frames_lists_every_resident_frame() {
     let mut s = space();
     mmap(&mut s, 0x40_0000, 2 * PAGE, Prot::RW, fixed()).unwrap();
-    s.commit(VirtAddr(0x40_0000), PhysAddr(0x1000)).unwrap();
-    s.commit(VirtAddr(0x40_1000), PhysAddr(0x2000)).unwrap();
+    s.commit(VirtAddr(0x40_0000), Frame::Dirty(PhysAddr(0x1000))).unwrap();
+    s.commit(VirtAddr(0x40_1000), Frame::Dirty(PhysAddr(0x2000))).unwrap();
     assert_eq!(s.frames().collect::<Vec<_>>(), [PhysAddr(0x1000), PhysAddr(0x2000)]);
 }
 

@@ -1,5 +1,5 @@
-//! The default policy: one page per fault, randomization from the kernel
-//! (the trait's defaults, under the name users type).
+//! The default policy: one page per fault, the shared zero page for reads
+//! of anonymous memory (as Linux), randomization from the kernel.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -7,7 +7,10 @@ extern crate alloc;
 
 use alloc::boxed::Box;
 
-use pager::policy::{Policy, Registration};
+use pager::{
+    policy::{Policy, Registration},
+    vma::Vma,
+};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefaultPolicy;
@@ -16,10 +19,15 @@ impl Policy for DefaultPolicy {
     fn name(&self) -> &'static str {
         "default"
     }
+
+    /// Linux's behaviour: memory only read costs no frame (Rss 0).
+    fn zero_page(&mut self, _vma: &Vma, _page: u64) -> bool {
+        true
+    }
 }
 
 pub const REGISTRATION: Registration = Registration {
     name: "default",
-    summary: "one page per fault",
+    summary: "one page per fault, the zero page for reads of anonymous memory",
     new: || Box::new(DefaultPolicy),
 };

@@ -2,7 +2,7 @@
 //! Each line is a record of the streamed file (`crate::stream`).
 
 use libipc::{
-    procfs::{Backing, Sharing, SpaceLayout, VmaInfo},
+    procfs::{Backing, Sharing, SpaceLayout, VmaInfo, VmaLabel},
     types::{PAGE_SIZE, Prot},
 };
 
@@ -18,7 +18,12 @@ use super::{
 pub fn vma_header(vma: &VmaInfo) -> LineHeader {
     let (offset, dev_major, dev_minor, inode) = match &vma.backing {
         Backing::File(f) => (f.page_offset.wrapping_mul(PAGE_SIZE), f.dev_major, f.dev_minor, f.inode),
-        Backing::Anonymous => (0, 0, 0, 0),
+        // Shared anonymous memory is Linux's /dev/zero object on the
+        // internal shmem mount, device 00:01.
+        Backing::Anonymous => match vma.label {
+            VmaLabel::Shmem { inode } => (0, 0, 1, inode),
+            _ => (0, 0, 0, 0),
+        },
     };
     LineHeader {
         start: vma.start.0,

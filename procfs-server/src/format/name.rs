@@ -1,7 +1,7 @@
 //! What a VMA is called in maps and smaps: Linux's `get_vma_name` rules.
 //!
 //! In order: a file mapping shows its path (or `[anon_shmem:NAME]` if the
-//! shared memory was named); a special mapping its own name (`[vdso]`,
+//! shared memory was named); shared anonymous memory `/dev/zero (deleted)`; a special mapping its own name (`[vdso]`,
 //! `[vvar]`, `[vvar_vclock]`); then `[heap]` if `start < brk && end >
 //! start_brk` (strict: a VMA starting exactly at the break is not the heap);
 //! `[stack]` if `start <= start_stack <= end`; then `[anon:NAME]`; else no
@@ -29,6 +29,9 @@ pub fn vma_name<'a>(vma: &'a VmaInfo, layout: &SpaceLayout) -> Option<VmaName<'a
             VmaLabel::AnonName(name) => VmaName::AnonShmem(name),
             _ => VmaName::Path(&file.path),
         });
+    }
+    if let VmaLabel::Shmem { .. } = vma.label {
+        return Some(VmaName::Fixed("/dev/zero (deleted)"));
     }
     if let VmaLabel::Special(special) = vma.label {
         return Some(VmaName::Fixed(match special {

@@ -30,7 +30,8 @@ const SWAP_TYPE_MASK: u64 = (1 << SWAP_TYPE_BITS) - 1;
 pub fn entry(page: &PageInfo, show_frames: bool) -> u64 {
     let (mut bits, frame) = match page.frame {
         PageFrame::Resident { pfn } => {
-            let file = if page.flags.contains(PageFlags::ANONYMOUS) {
+            // The zero page is neither (Linux's `vm_normal_page` is NULL).
+            let file = if page.flags.contains(PageFlags::ANONYMOUS) || page.flags.contains(PageFlags::ZERO_PAGE) {
                 0
             } else {
                 PM_FILE

@@ -6,8 +6,11 @@
 //! truncated when printed in kB, as Linux does. Fields this system has no
 //! mechanism for (KSM, LazyFree, huge pages, Locked) print 0, and
 //! THPeligible is 0 because there are no transparent huge pages.
-//! `ProtectionKey` is not printed: Linux prints it only with protection
-//! keys enabled.
+//! `ProtectionKey` is printed, 0, when the CPU has protection keys, as
+//! Linux prints it then (see [`set_protection_keys`]). The shared zero page
+//! counts nowhere.
+
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use libipc::{
     procfs::{Backing, PageFlags, PageFrame, PageInfo, Sharing, SpaceLayout, SpecialMapping, VmaInfo, VmaLabel},
@@ -61,6 +64,11 @@ impl MemStats {
         let map_count = u64::from(page.map_count.max(1));
         let pss = (size << PSS_SHIFT) / map_count;
         let add = |field: &mut u64, v: u64| *field = field.saturating_add(v);
+        // The shared zero page is no page of the process's (Linux's
+        // `vm_normal_page` skips it): counted nowhere.
+        if page.flags.contains(PageFlags::ZERO_PAGE) {
+            return;
+        }
         if let PageFrame::Swapped { .. } = page.frame {
             add(&mut self.swap, size);
             add(&mut self.swap_pss, pss);
@@ -207,11 +215,13 @@ impl VmFlag {
 ///
 /// - `rd wr ex` from the protection;
 /// - private mappings may become anything (`mr mw me`) and are charged to
-///   the commit limit when writable (`ac`);
-/// - shared mappings are `ms`, and `sh mw` only when writable: the pager
-///   reports no file open mode, and a read-only shared mapping is taken to
-///   be of a file opened read-only (which is also why a debugger's write to
-///   it fails, see `mem`);
+///   the commit limit when the pager says so (`ac`: writable at some time,
+///   kept after mprotect to read-only);
+/// - shared mappings are `ms`; a shared file mapping is `sh mw` only when
+///   writable: the pager reports no file open mode, and a read-only shared
+///   file mapping is taken to be of a file opened read-only (which is also
+///   why a debugger's write to it fails, see `mem`); shared anonymous
+///   memory is always `sh mw` (Linux's `/dev/zero` object is writable);
 /// - `[vdso]` adds `de`; `[vvar]` is `rd mr pf io de dd` (Linux 6.x before
 ///   the generic vDSO data store);
 /// - no `sd`: soft-dirty is tracked per page only (there is no
@@ -245,7 +255,7 @@ fn vm_flags(vma: &VmaInfo) -> VmFlags {
         }
         return flags;
     }
-    let may_write = !shared || prot.contains(Prot::WRITE);
+    let may_write = !shared || prot.contains(Prot::WRITE) || vma.backing == Backing::Anonymous;
     push_if(&mut flags, shared && may_write, VmFlag::Shared);
     push_if(&mut flags, true, VmFlag::MayRead);
     push_if(&mut flags, may_write, VmFlag::MayWrite);
@@ -255,7 +265,7 @@ fn vm_flags(vma: &VmaInfo) -> VmFlags {
     push_if(&mut flags, special == Some(SpecialMapping::Vdso), VmFlag::DontExpand);
     push_if(
         &mut flags,
-        !shared && prot.contains(Prot::WRITE) && special.is_none(),
+        vma.accounted && !shared && special.is_none(),
         VmFlag::Account,
     );
     flags
@@ -270,13 +280,28 @@ fn write_vm_flags(out: &mut Record, flags: &[VmFlag]) {
     out.push_str("\n");
 }
 
-/// Appends `Size`, the page sizes, the body, THPeligible and VmFlags.
+/// Whether `ProtectionKey:` lines are printed: Linux prints one in every
+/// record when the CPU has protection keys (`arch_pkeys_enabled`), as QEMU's
+/// `max` model has. Every page has key 0 here (the kernel assigns none).
+/// Set once by the server at start from CPUID; off in host tests.
+static PROTECTION_KEYS: AtomicBool = AtomicBool::new(false);
+
+/// Turns the `ProtectionKey:` lines on or off.
+pub fn set_protection_keys(on: bool) {
+    PROTECTION_KEYS.store(on, Ordering::Relaxed);
+}
+
+/// Appends `Size`, the page sizes, the body, THPeligible, ProtectionKey
+/// and VmFlags.
 fn write_block(out: &mut Record, size: u64, stats: &MemStats, flags: &[VmFlag]) {
     kb_line(out, "Size:           ", size);
     kb_line(out, "KernelPageSize: ", PAGE_SIZE);
     kb_line(out, "MMUPageSize:    ", PAGE_SIZE);
     stats.write_body(out, false);
     value_line(out, "THPeligible:    ", 0, VALUE_WIDTH, "\n");
+    if PROTECTION_KEYS.load(Ordering::Relaxed) {
+        value_line(out, "ProtectionKey:  ", 0, VALUE_WIDTH, "\n");
+    }
     write_vm_flags(out, flags);
 }
 

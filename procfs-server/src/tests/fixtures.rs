@@ -45,6 +45,7 @@ pub fn vma(start: u64, end: u64, prot: Prot, sharing: Sharing) -> VmaInfo {
         backing: Backing::Anonymous,
         grows_down: false,
         label: VmaLabel::None,
+        accounted: sharing == Sharing::Private && prot.contains(Prot::WRITE),
     }
 }
 

@@ -110,6 +110,7 @@ fn arbitrary_vma() -> impl Strategy<Value = VmaInfo> {
             },
             grows_down,
             label: VmaLabel::None,
+            accounted: !shared && Prot(prot).contains(Prot::WRITE),
         })
 }
 

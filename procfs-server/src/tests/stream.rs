@@ -119,6 +119,7 @@ fn space(max: usize) -> impl Strategy<Value = FakeSpace> {
                     backing: Backing::Anonymous,
                     grows_down,
                     label: VmaLabel::None,
+                    accounted: !shared && Prot(prot).contains(Prot::WRITE),
                 };
                 match kind {
                     1 => vma.backing = file("/lib/a long\nname.so", 8, 1, start, start % 3),

@@ -13,7 +13,7 @@ use libipc::{
     },
     short::ShortMessage,
     sys,
-    types::{CapSlot, PhysAddr, Pid, VirtAddr},
+    types::{CapSlot, PageCount, PhysAddr, Pid, VirtAddr},
 };
 use programs::check;
 
@@ -94,6 +94,38 @@ fn main(arg: u64) -> i64 {
         sys::map(child, user, pool, MapFlags::WRITE.union(MapFlags::EXEC)),
         SysError::WritableExecutable,
     );
+    // The kernel's zero frame: any pager may map it, never writable.
+    match sys::zero_frame() {
+        Ok(zero) => {
+            ok &= refused(
+                "map the zero frame writable",
+                sys::map(child, user, zero, MapFlags::WRITE),
+                SysError::NotPermitted,
+            );
+            ok &= refused(
+                "map the zero frame writable and executable, asking",
+                sys::map(
+                    child,
+                    user,
+                    zero,
+                    MapFlags::WRITE.union(MapFlags::EXEC).union(MapFlags::ALLOW_WX),
+                ),
+                SysError::NotPermitted,
+            );
+            ok &= check(
+                "map the zero frame read-only",
+                sys::map(child, user, zero, MapFlags::default()).is_ok(),
+            );
+            ok &= check(
+                "unmap the zero frame",
+                sys::unmap(child, user, PageCount(1)) == Ok(PageCount(1)),
+            );
+        }
+        Err(e) => {
+            runtime::println!("  the zero frame: {e:?}");
+            ok &= check("the zero frame", false);
+        }
+    }
     ok &= refused(
         "map misaligned virtual",
         sys::map(child, VirtAddr(0x1000_0008), pool, MapFlags::WRITE),

@@ -7,15 +7,14 @@
 //! buffer the procfs server lent with its call.
 
 use libipc::{
-    procfs::{
-        self, Backing as FileBacking, FileRef, PageFlags, PageFrame, PageInfo, Sharing, SourceError, SourceReply,
-        SourceRequest, SourceResponse, SpaceLayout, SpecialMapping, VmaInfo, VmaLabel,
-    },
-    types::{PAGE_SIZE, Pid, Sender, VirtAddr},
+    abi::MapFlags,
+    procfs::{self, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout},
+    types::{PAGE_SIZE, PhysAddr, Pid, Prot, Sender, VirtAddr},
 };
 use pager::{
+    introspect::{page_info, vma_info},
+    resident::Frame,
     space::{AddressSpace, Fill, page_down},
-    vma::{Backing, Vma, VmaName},
 };
 
 use crate::{identity::SYSTEM_IDENTITY, ramdisk::Ramdisk, serve::Server, window::Window};
@@ -40,44 +39,6 @@ fn page_chunks(addr: u64, len: usize) -> impl Iterator<Item = (u64, usize, usize
     })
 }
 
-fn vma_info(v: &Vma) -> VmaInfo {
-    let backing = match (&v.backing, &v.name) {
-        (Backing::File { offset, file, .. }, name) => {
-            let path = match name {
-                VmaName::Path(p) => p.as_str(),
-                _ => "",
-            };
-            let mut p: heapless::String<{ procfs::MAX_PATH }> = heapless::String::new();
-            // Cut at a character boundary: a path longer than MAX_PATH may
-            // have a multi-byte character across the limit.
-            let _ = p.push_str(&path[..path.floor_char_boundary(procfs::MAX_PATH)]);
-            // The ramdisk is the only filesystem: device 00:01, inode = file id + 1.
-            FileBacking::File(FileRef {
-                path: p,
-                dev_major: 0,
-                dev_minor: 1,
-                inode: file.0 + 1,
-                page_offset: offset / PAGE_SIZE,
-            })
-        }
-        (Backing::Anonymous, _) => FileBacking::Anonymous,
-    };
-    let label = match v.name {
-        VmaName::Vdso => VmaLabel::Special(SpecialMapping::Vdso),
-        VmaName::Vvar => VmaLabel::Special(SpecialMapping::Vvar),
-        _ => VmaLabel::None,
-    };
-    VmaInfo {
-        start: VirtAddr(v.start),
-        end: VirtAddr(v.end),
-        prot: v.prot,
-        sharing: if v.shared { Sharing::Shared } else { Sharing::Private },
-        backing,
-        grows_down: v.grows_down,
-        label,
-    }
-}
-
 /// Reads `out.len()` bytes of `space` at `addr` as a debugger would:
 /// resident pages from their frames, others as they would fault in (zeros
 /// or file bytes), without allocating; stops at the first byte outside any
@@ -96,7 +57,10 @@ pub(crate) fn read_space(
         };
         let chunk = &mut out[at..at + n];
         match (v.resident.get(page), pager::space::page_fill(v, page)) {
-            (Some(frame), _) => chunk.copy_from_slice(&window.frame(frame)[in_page..in_page + n]),
+            (Some(Frame::Zero), _) => chunk.fill(0),
+            (Some(Frame::Dirty(frame) | Frame::Clean(frame)), _) => {
+                chunk.copy_from_slice(&window.frame(frame)[in_page..in_page + n]);
+            }
             (None, Fill::File { file, offset, len }) => {
                 // The page's file bytes, then zeros, as a fault would fill it.
                 let data = ramdisk.page_data(file, offset, len).get(in_page..).unwrap_or(&[]);
@@ -185,18 +149,8 @@ impl Server {
                 let (start, end) = (start_vpn.saturating_mul(PAGE_SIZE), end_vpn.saturating_mul(PAGE_SIZE));
                 let mut pages = heapless::Vec::new();
                 'vmas: for v in p.space.vmas().overlapping(start, end) {
-                    let anonymous = matches!(v.backing, Backing::Anonymous);
                     for (page, frame) in v.resident.range(start..end) {
-                        let mut flags = PageFlags::EXCLUSIVE.union(PageFlags::REFERENCED);
-                        if anonymous {
-                            flags = flags.union(PageFlags::ANONYMOUS).union(PageFlags::DIRTY);
-                        }
-                        let info = PageInfo {
-                            vpn: page / PAGE_SIZE,
-                            frame: PageFrame::Resident { pfn: frame.pfn() },
-                            map_count: 1,
-                            flags,
-                        };
+                        let info = page_info(v, page, frame, self.zero_frame);
                         if pages.push(info).is_err() {
                             break 'vmas;
                         }
@@ -238,7 +192,7 @@ impl Server {
     pub(crate) fn write_mem(&mut self, pid: Pid, addr: u64, data: &[u8]) -> Result<usize, SourceError> {
         let mut done = 0;
         for (page, in_page, at, n) in page_chunks(addr, data.len()) {
-            let Some(frame) = self.ensure_resident(pid, page) else {
+            let Some(frame) = self.ensure_resident(pid, page, true) else {
                 break;
             };
             // The clock page is the kernel's: nobody writes it.
@@ -259,23 +213,37 @@ impl Server {
         }
     }
 
-    /// The frame of `page` in `pid`, allocating, filling and mapping it if
-    /// it is not resident; `None` outside any VMA or when out of frames.
-    pub(crate) fn ensure_resident(&mut self, pid: Pid, page: u64) -> Option<libipc::types::PhysAddr> {
-        let (resident, fill, prot) = {
-            let p = self.process(pid)?;
-            let v = p.space.vmas().find(page)?;
-            (v.resident.get(page), pager::space::page_fill(v, page), v.prot)
+    /// The frame of `page` in `pid`, for writing with `write`, allocating,
+    /// filling and mapping it if it is not resident (or is the zero page,
+    /// and `write`: then it is copied); `None` outside any VMA or when out
+    /// of frames. For a read it may be the zero frame.
+    pub(crate) fn ensure_resident(&mut self, pid: Pid, page: u64, write: bool) -> Option<PhysAddr> {
+        let map = self.process_mut(pid)?.space.touch(page, write)?;
+        let (phys, replace) = match map.fill {
+            Fill::Resident(frame) => (frame.own().unwrap_or(self.zero_frame), false),
+            Fill::ZeroPage => (self.zero_frame, false),
+            fill => {
+                let phys = self.alloc_frame()?;
+                crate::serve::fill_frame(&mut self.window, &self.ramdisk, phys, fill);
+                if self
+                    .process_mut(pid)?
+                    .space
+                    .commit(VirtAddr(page), map.frame(phys))
+                    .is_err()
+                {
+                    let _ = self.frames.free(phys);
+                    return None;
+                }
+                (phys, fill == Fill::ZeroPageCopy)
+            }
         };
-        if let Some(frame) = resident {
-            return Some(frame);
+        if map.prot != Prot::NONE {
+            let mut flags = crate::serve::map_flags(map.prot);
+            if replace {
+                flags = flags.union(MapFlags::REPLACE);
+            }
+            let _ = libipc::sys::map(pid, VirtAddr(page), phys, flags);
         }
-        let frame = self.alloc_frame()?;
-        crate::serve::fill_frame(&mut self.window, &self.ramdisk, frame, fill);
-        let _ = self.process_mut(pid)?.space.commit(VirtAddr(page), frame);
-        if prot != libipc::types::Prot::NONE {
-            let _ = libipc::sys::map(pid, VirtAddr(page), frame, crate::serve::map_flags(prot));
-        }
-        Some(frame)
+        Some(phys)
     }
 }

@@ -29,6 +29,7 @@ use pager::{
     exec_list::ExecSpec,
     exit_status::{ExitReport, ExitStatus, Signal},
     linux::{self, Caller, OpenFile, Privileges, UserAccess},
+    resident::Frame,
     rlimit::Rlimits,
     space::{AddressSpace, FileSlice, MmapArgs},
     vma::{FileId, VmaName},
@@ -167,7 +168,7 @@ impl Server {
             bytes.fill(0);
             bytes[offset..offset + chunk.len()].copy_from_slice(chunk);
             space
-                .commit(VirtAddr(page), frame)
+                .commit(VirtAddr(page), Frame::Dirty(frame))
                 .map_err(|e| (alloc::format!("initial stack at {page:#x}: {e:?}"), errno::ENOMEM))?;
         }
         // The kernel-entry count the vDSO tests ask for is the pager's to answer.
@@ -324,7 +325,7 @@ impl Server {
                 let last = addr.0 + (len - 1);
                 let mut page = pager::space::page_down(addr.0);
                 while page <= last {
-                    self.ensure_resident(pid, page).ok_or(Errno::NoMemory)?;
+                    self.ensure_resident(pid, page, write).ok_or(Errno::NoMemory)?;
                     page += libipc::types::PAGE_SIZE;
                 }
                 Ok(PersonalityReply::Done)

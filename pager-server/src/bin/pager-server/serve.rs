@@ -20,6 +20,7 @@ use pager::{
     frames::FramePool,
     layout,
     policy::{Policy, Registration},
+    resident::Frame,
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
@@ -76,6 +77,9 @@ pub struct Server {
     pub(crate) window: Window,
     pub(crate) ramdisk: Ramdisk,
     pub(crate) frames: FramePool,
+    /// The kernel's zero frame: mapped read-only where anonymous memory
+    /// has only been read; never ours to free.
+    pub(crate) zero_frame: PhysAddr,
     /// The policy chosen on the boot line; each process gets an instance.
     policy: &'static Registration,
     pub(crate) settings: Settings,
@@ -135,7 +139,7 @@ pub(crate) fn map_flags(prot: Prot) -> MapFlags {
 /// Gives a new frame its content.
 pub(crate) fn fill_frame(window: &mut Window, ramdisk: &Ramdisk, phys: PhysAddr, fill: Fill) {
     match fill {
-        Fill::Zero | Fill::Resident(_) => window.zero(phys),
+        Fill::Zero | Fill::ZeroPage | Fill::ZeroPageCopy | Fill::Resident(_) => window.zero(phys),
         Fill::File { file, offset, len } => {
             let frame = window.frame_mut(phys);
             let data = ramdisk.page_data(file, offset, len);
@@ -246,6 +250,7 @@ impl Server {
             None => info.pool_frames,
         };
         let frames = FramePool::new(libipc::types::PhysAddr(info.pool_phys), pool_frames);
+        let zero_frame = sys::zero_frame().map_err(|e| alloc::format!("no zero frame from the kernel: {e:?}"))?;
         plog!(
             Info,
             "policy {:?}, pool of {} frames ({} MiB)",
@@ -271,6 +276,7 @@ impl Server {
             window,
             ramdisk,
             frames,
+            zero_frame,
             policy: registration,
             settings,
             rng,
@@ -676,11 +682,15 @@ impl Server {
         };
         self.profile.decided();
         let mut count = 0;
-        let mut fresh = heapless::Vec::<(VirtAddr, PhysAddr), MAX_FAULT_MAPPINGS>::new();
+        let mut fresh = heapless::Vec::<(VirtAddr, Frame), MAX_FAULT_MAPPINGS>::new();
         for page in pages.iter().take(MAX_FAULT_MAPPINGS) {
             let phys = match page.fill {
-                // A page kept while PROT_NONE: map its frame again.
-                Fill::Resident(phys) => phys,
+                // A page kept while PROT_NONE or read-only: map it again.
+                Fill::Resident(frame) => frame.own().unwrap_or(self.zero_frame),
+                Fill::ZeroPage => {
+                    let _ = fresh.push((page.virt, Frame::Zero));
+                    self.zero_frame
+                }
                 fill => {
                     let Some(phys) = self.frames.alloc() else {
                         if count == 0 {
@@ -689,33 +699,38 @@ impl Server {
                         break;
                     };
                     fill_frame(&mut self.window, &self.ramdisk, phys, fill);
-                    let _ = fresh.push((page.virt, phys));
+                    let _ = fresh.push((page.virt, page.frame(phys)));
                     phys
                 }
             };
+            let mut flags = map_flags(page.prot);
+            if page.fill == Fill::ZeroPageCopy {
+                // The copy takes the zero frame's place in the entry.
+                flags = flags.union(MapFlags::REPLACE);
+            }
             self.batch[count] = Mapping {
                 virt: page.virt,
                 phys,
-                flags: map_flags(page.prot),
+                flags,
             };
             count += 1;
         }
-        let mut refused = heapless::Vec::<PhysAddr, MAX_FAULT_MAPPINGS>::new();
-        process.space.commit_pages(&fresh, |_, phys, e| {
+        let mut refused = heapless::Vec::<(VirtAddr, Frame), MAX_FAULT_MAPPINGS>::new();
+        process.space.commit_pages(&fresh, |virt, frame, e| {
             // A policy bug: keep the frame out of the page tables.
             plog!(Error, "policy refused a page it decided: {e:?}");
-            let _ = refused.push(phys);
+            let _ = refused.push((virt, frame));
         });
         if !refused.is_empty() {
             let mut kept = 0;
             for i in 0..count {
-                if !refused.contains(&self.batch[i].phys) {
+                if !refused.iter().any(|&(virt, _)| virt == self.batch[i].virt) {
                     self.batch[kept] = self.batch[i];
                     kept += 1;
                 }
             }
             count = kept;
-            for phys in refused {
+            for phys in refused.iter().filter_map(|(_, frame)| frame.own()) {
                 if let Err(e) = self.frames.free(phys) {
                     plog!(Error, "frame pool: {e:?}");
                 }
@@ -749,7 +764,7 @@ impl Server {
 
     /// Removes pages from a process's page tables and frees their frames.
     fn drop_pages(&mut self, pid: Pid, pages: &[Dropped]) {
-        for &(virt, phys) in pages {
+        for &(virt, frame) in pages {
             if let Err(e) = sys::unmap(pid, virt, PageCount(1)) {
                 plog!(
                     Error,
@@ -758,7 +773,11 @@ impl Server {
                     pid.0
                 );
             }
-            self.free_frame(phys);
+            // The zero frame is shared and the kernel's: only the page's
+            // own frame goes back.
+            if let Some(phys) = frame.own() {
+                self.free_frame(phys);
+            }
         }
     }
 
@@ -789,7 +808,8 @@ impl Server {
     /// changed are re-mapped.
     pub(crate) fn apply(&mut self, pid: Pid, mut effects: pager::request::Effects) {
         self.drop_pages(pid, &effects.dropped);
-        for (virt, phys, prot) in effects.reprotected {
+        for (virt, frame, prot) in effects.reprotected {
+            let phys = frame.own().unwrap_or(self.zero_frame);
             // PROT_NONE pages leave the page tables but keep their frame;
             // the next access faults to the policy.
             let done = if prot == Prot::NONE {
@@ -804,7 +824,7 @@ impl Server {
         for m in effects.moved {
             let _ = sys::unmap(pid, m.from, PageCount(1));
             if m.prot != Prot::NONE
-                && let Err(e) = sys::map(pid, m.to, m.frame, map_flags(m.prot))
+                && let Err(e) = sys::map(pid, m.to, m.frame.own().unwrap_or(self.zero_frame), map_flags(m.prot))
             {
                 plog!(Error, "kernel refused a moved page at {:#x}: {e:?}", m.to.0);
             }
@@ -827,7 +847,10 @@ impl Server {
             for page in pages {
                 // Out of frames is not an error here (Linux's populate is
                 // best effort); the page faults in later.
-                if self.ensure_resident(pid, page.virt.0).is_none() {
+                if self
+                    .ensure_resident(pid, page.virt.0, page.prot.contains(Prot::WRITE))
+                    .is_none()
+                {
                     break;
                 }
             }

@@ -18,7 +18,7 @@ use libipc::{
     types::{Access, PAGE_SIZE, Pid, Prot, Sender, VirtAddr},
     vsyscall,
 };
-use pager::{layout::VDSO_PAGES, space::AddressSpace, vma::VmaName};
+use pager::{layout::VDSO_PAGES, resident::Frame, space::AddressSpace, vma::VmaName};
 use vvar::{ClockId, Timespec, VvarData};
 
 use crate::serve::Server;
@@ -54,7 +54,7 @@ impl Server {
         let (vvar, vdso) = (start_of(VmaName::Vvar), start_of(VmaName::Vdso));
         if let (Some(frame), Some(start)) = (self.window.vvar(), vvar) {
             space
-                .commit(VirtAddr(start), frame)
+                .commit(VirtAddr(start), Frame::Dirty(frame))
                 .map_err(|e| format!("the clock page at {start:#x}: {e:?}"))?;
         }
         let (Some(image), Some(start), Some(_)) = (self.vdso_image(), vdso, self.window.vvar()) else {
@@ -66,7 +66,7 @@ impl Server {
             bytes.fill(0);
             bytes[..chunk.len()].copy_from_slice(chunk);
             let page = start + i as u64 * PAGE_SIZE;
-            if let Err(e) = space.commit(VirtAddr(page), frame) {
+            if let Err(e) = space.commit(VirtAddr(page), Frame::Dirty(frame)) {
                 let _ = self.frames.free(frame);
                 return Err(format!("the vDSO at {page:#x}: {e:?}"));
             }

@@ -13,6 +13,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::{
     policy::{OnePage, Policy},
+    resident::Frame,
     rlimit::Rlimits,
     settings::Settings,
     space::{FaultDecision, FileSlice, MmapArgs},
@@ -48,7 +49,7 @@ fn fault_in(s: &mut AddressSpace, page: u64, frame: u64) {
     let FaultDecision::Map(pages) = s.fault(&mut OnePage, page, Access::Read) else {
         panic!("fault at {page:#x} refused");
     };
-    let batch: Vec<_> = pages.iter().map(|p| (p.virt, PhysAddr(frame))).collect();
+    let batch: Vec<_> = pages.iter().map(|p| (p.virt, p.frame(PhysAddr(frame)))).collect();
     s.commit_pages(&batch, |_, _, e| panic!("commit refused: {e:?}"));
 }
 
@@ -163,7 +164,7 @@ fn locked_vdso_and_pager_written_pages_are_never_candidates() {
     s.mark_written(VirtAddr(written + 12));
     // A page recorded outside a fault (the initial stack) is not refillable.
     let stack = map(&mut s, 1, Prot::RW, None);
-    s.commit(VirtAddr(stack), PhysAddr(0x10_2000)).unwrap();
+    s.commit(VirtAddr(stack), Frame::Dirty(PhysAddr(0x10_2000))).unwrap();
     assert_eq!(s.reclaim_runs(), []);
 }
 

@@ -123,6 +123,9 @@ impl Lease for KernelLease {
 
 fn main(arg: u64) -> i64 {
     runtime::log!("procfs: serving /proc as process {arg}");
+    // CPUID leaf 7, ECX bit 3: protection keys (PKU).
+    let pku = core::arch::x86_64::__cpuid_count(7, 0).ecx & (1 << 3) != 0;
+    procfs_server::format::smaps::set_protection_keys(pku);
     let mut server = Server::new(PagerSource::new(), source::config());
     let mut buf = [0u8; MAX_MESSAGE];
     let mut reply = [0u8; MAX_MESSAGE];
