@@ -240,20 +240,51 @@ impl Server {
     /// The frame of `page` in `pid`, allocating, filling and mapping it if
     /// it is not resident; `None` outside any VMA or when out of frames.
     pub(crate) fn ensure_resident(&mut self, pid: Pid, page: u64) -> Option<libipc::types::PhysAddr> {
-        let (resident, fill, prot) = {
-            let p = self.process(pid)?;
-            let v = p.space.vmas().find(page)?;
-            (v.resident.get(page), pager::space::page_fill(v, page), v.prot)
+        let was_resident = self.process(pid)?.space.frame_of(VirtAddr(page)).is_some();
+        let process = self.processes.get_mut(&pid)?;
+        let mut backend = DirectBackend {
+            pid,
+            window: &mut self.window,
+            ramdisk: &self.ramdisk,
+            frames: &mut self.frames,
         };
-        if let Some(frame) = resident {
-            return Some(frame);
-        }
-        let frame = self.frames.alloc()?;
-        crate::serve::fill_frame(&mut self.window, &self.ramdisk, frame, fill);
-        let _ = self.process_mut(pid)?.space.commit(VirtAddr(page), frame);
-        if prot != libipc::types::Prot::NONE {
-            let _ = libipc::sys::map(pid, VirtAddr(page), frame, crate::serve::map_flags(prot));
+        let frame = pager::resolve::make_resident(&mut process.space, page, &mut backend)?;
+        if !was_resident && !self.populating && self.recorder.on() {
+            let now = self.now_ns();
+            let touch = pager::record::Event::Touch { page };
+            self.recorder
+                .record(|w| pager::record::write_simple(w, pid.0, now, &touch));
         }
         Some(frame)
+    }
+}
+
+/// [`pager::resolve::make_resident`] outside a fault: each page mapped in
+/// the process's page tables straight away (unless PROT_NONE, whose pages
+/// stay out of them).
+struct DirectBackend<'a> {
+    pid: Pid,
+    window: &'a mut Window,
+    ramdisk: &'a Ramdisk,
+    frames: &'a mut pager::frames::FramePool,
+}
+
+impl pager::resolve::FaultBackend for DirectBackend<'_> {
+    fn alloc(&mut self) -> Option<libipc::types::PhysAddr> {
+        self.frames.alloc()
+    }
+
+    fn fill(&mut self, frame: libipc::types::PhysAddr, fill: Fill) {
+        crate::serve::fill_frame(self.window, self.ramdisk, frame, fill);
+    }
+
+    fn free(&mut self, frame: libipc::types::PhysAddr) {
+        let _ = self.frames.free(frame);
+    }
+
+    fn map(&mut self, page: &pager::space::PageToMap, frame: libipc::types::PhysAddr) {
+        if page.prot != libipc::types::Prot::NONE {
+            let _ = libipc::sys::map(self.pid, page.virt, frame, crate::serve::map_flags(page.prot));
+        }
     }
 }

@@ -37,6 +37,7 @@ mod log;
 mod options;
 mod profile;
 mod ramdisk;
+mod recorder;
 mod serve;
 mod vdso;
 mod window;

@@ -37,6 +37,9 @@ pub struct Options {
     pub log: LogLevel,
     /// Print the fault-path breakdown at the end (`profile=1`).
     pub profile: bool,
+    /// Record a trace of the run on the trace channel (`record=1`, the
+    /// runner's `--record-trace`).
+    pub record: bool,
     /// Other `key=value` words, handed to the policy's settings registry.
     pub settings: Vec<(String, String)>,
     /// The vsyscall page's mode (`vsyscall=`; the kernel reads it too).
@@ -51,6 +54,7 @@ impl Options {
             policy: "default".into(),
             log: LogLevel::Info,
             profile: false,
+            record: false,
             settings: Vec::new(),
             vsyscall: libipc::vsyscall::Mode::default(),
         };
@@ -74,6 +78,7 @@ impl Options {
                     }
                 }
                 "profile" => opts.profile = value == "1",
+                "record" => opts.record = value == "1",
                 // A bad word is the kernel's to report; both keep xonly.
                 "vsyscall" => opts.vsyscall = libipc::vsyscall::Mode::parse(value).unwrap_or_default(),
                 // The kernel's.

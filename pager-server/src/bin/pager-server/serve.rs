@@ -20,14 +20,20 @@ use pager::{
     frames::FramePool,
     layout,
     policy::{Policy, Registration},
+    record,
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
-    space::{AddressSpace, Dropped, FaultDecision, Fill},
+    resolve::{self, FaultBackend, Resolved},
+    space::{AddressSpace, CommitError, Dropped, FaultDecision, Fill, PageToMap},
     vma::FileId,
 };
 
-use crate::{log::plog, options::Options, profile::PagerProfile, ramdisk::Ramdisk, window::Window};
+use core::fmt::Write;
+
+use crate::{
+    log::plog, options::Options, profile::PagerProfile, ramdisk::Ramdisk, recorder::Recorder, window::Window,
+};
 
 /// A process the pager runs.
 pub(crate) struct Process {
@@ -95,6 +101,11 @@ pub struct Server {
     /// The mappings of the fault reply being sent: a batch reply points
     /// the kernel here.
     batch: [Mapping; MAX_FAULT_MAPPINGS],
+    /// The recorded trace (`record=1`).
+    pub(crate) recorder: Recorder,
+    /// Pages made resident now come from a populate, which a replay
+    /// derives itself: not recorded as `touch`.
+    pub(crate) populating: bool,
 }
 
 /// The answer to send with the next receive (through the reply right of
@@ -196,6 +207,46 @@ fn describe(reason: KillReason, info: &FaultInfo) -> String {
     }
 }
 
+/// The kernel side of [`resolve::carry_out`]: frames from the pool, filled
+/// through the window, mapped as entries of the fault reply's batch.
+struct KernelBackend<'a> {
+    window: &'a mut Window,
+    ramdisk: &'a Ramdisk,
+    frames: &'a mut FramePool,
+    batch: &'a mut [Mapping; MAX_FAULT_MAPPINGS],
+    /// Entries of `batch` filled so far.
+    count: usize,
+}
+
+impl FaultBackend for KernelBackend<'_> {
+    fn alloc(&mut self) -> Option<PhysAddr> {
+        self.frames.alloc()
+    }
+
+    fn fill(&mut self, frame: PhysAddr, fill: Fill) {
+        fill_frame(self.window, self.ramdisk, frame, fill);
+    }
+
+    fn free(&mut self, frame: PhysAddr) {
+        if let Err(e) = self.frames.free(frame) {
+            plog!(Error, "frame pool: {e:?}");
+        }
+    }
+
+    fn map(&mut self, page: &PageToMap, frame: PhysAddr) {
+        self.batch[self.count] = Mapping {
+            virt: page.virt,
+            phys: frame,
+            flags: map_flags(page.prot),
+        };
+        self.count += 1;
+    }
+
+    fn refused(&mut self, page: VirtAddr, error: CommitError) {
+        plog!(Error, "policy refused a page it decided at {:#x}: {error:?}", page.0);
+    }
+}
+
 impl Server {
     pub fn new(info: &PagerBootInfo, endpoint: CapSlot) -> Result<Server, String> {
         let window = Window::new(info);
@@ -231,7 +282,8 @@ impl Server {
         if let Some(warning) = settings.fit_paging_levels(info.paging_levels) {
             plog!(Warn, "{warning}");
         }
-        let rng = Rng::from_words(policy.seed([sys::random(), sys::random(), sys::random(), sys::random()]));
+        let seed = policy.seed([sys::random(), sys::random(), sys::random(), sys::random()]);
+        let rng = Rng::from_words(seed);
         let frames = FramePool::new(libipc::types::PhysAddr(info.pool_phys), info.pool_frames);
         plog!(
             Info,
@@ -254,6 +306,9 @@ impl Server {
             }
         }
         let pending_groups = groups.into_iter().rev().collect();
+        let mut recorder = Recorder::new(options.record);
+        let header = pager::record::Header::new(&options.policy, seed, info.pool_frames, &settings);
+        recorder.record(|w| write!(w, "{header}"));
         Ok(Server {
             window,
             ramdisk,
@@ -274,6 +329,8 @@ impl Server {
                 phys: PhysAddr(0),
                 flags: MapFlags::default(),
             }; MAX_FAULT_MAPPINGS],
+            recorder,
+            populating: false,
         })
     }
 
@@ -355,6 +412,7 @@ impl Server {
                 }
             };
         }
+        self.recorder.flush();
         if self.options.profile {
             match sys::fault_profile() {
                 Ok(kernel) => self.profile.report(&kernel),
@@ -543,6 +601,26 @@ impl Server {
                 pages: 0,
             },
         );
+        if self.recorder.on() {
+            let now = self.now_ns();
+            if let Some(p) = self.processes.get(&pid) {
+                let start = record::Event::Start {
+                    name: p.name.replace(char::is_whitespace, "_"),
+                };
+                self.recorder.record(|w| {
+                    record::write_simple(w, pid.0, now, &start)?;
+                    record::write_space(w, pid.0, now, &p.space)
+                });
+            }
+        }
+    }
+
+    /// The monotonic clock in nanoseconds (0 without the clock page): the
+    /// times of a recorded trace.
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.clock()
+            .and_then(|c| c.clock_ns(vvar::ClockId::Monotonic))
+            .unwrap_or(0)
     }
 
     /// The pager's own endpoint (where faults and forwarded calls arrive).
@@ -552,6 +630,11 @@ impl Server {
 
     /// Frees a process's frames once the kernel has destroyed its space.
     fn reap(&mut self, pid: Pid) {
+        if self.recorder.on() && self.processes.contains_key(&pid) {
+            let now = self.now_ns();
+            self.recorder
+                .record(|w| record::write_simple(w, pid.0, now, &record::Event::Exit));
+        }
         if let Some(process) = self.processes.remove(&pid) {
             for frame in process.space.frames() {
                 self.free_frame(frame);
@@ -648,58 +731,30 @@ impl Server {
         };
         let pages = match process.space.fault(&mut *process.policy, addr.0, access) {
             FaultDecision::Map(pages) => pages,
-            FaultDecision::Kill(reason) => return self.kill(sender.pid, reason, info),
+            FaultDecision::Kill(reason) => {
+                self.record_fault(sender.pid, (addr.0, access, info.ip.0), Err(reason));
+                return self.kill(sender.pid, reason, info);
+            }
         };
         self.profile.decided();
-        let mut count = 0;
-        let mut fresh = heapless::Vec::<(VirtAddr, PhysAddr), MAX_FAULT_MAPPINGS>::new();
-        for page in pages.iter().take(MAX_FAULT_MAPPINGS) {
-            let phys = match page.fill {
-                // A page kept while PROT_NONE: map its frame again.
-                Fill::Resident(phys) => phys,
-                fill => {
-                    let Some(phys) = self.frames.alloc() else {
-                        if count == 0 {
-                            return self.kill(sender.pid, KillReason::OutOfMemory, info);
-                        }
-                        break;
-                    };
-                    fill_frame(&mut self.window, &self.ramdisk, phys, fill);
-                    let _ = fresh.push((page.virt, phys));
-                    phys
-                }
-            };
-            self.batch[count] = Mapping {
-                virt: page.virt,
-                phys,
-                flags: map_flags(page.prot),
-            };
-            count += 1;
+        let mut backend = KernelBackend {
+            window: &mut self.window,
+            ramdisk: &self.ramdisk,
+            frames: &mut self.frames,
+            batch: &mut self.batch,
+            count: 0,
+        };
+        if let Resolved::OutOfMemory = resolve::carry_out(&mut process.space, &pages, &mut backend) {
+            self.record_fault(sender.pid, (addr.0, access, info.ip.0), Err(KillReason::OutOfMemory));
+            return self.kill(sender.pid, KillReason::OutOfMemory, info);
         }
-        let mut refused = heapless::Vec::<PhysAddr, MAX_FAULT_MAPPINGS>::new();
-        process.space.commit_pages(&fresh, |_, phys, e| {
-            // A policy bug: keep the frame out of the page tables.
-            plog!(Error, "policy refused a page it decided: {e:?}");
-            let _ = refused.push(phys);
-        });
-        if !refused.is_empty() {
-            let mut kept = 0;
-            for i in 0..count {
-                if !refused.contains(&self.batch[i].phys) {
-                    self.batch[kept] = self.batch[i];
-                    kept += 1;
-                }
-            }
-            count = kept;
-            for phys in refused {
-                if let Err(e) = self.frames.free(phys) {
-                    plog!(Error, "frame pool: {e:?}");
-                }
-            }
-        }
+        let count = backend.count;
         self.profile.filled();
         process.faults += 1;
         process.pages += count as u64;
+        if self.recorder.on() {
+            self.record_fault(sender.pid, (addr.0, access, info.ip.0), Ok((&pages, count)));
+        }
         let mapped = &self.batch[..count];
         plog!(
             Debug,
@@ -711,6 +766,15 @@ impl Server {
             mapped.first().map_or(0, |m| m.virt.0)
         );
         FaultReply::Resume(mapped).to_message()
+    }
+
+    /// Records a fault and what became of it.
+    fn record_fault(&mut self, pid: Pid, fault: (u64, Access, u64), decided: Result<(&[PageToMap], usize), KillReason>) {
+        if self.recorder.on() {
+            let now = self.now_ns();
+            self.recorder
+                .record(|w| record::write_fault(w, pid.0, now, fault, decided));
+        }
     }
 
     pub(crate) fn free_frame(&mut self, frame: libipc::types::PhysAddr) {
@@ -755,7 +819,20 @@ impl Server {
             _ => {}
         }
         let process = self.processes.get_mut(&pid).ok_or(Errno::NotPermitted)?;
-        let (reply, effects) = pager::request::serve(&mut process.space, &self.frames, &request)?;
+        let served = pager::request::serve(&mut process.space, &self.frames, &request);
+        if self.recorder.on()
+            && let Some(op) = record::request_op(&request)
+        {
+            let result = match &served {
+                Ok((Reply::Addr(a), _)) => a.0 as i64,
+                Ok(_) => 0,
+                Err(e) => -i64::from(e.code()),
+            };
+            let now = self.now_ns();
+            self.recorder
+                .record(|w| record::write_request(w, pid.0, now, &op, result));
+        }
+        let (reply, effects) = served?;
         self.apply(pid, effects);
         Ok(reply)
     }
@@ -794,6 +871,7 @@ impl Server {
                     .extend(process.space.advise_policy(&mut *process.policy, advised));
             }
         }
+        self.populating = true;
         for range in effects.populate {
             let pages = self
                 .processes
@@ -808,6 +886,7 @@ impl Server {
                 }
             }
         }
+        self.populating = false;
         for out in effects.copy_out {
             if let Err(e) = self.write_mem(pid, out.addr.0, &out.bytes) {
                 plog!(Error, "cannot write a call's result at {:#x}: {e:?}", out.addr.0);
