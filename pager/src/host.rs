@@ -29,7 +29,8 @@ use crate::{
     rlimit::{Limit, Resource, Rlimits},
     rng::Rng,
     settings::Settings,
-    space::{AddressSpace, Dropped, FaultDecision, Fill, MmapArgs},
+    resolve::{self, FaultBackend, Resolved},
+    space::{AddressSpace, Dropped, FaultDecision, Fill, MmapArgs, PageToMap},
     vma::FileId,
 };
 
@@ -238,48 +239,21 @@ impl Session {
         Ok(reply)
     }
 
-    /// Decides a fault, then does what the server does on the kernel:
-    /// a frame for each page (the resident one when it has one), recorded
-    /// with `commit`. Out of frames, nothing is kept and the process dies.
+    /// Decides a fault, then carries it out as the server does on the
+    /// kernel ([`resolve::carry_out`]): a frame for each page (the
+    /// resident one when it has one), recorded with `commit`.
     fn fault(&mut self, addr: VirtAddr, access: Access, policy: &mut dyn Policy, pool: &mut FramePool) -> HostFault {
         let pages = match self.space.fault(policy, addr.0, access) {
             FaultDecision::Map(pages) => pages,
             FaultDecision::Kill(reason) => return HostFault::Kill(reason),
         };
-        let mut mapped = Vec::with_capacity(pages.len());
-        for page in pages {
-            let frame = match page.fill {
-                Fill::Resident(frame) => frame,
-                Fill::Zero | Fill::File { .. } => {
-                    let Some(frame) = pool.alloc() else {
-                        self.undo(&mapped, pool);
-                        return HostFault::Kill(KillReason::OutOfMemory);
-                    };
-                    if self.space.commit(page.virt, frame).is_err() {
-                        // Cannot happen for a page the decision just listed;
-                        // never leak the frame if it does.
-                        let _ = pool.free(frame);
-                        continue;
-                    }
-                    frame
-                }
-            };
-            mapped.push(MappedPage {
-                virt: page.virt,
-                prot: page.prot,
-                fill: page.fill.into(),
-                frame,
-            });
-        }
-        HostFault::Map(mapped)
-    }
-
-    /// Takes back the frames of a half-done fault.
-    fn undo(&mut self, mapped: &[MappedPage], pool: &mut FramePool) {
-        for page in mapped.iter().filter(|p| p.fill != PageFill::Resident) {
-            if let Ok(dropped) = self.space.uncommit(page.virt) {
-                let _ = pool.free(dropped);
-            }
+        let mut backend = HostBackend {
+            pool,
+            mapped: Vec::with_capacity(pages.len()),
+        };
+        match resolve::carry_out(&mut self.space, &pages, &mut backend) {
+            Resolved::Mapped(_) => HostFault::Map(backend.mapped),
+            Resolved::OutOfMemory => HostFault::Kill(KillReason::OutOfMemory),
         }
     }
 
@@ -288,6 +262,35 @@ impl Session {
         for frame in self.space.frames() {
             let _ = pool.free(frame);
         }
+    }
+}
+
+/// The host's side of [`resolve::carry_out`]: frames from the shared
+/// pool, the mapped pages listed for the reply.
+struct HostBackend<'a> {
+    pool: &'a mut FramePool,
+    mapped: Vec<MappedPage>,
+}
+
+impl FaultBackend for HostBackend<'_> {
+    fn alloc(&mut self) -> Option<PhysAddr> {
+        self.pool.alloc()
+    }
+
+    /// The host keeps no page contents.
+    fn fill(&mut self, _: PhysAddr, _: Fill) {}
+
+    fn free(&mut self, frame: PhysAddr) {
+        let _ = self.pool.free(frame);
+    }
+
+    fn map(&mut self, page: &PageToMap, frame: PhysAddr) {
+        self.mapped.push(MappedPage {
+            virt: page.virt,
+            prot: page.prot,
+            fill: page.fill.into(),
+            frame,
+        });
     }
 }
 
@@ -346,8 +349,10 @@ mod tests {
         assert_eq!(pool.free_count(), PageCount(64));
     }
 
+    /// As on the kernel: a short pool maps what it can, an empty one kills
+    /// and keeps nothing.
     #[test]
-    fn running_out_of_frames_kills_and_keeps_nothing() {
+    fn running_out_of_frames_maps_what_it_can_then_kills() {
         let (mut s, _) = session();
         let mut pool = FramePool::single(PhysAddr(0x1_0000_0000), 3).unwrap();
         let mmap = HostRequest::Pager(Request::Mmap {
@@ -364,9 +369,15 @@ mod tests {
             access: Access::Write,
         };
         let reply = s.handle(&fault, &mut AlignedWindow, &mut pool);
+        assert!(matches!(&reply, HostReply::Fault(HostFault::Map(p)) if p.len() == 3), "{reply:?}");
+        assert_eq!(pool.free_count(), PageCount(0));
+        let fault = HostRequest::Fault {
+            addr: VirtAddr(a.0 + 5 * PAGE_SIZE),
+            access: Access::Write,
+        };
+        let reply = s.handle(&fault, &mut AlignedWindow, &mut pool);
         assert_eq!(reply, HostReply::Fault(HostFault::Kill(KillReason::OutOfMemory)));
-        assert_eq!(pool.free_count(), PageCount(3));
-        assert_eq!(s.space.resident(a.0, 8 * PAGE_SIZE), 0);
+        assert_eq!(s.space.resident(a.0, 8 * PAGE_SIZE), 3);
     }
 
     #[test]
