@@ -400,7 +400,9 @@ mod tests {
     fn the_trace_file_is_qemus_debugcon() {
         let args_of = |opts: &QemuOptions| {
             let cmd = command(Path::new("/x.img"), Firmware::Bios, Path::new("/x.sock"), opts).unwrap();
-            cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>()
+            cmd.get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
         };
         assert!(!args_of(&QemuOptions::default()).contains(&"-debugcon".to_string()));
         let opts = QemuOptions {
@@ -408,7 +410,10 @@ mod tests {
             ..QemuOptions::default()
         };
         let args = args_of(&opts);
-        let at = args.iter().position(|a| a == "-debugcon").expect("a -debugcon argument");
+        let at = args
+            .iter()
+            .position(|a| a == "-debugcon")
+            .expect("a -debugcon argument");
         assert_eq!(args[at + 1], "file:/tmp/run.trace");
     }
 

@@ -4,8 +4,8 @@
 use libipc::{
     MAX_MESSAGE,
     abi::{
-        DEBUG_WRITE_CONSOLE, DEBUG_WRITE_LOG, DEBUG_WRITE_TRACE, ExitStatus, LeaseDesc, MAX_DEBUG_WRITE, MapFlags, MessageKind, NO_CAP,
-        Rights, SpaceFlags, SysError, Syscall, SyscallRoutes,
+        DEBUG_WRITE_CONSOLE, DEBUG_WRITE_LOG, DEBUG_WRITE_TRACE, ExitStatus, LeaseDesc, MAX_DEBUG_WRITE, MapFlags,
+        MessageKind, NO_CAP, Rights, SpaceFlags, SysError, Syscall, SyscallRoutes,
     },
     kernel::{FaultReplyRegs, KernelEvent, KernelKill, MAX_FAULT_MAPPINGS, Mapping, SyscallReply},
     short::ShortMessage,

@@ -26,10 +26,10 @@ use crate::{
     layout::{self, ProgramImage, Segment},
     maps,
     policy::Policy,
+    resolve::{self, FaultBackend, Resolved},
     rlimit::{Limit, Resource, Rlimits},
     rng::Rng,
     settings::Settings,
-    resolve::{self, FaultBackend, Resolved},
     space::{AddressSpace, Dropped, FaultDecision, Fill, MmapArgs, PageToMap},
     vma::FileId,
 };
@@ -369,7 +369,10 @@ mod tests {
             access: Access::Write,
         };
         let reply = s.handle(&fault, &mut AlignedWindow, &mut pool);
-        assert!(matches!(&reply, HostReply::Fault(HostFault::Map(p)) if p.len() == 3), "{reply:?}");
+        assert!(
+            matches!(&reply, HostReply::Fault(HostFault::Map(p)) if p.len() == 3),
+            "{reply:?}"
+        );
         assert_eq!(pool.free_count(), PageCount(0));
         let fault = HostRequest::Fault {
             addr: VirtAddr(a.0 + 5 * PAGE_SIZE),

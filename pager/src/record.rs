@@ -113,7 +113,10 @@ impl fmt::Display for Header {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FillKind {
     Zero,
-    File { offset: u64, len: u64 },
+    File {
+        offset: u64,
+        len: u64,
+    },
     Resident,
     /// The shared read-only zero frame.
     ZeroPage,
@@ -171,7 +174,10 @@ impl fmt::Display for DecidedPage {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FaultOutcome {
     /// The decided pages, of which the first `mapped` were mapped.
-    Map { mapped: usize, pages: Vec<DecidedPage> },
+    Map {
+        mapped: usize,
+        pages: Vec<DecidedPage>,
+    },
     Kill(KillReason),
 }
 
@@ -623,7 +629,10 @@ fn parse_page(s: &str) -> Result<DecidedPage, RecordError> {
         "r" => FillKind::Resident,
         "zp" => FillKind::ZeroPage,
         f => {
-            let (offset, len) = f.strip_prefix('f').and_then(|r| r.split_once('+')).ok_or_else(|| bad(s))?;
+            let (offset, len) = f
+                .strip_prefix('f')
+                .and_then(|r| r.split_once('+'))
+                .ok_or_else(|| bad(s))?;
             FillKind::File {
                 offset: num(offset)?,
                 len: num(len)?,
@@ -740,7 +749,8 @@ fn parse_linux(f: &[&str]) -> Result<LinuxCall, RecordError> {
                     return Err(bad(hex));
                 }
                 for i in (0..hex.len()).step_by(2) {
-                    call.read.push(u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad(hex))?);
+                    call.read
+                        .push(u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad(hex))?);
                 }
             }
             other => return Err(bad(other)),

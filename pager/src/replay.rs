@@ -57,11 +57,19 @@ pub struct Mismatch {
 pub enum ReplayError {
     Mismatch(Mismatch),
     /// An event for a process that never started.
-    UnknownProcess { line: usize, pid: u32 },
+    UnknownProcess {
+        line: usize,
+        pid: u32,
+    },
     /// A recorded VMA that does not fit the space.
-    BadSpace { line: usize, why: String },
+    BadSpace {
+        line: usize,
+        why: String,
+    },
     /// The header's pool is too small for the recorded run.
-    OutOfFrames { line: usize },
+    OutOfFrames {
+        line: usize,
+    },
 }
 
 impl core::fmt::Display for ReplayError {
@@ -332,7 +340,10 @@ impl<'c> Replayer<'c> {
                     line,
                     why: "not a request".into(),
                 })?;
-                let p = self.processes.get_mut(&pid).ok_or(ReplayError::UnknownProcess { line, pid })?;
+                let p = self
+                    .processes
+                    .get_mut(&pid)
+                    .ok_or(ReplayError::UnknownProcess { line, pid })?;
                 let got = match crate::request::serve(&mut p.space, &self.pool, &request) {
                     Ok((reply, effects)) => {
                         for (_, frame) in effects.dropped {
@@ -359,7 +370,9 @@ impl<'c> Replayer<'c> {
                     touched,
                     ..
                 } = self;
-                let p = processes.get_mut(&pid).ok_or(ReplayError::UnknownProcess { line, pid })?;
+                let p = processes
+                    .get_mut(&pid)
+                    .ok_or(ReplayError::UnknownProcess { line, pid })?;
                 let mut backend = Backend {
                     pool,
                     stats,
@@ -402,7 +415,9 @@ impl<'c> Replayer<'c> {
             mode,
             ..
         } = self;
-        let p = processes.get_mut(&pid).ok_or(ReplayError::UnknownProcess { line, pid })?;
+        let p = processes
+            .get_mut(&pid)
+            .ok_or(ReplayError::UnknownProcess { line, pid })?;
         if *mode == Mode::Compare {
             let page = crate::space::page_down(addr);
             let present = p.space.vmas().find(page).is_some_and(|v| {
@@ -453,7 +468,9 @@ impl<'c> Replayer<'c> {
             touched,
             ..
         } = self;
-        let p = processes.get_mut(&pid).ok_or(ReplayError::UnknownProcess { line, pid })?;
+        let p = processes
+            .get_mut(&pid)
+            .ok_or(ReplayError::UnknownProcess { line, pid })?;
         let caller = Caller {
             pid: u64::from(pid),
             privileges: linux::Privileges::default(),

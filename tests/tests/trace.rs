@@ -6,7 +6,12 @@
 
 use std::collections::BTreeSet;
 
-use boot::{Scenario, exec::ExecProgram, image::Firmware, qemu::{Outcome, QemuOptions}};
+use boot::{
+    Scenario,
+    exec::ExecProgram,
+    image::Firmware,
+    qemu::{Outcome, QemuOptions},
+};
 use pager::{
     exec_list::ExecSpec,
     record::{self, Event},
@@ -72,7 +77,10 @@ fn record_and_replay(policy: &str) {
             _ => None,
         })
         .collect();
-    assert!(started.contains(&"demand_paging") && started.contains(&"vm_calls"), "{started:?}");
+    assert!(
+        started.contains(&"demand_paging") && started.contains(&"vm_calls"),
+        "{started:?}"
+    );
     let calls: BTreeSet<String> = rec
         .records
         .iter()

@@ -8,7 +8,8 @@ use libipc::{
 use super::*;
 use crate::{rlimit::Rlimits, space::AddressSpace};
 
-const HEADER: &str = "pager-trace 1\npolicy default\nseed 0x1 0x2 0x3 0x4\nframes 64\nset vm.mmap_min_addr 65536\nbegin\n";
+const HEADER: &str =
+    "pager-trace 1\npolicy default\nseed 0x1 0x2 0x3 0x4\nframes 64\nset vm.mmap_min_addr 65536\nbegin\n";
 
 fn header_and(body: &str) -> String {
     format!("{HEADER}{body}")
@@ -30,7 +31,10 @@ fn the_header_round_trips_with_every_setting() {
 
 #[test]
 fn header_errors_name_the_problem_and_line() {
-    assert_eq!(parse("mmap 0 0x1000 rw- private,anonymous").unwrap_err(), (1, RecordError::NotATrace));
+    assert_eq!(
+        parse("mmap 0 0x1000 rw- private,anonymous").unwrap_err(),
+        (1, RecordError::NotATrace)
+    );
     assert_eq!(parse("").unwrap_err(), (1, RecordError::NotATrace));
     assert_eq!(
         parse("pager-trace 2\n").unwrap_err(),
@@ -45,9 +49,15 @@ fn header_errors_name_the_problem_and_line() {
     let no_frames = "pager-trace 1\npolicy default\nseed 1 2 3 4\nbegin\n";
     assert_eq!(parse(no_frames).unwrap_err(), (4, RecordError::MissingHeader("frames")));
     let bad = "pager-trace 1\npolicy default\nfrobnicate 3\n";
-    assert_eq!(parse(bad).unwrap_err(), (3, RecordError::BadHeader("frobnicate 3".into())));
+    assert_eq!(
+        parse(bad).unwrap_err(),
+        (3, RecordError::BadHeader("frobnicate 3".into()))
+    );
     let bad_seed = "pager-trace 1\nseed 1 2 x 4\n";
-    assert!(matches!(parse(bad_seed).unwrap_err(), (2, RecordError::Line(ParseError::BadNumber(_)))));
+    assert!(matches!(
+        parse(bad_seed).unwrap_err(),
+        (2, RecordError::Line(ParseError::BadNumber(_)))
+    ));
     let bad_setting = Header {
         policy: "default".into(),
         seed: [0; 4],
@@ -168,9 +178,20 @@ fn writers_write_what_the_parser_reads() {
         prot: Prot::RW,
         fill: Fill::Zero,
     }];
-    write_fault(&mut text, 5, 2, (a.0 + PAGE_SIZE, Access::Write, 0x1234), Ok((&pages, 1))).unwrap();
+    write_fault(
+        &mut text,
+        5,
+        2,
+        (a.0 + PAGE_SIZE, Access::Write, 0x1234),
+        Ok((&pages, 1)),
+    )
+    .unwrap();
     write_fault(&mut text, 5, 3, (0, Access::Read, 0x1234), Err(KillReason::NoMapping)).unwrap();
-    let op = request_op(&Request::Munmap { addr: a, len: PAGE_SIZE }).unwrap();
+    let op = request_op(&Request::Munmap {
+        addr: a,
+        len: PAGE_SIZE,
+    })
+    .unwrap();
     write_request(&mut text, 5, 4, &op, 0).unwrap();
     assert!(request_op(&Request::PoolStats).is_none());
     let call = LinuxCall {
@@ -200,6 +221,10 @@ fn writers_write_what_the_parser_reads() {
         kinds,
         ["start", "layout", "vma", "kept", "fault", "fault", "request", "linux"]
     );
-    assert!(text.contains(&format!("fault {:#x} write 0x1234 => map 1 {:#x}:rw-:z", a.0 + PAGE_SIZE, a.0 + PAGE_SIZE)));
+    assert!(text.contains(&format!(
+        "fault {:#x} write 0x1234 => map 1 {:#x}:rw-:z",
+        a.0 + PAGE_SIZE,
+        a.0 + PAGE_SIZE
+    )));
     assert!(text.contains("linux madvise"));
 }

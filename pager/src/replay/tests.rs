@@ -55,14 +55,18 @@ fn recorded_faults_replay_and_a_changed_one_is_reported() {
 
 #[test]
 fn another_policy_is_compared_not_checked_and_skips_faults_it_made_needless() {
-    let body = "2 2 fault 0x10008 write 0x1 => map 1 0x10000:rw-:z\n2 3 fault 0x11000 read 0x1 => map 1 0x11000:rw-:z\n";
+    let body =
+        "2 2 fault 0x10008 write 0x1 => map 1 0x10000:rw-:z\n2 3 fault 0x11000 read 0x1 => map 1 0x11000:rw-:z\n";
     let stats = replay(body, window, Mode::Compare, 64).unwrap();
     // The second page came with the first fault's window.
     assert_eq!(stats.faults, 1);
     assert_eq!(stats.pages_mapped, 16);
     assert_eq!(stats.untouched, 14);
     // Checked, the window's decision is not the recorded one.
-    assert!(matches!(replay(body, window, Mode::Verify, 64), Err(ReplayError::Mismatch(_))));
+    assert!(matches!(
+        replay(body, window, Mode::Verify, 64),
+        Err(ReplayError::Mismatch(_))
+    ));
 }
 
 #[test]
@@ -113,16 +117,30 @@ fn native_requests_replay() {
 2 4 mprotect 0x10000 0x1000 r-- => 0x0
 2 5 munmap 0x10000 0x1001 => 0x0
 ";
-    let body = body.replace("0x7efffffe000", "0x7efffffff000").replace("0x2000 rw-", "0x1000 rw-");
+    let body = body
+        .replace("0x7efffffe000", "0x7efffffff000")
+        .replace("0x2000 rw-", "0x1000 rw-");
     replay(&body, one_page, Mode::Verify, 64).unwrap();
-    let wrong = body.replace("mprotect 0x10000 0x1000 r-- => 0x0", "mprotect 0x10001 0x1000 r-- => 0x0");
-    assert!(matches!(replay(&wrong, one_page, Mode::Verify, 64), Err(ReplayError::Mismatch(_))));
+    let wrong = body.replace(
+        "mprotect 0x10000 0x1000 r-- => 0x0",
+        "mprotect 0x10001 0x1000 r-- => 0x0",
+    );
+    assert!(matches!(
+        replay(&wrong, one_page, Mode::Verify, 64),
+        Err(ReplayError::Mismatch(_))
+    ));
 }
 
 #[test]
 fn inconsistent_traces_are_errors() {
     assert_eq!(
-        replay("3 2 fault 0x10000 read 0x1 => kill no-mapping\n", one_page, Mode::Verify, 64).unwrap_err(),
+        replay(
+            "3 2 fault 0x10000 read 0x1 => kill no-mapping\n",
+            one_page,
+            Mode::Verify,
+            64
+        )
+        .unwrap_err(),
         ReplayError::UnknownProcess { line: 9, pid: 3 }
     );
     assert!(matches!(

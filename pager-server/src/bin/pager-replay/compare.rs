@@ -265,8 +265,14 @@ begin
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4, "{text}");
         assert!(lines[0].contains("zero-page hits") && lines[0].contains("huge pages"));
-        assert!(lines[2].starts_with("| default | 3 | 3 | 4 | 0 | 0 | 0 | 0 |"), "{text}");
-        assert!(lines[3].starts_with("| fault-around | 2 | 32 | 33 | 0 | 29 | 0 | 0 |"), "{text}");
+        assert!(
+            lines[2].starts_with("| default | 3 | 3 | 4 | 0 | 0 | 0 | 0 |"),
+            "{text}"
+        );
+        assert!(
+            lines[3].starts_with("| fault-around | 2 | 32 | 33 | 0 | 29 | 0 | 0 |"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -50,7 +50,11 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
     let (mut socket, mut policy, mut compare, mut svg, mut trace) = (None, None, None, None, None);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| format!("{arg} needs a value\n{USAGE}"));
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))
+        };
         match arg.as_str() {
             "--socket" => socket = Some(value()?),
             "--policy" => policy = Some(value()?),
@@ -72,7 +76,9 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             }
             Ok(Command::Compare { policies, svg, trace })
         }
-        _ => Err(format!("--socket, --policy and --compare (with --svg) do not combine\n{USAGE}")),
+        _ => Err(format!(
+            "--socket, --policy and --compare (with --svg) do not combine\n{USAGE}"
+        )),
     }
 }
 
@@ -123,7 +129,11 @@ fn main() -> ExitCode {
                     .iter()
                     .map(|p| Run::replay(&rec, p))
                     .collect::<Result<Vec<_>, _>>()?;
-                println!("{trace}: recorded under {}, {} records", rec.header.policy, rec.records.len());
+                println!(
+                    "{trace}: recorded under {}, {} records",
+                    rec.header.policy,
+                    rec.records.len()
+                );
                 print!("{}", compare::table(&runs));
                 if let Some(svg) = svg {
                     compare::svg(&runs, &svg).map_err(compare::Failure::Input)?;
@@ -175,7 +185,14 @@ mod tests {
 
     #[test]
     fn bad_command_lines_are_refused() {
-        for bad in ["", "--compare , r", "--socket /s --compare a r", "--svg o.svg r", "--frob r", "a b"] {
+        for bad in [
+            "",
+            "--compare , r",
+            "--socket /s --compare a r",
+            "--svg o.svg r",
+            "--frob r",
+            "a b",
+        ] {
             assert!(parse_args(&args(bad)).is_err(), "{bad:?}");
         }
     }

@@ -45,7 +45,10 @@ impl Recorder {
             return;
         }
         if let Err(e) = sys::trace_write(&self.buf[..self.len]) {
-            plog!(Error, "trace: the kernel refused the trace channel: {e:?}; recording stops");
+            plog!(
+                Error,
+                "trace: the kernel refused the trace channel: {e:?}; recording stops"
+            );
             self.failed = true;
         }
         self.len = 0;

@@ -2,6 +2,7 @@
 //! policy; fill frames; answer with one `ReplyRecv`.
 
 use alloc::{boxed::Box, collections::BTreeMap, string::String, vec::Vec};
+use core::fmt::Write;
 
 use libipc::{
     MAX_MESSAGE,
@@ -21,19 +22,15 @@ use pager::{
     layout,
     policy::{Policy, Registration},
     record,
+    resolve::{self, FaultBackend, Resolved},
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
-    resolve::{self, FaultBackend, Resolved},
     space::{AddressSpace, CommitError, Dropped, FaultDecision, Fill, PageToMap},
     vma::FileId,
 };
 
-use core::fmt::Write;
-
-use crate::{
-    log::plog, options::Options, profile::PagerProfile, ramdisk::Ramdisk, recorder::Recorder, window::Window,
-};
+use crate::{log::plog, options::Options, profile::PagerProfile, ramdisk::Ramdisk, recorder::Recorder, window::Window};
 
 /// A process the pager runs.
 pub(crate) struct Process {
@@ -769,7 +766,12 @@ impl Server {
     }
 
     /// Records a fault and what became of it.
-    fn record_fault(&mut self, pid: Pid, fault: (u64, Access, u64), decided: Result<(&[PageToMap], usize), KillReason>) {
+    fn record_fault(
+        &mut self,
+        pid: Pid,
+        fault: (u64, Access, u64),
+        decided: Result<(&[PageToMap], usize), KillReason>,
+    ) {
         if self.recorder.on() {
             let now = self.now_ns();
             self.recorder
