@@ -23,7 +23,7 @@ use tests::{
     run_scenario,
 };
 
-/// Records `demand_paging` and the Linux `vm_calls` under `policy`, then
+/// Records `hello` and the Linux `vm_calls` under `policy`, then
 /// replays the trace on the host under it.
 fn record_and_replay(policy: &str) {
     let dir = std::env::temp_dir().join(format!("trace-test-{policy}-{}", std::process::id()));
@@ -34,7 +34,7 @@ fn record_and_replay(policy: &str) {
         name: format!("trace-{policy}"),
         release: false,
         firmware: Firmware::Bios,
-        cmdline: format!("log=warn policy={policy} record=1 run=demand_paging"),
+        cmdline: format!("log=warn policy={policy} record=1 run=hello"),
         exec: vec![ExecProgram {
             host_file: vm_calls,
             spec: ExecSpec {
@@ -78,7 +78,7 @@ fn record_and_replay(policy: &str) {
         })
         .collect();
     assert!(
-        started.contains(&"demand_paging") && started.contains(&"vm_calls"),
+        started.contains(&"hello") && started.contains(&"vm_calls"),
         "{started:?}"
     );
     let calls: BTreeSet<String> = rec

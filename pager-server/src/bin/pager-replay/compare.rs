@@ -125,6 +125,10 @@ pub fn table(runs: &[Run]) -> String {
     out
 }
 
+/// A panel of the plot: its title, the top of its scale, and what it
+/// shows of a sample.
+type Panel = (&'static str, f64, fn(&Sample) -> u64);
+
 /// Resident pages and cumulative faults over the trace's time, one series
 /// per run, in two panels.
 pub fn svg(runs: &[Run], out: &Path) -> Result<(), String> {
@@ -142,7 +146,7 @@ pub fn svg(runs: &[Run], out: &Path) -> Result<(), String> {
     let root = SVGBackend::new(out, (960, 720)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let panels = root.split_evenly((2, 1));
-    let draws: [(&str, f64, fn(&Sample) -> u64); 2] = [
+    let draws: [Panel; 2] = [
         ("resident pages", top_resident, |s| s.resident),
         ("cumulative faults", top_faults, |s| s.faults),
     ];
