@@ -292,6 +292,10 @@ impl FaultBackend for HostBackend<'_> {
             frame,
         });
     }
+
+    fn unmap(&mut self, page: VirtAddr) {
+        self.mapped.retain(|m| m.virt != page);
+    }
 }
 
 /// Frees the frames of dropped pages.

@@ -172,6 +172,10 @@ impl FaultBackend for Backend<'_> {
             self.stats.untouched += 1;
         }
     }
+
+    fn unmap(&mut self, _: VirtAddr) {
+        self.stats.pages_mapped -= 1;
+    }
 }
 
 /// What a Linux call read from outside the space, as recorded.

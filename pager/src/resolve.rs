@@ -28,6 +28,9 @@ pub trait FaultBackend {
     /// Maps one page of the decision with its frame (in order, the
     /// faulting page first).
     fn map(&mut self, page: &PageToMap, frame: PhysAddr);
+    /// Takes back a page [`FaultBackend::map`] got in this call: the
+    /// address space refused to record it (a policy bug; rare).
+    fn unmap(&mut self, page: VirtAddr);
     /// The address space refused a page the policy decided: a policy bug,
     /// reported, and the page left out.
     fn refused(&mut self, page: VirtAddr, error: CommitError) {
@@ -61,16 +64,17 @@ impl Resolved {
 /// mapped. Out of frames after the first page, the pages so far are mapped
 /// (the rest fault again later); out of frames at the first, nothing is.
 pub fn carry_out<B: FaultBackend>(space: &mut AddressSpace, pages: &[PageToMap], backend: &mut B) -> Resolved {
-    let mut staged = [(None::<PageToMap>, PhysAddr(0)); MAX_FAULT_MAPPINGS];
+    // Only the new pages are staged (for one commit); each page is mapped
+    // as it gets its frame, so nothing else is copied on the hot path.
     let mut fresh = [(VirtAddr(0), PhysAddr(0)); MAX_FAULT_MAPPINGS];
-    let (mut count, mut new) = (0, 0);
+    let (mut mapped, mut new) = (0, 0);
     for page in pages.iter().take(MAX_FAULT_MAPPINGS) {
         let frame = match page.fill {
             // A page kept while PROT_NONE: map its frame again.
             Fill::Resident(frame) => frame,
             fill => {
                 let Some(frame) = backend.alloc() else {
-                    if count == 0 {
+                    if mapped == 0 {
                         return Resolved::OutOfMemory;
                     }
                     break;
@@ -81,29 +85,15 @@ pub fn carry_out<B: FaultBackend>(space: &mut AddressSpace, pages: &[PageToMap],
                 frame
             }
         };
-        staged[count] = (Some(*page), frame);
-        count += 1;
+        backend.map(page, frame);
+        mapped += 1;
     }
-    let mut refused = [PhysAddr(0); MAX_FAULT_MAPPINGS];
-    let mut refusals = 0;
     space.commit_pages(&fresh[..new], |virt, frame, error| {
         backend.refused(virt, error);
-        refused[refusals] = frame;
-        refusals += 1;
-    });
-    let refused = &refused[..refusals];
-    for &frame in refused {
+        backend.unmap(virt);
         backend.free(frame);
-    }
-    let mut mapped = 0;
-    for (page, frame) in &staged[..count] {
-        if let Some(page) = page
-            && !(refusals > 0 && !matches!(page.fill, Fill::Resident(_)) && refused.contains(frame))
-        {
-            backend.map(page, *frame);
-            mapped += 1;
-        }
-    }
+        mapped -= 1;
+    });
     Resolved::Mapped(mapped)
 }
 
@@ -171,6 +161,9 @@ mod tests {
         }
         fn map(&mut self, page: &PageToMap, frame: PhysAddr) {
             self.mapped.push((page.virt, frame));
+        }
+        fn unmap(&mut self, page: VirtAddr) {
+            self.mapped.retain(|(v, _)| *v != page);
         }
         fn refused(&mut self, _: VirtAddr, _: CommitError) {
             self.refusals += 1;

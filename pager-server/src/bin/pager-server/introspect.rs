@@ -287,4 +287,8 @@ impl pager::resolve::FaultBackend for DirectBackend<'_> {
             let _ = libipc::sys::map(self.pid, page.virt, frame, crate::serve::map_flags(page.prot));
         }
     }
+
+    fn unmap(&mut self, page: VirtAddr) {
+        let _ = libipc::sys::unmap(self.pid, page, libipc::types::PageCount(1));
+    }
 }

@@ -239,6 +239,13 @@ impl FaultBackend for KernelBackend<'_> {
         self.count += 1;
     }
 
+    fn unmap(&mut self, page: VirtAddr) {
+        if let Some(i) = self.batch[..self.count].iter().position(|m| m.virt == page) {
+            self.batch.copy_within(i + 1..self.count, i);
+            self.count -= 1;
+        }
+    }
+
     fn refused(&mut self, page: VirtAddr, error: CommitError) {
         plog!(Error, "policy refused a page it decided at {:#x}: {error:?}", page.0);
     }
