@@ -63,6 +63,12 @@ struct Args {
     /// `max,-la57` for 4-level paging, `qemu64,+la57` for 5-level.
     #[arg(long, value_name = "MODEL")]
     cpu: Option<String>,
+    /// Record every fault and memory request the pager handles into FILE
+    /// (`pager::record`'s format; replay or compare it with
+    /// `pager-replay`). It travels on QEMU's debugcon, apart from the log
+    /// and the programs' output.
+    #[arg(long, value_name = "FILE")]
+    record_trace: Option<std::path::PathBuf>,
     /// Extra QEMU arguments, after `--`.
     #[arg(last = true)]
     qemu_args: Vec<String>,
@@ -89,8 +95,9 @@ fn main() {
         (None, false) => " run=demo".into(),
         (None, true) => String::new(),
     };
+    let record = if args.record_trace.is_some() { " record=1" } else { "" };
     let cmdline = format!(
-        "log={log} policy={} aslr={}{run} {}",
+        "log={log} policy={} aslr={}{run}{record} {}",
         args.policy, args.aslr, args.cmdline
     );
     let scenario = Scenario {
@@ -106,6 +113,7 @@ fn main() {
             echo: true,
             memory: args.memory,
             cpu: args.cpu.unwrap_or_else(|| boot::qemu::CPU_MODEL.into()),
+            trace: args.record_trace,
             extra_args: args.qemu_args,
             ..QemuOptions::default()
         },

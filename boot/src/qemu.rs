@@ -66,6 +66,10 @@ pub struct QemuOptions {
     /// The `-cpu` model. [`crate::linux_guest`] boots Linux with the same
     /// options, so a benchmark runs both kernels on one model.
     pub cpu: String,
+    /// Where QEMU's debugcon (port 0xe9) goes: the pager's recorded trace
+    /// (`--record-trace`), a channel of its own beside the log and the
+    /// programs' output.
+    pub trace: Option<std::path::PathBuf>,
     pub extra_args: Vec<String>,
 }
 
@@ -79,6 +83,7 @@ impl Default for QemuOptions {
             echo: true,
             memory: "512M".into(),
             cpu: CPU_MODEL.into(),
+            trace: None,
             extra_args: Vec::new(),
         }
     }
@@ -204,6 +209,9 @@ pub fn command(image: &Path, firmware: Firmware, console: &Path, opts: &QemuOpti
     }
     if opts.gdb {
         cmd.args(["-s", "-S"]);
+    }
+    if let Some(trace) = &opts.trace {
+        cmd.arg("-debugcon").arg(format!("file:{}", trace.display()));
     }
     cmd.args(&opts.extra_args);
     Ok(cmd)
@@ -385,6 +393,28 @@ mod tests {
             ..QemuOptions::default()
         };
         assert_eq!(cpu_of(&opts), "qemu64,+la57");
+    }
+
+    /// `--record-trace FILE` sends debugcon (the trace channel) to FILE.
+    #[test]
+    fn the_trace_file_is_qemus_debugcon() {
+        let args_of = |opts: &QemuOptions| {
+            let cmd = command(Path::new("/x.img"), Firmware::Bios, Path::new("/x.sock"), opts).unwrap();
+            cmd.get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert!(!args_of(&QemuOptions::default()).contains(&"-debugcon".to_string()));
+        let opts = QemuOptions {
+            trace: Some("/tmp/run.trace".into()),
+            ..QemuOptions::default()
+        };
+        let args = args_of(&opts);
+        let at = args
+            .iter()
+            .position(|a| a == "-debugcon")
+            .expect("a -debugcon argument");
+        assert_eq!(args[at + 1], "file:/tmp/run.trace");
     }
 
     #[test]

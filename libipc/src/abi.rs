@@ -48,7 +48,7 @@
 //! | `CapDrop` | slot | - |
 //! | `CapCopy` | slot, [`Rights`] (no wider than the slot's) | the copy's slot |
 //! | `Impersonate` | 1: act for the caller whose reply right this thread holds; 0: revert | - |
-//! | `DebugWrite` | ptr, len, 0 or [`DEBUG_WRITE_CONSOLE`] | - (the root pager writes the log unless it asks for the console, where every other process writes) |
+//! | `DebugWrite` | ptr, len, 0, [`DEBUG_WRITE_CONSOLE`], [`DEBUG_WRITE_LOG`] or [`DEBUG_WRITE_TRACE`] (root pager only) | - (the root pager writes the log unless it asks for the console, where every other process writes) |
 //! | `Exit` | code | never returns |
 //! | `Yield` | - | - |
 //! | `Random` | - | 64 random bits (RDRAND/RDSEED, else a TSC-seeded mix) |
@@ -138,6 +138,12 @@ pub const DEBUG_WRITE_CONSOLE: u64 = 1;
 /// than the program console: a server's diagnostics, kept out of the
 /// output of the programs it serves. Not with [`DEBUG_WRITE_CONSOLE`].
 pub const DEBUG_WRITE_LOG: u64 = 2;
+
+/// `DebugWrite`'s flag that sends the root pager's bytes to the trace
+/// channel (QEMU's debugcon, port 0xe9), where a run's recorded trace goes
+/// (`pager::record`), apart from the log and the programs' output. Only
+/// the root pager may; alone, never with another flag.
+pub const DEBUG_WRITE_TRACE: u64 = 4;
 
 /// The most bytes one `DebugWrite` takes.
 pub const MAX_DEBUG_WRITE: u64 = 4096;

@@ -228,6 +228,23 @@ pub fn console_write(bytes: &[u8]) -> Result<(), SysError> {
     .map(|_| ())
 }
 
+/// Writes bytes to the trace channel (the root pager only: a recorded
+/// trace, `pager::record`).
+pub fn trace_write(bytes: &[u8]) -> Result<(), SysError> {
+    syscall6(
+        Syscall::DebugWrite,
+        [
+            bytes.as_ptr() as u64,
+            bytes.len() as u64,
+            crate::abi::DEBUG_WRITE_TRACE,
+            0,
+            0,
+            0,
+        ],
+    )
+    .map(|_| ())
+}
+
 /// Writes bytes to the log (a server's diagnostics, apart from the
 /// output of the programs it serves).
 pub fn log_write(bytes: &[u8]) -> Result<(), SysError> {

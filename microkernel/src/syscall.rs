@@ -4,8 +4,8 @@
 use libipc::{
     MAX_MESSAGE,
     abi::{
-        DEBUG_WRITE_CONSOLE, DEBUG_WRITE_LOG, ExitStatus, LeaseDesc, MAX_DEBUG_WRITE, MapFlags, MessageKind, NO_CAP,
-        Rights, SpaceFlags, SysError, Syscall, SyscallRoutes,
+        DEBUG_WRITE_CONSOLE, DEBUG_WRITE_LOG, DEBUG_WRITE_TRACE, ExitStatus, LeaseDesc, MAX_DEBUG_WRITE, MapFlags,
+        MessageKind, NO_CAP, Rights, SpaceFlags, SysError, Syscall, SyscallRoutes,
     },
     kernel::{FaultReplyRegs, KernelEvent, KernelKill, MAX_FAULT_MAPPINGS, Mapping, SyscallReply},
     short::ShortMessage,
@@ -513,15 +513,23 @@ impl Kernel {
 
     fn sys_debug_write(&mut self, pid: Pid, ptr: u64, len: u64, flags: u64) -> SysResult {
         let both = DEBUG_WRITE_CONSOLE | DEBUG_WRITE_LOG;
-        if len > MAX_DEBUG_WRITE || flags & !both != 0 || flags == both {
+        if len > MAX_DEBUG_WRITE || flags & !(both | DEBUG_WRITE_TRACE) != 0 || flags == both {
+            return Err(SysError::InvalidArgument);
+        }
+        if flags & DEBUG_WRITE_TRACE != 0 && flags != DEBUG_WRITE_TRACE {
             return Err(SysError::InvalidArgument);
         }
         let process = self.process(pid).expect("caller live");
         // The root pager writes the log unless it writes a program's output
         // for it; every process it pages writes program output unless it
-        // asks for the log.
+        // asks for the log. The trace channel is the root pager's alone.
         let root = process.pager.is_none();
-        let channel = if flags & DEBUG_WRITE_LOG != 0 || (root && flags & DEBUG_WRITE_CONSOLE == 0) {
+        let channel = if flags == DEBUG_WRITE_TRACE {
+            if !root {
+                return Err(SysError::NotPermitted);
+            }
+            crate::serial::Channel::Trace
+        } else if flags & DEBUG_WRITE_LOG != 0 || (root && flags & DEBUG_WRITE_CONSOLE == 0) {
             crate::serial::Channel::Log
         } else {
             crate::serial::Channel::Console

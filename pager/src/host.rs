@@ -17,7 +17,7 @@ use alloc::{string::String, vec, vec::Vec};
 use libipc::{
     kernel::KillReason,
     pager::{Errno, MapKind, Reply, Request, Response},
-    types::{Access, PAGE_SIZE, Pid, Prot, VirtAddr},
+    types::{Access, PAGE_SIZE, PhysAddr, Pid, Prot, VirtAddr},
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,10 +27,11 @@ use crate::{
     maps,
     policy::Policy,
     resident::Frame,
+    resolve::{self, FaultBackend, Resolved},
     rlimit::{Limit, Resource, Rlimits},
     rng::Rng,
     settings::Settings,
-    space::{AddressSpace, Dropped, FaultDecision, Fill, MmapArgs},
+    space::{AddressSpace, Dropped, FaultDecision, Fill, MmapArgs, PageToMap},
     vma::FileId,
 };
 
@@ -245,55 +246,21 @@ impl Session {
         Ok(reply)
     }
 
-    /// Decides a fault, then does what the server does on the kernel:
-    /// a frame for each page (the resident one when it has one), recorded
-    /// with `commit`. Out of frames, nothing is kept and the process dies.
+    /// Decides a fault, then carries it out as the server does on the
+    /// kernel ([`resolve::carry_out`]): a frame for each page (the
+    /// resident one when it has one), recorded with `commit`.
     fn fault(&mut self, addr: VirtAddr, access: Access, policy: &mut dyn Policy, pool: &mut FramePool) -> HostFault {
         let pages = match self.space.fault(policy, addr.0, access) {
             FaultDecision::Map(pages) => pages,
             FaultDecision::Kill(reason) => return HostFault::Kill(reason),
         };
-        let mut mapped = Vec::with_capacity(pages.len());
-        for page in pages {
-            let frame = match page.fill {
-                Fill::Resident(frame) => frame,
-                Fill::ZeroPage => {
-                    if self.space.commit(page.virt, Frame::Zero).is_err() {
-                        continue;
-                    }
-                    Frame::Zero
-                }
-                Fill::Zero | Fill::ZeroPageCopy | Fill::File { .. } => {
-                    let Some(phys) = pool.alloc() else {
-                        self.undo(&mapped, pool);
-                        return HostFault::Kill(KillReason::OutOfMemory);
-                    };
-                    let frame = page.frame(phys);
-                    if self.space.commit(page.virt, frame).is_err() {
-                        // Cannot happen for a page the decision just listed;
-                        // never leak the frame if it does.
-                        let _ = pool.free(phys);
-                        continue;
-                    }
-                    frame
-                }
-            };
-            mapped.push(MappedPage {
-                virt: page.virt,
-                prot: page.prot,
-                fill: page.fill.into(),
-                frame,
-            });
-        }
-        HostFault::Map(mapped)
-    }
-
-    /// Takes back the frames of a half-done fault.
-    fn undo(&mut self, mapped: &[MappedPage], pool: &mut FramePool) {
-        for page in mapped.iter().filter(|p| p.fill != PageFill::Resident) {
-            if let Some(dropped) = self.space.uncommit(page.virt).ok().and_then(Frame::own) {
-                let _ = pool.free(dropped);
-            }
+        let mut backend = HostBackend {
+            pool,
+            mapped: Vec::with_capacity(pages.len()),
+        };
+        match resolve::carry_out(&mut self.space, &pages, &mut backend) {
+            Resolved::Mapped(_) => HostFault::Map(backend.mapped),
+            Resolved::OutOfMemory => HostFault::Kill(KillReason::OutOfMemory),
         }
     }
 
@@ -302,6 +269,44 @@ impl Session {
         for frame in self.space.frames() {
             let _ = pool.free(frame);
         }
+    }
+}
+
+/// The host's side of [`resolve::carry_out`]: frames from the shared
+/// pool, the mapped pages listed for the reply.
+struct HostBackend<'a> {
+    pool: &'a mut FramePool,
+    mapped: Vec<MappedPage>,
+}
+
+impl FaultBackend for HostBackend<'_> {
+    fn alloc(&mut self) -> Option<PhysAddr> {
+        self.pool.alloc()
+    }
+
+    /// The host has no zero frame: its pages say [`Frame::Zero`] instead.
+    fn zero_frame(&self) -> PhysAddr {
+        PhysAddr(0)
+    }
+
+    /// The host keeps no page contents.
+    fn fill(&mut self, _: PhysAddr, _: Fill) {}
+
+    fn free(&mut self, frame: PhysAddr) {
+        let _ = self.pool.free(frame);
+    }
+
+    fn map(&mut self, page: &PageToMap, frame: PhysAddr) {
+        self.mapped.push(MappedPage {
+            virt: page.virt,
+            prot: page.prot,
+            fill: page.fill.into(),
+            frame: page.frame(frame),
+        });
+    }
+
+    fn unmap(&mut self, page: VirtAddr) {
+        self.mapped.retain(|m| m.virt != page);
     }
 }
 
@@ -360,8 +365,10 @@ mod tests {
         assert_eq!(pool.free_count(), PageCount(64));
     }
 
+    /// As on the kernel: a short pool maps what it can, an empty one kills
+    /// and keeps nothing.
     #[test]
-    fn running_out_of_frames_kills_and_keeps_nothing() {
+    fn running_out_of_frames_maps_what_it_can_then_kills() {
         let (mut s, _) = session();
         let mut pool = FramePool::single(PhysAddr(0x1_0000_0000), 3).unwrap();
         let mmap = HostRequest::Pager(Request::Mmap {
@@ -378,9 +385,18 @@ mod tests {
             access: Access::Write,
         };
         let reply = s.handle(&fault, &mut AlignedWindow, &mut pool);
+        assert!(
+            matches!(&reply, HostReply::Fault(HostFault::Map(p)) if p.len() == 3),
+            "{reply:?}"
+        );
+        assert_eq!(pool.free_count(), PageCount(0));
+        let fault = HostRequest::Fault {
+            addr: VirtAddr(a.0 + 5 * PAGE_SIZE),
+            access: Access::Write,
+        };
+        let reply = s.handle(&fault, &mut AlignedWindow, &mut pool);
         assert_eq!(reply, HostReply::Fault(HostFault::Kill(KillReason::OutOfMemory)));
-        assert_eq!(pool.free_count(), PageCount(3));
-        assert_eq!(s.space.resident(a.0, 8 * PAGE_SIZE), 0);
+        assert_eq!(s.space.resident(a.0, 8 * PAGE_SIZE), 3);
     }
 
     #[test]

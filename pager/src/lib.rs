@@ -24,6 +24,11 @@
 //! - [`frames`]: the pool of physical frames the kernel hands the pager.
 //! - [`maps`]: `/proc/<pid>/maps` lines.
 //! - [`trace`]: the text format of the host-mode replay tool.
+//! - [`resolve`]: carrying out a fault decision (frames, fills, commits,
+//!   mappings), one function for the server and the host.
+//! - [`record`]: traces recorded from real runs (a versioned header, pid
+//!   and time per line, the decisions); [`replay`]: replaying them under
+//!   the recorded policy (checked) or another (compared).
 //! - [`exec_list`]: the ramdisk's list of Linux programs to run;
 //!   [`exit_status`]: how they ended (signals as Linux sends them) and the
 //!   report line the runner reads.
@@ -49,8 +54,10 @@
 //!               non-resident pages of the same VMA; each PageToMap { virt, prot, fill }:
 //!               Fill::Zero | Fill::File { file, offset, len } (copy len bytes, zero
 //!               the rest) | Fill::Resident(frame) (map that frame again)
-//!               -> frame = pool.alloc(); fill; space.commit(virt, frame)?
-//!                  (on CommitError: free the frame, do not map it)
+//!               -> resolve::carry_out(&mut space, &pages, &mut backend): a frame
+//!                  from backend.alloc() for each new page, backend.fill, one
+//!                  space.commit_pages, backend.map (a refused page's frame is
+//!                  freed, not mapped; no frame at all: OutOfMemory)
 //!             Kill(reason): NoMapping | Protection | GuardGap | Limit
 //! requests: space.mmap(MmapArgs)  -> (addr, Vec<Dropped>)   MAP_FIXED replaced pages
 //!           space.munmap(a, len)  -> Vec<Dropped>           unmap + pool.free each
@@ -84,8 +91,11 @@ pub mod layout;
 pub mod linux;
 pub mod maps;
 pub mod policy;
+pub mod record;
+pub mod replay;
 pub mod request;
 pub mod resident;
+pub mod resolve;
 pub mod rlimit;
 pub mod rng;
 pub mod settings;

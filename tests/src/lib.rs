@@ -58,6 +58,17 @@ pub fn boot_on_cpu(name: &str, firmware: Firmware, cmdline: &str, icount: bool, 
     result
 }
 
+/// Runs a scenario of the caller's own (e.g. with a trace file) on the
+/// guest built for this test binary.
+pub fn run_scenario(scenario: &Scenario) -> RunResult {
+    let result = boot::run_built(artifacts(), scenario).unwrap_or_else(|e| panic!("scenario {}: {e}", scenario.name));
+    println!(
+        "---- serial output of {} ----\n{}---- {:?} ----",
+        scenario.name, result.serial, result.outcome
+    );
+    result
+}
+
 /// Boots with BIOS and the given command line.
 pub fn boot(name: &str, cmdline: &str) -> RunResult {
     boot_with(name, Firmware::Bios, cmdline, false)

@@ -7,9 +7,8 @@
 //! buffer the procfs server lent with its call.
 
 use libipc::{
-    abi::MapFlags,
     procfs::{self, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout},
-    types::{PAGE_SIZE, PhysAddr, Pid, Prot, Sender, VirtAddr},
+    types::{PAGE_SIZE, PhysAddr, Pid, Sender, VirtAddr},
 };
 use pager::{
     introspect::{page_info, vma_info},
@@ -218,32 +217,62 @@ impl Server {
     /// and `write`: then it is copied); `None` outside any VMA or when out
     /// of frames. For a read it may be the zero frame.
     pub(crate) fn ensure_resident(&mut self, pid: Pid, page: u64, write: bool) -> Option<PhysAddr> {
-        let map = self.process_mut(pid)?.space.touch(page, write)?;
-        let (phys, replace) = match map.fill {
-            Fill::Resident(frame) => (frame.own().unwrap_or(self.zero_frame), false),
-            Fill::ZeroPage => (self.zero_frame, false),
-            fill => {
-                let phys = self.alloc_frame()?;
-                crate::serve::fill_frame(&mut self.window, &self.ramdisk, phys, fill);
-                if self
-                    .process_mut(pid)?
-                    .space
-                    .commit(VirtAddr(page), map.frame(phys))
-                    .is_err()
-                {
-                    let _ = self.frames.free(phys);
-                    return None;
-                }
-                (phys, fill == Fill::ZeroPageCopy)
-            }
+        self.keep_frames_free();
+        let was_resident = self.process(pid)?.space.frame_of(VirtAddr(page)).is_some();
+        let process = self.processes.get_mut(&pid)?;
+        let mut backend = DirectBackend {
+            pid,
+            window: &mut self.window,
+            ramdisk: &self.ramdisk,
+            frames: &mut self.frames,
+            zero_frame: self.zero_frame,
         };
-        if map.prot != Prot::NONE {
-            let mut flags = crate::serve::map_flags(map.prot);
-            if replace {
-                flags = flags.union(MapFlags::REPLACE);
-            }
-            let _ = libipc::sys::map(pid, VirtAddr(page), phys, flags);
+        let frame = pager::resolve::make_resident(&mut process.space, page, write, &mut backend)?;
+        if !was_resident && !self.populating && self.recorder.on() {
+            let now = self.now_ns();
+            let touch = pager::record::Event::Touch { page, write };
+            self.recorder
+                .record(|w| pager::record::write_simple(w, pid.0, now, &touch));
         }
-        Some(phys)
+        Some(frame)
+    }
+}
+
+/// [`pager::resolve::make_resident`] outside a fault: each page mapped in
+/// the process's page tables straight away (unless PROT_NONE, whose pages
+/// stay out of them).
+struct DirectBackend<'a> {
+    pid: Pid,
+    window: &'a mut Window,
+    ramdisk: &'a Ramdisk,
+    frames: &'a mut pager::frames::FramePool,
+    zero_frame: PhysAddr,
+}
+
+impl pager::resolve::FaultBackend for DirectBackend<'_> {
+    fn alloc(&mut self) -> Option<libipc::types::PhysAddr> {
+        self.frames.alloc()
+    }
+
+    fn zero_frame(&self) -> PhysAddr {
+        self.zero_frame
+    }
+
+    fn fill(&mut self, frame: libipc::types::PhysAddr, fill: Fill) {
+        crate::serve::fill_frame(self.window, self.ramdisk, frame, fill);
+    }
+
+    fn free(&mut self, frame: libipc::types::PhysAddr) {
+        let _ = self.frames.free(frame);
+    }
+
+    fn map(&mut self, page: &pager::space::PageToMap, frame: libipc::types::PhysAddr) {
+        if page.prot != libipc::types::Prot::NONE {
+            let _ = libipc::sys::map(self.pid, page.virt, frame, crate::serve::page_flags(page));
+        }
+    }
+
+    fn unmap(&mut self, page: VirtAddr) {
+        let _ = libipc::sys::unmap(self.pid, page, libipc::types::PageCount(1));
     }
 }

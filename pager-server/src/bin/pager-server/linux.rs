@@ -29,6 +29,7 @@ use pager::{
     exec_list::ExecSpec,
     exit_status::{ExitReport, ExitStatus, Signal},
     linux::{self, Caller, OpenFile, Privileges, UserAccess},
+    record::{self, LinuxCall},
     resident::Frame,
     rlimit::Rlimits,
     space::{AddressSpace, FileSlice, MmapArgs},
@@ -284,12 +285,27 @@ impl Server {
             pid: u64::from(pid.0),
             privileges: Privileges::default(),
         };
-        let mut user = CallerMemory {
-            window: &mut self.window,
-            ramdisk: &self.ramdisk,
-            fds: process.linux.as_ref().map(|l| &l.fds),
+        let mut user = Observed {
+            inner: CallerMemory {
+                window: &mut self.window,
+                ramdisk: &self.ramdisk,
+                fds: process.linux.as_ref().map(|l| &l.fds),
+            },
+            file: None,
+            read: Vec::new(),
         };
         let outcome = linux::memory_call(&mut process.space, &caller, &mut user, number, args);
+        if self.recorder.on() {
+            let call = LinuxCall {
+                number,
+                args,
+                file: user.file,
+                read: user.read,
+            };
+            let now = self.now_ns();
+            self.recorder
+                .record(|w| record::write_linux(w, pid.0, now, &call, outcome.rax));
+        }
         self.apply(pid, outcome.effects);
         SyscallReply::value(outcome.rax as u64)
     }
@@ -379,9 +395,49 @@ impl Server {
             Errno::NoMemory
         })?;
         process.space.name_vma(addr.0, VmaName::Path(alloc::format!("/{path}")));
+        if self.recorder.on() {
+            // What it amounts to: a private read-only mmap of the file.
+            let call = LinuxCall {
+                number: linux::abi::nr::MMAP,
+                args: [0, args.len, linux::abi::prot::READ, linux::abi::map::PRIVATE, 0, 0],
+                file: Some(OpenFile {
+                    id: FileId(file.id),
+                    size: file.size,
+                }),
+                read: Vec::new(),
+            };
+            let now = self.now_ns();
+            self.recorder
+                .record(|w| record::write_linux(w, server.0, now, &call, addr.0 as i64));
+        }
         self.apply(server, effects);
         self.personality_files.insert(file.id, addr);
         Ok(FileInfo { file, addr })
+    }
+}
+
+/// A call's access to its caller, noting what a replay needs to serve it
+/// again: the file behind a descriptor and the bytes read.
+struct Observed<U> {
+    inner: U,
+    file: Option<OpenFile>,
+    read: Vec<u8>,
+}
+
+impl<U: UserAccess> UserAccess for Observed<U> {
+    fn read(&mut self, space: &AddressSpace, addr: VirtAddr, buf: &mut [u8]) -> bool {
+        let ok = self.inner.read(space, addr, buf);
+        if ok {
+            let room = record::MAX_READ.saturating_sub(self.read.len());
+            self.read.extend_from_slice(&buf[..buf.len().min(room)]);
+        }
+        ok
+    }
+
+    fn file(&mut self, fd: u64) -> Result<OpenFile, linux::Errno> {
+        let file = self.inner.file(fd);
+        self.file = file.ok();
+        file
     }
 }
 

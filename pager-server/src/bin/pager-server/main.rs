@@ -38,6 +38,7 @@ mod options;
 mod profile;
 mod ramdisk;
 mod reclaim;
+mod recorder;
 mod serve;
 mod vdso;
 mod window;

@@ -37,6 +37,9 @@ pub struct Options {
     pub log: LogLevel,
     /// Print the fault-path breakdown at the end (`profile=1`).
     pub profile: bool,
+    /// Record a trace of the run on the trace channel (`record=1`, the
+    /// runner's `--record-trace`).
+    pub record: bool,
     /// Other `key=value` words, handed to the policy's settings registry.
     pub settings: Vec<(String, String)>,
     /// The vsyscall page's mode (`vsyscall=`; the kernel reads it too).
@@ -55,6 +58,7 @@ impl Options {
             policy: "default".into(),
             log: LogLevel::Info,
             profile: false,
+            record: false,
             settings: Vec::new(),
             vsyscall: libipc::vsyscall::Mode::default(),
             pool_pages: None,
@@ -82,6 +86,7 @@ impl Options {
                 "pool_pages" => {
                     opts.pool_pages = Some(value.parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| value.into()))
                 }
+                "record" => opts.record = value == "1",
                 // A bad word is the kernel's to report; both keep xonly.
                 "vsyscall" => opts.vsyscall = libipc::vsyscall::Mode::parse(value).unwrap_or_default(),
                 // The kernel's.

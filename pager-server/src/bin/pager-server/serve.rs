@@ -2,6 +2,7 @@
 //! policy; fill frames; answer with one `ReplyRecv`.
 
 use alloc::{boxed::Box, collections::BTreeMap, string::String, vec::Vec};
+use core::fmt::Write;
 
 use libipc::{
     MAX_MESSAGE,
@@ -20,15 +21,16 @@ use pager::{
     frames::FramePool,
     layout,
     policy::{Policy, Registration},
-    resident::Frame,
+    record,
+    resolve::{self, FaultBackend, Resolved},
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
-    space::{AddressSpace, Dropped, FaultDecision, Fill},
+    space::{AddressSpace, CommitError, Dropped, FaultDecision, Fill, PageToMap},
     vma::FileId,
 };
 
-use crate::{log::plog, options::Options, profile::PagerProfile, ramdisk::Ramdisk, window::Window};
+use crate::{log::plog, options::Options, profile::PagerProfile, ramdisk::Ramdisk, recorder::Recorder, window::Window};
 
 /// A process the pager runs.
 pub(crate) struct Process {
@@ -101,6 +103,11 @@ pub struct Server {
     /// The mappings of the fault reply being sent: a batch reply points
     /// the kernel here.
     batch: [Mapping; MAX_FAULT_MAPPINGS],
+    /// The recorded trace (`record=1`).
+    pub(crate) recorder: Recorder,
+    /// Pages made resident now come from a populate, which a replay
+    /// derives itself: not recorded as `touch`.
+    pub(crate) populating: bool,
 }
 
 /// The answer to send with the next receive (through the reply right of
@@ -121,6 +128,18 @@ fn short_response(response: &Response) -> ShortMessage {
 }
 
 /// Kernel mapping flags for a protection.
+/// The kernel flags of one page of a decision: its protection, and
+/// REPLACE for the copy of a zero page, which takes the zero frame's place
+/// in the entry.
+pub(crate) fn page_flags(page: &PageToMap) -> MapFlags {
+    let flags = map_flags(page.prot);
+    if page.fill == Fill::ZeroPageCopy {
+        flags.union(MapFlags::REPLACE)
+    } else {
+        flags
+    }
+}
+
 pub(crate) fn map_flags(prot: Prot) -> MapFlags {
     let mut flags = MapFlags::default();
     if prot.contains(Prot::WRITE) {
@@ -202,6 +221,58 @@ fn describe(reason: KillReason, info: &FaultInfo) -> String {
     }
 }
 
+/// The kernel side of [`resolve::carry_out`]: frames from the pool, filled
+/// through the window, mapped as entries of the fault reply's batch.
+struct KernelBackend<'a> {
+    window: &'a mut Window,
+    ramdisk: &'a Ramdisk,
+    frames: &'a mut FramePool,
+    zero_frame: PhysAddr,
+    batch: &'a mut [Mapping; MAX_FAULT_MAPPINGS],
+    /// Entries of `batch` filled so far.
+    count: usize,
+}
+
+impl FaultBackend for KernelBackend<'_> {
+    fn alloc(&mut self) -> Option<PhysAddr> {
+        self.frames.alloc()
+    }
+
+    fn zero_frame(&self) -> PhysAddr {
+        self.zero_frame
+    }
+
+    fn fill(&mut self, frame: PhysAddr, fill: Fill) {
+        fill_frame(self.window, self.ramdisk, frame, fill);
+    }
+
+    fn free(&mut self, frame: PhysAddr) {
+        if let Err(e) = self.frames.free(frame) {
+            plog!(Error, "frame pool: {e:?}");
+        }
+    }
+
+    fn map(&mut self, page: &PageToMap, frame: PhysAddr) {
+        self.batch[self.count] = Mapping {
+            virt: page.virt,
+            phys: frame,
+            flags: page_flags(page),
+        };
+        self.count += 1;
+    }
+
+    fn unmap(&mut self, page: VirtAddr) {
+        if let Some(i) = self.batch[..self.count].iter().position(|m| m.virt == page) {
+            self.batch.copy_within(i + 1..self.count, i);
+            self.count -= 1;
+        }
+    }
+
+    fn refused(&mut self, page: VirtAddr, error: CommitError) {
+        plog!(Error, "policy refused a page it decided at {:#x}: {error:?}", page.0);
+    }
+}
+
 impl Server {
     pub fn new(info: &PagerBootInfo, endpoint: CapSlot) -> Result<Server, String> {
         let window = Window::new(info);
@@ -237,7 +308,8 @@ impl Server {
         if let Some(warning) = settings.fit_paging_levels(info.paging_levels) {
             plog!(Warn, "{warning}");
         }
-        let rng = Rng::from_words(policy.seed([sys::random(), sys::random(), sys::random(), sys::random()]));
+        let seed = policy.seed([sys::random(), sys::random(), sys::random(), sys::random()]);
+        let rng = Rng::from_words(seed);
         let pool_frames = match &options.pool_pages {
             Some(Ok(n)) => info.pool_frames.min(*n),
             Some(Err(word)) => {
@@ -272,6 +344,9 @@ impl Server {
             }
         }
         let pending_groups = groups.into_iter().rev().collect();
+        let mut recorder = Recorder::new(options.record);
+        let header = pager::record::Header::new(&options.policy, seed, info.pool_frames, &settings);
+        recorder.record(|w| write!(w, "{header}"));
         Ok(Server {
             window,
             ramdisk,
@@ -294,6 +369,8 @@ impl Server {
                 phys: PhysAddr(0),
                 flags: MapFlags::default(),
             }; MAX_FAULT_MAPPINGS],
+            recorder,
+            populating: false,
         })
     }
 
@@ -375,6 +452,7 @@ impl Server {
                 }
             };
         }
+        self.recorder.flush();
         if self.options.profile {
             match sys::fault_profile() {
                 Ok(kernel) => self.profile.report(&kernel),
@@ -572,6 +650,26 @@ impl Server {
                 pages: 0,
             },
         );
+        if self.recorder.on() {
+            let now = self.now_ns();
+            if let Some(p) = self.processes.get(&pid) {
+                let start = record::Event::Start {
+                    name: p.name.replace(char::is_whitespace, "_"),
+                };
+                self.recorder.record(|w| {
+                    record::write_simple(w, pid.0, now, &start)?;
+                    record::write_space(w, pid.0, now, &p.space)
+                });
+            }
+        }
+    }
+
+    /// The monotonic clock in nanoseconds (0 without the clock page): the
+    /// times of a recorded trace.
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.clock()
+            .and_then(|c| c.clock_ns(vvar::ClockId::Monotonic))
+            .unwrap_or(0)
     }
 
     /// The pager's own endpoint (where faults and forwarded calls arrive).
@@ -581,6 +679,11 @@ impl Server {
 
     /// Frees a process's frames once the kernel has destroyed its space.
     fn reap(&mut self, pid: Pid) {
+        if self.recorder.on() && self.processes.contains_key(&pid) {
+            let now = self.now_ns();
+            self.recorder
+                .record(|w| record::write_simple(w, pid.0, now, &record::Event::Exit));
+        }
         if let Some(process) = self.processes.remove(&pid) {
             for frame in process.space.frames() {
                 self.free_frame(frame);
@@ -678,67 +781,31 @@ impl Server {
         };
         let pages = match process.space.fault(&mut *process.policy, addr.0, access) {
             FaultDecision::Map(pages) => pages,
-            FaultDecision::Kill(reason) => return self.kill(sender.pid, reason, info),
+            FaultDecision::Kill(reason) => {
+                self.record_fault(sender.pid, (addr.0, access, info.ip.0), Err(reason));
+                return self.kill(sender.pid, reason, info);
+            }
         };
         self.profile.decided();
-        let mut count = 0;
-        let mut fresh = heapless::Vec::<(VirtAddr, Frame), MAX_FAULT_MAPPINGS>::new();
-        for page in pages.iter().take(MAX_FAULT_MAPPINGS) {
-            let phys = match page.fill {
-                // A page kept while PROT_NONE or read-only: map it again.
-                Fill::Resident(frame) => frame.own().unwrap_or(self.zero_frame),
-                Fill::ZeroPage => {
-                    let _ = fresh.push((page.virt, Frame::Zero));
-                    self.zero_frame
-                }
-                fill => {
-                    let Some(phys) = self.frames.alloc() else {
-                        if count == 0 {
-                            return self.kill(sender.pid, KillReason::OutOfMemory, info);
-                        }
-                        break;
-                    };
-                    fill_frame(&mut self.window, &self.ramdisk, phys, fill);
-                    let _ = fresh.push((page.virt, page.frame(phys)));
-                    phys
-                }
-            };
-            let mut flags = map_flags(page.prot);
-            if page.fill == Fill::ZeroPageCopy {
-                // The copy takes the zero frame's place in the entry.
-                flags = flags.union(MapFlags::REPLACE);
-            }
-            self.batch[count] = Mapping {
-                virt: page.virt,
-                phys,
-                flags,
-            };
-            count += 1;
+        let mut backend = KernelBackend {
+            window: &mut self.window,
+            ramdisk: &self.ramdisk,
+            frames: &mut self.frames,
+            zero_frame: self.zero_frame,
+            batch: &mut self.batch,
+            count: 0,
+        };
+        if let Resolved::OutOfMemory = resolve::carry_out(&mut process.space, &pages, &mut backend) {
+            self.record_fault(sender.pid, (addr.0, access, info.ip.0), Err(KillReason::OutOfMemory));
+            return self.kill(sender.pid, KillReason::OutOfMemory, info);
         }
-        let mut refused = heapless::Vec::<(VirtAddr, Frame), MAX_FAULT_MAPPINGS>::new();
-        process.space.commit_pages(&fresh, |virt, frame, e| {
-            // A policy bug: keep the frame out of the page tables.
-            plog!(Error, "policy refused a page it decided: {e:?}");
-            let _ = refused.push((virt, frame));
-        });
-        if !refused.is_empty() {
-            let mut kept = 0;
-            for i in 0..count {
-                if !refused.iter().any(|&(virt, _)| virt == self.batch[i].virt) {
-                    self.batch[kept] = self.batch[i];
-                    kept += 1;
-                }
-            }
-            count = kept;
-            for phys in refused.iter().filter_map(|(_, frame)| frame.own()) {
-                if let Err(e) = self.frames.free(phys) {
-                    plog!(Error, "frame pool: {e:?}");
-                }
-            }
-        }
+        let count = backend.count;
         self.profile.filled();
         process.faults += 1;
         process.pages += count as u64;
+        if self.recorder.on() {
+            self.record_fault(sender.pid, (addr.0, access, info.ip.0), Ok((&pages, count)));
+        }
         let mapped = &self.batch[..count];
         plog!(
             Debug,
@@ -750,6 +817,20 @@ impl Server {
             mapped.first().map_or(0, |m| m.virt.0)
         );
         FaultReply::Resume(mapped).to_message()
+    }
+
+    /// Records a fault and what became of it.
+    fn record_fault(
+        &mut self,
+        pid: Pid,
+        fault: (u64, Access, u64),
+        decided: Result<(&[PageToMap], usize), KillReason>,
+    ) {
+        if self.recorder.on() {
+            let now = self.now_ns();
+            self.recorder
+                .record(|w| record::write_fault(w, pid.0, now, fault, decided));
+        }
     }
 
     pub(crate) fn free_frame(&mut self, frame: libipc::types::PhysAddr) {
@@ -798,7 +879,20 @@ impl Server {
             _ => {}
         }
         let process = self.processes.get_mut(&pid).ok_or(Errno::NotPermitted)?;
-        let (reply, effects) = pager::request::serve(&mut process.space, &self.frames, &request)?;
+        let served = pager::request::serve(&mut process.space, &self.frames, &request);
+        if self.recorder.on()
+            && let Some(op) = record::request_op(&request)
+        {
+            let result = match &served {
+                Ok((Reply::Addr(a), _)) => a.0 as i64,
+                Ok(_) => 0,
+                Err(e) => -i64::from(e.code()),
+            };
+            let now = self.now_ns();
+            self.recorder
+                .record(|w| record::write_request(w, pid.0, now, &op, result));
+        }
+        let (reply, effects) = served?;
         self.apply(pid, effects);
         Ok(reply)
     }
@@ -838,6 +932,7 @@ impl Server {
                     .extend(process.space.advise_policy(&mut *process.policy, advised));
             }
         }
+        self.populating = true;
         for range in effects.populate {
             let pages = self
                 .processes
@@ -855,6 +950,7 @@ impl Server {
                 }
             }
         }
+        self.populating = false;
         for out in effects.copy_out {
             if let Err(e) = self.write_mem(pid, out.addr.0, &out.bytes) {
                 plog!(Error, "cannot write a call's result at {:#x}: {e:?}", out.addr.0);

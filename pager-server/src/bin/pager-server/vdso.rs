@@ -77,7 +77,7 @@ impl Server {
 
 impl Server {
     /// The clock page, as the kernel maps it into the pager.
-    fn clock(&self) -> Option<&'static VvarData> {
+    pub(crate) fn clock(&self) -> Option<&'static VvarData> {
         self.window.vvar()?;
         // SAFETY: the kernel maps its clock page read-only at VVAR before
         // the pager starts (`window.vvar()` says it has one); VvarData is

@@ -1,10 +1,6 @@
-//! Replays a trace (format: `pager::trace`) against a running `pager-host`
-//! as one process, printing every decision and, at the end, the process's
-//! `/proc/<pid>/maps`.
-//!
-//! Usage: `pager-replay --socket PATH TRACE`. Exit status: 0 when the trace
-//! ran (refusals and kills are decisions, not failures), 2 for a bad trace,
-//! 1 when the pager cannot be reached.
+//! A hand-written trace (format: `pager::trace`) replayed against a running
+//! `pager-host` as one process, printing every decision and, at the end,
+//! the process's `/proc/<pid>/maps`.
 
 use std::{fs, process::ExitCode};
 
@@ -176,7 +172,7 @@ fn describe(reply: &HostReply, op: &TraceOp, last: &mut u64) -> String {
     }
 }
 
-fn run(socket: &str, path: &str) -> Result<ExitCode, String> {
+pub fn run(socket: &str, path: &str) -> Result<ExitCode, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let ops = match trace::parse(&text) {
         Ok(ops) => ops,
@@ -203,19 +199,4 @@ fn run(socket: &str, path: &str) -> Result<ExitCode, String> {
     }
     print!("final maps:\n{}", fetch_maps(&mut client)?);
     Ok(ExitCode::SUCCESS)
-}
-
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (socket, trace) = match args.as_slice() {
-        [flag, socket, trace] if flag == "--socket" => (socket, trace),
-        _ => {
-            eprintln!("usage: pager-replay --socket PATH TRACE");
-            return ExitCode::from(2);
-        }
-    };
-    run(socket, trace).unwrap_or_else(|e| {
-        eprintln!("pager-replay: {e}");
-        ExitCode::FAILURE
-    })
 }

@@ -1,0 +1,277 @@
+//! Carrying out a fault decision: frames for the pages, their content, the
+//! address space's record of them, and the mapping. One function for the
+//! server on the kernel and for the host mode and replay, so a trace
+//! recorded under a policy replays on the host with the same decisions.
+//!
+//! What differs between the two is behind [`FaultBackend`]: where frames
+//! come from, how a frame is filled, and what "map" means (a reply slot for
+//! the kernel, a list of mapped pages on the host). The fault path is hot:
+//! nothing here allocates (the pages staged for the address space live on
+//! the stack, at most one reply's worth).
+
+use libipc::{
+    kernel::{KillReason, MAX_FAULT_MAPPINGS},
+    types::{PhysAddr, VirtAddr},
+};
+
+use crate::{
+    resident::Frame,
+    space::{AddressSpace, CommitError, Fill, PageToMap},
+};
+
+/// What a shell provides to carry out a decision.
+pub trait FaultBackend {
+    /// A free frame, or `None` when the pool is empty.
+    fn alloc(&mut self) -> Option<PhysAddr>;
+    /// The shared zero frame's address (the kernel's on the server).
+    fn zero_frame(&self) -> PhysAddr;
+    /// Gives a frame just allocated its content (`fill` is never
+    /// [`Fill::Resident`]).
+    fn fill(&mut self, frame: PhysAddr, fill: Fill);
+    /// Returns a frame the address space refused to record.
+    fn free(&mut self, frame: PhysAddr);
+    /// Maps one page of the decision with its frame (in order, the
+    /// faulting page first); a [`Fill::ZeroPageCopy`] replaces the zero
+    /// frame in the page's entry.
+    fn map(&mut self, page: &PageToMap, frame: PhysAddr);
+    /// Takes back a page [`FaultBackend::map`] got in this call: the
+    /// address space refused to record it (a policy bug; rare).
+    fn unmap(&mut self, page: VirtAddr);
+    /// The address space refused a page the policy decided: a policy bug,
+    /// reported, and the page left out.
+    fn refused(&mut self, page: VirtAddr, error: CommitError) {
+        let _ = (page, error);
+    }
+}
+
+/// How a decision was carried out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    /// This many pages were mapped (fewer than decided when the pool ran
+    /// out after the first, or a page was refused).
+    Mapped(usize),
+    /// Not even the faulting page could get a frame.
+    OutOfMemory,
+}
+
+impl Resolved {
+    /// The kill reason, when the process cannot go on.
+    pub fn kill(self) -> Option<KillReason> {
+        match self {
+            Resolved::Mapped(_) => None,
+            Resolved::OutOfMemory => Some(KillReason::OutOfMemory),
+        }
+    }
+}
+
+/// Carries out the pages of a [`crate::space::FaultDecision::Map`]: a frame
+/// for each new page (the resident one for [`Fill::Resident`]), filled,
+/// recorded in `space` with one [`AddressSpace::commit_pages`], then
+/// mapped. Out of frames after the first page, the pages so far are mapped
+/// (the rest fault again later); out of frames at the first, nothing is.
+pub fn carry_out<B: FaultBackend>(space: &mut AddressSpace, pages: &[PageToMap], backend: &mut B) -> Resolved {
+    // Only the new pages are staged (for one commit); each page is mapped
+    // as it gets its frame, so nothing else is copied on the hot path.
+    let mut fresh = [(VirtAddr(0), Frame::Zero); MAX_FAULT_MAPPINGS];
+    let (mut mapped, mut new) = (0, 0);
+    for page in pages.iter().take(MAX_FAULT_MAPPINGS) {
+        let frame = match page.fill {
+            // A page kept while PROT_NONE or read-only: map it again.
+            Fill::Resident(frame) => frame.own().unwrap_or_else(|| backend.zero_frame()),
+            Fill::ZeroPage => {
+                fresh[new] = (page.virt, Frame::Zero);
+                new += 1;
+                backend.zero_frame()
+            }
+            fill => {
+                let Some(frame) = backend.alloc() else {
+                    if mapped == 0 {
+                        return Resolved::OutOfMemory;
+                    }
+                    break;
+                };
+                backend.fill(frame, fill);
+                fresh[new] = (page.virt, page.frame(frame));
+                new += 1;
+                frame
+            }
+        };
+        backend.map(page, frame);
+        mapped += 1;
+    }
+    space.commit_pages(&fresh[..new], |virt, frame, error| {
+        backend.refused(virt, error);
+        backend.unmap(virt);
+        if let Some(own) = frame.own() {
+            backend.free(own);
+        }
+        mapped -= 1;
+    });
+    Resolved::Mapped(mapped)
+}
+
+/// Makes one page resident outside a fault (populate, madvise WILLNEED,
+/// a copy into the process, for writing with `write`): its frame, new and
+/// filled if it had none, copied from the zero page for a write
+/// ([`AddressSpace::touch`]); for a read it may be the zero frame. `None`
+/// when the page is not mapped or the pool is empty.
+pub fn make_resident<B: FaultBackend>(
+    space: &mut AddressSpace,
+    page: u64,
+    write: bool,
+    backend: &mut B,
+) -> Option<PhysAddr> {
+    let map = space.touch(page, write)?;
+    let frame = match map.fill {
+        Fill::Resident(frame) => frame.own().unwrap_or_else(|| backend.zero_frame()),
+        Fill::ZeroPage => {
+            let zero = backend.zero_frame();
+            if let Err(e) = space.commit(VirtAddr(page), Frame::Zero) {
+                backend.refused(VirtAddr(page), e);
+                return None;
+            }
+            zero
+        }
+        fill => {
+            let frame = backend.alloc()?;
+            backend.fill(frame, fill);
+            if let Err(e) = space.commit(VirtAddr(page), map.frame(frame)) {
+                backend.refused(VirtAddr(page), e);
+                backend.free(frame);
+                return None;
+            }
+            frame
+        }
+    };
+    backend.map(&map, frame);
+    Some(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    use libipc::{
+        pager::MapKind,
+        types::{Access, PAGE_SIZE, Prot},
+    };
+
+    use super::*;
+    use crate::{
+        frames::FramePool,
+        policy::{AlignedWindow, OnePage},
+        rlimit::Rlimits,
+        settings::Settings,
+        space::{FaultDecision, MmapArgs},
+    };
+
+    /// A pool and the pages mapped, as the host keeps them.
+    struct Host {
+        pool: FramePool,
+        mapped: Vec<(VirtAddr, PhysAddr)>,
+        refusals: usize,
+    }
+
+    impl FaultBackend for Host {
+        fn alloc(&mut self) -> Option<PhysAddr> {
+            self.pool.alloc()
+        }
+        fn zero_frame(&self) -> PhysAddr {
+            PhysAddr(0x10_0000)
+        }
+        fn fill(&mut self, _: PhysAddr, fill: Fill) {
+            assert!(!matches!(fill, Fill::Resident(_)));
+        }
+        fn free(&mut self, frame: PhysAddr) {
+            self.pool.free(frame).unwrap();
+        }
+        fn map(&mut self, page: &PageToMap, frame: PhysAddr) {
+            self.mapped.push((page.virt, frame));
+        }
+        fn unmap(&mut self, page: VirtAddr) {
+            self.mapped.retain(|(v, _)| *v != page);
+        }
+        fn refused(&mut self, _: VirtAddr, _: CommitError) {
+            self.refusals += 1;
+        }
+    }
+
+    fn setup(frames: u64) -> (AddressSpace, Host, u64) {
+        let mut space = AddressSpace::new(&Settings::default(), Rlimits::default(), 0x7000_0000_0000);
+        let (a, _) = space
+            .mmap(MmapArgs {
+                addr: 0,
+                len: 32 * PAGE_SIZE,
+                prot: Prot::RW,
+                flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS),
+                file: None,
+            })
+            .unwrap();
+        let host = Host {
+            pool: FramePool::single(PhysAddr(0x1_0000_0000), frames).unwrap(),
+            mapped: Vec::new(),
+            refusals: 0,
+        };
+        (space, host, a.0)
+    }
+
+    fn decide(space: &mut AddressSpace, addr: u64, window: bool) -> Vec<PageToMap> {
+        let decision = if window {
+            space.fault(&mut AlignedWindow, addr, Access::Write)
+        } else {
+            space.fault(&mut OnePage, addr, Access::Write)
+        };
+        match decision {
+            FaultDecision::Map(pages) => pages,
+            FaultDecision::Kill(r) => panic!("{r:?}"),
+        }
+    }
+
+    #[test]
+    fn every_page_gets_a_recorded_frame() {
+        let (mut space, mut host, a) = setup(64);
+        let pages = decide(&mut space, a, true);
+        assert_eq!(carry_out(&mut space, &pages, &mut host), Resolved::Mapped(16));
+        assert_eq!(host.mapped.len(), 16);
+        assert_eq!(host.mapped[0].0, VirtAddr(a));
+        for (virt, frame) in &host.mapped {
+            assert_eq!(space.frame_of(*virt).and_then(Frame::own), Some(*frame));
+        }
+        assert_eq!(host.pool.free_count().0, 48);
+    }
+
+    #[test]
+    fn a_short_pool_maps_what_it_can_and_an_empty_one_kills() {
+        let (mut space, mut host, a) = setup(3);
+        let pages = decide(&mut space, a, true);
+        assert_eq!(carry_out(&mut space, &pages, &mut host), Resolved::Mapped(3));
+        assert_eq!(space.resident(a, 32 * PAGE_SIZE), 3);
+        let pages = decide(&mut space, a + 20 * PAGE_SIZE, false);
+        let resolved = carry_out(&mut space, &pages, &mut host);
+        assert_eq!(resolved, Resolved::OutOfMemory);
+        assert_eq!(resolved.kill(), Some(KillReason::OutOfMemory));
+        assert_eq!(space.resident(a, 32 * PAGE_SIZE), 3);
+    }
+
+    #[test]
+    fn a_refused_page_frees_its_frame_and_is_not_mapped() {
+        let (mut space, mut host, a) = setup(64);
+        let pages = decide(&mut space, a, false);
+        // The page becomes resident behind the decision's back.
+        let stale = host.pool.alloc().unwrap();
+        space.commit(VirtAddr(a), Frame::Dirty(stale)).unwrap();
+        assert_eq!(carry_out(&mut space, &pages, &mut host), Resolved::Mapped(0));
+        assert_eq!(host.refusals, 1);
+        assert!(host.mapped.is_empty());
+        assert_eq!(host.pool.free_count().0, 63);
+    }
+
+    #[test]
+    fn make_resident_fills_once() {
+        let (mut space, mut host, a) = setup(64);
+        let frame = make_resident(&mut space, a, true, &mut host).unwrap();
+        assert_eq!(make_resident(&mut space, a, true, &mut host), Some(frame));
+        assert_eq!(host.mapped, [(VirtAddr(a), frame), (VirtAddr(a), frame)]);
+        assert_eq!(make_resident(&mut space, 0x1000, false, &mut host), None);
+    }
+}
