@@ -120,6 +120,8 @@ fn bad_system_call_arguments_get_errors() {
         "[debug_write kernel-half pointer] ok",
         "[debug_write non-canonical pointer] ok",
         "[debug_write unmapped pointer] ok",
+        "[debug_write to the trace channel (the root pager's alone)] ok",
+        "[debug_write to the trace channel and the log at once] ok",
         "[call with kernel-half message] ok",
         "[call with non-canonical reply buffer] ok",
         "[call with unmapped reply buffer] ok",

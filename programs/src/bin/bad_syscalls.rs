@@ -55,6 +55,30 @@ fn main(_arg: u64) -> i64 {
         raw(Syscall::DebugWrite, [0x40_0000, 1 << 40, 0, 0, 0, 0]),
         SysError::InvalidArgument,
     );
+    let text = b"trace";
+    ok &= refused(
+        "debug_write to the trace channel (the root pager's alone)",
+        raw(
+            Syscall::DebugWrite,
+            [text.as_ptr() as u64, 5, libipc::abi::DEBUG_WRITE_TRACE, 0, 0, 0],
+        ),
+        SysError::NotPermitted,
+    );
+    ok &= refused(
+        "debug_write to the trace channel and the log at once",
+        raw(
+            Syscall::DebugWrite,
+            [
+                text.as_ptr() as u64,
+                5,
+                libipc::abi::DEBUG_WRITE_TRACE | libipc::abi::DEBUG_WRITE_LOG,
+                0,
+                0,
+                0,
+            ],
+        ),
+        SysError::InvalidArgument,
+    );
     let reply = [0u8; 64];
     let ep = u64::from(caps::PAGER.0);
     ok &= refused(
