@@ -206,7 +206,7 @@ begin
 3 100 kept 0x400000
 3 200 mmap 0x0 0x20000 rw- private,anonymous => 0x7efffffe0000
 3 300 fault 0x7efffffe0010 write 0x400010 => map 1 0x7efffffe0000:rw-:z
-3 400 fault 0x7efffffe1000 read 0x400020 => map 1 0x7efffffe1000:rw-:z
+3 400 fault 0x7efffffe1000 read 0x400020 => map 1 0x7efffffe1000:r--:zp
 3 500 fault 0x7effffff4000 write 0x400030 => map 1 0x7effffff4000:rw-:z
 3 600 munmap 0x7efffffe0000 0x20000 => 0x0
 3 700 exit
@@ -221,15 +221,18 @@ begin
         let run = Run::replay(&recording(), "default").expect("matches");
         assert_eq!(run.stats.faults, 3);
         assert_eq!(run.stats.pages_mapped, 3);
-        // The kept page and three faulted ones; all gone after the exit.
-        assert_eq!(run.stats.peak_resident, 4);
+        // The kept page and the two written ones (the read maps the
+        // shared zero page, which is no frame of the process's); all gone
+        // after the exit.
+        assert_eq!(run.stats.peak_resident, 3);
+        assert_eq!(run.stats.zero_page_hits, 1);
         assert_eq!(run.stats.final_resident, 0);
         assert_eq!(run.stats.untouched, 0);
     }
 
     #[test]
     fn a_changed_decision_is_the_first_mismatch() {
-        let text = TRACE.replace("=> map 1 0x7efffffe1000:rw-:z", "=> map 1 0x7efffffe1000:r--:z");
+        let text = TRACE.replace("=> map 1 0x7efffffe1000:r--:zp", "=> map 1 0x7efffffe1000:rw-:zp");
         let rec = record::parse(&text).unwrap();
         match Run::replay(&rec, "default") {
             Err(Failure::Mismatch(e)) => {
@@ -270,7 +273,7 @@ begin
         assert_eq!(lines.len(), 4, "{text}");
         assert!(lines[0].contains("zero-page hits") && lines[0].contains("huge pages"));
         assert!(
-            lines[2].starts_with("| default | 3 | 3 | 4 | 0 | 0 | 0 | 0 |"),
+            lines[2].starts_with("| default | 3 | 3 | 3 | 0 | 0 | 1 | 0 |"),
             "{text}"
         );
         assert!(
