@@ -135,6 +135,16 @@ impl FramePool {
         Ok(())
     }
 
+    /// Gives back the own frames of pages an operation dropped (the
+    /// shared zero frame is none of them). A frame the space held came
+    /// from this pool: an error here is a bookkeeping bug, and the frame
+    /// is then better lost than reused.
+    pub fn release(&mut self, dropped: impl IntoIterator<Item = crate::space::Dropped>) {
+        for frame in dropped.into_iter().filter_map(|(_, f)| f.own()) {
+            let _ = self.free(frame);
+        }
+    }
+
     pub fn free_count(&self) -> PageCount {
         PageCount(self.free.len() as u64)
     }

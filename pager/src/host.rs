@@ -31,7 +31,7 @@ use crate::{
     rlimit::{Limit, Resource, Rlimits},
     rng::Rng,
     settings::Settings,
-    space::{AddressSpace, Dropped, FaultDecision, Fill, MmapArgs, PageToMap},
+    space::{AddressSpace, FaultDecision, Fill, MmapArgs, PageToMap},
     vma::FileId,
 };
 
@@ -210,12 +210,12 @@ impl Session {
                     file: Some(crate::space::FileSlice::unsized_(file, offset)),
                 };
                 HostReply::Pager(self.space.mmap(args).map(|(a, dropped)| {
-                    release(pool, dropped);
+                    pool.release(dropped);
                     Reply::Addr(a)
                 }))
             }
             HostRequest::Sbrk { delta } => HostReply::Pager(self.space.sbrk(delta).map(|(old, dropped)| {
-                release(pool, dropped);
+                pool.release(dropped);
                 Reply::Addr(VirtAddr(old))
             })),
             HostRequest::Getrlimit(r) => HostReply::Limit(self.space.getrlimit(r)),
@@ -242,7 +242,7 @@ impl Session {
         // Resident frames stay on mprotect; on the kernel the server re-maps
         // them with the new flags (or unmaps them for PROT_NONE).
         let (reply, effects) = crate::request::serve(&mut self.space, pool, request)?;
-        release(pool, effects.dropped);
+        pool.release(effects.dropped);
         Ok(reply)
     }
 
@@ -307,15 +307,6 @@ impl FaultBackend for HostBackend<'_> {
 
     fn unmap(&mut self, page: VirtAddr) {
         self.mapped.retain(|m| m.virt != page);
-    }
-}
-
-/// Frees the frames of dropped pages.
-fn release(pool: &mut FramePool, dropped: Vec<Dropped>) {
-    for frame in dropped.into_iter().filter_map(|(_, f)| f.own()) {
-        // A frame the space held came from this pool: an error here is a
-        // bookkeeping bug, and the frame is then better lost than reused.
-        let _ = pool.free(frame);
     }
 }
 

@@ -358,9 +358,7 @@ impl<'c> Replayer<'c> {
                     .ok_or(ReplayError::UnknownProcess { line, pid })?;
                 let got = match crate::request::serve(&mut p.space, &self.pool, &request) {
                     Ok((reply, effects)) => {
-                        for frame in effects.dropped.into_iter().filter_map(|(_, f)| f.own()) {
-                            let _ = self.pool.free(frame);
-                        }
+                        self.pool.release(effects.dropped);
                         match reply {
                             Reply::Addr(a) => a.0 as i64,
                             _ => 0,
@@ -488,12 +486,7 @@ impl<'c> Replayer<'c> {
             privileges: linux::Privileges::default(),
         };
         let mut outcome = linux::memory_call(&mut p.space, &caller, &mut Recorded(call), call.number, call.args);
-        for frame in core::mem::take(&mut outcome.effects.dropped)
-            .into_iter()
-            .filter_map(|(_, f)| f.own())
-        {
-            let _ = pool.free(frame);
-        }
+        pool.release(core::mem::take(&mut outcome.effects.dropped));
         let mut effects = outcome.effects;
         for advised in &effects.advised {
             effects.populate.extend(p.space.advise_policy(&mut *p.policy, advised));
