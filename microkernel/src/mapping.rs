@@ -123,10 +123,7 @@ impl Kernel {
         if !virt.is_page_aligned() || pages > MAX_PAGES {
             return Err(SysError::InvalidArgument);
         }
-        let end = virt.0.checked_add(pages * 4096).ok_or(SysError::BadAddress)?;
-        if !space::is_canonical(virt.0) || end > space::user_end() {
-            return Err(SysError::BadAddress);
-        }
+        user_run(virt, pages)?;
         let space = &mut self.process_mut(pid).ok_or(SysError::NoSuchObject)?.space;
         let mut present = 0;
         for i in 0..pages {
@@ -153,10 +150,7 @@ impl Kernel {
         if !virt.is_page_aligned() || pages == 0 || pages > MAX_PAGE_BITS || clear & !PageBitsClear::ALL != 0 {
             return Err(SysError::InvalidArgument);
         }
-        let end = virt.0.checked_add(pages * 4096).ok_or(SysError::BadAddress)?;
-        if !space::is_canonical(virt.0) || end > space::user_end() {
-            return Err(SysError::BadAddress);
-        }
+        user_run(virt, pages)?;
         let space = &self.process(pid).ok_or(SysError::NoSuchObject)?.space;
         let (mut present, mut accessed, mut dirty) = (0u64, 0u64, 0u64);
         let clear = PageBitsClear(clear);
@@ -188,10 +182,7 @@ impl Kernel {
             return Err(SysError::InvalidArgument);
         }
         let pages = 64 - u64::from(mask.leading_zeros());
-        let end = virt.0.checked_add(pages * 4096).ok_or(SysError::BadAddress)?;
-        if !space::is_canonical(virt.0) || end > space::user_end() {
-            return Err(SysError::BadAddress);
-        }
+        user_run(virt, pages)?;
         let space = &mut self.process_mut(pid).ok_or(SysError::NoSuchObject)?.space;
         let (mut unmapped, mut dirty) = (0u64, 0u64);
         let mut rest = mask;
@@ -210,4 +201,14 @@ impl Kernel {
         }
         Ok((unmapped, dirty, 0))
     }
+}
+
+/// Checks `pages` pages from `virt` lie in the user half (`pages` is
+/// bounded by the caller, so the byte count cannot overflow).
+fn user_run(virt: VirtAddr, pages: u64) -> Result<(), SysError> {
+    let end = virt.0.checked_add(pages * 4096).ok_or(SysError::BadAddress)?;
+    if !space::is_canonical(virt.0) || end > space::user_end() {
+        return Err(SysError::BadAddress);
+    }
+    Ok(())
 }
