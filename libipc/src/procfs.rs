@@ -36,8 +36,13 @@
 //! | `Layout { pid }` | `Layout { layout, vma_count }` | O(1): brk, start_brk, start_stack |
 //! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes, layout, last }` | the layout (so a maps or smaps read needs no `Layout` call), whether these are the last VMAs (so a walk to the end needs no empty answer), and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
 //! | `Pages { pid, start_vpn, end_vpn }` | `Pages(..)` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_REPLY`]; a full batch means "ask again after the last" |
-//! | `ReadMem { pid, addr, len }` | `Data(..)` | at most [`MAX_INLINE_DATA`], within one VMA |
-//! | `WriteMem { pid, addr, data }` | `Written(n)` | within one VMA |
+//! | `ReadMem { pid, addr, len }` with a writable lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; the pager copies each page from its frame straight into the lease |
+//! | `WriteMem { pid, addr, len }` with a lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; each page straight from the lease into its frame |
+//!
+//! mem's bytes go through the lease, not the message: a 64 KiB read is one
+//! call, not 171 of [`MAX_INLINE_DATA`]. A lease shorter than `len` is
+//! [`SourceError::Unavailable`] (the bytes that fitted may have moved; none
+//! is believed); an unmapped first byte is [`SourceError::Io`].
 //!
 //! VMAs travel in batches found by address, not by index, so a whole walk
 //! costs the pager one O(log n) lookup per batch, and a reader resuming in
@@ -61,6 +66,10 @@ use crate::{
 /// [`Request::Write`] and [`Reply::Data`] still fit in
 /// [`crate::MAX_MESSAGE`] with their headers (tested in the codec tests).
 pub const MAX_INLINE_DATA: usize = 384;
+
+/// The most bytes one [`SourceRequest::ReadMem`] or
+/// [`SourceRequest::WriteMem`] moves; a larger `len` is cut to it.
+pub const MAX_MEM_LEASE: usize = 1 << 20;
 
 /// Longest file path a [`FileRef`] carries. Longer paths are the pager's to
 /// shorten (Linux itself prints at most a page).
@@ -412,20 +421,26 @@ pub enum SourceRequest {
     /// lowest ones, in order, at most [`MAX_PAGES_PER_REPLY`]; a full batch
     /// means there may be more after its last.
     Pages { pid: Pid, start_vpn: u64, end_vpn: u64 },
-    /// Reads up to `len` bytes at `addr`, all within one VMA.
+    /// Reads `len` bytes at `addr` (at most [`MAX_MEM_LEASE`]), all
+    /// within one VMA, into the writable lease sent with the call, which
+    /// must hold them: the pager copies page by page from the frames
+    /// straight into it. The answer is `Moved(n)`.
     ReadMem { pid: Pid, addr: VirtAddr, len: u32 },
-    /// Writes `data` at `addr`, within one VMA (copy-on-write if private).
-    WriteMem {
-        pid: Pid,
-        addr: VirtAddr,
-        data: Vec<u8, MAX_INLINE_DATA>,
-    },
+    /// Writes `len` bytes (at most [`MAX_MEM_LEASE`]) from the lease sent
+    /// with the call at `addr`, within one VMA (copy-on-write if private),
+    /// page by page from the lease straight into the frames. The answer is
+    /// `Moved(n)`.
+    WriteMem { pid: Pid, addr: VirtAddr, len: u32 },
     /// The system's settings the files show: the vsyscall page's mode
     /// (the boot line's `vsyscall=`), for the `[vsyscall]` line of maps.
     Settings,
 }
 
 /// The pager's answer to a [`SourceRequest`].
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline messages: libipc has no allocator to box with, and values live briefly on the stack before encoding"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceReply {
     /// In the order asked; `None`: the pager runs no such process.
@@ -443,8 +458,8 @@ pub enum SourceReply {
         last: bool,
     },
     Pages(Vec<PageInfo, MAX_PAGES_PER_REPLY>),
-    Data(Vec<u8, MAX_INLINE_DATA>),
-    Written(u32),
+    /// mem: how many bytes moved through the lease, from its start.
+    Moved(u32),
     Settings {
         vsyscall: crate::vsyscall::Mode,
     },
@@ -774,7 +789,7 @@ mod tests {
         fits::<SourceRequest>(&SourceRequest::WriteMem {
             pid: Pid(u32::MAX),
             addr: VirtAddr(u64::MAX),
-            data,
+            len: u32::MAX,
         });
         let page = PageInfo {
             vpn: u64::MAX,
