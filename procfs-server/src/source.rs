@@ -13,13 +13,13 @@
 use alloc::vec::Vec;
 
 use libipc::{
-    procfs::{Error, MAX_PAGES_PER_REPLY, PageInfo, SourceError, SpaceLayout, VmaInfo},
+    procfs::{Error, MAX_PAGES_PER_BATCH, PageInfo, SourceError, SpaceLayout, VmaInfo},
     types::{Pid, USER_END_LA57, VirtAddr},
 };
 
 /// One batch of pages, as [`AddressSpaceSource::pages`] fills it: the type
 /// bounds it.
-pub type PageBatch = heapless::Vec<PageInfo, MAX_PAGES_PER_REPLY>;
+pub type PageBatch = heapless::Vec<PageInfo, MAX_PAGES_PER_BATCH>;
 
 /// What comes with a batch of VMAs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -306,7 +306,7 @@ mod tests {
         fn pages(&mut self, _: Pid, _: u64, _: u64, out: &mut PageBatch) -> Result<(), SourceError> {
             self.asked += 1;
             // Always the same batch, whatever was asked.
-            out.extend(self.pages.iter().copied().take(MAX_PAGES_PER_REPLY));
+            out.extend(self.pages.iter().copied().take(MAX_PAGES_PER_BATCH));
             Ok(())
         }
 
@@ -468,7 +468,8 @@ mod tests {
         // A full batch, unsorted, with duplicates and strays: the walk
         // keeps what is in range, in order, and asks again after the last.
         let mut pages: Vec<PageInfo> = [5, 3, 3, 100, 4, 2, 7, 7, 6, 1, 9, 8].map(page).to_vec();
-        assert_eq!(pages.len(), MAX_PAGES_PER_REPLY);
+        pages.resize(MAX_PAGES_PER_BATCH, page(9));
+        assert_eq!(pages.len(), MAX_PAGES_PER_BATCH);
         let mut source = Scripted {
             vmas: Vec::new(),
             pages: pages.clone(),

@@ -3,7 +3,7 @@
 use alloc::{collections::BTreeMap, vec, vec::Vec};
 
 use libipc::{
-    procfs::{MAX_PAGES_PER_REPLY, PageInfo, SourceError, SpaceLayout, VmaInfo},
+    procfs::{MAX_PAGES_PER_BATCH, PageInfo, SourceError, SpaceLayout, VmaInfo},
     types::{PAGE_SIZE, Pid, VirtAddr},
 };
 
@@ -69,7 +69,7 @@ impl AddressSpaceSource for FakeSource {
             .copied()
             .collect();
         wanted.sort_by_key(|p| p.vpn);
-        out.extend(wanted.into_iter().take(MAX_PAGES_PER_REPLY));
+        out.extend(wanted.into_iter().take(MAX_PAGES_PER_BATCH));
         Ok(())
     }
 

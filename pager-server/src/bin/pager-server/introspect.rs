@@ -212,26 +212,25 @@ impl Server {
             } => {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
                 let (start, end) = (start_vpn.saturating_mul(PAGE_SIZE), end_vpn.saturating_mul(PAGE_SIZE));
-                let mut pages = heapless::Vec::new();
-                'vmas: for v in p.space.vmas().overlapping(start, end) {
+                let pages = p.space.vmas().overlapping(start, end).flat_map(|v| {
                     let anonymous = matches!(v.backing, Backing::Anonymous);
-                    for (page, frame) in v.resident.range(start..end) {
+                    v.resident.range(start..end).map(move |(page, frame)| {
                         let mut flags = PageFlags::EXCLUSIVE.union(PageFlags::REFERENCED);
                         if anonymous {
                             flags = flags.union(PageFlags::ANONYMOUS).union(PageFlags::DIRTY);
                         }
-                        let info = PageInfo {
+                        PageInfo {
                             vpn: page / PAGE_SIZE,
                             frame: PageFrame::Resident { pfn: frame.pfn() },
                             map_count: 1,
                             flags,
-                        };
-                        if pages.push(info).is_err() {
-                            break 'vmas;
                         }
-                    }
-                }
-                Ok(SourceReply::Pages(pages))
+                    })
+                });
+                // Records go into the lease a page of records at a time.
+                let mut chunk = [0u8; VMA_CHUNK];
+                let count = procfs::send_page_batch(pages, &mut chunk, lend_back)?;
+                Ok(SourceReply::Pages { count })
             }
             SourceRequest::ReadMem { pid, addr, len } => {
                 let len = (len as usize).min(procfs::MAX_MEM_LEASE);

@@ -11,8 +11,8 @@ use libipc::{
     codec,
     pager::{Reply, Request, Response},
     procfs::{
-        MAX_MEM_LEASE, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout, VMA_LEASE_BYTES, VmaInfo,
-        decode_vma_batch,
+        MAX_MEM_LEASE, PAGE_LEASE_BYTES, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout,
+        VMA_LEASE_BYTES, VmaInfo, decode_page_batch, decode_vma_batch,
     },
     types::{Pid, VirtAddr},
 };
@@ -72,15 +72,18 @@ fn lend(request: SourceRequest, addr: u64, len: usize, flags: u64) -> SourceResp
     unwrap(codec::decode::<Response>(&reply[..len]).map_err(|_| SourceError::Unavailable)?)
 }
 
-/// The pager as a source; holds the one buffer VMA batches arrive in.
+/// The pager as a source; holds the buffers VMA and page batches arrive
+/// in (lent to the pager for each call, kept from call to call).
 pub struct PagerSource {
     lease: Vec<u8>,
+    pages: Vec<u8>,
 }
 
 impl PagerSource {
     pub fn new() -> PagerSource {
         PagerSource {
             lease: vec![0u8; VMA_LEASE_BYTES],
+            pages: vec![0u8; PAGE_LEASE_BYTES],
         }
     }
 }
@@ -114,14 +117,18 @@ impl AddressSpaceSource for PagerSource {
     }
 
     fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {
-        match ask(SourceRequest::Pages {
+        let request = SourceRequest::Pages {
             pid,
             start_vpn,
             end_vpn,
-        })? {
-            SourceReply::Pages(batch) => {
-                *out = batch;
-                Ok(())
+        };
+        match ask_with_lease(request, &mut self.pages, LeaseDesc::WRITE)? {
+            SourceReply::Pages { count } => {
+                // The batch bounds `count`: a push cannot fail once decoded.
+                decode_page_batch(&self.pages, count, |page| {
+                    let _ = out.push(page);
+                })
+                .map_err(|_| SourceError::Unavailable)
             }
             _ => Err(SourceError::Unavailable),
         }
