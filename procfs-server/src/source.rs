@@ -184,30 +184,88 @@ pub fn for_each_page(
     pid: Pid,
     start_vpn: u64,
     end_vpn: u64,
-    mut each: impl FnMut(&PageInfo),
+    each: impl FnMut(&PageInfo),
 ) -> Result<(), Error> {
-    let mut from = start_vpn;
-    let mut batch = PageBatch::new();
-    while from < end_vpn {
-        batch.clear();
-        source.pages(pid, from, end_vpn, &mut batch)?;
-        let full = batch.is_full();
-        batch.retain(|p| (from..end_vpn).contains(&p.vpn));
-        batch.sort_unstable_by_key(|p| p.vpn);
-        let mut last = None;
-        for page in &batch {
-            if last != Some(page.vpn) {
-                each(page);
-                last = Some(page.vpn);
-            }
-        }
-        // Each batch moves strictly up, so the walk ends.
-        match last {
-            Some(vpn) if full => from = vpn + 1,
-            _ => break,
+    PageAhead::new(pid, end_vpn).for_each(source, start_vpn, end_vpn, each)
+}
+
+/// The pages of a walk over consecutive VMAs, read ahead: a batch is asked
+/// for from the first page wanted up to the walk's `limit`, not only to the
+/// end of the VMA being formatted, so the VMAs that follow (often with a
+/// page or none each) are answered from the same batch. A smaps or
+/// pagemap read then asks once per [`MAX_PAGES_PER_BATCH`] resident pages,
+/// not once per VMA. A range starting below the held batch's start, or
+/// past what it covers, refills it.
+pub struct PageAhead {
+    pid: Pid,
+    /// The end (exclusive) of every batch asked for.
+    limit: u64,
+    /// The held batch: sorted, one page per vpn, all in `[from, covered)`.
+    batch: PageBatch,
+    /// The batch holds every page the source listed in `[from, covered)`.
+    from: u64,
+    covered: u64,
+}
+
+impl PageAhead {
+    /// A read-ahead for `pid`'s pages below `limit_vpn`, holding nothing.
+    pub fn new(pid: Pid, limit_vpn: u64) -> PageAhead {
+        PageAhead {
+            pid,
+            limit: limit_vpn,
+            batch: PageBatch::new(),
+            from: 0,
+            covered: 0,
         }
     }
-    Ok(())
+
+    /// As [`for_each_page`], answering from the held batch where it
+    /// covers the range and asking for the next one where it does not.
+    pub fn for_each(
+        &mut self,
+        source: &mut impl AddressSpaceSource,
+        start_vpn: u64,
+        end_vpn: u64,
+        mut each: impl FnMut(&PageInfo),
+    ) -> Result<(), Error> {
+        let end_vpn = end_vpn.min(self.limit);
+        let mut from = start_vpn;
+        while from < end_vpn {
+            if !(self.from..self.covered).contains(&from) {
+                self.fill(source, from)?;
+            }
+            let upto = end_vpn.min(self.covered);
+            let first = self.batch.partition_point(|p| p.vpn < from);
+            for page in self.batch[first..].iter().take_while(|p| p.vpn < upto) {
+                each(page);
+            }
+            from = upto;
+        }
+        Ok(())
+    }
+
+    /// Asks for the pages from `from` to the limit and keeps what is in
+    /// range, in order, once each.
+    fn fill(&mut self, source: &mut impl AddressSpaceSource, from: u64) -> Result<(), Error> {
+        self.batch.clear();
+        // Nothing is held until the answer is in and checked.
+        self.covered = 0;
+        source.pages(self.pid, from, self.limit, &mut self.batch)?;
+        let full = self.batch.is_full();
+        let limit = self.limit;
+        self.batch.retain(|p| (from..limit).contains(&p.vpn));
+        self.batch.sort_unstable_by_key(|p| p.vpn);
+        let mut previous = None;
+        self.batch.retain(|p| previous.replace(p.vpn) != Some(p.vpn));
+        self.from = from;
+        // A full batch may have more after its last page; one that is not
+        // full, or full of strays (a confused source), is all there is.
+        self.covered = match self.batch.last() {
+            Some(last) if full => last.vpn + 1,
+            _ => limit,
+        };
+        Ok(())
+    }
 }
 
 /// The whole address space at once: the model the streamed files are
@@ -495,6 +553,81 @@ mod tests {
         // An empty range asks nothing.
         for_each_page(&mut source, Pid(1), 9, 9, |_| panic!("no pages")).unwrap();
         assert_eq!(source.asked, 1);
+    }
+
+    #[test]
+    fn pages_read_ahead_serve_the_vmas_that_follow() {
+        let mut source = Scripted {
+            vmas: Vec::new(),
+            pages: [9, 1, 20, 2, 5, 200].map(page).to_vec(),
+            asked: 0,
+            says_last: false,
+        };
+        let mut ahead = PageAhead::new(Pid(1), 100);
+        let seen = |ahead: &mut PageAhead, source: &mut Scripted, start, end| {
+            let mut seen = Vec::new();
+            ahead.for_each(source, start, end, |p| seen.push(p.vpn)).unwrap();
+            seen
+        };
+        // Three VMAs' pages from one question; 200 is past the limit.
+        assert_eq!(seen(&mut ahead, &mut source, 2, 3), [2]);
+        assert_eq!(seen(&mut ahead, &mut source, 3, 10), [5, 9]);
+        assert_eq!(seen(&mut ahead, &mut source, 10, 300), [20]);
+        assert_eq!(source.asked, 1);
+        // Going back below the batch's start asks again.
+        assert_eq!(seen(&mut ahead, &mut source, 0, 3), [1, 2]);
+        assert_eq!(source.asked, 2);
+        // A full batch covers only to its last page: past it, ask again.
+        let mut pages: Vec<PageInfo> = (10..10 + MAX_PAGES_PER_BATCH as u64).map(page).collect();
+        pages.reverse();
+        let mut source = Scripted {
+            vmas: Vec::new(),
+            pages,
+            asked: 0,
+            says_last: false,
+        };
+        let mut ahead = PageAhead::new(Pid(1), u64::MAX);
+        let last = 10 + MAX_PAGES_PER_BATCH as u64;
+        assert_eq!(seen(&mut ahead, &mut source, 0, last).len(), MAX_PAGES_PER_BATCH);
+        assert_eq!(source.asked, 1);
+        // The same batch again, all below: a confused source ends the walk.
+        assert_eq!(seen(&mut ahead, &mut source, last, last + 5), Vec::<u64>::new());
+        assert_eq!(source.asked, 2);
+    }
+
+    #[test]
+    fn a_failed_page_question_holds_nothing() {
+        struct Failing;
+        impl AddressSpaceSource for Failing {
+            fn layout(&mut self, _: Pid) -> Result<SpaceLayout, SourceError> {
+                Err(SourceError::NoSuchProcess)
+            }
+            fn vmas(&mut self, _: Pid, _: VirtAddr, _: u32, _: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
+                Err(SourceError::NoSuchProcess)
+            }
+            fn pages(&mut self, _: Pid, _: u64, _: u64, out: &mut PageBatch) -> Result<(), SourceError> {
+                // The target died mid-read: whatever was put is not kept.
+                let _ = out.push(page(3));
+                Err(SourceError::NoSuchProcess)
+            }
+            fn read_mem(&mut self, _: Pid, _: VirtAddr, _: &mut [u8]) -> Result<usize, SourceError> {
+                Err(SourceError::NoSuchProcess)
+            }
+            fn write_mem(&mut self, _: Pid, _: VirtAddr, _: &[u8]) -> Result<usize, SourceError> {
+                Err(SourceError::NoSuchProcess)
+            }
+        }
+        let mut ahead = PageAhead::new(Pid(1), 100);
+        let mut seen = Vec::new();
+        assert_eq!(
+            ahead.for_each(&mut Failing, 0, 10, |p| seen.push(p.vpn)),
+            Err(Error::NoSuchProcess)
+        );
+        assert_eq!(
+            ahead.for_each(&mut Failing, 0, 10, |p| seen.push(p.vpn)),
+            Err(Error::NoSuchProcess)
+        );
+        assert!(seen.is_empty());
     }
 
     #[test]
