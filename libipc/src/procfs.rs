@@ -885,7 +885,7 @@ mod tests {
     fn some_page(vpn: u64) -> PageInfo {
         PageInfo {
             vpn,
-            frame: if vpn % 3 == 0 {
+            frame: if vpn.is_multiple_of(3) {
                 PageFrame::Swapped {
                     swap_type: (vpn % 32) as u8,
                     swap_offset: vpn << 20,
