@@ -39,8 +39,11 @@
 //! | `ReadMem { pid, addr, len }` with a writable lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; the pager copies each page from its frame straight into the lease |
 //! | `WriteMem { pid, addr, len }` with a lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; each page straight from the lease into its frame |
 //!
-//! mem's bytes go through the lease, not the message: a 64 KiB read is one
-//! call, not 171 of [`MAX_INLINE_DATA`]. A lease shorter than `len` is
+//! mem's bytes go through the lease, not the message: a 64 KiB window is
+//! one call, not 171 of [`MAX_INLINE_DATA`]. Pages too: 512 per call in
+//! fixed records, so the procfs server can ask from a VMA's start to the
+//! end of the address space and answer the following VMAs from the same
+//! batch. A lease shorter than `len` is
 //! [`SourceError::Unavailable`] (the bytes that fitted may have moved; none
 //! is believed); an unmapped first byte is [`SourceError::Io`].
 //!
