@@ -35,7 +35,7 @@
 //! | `Identities { pids }` | `Identities(..)` | who each process runs as (`None`: no such process), in order: a request's parties (caller, client, target) in one call |
 //! | `Layout { pid }` | `Layout { layout, vma_count }` | O(1): brk, start_brk, start_stack |
 //! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes, layout, last }` | the layout (so a maps or smaps read needs no `Layout` call), whether these are the last VMAs (so a walk to the end needs no empty answer), and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
-//! | `Pages { pid, start_vpn, end_vpn }` with a writable lease of [`PAGE_LEASE_BYTES`] | `Pages { count }` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_BATCH`], as fixed 24-byte [`PageRecord`]s in the lease ([`send_page_batch`], [`decode_page_batch`]); a full batch means "ask again after the last" |
+//! | `Pages { pid, start_vpn, end_vpn }` with a writable lease of [`PAGE_LEASE_BYTES`] | `Pages { count, until_vpn }` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_BATCH`], all those below `until_vpn` (the pager looks through at most [`MAX_VMAS_PER_PAGE_SCAN`] VMAs), as fixed 24-byte [`PageRecord`]s in the lease ([`send_page_batch`], [`decode_page_batch`]); a full batch means "ask again after the last" |
 //! | `ReadMem { pid, addr, len }` with a writable lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; the pager copies each page from its frame straight into the lease |
 //! | `WriteMem { pid, addr, len }` with a lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; each page straight from the lease into its frame |
 //!
@@ -89,6 +89,11 @@ pub const MAX_PARTIES: usize = 3;
 /// as [`PageRecord`]s in a lease of [`PAGE_LEASE_BYTES`], so a smaps or
 /// pagemap read asks once per 512 resident pages, not once per 12.
 pub const MAX_PAGES_PER_BATCH: usize = 512;
+
+/// The most VMAs the pager looks through for one [`SourceRequest::Pages`]
+/// answer: a question from one page to the end of a space of many empty
+/// VMAs costs the pager a bounded walk, and says how far it got.
+pub const MAX_VMAS_PER_PAGE_SCAN: usize = 64;
 
 /// The lease a [`SourceRequest::Pages`] call lends: a full batch.
 pub const PAGE_LEASE_BYTES: usize = MAX_PAGES_PER_BATCH * PageRecord::LEN;
@@ -465,9 +470,14 @@ pub enum SourceReply {
         layout: SpaceLayout,
         last: bool,
     },
-    /// `count` [`PageRecord`]s at the start of the lease.
+    /// `count` [`PageRecord`]s at the start of the lease: every resident
+    /// or swapped page of `[start_vpn, until_vpn)`. The pager looks at no
+    /// more than [`MAX_VMAS_PER_PAGE_SCAN`] VMAs per call, so `until_vpn`
+    /// may be below `end_vpn` with a batch that is not full: ask again
+    /// from it.
     Pages {
         count: u32,
+        until_vpn: u64,
     },
     /// mem: how many bytes moved through the lease, from its start.
     Moved(u32),

@@ -45,10 +45,12 @@ pub trait AddressSpaceSource {
     fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError>;
 
     /// Fills `out` (empty) with the lowest resident or swapped pages with
-    /// `vpn` in `[start_vpn, end_vpn)`; pages not returned are holes. A full
-    /// batch means there may be more above its last page. Order and
-    /// duplicates within a batch do not matter (see [`for_each_page`]).
-    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError>;
+    /// `vpn` in `[start_vpn, end_vpn)` and returns how far it looked: every
+    /// such page below the returned vpn is in `out`, others are holes (a
+    /// source may stop early to bound its work). A full batch means there
+    /// may be more above its last page. Order and duplicates within a batch
+    /// do not matter (see [`for_each_page`]).
+    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<u64, SourceError>;
 
     /// Reads `buf.len()` bytes at `addr`, a range inside one VMA the caller
     /// has checked; never-touched pages read as zeros. Returns how many bytes
@@ -250,20 +252,32 @@ impl PageAhead {
         self.batch.clear();
         // Nothing is held until the answer is in and checked.
         self.covered = 0;
-        source.pages(self.pid, from, self.limit, &mut self.batch)?;
+        let until = source.pages(self.pid, from, self.limit, &mut self.batch)?;
         let full = self.batch.is_full();
-        let limit = self.limit;
-        self.batch.retain(|p| (from..limit).contains(&p.vpn));
+        // A full batch may have more after its last page; one that is not
+        // full is all there is up to where the source looked; one full of
+        // strays (a confused source) is all there is.
+        let mut covered = until.min(self.limit);
+        let last_kept = self
+            .batch
+            .iter()
+            .map(|p| p.vpn)
+            .filter(|vpn| (from..covered).contains(vpn))
+            .max();
+        if full && let Some(last) = last_kept {
+            covered = last + 1;
+        }
+        // A source must move on, or the walk would not end.
+        if covered <= from {
+            self.batch.clear();
+            return Err(Error::Unavailable);
+        }
+        self.batch.retain(|p| (from..covered).contains(&p.vpn));
         self.batch.sort_unstable_by_key(|p| p.vpn);
         let mut previous = None;
         self.batch.retain(|p| previous.replace(p.vpn) != Some(p.vpn));
         self.from = from;
-        // A full batch may have more after its last page; one that is not
-        // full, or full of strays (a confused source), is all there is.
-        self.covered = match self.batch.last() {
-            Some(last) if full => last.vpn + 1,
-            _ => limit,
-        };
+        self.covered = covered;
         Ok(())
     }
 }
@@ -361,11 +375,11 @@ mod tests {
             })
         }
 
-        fn pages(&mut self, _: Pid, _: u64, _: u64, out: &mut PageBatch) -> Result<(), SourceError> {
+        fn pages(&mut self, _: Pid, _: u64, end_vpn: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
             self.asked += 1;
             // Always the same batch, whatever was asked.
             out.extend(self.pages.iter().copied().take(MAX_PAGES_PER_BATCH));
-            Ok(())
+            Ok(end_vpn)
         }
 
         fn read_mem(&mut self, _: Pid, _: VirtAddr, _: &mut [u8]) -> Result<usize, SourceError> {
@@ -497,8 +511,8 @@ mod tests {
                     last: false,
                 })
             }
-            fn pages(&mut self, _: Pid, _: u64, _: u64, _: &mut PageBatch) -> Result<(), SourceError> {
-                Ok(())
+            fn pages(&mut self, _: Pid, _: u64, end_vpn: u64, _: &mut PageBatch) -> Result<u64, SourceError> {
+                Ok(end_vpn)
             }
             fn read_mem(&mut self, _: Pid, _: VirtAddr, _: &mut [u8]) -> Result<usize, SourceError> {
                 Ok(0)
@@ -595,6 +609,68 @@ mod tests {
         assert_eq!(source.asked, 2);
     }
 
+    /// Answers from a fixed set of pages, looking at most `span` pages past
+    /// the start (or, with `stuck`, claiming to have looked nowhere).
+    struct PartWay {
+        pages: Vec<u64>,
+        span: u64,
+        stuck: bool,
+        asked: usize,
+    }
+
+    impl AddressSpaceSource for PartWay {
+        fn layout(&mut self, _: Pid) -> Result<SpaceLayout, SourceError> {
+            Ok(layout())
+        }
+        fn vmas(&mut self, _: Pid, _: VirtAddr, _: u32, _: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
+            Err(SourceError::Unavailable)
+        }
+        fn pages(&mut self, _: Pid, start: u64, end: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
+            self.asked += 1;
+            let until = if self.stuck { start } else { end.min(start + self.span) };
+            // A page past where it says it looked is not believed.
+            out.extend(
+                self.pages
+                    .iter()
+                    .filter(|&&v| v >= start && v < until + 1)
+                    .map(|&v| page(v)),
+            );
+            Ok(until)
+        }
+        fn read_mem(&mut self, _: Pid, _: VirtAddr, _: &mut [u8]) -> Result<usize, SourceError> {
+            Err(SourceError::Unavailable)
+        }
+        fn write_mem(&mut self, _: Pid, _: VirtAddr, _: &[u8]) -> Result<usize, SourceError> {
+            Err(SourceError::Unavailable)
+        }
+    }
+
+    #[test]
+    fn a_source_that_looks_part_way_is_asked_again_from_there() {
+        let mut source = PartWay {
+            pages: vec![1, 5, 10, 11, 30],
+            span: 10,
+            stuck: false,
+            asked: 0,
+        };
+        let mut seen = Vec::new();
+        for_each_page(&mut source, Pid(1), 0, 40, |p| seen.push(p.vpn)).unwrap();
+        // [0, 10), [10, 20), [20, 30), [30, 40): 10 and 30 only once each,
+        // from the answer that covered them.
+        assert_eq!((seen, source.asked), (vec![1, 5, 10, 11, 30], 4));
+        let mut stuck = PartWay {
+            pages: vec![1],
+            span: 0,
+            stuck: true,
+            asked: 0,
+        };
+        assert_eq!(
+            for_each_page(&mut stuck, Pid(1), 0, 40, |_| panic!("nothing believed")),
+            Err(Error::Unavailable)
+        );
+        assert_eq!(stuck.asked, 1);
+    }
+
     #[test]
     fn a_failed_page_question_holds_nothing() {
         struct Failing;
@@ -605,7 +681,7 @@ mod tests {
             fn vmas(&mut self, _: Pid, _: VirtAddr, _: u32, _: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
                 Err(SourceError::NoSuchProcess)
             }
-            fn pages(&mut self, _: Pid, _: u64, _: u64, out: &mut PageBatch) -> Result<(), SourceError> {
+            fn pages(&mut self, _: Pid, _: u64, _: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
                 // The target died mid-read: whatever was put is not kept.
                 let _ = out.push(page(3));
                 Err(SourceError::NoSuchProcess)

@@ -60,7 +60,7 @@ impl AddressSpaceSource for FakeSource {
         })
     }
 
-    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {
+    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
         let space = self.enter(pid)?;
         let mut wanted: Vec<PageInfo> = space
             .pages
@@ -70,7 +70,7 @@ impl AddressSpaceSource for FakeSource {
             .collect();
         wanted.sort_by_key(|p| p.vpn);
         out.extend(wanted.into_iter().take(MAX_PAGES_PER_BATCH));
-        Ok(())
+        Ok(end_vpn)
     }
 
     fn read_mem(&mut self, pid: Pid, addr: VirtAddr, buf: &mut [u8]) -> Result<usize, SourceError> {

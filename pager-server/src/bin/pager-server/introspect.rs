@@ -212,25 +212,44 @@ impl Server {
             } => {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
                 let (start, end) = (start_vpn.saturating_mul(PAGE_SIZE), end_vpn.saturating_mul(PAGE_SIZE));
-                let pages = p.space.vmas().overlapping(start, end).flat_map(|v| {
-                    let anonymous = matches!(v.backing, Backing::Anonymous);
-                    v.resident.range(start..end).map(move |(page, frame)| {
-                        let mut flags = PageFlags::EXCLUSIVE.union(PageFlags::REFERENCED);
-                        if anonymous {
-                            flags = flags.union(PageFlags::ANONYMOUS).union(PageFlags::DIRTY);
-                        }
-                        PageInfo {
-                            vpn: page / PAGE_SIZE,
-                            frame: PageFrame::Resident { pfn: frame.pfn() },
-                            map_count: 1,
-                            flags,
-                        }
+                // At most a batch of pages from at most a scan's VMAs: a
+                // bounded walk whatever is asked, and the answer says how
+                // far it got.
+                let (mut scanned, mut scanned_end, mut last_vpn) = (0usize, start, None);
+                let pages = p
+                    .space
+                    .vmas()
+                    .overlapping(start, end)
+                    .take(procfs::MAX_VMAS_PER_PAGE_SCAN)
+                    .inspect(|v| {
+                        scanned += 1;
+                        scanned_end = v.end;
                     })
-                });
+                    .flat_map(|v| {
+                        let anonymous = matches!(v.backing, Backing::Anonymous);
+                        v.resident.range(start..end).map(move |(page, frame)| {
+                            let mut flags = PageFlags::EXCLUSIVE.union(PageFlags::REFERENCED);
+                            if anonymous {
+                                flags = flags.union(PageFlags::ANONYMOUS).union(PageFlags::DIRTY);
+                            }
+                            PageInfo {
+                                vpn: page / PAGE_SIZE,
+                                frame: PageFrame::Resident { pfn: frame.pfn() },
+                                map_count: 1,
+                                flags,
+                            }
+                        })
+                    })
+                    .inspect(|page| last_vpn = Some(page.vpn));
                 // Records go into the lease a page of records at a time.
                 let mut chunk = [0u8; VMA_CHUNK];
                 let count = procfs::send_page_batch(pages, &mut chunk, lend_back)?;
-                Ok(SourceReply::Pages { count })
+                let until_vpn = match last_vpn {
+                    Some(vpn) if count as usize == procfs::MAX_PAGES_PER_BATCH => vpn + 1,
+                    _ if scanned == procfs::MAX_VMAS_PER_PAGE_SCAN => (scanned_end / PAGE_SIZE).min(end_vpn),
+                    _ => end_vpn,
+                };
+                Ok(SourceReply::Pages { count, until_vpn })
             }
             SourceRequest::ReadMem { pid, addr, len } => {
                 let len = (len as usize).min(procfs::MAX_MEM_LEASE);

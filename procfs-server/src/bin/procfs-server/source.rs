@@ -116,19 +116,20 @@ impl AddressSpaceSource for PagerSource {
         }
     }
 
-    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {
+    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
         let request = SourceRequest::Pages {
             pid,
             start_vpn,
             end_vpn,
         };
         match ask_with_lease(request, &mut self.pages, LeaseDesc::WRITE)? {
-            SourceReply::Pages { count } => {
+            SourceReply::Pages { count, until_vpn } => {
                 // The batch bounds `count`: a push cannot fail once decoded.
                 decode_page_batch(&self.pages, count, |page| {
                     let _ = out.push(page);
                 })
-                .map_err(|_| SourceError::Unavailable)
+                .map_err(|_| SourceError::Unavailable)?;
+                Ok(until_vpn)
             }
             _ => Err(SourceError::Unavailable),
         }
