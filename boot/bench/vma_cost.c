@@ -12,7 +12,7 @@
  *       mmap_munmap   one anonymous mmap and its munmap, per pair;
  *       smaps_per_vma a whole read of /proc/self/smaps, 64 KiB per read(),
  *                     divided by the VMA count (maps' lines);
- *   - mem_64k: one 64 KiB pread() of /proc/self/mem (resident pages);
+ *   - mem_64k: 64 KiB of /proc/self/mem (resident pages) by pread()s;
  *   - pagemap_8k: one 8 KiB pread() of /proc/self/pagemap: the entries of
  *     1,024 resident pages.
  *
