@@ -9,7 +9,12 @@
  *       maps_per_vma  a whole read of /proc/self/maps, 64 KiB per read(),
  *                     divided by its number of lines;
  *       maps_4k       one 4 KiB read() of a freshly opened maps;
- *       mmap_munmap   one anonymous mmap and its munmap, per pair.
+ *       mmap_munmap   one anonymous mmap and its munmap, per pair;
+ *       smaps_per_vma a whole read of /proc/self/smaps, 64 KiB per read(),
+ *                     divided by the VMA count (maps' lines);
+ *   - mem_64k: 64 KiB of /proc/self/mem (resident pages) by pread()s;
+ *   - pagemap_8k: one 8 KiB pread() of /proc/self/pagemap: the entries of
+ *     1,024 resident pages.
  *
  * Figures are rdtsc ticks: guest instructions under -icount shift=0.
  * Output lines: "vmacost NAME=VALUE ...", one per N. */
@@ -29,12 +34,12 @@
 
 static char buf[64 * 1024];
 
-/* Ticks of a whole maps read; its line count in *lines. */
-static uint64_t whole_maps(long *lines)
+/* Ticks of a whole read of `path`; its line count in *lines. */
+static uint64_t whole_read(const char *path, long *lines)
 {
-    int fd = open("/proc/self/maps", O_RDONLY);
+    int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        perror("open /proc/self/maps");
+        perror(path);
         exit(1);
     }
     long count = 0;
@@ -49,6 +54,31 @@ static uint64_t whole_maps(long *lines)
     uint64_t t1 = __rdtsc();
     close(fd);
     *lines = count;
+    return t1 - t0;
+}
+
+/* Ticks of pread()s of `len` bytes of `path` at `offset`. */
+static uint64_t one_pread(const char *path, size_t len, uint64_t offset)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        perror(path);
+        exit(1);
+    }
+    size_t done = 0;
+    uint64_t t0 = __rdtsc();
+    /* A short read is allowed (ours moves at most 32 KiB per call): the
+     * figure is for all `len` bytes. */
+    while (done < len) {
+        ssize_t n = pread(fd, buf + done, len - done, (off_t)(offset + done));
+        if (n <= 0) {
+            perror(path);
+            exit(1);
+        }
+        done += (size_t)n;
+    }
+    uint64_t t1 = __rdtsc();
+    close(fd);
     return t1 - t0;
 }
 
@@ -105,6 +135,9 @@ int main(void)
         total += __rdtsc() - t0;
     }
     printf("vmacost existing_fault=%llu\n", (unsigned long long)(total / samples));
+    uint64_t mem = one_pread("/proc/self/mem", 64 * 1024, (uint64_t)(uintptr_t)region);
+    uint64_t pagemap = one_pread("/proc/self/pagemap", samples * 8, (uint64_t)(uintptr_t)region / PAGE * 8);
+    printf("vmacost mem_64k=%llu pagemap_8k=%llu\n", (unsigned long long)mem, (unsigned long long)pagemap);
 
     /* The VMAs, in one reserved range: every other page read-only. */
     const long counts[] = {10, 1000, 30000};
@@ -125,11 +158,13 @@ int main(void)
             }
         }
         long lines;
-        uint64_t whole = whole_maps(&lines);
+        uint64_t whole = whole_read("/proc/self/maps", &lines);
         uint64_t first = one_4k_read();
-        printf("vmacost vmas=%ld lines=%ld maps_per_vma=%llu maps_4k=%llu mmap_munmap=%llu\n", made, lines,
-               (unsigned long long)(whole / (uint64_t)lines), (unsigned long long)first,
-               (unsigned long long)mmap_munmap());
+        long smaps_lines;
+        uint64_t smaps = whole_read("/proc/self/smaps", &smaps_lines);
+        printf("vmacost vmas=%ld lines=%ld maps_per_vma=%llu maps_4k=%llu mmap_munmap=%llu smaps_per_vma=%llu\n", made,
+               lines, (unsigned long long)(whole / (uint64_t)lines), (unsigned long long)first,
+               (unsigned long long)mmap_munmap(), (unsigned long long)(smaps / (uint64_t)lines));
     }
     fflush(stdout);
     if (getpid() == 1)

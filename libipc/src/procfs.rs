@@ -35,9 +35,17 @@
 //! | `Identities { pids }` | `Identities(..)` | who each process runs as (`None`: no such process), in order: a request's parties (caller, client, target) in one call |
 //! | `Layout { pid }` | `Layout { layout, vma_count }` | O(1): brk, start_brk, start_stack |
 //! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes, layout, last }` | the layout (so a maps or smaps read needs no `Layout` call), whether these are the last VMAs (so a walk to the end needs no empty answer), and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
-//! | `Pages { pid, start_vpn, end_vpn }` | `Pages(..)` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_REPLY`]; a full batch means "ask again after the last" |
-//! | `ReadMem { pid, addr, len }` | `Data(..)` | at most [`MAX_INLINE_DATA`], within one VMA |
-//! | `WriteMem { pid, addr, data }` | `Written(n)` | within one VMA |
+//! | `Pages { pid, start_vpn, end_vpn }` with a writable lease of [`PAGE_LEASE_BYTES`] | `Pages { count, until_vpn }` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_BATCH`], all those below `until_vpn` (the pager looks through at most [`MAX_VMAS_PER_PAGE_SCAN`] VMAs), as fixed 24-byte [`PageRecord`]s in the lease ([`send_page_batch`], [`decode_page_batch`]); a full batch means "ask again after the last" |
+//! | `ReadMem { pid, addr, len }` with a writable lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; the pager copies each page from its frame straight into the lease |
+//! | `WriteMem { pid, addr, len }` with a lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; each page straight from the lease into its frame |
+//!
+//! mem's bytes go through the lease, not the message: a 64 KiB window is
+//! one call, not 171 of [`MAX_INLINE_DATA`]. Pages too: 512 per call in
+//! fixed records, so the procfs server can ask from a VMA's start to the
+//! end of the address space and answer the following VMAs from the same
+//! batch. A lease shorter than `len` is
+//! [`SourceError::Unavailable`] (the bytes that fitted may have moved; none
+//! is believed); an unmapped first byte is [`SourceError::Io`].
 //!
 //! VMAs travel in batches found by address, not by index, so a whole walk
 //! costs the pager one O(log n) lookup per batch, and a reader resuming in
@@ -62,6 +70,10 @@ use crate::{
 /// [`crate::MAX_MESSAGE`] with their headers (tested in the codec tests).
 pub const MAX_INLINE_DATA: usize = 384;
 
+/// The most bytes one [`SourceRequest::ReadMem`] or
+/// [`SourceRequest::WriteMem`] moves; a larger `len` is cut to it.
+pub const MAX_MEM_LEASE: usize = 1 << 20;
+
 /// Longest file path a [`FileRef`] carries. Longer paths are the pager's to
 /// shorten (Linux itself prints at most a page).
 pub const MAX_PATH: usize = 128;
@@ -73,9 +85,18 @@ pub const MAX_ANON_NAME: usize = 80;
 /// caller, the client it acts for, and its target.
 pub const MAX_PARTIES: usize = 3;
 
-/// How many pages one [`SourceReply::Pages`] batch carries; keeps the reply
-/// within [`crate::MAX_MESSAGE`] for the largest encodings.
-pub const MAX_PAGES_PER_REPLY: usize = 12;
+/// How many pages one [`SourceRequest::Pages`] batch carries: they travel
+/// as [`PageRecord`]s in a lease of [`PAGE_LEASE_BYTES`], so a smaps or
+/// pagemap read asks once per 512 resident pages, not once per 12.
+pub const MAX_PAGES_PER_BATCH: usize = 512;
+
+/// The most VMAs the pager looks through for one [`SourceRequest::Pages`]
+/// answer: a question from one page to the end of a space of many empty
+/// VMAs costs the pager a bounded walk, and says how far it got.
+pub const MAX_VMAS_PER_PAGE_SCAN: usize = 64;
+
+/// The lease a [`SourceRequest::Pages`] call lends: a full batch.
+pub const PAGE_LEASE_BYTES: usize = MAX_PAGES_PER_BATCH * PageRecord::LEN;
 
 /// How many VMAs one [`SourceRequest::Vmas`] answer carries at most: enough
 /// that the per-call cost is small beside the per-VMA cost (about 1.5% of
@@ -423,23 +444,30 @@ pub enum SourceRequest {
     /// last one's end until the answer is empty or says it is the `last`.
     Vmas { pid: Pid, from: VirtAddr, max: u32 },
     /// Resident or swapped pages with `vpn` in `[start_vpn, end_vpn)`: the
-    /// lowest ones, in order, at most [`MAX_PAGES_PER_REPLY`]; a full batch
-    /// means there may be more after its last.
+    /// lowest ones, in order, at most [`MAX_PAGES_PER_BATCH`], as
+    /// [`PageRecord`]s back to back in the writable lease sent with the
+    /// call; a full batch means there may be more after its last.
     Pages { pid: Pid, start_vpn: u64, end_vpn: u64 },
-    /// Reads up to `len` bytes at `addr`, all within one VMA.
+    /// Reads `len` bytes at `addr` (at most [`MAX_MEM_LEASE`]), all
+    /// within one VMA, into the writable lease sent with the call, which
+    /// must hold them: the pager copies page by page from the frames
+    /// straight into it. The answer is `Moved(n)`.
     ReadMem { pid: Pid, addr: VirtAddr, len: u32 },
-    /// Writes `data` at `addr`, within one VMA (copy-on-write if private).
-    WriteMem {
-        pid: Pid,
-        addr: VirtAddr,
-        data: Vec<u8, MAX_INLINE_DATA>,
-    },
+    /// Writes `len` bytes (at most [`MAX_MEM_LEASE`]) from the lease sent
+    /// with the call at `addr`, within one VMA (copy-on-write if private),
+    /// page by page from the lease straight into the frames. The answer is
+    /// `Moved(n)`.
+    WriteMem { pid: Pid, addr: VirtAddr, len: u32 },
     /// The system's settings the files show: the vsyscall page's mode
     /// (the boot line's `vsyscall=`), for the `[vsyscall]` line of maps.
     Settings,
 }
 
 /// The pager's answer to a [`SourceRequest`].
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline messages: libipc has no allocator to box with, and values live briefly on the stack before encoding"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceReply {
     /// In the order asked; `None`: the pager runs no such process.
@@ -456,9 +484,17 @@ pub enum SourceReply {
         layout: SpaceLayout,
         last: bool,
     },
-    Pages(Vec<PageInfo, MAX_PAGES_PER_REPLY>),
-    Data(Vec<u8, MAX_INLINE_DATA>),
-    Written(u32),
+    /// `count` [`PageRecord`]s at the start of the lease: every resident
+    /// or swapped page of `[start_vpn, until_vpn)`. The pager looks at no
+    /// more than [`MAX_VMAS_PER_PAGE_SCAN`] VMAs per call, so `until_vpn`
+    /// may be below `end_vpn` with a batch that is not full: ask again
+    /// from it.
+    Pages {
+        count: u32,
+        until_vpn: u64,
+    },
+    /// mem: how many bytes moved through the lease, from its start.
+    Moved(u32),
     Settings {
         vsyscall: crate::vsyscall::Mode,
     },
@@ -738,6 +774,104 @@ pub fn decode_vma_batch(
     }
 }
 
+/// One page in a [`SourceRequest::Pages`] lease, 24 bytes little endian:
+/// the vpn (8), the frame number or swap offset (8), the map count (4),
+/// then one byte each for the [`PageFlags`], the kind (0 resident, 1
+/// swapped), the swap type (0 when resident) and a zero byte.
+pub struct PageRecord;
+
+impl PageRecord {
+    /// A record's size.
+    pub const LEN: usize = 24;
+    const RESIDENT: u8 = 0;
+    const SWAPPED: u8 = 1;
+
+    /// `page` as a record.
+    pub fn encode(page: &PageInfo) -> [u8; Self::LEN] {
+        let (kind, swap_type, word) = match page.frame {
+            PageFrame::Resident { pfn } => (Self::RESIDENT, 0, pfn),
+            PageFrame::Swapped { swap_type, swap_offset } => (Self::SWAPPED, swap_type, swap_offset),
+        };
+        let mut out = [0u8; Self::LEN];
+        out[0..8].copy_from_slice(&page.vpn.to_le_bytes());
+        out[8..16].copy_from_slice(&word.to_le_bytes());
+        out[16..20].copy_from_slice(&page.map_count.to_le_bytes());
+        out[20] = page.flags.0;
+        out[21] = kind;
+        out[22] = swap_type;
+        out
+    }
+
+    /// The page a record holds; an unknown kind, a swap type on a resident
+    /// page or a nonzero spare byte is [`DecodeError::Malformed`].
+    pub fn decode(record: &[u8; Self::LEN]) -> Result<PageInfo, DecodeError> {
+        let word = |at: usize| u64::from_le_bytes(record[at..at + 8].try_into().expect("8 bytes"));
+        let frame = match (record[21], record[22]) {
+            (Self::RESIDENT, 0) => PageFrame::Resident { pfn: word(8) },
+            (Self::SWAPPED, swap_type) => PageFrame::Swapped {
+                swap_type,
+                swap_offset: word(8),
+            },
+            _ => return Err(DecodeError::Malformed),
+        };
+        if record[23] != 0 {
+            return Err(DecodeError::Malformed);
+        }
+        Ok(PageInfo {
+            vpn: word(0),
+            frame,
+            map_count: u32::from_le_bytes(record[16..20].try_into().expect("4 bytes")),
+            flags: PageFlags(record[20]),
+        })
+    }
+}
+
+/// Writes up to [`MAX_PAGES_PER_BATCH`] of `pages` as [`PageRecord`]s
+/// through `chunk` (a whole number of records are staged in it, at least
+/// one), handing each full chunk and the last to `send` with its offset in
+/// the lease. Returns the answer's `count`, or `send`'s error.
+pub fn send_page_batch<E>(
+    pages: impl IntoIterator<Item = PageInfo>,
+    chunk: &mut [u8],
+    mut send: impl FnMut(u64, &[u8]) -> Result<(), E>,
+) -> Result<u32, E> {
+    let room = chunk.len() / PageRecord::LEN * PageRecord::LEN;
+    let (mut count, mut sent, mut staged) = (0u32, 0usize, 0usize);
+    if room == 0 {
+        return Ok(0);
+    }
+    for page in pages.into_iter().take(MAX_PAGES_PER_BATCH) {
+        if staged == room {
+            send(sent as u64, &chunk[..staged])?;
+            sent += staged;
+            staged = 0;
+        }
+        chunk[staged..staged + PageRecord::LEN].copy_from_slice(&PageRecord::encode(&page));
+        staged += PageRecord::LEN;
+        count += 1;
+    }
+    if staged > 0 {
+        send(sent as u64, &chunk[..staged])?;
+    }
+    Ok(count)
+}
+
+/// Decodes the `count` pages a [`SourceReply::Pages`] answer put in the
+/// lease, handing each to `each` in order. More than
+/// [`MAX_PAGES_PER_BATCH`], more than the lease holds, or a malformed record
+/// is an error (and `each` may have seen some).
+pub fn decode_page_batch(lease: &[u8], count: u32, mut each: impl FnMut(PageInfo)) -> Result<(), DecodeError> {
+    let count = count as usize;
+    if count > MAX_PAGES_PER_BATCH {
+        return Err(DecodeError::Malformed);
+    }
+    let bytes = lease.get(..count * PageRecord::LEN).ok_or(DecodeError::Truncated)?;
+    for record in bytes.as_chunks::<{ PageRecord::LEN }>().0 {
+        each(PageRecord::decode(record)?);
+    }
+    Ok(())
+}
+
 /// A process's security identity, as its launcher (the pager) assigned it
 /// from the command line: the procfs server builds its token from this.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -792,6 +926,104 @@ mod tests {
         encode(value, &mut buf).expect("fits in one message")
     }
 
+    fn some_page(vpn: u64) -> PageInfo {
+        PageInfo {
+            vpn,
+            frame: if vpn.is_multiple_of(3) {
+                PageFrame::Swapped {
+                    swap_type: (vpn % 32) as u8,
+                    swap_offset: vpn << 20,
+                }
+            } else {
+                PageFrame::Resident { pfn: vpn * 7 }
+            },
+            map_count: (vpn % 5) as u32 + 1,
+            flags: PageFlags((vpn % 32) as u8),
+        }
+    }
+
+    #[test]
+    fn page_batches_go_through_small_chunks_and_come_back_whole() {
+        let pages: std::vec::Vec<PageInfo> = (0..MAX_PAGES_PER_BATCH as u64 + 5).map(some_page).collect();
+        let mut lease = std::vec![0u8; PAGE_LEASE_BYTES];
+        // A chunk that is not a whole number of records: only whole ones
+        // are staged.
+        let mut chunk = [0u8; PageRecord::LEN * 3 + 5];
+        let mut sends = 0;
+        let count = send_page_batch(pages.iter().copied(), &mut chunk, |at, bytes| {
+            sends += 1;
+            assert_eq!(bytes.len() % PageRecord::LEN, 0);
+            lease[at as usize..at as usize + bytes.len()].copy_from_slice(bytes);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(count as usize, MAX_PAGES_PER_BATCH, "a batch stops at the most");
+        assert_eq!(sends, MAX_PAGES_PER_BATCH.div_ceil(3));
+        let mut back = std::vec::Vec::new();
+        decode_page_batch(&lease, count, |p| back.push(p)).unwrap();
+        assert_eq!(back, pages[..MAX_PAGES_PER_BATCH]);
+        // An empty batch sends nothing; a chunk smaller than a record
+        // carries none.
+        assert_eq!(send_page_batch([], &mut chunk, |_, _| Err::<(), ()>(())), Ok(0));
+        assert_eq!(
+            send_page_batch(
+                [some_page(1)],
+                &mut [0u8; PageRecord::LEN - 1],
+                |_, _| Err::<(), ()>(())
+            ),
+            Ok(0)
+        );
+    }
+
+    #[test]
+    fn a_failed_send_ends_the_page_batch() {
+        let mut chunk = [0u8; PageRecord::LEN];
+        let mut sends = 0;
+        let result = send_page_batch((0..4).map(some_page), &mut chunk, |_, _| {
+            sends += 1;
+            if sends == 2 { Err("lease too small") } else { Ok(()) }
+        });
+        assert_eq!((result, sends), (Err("lease too small"), 2));
+    }
+
+    #[test]
+    fn bad_page_batches_are_refused() {
+        let mut lease = std::vec![0u8; 2 * PageRecord::LEN];
+        lease[..PageRecord::LEN].copy_from_slice(&PageRecord::encode(&some_page(1)));
+        lease[PageRecord::LEN..].copy_from_slice(&PageRecord::encode(&some_page(3)));
+        assert_eq!(decode_page_batch(&lease, 2, |_| ()), Ok(()));
+        // More than the lease holds, or than a batch may carry.
+        assert_eq!(decode_page_batch(&lease, 3, |_| ()), Err(DecodeError::Truncated));
+        let big = std::vec![0u8; PAGE_LEASE_BYTES + PageRecord::LEN];
+        assert_eq!(
+            decode_page_batch(&big, MAX_PAGES_PER_BATCH as u32 + 1, |_| ()),
+            Err(DecodeError::Malformed)
+        );
+        // An unknown kind, a swap type on a resident page, a spare byte set.
+        for (at, value) in [(21, 2u8), (22, 1), (23, 1)] {
+            let mut record = PageRecord::encode(&some_page(1));
+            record[at] = value;
+            assert_eq!(PageRecord::decode(&record), Err(DecodeError::Malformed), "byte {at}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn page_records_round_trip(vpn: u64, word: u64, map_count: u32, flags: u8, swap_type: u8, swapped: bool) {
+            let page = PageInfo {
+                vpn,
+                frame: if swapped {
+                    PageFrame::Swapped { swap_type, swap_offset: word }
+                } else {
+                    PageFrame::Resident { pfn: word }
+                },
+                map_count,
+                flags: PageFlags(flags),
+            };
+            prop_assert_eq!(PageRecord::decode(&PageRecord::encode(&page)), Ok(page));
+        }
+    }
+
     #[test]
     fn largest_messages_fit() {
         let data: Vec<u8, MAX_INLINE_DATA> = core::iter::repeat_n(0xff, MAX_INLINE_DATA).collect();
@@ -805,7 +1037,7 @@ mod tests {
         fits::<SourceRequest>(&SourceRequest::WriteMem {
             pid: Pid(u32::MAX),
             addr: VirtAddr(u64::MAX),
-            data,
+            len: u32::MAX,
         });
         let page = PageInfo {
             vpn: u64::MAX,
@@ -816,8 +1048,8 @@ mod tests {
             map_count: u32::MAX,
             flags: PageFlags(u8::MAX),
         };
-        let pages: Vec<PageInfo, MAX_PAGES_PER_REPLY> = core::iter::repeat_n(page, MAX_PAGES_PER_REPLY).collect();
-        fits::<SourceResponse>(&Ok(SourceReply::Pages(pages)));
+        let record = PageRecord::encode(&page);
+        assert_eq!(PageRecord::decode(&record), Ok(page));
         fits::<SourceResponse>(&Ok(SourceReply::Vmas {
             count: u32::MAX,
             bytes: u32::MAX,

@@ -8,8 +8,11 @@ use alloc::{boxed::Box, vec};
 use libipc::procfs::Error;
 
 /// Bytes staged between lease copies: one kernel copy per chunk, not per
-/// line, and a fixed amount of memory whatever the transfer's length.
-pub const LEASE_CHUNK: usize = 4096;
+/// line, and a fixed amount of memory whatever the transfer's length. Two
+/// pages: a mem read's window is lent to the pager whole, so a 64 KiB read
+/// is 8 pager calls (it fits [`crate::MAX_REQUEST_HEAP`] with a VMA batch
+/// and a record).
+pub const LEASE_CHUNK: usize = 8192;
 
 /// Memory a caller lent for one call.
 pub trait Lease {

@@ -35,8 +35,12 @@
 //! batches by address with the layout (up to 64 per call, and no more than
 //! the read has room to show, as fixed-layout records in a lease the server
 //! lends the pager), for the layout alone (pagemap), for pages in batches
-//! of 12, and for memory in pieces. A maps read is thus two pager calls
-//! plus one per further batch.
+//! of up to 512 (24-byte records in a lease, read ahead over the VMAs that
+//! follow: [`source::PageAhead`], so smaps, smaps_rollup and pagemap ask
+//! once per 512 resident pages, not once per VMA), and for memory (mem's
+//! output window or input chunk lent to the pager, which copies each page
+//! between its frame and the lease: one call per window, not per 384
+//! bytes). A maps read is thus two pager calls plus one per further batch.
 //!
 //! # Memory and cost
 //!
@@ -47,7 +51,9 @@
 //! the server's, kept from one request to the next
 //! ([`stream::Buffers`]) so a short read allocates nothing; the server
 //! binary adds one buffer of [`libipc::procfs::VMA_LEASE_BYTES`] for the
-//! pager's batches, allocated once. Files are produced as Linux's seq_file
+//! pager's VMA batches and one of [`libipc::procfs::PAGE_LEASE_BYTES`] for
+//! its page batches, allocated once; a walk's [`source::PageAhead`] holds
+//! one decoded page batch (16 KiB) on the stack. Files are produced as Linux's seq_file
 //! produces them
 //! ([`stream`]): record by record, skipping the bytes before the offset,
 //! straight into the caller's buffer or lease. A read that continues where

@@ -13,13 +13,13 @@
 use alloc::vec::Vec;
 
 use libipc::{
-    procfs::{Error, MAX_PAGES_PER_REPLY, PageInfo, SourceError, SpaceLayout, VmaInfo},
+    procfs::{Error, MAX_PAGES_PER_BATCH, PageInfo, SourceError, SpaceLayout, VmaInfo},
     types::{Pid, USER_END_LA57, VirtAddr},
 };
 
 /// One batch of pages, as [`AddressSpaceSource::pages`] fills it: the type
 /// bounds it.
-pub type PageBatch = heapless::Vec<PageInfo, MAX_PAGES_PER_REPLY>;
+pub type PageBatch = heapless::Vec<PageInfo, MAX_PAGES_PER_BATCH>;
 
 /// What comes with a batch of VMAs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,10 +45,12 @@ pub trait AddressSpaceSource {
     fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError>;
 
     /// Fills `out` (empty) with the lowest resident or swapped pages with
-    /// `vpn` in `[start_vpn, end_vpn)`; pages not returned are holes. A full
-    /// batch means there may be more above its last page. Order and
-    /// duplicates within a batch do not matter (see [`for_each_page`]).
-    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError>;
+    /// `vpn` in `[start_vpn, end_vpn)` and returns how far it looked: every
+    /// such page below the returned vpn is in `out`, others are holes (a
+    /// source may stop early to bound its work). A full batch means there
+    /// may be more above its last page. Order and duplicates within a batch
+    /// do not matter (see [`for_each_page`]).
+    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<u64, SourceError>;
 
     /// Reads `buf.len()` bytes at `addr`, a range inside one VMA the caller
     /// has checked; never-touched pages read as zeros. Returns how many bytes
@@ -184,30 +186,100 @@ pub fn for_each_page(
     pid: Pid,
     start_vpn: u64,
     end_vpn: u64,
-    mut each: impl FnMut(&PageInfo),
+    each: impl FnMut(&PageInfo),
 ) -> Result<(), Error> {
-    let mut from = start_vpn;
-    let mut batch = PageBatch::new();
-    while from < end_vpn {
-        batch.clear();
-        source.pages(pid, from, end_vpn, &mut batch)?;
-        let full = batch.is_full();
-        batch.retain(|p| (from..end_vpn).contains(&p.vpn));
-        batch.sort_unstable_by_key(|p| p.vpn);
-        let mut last = None;
-        for page in &batch {
-            if last != Some(page.vpn) {
-                each(page);
-                last = Some(page.vpn);
-            }
-        }
-        // Each batch moves strictly up, so the walk ends.
-        match last {
-            Some(vpn) if full => from = vpn + 1,
-            _ => break,
+    PageAhead::new(pid, end_vpn).for_each(source, start_vpn, end_vpn, each)
+}
+
+/// The pages of a walk over consecutive VMAs, read ahead: a batch is asked
+/// for from the first page wanted up to the walk's `limit`, not only to the
+/// end of the VMA being formatted, so the VMAs that follow (often with a
+/// page or none each) are answered from the same batch. A smaps or
+/// pagemap read then asks once per [`MAX_PAGES_PER_BATCH`] resident pages,
+/// not once per VMA. A range starting below the held batch's start, or
+/// past what it covers, refills it.
+pub struct PageAhead {
+    pid: Pid,
+    /// The end (exclusive) of every batch asked for.
+    limit: u64,
+    /// The held batch: sorted, one page per vpn, all in `[from, covered)`.
+    batch: PageBatch,
+    /// The batch holds every page the source listed in `[from, covered)`.
+    from: u64,
+    covered: u64,
+}
+
+impl PageAhead {
+    /// A read-ahead for `pid`'s pages below `limit_vpn`, holding nothing.
+    pub fn new(pid: Pid, limit_vpn: u64) -> PageAhead {
+        PageAhead {
+            pid,
+            limit: limit_vpn,
+            batch: PageBatch::new(),
+            from: 0,
+            covered: 0,
         }
     }
-    Ok(())
+
+    /// As [`for_each_page`], answering from the held batch where it
+    /// covers the range and asking for the next one where it does not.
+    pub fn for_each(
+        &mut self,
+        source: &mut impl AddressSpaceSource,
+        start_vpn: u64,
+        end_vpn: u64,
+        mut each: impl FnMut(&PageInfo),
+    ) -> Result<(), Error> {
+        let end_vpn = end_vpn.min(self.limit);
+        let mut from = start_vpn;
+        while from < end_vpn {
+            if !(self.from..self.covered).contains(&from) {
+                self.fill(source, from)?;
+            }
+            let upto = end_vpn.min(self.covered);
+            let first = self.batch.partition_point(|p| p.vpn < from);
+            for page in self.batch[first..].iter().take_while(|p| p.vpn < upto) {
+                each(page);
+            }
+            from = upto;
+        }
+        Ok(())
+    }
+
+    /// Asks for the pages from `from` to the limit and keeps what is in
+    /// range, in order, once each.
+    fn fill(&mut self, source: &mut impl AddressSpaceSource, from: u64) -> Result<(), Error> {
+        self.batch.clear();
+        // Nothing is held until the answer is in and checked.
+        self.covered = 0;
+        let until = source.pages(self.pid, from, self.limit, &mut self.batch)?;
+        let full = self.batch.is_full();
+        // A full batch may have more after its last page; one that is not
+        // full is all there is up to where the source looked; one full of
+        // strays (a confused source) is all there is.
+        let mut covered = until.min(self.limit);
+        let last_kept = self
+            .batch
+            .iter()
+            .map(|p| p.vpn)
+            .filter(|vpn| (from..covered).contains(vpn))
+            .max();
+        if full && let Some(last) = last_kept {
+            covered = last + 1;
+        }
+        // A source must move on, or the walk would not end.
+        if covered <= from {
+            self.batch.clear();
+            return Err(Error::Unavailable);
+        }
+        self.batch.retain(|p| (from..covered).contains(&p.vpn));
+        self.batch.sort_unstable_by_key(|p| p.vpn);
+        let mut previous = None;
+        self.batch.retain(|p| previous.replace(p.vpn) != Some(p.vpn));
+        self.from = from;
+        self.covered = covered;
+        Ok(())
+    }
 }
 
 /// The whole address space at once: the model the streamed files are
@@ -303,11 +375,11 @@ mod tests {
             })
         }
 
-        fn pages(&mut self, _: Pid, _: u64, _: u64, out: &mut PageBatch) -> Result<(), SourceError> {
+        fn pages(&mut self, _: Pid, _: u64, end_vpn: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
             self.asked += 1;
             // Always the same batch, whatever was asked.
-            out.extend(self.pages.iter().copied().take(MAX_PAGES_PER_REPLY));
-            Ok(())
+            out.extend(self.pages.iter().copied().take(MAX_PAGES_PER_BATCH));
+            Ok(end_vpn)
         }
 
         fn read_mem(&mut self, _: Pid, _: VirtAddr, _: &mut [u8]) -> Result<usize, SourceError> {
@@ -439,8 +511,8 @@ mod tests {
                     last: false,
                 })
             }
-            fn pages(&mut self, _: Pid, _: u64, _: u64, _: &mut PageBatch) -> Result<(), SourceError> {
-                Ok(())
+            fn pages(&mut self, _: Pid, _: u64, end_vpn: u64, _: &mut PageBatch) -> Result<u64, SourceError> {
+                Ok(end_vpn)
             }
             fn read_mem(&mut self, _: Pid, _: VirtAddr, _: &mut [u8]) -> Result<usize, SourceError> {
                 Ok(0)
@@ -468,7 +540,8 @@ mod tests {
         // A full batch, unsorted, with duplicates and strays: the walk
         // keeps what is in range, in order, and asks again after the last.
         let mut pages: Vec<PageInfo> = [5, 3, 3, 100, 4, 2, 7, 7, 6, 1, 9, 8].map(page).to_vec();
-        assert_eq!(pages.len(), MAX_PAGES_PER_REPLY);
+        pages.resize(MAX_PAGES_PER_BATCH, page(9));
+        assert_eq!(pages.len(), MAX_PAGES_PER_BATCH);
         let mut source = Scripted {
             vmas: Vec::new(),
             pages: pages.clone(),
@@ -494,6 +567,143 @@ mod tests {
         // An empty range asks nothing.
         for_each_page(&mut source, Pid(1), 9, 9, |_| panic!("no pages")).unwrap();
         assert_eq!(source.asked, 1);
+    }
+
+    #[test]
+    fn pages_read_ahead_serve_the_vmas_that_follow() {
+        let mut source = Scripted {
+            vmas: Vec::new(),
+            pages: [9, 1, 20, 2, 5, 200].map(page).to_vec(),
+            asked: 0,
+            says_last: false,
+        };
+        let mut ahead = PageAhead::new(Pid(1), 100);
+        let seen = |ahead: &mut PageAhead, source: &mut Scripted, start, end| {
+            let mut seen = Vec::new();
+            ahead.for_each(source, start, end, |p| seen.push(p.vpn)).unwrap();
+            seen
+        };
+        // Three VMAs' pages from one question; 200 is past the limit.
+        assert_eq!(seen(&mut ahead, &mut source, 2, 3), [2]);
+        assert_eq!(seen(&mut ahead, &mut source, 3, 10), [5, 9]);
+        assert_eq!(seen(&mut ahead, &mut source, 10, 300), [20]);
+        assert_eq!(source.asked, 1);
+        // Going back below the batch's start asks again.
+        assert_eq!(seen(&mut ahead, &mut source, 0, 3), [1, 2]);
+        assert_eq!(source.asked, 2);
+        // A full batch covers only to its last page: past it, ask again.
+        let mut pages: Vec<PageInfo> = (10..10 + MAX_PAGES_PER_BATCH as u64).map(page).collect();
+        pages.reverse();
+        let mut source = Scripted {
+            vmas: Vec::new(),
+            pages,
+            asked: 0,
+            says_last: false,
+        };
+        let mut ahead = PageAhead::new(Pid(1), u64::MAX);
+        let last = 10 + MAX_PAGES_PER_BATCH as u64;
+        assert_eq!(seen(&mut ahead, &mut source, 0, last).len(), MAX_PAGES_PER_BATCH);
+        assert_eq!(source.asked, 1);
+        // The same batch again, all below: a confused source ends the walk.
+        assert_eq!(seen(&mut ahead, &mut source, last, last + 5), Vec::<u64>::new());
+        assert_eq!(source.asked, 2);
+    }
+
+    /// Answers from a fixed set of pages, looking at most `span` pages past
+    /// the start (or, with `stuck`, claiming to have looked nowhere).
+    struct PartWay {
+        pages: Vec<u64>,
+        span: u64,
+        stuck: bool,
+        asked: usize,
+    }
+
+    impl AddressSpaceSource for PartWay {
+        fn layout(&mut self, _: Pid) -> Result<SpaceLayout, SourceError> {
+            Ok(layout())
+        }
+        fn vmas(&mut self, _: Pid, _: VirtAddr, _: u32, _: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
+            Err(SourceError::Unavailable)
+        }
+        fn pages(&mut self, _: Pid, start: u64, end: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
+            self.asked += 1;
+            let until = if self.stuck { start } else { end.min(start + self.span) };
+            // A page past where it says it looked is not believed.
+            out.extend(
+                self.pages
+                    .iter()
+                    .filter(|&&v| v >= start && v < until + 1)
+                    .map(|&v| page(v)),
+            );
+            Ok(until)
+        }
+        fn read_mem(&mut self, _: Pid, _: VirtAddr, _: &mut [u8]) -> Result<usize, SourceError> {
+            Err(SourceError::Unavailable)
+        }
+        fn write_mem(&mut self, _: Pid, _: VirtAddr, _: &[u8]) -> Result<usize, SourceError> {
+            Err(SourceError::Unavailable)
+        }
+    }
+
+    #[test]
+    fn a_source_that_looks_part_way_is_asked_again_from_there() {
+        let mut source = PartWay {
+            pages: vec![1, 5, 10, 11, 30],
+            span: 10,
+            stuck: false,
+            asked: 0,
+        };
+        let mut seen = Vec::new();
+        for_each_page(&mut source, Pid(1), 0, 40, |p| seen.push(p.vpn)).unwrap();
+        // [0, 10), [10, 20), [20, 30), [30, 40): 10 and 30 only once each,
+        // from the answer that covered them.
+        assert_eq!((seen, source.asked), (vec![1, 5, 10, 11, 30], 4));
+        let mut stuck = PartWay {
+            pages: vec![1],
+            span: 0,
+            stuck: true,
+            asked: 0,
+        };
+        assert_eq!(
+            for_each_page(&mut stuck, Pid(1), 0, 40, |_| panic!("nothing believed")),
+            Err(Error::Unavailable)
+        );
+        assert_eq!(stuck.asked, 1);
+    }
+
+    #[test]
+    fn a_failed_page_question_holds_nothing() {
+        struct Failing;
+        impl AddressSpaceSource for Failing {
+            fn layout(&mut self, _: Pid) -> Result<SpaceLayout, SourceError> {
+                Err(SourceError::NoSuchProcess)
+            }
+            fn vmas(&mut self, _: Pid, _: VirtAddr, _: u32, _: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
+                Err(SourceError::NoSuchProcess)
+            }
+            fn pages(&mut self, _: Pid, _: u64, _: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
+                // The target died mid-read: whatever was put is not kept.
+                let _ = out.push(page(3));
+                Err(SourceError::NoSuchProcess)
+            }
+            fn read_mem(&mut self, _: Pid, _: VirtAddr, _: &mut [u8]) -> Result<usize, SourceError> {
+                Err(SourceError::NoSuchProcess)
+            }
+            fn write_mem(&mut self, _: Pid, _: VirtAddr, _: &[u8]) -> Result<usize, SourceError> {
+                Err(SourceError::NoSuchProcess)
+            }
+        }
+        let mut ahead = PageAhead::new(Pid(1), 100);
+        let mut seen = Vec::new();
+        assert_eq!(
+            ahead.for_each(&mut Failing, 0, 10, |p| seen.push(p.vpn)),
+            Err(Error::NoSuchProcess)
+        );
+        assert_eq!(
+            ahead.for_each(&mut Failing, 0, 10, |p| seen.push(p.vpn)),
+            Err(Error::NoSuchProcess)
+        );
+        assert!(seen.is_empty());
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::{
         smaps::{self, MemStats},
     },
     io::Output,
-    source::{AddressSpaceSource, VmaWalk, for_each_page},
+    source::{AddressSpaceSource, PageAhead, VmaWalk},
 };
 
 /// Room reserved for one record; the longest (an smaps block of a file
@@ -63,17 +63,21 @@ impl Position {
     }
 }
 
-/// Adds the pages of `vma` to `stats`, a batch at a time.
+/// Adds the pages of `vma` to `stats`, from batches read ahead over the
+/// VMAs that follow.
 fn stats_of(
     source: &mut impl AddressSpaceSource,
-    pid: Pid,
+    pages: &mut PageAhead,
     vma: &libipc::procfs::VmaInfo,
     stats: &mut MemStats,
 ) -> Result<(), Error> {
-    for_each_page(source, pid, vma.start.0 / PAGE_SIZE, vma.end.0 / PAGE_SIZE, |page| {
+    pages.for_each(source, vma.start.0 / PAGE_SIZE, vma.end.0 / PAGE_SIZE, |page| {
         stats.account(vma, page);
     })
 }
+
+/// Past every user page: a walk over all VMAs reads ahead to here.
+const ALL_PAGES: u64 = u64::MAX / PAGE_SIZE;
 
 /// The buffers a maps or smaps read works in, kept by the server from one
 /// request to the next: allocating them per request was a measurable part
@@ -118,6 +122,7 @@ fn stream_records(
     walk: &mut VmaWalk,
     record: &mut Record,
 ) -> Result<Position, Error> {
+    let mut pages = PageAhead::new(pid, ALL_PAGES);
     while out.room() > 0 {
         record.clear();
         let needed = (out.room() as u64).saturating_add(at.skip) / SHORTEST_RECORD as u64 + 1;
@@ -126,7 +131,7 @@ fn stream_records(
             Some((vma, layout)) => {
                 if file == ProcFile::Smaps {
                     let mut stats = MemStats::default();
-                    stats_of(source, pid, vma, &mut stats)?;
+                    stats_of(source, &mut pages, vma, &mut stats)?;
                     smaps::write_vma_record(record, layout, vma, &stats);
                 } else {
                     maps::write_vma_line(record, layout, vma);
@@ -169,10 +174,11 @@ fn stream_records(
 pub fn rollup_totals(source: &mut impl AddressSpaceSource, pid: Pid) -> Result<Totals, Error> {
     let mut totals = Totals::default();
     let mut walk = VmaWalk::new(pid, VirtAddr(0), MAX_VMAS_PER_BATCH);
+    let mut pages = PageAhead::new(pid, ALL_PAGES);
     while let Some(vma) = walk.next(source)? {
         let first = totals.span.map_or(vma.start.0, |(s, _)| s);
         totals.span = Some((first, vma.end.0));
-        stats_of(source, pid, vma, &mut totals.stats)?;
+        stats_of(source, &mut pages, vma, &mut totals.stats)?;
     }
     Ok(totals)
 }
@@ -237,12 +243,13 @@ fn fill_pagemap(
     slots.fill(0);
     let end_vpn = start_vpn + (slots.len() / ENTRY_BYTES) as u64;
     let mut walk = VmaWalk::new(pid, VirtAddr(start_vpn * PAGE_SIZE), MAX_VMAS_PER_BATCH);
+    let mut pages = PageAhead::new(pid, end_vpn);
     while let Some(vma) = walk.next(source)? {
         let (first, last) = (vma.start.0 / PAGE_SIZE, vma.end.0 / PAGE_SIZE);
         if first >= end_vpn {
             break;
         }
-        for_each_page(source, pid, first.max(start_vpn), last.min(end_vpn), |page| {
+        pages.for_each(source, first.max(start_vpn), last.min(end_vpn), |page| {
             let at = (page.vpn - start_vpn) as usize * ENTRY_BYTES;
             slots[at..at + ENTRY_BYTES].copy_from_slice(&pagemap::entry(page, show_frames).to_le_bytes());
         })?;

@@ -189,7 +189,7 @@ impl AddressSpaceSource for Synthetic {
         })
     }
 
-    fn pages(&mut self, _: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {
+    fn pages(&mut self, _: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
         let mut vpn = start_vpn;
         while vpn < end_vpn && !out.is_full() {
             let i = first_ending_above(vpn);
@@ -209,7 +209,7 @@ impl AddressSpaceSource for Synthetic {
                 vpn += 1;
             }
         }
-        Ok(())
+        Ok(end_vpn)
     }
 
     fn read_mem(&mut self, _: Pid, addr: VirtAddr, buf: &mut [u8]) -> Result<usize, SourceError> {

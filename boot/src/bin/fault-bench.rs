@@ -531,6 +531,19 @@ fn print_vma_costs(ours: &Figures, linux: Option<&Figures>, setup: &str) {
     for n in [10, 1000, 30000] {
         rows.push((format!("maps_4k@{n}"), format!("one 4 KiB maps read, {n} VMAs"), "<= 2"));
     }
+    for n in [10, 1000, 30000] {
+        rows.push((
+            format!("smaps_per_vma@{n}"),
+            format!("whole smaps read, per VMA, {n} VMAs"),
+            "",
+        ));
+    }
+    rows.push(("mem_64k".to_string(), "one 64 KiB mem read".to_string(), ""));
+    rows.push((
+        "pagemap_8k".to_string(),
+        "one 8 KiB pagemap read (1,024 resident pages)".to_string(),
+        "",
+    ));
     for (key, label, target) in rows {
         let mine = ours.get(&key).copied();
         let theirs = linux.and_then(|l| l.get(&key).copied());

@@ -19,7 +19,7 @@ use crate::{
 /// server's stack).
 const CHUNK: usize = 4096;
 /// Bytes of a procfs file one read returns at most (one procfs request).
-const PROC_CHUNK: usize = 32 * 1024;
+pub(crate) const PROC_CHUNK: usize = 32 * 1024;
 
 /// The ramdisk's device, as /proc/<pid>/maps shows it (00:01).
 const RAMDISK_DEV: u64 = makedev(0, 1);
@@ -190,8 +190,14 @@ impl<'a> Context<'a> {
                 done
             }
             Kind::Proc { pid, file } => {
-                let mut chunk = alloc::vec![0u8; (count as usize).min(PROC_CHUNK)];
-                let n = self.host.proc_read(pid, file, offset, &mut chunk)?;
+                // The kept buffer grows (zeroed) once to the largest read;
+                // only what procfs says it wrote goes to the caller.
+                let len = (count as usize).min(PROC_CHUNK);
+                if self.proc_staging.len() < len {
+                    self.proc_staging.resize(len, 0);
+                }
+                let chunk = &mut self.proc_staging[..len];
+                let n = self.host.proc_read(pid, file, offset, chunk)?.min(len);
                 self.host.write_user(buf, &chunk[..n])?;
                 n as u64
             }

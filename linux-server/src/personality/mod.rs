@@ -10,7 +10,7 @@ mod time;
 #[cfg(test)]
 mod tests;
 
-use alloc::collections::BTreeMap;
+use alloc::{collections::BTreeMap, vec::Vec};
 
 use libipc::{
     kernel::SegmentBaseSet,
@@ -51,6 +51,10 @@ const PRUNE_AT: usize = 64;
 #[derive(Default)]
 pub struct Personality {
     processes: BTreeMap<Pid, Process>,
+    /// Where /proc reads land before they are copied to the caller: kept
+    /// from call to call (allocating and zeroing it per read was a
+    /// measurable part of a short read), at most [`files::PROC_CHUNK`] bytes.
+    proc_staging: Vec<u8>,
 }
 
 /// One call: who makes it and its registers.
@@ -64,16 +68,20 @@ pub struct Call {
 impl Personality {
     /// The state of `pid`, made on its first call (asking the pager who it
     /// is); `None` when the pager does not know it.
-    fn process<'a>(&'a mut self, host: &mut dyn Host, pid: Pid) -> Option<&'a mut Process> {
-        if !self.processes.contains_key(&pid) {
+    fn process_in<'a>(
+        processes: &'a mut BTreeMap<Pid, Process>,
+        host: &mut dyn Host,
+        pid: Pid,
+    ) -> Option<&'a mut Process> {
+        if !processes.contains_key(&pid) {
             let info = host.process(pid).ok()?;
-            if self.processes.len() >= PRUNE_AT {
-                self.processes.retain(|&p, _| host.process(p).is_ok());
+            if processes.len() >= PRUNE_AT {
+                processes.retain(|&p, _| host.process(p).is_ok());
             }
             let started = host.clock(crate::host::Clock::Monotonic);
-            return Some(self.processes.entry(pid).or_insert(Process::new(info, started)));
+            return Some(processes.entry(pid).or_insert(Process::new(info, started)));
         }
-        self.processes.get_mut(&pid)
+        processes.get_mut(&pid)
     }
 
     /// How many processes have state here (bounded by [`PRUNE_AT`] plus
@@ -94,7 +102,8 @@ impl Personality {
             nr::GETPPID => return Answer::Value(1),
             _ => {}
         }
-        let Some(process) = self.process(host, pid) else {
+        let staging = &mut self.proc_staging;
+        let Some(process) = Self::process_in(&mut self.processes, host, pid) else {
             // The pager no longer knows it: it ended while its call waited.
             return Answer::Error(Errno::Srch);
         };
@@ -102,6 +111,7 @@ impl Personality {
             host,
             process,
             sender: call.sender,
+            proc_staging: staging,
         };
         cx.dispatch(call.number, call.args)
     }
@@ -112,6 +122,8 @@ pub(crate) struct Context<'a> {
     pub host: &'a mut dyn Host,
     pub process: &'a mut Process,
     pub sender: Sender,
+    /// The personality's kept /proc staging buffer.
+    pub proc_staging: &'a mut Vec<u8>,
 }
 
 impl Context<'_> {

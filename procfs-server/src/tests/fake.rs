@@ -3,7 +3,7 @@
 use alloc::{collections::BTreeMap, vec, vec::Vec};
 
 use libipc::{
-    procfs::{MAX_PAGES_PER_REPLY, PageInfo, SourceError, SpaceLayout, VmaInfo},
+    procfs::{MAX_PAGES_PER_BATCH, PageInfo, SourceError, SpaceLayout, VmaInfo},
     types::{PAGE_SIZE, Pid, VirtAddr},
 };
 
@@ -60,7 +60,7 @@ impl AddressSpaceSource for FakeSource {
         })
     }
 
-    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {
+    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
         let space = self.enter(pid)?;
         let mut wanted: Vec<PageInfo> = space
             .pages
@@ -69,8 +69,8 @@ impl AddressSpaceSource for FakeSource {
             .copied()
             .collect();
         wanted.sort_by_key(|p| p.vpn);
-        out.extend(wanted.into_iter().take(MAX_PAGES_PER_REPLY));
-        Ok(())
+        out.extend(wanted.into_iter().take(MAX_PAGES_PER_BATCH));
+        Ok(end_vpn)
     }
 
     fn read_mem(&mut self, pid: Pid, addr: VirtAddr, buf: &mut [u8]) -> Result<usize, SourceError> {

@@ -49,29 +49,51 @@ pub(crate) fn read_space(
     addr: u64,
     out: &mut [u8],
 ) -> usize {
+    let len = out.len();
+    let copied = read_space_into(window, ramdisk, space, addr, len, |at, bytes| {
+        out[at..at + bytes.len()].copy_from_slice(bytes);
+        true
+    });
+    copied.unwrap_or(0)
+}
+
+/// A page of zeros: what a never-touched anonymous page reads as.
+static ZEROS: [u8; PAGE_SIZE as usize] = [0; PAGE_SIZE as usize];
+
+/// Reads `len` bytes of `space` at `addr` as [`read_space`] does, handing
+/// each piece (at most a page, straight from the frame, the ramdisk or a
+/// page of zeros) to `put` with its offset in the range: nothing is staged.
+/// Returns the bytes read, or `None` when `put` refused a piece.
+fn read_space_into(
+    window: &mut Window,
+    ramdisk: &Ramdisk,
+    space: &AddressSpace,
+    addr: u64,
+    len: usize,
+    mut put: impl FnMut(usize, &[u8]) -> bool,
+) -> Option<usize> {
     let mut done = 0;
-    for (page, in_page, at, n) in page_chunks(addr, out.len()) {
+    for (page, in_page, at, n) in page_chunks(addr, len) {
         let Some(v) = space.vmas().find(page + in_page as u64) else {
             break;
         };
-        let chunk = &mut out[at..at + n];
-        match (v.resident.get(page), pager::space::page_fill(v, page)) {
-            (Some(Frame::Zero), _) => chunk.fill(0),
-            (Some(Frame::Dirty(frame) | Frame::Clean(frame)), _) => {
-                chunk.copy_from_slice(&window.frame(frame)[in_page..in_page + n]);
-            }
+        let ok = match (v.resident.get(page), pager::space::page_fill(v, page)) {
+            (Some(Frame::Zero), _) => put(at, &ZEROS[..n]),
+            (Some(Frame::Dirty(frame) | Frame::Clean(frame)), _) => put(at, &window.frame(frame)[in_page..in_page + n]),
             (None, Fill::File { file, offset, len }) => {
                 // The page's file bytes, then zeros, as a fault would fill it.
                 let data = ramdisk.page_data(file, offset, len).get(in_page..).unwrap_or(&[]);
                 let from_file = data.len().min(n);
-                chunk[..from_file].copy_from_slice(&data[..from_file]);
-                chunk[from_file..].fill(0);
+                put(at, &data[..from_file]) && put(at + from_file, &ZEROS[..n - from_file])
             }
-            (None, _) => chunk.fill(0),
+            (None, _) => put(at, &ZEROS[..n]),
+        };
+        if !ok {
+            return None;
         }
         done = at + n;
     }
-    done
+    Some(done)
 }
 
 /// The addresses procfs names `[heap]` and `[stack]` by, and the top.
@@ -94,6 +116,11 @@ fn lend_back(offset: u64, data: &[u8]) -> Result<(), SourceError> {
         Ok(n) if n == data.len() => Ok(()),
         _ => Err(SourceError::Unavailable),
     }
+}
+
+/// Fills `buf` from `offset` in the lease of the call being served.
+fn lent_in(offset: u64, buf: &mut [u8]) -> bool {
+    matches!(libipc::sys::lease_read(offset, buf), Ok(n) if n == buf.len())
 }
 
 impl Server {
@@ -144,33 +171,63 @@ impl Server {
                 start_vpn,
                 end_vpn,
             } => {
+                let zero_frame = self.zero_frame;
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
                 let (start, end) = (start_vpn.saturating_mul(PAGE_SIZE), end_vpn.saturating_mul(PAGE_SIZE));
-                let mut pages = heapless::Vec::new();
-                'vmas: for v in p.space.vmas().overlapping(start, end) {
-                    for (page, frame) in v.resident.range(start..end) {
-                        let info = page_info(v, page, frame, self.zero_frame);
-                        if pages.push(info).is_err() {
-                            break 'vmas;
-                        }
-                    }
-                }
-                Ok(SourceReply::Pages(pages))
+                // At most a batch of pages from at most a scan's VMAs: a
+                // bounded walk whatever is asked, and the answer says how
+                // far it got.
+                let (mut scanned, mut scanned_end, mut last_vpn) = (0usize, start, None);
+                let pages = p
+                    .space
+                    .vmas()
+                    .overlapping(start, end)
+                    .take(procfs::MAX_VMAS_PER_PAGE_SCAN)
+                    .inspect(|v| {
+                        scanned += 1;
+                        scanned_end = v.end;
+                    })
+                    .flat_map(|v| {
+                        v.resident
+                            .range(start..end)
+                            .map(move |(page, frame)| page_info(v, page, frame, zero_frame))
+                    })
+                    .inspect(|page| last_vpn = Some(page.vpn));
+                // Records go into the lease a page of records at a time.
+                let mut chunk = [0u8; VMA_CHUNK];
+                let count = procfs::send_page_batch(pages, &mut chunk, lend_back)?;
+                let until_vpn = match last_vpn {
+                    Some(vpn) if count as usize == procfs::MAX_PAGES_PER_BATCH => vpn + 1,
+                    _ if scanned == procfs::MAX_VMAS_PER_PAGE_SCAN => (scanned_end / PAGE_SIZE).min(end_vpn),
+                    _ => end_vpn,
+                };
+                Ok(SourceReply::Pages { count, until_vpn })
             }
             SourceRequest::ReadMem { pid, addr, len } => {
-                let mut data = heapless::Vec::new();
-                let len = (len as usize).min(procfs::MAX_INLINE_DATA);
-                let _ = data.resize(len, 0);
-                let n = self.read_mem(pid, addr.0, &mut data)?;
-                data.truncate(n);
-                Ok(SourceReply::Data(data))
+                let len = (len as usize).min(procfs::MAX_MEM_LEASE);
+                let p = self.processes.get(&pid).ok_or(SourceError::NoSuchProcess)?;
+                // Page by page from the frame into procfs's lease: a piece
+                // the lease cannot hold is a question that makes no sense.
+                let done = read_space_into(&mut self.window, &self.ramdisk, &p.space, addr.0, len, |at, bytes| {
+                    lend_back(at as u64, bytes).is_ok()
+                })
+                .ok_or(SourceError::Unavailable)?;
+                if done == 0 && len != 0 {
+                    return Err(SourceError::Io);
+                }
+                Ok(SourceReply::Moved(done as u32))
             }
             SourceRequest::Settings => Ok(SourceReply::Settings {
                 vsyscall: self.options.vsyscall,
             }),
-            SourceRequest::WriteMem { pid, addr, data } => self
-                .write_mem(pid, addr.0, &data)
-                .map(|n| SourceReply::Written(n as u32)),
+            SourceRequest::WriteMem { pid, addr, len } => {
+                let len = (len as usize).min(procfs::MAX_MEM_LEASE);
+                // Page by page from procfs's lease straight into the frame.
+                let done = self
+                    .write_mem_from(pid, addr.0, len, lent_in)?
+                    .ok_or(SourceError::Unavailable)?;
+                Ok(SourceReply::Moved(done as u32))
+            }
         }
     }
 
@@ -189,8 +246,26 @@ impl Server {
     /// Writes a process's memory (as a debugger would): pages not yet
     /// resident are faulted in first.
     pub(crate) fn write_mem(&mut self, pid: Pid, addr: u64, data: &[u8]) -> Result<usize, SourceError> {
+        let written = self.write_mem_from(pid, addr, data.len(), |at, into| {
+            into.copy_from_slice(&data[at as usize..at as usize + into.len()]);
+            true
+        })?;
+        Ok(written.unwrap_or(0))
+    }
+
+    /// Writes `len` bytes at `addr` in `pid` as [`Server::write_mem`] does,
+    /// `fill` putting the bytes at each offset of the range straight into
+    /// the page's frame. `Ok(None)`: `fill` failed (what it had put stays
+    /// written); `Err(Io)`: the first byte cannot be written.
+    fn write_mem_from(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        len: usize,
+        mut fill: impl FnMut(u64, &mut [u8]) -> bool,
+    ) -> Result<Option<usize>, SourceError> {
         let mut done = 0;
-        for (page, in_page, at, n) in page_chunks(addr, data.len()) {
+        for (page, in_page, at, n) in page_chunks(addr, len) {
             let Some(frame) = self.ensure_resident(pid, page, true) else {
                 break;
             };
@@ -198,17 +273,19 @@ impl Server {
             if Some(frame) == self.window.vvar() {
                 break;
             }
-            self.window.frame_mut(frame)[in_page..in_page + n].copy_from_slice(&data[at..at + n]);
+            if !fill(at as u64, &mut self.window.frame_mut(frame)[in_page..in_page + n]) {
+                return Ok(None);
+            }
             // The kernel's dirty bit does not see the pager's writes.
             if let Some(p) = self.process_mut(pid) {
                 p.space.mark_written(VirtAddr(page));
             }
             done = at + n;
         }
-        if done == 0 && !data.is_empty() {
+        if done == 0 && len != 0 {
             Err(SourceError::Io)
         } else {
-            Ok(done)
+            Ok(Some(done))
         }
     }
 

@@ -11,8 +11,8 @@ use libipc::{
     codec,
     pager::{Reply, Request, Response},
     procfs::{
-        MAX_INLINE_DATA, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout, VMA_LEASE_BYTES,
-        VmaInfo, decode_vma_batch,
+        MAX_MEM_LEASE, PAGE_LEASE_BYTES, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout,
+        VMA_LEASE_BYTES, VmaInfo, decode_page_batch, decode_vma_batch,
     },
     types::{Pid, VirtAddr},
 };
@@ -47,13 +47,24 @@ pub fn ask(request: SourceRequest) -> SourceResponse {
 }
 
 /// Asks the pager one question, lending it `lease` to write into.
-fn ask_with_lease(request: SourceRequest, lease: &mut [u8]) -> SourceResponse {
+fn ask_with_lease(request: SourceRequest, lease: &mut [u8], flags: u64) -> SourceResponse {
+    lend(request, lease.as_mut_ptr() as u64, lease.len(), flags)
+}
+
+/// Asks the pager one question, lending it `lease` to read from.
+fn ask_with_lease_read_only(request: SourceRequest, lease: &[u8]) -> SourceResponse {
+    lend(request, lease.as_ptr() as u64, lease.len(), 0)
+}
+
+/// One call lending `[addr, addr + len)` with `flags`; the callers hold
+/// the borrow of the buffer for the call.
+fn lend(request: SourceRequest, addr: u64, len: usize, flags: u64) -> SourceResponse {
     let mut msg = [0u8; MAX_MESSAGE];
     let n = codec::encode(&Request::Source(Box::new(request)), &mut msg).map_err(|_| SourceError::Unavailable)?;
     let desc = LeaseDesc {
-        addr: lease.as_mut_ptr() as u64,
-        len: lease.len() as u64,
-        flags: LeaseDesc::WRITE,
+        addr,
+        len: len as u64,
+        flags,
     };
     let mut reply = [0u8; MAX_MESSAGE];
     let len = libipc::sys::call_with_lease(caps::PAGER, &msg[..n], &mut reply, &desc)
@@ -61,15 +72,18 @@ fn ask_with_lease(request: SourceRequest, lease: &mut [u8]) -> SourceResponse {
     unwrap(codec::decode::<Response>(&reply[..len]).map_err(|_| SourceError::Unavailable)?)
 }
 
-/// The pager as a source; holds the one buffer VMA batches arrive in.
+/// The pager as a source; holds the buffers VMA and page batches arrive
+/// in (lent to the pager for each call, kept from call to call).
 pub struct PagerSource {
     lease: Vec<u8>,
+    pages: Vec<u8>,
 }
 
 impl PagerSource {
     pub fn new() -> PagerSource {
         PagerSource {
             lease: vec![0u8; VMA_LEASE_BYTES],
+            pages: vec![0u8; PAGE_LEASE_BYTES],
         }
     }
 }
@@ -83,7 +97,11 @@ impl AddressSpaceSource for PagerSource {
     }
 
     fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
-        match ask_with_lease(SourceRequest::Vmas { pid, from, max }, &mut self.lease)? {
+        match ask_with_lease(
+            SourceRequest::Vmas { pid, from, max },
+            &mut self.lease,
+            LeaseDesc::WRITE,
+        )? {
             SourceReply::Vmas {
                 count,
                 bytes,
@@ -98,59 +116,65 @@ impl AddressSpaceSource for PagerSource {
         }
     }
 
-    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<(), SourceError> {
-        match ask(SourceRequest::Pages {
+    fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
+        let request = SourceRequest::Pages {
             pid,
             start_vpn,
             end_vpn,
-        })? {
-            SourceReply::Pages(batch) => {
-                *out = batch;
-                Ok(())
+        };
+        match ask_with_lease(request, &mut self.pages, LeaseDesc::WRITE)? {
+            SourceReply::Pages { count, until_vpn } => {
+                // The batch bounds `count`: a push cannot fail once decoded.
+                decode_page_batch(&self.pages, count, |page| {
+                    let _ = out.push(page);
+                })
+                .map_err(|_| SourceError::Unavailable)?;
+                Ok(until_vpn)
             }
             _ => Err(SourceError::Unavailable),
         }
     }
 
     fn read_mem(&mut self, pid: Pid, addr: VirtAddr, buf: &mut [u8]) -> Result<usize, SourceError> {
+        // The window is lent to the pager, which copies each page from its
+        // frame straight into it: one call per window, however large.
         let mut done = 0;
         while done < buf.len() {
-            let len = (buf.len() - done).min(MAX_INLINE_DATA) as u32;
-            let SourceReply::Data(data) = ask(SourceRequest::ReadMem {
+            let window = &mut buf[done..];
+            let len = window.len().min(MAX_MEM_LEASE);
+            let request = SourceRequest::ReadMem {
                 pid,
                 addr: VirtAddr(addr.0 + done as u64),
-                len,
-            })?
-            else {
+                len: len as u32,
+            };
+            let SourceReply::Moved(n) = ask_with_lease(request, &mut window[..len], LeaseDesc::WRITE)? else {
                 return Err(SourceError::Unavailable);
             };
-            // More than asked is not believed.
-            let n = data.len().min(len as usize);
-            if n == 0 {
+            // More than lent is not believed.
+            let n = (n as usize).min(len);
+            done += n;
+            if n < len {
                 break;
             }
-            buf[done..done + n].copy_from_slice(&data[..n]);
-            done += n;
         }
         Ok(done)
     }
 
     fn write_mem(&mut self, pid: Pid, addr: VirtAddr, data: &[u8]) -> Result<usize, SourceError> {
         let mut done = 0;
-        for chunk in data.chunks(MAX_INLINE_DATA) {
-            let data = heapless::Vec::from_slice(chunk).map_err(|_| SourceError::Unavailable)?;
-            match ask(SourceRequest::WriteMem {
+        for chunk in data.chunks(MAX_MEM_LEASE) {
+            let request = SourceRequest::WriteMem {
                 pid,
                 addr: VirtAddr(addr.0 + done as u64),
-                data,
-            })? {
-                SourceReply::Written(n) => {
-                    done += n as usize;
-                    if (n as usize) < chunk.len() {
-                        break;
-                    }
-                }
-                _ => return Err(SourceError::Unavailable),
+                len: chunk.len() as u32,
+            };
+            let SourceReply::Moved(n) = ask_with_lease_read_only(request, chunk)? else {
+                return Err(SourceError::Unavailable);
+            };
+            let n = (n as usize).min(chunk.len());
+            done += n;
+            if n < chunk.len() {
+                break;
             }
         }
         Ok(done)
