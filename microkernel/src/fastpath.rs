@@ -16,7 +16,7 @@
 use libipc::{
     MAX_MESSAGE,
     abi::{MessageKind, Rights, Syscall},
-    kernel::{SyscallInfo, SyscallReply},
+    kernel::{SyscallInfo, SyscallReply, syscall_reply_label},
     short::ShortMessage,
     types::{CapSlot, Pid, Sender, Tid},
 };
@@ -219,6 +219,14 @@ impl Kernel {
         } else {
             let msg = me.frame.short_message();
             match to {
+                // The common answer to a forwarded system call: a value for
+                // `rax` and nothing else (no rip, rsp, base or sleep, which
+                // `SyscallReply::from_message` and `finish_syscall` check);
+                // the same outcome without decoding the label's flags.
+                ReplyTo::Syscall if msg.label == syscall_reply_label::TAG => {
+                    t.frame.rax = msg.words[0];
+                    t.state = ThreadState::Ready;
+                }
                 ReplyTo::Syscall => match SyscallReply::from_message(&msg) {
                     // A sleeping answer takes the general path to the timer queue.
                     Some(reply) if reply.sleep_until.is_none() && t.finish_syscall(&reply).is_ok() => {}
