@@ -7,6 +7,9 @@
 //! pager's frame pool), then the pager is loaded from the ramdisk as the
 //! first user task and the kernel enters it.
 #![no_std]
+// `extern "rust-preserve-none"`: the syscall dispatcher saves no registers
+// of the entry stub, which has none live (`trap_entry::syscall_dispatch`).
+#![feature(rust_preserve_none_cc)]
 #![no_main]
 
 extern crate alloc;

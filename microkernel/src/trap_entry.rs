@@ -58,8 +58,10 @@ fn count_entry(kernel: &mut crate::object::Kernel, tid: libipc::types::Tid) {
     }
 }
 
-/// Exceptions and interrupts.
-pub extern "C" fn trap_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
+/// Exceptions and interrupts. `preserve_none`, as [`syscall_dispatch`]:
+/// the stub has every register of the interrupted context in the frame
+/// and restores them from it.
+pub extern "rust-preserve-none" fn trap_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
     // SAFETY: the stub passes the frame it has just pushed; nothing else
     // refers to it while this function reads it.
     let saved = unsafe { &*frame };
@@ -91,15 +93,38 @@ pub extern "C" fn trap_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
     kernel.finish(tid, next)
 }
 
-/// `syscall`.
-pub extern "C" fn syscall_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
+/// `syscall`. The fast path (`fastpath`, inlined here) runs first, in this
+/// function's small frame: the lock, the current thread and the fast
+/// path's own lookups, nothing of the general path (as seL4's
+/// `fastpath_call`, checked at entry). Anything it does not take goes to
+/// [`syscall_slow`], which is never inlined here, so its frame and
+/// register saves are paid only by the calls that need it.
+///
+/// Its convention is `preserve_none` (the frame pointer in r12, the result
+/// in rax): the stub has no register live across the call (every user
+/// register is in the thread's control block, and the stub leaves through
+/// `trap_return` with the frame returned), so the callee-saved registers
+/// the C convention would push and pop on every entry are dead.
+pub extern "rust-preserve-none" fn syscall_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
     let mut guard = lock();
     let kernel = guard.as_mut().expect("kernel initialized");
-    let tid = entered(kernel, frame);
+    let tid = kernel.current.expect("an entry from user mode has a current thread");
+    if cfg!(debug_assertions) {
+        entered(kernel, frame);
+    }
     // Counts the entry too.
     if let Some(next) = kernel.fastpath(tid) {
         return next;
     }
+    syscall_slow(kernel, tid)
+}
+
+/// The general path of a system call. The entry's time stamp (the fault
+/// profile's reply stamp, `Kernel::fault_reply`) is taken here; the fast
+/// path takes it only for a fault reply.
+#[inline(never)]
+fn syscall_slow(kernel: &mut crate::object::Kernel, tid: libipc::types::Tid) -> *mut TrapFrame {
+    kernel.entry_tsc = crate::entropy::tsc();
     let next = kernel.syscall(tid);
     kernel.finish(tid, next)
 }

@@ -236,7 +236,8 @@ trap_common:
     // string instructions backwards with the user's (or its own) DF.
     cld
     SAVE_GPRS
-    mov rdi, rsp
+    // The dispatcher's convention is preserve_none: its argument in r12.
+    mov r12, rsp
     // From user mode the frame sits in a thread control block: run the
     // kernel on its own stack. From kernel mode, stay on the stack in use.
     test qword ptr [rsp + {cs_offset}], 3
@@ -284,7 +285,8 @@ syscall_entry:
     push 0
     push {syscall_vector}
     SAVE_GPRS
-    mov rdi, rsp
+    // The dispatcher's convention is preserve_none: its argument in r12.
+    mov r12, rsp
     mov rsp, [rip + {kstack_top}]
     call {syscall_dispatch}
     mov rsp, rax
