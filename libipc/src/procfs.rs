@@ -363,6 +363,9 @@ impl PageFlags {
     pub const EXCLUSIVE: PageFlags = PageFlags(1 << 3);
     /// Written since soft-dirty tracking was last reset.
     pub const SOFT_DIRTY: PageFlags = PageFlags(1 << 4);
+    /// Part of a 2 MiB page the kernel maps with one entry (a transparent
+    /// huge page: smaps's AnonHugePages).
+    pub const HUGE: PageFlags = PageFlags(1 << 5);
 
     pub const fn contains(self, other: PageFlags) -> bool {
         self.0 & other.0 == other.0

@@ -404,10 +404,7 @@ mod tests {
         }
         // A frame of the huge one freed alone: the huge free is refused.
         pool.free(PhysAddr(0x20_3000)).unwrap();
-        assert_eq!(
-            pool.free_huge(huge),
-            Err(FreeError::DoubleFree(PhysAddr(0x20_3000)))
-        );
+        assert_eq!(pool.free_huge(huge), Err(FreeError::DoubleFree(PhysAddr(0x20_3000))));
         assert_eq!(pool.free_count().0, before.0 + 1);
         assert_eq!(pool.alloc(), Some(PhysAddr(0x20_3000)));
         assert_eq!(pool.free_huge(huge), Ok(()));

@@ -110,6 +110,8 @@ pub enum PageFill {
     },
     /// The page kept its frame.
     Resident,
+    /// A zeroed 2 MiB frame for the 2 MiB page at the address.
+    ZeroHuge,
 }
 
 impl From<Fill> for PageFill {
@@ -122,6 +124,7 @@ impl From<Fill> for PageFill {
                 len: len.min(PAGE_SIZE) as u16,
             },
             Fill::Resident(_) => PageFill::Resident,
+            Fill::ZeroHuge => PageFill::ZeroHuge,
         }
     }
 }
@@ -250,6 +253,18 @@ impl Session {
         for page in pages {
             let frame = match page.fill {
                 Fill::Resident(frame) => frame,
+                Fill::ZeroHuge => {
+                    // Alone in its decision. With no whole 2 MiB block left,
+                    // the faulting 4 KiB page, as the server does.
+                    let Some(frame) = pool.alloc_huge() else {
+                        return self.fault_small(addr, page.prot, pool);
+                    };
+                    if self.space.commit_huge(page.virt, frame).is_err() {
+                        let _ = pool.free_huge(frame);
+                        continue;
+                    }
+                    frame
+                }
                 Fill::Zero | Fill::File { .. } => {
                     let Some(frame) = pool.alloc() else {
                         self.undo(&mapped, pool);
@@ -272,6 +287,25 @@ impl Session {
             });
         }
         HostFault::Map(mapped)
+    }
+
+    /// The 4 KiB page at `addr` alone, zero-filled: a 2 MiB decision with
+    /// no huge frame left.
+    fn fault_small(&mut self, addr: VirtAddr, prot: libipc::types::Prot, pool: &mut FramePool) -> HostFault {
+        let virt = addr.page_down();
+        let Some(frame) = pool.alloc() else {
+            return HostFault::Kill(KillReason::OutOfMemory);
+        };
+        if self.space.commit(virt, frame).is_err() {
+            let _ = pool.free(frame);
+            return HostFault::Map(Vec::new());
+        }
+        HostFault::Map(alloc::vec![MappedPage {
+            virt,
+            prot,
+            fill: PageFill::Zero,
+            frame,
+        }])
     }
 
     /// Takes back the frames of a half-done fault.

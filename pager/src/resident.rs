@@ -229,6 +229,17 @@ impl ResidentPages {
             .filter(move |(p, _)| range.contains(p))
     }
 
+    /// [`Self::range`] with, for each page, whether it lies in a 2 MiB page
+    /// mapped with one entry (`/proc/<pid>/smaps`'s AnonHugePages).
+    pub fn range_huge(&self, range: Range<u64>) -> impl Iterator<Item = (u64, PhysAddr, bool)> + '_ {
+        let first = range.start / CHUNK_BYTES;
+        let last = range.end.div_ceil(CHUNK_BYTES).max(first);
+        self.chunks
+            .range(first..last)
+            .flat_map(|(&n, c)| c.pages(n).map(move |(p, f)| (p, f, c.huge)))
+            .filter(move |(p, _, _)| range.contains(p))
+    }
+
     pub fn frames(&self) -> impl Iterator<Item = PhysAddr> + '_ {
         self.iter().map(|(_, f)| f)
     }
@@ -387,7 +398,10 @@ mod tests {
         assert_eq!(r.huge_pages(), 1);
         assert_eq!(r.get(0x40_3000), Some(PhysAddr(0x1_0000_3000)));
         assert!(r.is_huge(0x5f_f000) && !r.is_huge(0x60_0000));
-        assert_eq!(r.insert_huge(0x40_0000, PhysAddr(0x2_0000_0000)), Err(PhysAddr(0x1_0000_0000)));
+        assert_eq!(
+            r.insert_huge(0x40_0000, PhysAddr(0x2_0000_0000)),
+            Err(PhysAddr(0x1_0000_0000))
+        );
         assert_eq!(r.remove(0x41_0000), Some(PhysAddr(0x1_0001_0000)));
         assert_eq!((r.len(), r.huge_pages()), (511, 0));
         assert!(!r.is_huge(0x40_0000));
@@ -522,6 +536,8 @@ mod tests {
                 prop_assert_eq!(r.len(), model.len());
                 prop_assert_eq!(r.iter().collect::<Vec<_>>(), model.iter().map(|(&p, &f)| (p, f)).collect::<Vec<_>>());
                 prop_assert_eq!(r.huge_pages(), huge.len() as u64);
+                let marked = r.range_huge(0..3 * HUGE).filter(|&(_, _, h)| h).count() as u64;
+                prop_assert_eq!(marked, 512 * huge.len() as u64);
                 for region in 0..3 {
                     prop_assert_eq!(r.is_huge(region * HUGE + 5 * PAGE), huge.contains(&(region * HUGE)));
                 }

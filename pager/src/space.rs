@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use libipc::{
     kernel::{KillReason, MAX_FAULT_MAPPINGS},
     pager::{Errno, MapKind},
-    types::{Access, PAGE_SIZE, PhysAddr, Prot, VirtAddr},
+    types::{Access, HUGE_PAGE_SIZE, PAGE_SIZE, PhysAddr, Prot, VirtAddr},
 };
 
 use crate::{
@@ -15,8 +15,8 @@ use crate::{
     linux::{self, Privileges, abi::map},
     policy::Policy,
     rlimit::{Limit, Resource, Rlimits},
-    settings::Settings,
-    vma::{Backing, FileId, Lock, Vma, VmaName, VmaSet},
+    settings::{HugePages, Settings},
+    vma::{Backing, FileId, Hints, Lock, Vma, VmaName, VmaSet},
 };
 
 /// One past the highest user page with 4-level paging (47 bits, minus the
@@ -44,6 +44,10 @@ pub enum Fill {
     /// The page already has this frame (kept while unmapped, e.g. under
     /// PROT_NONE): map it again.
     Resident(PhysAddr),
+    /// A zeroed 2 MiB frame for the 2 MiB page at the (2 MiB-aligned)
+    /// address: one kernel entry maps it, and
+    /// [`AddressSpace::commit_huge`] records its 512 pages.
+    ZeroHuge,
 }
 
 /// One page a fault decision maps.
@@ -142,6 +146,8 @@ pub struct AddressSpace {
     /// mlockall(MCL_FUTURE): how new mappings are locked (Linux's
     /// `mm->def_flags`).
     pub lock_future: Lock,
+    /// When a fault maps a 2 MiB page (`transparent_hugepage`).
+    huge_pages: HugePages,
 }
 
 impl AddressSpace {
@@ -163,6 +169,7 @@ impl AddressSpace {
             window_top: TASK_SIZE_47,
             la57: settings.la57,
             lock_future: Lock::None,
+            huge_pages: settings.huge_pages,
         }
     }
 
@@ -553,6 +560,8 @@ impl AddressSpace {
                 if v.prot != prot {
                     v.prot = prot;
                     changed.extend(v.resident.iter().map(|(p, f)| (VirtAddr(p), f, prot)));
+                    // Re-mapped page by page: the kernel splits its 2 MiB pages.
+                    v.resident.split_all_huge();
                 }
             });
             changed
@@ -649,6 +658,7 @@ impl AddressSpace {
     /// The fault decision for an access at `addr`.
     pub fn fault(&mut self, policy: &mut dyn Policy, addr: u64, access: Access) -> FaultDecision {
         let page = page_down(addr);
+        let huge_pages = self.huge_pages;
         if let Some(vma) = self.vmas.find(addr) {
             if !permits(vma.prot, access) {
                 return FaultDecision::Kill(KillReason::Protection);
@@ -661,6 +671,15 @@ impl AddressSpace {
                     virt: VirtAddr(page),
                     prot: vma.prot,
                     fill: Fill::Resident(frame)
+                }]);
+            }
+            if huge_pages != HugePages::Never
+                && let Some(region) = huge_region(vma, page, huge_pages)
+            {
+                return FaultDecision::Map(alloc::vec![PageToMap {
+                    virt: VirtAddr(region),
+                    prot: vma.prot,
+                    fill: Fill::ZeroHuge
                 }]);
             }
             return FaultDecision::Map(window_pages(vma, page, policy.fault_window(vma, page)));
@@ -712,6 +731,40 @@ impl AddressSpace {
         vma.resident
             .insert_new(page, frame)
             .map_err(CommitError::AlreadyResident)
+    }
+
+    /// Records that the 2 MiB page at `region` (from a [`Fill::ZeroHuge`]
+    /// decision) is backed by the 512 frames from `base`. Refused, as
+    /// [`AddressSpace::commit`], when the VMA no longer covers it all or a
+    /// page of it has a frame: the caller then frees the huge frame.
+    pub fn commit_huge(&mut self, region: VirtAddr, base: PhysAddr) -> Result<(), CommitError> {
+        let vma = self.vmas.find_mut(region.0).ok_or(CommitError::NotMapped)?;
+        if !region.is_huge_aligned() || region.0 + HUGE_PAGE_SIZE > vma.end {
+            return Err(CommitError::NotMapped);
+        }
+        vma.resident
+            .insert_huge(region.0, base)
+            .map_err(CommitError::AlreadyResident)
+    }
+
+    /// The 2 MiB pages mapped whole in `[addr, addr+len)` (smaps's
+    /// AnonHugePages).
+    pub fn huge_pages(&self, addr: u64, len: u64) -> u64 {
+        let end = addr.saturating_add(len);
+        self.vmas
+            .overlapping(addr, end)
+            .map(|v| {
+                if v.start >= addr && v.end <= end {
+                    v.resident.huge_pages()
+                } else {
+                    let first = addr.max(v.start).next_multiple_of(HUGE_PAGE_SIZE);
+                    (first..end.min(v.end))
+                        .step_by(HUGE_PAGE_SIZE as usize)
+                        .filter(|&r| r + HUGE_PAGE_SIZE <= end && v.resident.is_huge(r))
+                        .count() as u64
+                }
+            })
+            .sum()
     }
 
     /// [`AddressSpace::commit`] for all the pages of one fault: the VMA is
@@ -815,6 +868,27 @@ fn window_pages(vma: &Vma, page: u64, window: core::ops::Range<u64>) -> Vec<Page
         }
     }
     pages
+}
+
+/// The 2 MiB page a fault at `page` may map under `mode` (not
+/// [`HugePages::Never`]): the aligned 2 MiB around it, if `vma` covers it
+/// whole, is private anonymous memory (not a stack, which grows a page at
+/// a time), advised as `mode` needs, and none of it is resident.
+fn huge_region(vma: &Vma, page: u64, mode: HugePages) -> Option<u64> {
+    let region = page - page % HUGE_PAGE_SIZE;
+    let advised = match mode {
+        HugePages::Always => !vma.hints.contains(Hints::NOHUGEPAGE),
+        HugePages::Madvise => vma.hints.contains(Hints::HUGEPAGE),
+        HugePages::Never => false,
+    };
+    let fits = region >= vma.start && region.checked_add(HUGE_PAGE_SIZE).is_some_and(|end| end <= vma.end);
+    (advised
+        && fits
+        && vma.backing == Backing::Anonymous
+        && !vma.shared
+        && !vma.grows_down
+        && vma.resident.range(region..region + HUGE_PAGE_SIZE).next().is_none())
+    .then_some(region)
 }
 
 fn page_to_map(vma: &Vma, page: u64) -> PageToMap {

@@ -159,6 +159,7 @@ fn describe(reply: &HostReply, op: &TraceOp, last: &mut u64) -> String {
                     PageFill::Zero => "zero".to_string(),
                     PageFill::File { offset, len } => format!("file {offset:#x}+{len:#x}"),
                     PageFill::Resident => "resident".to_string(),
+                    PageFill::ZeroHuge => "zero 2M".to_string(),
                 };
                 let perms = maps::perms(p.prot, false);
                 out.push_str(&format!(

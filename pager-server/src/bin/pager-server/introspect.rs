@@ -168,10 +168,13 @@ impl Server {
                 let mut pages = heapless::Vec::new();
                 'vmas: for v in p.space.vmas().overlapping(start, end) {
                     let anonymous = matches!(v.backing, Backing::Anonymous);
-                    for (page, frame) in v.resident.range(start..end) {
+                    for (page, frame, huge) in v.resident.range_huge(start..end) {
                         let mut flags = PageFlags::EXCLUSIVE.union(PageFlags::REFERENCED);
                         if anonymous {
                             flags = flags.union(PageFlags::ANONYMOUS).union(PageFlags::DIRTY);
+                        }
+                        if huge {
+                            flags = flags.union(PageFlags::HUGE);
                         }
                         let info = PageInfo {
                             vpn: page / PAGE_SIZE,

@@ -12,7 +12,7 @@ use libipc::{
     procfs::Identity,
     short::ShortMessage,
     sys,
-    types::{Access, CapSlot, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, VirtAddr},
+    types::{Access, CapSlot, PAGE_SIZE, PAGES_PER_HUGE, PageCount, PhysAddr, Pid, Prot, Sender, VirtAddr},
 };
 use pager::{
     exec,
@@ -23,7 +23,7 @@ use pager::{
     rlimit::Rlimits,
     rng::Rng,
     settings::Settings,
-    space::{AddressSpace, Dropped, FaultDecision, Fill},
+    space::{AddressSpace, Dropped, FaultDecision, Fill, PageToMap},
     vma::FileId,
 };
 
@@ -134,6 +134,7 @@ pub(crate) fn map_flags(prot: Prot) -> MapFlags {
 pub(crate) fn fill_frame(window: &mut Window, ramdisk: &Ramdisk, phys: PhysAddr, fill: Fill) {
     match fill {
         Fill::Zero | Fill::Resident(_) => window.zero(phys),
+        Fill::ZeroHuge => window.zero_huge(phys),
         Fill::File { file, offset, len } => {
             let frame = window.frame_mut(phys);
             let data = ramdisk.page_data(file, offset, len);
@@ -657,6 +658,8 @@ impl Server {
             let phys = match page.fill {
                 // A page kept while PROT_NONE: map its frame again.
                 Fill::Resident(phys) => phys,
+                // Alone in its decision.
+                Fill::ZeroHuge => return self.fault_huge(sender.pid, info, page),
                 fill => {
                     let Some(phys) = self.frames.alloc() else {
                         if count == 0 {
@@ -713,6 +716,61 @@ impl Server {
         FaultReply::Resume(mapped).to_message()
     }
 
+    /// Resolves a fault with the 2 MiB page `page` ([`Fill::ZeroHuge`]):
+    /// a zeroed huge frame, mapped with one entry. With no 2 MiB block
+    /// free, the faulting 4 KiB page alone (zeroed), as Linux falls back.
+    fn fault_huge(&mut self, pid: Pid, info: &FaultInfo, page: &PageToMap) -> ShortMessage {
+        let FaultKind::Page { addr, .. } = info.kind else {
+            return self.kill(pid, KillReason::Exception, info);
+        };
+        let Some(process) = self.processes.get_mut(&pid) else {
+            return FaultReply::Kill(KillReason::NoMapping).to_message();
+        };
+        let (virt, phys, pages, flags) = match self.frames.alloc_huge() {
+            Some(base) => {
+                self.window.zero_huge(base);
+                if let Err(e) = process.space.commit_huge(page.virt, base) {
+                    plog!(Error, "policy refused a 2 MiB page it decided: {e:?}");
+                    if let Err(e) = self.frames.free_huge(base) {
+                        plog!(Error, "frame pool: {e:?}");
+                    }
+                    // Nothing mapped: the thread faults again.
+                    return FaultReply::Resume(&[]).to_message();
+                }
+                (page.virt, base, PAGES_PER_HUGE, MapFlags::HUGE)
+            }
+            None => {
+                let Some(frame) = self.frames.alloc() else {
+                    return self.kill(pid, KillReason::OutOfMemory, info);
+                };
+                self.window.zero(frame);
+                let virt = addr.page_down();
+                if let Err(e) = process.space.commit(virt, frame) {
+                    plog!(Error, "policy refused a page it decided: {e:?}");
+                    self.free_frame(frame);
+                    return FaultReply::Resume(&[]).to_message();
+                }
+                (virt, frame, 1, MapFlags::default())
+            }
+        };
+        self.profile.filled();
+        process.faults += 1;
+        process.pages += pages;
+        self.batch[0] = Mapping {
+            virt,
+            phys,
+            flags: map_flags(page.prot).union(flags),
+        };
+        plog!(
+            Debug,
+            "fault of process {} at {:#x}: mapped {pages} page(s) at {:#x}",
+            pid.0,
+            addr.0,
+            virt.0
+        );
+        FaultReply::Resume(&self.batch[..1]).to_message()
+    }
+
     pub(crate) fn free_frame(&mut self, frame: libipc::types::PhysAddr) {
         // The clock page is the kernel's, mapped into every process.
         if Some(frame) == self.window.vvar() {
@@ -724,17 +782,31 @@ impl Server {
     }
 
     /// Removes pages from a process's page tables and frees their frames.
+    /// Consecutive pages leave in one call, so the kernel drops a 2 MiB
+    /// page they cover whole with one entry rather than splitting it.
     fn drop_pages(&mut self, pid: Pid, pages: &[Dropped]) {
-        for &(virt, phys) in pages {
-            if let Err(e) = sys::unmap(pid, virt, PageCount(1)) {
+        /// The most pages the kernel unmaps in one call.
+        const MAX_RUN: usize = 1 << 20;
+        let mut rest = pages;
+        while let Some(&(start, _)) = rest.first() {
+            let run = rest
+                .iter()
+                .enumerate()
+                .take(MAX_RUN)
+                .take_while(|(i, (virt, _))| virt.0 == start.0 + *i as u64 * PAGE_SIZE)
+                .count();
+            if let Err(e) = sys::unmap(pid, start, PageCount(run as u64)) {
                 plog!(
                     Error,
-                    "kernel refused to unmap {:#x} of process {}: {e:?}",
-                    virt.0,
+                    "kernel refused to unmap {:#x} (+{run} pages) of process {}: {e:?}",
+                    start.0,
                     pid.0
                 );
             }
-            self.free_frame(phys);
+            for &(_, phys) in &rest[..run] {
+                self.free_frame(phys);
+            }
+            rest = &rest[run..];
         }
     }
 
