@@ -54,7 +54,7 @@ mod tests {
             alloc::format!("{e}"),
             "unknown policy \"nope\" (known: default, fault-around, diagnostic, read-ahead, huge)"
         );
-        assert_eq!(names(), "default|fault-around|diagnostic|read-ahead");
+        assert_eq!(names(), "default|fault-around|diagnostic|read-ahead|huge");
     }
 }
 
