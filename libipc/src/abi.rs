@@ -452,7 +452,13 @@ impl MapFlags {
     pub const ALLOW_WX: MapFlags = MapFlags(4);
     /// Replace an existing mapping of the page (protection changes).
     pub const REPLACE: MapFlags = MapFlags(8);
-    pub const ALL: u64 = 0xf;
+    /// One 2 MiB page ([`crate::types::HUGE_PAGE_SIZE`]): the virtual
+    /// address and the frame are 2 MiB-aligned and the whole 2 MiB of
+    /// frames belongs to the pager. It travels alone (a fault reply's only
+    /// mapping, or `Map`). A later 4 KiB map or unmap inside it splits it
+    /// into 512 small entries first.
+    pub const HUGE: MapFlags = MapFlags(16);
+    pub const ALL: u64 = 0x1f;
 
     pub const fn contains(self, other: MapFlags) -> bool {
         self.0 & other.0 == other.0

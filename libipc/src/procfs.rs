@@ -403,6 +403,9 @@ impl PageFlags {
     /// never a file page) but no page of the process's own, so smaps
     /// counts it nowhere, as Linux's `vm_normal_page` skips it.
     pub const ZERO_PAGE: PageFlags = PageFlags(1 << 5);
+    /// Part of a 2 MiB page the kernel maps with one entry (a transparent
+    /// huge page: smaps's AnonHugePages).
+    pub const HUGE: PageFlags = PageFlags(1 << 6);
 
     pub const fn contains(self, other: PageFlags) -> bool {
         self.0 & other.0 == other.0

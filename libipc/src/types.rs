@@ -5,6 +5,12 @@ use serde::{Deserialize, Serialize};
 /// Size of a base page.
 pub const PAGE_SIZE: u64 = 4096;
 
+/// Size of a huge page: what one level-2 (page-directory) entry maps.
+pub const HUGE_PAGE_SIZE: u64 = 2 << 20;
+
+/// Base pages in one huge page.
+pub const PAGES_PER_HUGE: u64 = HUGE_PAGE_SIZE / PAGE_SIZE;
+
 /// A process identifier, assigned by the kernel. It names one process for
 /// that process's whole life: the kernel reuses table slots, but tags each
 /// id with the slot's generation, so a stale id names nothing rather than a
@@ -58,6 +64,11 @@ impl VirtAddr {
 
     pub const fn page_down(self) -> Self {
         VirtAddr(self.0 & !(PAGE_SIZE - 1))
+    }
+
+    /// Whether a huge page may start here.
+    pub const fn is_huge_aligned(self) -> bool {
+        self.0.is_multiple_of(HUGE_PAGE_SIZE)
     }
 
     /// Canonical with 48-bit (4-level) addressing: bits 63..47 all equal.
@@ -116,6 +127,11 @@ pub struct PhysAddr(pub u64);
 impl PhysAddr {
     pub const fn is_page_aligned(self) -> bool {
         self.0.is_multiple_of(PAGE_SIZE)
+    }
+
+    /// Whether a huge frame may start here.
+    pub const fn is_huge_aligned(self) -> bool {
+        self.0.is_multiple_of(HUGE_PAGE_SIZE)
     }
 
     /// The page frame number.

@@ -4,7 +4,7 @@
 use libipc::{
     abi::{MAX_PAGE_BITS, MapFlags, PageBitsClear, SysError},
     kernel::{MAX_FAULT_MAPPINGS, Mapping},
-    types::{Pid, VirtAddr},
+    types::{HUGE_PAGE_SIZE, PAGE_SIZE, PAGES_PER_HUGE, Pid, VirtAddr},
 };
 use x86_64::structures::paging::PageTableFlags as F;
 
@@ -24,10 +24,14 @@ impl Kernel {
         }
     }
 
-    /// Checks one mapping of a pager whose frames are `pool`.
-    fn validate_mapping(pool: &FramePool, m: &Mapping) -> Result<(), SysError> {
+    /// Checks one mapping of a pager whose frames are `pool`, one of
+    /// `count` in a reply.
+    fn validate_mapping(pool: &FramePool, m: &Mapping, count: usize) -> Result<(), SysError> {
         if m.flags.0 & !MapFlags::ALL != 0 {
             return Err(SysError::InvalidArgument);
+        }
+        if m.flags.contains(MapFlags::HUGE) {
+            return Self::validate_huge(pool, m, count);
         }
         if !m.virt.is_page_aligned() || !m.phys.is_page_aligned() {
             return Err(SysError::InvalidArgument);
@@ -62,6 +66,28 @@ impl Kernel {
         Ok(())
     }
 
+    /// [`Self::validate_mapping`] for a 2 MiB page: the same checks over
+    /// the whole 2 MiB, and it must travel alone (so a refused batch never
+    /// has a huge entry to put back).
+    fn validate_huge(pool: &FramePool, m: &Mapping, count: usize) -> Result<(), SysError> {
+        if count != 1 || !m.virt.is_huge_aligned() || !m.phys.is_huge_aligned() {
+            return Err(SysError::InvalidArgument);
+        }
+        let end = m.virt.0.checked_add(HUGE_PAGE_SIZE).ok_or(SysError::BadAddress)?;
+        if !space::is_canonical(m.virt.0) || end > space::user_end() {
+            return Err(SysError::BadAddress);
+        }
+        // The pool is one range: its first and last frames bound it. The
+        // clock page is never in it, so it is refused here too.
+        if !pool.contains(m.phys.0) || !pool.contains(m.phys.0 + HUGE_PAGE_SIZE - PAGE_SIZE) {
+            return Err(SysError::FrameNotOwned);
+        }
+        if m.flags.contains(MapFlags::WRITE.union(MapFlags::EXEC)) && !m.flags.contains(MapFlags::ALLOW_WX) {
+            return Err(SysError::WritableExecutable);
+        }
+        Ok(())
+    }
+
     /// Validates all of `mappings` (at most one fault reply's worth), then
     /// installs them; on a failure while installing (out of page-table
     /// memory) the entries changed so far are put back as they were.
@@ -76,7 +102,7 @@ impl Kernel {
         }
         let pool = process.pager_pool.ok_or(SysError::NotPermitted)?;
         for m in mappings {
-            Self::validate_mapping(&pool, m)?;
+            Self::validate_mapping(&pool, m, mappings.len())?;
         }
         let space = &mut process.space;
         let mut cursor = MapCursor::default();
@@ -91,23 +117,19 @@ impl Kernel {
             }
             // Both were validated above: no checks left to repeat.
             let virt = m.virt.0;
-            match space.map_at(
-                &mut cursor,
-                virt,
-                x86_64::PhysAddr::new_truncate(m.phys.0),
-                flags,
-                m.flags.contains(MapFlags::REPLACE),
-            ) {
+            let phys = x86_64::PhysAddr::new_truncate(m.phys.0);
+            let replace = m.flags.contains(MapFlags::REPLACE);
+            if m.flags.contains(MapFlags::HUGE) {
+                // Alone in its reply (validated): nothing to put back.
+                return space.map_huge(virt, phys, flags, replace).map_err(sys_error);
+            }
+            match space.map_at(&mut cursor, virt, phys, flags, replace) {
                 Ok(previous) => changed.push((virt, previous)).expect("at most MAX_FAULT_MAPPINGS"),
                 Err(e) => {
                     while let Some((virt, previous)) = changed.pop() {
                         space.restore(virt, previous);
                     }
-                    return Err(match e {
-                        MapError::OutOfMemory => SysError::OutOfMemory,
-                        MapError::AlreadyMapped => SysError::AlreadyMapped,
-                        MapError::TableLimit => SysError::PageTableLimit,
-                    });
+                    return Err(sys_error(e));
                 }
             }
         }
@@ -123,13 +145,21 @@ impl Kernel {
         if !virt.is_page_aligned() || pages > MAX_PAGES {
             return Err(SysError::InvalidArgument);
         }
-        user_run(virt, pages)?;
+        let end = user_run(virt, pages)?;
         let space = &mut self.process_mut(pid).ok_or(SysError::NoSuchObject)?.space;
         let mut present = 0;
-        for i in 0..pages {
-            if space.unmap(virt.0 + i * 4096).is_some() {
+        let mut va = virt.0;
+        while va < end {
+            // A huge page the range covers whole goes in one step.
+            if va.is_multiple_of(HUGE_PAGE_SIZE) && end - va >= HUGE_PAGE_SIZE && space.unmap_huge(va).is_some() {
+                present += PAGES_PER_HUGE;
+                va += HUGE_PAGE_SIZE;
+                continue;
+            }
+            if space.unmap(va).is_some() {
                 present += 1;
             }
+            va += PAGE_SIZE;
         }
         Ok(present)
     }
@@ -205,10 +235,19 @@ impl Kernel {
 
 /// Checks `pages` pages from `virt` lie in the user half (`pages` is
 /// bounded by the caller, so the byte count cannot overflow).
-fn user_run(virt: VirtAddr, pages: u64) -> Result<(), SysError> {
+fn user_run(virt: VirtAddr, pages: u64) -> Result<u64, SysError> {
     let end = virt.0.checked_add(pages * 4096).ok_or(SysError::BadAddress)?;
     if !space::is_canonical(virt.0) || end > space::user_end() {
         return Err(SysError::BadAddress);
     }
-    Ok(())
+    Ok(end)
+}
+
+/// The error a pager sees for a mapping the page tables could not take.
+fn sys_error(e: MapError) -> SysError {
+    match e {
+        MapError::OutOfMemory => SysError::OutOfMemory,
+        MapError::AlreadyMapped => SysError::AlreadyMapped,
+        MapError::TableLimit => SysError::PageTableLimit,
+    }
 }

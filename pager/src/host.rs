@@ -116,6 +116,8 @@ pub enum PageFill {
     },
     /// The page kept its frame.
     Resident,
+    /// A zeroed 2 MiB frame for the 2 MiB page at the address.
+    ZeroHuge,
 }
 
 impl From<Fill> for PageFill {
@@ -130,6 +132,7 @@ impl From<Fill> for PageFill {
                 len: len.min(PAGE_SIZE) as u16,
             },
             Fill::Resident(_) => PageFill::Resident,
+            Fill::ZeroHuge => PageFill::ZeroHuge,
         }
     }
 }
@@ -258,7 +261,7 @@ impl Session {
             pool,
             mapped: Vec::with_capacity(pages.len()),
         };
-        match resolve::carry_out(&mut self.space, &pages, &mut backend) {
+        match resolve::carry_out(&mut self.space, addr, &pages, &mut backend) {
             Resolved::Mapped(_) => HostFault::Map(backend.mapped),
             Resolved::OutOfMemory => HostFault::Kill(KillReason::OutOfMemory),
         }
@@ -282,6 +285,14 @@ struct HostBackend<'a> {
 impl FaultBackend for HostBackend<'_> {
     fn alloc(&mut self) -> Option<PhysAddr> {
         self.pool.alloc()
+    }
+
+    fn alloc_huge(&mut self) -> Option<PhysAddr> {
+        self.pool.alloc_huge()
+    }
+
+    fn free_huge(&mut self, frame: PhysAddr) {
+        let _ = self.pool.free_huge(frame);
     }
 
     /// The host has no zero frame: its pages say [`Frame::Zero`] instead.

@@ -66,10 +66,12 @@ pub fn vma_info(v: &Vma) -> VmaInfo {
 ///   file page is Linux's copy-on-write anonymous copy);
 /// - a page of a shared anonymous mapping: shared memory (shmem), not
 ///   anonymous, dirty once written;
-/// - a file page not written: clean, a file page.
+/// - a file page not written: clean, a file page;
+/// - a page of a 2 MiB page mapped with one entry (`huge`): marked so
+///   (smaps's AnonHugePages).
 ///
 /// `page` is the page's address, `zero_frame` the kernel's zero frame.
-pub fn page_info(v: &Vma, page: u64, frame: Frame, zero_frame: PhysAddr) -> PageInfo {
+pub fn page_info(v: &Vma, page: u64, frame: Frame, huge: bool, zero_frame: PhysAddr) -> PageInfo {
     let own = PageFlags::EXCLUSIVE.union(PageFlags::REFERENCED);
     let (pfn, flags) = match frame {
         Frame::Zero => (zero_frame.pfn(), PageFlags::ZERO_PAGE),
@@ -77,6 +79,7 @@ pub fn page_info(v: &Vma, page: u64, frame: Frame, zero_frame: PhysAddr) -> Page
         Frame::Dirty(f) => (f.pfn(), own.union(PageFlags::DIRTY).union(PageFlags::ANONYMOUS)),
         Frame::Clean(f) => (f.pfn(), own),
     };
+    let flags = if huge { flags.union(PageFlags::HUGE) } else { flags };
     PageInfo {
         vpn: page / PAGE_SIZE,
         frame: PageFrame::Resident { pfn },

@@ -42,7 +42,7 @@ use core::fmt::{self, Write};
 
 use libipc::{
     kernel::KillReason,
-    types::{Access, PAGE_SIZE, Prot},
+    types::{Access, HUGE_PAGE_SIZE, PAGE_SIZE, Prot},
 };
 
 use crate::{
@@ -126,8 +126,9 @@ impl FillKind {
     /// Every [`Fill`] has a kind: a new variant must say which here.
     pub fn of(fill: Fill) -> FillKind {
         match fill {
-            // The copy of a zero page is a frame of zeros.
-            Fill::Zero | Fill::ZeroPageCopy => FillKind::Zero,
+            // The copy of a zero page is a frame of zeros; a 2 MiB page
+            // of zeros says its size beside.
+            Fill::Zero | Fill::ZeroPageCopy | Fill::ZeroHuge => FillKind::Zero,
             Fill::File { offset, len, .. } => FillKind::File { offset, len },
             Fill::Resident(_) => FillKind::Resident,
             Fill::ZeroPage => FillKind::ZeroPage,
@@ -151,7 +152,10 @@ impl DecidedPage {
             virt: page.virt.0,
             prot: page.prot,
             fill: FillKind::of(page.fill),
-            size: PAGE_SIZE,
+            size: match page.fill {
+                Fill::ZeroHuge => HUGE_PAGE_SIZE,
+                _ => PAGE_SIZE,
+            },
         }
     }
 }

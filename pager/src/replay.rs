@@ -153,6 +153,14 @@ impl FaultBackend for Backend<'_> {
         self.pool.alloc()
     }
 
+    fn alloc_huge(&mut self) -> Option<PhysAddr> {
+        self.pool.alloc_huge()
+    }
+
+    fn free_huge(&mut self, frame: PhysAddr) {
+        let _ = self.pool.free_huge(frame);
+    }
+
     /// The replay keeps no contents: any address serves.
     fn zero_frame(&self) -> PhysAddr {
         PhysAddr(0)
@@ -446,7 +454,7 @@ impl<'c> Replayer<'c> {
             pid,
         };
         let outcome = match decision {
-            FaultDecision::Map(pages) => match resolve::carry_out(&mut p.space, &pages, &mut backend) {
+            FaultDecision::Map(pages) => match resolve::carry_out(&mut p.space, VirtAddr(addr), &pages, &mut backend) {
                 Resolved::Mapped(mapped) => FaultOutcome::Map {
                     mapped,
                     pages: pages.iter().map(DecidedPage::of).collect(),

@@ -10,15 +10,22 @@
 //! Each page says what backs it ([`Frame`]): its own frame, written or
 //! clean, or the shared zero frame. Two more bitmaps per chunk hold that, so the common case
 //! (anonymous frames) costs nothing more than a frame did.
+//!
+//! A 2 MiB page is its 512 pages here, as any others (so munmap, mprotect
+//! and mremap need nothing new), with its eight chunks marked huge while
+//! the kernel maps them with one entry. Removing any of its pages, or
+//! splitting inside it, clears the mark: the kernel splits the entry then.
 
 use alloc::{boxed::Box, collections::BTreeMap};
 use core::ops::Range;
 
-use libipc::types::{PAGE_SIZE, PhysAddr, Prot, VirtAddr};
+use libipc::types::{HUGE_PAGE_SIZE, PAGE_SIZE, PhysAddr, Prot, VirtAddr};
 
 /// Pages per chunk: one bit each in a `u64` bitmap.
 pub const CHUNK_PAGES: u64 = 64;
 const CHUNK_BYTES: u64 = CHUNK_PAGES * PAGE_SIZE;
+/// Chunks of one 2 MiB page.
+const CHUNKS_PER_HUGE: u64 = HUGE_PAGE_SIZE / CHUNK_BYTES;
 
 /// What backs a resident page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -78,6 +85,8 @@ struct Chunk {
     /// move, a page kept while `PROT_NONE`, a replaced frame) leaves it
     /// out, so nothing the pager cannot refill is ever taken for clean.
     refillable: u64,
+    /// Part of a 2 MiB page the kernel maps with one entry.
+    huge: bool,
     frames: [PhysAddr; CHUNK_PAGES as usize],
 }
 
@@ -88,6 +97,7 @@ impl Chunk {
             zero: 0,
             clean: 0,
             refillable: 0,
+            huge: false,
             frames: [PhysAddr(0); CHUNK_PAGES as usize],
         })
     }
@@ -193,12 +203,18 @@ impl ResidentPages {
 
     /// Replaces the frame of `page`, which must be resident (a file copy
     /// written, turning anonymous); returns the frame it had.
+    /// A 2 MiB page it lies in loses its mark (the kernel maps the new
+    /// frame with a 4 KiB entry, splitting the 2 MiB one).
     pub fn replace(&mut self, page: u64, frame: Frame) -> Option<Frame> {
         let (number, bit) = locate(page);
-        let chunk = self.chunks.get_mut(&number)?;
+        let chunk = self.chunks.get(&number)?;
         if chunk.present & (1 << bit) == 0 {
             return None;
         }
+        if chunk.huge {
+            self.split_huge(page);
+        }
+        let chunk = self.chunks.get_mut(&number).expect("present above");
         let old = chunk.frame(bit);
         chunk.set(bit, frame);
         Some(old)
@@ -262,6 +278,58 @@ impl ResidentPages {
         self.len += added;
     }
 
+    /// Records the 2 MiB page at `region` (2 MiB-aligned) backed by the
+    /// 512 frames from `base`; refused, with the frame it keeps, if any of
+    /// its pages is resident already.
+    pub fn insert_huge(&mut self, region: u64, base: PhysAddr) -> Result<(), Frame> {
+        if let Some((_, frame)) = self.range(region..region + HUGE_PAGE_SIZE).next() {
+            return Err(frame);
+        }
+        let first = region / CHUNK_BYTES;
+        for k in 0..CHUNKS_PER_HUGE {
+            let mut chunk = Chunk::empty();
+            chunk.present = u64::MAX;
+            chunk.huge = true;
+            let chunk_base = base.0 + k * CHUNK_BYTES;
+            for (i, frame) in chunk.frames.iter_mut().enumerate() {
+                *frame = PhysAddr(chunk_base + i as u64 * PAGE_SIZE);
+            }
+            self.chunks.insert(first + k, chunk);
+        }
+        self.len += (HUGE_PAGE_SIZE / PAGE_SIZE) as usize;
+        Ok(())
+    }
+
+    /// Whether `page` lies in a 2 MiB page mapped with one entry.
+    pub fn is_huge(&self, page: u64) -> bool {
+        self.chunks.get(&locate(page).0).is_some_and(|c| c.huge)
+    }
+
+    /// The 2 MiB pages mapped with one entry.
+    pub fn huge_pages(&self) -> u64 {
+        self.chunks.values().filter(|c| c.huge).count() as u64 / CHUNKS_PER_HUGE
+    }
+
+    /// Clears the huge mark of the 2 MiB page around `page`, if it has one
+    /// (the kernel splits its entry when one of its pages changes).
+    fn split_huge(&mut self, page: u64) {
+        if !self.is_huge(page) {
+            return;
+        }
+        let first = (page - page % HUGE_PAGE_SIZE) / CHUNK_BYTES;
+        for (_, chunk) in self.chunks.range_mut(first..first + CHUNKS_PER_HUGE) {
+            chunk.huge = false;
+        }
+    }
+
+    /// Clears every huge mark: all the pages are about to be mapped again
+    /// one by one (a protection change).
+    pub fn split_all_huge(&mut self) {
+        for chunk in self.chunks.values_mut() {
+            chunk.huge = false;
+        }
+    }
+
     /// Forgets `page`, returning its frame.
     pub fn remove(&mut self, page: u64) -> Option<Frame> {
         let (number, bit) = locate(page);
@@ -269,6 +337,10 @@ impl ResidentPages {
         if chunk.present & (1 << bit) == 0 {
             return None;
         }
+        if chunk.huge {
+            self.split_huge(page);
+        }
+        let chunk = self.chunks.get_mut(&number).expect("present above");
         let frame = chunk.frame(bit);
         chunk.clear(bit);
         if chunk.present == 0 {
@@ -327,6 +399,17 @@ impl ResidentPages {
             .filter(move |(p, _)| range.contains(p))
     }
 
+    /// [`Self::range`] with, for each page, whether it lies in a 2 MiB page
+    /// mapped with one entry (`/proc/<pid>/smaps`'s AnonHugePages).
+    pub fn range_huge(&self, range: Range<u64>) -> impl Iterator<Item = (u64, Frame, bool)> + '_ {
+        let first = range.start / CHUNK_BYTES;
+        let last = range.end.div_ceil(CHUNK_BYTES).max(first);
+        self.chunks
+            .range(first..last)
+            .flat_map(|(&n, c)| c.pages(n).map(move |(p, f)| (p, f, c.huge)))
+            .filter(move |(p, _, _)| range.contains(p))
+    }
+
     /// The pages' own frames (what goes back to the pool when they go):
     /// the shared zero frame is never one of them.
     pub fn frames(&self) -> impl Iterator<Item = PhysAddr> + '_ {
@@ -334,7 +417,11 @@ impl ResidentPages {
     }
 
     /// Moves the pages at or above `at` (page-aligned) into the result.
+    /// A 2 MiB page `at` falls inside loses its huge mark.
     pub fn split_off(&mut self, at: u64) -> ResidentPages {
+        if !at.is_multiple_of(HUGE_PAGE_SIZE) {
+            self.split_huge(at);
+        }
         let (number, bit) = locate(at);
         let mut high = self.chunks.split_off(&number);
         // The chunk holding `at` may have pages below it: they stay here.
@@ -484,6 +571,46 @@ mod tests {
         ]
     }
 
+    #[derive(Clone, Debug)]
+    enum HugeOp {
+        Insert(u64),
+        InsertHuge(u64),
+        Remove(u64),
+        SplitAppend(u64),
+        SplitKeep(u64),
+        SplitAll,
+    }
+
+    fn huge_op() -> impl Strategy<Value = HugeOp> {
+        // Pages over three 2 MiB regions.
+        let page = 0u64..(3 * 512);
+        prop_oneof![
+            2 => page.clone().prop_map(HugeOp::Insert),
+            3 => (0u64..3).prop_map(HugeOp::InsertHuge),
+            3 => page.clone().prop_map(HugeOp::Remove),
+            1 => page.clone().prop_map(HugeOp::SplitAppend),
+            1 => page.prop_map(HugeOp::SplitKeep),
+            1 => Just(HugeOp::SplitAll),
+        ]
+    }
+
+    #[test]
+    fn a_huge_page_is_its_pages_until_one_changes() {
+        let mut r = ResidentPages::new();
+        r.insert_huge(0x40_0000, PhysAddr(0x1_0000_0000)).unwrap();
+        assert_eq!(r.len(), 512);
+        assert_eq!(r.huge_pages(), 1);
+        assert_eq!(r.get(0x40_3000), Some(Frame::Dirty(PhysAddr(0x1_0000_3000))));
+        assert!(r.is_huge(0x5f_f000) && !r.is_huge(0x60_0000));
+        assert_eq!(
+            r.insert_huge(0x40_0000, PhysAddr(0x2_0000_0000)),
+            Err(Frame::Dirty(PhysAddr(0x1_0000_0000)))
+        );
+        assert_eq!(r.remove(0x41_0000), Some(Frame::Dirty(PhysAddr(0x1_0001_0000))));
+        assert_eq!((r.len(), r.huge_pages()), (511, 0));
+        assert!(!r.is_huge(0x40_0000));
+    }
+
     proptest! {
         // Every operation agrees with a BTreeMap keyed by page, and the
         // refillable pages with a set: those of their own frame a batch (a
@@ -579,6 +706,83 @@ mod tests {
                     r.range(lo..hi).collect::<Vec<_>>(),
                     model.range(lo..hi).map(|(&p, &f)| (p, f)).collect::<Vec<_>>()
                 );
+            }
+        }
+
+        /// 2 MiB pages with the others against a model: the page map plus
+        /// the set of huge regions. Removing a page of one, or splitting
+        /// inside one, unmarks it; the pages themselves stay as the model's.
+        #[test]
+        fn huge_marks_follow_a_region_model(ops in proptest::collection::vec(huge_op(), 1..120)) {
+            const HUGE: u64 = HUGE_PAGE_SIZE;
+            let mut r = ResidentPages::new();
+            let mut model: BTreeMap<u64, Frame> = BTreeMap::new();
+            let mut huge: alloc::collections::BTreeSet<u64> = alloc::collections::BTreeSet::new();
+            for (n, op) in ops.into_iter().enumerate() {
+                let frame = Frame::Dirty(PhysAddr((n as u64 + 1) * PAGE));
+                match op {
+                    HugeOp::Insert(p) => {
+                        let want = match model.get(&(p * PAGE)) {
+                            Some(&old) => Err(old),
+                            None => {
+                                model.insert(p * PAGE, frame);
+                                Ok(())
+                            }
+                        };
+                        prop_assert_eq!(r.insert_new(p * PAGE, frame), want);
+                    }
+                    HugeOp::InsertHuge(region) => {
+                        let at = region * HUGE;
+                        let base = PhysAddr((1 << 40) + n as u64 * HUGE);
+                        let want = match model.range(at..at + HUGE).next() {
+                            Some((_, &old)) => Err(old),
+                            None => {
+                                for k in 0..512 {
+                                    model.insert(at + k * PAGE, Frame::Dirty(PhysAddr(base.0 + k * PAGE)));
+                                }
+                                huge.insert(at);
+                                Ok(())
+                            }
+                        };
+                        prop_assert_eq!(r.insert_huge(at, base), want);
+                    }
+                    HugeOp::Remove(p) => {
+                        let got = r.remove(p * PAGE);
+                        let want = model.remove(&(p * PAGE));
+                        if want.is_some() {
+                            huge.remove(&(p * PAGE - p * PAGE % HUGE));
+                        }
+                        prop_assert_eq!(got, want);
+                    }
+                    HugeOp::SplitAppend(p) => {
+                        if !(p * PAGE).is_multiple_of(HUGE) {
+                            huge.remove(&(p * PAGE - p * PAGE % HUGE));
+                        }
+                        let mut high = r.split_off(p * PAGE);
+                        r.append(&mut high);
+                    }
+                    HugeOp::SplitKeep(p) => {
+                        if !(p * PAGE).is_multiple_of(HUGE) {
+                            huge.remove(&(p * PAGE - p * PAGE % HUGE));
+                        }
+                        let high = r.split_off(p * PAGE);
+                        let model_high = model.split_off(&(p * PAGE));
+                        huge.retain(|&h| h < p * PAGE);
+                        prop_assert_eq!(high.len(), model_high.len());
+                    }
+                    HugeOp::SplitAll => {
+                        r.split_all_huge();
+                        huge.clear();
+                    }
+                }
+                prop_assert_eq!(r.len(), model.len());
+                prop_assert_eq!(r.iter().collect::<Vec<_>>(), model.iter().map(|(&p, &f)| (p, f)).collect::<Vec<_>>());
+                prop_assert_eq!(r.huge_pages(), huge.len() as u64);
+                let marked = r.range_huge(0..3 * HUGE).filter(|&(_, _, h)| h).count() as u64;
+                prop_assert_eq!(marked, 512 * huge.len() as u64);
+                for region in 0..3 {
+                    prop_assert_eq!(r.is_huge(region * HUGE + 5 * PAGE), huge.contains(&(region * HUGE)));
+                }
             }
         }
     }

@@ -23,16 +23,22 @@ use crate::{
 pub trait FaultBackend {
     /// A free frame, or `None` when the pool is empty.
     fn alloc(&mut self) -> Option<PhysAddr>;
+    /// A free 2 MiB-aligned run of 512 frames, or `None` when no whole
+    /// block is free.
+    fn alloc_huge(&mut self) -> Option<PhysAddr>;
+    /// Returns a run from [`FaultBackend::alloc_huge`] the address space
+    /// refused to record.
+    fn free_huge(&mut self, frame: PhysAddr);
     /// The shared zero frame's address (the kernel's on the server).
     fn zero_frame(&self) -> PhysAddr;
     /// Gives a frame just allocated its content (`fill` is never
-    /// [`Fill::Resident`]).
+    /// [`Fill::Resident`]; for [`Fill::ZeroHuge`], all 2 MiB from it).
     fn fill(&mut self, frame: PhysAddr, fill: Fill);
     /// Returns a frame the address space refused to record.
     fn free(&mut self, frame: PhysAddr);
     /// Maps one page of the decision with its frame (in order, the
     /// faulting page first); a [`Fill::ZeroPageCopy`] replaces the zero
-    /// frame in the page's entry.
+    /// frame in the page's entry, a [`Fill::ZeroHuge`] page is 2 MiB.
     fn map(&mut self, page: &PageToMap, frame: PhysAddr);
     /// Takes back a page [`FaultBackend::map`] got in this call: the
     /// address space refused to record it (a policy bug; rare).
@@ -69,7 +75,23 @@ impl Resolved {
 /// recorded in `space` with one [`AddressSpace::commit_pages`], then
 /// mapped. Out of frames after the first page, the pages so far are mapped
 /// (the rest fault again later); out of frames at the first, nothing is.
-pub fn carry_out<B: FaultBackend>(space: &mut AddressSpace, pages: &[PageToMap], backend: &mut B) -> Resolved {
+/// A 2 MiB page ([`Fill::ZeroHuge`], alone in its decision) with no whole
+/// block free becomes the faulting page `fault` alone, zeroed, as Linux
+/// falls back to a small page.
+pub fn carry_out<B: FaultBackend>(
+    space: &mut AddressSpace,
+    fault: VirtAddr,
+    pages: &[PageToMap],
+    backend: &mut B,
+) -> Resolved {
+    if let [
+        page @ PageToMap {
+            fill: Fill::ZeroHuge, ..
+        },
+    ] = pages
+    {
+        return carry_out_huge(space, fault, page, backend);
+    }
     // Only the new pages are staged (for one commit); each page is mapped
     // as it gets its frame, so nothing else is copied on the hot path.
     let mut fresh = [(VirtAddr(0), Frame::Zero); MAX_FAULT_MAPPINGS];
@@ -82,6 +104,11 @@ pub fn carry_out<B: FaultBackend>(space: &mut AddressSpace, pages: &[PageToMap],
                 fresh[new] = (page.virt, Frame::Zero);
                 new += 1;
                 backend.zero_frame()
+            }
+            // Only ever alone in a decision (above): never a 4 KiB frame.
+            Fill::ZeroHuge => {
+                backend.refused(page.virt, CommitError::NotMapped);
+                continue;
             }
             fill => {
                 let Some(frame) = backend.alloc() else {
@@ -108,6 +135,32 @@ pub fn carry_out<B: FaultBackend>(space: &mut AddressSpace, pages: &[PageToMap],
         mapped -= 1;
     });
     Resolved::Mapped(mapped)
+}
+
+/// [`carry_out`] for one 2 MiB page.
+fn carry_out_huge<B: FaultBackend>(
+    space: &mut AddressSpace,
+    fault: VirtAddr,
+    page: &PageToMap,
+    backend: &mut B,
+) -> Resolved {
+    let Some(base) = backend.alloc_huge() else {
+        let small = PageToMap {
+            virt: fault.page_down(),
+            prot: page.prot,
+            fill: Fill::Zero,
+            clean: false,
+        };
+        return carry_out(space, fault, &[small], backend);
+    };
+    backend.fill(base, Fill::ZeroHuge);
+    if let Err(e) = space.commit_huge(page.virt, base) {
+        backend.refused(page.virt, e);
+        backend.free_huge(base);
+        return Resolved::Mapped(0);
+    }
+    backend.map(page, base);
+    Resolved::Mapped(1)
 }
 
 /// Makes one page resident outside a fault (populate, madvise WILLNEED,
@@ -153,7 +206,7 @@ mod tests {
 
     use libipc::{
         pager::MapKind,
-        types::{Access, PAGE_SIZE, Prot},
+        types::{Access, HUGE_PAGE_SIZE, PAGE_SIZE, Prot},
     };
 
     use super::*;
@@ -175,6 +228,12 @@ mod tests {
     impl FaultBackend for Host {
         fn alloc(&mut self) -> Option<PhysAddr> {
             self.pool.alloc()
+        }
+        fn alloc_huge(&mut self) -> Option<PhysAddr> {
+            self.pool.alloc_huge()
+        }
+        fn free_huge(&mut self, frame: PhysAddr) {
+            self.pool.free_huge(frame).unwrap();
         }
         fn zero_frame(&self) -> PhysAddr {
             PhysAddr(0x10_0000)
@@ -231,7 +290,10 @@ mod tests {
     fn every_page_gets_a_recorded_frame() {
         let (mut space, mut host, a) = setup(64);
         let pages = decide(&mut space, a, true);
-        assert_eq!(carry_out(&mut space, &pages, &mut host), Resolved::Mapped(16));
+        assert_eq!(
+            carry_out(&mut space, pages[0].virt, &pages, &mut host),
+            Resolved::Mapped(16)
+        );
         assert_eq!(host.mapped.len(), 16);
         assert_eq!(host.mapped[0].0, VirtAddr(a));
         for (virt, frame) in &host.mapped {
@@ -244,10 +306,13 @@ mod tests {
     fn a_short_pool_maps_what_it_can_and_an_empty_one_kills() {
         let (mut space, mut host, a) = setup(3);
         let pages = decide(&mut space, a, true);
-        assert_eq!(carry_out(&mut space, &pages, &mut host), Resolved::Mapped(3));
+        assert_eq!(
+            carry_out(&mut space, pages[0].virt, &pages, &mut host),
+            Resolved::Mapped(3)
+        );
         assert_eq!(space.resident(a, 32 * PAGE_SIZE), 3);
         let pages = decide(&mut space, a + 20 * PAGE_SIZE, false);
-        let resolved = carry_out(&mut space, &pages, &mut host);
+        let resolved = carry_out(&mut space, pages[0].virt, &pages, &mut host);
         assert_eq!(resolved, Resolved::OutOfMemory);
         assert_eq!(resolved.kill(), Some(KillReason::OutOfMemory));
         assert_eq!(space.resident(a, 32 * PAGE_SIZE), 3);
@@ -260,7 +325,10 @@ mod tests {
         // The page becomes resident behind the decision's back.
         let stale = host.pool.alloc().unwrap();
         space.commit(VirtAddr(a), Frame::Dirty(stale)).unwrap();
-        assert_eq!(carry_out(&mut space, &pages, &mut host), Resolved::Mapped(0));
+        assert_eq!(
+            carry_out(&mut space, pages[0].virt, &pages, &mut host),
+            Resolved::Mapped(0)
+        );
         assert_eq!(host.refusals, 1);
         assert!(host.mapped.is_empty());
         assert_eq!(host.pool.free_count().0, 63);
@@ -273,5 +341,96 @@ mod tests {
         assert_eq!(make_resident(&mut space, a, true, &mut host), Some(frame));
         assert_eq!(host.mapped, [(VirtAddr(a), frame), (VirtAddr(a), frame)]);
         assert_eq!(make_resident(&mut space, 0x1000, false, &mut host), None);
+    }
+
+    /// A 4 MiB mapping under `transparent_hugepage=always`, a pool of
+    /// `frames` from a 2 MiB-aligned base, and the first aligned 2 MiB.
+    fn setup_huge(frames: u64) -> (AddressSpace, Host, u64) {
+        let mut settings = Settings::default();
+        settings.set("transparent_hugepage", "always").unwrap();
+        let mut space = AddressSpace::new(&settings, Rlimits::default(), 0x7000_0000_0000);
+        let (a, _) = space
+            .mmap(MmapArgs {
+                addr: 0,
+                len: 2 * HUGE_PAGE_SIZE,
+                prot: Prot::RW,
+                flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS),
+                file: None,
+            })
+            .unwrap();
+        let host = Host {
+            pool: FramePool::single(PhysAddr(0x1_0000_0000), frames).unwrap(),
+            mapped: Vec::new(),
+            refusals: 0,
+        };
+        (space, host, a.0.next_multiple_of(HUGE_PAGE_SIZE))
+    }
+
+    #[test]
+    fn a_two_mib_decision_maps_one_huge_frame() {
+        let (mut space, mut host, region) = setup_huge(1024);
+        let fault = VirtAddr(region + 5 * PAGE_SIZE + 12);
+        let pages = decide(&mut space, fault.0, false);
+        assert_eq!(pages.len(), 1);
+        assert_eq!((pages[0].virt, pages[0].fill), (VirtAddr(region), Fill::ZeroHuge));
+        assert_eq!(carry_out(&mut space, fault, &pages, &mut host), Resolved::Mapped(1));
+        assert_eq!(
+            host.mapped,
+            [(VirtAddr(region), PhysAddr(0x1_0000_0000 + HUGE_PAGE_SIZE))]
+        );
+        assert_eq!(space.resident(region, HUGE_PAGE_SIZE), 512);
+        assert_eq!(space.huge_pages(region, HUGE_PAGE_SIZE), 1);
+        assert_eq!(host.pool.free_count().0, 512);
+    }
+
+    #[test]
+    fn with_no_whole_block_free_the_faulting_page_alone_is_mapped() {
+        // 511 frames: no 2 MiB block.
+        let (mut space, mut host, region) = setup_huge(511);
+        let fault = VirtAddr(region + 7 * PAGE_SIZE + 1);
+        let pages = decide(&mut space, fault.0, false);
+        assert_eq!(pages[0].fill, Fill::ZeroHuge);
+        assert_eq!(carry_out(&mut space, fault, &pages, &mut host), Resolved::Mapped(1));
+        assert_eq!(host.mapped.len(), 1);
+        assert_eq!(host.mapped[0].0, fault.page_down());
+        assert_eq!(space.resident(region, HUGE_PAGE_SIZE), 1);
+        assert_eq!(space.huge_pages(region, HUGE_PAGE_SIZE), 0);
+        assert_eq!(host.pool.free_count().0, 510);
+    }
+
+    #[test]
+    fn a_refused_two_mib_page_gives_its_block_back() {
+        let (mut space, mut host, region) = setup_huge(1024);
+        let pages = decide(&mut space, region, false);
+        // One of its pages becomes resident behind the decision's back.
+        let stale = host.pool.alloc().unwrap();
+        space.commit(VirtAddr(region + PAGE_SIZE), Frame::Dirty(stale)).unwrap();
+        assert_eq!(
+            carry_out(&mut space, VirtAddr(region), &pages, &mut host),
+            Resolved::Mapped(0)
+        );
+        assert_eq!(host.refusals, 1);
+        assert!(host.mapped.is_empty());
+        assert_eq!(host.pool.free_count().0, 1023);
+    }
+
+    #[test]
+    fn a_two_mib_page_among_others_is_refused() {
+        let (mut space, mut host, region) = setup_huge(1024);
+        let mut pages = decide(&mut space, region, false);
+        pages.push(PageToMap {
+            virt: VirtAddr(region + HUGE_PAGE_SIZE),
+            prot: Prot::RW,
+            fill: Fill::Zero,
+            clean: false,
+        });
+        pages.swap(0, 1);
+        assert_eq!(
+            carry_out(&mut space, VirtAddr(region), &pages, &mut host),
+            Resolved::Mapped(1)
+        );
+        assert_eq!(host.refusals, 1);
+        assert_eq!(space.huge_pages(region, 2 * HUGE_PAGE_SIZE), 0);
+        assert_eq!(host.pool.free_count().0, 1023);
     }
 }

@@ -27,6 +27,32 @@ pub enum AslrProfile {
     Linux,
 }
 
+/// When a fault maps a 2 MiB page (Linux's
+/// `/sys/kernel/mm/transparent_hugepage/enabled` and its boot option
+/// `transparent_hugepage=`): only where the VMA covers the aligned 2 MiB
+/// around the fault, anonymous and private, with none of it resident yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HugePages {
+    /// 4 KiB pages only (the default: the `huge` policy turns them on).
+    Never,
+    /// In VMAs advised with MADV_HUGEPAGE.
+    Madvise,
+    /// Wherever possible, but in VMAs advised with MADV_NOHUGEPAGE.
+    Always,
+}
+
+impl HugePages {
+    const NAMES: [(HugePages, &'static str); 3] = [
+        (HugePages::Never, "never"),
+        (HugePages::Madvise, "madvise"),
+        (HugePages::Always, "always"),
+    ];
+
+    fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(h, _)| *h == self).map_or("never", |(_, n)| n)
+    }
+}
+
 /// Every setting, with Linux's defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
@@ -40,6 +66,8 @@ pub struct Settings {
     pub stack_guard_gap: u64,
     /// Five-level paging (LA57): a 57-bit user range.
     pub la57: bool,
+    /// `transparent_hugepage`: when faults map 2 MiB pages.
+    pub huge_pages: HugePages,
 }
 
 impl Default for Settings {
@@ -51,6 +79,7 @@ impl Default for Settings {
             max_map_count: crate::vma::DEFAULT_MAX_MAP_COUNT,
             stack_guard_gap: 256,
             la57: false,
+            huge_pages: HugePages::Never,
         }
     }
 }
@@ -90,13 +119,14 @@ fn parse_u64(key: &str, value: &str) -> Result<u64, SettingError> {
 
 impl Settings {
     /// The names `set` and `get` accept.
-    pub const KEYS: [&'static str; 6] = [
+    pub const KEYS: [&'static str; 7] = [
         "kernel.randomize_va_space",
         "vm.mmap_min_addr",
         "vm.max_map_count",
         "stack_guard_gap",
         "aslr_profile",
         "la57",
+        "transparent_hugepage",
     ];
 
     /// Sets `key` to `value`; on error nothing changes. The command-line
@@ -154,6 +184,13 @@ impl Settings {
                     _ => return Err(bad("must be 0 or 1")),
                 }
             }
+            "transparent_hugepage" => {
+                self.huge_pages = HugePages::NAMES
+                    .iter()
+                    .find(|(_, n)| *n == value)
+                    .map(|(h, _)| *h)
+                    .ok_or_else(|| bad("must be always, madvise or never"))?;
+            }
             _ => return Err(SettingError::UnknownKey(key.into())),
         }
         Ok(())
@@ -208,6 +245,7 @@ impl Settings {
                 AslrProfile::Linux => "linux".into(),
             },
             "la57" => format!("{}", u8::from(self.la57)),
+            "transparent_hugepage" => self.huge_pages.name().into(),
             _ => return Err(SettingError::UnknownKey(key.into())),
         })
     }
@@ -239,6 +277,7 @@ mod tests {
             ("stack_guard_gap", "99999999"),
             ("aslr_profile", "strong"),
             ("la57", "yes"),
+            ("transparent_hugepage", "sometimes"),
         ] {
             let before = s.clone();
             let err = s.set(key, value).unwrap_err();
@@ -309,6 +348,9 @@ mod tests {
         s.set("kernel.randomize_va_space", "0").unwrap();
         s.set("vm.mmap_min_addr", "0x10000").unwrap();
         s.set("stack_guard_gap", "64").unwrap();
+        s.set("transparent_hugepage", "madvise").unwrap();
+        assert_eq!(s.huge_pages, HugePages::Madvise);
+        assert_eq!(s.get("transparent_hugepage").unwrap(), "madvise");
         assert_eq!(s.randomize_va_space as u8, 0);
         assert_eq!(s.mmap_min_addr, 0x10000);
         assert_eq!(s.stack_guard_gap, 64);

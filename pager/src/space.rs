@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use libipc::{
     kernel::{KillReason, MAX_FAULT_MAPPINGS},
     pager::{Errno, MapKind},
-    types::{Access, PAGE_SIZE, PhysAddr, Prot, VirtAddr},
+    types::{Access, HUGE_PAGE_SIZE, PAGE_SIZE, PhysAddr, Prot, VirtAddr},
 };
 
 use crate::{
@@ -16,8 +16,8 @@ use crate::{
     policy::Policy,
     resident::Frame,
     rlimit::{Limit, Resource, Rlimits},
-    settings::Settings,
-    vma::{Backing, FileId, Lock, Vma, VmaName, VmaSet},
+    settings::{HugePages, Settings},
+    vma::{Backing, FileId, Hints, Lock, Vma, VmaName, VmaSet},
 };
 
 /// One past the highest user page with 4-level paging (47 bits, minus the
@@ -52,6 +52,10 @@ pub enum Fill {
     /// The page already has this frame (kept while unmapped, e.g. under
     /// PROT_NONE, or mapped read-only until a write): map it again.
     Resident(Frame),
+    /// A zeroed 2 MiB frame for the 2 MiB page at the (2 MiB-aligned)
+    /// address: one kernel entry maps it, and
+    /// [`AddressSpace::commit_huge`] records its 512 pages.
+    ZeroHuge,
 }
 
 /// One page a fault decision maps.
@@ -179,6 +183,8 @@ pub struct AddressSpace {
     last_fault: u64,
     /// Shared anonymous objects made so far: the next one's number.
     shmem_objects: u64,
+    /// When a fault maps a 2 MiB page (`transparent_hugepage`).
+    huge_pages: HugePages,
 }
 
 impl AddressSpace {
@@ -202,6 +208,7 @@ impl AddressSpace {
             la57: settings.la57,
             lock_future: Lock::None,
             shmem_objects: 0,
+            huge_pages: settings.huge_pages,
         }
     }
 
@@ -612,6 +619,8 @@ impl AddressSpace {
                         v.resident.mark_all_written();
                     }
                     changed.extend(v.resident.iter().map(|(p, f)| (VirtAddr(p), f, f.pte_prot(prot))));
+                    // Re-mapped page by page: the kernel splits its 2 MiB pages.
+                    v.resident.split_all_huge();
                 }
             });
             changed
@@ -709,6 +718,7 @@ impl AddressSpace {
     pub fn fault(&mut self, policy: &mut dyn Policy, addr: u64, access: Access) -> FaultDecision {
         let page = page_down(addr);
         self.last_fault = page;
+        let huge_pages = self.huge_pages;
         if let Some(vma) = self.vmas.find(addr) {
             if !permits(vma.prot, access) {
                 return FaultDecision::Kill(KillReason::Protection);
@@ -721,6 +731,18 @@ impl AddressSpace {
                     Some(map) => FaultDecision::Map(alloc::vec![map]),
                     None => FaultDecision::Kill(KillReason::NoMapping),
                 };
+            }
+            // A 2 MiB page where the setting and the VMA allow one, for a
+            // read too: there is no huge zero page, so it is a zeroed one.
+            if huge_pages != HugePages::Never
+                && let Some(region) = huge_region(vma, page, huge_pages)
+            {
+                return FaultDecision::Map(alloc::vec![PageToMap {
+                    virt: VirtAddr(region),
+                    prot: vma.prot,
+                    fill: Fill::ZeroHuge,
+                    clean: false,
+                }]);
             }
             // The shared zero frame answers a read of private anonymous
             // memory when the policy wants it (Linux's do_anonymous_page).
@@ -811,6 +833,40 @@ impl AddressSpace {
         vma.resident
             .insert_new(page, frame)
             .map_err(CommitError::AlreadyResident)
+    }
+
+    /// Records that the 2 MiB page at `region` (from a [`Fill::ZeroHuge`]
+    /// decision) is backed by the 512 frames from `base`. Refused, as
+    /// [`AddressSpace::commit`], when the VMA no longer covers it all or a
+    /// page of it has a frame: the caller then frees the huge frame.
+    pub fn commit_huge(&mut self, region: VirtAddr, base: PhysAddr) -> Result<(), CommitError> {
+        let vma = self.vmas.find_mut(region.0).ok_or(CommitError::NotMapped)?;
+        if !region.is_huge_aligned() || region.0 + HUGE_PAGE_SIZE > vma.end {
+            return Err(CommitError::NotMapped);
+        }
+        vma.resident
+            .insert_huge(region.0, base)
+            .map_err(CommitError::AlreadyResident)
+    }
+
+    /// The 2 MiB pages mapped whole in `[addr, addr+len)` (smaps's
+    /// AnonHugePages).
+    pub fn huge_pages(&self, addr: u64, len: u64) -> u64 {
+        let end = addr.saturating_add(len);
+        self.vmas
+            .overlapping(addr, end)
+            .map(|v| {
+                if v.start >= addr && v.end <= end {
+                    v.resident.huge_pages()
+                } else {
+                    let first = addr.max(v.start).next_multiple_of(HUGE_PAGE_SIZE);
+                    (first..end.min(v.end))
+                        .step_by(HUGE_PAGE_SIZE as usize)
+                        .filter(|&r| r + HUGE_PAGE_SIZE <= end && v.resident.is_huge(r))
+                        .count() as u64
+                }
+            })
+            .sum()
     }
 
     /// [`AddressSpace::commit`] for all the pages of one fault: the VMA is
@@ -929,6 +985,27 @@ fn window_pages(
         }
     }
     pages
+}
+
+/// The 2 MiB page a fault at `page` may map under `mode` (not
+/// [`HugePages::Never`]): the aligned 2 MiB around it, if `vma` covers it
+/// whole, is private anonymous memory (not a stack, which grows a page at
+/// a time), advised as `mode` needs, and none of it is resident.
+fn huge_region(vma: &Vma, page: u64, mode: HugePages) -> Option<u64> {
+    let region = page - page % HUGE_PAGE_SIZE;
+    let advised = match mode {
+        HugePages::Always => !vma.hints.contains(Hints::NOHUGEPAGE),
+        HugePages::Madvise => vma.hints.contains(Hints::HUGEPAGE),
+        HugePages::Never => false,
+    };
+    let fits = region >= vma.start && region.checked_add(HUGE_PAGE_SIZE).is_some_and(|end| end <= vma.end);
+    (advised
+        && fits
+        && vma.backing == Backing::Anonymous
+        && !vma.shared
+        && !vma.grows_down
+        && vma.resident.range(region..region + HUGE_PAGE_SIZE).next().is_none())
+    .then_some(region)
 }
 
 /// How a non-resident `page` of `vma` is mapped for `access`: a file

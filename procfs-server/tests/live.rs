@@ -89,8 +89,8 @@ impl Live {
         let v = self.space.vmas().find(addr).unwrap();
         let pages = v
             .resident
-            .iter()
-            .map(|(page, frame)| page_info(v, page, frame, ZERO_FRAME))
+            .range_huge(v.start..v.end)
+            .map(|(page, frame, huge)| page_info(v, page, frame, huge, ZERO_FRAME))
             .collect();
         (vma_info(v), pages)
     }

@@ -73,7 +73,17 @@ struct Args {
     /// both kernels).
     #[arg(long)]
     only_vma_costs: bool,
+    /// Only the 2 MiB-page rows (`boot/bench/huge_touch.c` on both kernels).
+    #[arg(long)]
+    only_huge_pages: bool,
+    /// Leave out the 2 MiB-page rows.
+    #[arg(long)]
+    no_huge_pages: bool,
 }
+
+/// Guest memory of the 2 MiB-page rows: Linux turns transparent huge pages
+/// off below 512 MiB, so both sides get 2 GiB.
+const HUGE_MEMORY: &str = "2G";
 
 /// One figure: workload -> ticks per event.
 type Figures = BTreeMap<String, u64>;
@@ -225,11 +235,8 @@ fn main() {
         fail(format!("--levels takes 4 and 5, not {bad}"));
     }
     let modes: &[bool] = if args.icount_only { &[true] } else { &[true, false] };
-    let policies = if args.only_vma_costs {
-        &[][..]
-    } else {
-        &args.policies[..]
-    };
+    let only_other = args.only_vma_costs || args.only_huge_pages;
+    let policies = if only_other { &[][..] } else { &args.policies[..] };
     for policy in policies {
         // Our native program, then the C binary through the exec path.
         let mut runs: Vec<BenchRun> = args
@@ -313,7 +320,7 @@ fn main() {
             }
         }
     }
-    if let (Some(kernel), Some(binary), false) = (&linux_kernel, &same_binary, args.only_vma_costs) {
+    if let (Some(kernel), Some(binary), false) = (&linux_kernel, &same_binary, only_other) {
         let init = std::fs::read(binary).unwrap_or_else(|e| fail(format!("{}: {e}", binary.display())));
         let initrd = root.join("target/bench/fault-musl.cpio");
         std::fs::write(&initrd, linux_guest::initramfs(&init)).unwrap_or_else(|e| fail(e));
@@ -340,7 +347,7 @@ fn main() {
             });
         }
     }
-    let vma_costs = if args.no_same_binary {
+    let vma_costs = if args.no_same_binary || args.only_huge_pages {
         None
     } else {
         Some(vma_costs(&root, &artifacts, &machine, linux_kernel.as_deref()))
@@ -369,7 +376,7 @@ fn main() {
     let qemu = boot::qemu::version(&machine.binary).unwrap_or_else(|| machine.binary.clone());
     let setup = format!("{qemu}, -cpu {}, -m {}, one CPU", machine.cpu, machine.memory);
     for &icount in modes {
-        if args.only_vma_costs {
+        if only_other {
             break;
         }
         println!();
@@ -419,6 +426,19 @@ fn main() {
     }
     if let Some((ours, linux)) = vma_costs {
         print_vma_costs(&ours, linux.as_ref(), &format!("-icount shift=0, {setup}"));
+    }
+    if !args.no_huge_pages && !args.only_vma_costs {
+        let huge = QemuOptions {
+            icount: true,
+            memory: HUGE_MEMORY.into(),
+            ..machine.clone()
+        };
+        let (ours, linux) = huge_pages(&root, &artifacts, &huge, linux_kernel.as_deref());
+        let setup = format!(
+            "-icount shift=0, {qemu}, -cpu {}, -m {HUGE_MEMORY}, one CPU",
+            machine.cpu
+        );
+        print_huge_pages(&ours, linux.as_ref(), &setup);
     }
     if !args.no_breakdown {
         for (name, serial) in &serials {
@@ -507,6 +527,106 @@ fn vma_costs(
     (ours, linux)
 }
 
+/// `boot/bench/huge_touch.c`'s figure (the last round's ticks per 4 KiB
+/// page) and its other lines (AnonHugePages, Linux's THP setting).
+#[derive(Debug, Default)]
+struct HugeRun {
+    per_page: Option<u64>,
+    notes: Vec<String>,
+}
+
+fn parse_huge(text: &str) -> HugeRun {
+    let mut run = HugeRun::default();
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("hugebench ") else {
+            continue;
+        };
+        let figure = rest
+            .strip_prefix("first_touch ")
+            .and_then(|r| r.split_whitespace().find_map(|w| w.strip_prefix("ticks_per_page=")))
+            .and_then(|v| v.parse::<f64>().ok());
+        match figure {
+            Some(v) => run.per_page = Some(v.round() as u64),
+            None => run.notes.push(rest.to_string()),
+        }
+    }
+    run
+}
+
+/// Runs `boot/bench/huge_touch.c` under -icount with 2 GiB on our kernel
+/// (policy huge) and on Linux (transparent huge pages as Debian builds
+/// them: always) when its kernel is here.
+fn huge_pages(
+    root: &Path,
+    artifacts: &boot::build::Artifacts,
+    opts: &QemuOptions,
+    linux_kernel: Option<&Path>,
+) -> (HugeRun, Option<HugeRun>) {
+    let binary = compile_static(root, &root.join("boot/bench/huge_touch.c"), "huge-touch").unwrap_or_else(|e| fail(e));
+    eprintln!("fault-bench: huge_touch.c on ours (huge), -icount shift=0, -m {HUGE_MEMORY}");
+    let scenario = Scenario {
+        name: "bench-huge-touch".into(),
+        release: true,
+        firmware: Firmware::Bios,
+        cmdline: "log=warn policy=huge aslr=2".into(),
+        exec: vec![ExecProgram {
+            host_file: binary.clone(),
+            spec: ExecSpec {
+                path: format!("{RAMDISK_DIR}/huge-touch"),
+                argv: vec!["huge-touch".into()],
+                envp: Vec::new(),
+            },
+        }],
+        qemu: opts.clone(),
+    };
+    let result = boot::run_built(artifacts, &scenario).unwrap_or_else(|e| fail(e));
+    if result.outcome != boot::qemu::Outcome::Success {
+        fail(format!(
+            "huge_touch.c on ours failed: {}\n{}",
+            result.outcome.describe(),
+            result.serial
+        ));
+    }
+    let ours = parse_huge(&result.serial);
+    let linux = linux_kernel.map(|kernel| {
+        eprintln!("fault-bench: huge_touch.c on Linux, -icount shift=0, -m {HUGE_MEMORY}");
+        let init = std::fs::read(&binary).unwrap_or_else(|e| fail(format!("{}: {e}", binary.display())));
+        let initrd = root.join("target/bench/huge-touch.cpio");
+        std::fs::write(&initrd, linux_guest::initramfs(&init)).unwrap_or_else(|e| fail(e));
+        let text = linux_guest::run(kernel, &initrd, opts).unwrap_or_else(|e| fail(e));
+        let run = parse_huge(&text);
+        if run.per_page.is_none() {
+            fail(format!("huge_touch.c on Linux printed no figure:\n{text}"));
+        }
+        run
+    });
+    (ours, linux)
+}
+
+/// The 2 MiB-page row: ours, Linux's, the ratio and the goal, then what
+/// each side said about its huge pages.
+fn print_huge_pages(ours: &HugeRun, linux: Option<&HugeRun>, setup: &str) {
+    println!("\n## first touch of 256 MiB with 2 MiB pages, the same binary on both ({setup})");
+    println!("| workload | ours (huge) | Linux (transparent huge pages) | ours / Linux | goal |");
+    println!("|---|---:|---:|---:|---|");
+    let cell = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let theirs = linux.and_then(|l| l.per_page);
+    let ratio = match (ours.per_page, theirs) {
+        (Some(a), Some(b)) if b > 0 => format!("{:.2}", a as f64 / b as f64),
+        _ => "-".into(),
+    };
+    println!(
+        "| first touch, per 4 KiB page | {} | {} | {ratio} | <= 600 |",
+        cell(ours.per_page),
+        cell(theirs)
+    );
+    for (side, run) in [("ours", Some(ours)), ("Linux", linux)] {
+        for note in run.map(|r| r.notes.as_slice()).unwrap_or_default() {
+            println!("{side}: {note}");
+        }
+    }
+}
+
 /// The table of issue 14's rows: ours, Linux's, the ratio and the target.
 fn print_vma_costs(ours: &Figures, linux: Option<&Figures>, setup: &str) {
     println!("\n## address space and /proc, the same binary on both ({setup})");
@@ -559,6 +679,15 @@ fn print_vma_costs(ours: &Figures, linux: Option<&Figures>, setup: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_lines_keep_the_last_round_and_the_notes() {
+        let text = "x\nhugebench first_touch round=0 pages=65536 ticks_per_page=700\nhugebench AnonHugePages:   262144 kB\nhugebench first_touch round=2 pages=65536 ticks_per_page=612.4\nhugebench always [madvise] never\n";
+        let run = parse_huge(text);
+        assert_eq!(run.per_page, Some(612));
+        assert_eq!(run.notes, ["AnonHugePages:   262144 kB", "always [madvise] never"]);
+        assert_eq!(parse_huge("nothing").per_page, None);
+    }
 
     #[test]
     fn vma_cost_lines_parse_per_vma_count() {

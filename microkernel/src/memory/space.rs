@@ -128,6 +128,24 @@ pub enum MapError {
 /// Bits of a virtual address below which one level-1 table maps (2 MiB).
 const LEAF_REGION_SHIFT: u64 = 21;
 
+/// The address shift of a level-2 entry: what a huge page maps.
+const HUGE_SHIFT: u64 = 21;
+
+/// Bytes of a base page.
+const PAGE: u64 = 4096;
+
+/// How a walk to a level-1 table treats what it meets on the way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Walk {
+    /// Look only: a missing table or a huge page ends the walk.
+    Find,
+    /// Split a huge page on the way (to change one of its pages); a
+    /// missing table ends the walk.
+    Split,
+    /// Create missing tables and split huge pages (to map a page).
+    Create,
+}
+
 /// The level-1 table the last page of a batch was mapped through.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MapCursor(Option<(u64, PhysFrame)>);
@@ -176,39 +194,152 @@ impl AddressSpace {
         self.tables.get()
     }
 
-    /// The level-1 entry of user address `virt`, creating the missing
-    /// tables (present, writable, user) when `create`. A hand-rolled walk:
-    /// this is the fault path's PTE install, and the generic mapper walks
-    /// twice and checks huge pages the user half never has.
-    fn leaf(&self, virt: u64, create: bool) -> Result<Option<&'static mut PageTableEntry>, MapError> {
+    /// The level-1 entry of user address `virt` (see [`Walk`]). A
+    /// hand-rolled walk: this is the fault path's PTE install, and the
+    /// generic mapper walks twice.
+    fn leaf(&self, virt: u64, walk: Walk) -> Result<Option<&'static mut PageTableEntry>, MapError> {
         Ok(self
-            .leaf_table(virt, create)?
+            .leaf_table(virt, walk)?
             .map(|frame| &mut table(frame)[((virt >> 12) & 511) as usize]))
     }
 
-    /// The level-1 table covering user address `virt` (see [`Self::leaf`]).
-    fn leaf_table(&self, virt: u64, create: bool) -> Result<Option<PhysFrame>, MapError> {
+    /// The level-1 table covering user address `virt` (see [`Walk`]).
+    fn leaf_table(&self, virt: u64, walk: Walk) -> Result<Option<PhysFrame>, MapError> {
         let mut frame = self.root;
         let mut shift = TOP_SHIFT.load(Ordering::Relaxed);
         while shift >= LEAF_REGION_SHIFT {
             let entry = &mut table(frame)[((virt >> shift) & 511) as usize];
             if !entry.flags().contains(F::PRESENT) {
-                if !create {
+                if walk != Walk::Create {
                     return Ok(None);
                 }
-                if self.tables.get() >= self.limit {
-                    return Err(MapError::TableLimit);
-                }
-                let new = frames::alloc_zeroed().ok_or(MapError::OutOfMemory)?;
-                self.tables.set(self.tables.get() + 1);
+                let new = self.alloc_table()?;
                 entry.set_frame(new, F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE);
             } else if entry.flags().contains(F::HUGE_PAGE) {
-                return Ok(None);
+                // Only a level-2 entry of the user half is ever huge.
+                if walk == Walk::Find {
+                    return Ok(None);
+                }
+                self.split_huge(entry, virt)?;
             }
             frame = PhysFrame::containing_address(entry.addr());
             shift -= 9;
         }
         Ok(Some(frame))
+    }
+
+    /// A zeroed table below the root, charged to this space.
+    fn alloc_table(&self) -> Result<PhysFrame, MapError> {
+        if self.tables.get() >= self.limit {
+            return Err(MapError::TableLimit);
+        }
+        let new = frames::alloc_zeroed().ok_or(MapError::OutOfMemory)?;
+        self.tables.set(self.tables.get() + 1);
+        Ok(new)
+    }
+
+    /// Turns the huge level-2 `entry` (covering `virt`) into a table of
+    /// 512 entries that map the same frames with the same rights, so one
+    /// 4 KiB page of it can change. With no table to spare, the huge page
+    /// is unmapped whole instead (and the error returned): its pages then
+    /// fault back to the pager one by one, so no entry ever outlives what
+    /// the pager asked for.
+    fn split_huge(&self, entry: &mut PageTableEntry, virt: u64) -> Result<(), MapError> {
+        let (base, flags) = (entry.addr(), entry.flags() - F::HUGE_PAGE);
+        let new = match self.alloc_table() {
+            Ok(new) => new,
+            Err(e) => {
+                entry.set_unused();
+                self.flush_page(virt);
+                return Err(e);
+            }
+        };
+        for (i, small) in table(new).iter_mut().enumerate() {
+            small.set_addr(base + i as u64 * PAGE, flags);
+        }
+        entry.set_frame(new, F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE);
+        // The same translations: dropping the 2 MiB one is enough.
+        self.flush_page(virt);
+        Ok(())
+    }
+
+    /// The level-2 entry of user address `virt`, creating the tables above
+    /// it.
+    fn directory_entry(&self, virt: u64) -> Result<&'static mut PageTableEntry, MapError> {
+        let mut frame = self.root;
+        let mut shift = TOP_SHIFT.load(Ordering::Relaxed);
+        while shift > HUGE_SHIFT {
+            let entry = &mut table(frame)[((virt >> shift) & 511) as usize];
+            if !entry.flags().contains(F::PRESENT) {
+                let new = self.alloc_table()?;
+                entry.set_frame(new, F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE);
+            }
+            frame = PhysFrame::containing_address(entry.addr());
+            shift -= 9;
+        }
+        Ok(&mut table(frame)[((virt >> HUGE_SHIFT) & 511) as usize])
+    }
+
+    /// Installs a 2 MiB page `virt -> phys` (both 2 MiB-aligned) with
+    /// `flags` (PRESENT, USER and the huge bit added). An existing level-1
+    /// table there is given back if it maps nothing, or with `replace`
+    /// (its entries are dropped); an existing huge page is overwritten
+    /// only with `replace` or by the same frame.
+    pub fn map_huge(&mut self, virt: u64, phys: PhysAddr, flags: F, replace: bool) -> Result<(), MapError> {
+        let entry = self.directory_entry(virt)?;
+        let huge = flags | F::PRESENT | F::USER_ACCESSIBLE | F::HUGE_PAGE;
+        if !entry.flags().contains(F::PRESENT) {
+            entry.set_addr(phys, huge);
+            // A paging-structure cache may still hold the empty entry.
+            self.flush_page(virt);
+            return Ok(());
+        }
+        if entry.flags().contains(F::HUGE_PAGE) {
+            if entry.addr() != phys && !replace {
+                return Err(MapError::AlreadyMapped);
+            }
+            entry.set_addr(phys, huge);
+            self.flush_page(virt);
+            return Ok(());
+        }
+        let small = PhysFrame::containing_address(entry.addr());
+        let mapped = table(small).iter().filter(|e| e.flags().contains(F::PRESENT)).count();
+        if mapped > 0 && !replace {
+            return Err(MapError::AlreadyMapped);
+        }
+        entry.set_addr(phys, huge);
+        for (i, e) in table(small).iter().enumerate() {
+            if e.flags().contains(F::PRESENT) {
+                self.flush_page(virt + i as u64 * PAGE);
+            }
+        }
+        self.flush_page(virt);
+        frames::free(small);
+        self.tables.set(self.tables.get() - 1);
+        Ok(())
+    }
+
+    /// Removes the 2 MiB page at `virt` (2 MiB-aligned) if one is mapped
+    /// there; returns its first frame.
+    pub fn unmap_huge(&mut self, virt: u64) -> Option<PhysAddr> {
+        let mut frame = self.root;
+        let mut shift = TOP_SHIFT.load(Ordering::Relaxed);
+        while shift > HUGE_SHIFT {
+            let entry = &table(frame)[((virt >> shift) & 511) as usize];
+            if !entry.flags().contains(F::PRESENT) {
+                return None;
+            }
+            frame = PhysFrame::containing_address(entry.addr());
+            shift -= 9;
+        }
+        let entry = &mut table(frame)[((virt >> HUGE_SHIFT) & 511) as usize];
+        if !entry.flags().contains(F::PRESENT | F::HUGE_PAGE) {
+            return None;
+        }
+        let base = entry.addr();
+        entry.set_unused();
+        self.flush_page(virt);
+        Some(base)
     }
 
     /// Installs `virt -> phys` with `flags` (PRESENT and USER added). With
@@ -235,7 +366,7 @@ impl AddressSpace {
         let leaf_table = match cursor.0 {
             Some((r, t)) if r == region => t,
             _ => {
-                let t = self.leaf_table(virt, true)?.ok_or(MapError::AlreadyMapped)?;
+                let t = self.leaf_table(virt, Walk::Create)?.ok_or(MapError::AlreadyMapped)?;
                 cursor.0 = Some((region, t));
                 t
             }
@@ -262,15 +393,22 @@ impl AddressSpace {
     /// Puts back the entry [`Self::map_at`] replaced (a batch that failed
     /// half way leaves the page tables as they were).
     pub fn restore(&mut self, virt: u64, previous: PageTableEntry) {
-        if let Ok(Some(entry)) = self.leaf(virt, false) {
+        if let Ok(Some(entry)) = self.leaf(virt, Walk::Find) {
             *entry = previous;
             self.flush_page(virt);
         }
     }
 
     /// Removes the mapping of `virt`; returns the frame that was mapped.
+    /// Inside a huge page, the page is split first (or, with no table to
+    /// spare, unmapped whole: see [`Self::split_huge`]).
     pub fn unmap(&mut self, virt: u64) -> Option<PhysAddr> {
-        let entry = self.leaf(virt, false).ok().flatten()?;
+        let (mapped, _) = self.translate(virt & !(PAGE - 1))?;
+        let Ok(entry) = self.leaf(virt, Walk::Split) else {
+            // The huge page around `virt` is gone whole: so is `virt`.
+            return Some(mapped);
+        };
+        let entry = entry?;
         if !entry.flags().contains(F::PRESENT) {
             return None;
         }
@@ -282,9 +420,11 @@ impl AddressSpace {
 
     /// The accessed and dirty bits of `virt`'s entry, if it is present,
     /// then clears the ones `clear` names (and drops the TLB entry, so the
-    /// CPU sets them again on the next access).
+    /// CPU sets them again on the next access). A page inside a 2 MiB
+    /// entry reports nothing: reclaim takes 4 KiB pages only, and the
+    /// pager never counts a 2 MiB page's pages refillable.
     pub fn take_use_bits(&self, virt: u64, clear: PageBitsClear) -> Option<UseBits> {
-        let entry = self.leaf(virt, false).ok().flatten()?;
+        let entry = self.leaf(virt, Walk::Find).ok().flatten()?;
         let flags = entry.flags();
         if !flags.contains(F::PRESENT) {
             return None;
@@ -312,24 +452,38 @@ impl AddressSpace {
     /// would mark it had the program written the page itself, so a pager
     /// that reclaims never takes such a page for a clean one.
     pub fn translate_for_write(&self, virt: u64) -> Option<(PhysAddr, F)> {
-        let entry = self.leaf(virt, false).ok().flatten()?;
+        let (entry, offset) = self.entry_of(virt)?;
         let flags = entry.flags();
-        if !flags.contains(F::PRESENT) {
-            return None;
-        }
         if flags.contains(F::USER_ACCESSIBLE | F::WRITABLE) {
             entry.set_flags(flags | F::ACCESSED | F::DIRTY);
         }
-        Some((entry.addr() + (virt & 0xfff), flags))
+        Some((entry.addr() + offset, flags))
     }
 
-    /// The frame and flags `virt` is mapped to, if any.
+    /// The present entry that maps `virt` (a 4 KiB one, or the 2 MiB one
+    /// around it) and `virt`'s offset in its page.
+    fn entry_of(&self, virt: u64) -> Option<(&'static mut PageTableEntry, u64)> {
+        let mut frame = self.root;
+        let mut shift = TOP_SHIFT.load(Ordering::Relaxed);
+        loop {
+            let entry = &mut table(frame)[((virt >> shift) & 511) as usize];
+            let flags = entry.flags();
+            if !flags.contains(F::PRESENT) {
+                return None;
+            }
+            if shift == 12 || flags.contains(F::HUGE_PAGE) {
+                return Some((entry, virt & ((1 << shift) - 1)));
+            }
+            frame = PhysFrame::containing_address(entry.addr());
+            shift -= 9;
+        }
+    }
+
+    /// The frame and flags `virt` is mapped to, if any (the huge bit is
+    /// set inside a 2 MiB page).
     pub fn translate(&self, virt: u64) -> Option<(PhysAddr, F)> {
-        let entry = self.leaf(virt, false).ok().flatten()?;
-        let flags = entry.flags();
-        flags
-            .contains(F::PRESENT)
-            .then(|| (entry.addr() + (virt & 0xfff), flags))
+        let (entry, offset) = self.entry_of(virt)?;
+        Some((entry.addr() + offset, entry.flags()))
     }
 
     /// Drops a stale TLB entry; a non-active root has none (one CPU, no

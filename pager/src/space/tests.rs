@@ -1112,3 +1112,132 @@ fn a_hint_over_a_range_gone_or_unreadable_asks_for_nothing() {
         "the default: nothing now"
     );
 }
+
+// ---- 2 MiB pages (transparent_hugepage) ----
+
+const HUGE: u64 = libipc::types::HUGE_PAGE_SIZE;
+
+fn huge_space(mode: &str) -> AddressSpace {
+    let mut settings = Settings::default();
+    settings.set("transparent_hugepage", mode).unwrap();
+    space_with(&settings, Rlimits::default())
+}
+
+/// The first page a write fault at `addr` maps, and its fill.
+fn first_mapped(s: &mut AddressSpace, addr: u64) -> (u64, Fill) {
+    match s.fault(&mut OnePage, addr, Access::Write) {
+        FaultDecision::Map(pages) => (pages[0].virt.0, pages[0].fill),
+        FaultDecision::Kill(reason) => panic!("killed: {reason:?}"),
+    }
+}
+
+#[test]
+fn huge_pages_follow_the_setting_and_the_advice() {
+    let at = 0x4000_0000;
+    for (mode, advice, want) in [
+        ("never", None, Fill::Zero),
+        ("always", None, Fill::ZeroHuge),
+        ("always", Some(Advice::NoHugePage), Fill::Zero),
+        ("madvise", None, Fill::Zero),
+        ("madvise", Some(Advice::HugePage), Fill::ZeroHuge),
+    ] {
+        let mut s = huge_space(mode);
+        mmap(&mut s, at, 2 * HUGE, Prot::RW, fixed()).unwrap();
+        if let Some(advice) = advice {
+            s.madvise(at, at + 2 * HUGE, advice).1.unwrap();
+        }
+        let (virt, fill) = first_mapped(&mut s, at + HUGE + 0x5000);
+        assert_eq!(fill, want, "{mode} {advice:?}");
+        let expect = if want == Fill::ZeroHuge {
+            at + HUGE
+        } else {
+            at + HUGE + 0x5000
+        };
+        assert_eq!(virt, expect, "{mode} {advice:?}");
+    }
+}
+
+#[test]
+fn huge_pages_only_where_a_private_anonymous_vma_covers_the_region() {
+    let at = 0x4000_0000;
+    let mut s = huge_space("always");
+    // Shared, read-only (read faults only), a region cut by a VMA edge.
+    mmap(
+        &mut s,
+        at,
+        HUGE,
+        Prot::RW,
+        MapKind::SHARED.union(MapKind::ANONYMOUS).union(MapKind::FIXED),
+    )
+    .unwrap();
+    assert_eq!(first_mapped(&mut s, at).1, Fill::Zero);
+    mmap(&mut s, at + HUGE, HUGE + 0x3000, Prot::RW, fixed()).unwrap();
+    assert_eq!(
+        first_mapped(&mut s, at + 2 * HUGE).1,
+        Fill::Zero,
+        "region cut by the VMA's end"
+    );
+    assert_eq!(first_mapped(&mut s, at + HUGE).1, Fill::ZeroHuge);
+    // A file mapping is never huge.
+    let file = s
+        .mmap(MmapArgs {
+            addr: at + 4 * HUGE,
+            len: HUGE,
+            prot: Prot::RW,
+            flags: MapKind::PRIVATE.union(MapKind::FIXED),
+            file: Some(FileSlice::unsized_(FileId(3), 0)),
+        })
+        .unwrap()
+        .0
+        .0;
+    assert!(matches!(first_mapped(&mut s, file).1, Fill::File { .. }));
+}
+
+#[test]
+fn a_committed_huge_page_splits_on_munmap_and_mprotect_inside() {
+    let at = 0x4000_0000;
+    let mut s = huge_space("always");
+    mmap(&mut s, at, 4 * HUGE, Prot::RW, fixed()).unwrap();
+    for k in 0..4 {
+        s.commit_huge(VirtAddr(at + k * HUGE), PhysAddr(0x1_0000_0000 + k * HUGE))
+            .unwrap();
+    }
+    assert_eq!(s.huge_pages(at, 4 * HUGE), 4);
+    assert_eq!(
+        s.commit_huge(VirtAddr(at), PhysAddr(0x2_0000_0000)),
+        Err(CommitError::AlreadyResident(Frame::Dirty(PhysAddr(0x1_0000_0000))))
+    );
+    assert_eq!(
+        s.commit_huge(VirtAddr(at + 4 * HUGE), PhysAddr(0x2_0000_0000)),
+        Err(CommitError::NotMapped)
+    );
+    // A page of the first unmapped: it splits, the rest stays resident.
+    let dropped = s.munmap(at + 0x5000, PAGE).unwrap();
+    assert_eq!(
+        dropped,
+        [(VirtAddr(at + 0x5000), Frame::Dirty(PhysAddr(0x1_0000_5000)))]
+    );
+    assert_eq!(s.huge_pages(at, 4 * HUGE), 3);
+    assert_eq!(s.resident(at, HUGE), 511);
+    // One page of the second re-protected: it splits, re-mapped page by page.
+    let changed = s.mprotect(at + HUGE + 0x3000, PAGE, Prot::READ).unwrap();
+    assert_eq!(
+        changed,
+        [(
+            VirtAddr(at + HUGE + 0x3000),
+            Frame::Dirty(PhysAddr(0x1_0020_3000)),
+            Prot::READ
+        )]
+    );
+    assert_eq!(s.huge_pages(at, 4 * HUGE), 2);
+    // The third unmapped whole: gone with its 512 frames.
+    assert_eq!(s.munmap(at + 2 * HUGE, HUGE).unwrap().len(), 512);
+    assert_eq!(s.huge_pages(at, 4 * HUGE), 1);
+    assert_eq!(s.huge_pages(at + 3 * HUGE, HUGE), 1);
+    assert_eq!(
+        s.huge_pages(at + 3 * HUGE, HUGE - PAGE),
+        0,
+        "a range covering part of it"
+    );
+    checked(&s);
+}

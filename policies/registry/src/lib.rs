@@ -32,7 +32,7 @@ mod tests {
 
     #[test]
     fn every_built_in_policy_is_found_under_its_own_name() {
-        for name in ["default", "fault-around", "diagnostic", "read-ahead"] {
+        for name in ["default", "fault-around", "diagnostic", "read-ahead", "huge"] {
             let r = find(name).unwrap();
             assert_eq!((r.new)().name(), name, "the registration and the policy agree");
             assert!(!r.summary.is_empty());
@@ -52,9 +52,9 @@ mod tests {
         let e = find("nope").unwrap_err();
         assert_eq!(
             alloc::format!("{e}"),
-            "unknown policy \"nope\" (known: default, fault-around, diagnostic, read-ahead)"
+            "unknown policy \"nope\" (known: default, fault-around, diagnostic, read-ahead, huge)"
         );
-        assert_eq!(names(), "default|fault-around|diagnostic|read-ahead");
+        assert_eq!(names(), "default|fault-around|diagnostic|read-ahead|huge");
     }
 }
 

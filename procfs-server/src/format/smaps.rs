@@ -4,8 +4,9 @@
 //! counts fully (Private_*); a page mapped `m >= 2` times adds `4096 / m`
 //! (Shared_*), summed in fixed point with a [`PSS_SHIFT`]-bit fraction and
 //! truncated when printed in kB, as Linux does. Fields this system has no
-//! mechanism for (KSM, LazyFree, huge pages, Locked) print 0, and
-//! THPeligible is 0 because there are no transparent huge pages.
+//! mechanism for (KSM, LazyFree, hugetlb, Locked) print 0. AnonHugePages
+//! counts the anonymous pages the pager reports mapped by a 2 MiB entry
+//! ([`PageFlags::HUGE`]).
 //! `ProtectionKey` is printed, 0, when the CPU has protection keys, as
 //! Linux prints it then (see [`set_protection_keys`]). The shared zero page
 //! counts nowhere.
@@ -52,6 +53,8 @@ pub struct MemStats {
     pub private_dirty: u64,
     pub referenced: u64,
     pub anonymous: u64,
+    /// Anonymous bytes in 2 MiB pages.
+    pub anonymous_huge: u64,
     pub swap: u64,
     pub swap_pss: u64,
 }
@@ -78,6 +81,9 @@ impl MemStats {
         add(&mut self.resident, size);
         if anonymous {
             add(&mut self.anonymous, size);
+            if page.flags.contains(PageFlags::HUGE) {
+                add(&mut self.anonymous_huge, size);
+            }
         }
         if page.flags.contains(PageFlags::REFERENCED) {
             add(&mut self.referenced, size);
@@ -134,7 +140,7 @@ impl MemStats {
         kb_line(out, "Anonymous:      ", self.anonymous);
         kb_line(out, "KSM:            ", 0);
         kb_line(out, "LazyFree:       ", 0);
-        kb_line(out, "AnonHugePages:  ", 0);
+        kb_line(out, "AnonHugePages:  ", self.anonymous_huge);
         kb_line(out, "ShmemPmdMapped: ", 0);
         kb_line(out, "FilePmdMapped:  ", 0);
         kb_line(out, "Shared_Hugetlb: ", 0);

@@ -55,6 +55,7 @@ fn main(arg: u64) -> i64 {
         return programs::verdict("hostile_pager", false);
     };
     ok &= capability_checks(child, endpoint);
+    ok &= huge_checks(&info, child);
     let user = VirtAddr(0x1000_0000);
     ok &= refused(
         "map a kernel frame",
@@ -252,6 +253,40 @@ fn main(arg: u64) -> i64 {
         sys::reply_short(&FaultReply::Resume(&kernel_page).to_message()),
         SysError::FrameNotOwned,
     );
+    // 2 MiB pages in a fault reply: validated as `Map` validates them.
+    let huge_frame = PhysAddr(first_huge_frame(&info));
+    let huge_reply = |phys: PhysAddr, flags: MapFlags| Mapping {
+        virt: VirtAddr(CHILD_ENTRY),
+        phys,
+        flags: flags.union(MapFlags::HUGE),
+    };
+    ok &= refused(
+        "fault reply with an unaligned huge frame",
+        sys::reply_short(
+            &FaultReply::Resume(&[huge_reply(PhysAddr(huge_frame.0 + 4096), MapFlags::EXEC)]).to_message(),
+        ),
+        SysError::InvalidArgument,
+    );
+    ok &= refused(
+        "fault reply with a foreign huge frame",
+        sys::reply_short(
+            &FaultReply::Resume(&[huge_reply(PhysAddr(below_pool_huge(&info)), MapFlags::EXEC)]).to_message(),
+        ),
+        SysError::FrameNotOwned,
+    );
+    let huge_and_small = [
+        huge_reply(huge_frame, MapFlags::EXEC),
+        Mapping {
+            virt: VirtAddr(CHILD_ENTRY + HUGE),
+            phys: PhysAddr(pool.0 + 4096),
+            flags: MapFlags::WRITE,
+        },
+    ];
+    ok &= refused(
+        "fault reply with a huge page in a batch",
+        sys::reply_short(&FaultReply::Resume(&huge_and_small).to_message()),
+        SysError::InvalidArgument,
+    );
     let half_bad = [
         Mapping {
             virt: VirtAddr(CHILD_ENTRY),
@@ -292,6 +327,100 @@ fn main(arg: u64) -> i64 {
     } else {
         libipc::abi::ExitStatus::Failure
     })
+}
+
+/// Bytes of a 2 MiB page.
+const HUGE: u64 = libipc::types::HUGE_PAGE_SIZE;
+
+/// The second 2 MiB-aligned frame of the pool (the first may hold the
+/// pool frames the other checks use).
+fn first_huge_frame(info: &PagerBootInfo) -> u64 {
+    info.pool_phys.next_multiple_of(HUGE) + HUGE
+}
+
+/// A 2 MiB-aligned frame starting below the pool: the kernel's.
+fn below_pool_huge(info: &PagerBootInfo) -> u64 {
+    (info.pool_phys - 1) & !(HUGE - 1)
+}
+
+/// 2 MiB pages (`MapFlags::HUGE`): virtual address and frame 2 MiB-aligned,
+/// all 512 frames the pager's, inside the user half, no W+X unasked; a
+/// 4 KiB unmap inside one splits it, and the rest stays mapped.
+fn huge_checks(info: &PagerBootInfo, child: Pid) -> bool {
+    use libipc::types::PageCount;
+    let frame = PhysAddr(first_huge_frame(info));
+    let pool_end = info.pool_phys + info.pool_frames * 4096;
+    let at = VirtAddr(0x4000_0000);
+    let huge = |flags: MapFlags| flags.union(MapFlags::HUGE);
+    let mut ok = refused(
+        "huge map at an unaligned address",
+        sys::map(child, VirtAddr(at.0 + 4096), frame, huge(MapFlags::WRITE)),
+        SysError::InvalidArgument,
+    );
+    ok &= refused(
+        "huge map of an unaligned frame",
+        sys::map(child, at, PhysAddr(frame.0 + 4096), huge(MapFlags::WRITE)),
+        SysError::InvalidArgument,
+    );
+    ok &= refused(
+        "huge map of a kernel frame",
+        sys::map(child, at, PhysAddr(below_pool_huge(info)), huge(MapFlags::WRITE)),
+        SysError::FrameNotOwned,
+    );
+    ok &= refused(
+        "huge map running past the pool",
+        sys::map(child, at, PhysAddr(pool_end & !(HUGE - 1)), huge(MapFlags::WRITE)),
+        SysError::FrameNotOwned,
+    );
+    let user_end = libipc::types::user_end(info.paging_levels).0;
+    ok &= refused(
+        "huge map over the end of the user half",
+        sys::map(child, VirtAddr(user_end & !(HUGE - 1)), frame, huge(MapFlags::WRITE)),
+        SysError::BadAddress,
+    );
+    ok &= refused(
+        "huge map writable+executable without asking",
+        sys::map(child, at, frame, huge(MapFlags::WRITE.union(MapFlags::EXEC))),
+        SysError::WritableExecutable,
+    );
+    ok &= check("a huge map", sys::map(child, at, frame, huge(MapFlags::WRITE)).is_ok());
+    ok &= refused(
+        "huge map over a huge page of another frame",
+        sys::map(child, at, PhysAddr(frame.0 + HUGE), huge(MapFlags::WRITE)),
+        SysError::AlreadyMapped,
+    );
+    ok &= check(
+        "unmap of one page of a huge page splits it",
+        sys::unmap(child, VirtAddr(at.0 + 5 * 4096), PageCount(1)) == Ok(PageCount(1)),
+    );
+    ok &= check(
+        "the rest of a split huge page stays mapped",
+        sys::unmap(child, at, PageCount(512)) == Ok(PageCount(511)),
+    );
+    ok &= check(
+        "a huge map where an empty table was",
+        sys::map(child, at, frame, huge(MapFlags::WRITE)).is_ok(),
+    );
+    ok &= check(
+        "unmap of a whole huge page",
+        sys::unmap(child, at, PageCount(512)) == Ok(PageCount(512)),
+    );
+    let small = VirtAddr(at.0 + HUGE);
+    ok &= check(
+        "a small page where a huge one may go",
+        sys::map(child, small, PhysAddr(info.pool_phys), MapFlags::WRITE).is_ok(),
+    );
+    ok &= refused(
+        "huge map over a small page",
+        sys::map(child, small, frame, huge(MapFlags::WRITE)),
+        SysError::AlreadyMapped,
+    );
+    ok &= check(
+        "huge map over a small page with REPLACE",
+        sys::map(child, small, frame, huge(MapFlags::WRITE.union(MapFlags::REPLACE))).is_ok()
+            && sys::unmap(child, small, PageCount(512)) == Ok(PageCount(512)),
+    );
+    ok
 }
 
 /// Capabilities: a pager grants only what it holds, only into a process it

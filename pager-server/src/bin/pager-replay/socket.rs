@@ -157,6 +157,7 @@ fn describe(reply: &HostReply, op: &TraceOp, last: &mut u64) -> String {
                     PageFill::ZeroPageCopy => "zero-page copy".to_string(),
                     PageFill::File { offset, len } => format!("file {offset:#x}+{len:#x}"),
                     PageFill::Resident => "resident".to_string(),
+                    PageFill::ZeroHuge => "zero 2M".to_string(),
                 };
                 let perms = maps::perms(p.prot, false);
                 let frame = match p.frame.own() {

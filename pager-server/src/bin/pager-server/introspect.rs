@@ -189,8 +189,8 @@ impl Server {
                     })
                     .flat_map(|v| {
                         v.resident
-                            .range(start..end)
-                            .map(move |(page, frame)| page_info(v, page, frame, zero_frame))
+                            .range_huge(start..end)
+                            .map(move |(page, frame, huge)| page_info(v, page, frame, huge, zero_frame))
                     })
                     .inspect(|page| last_vpn = Some(page.vpn));
                 // Records go into the lease a page of records at a time.
@@ -329,6 +329,14 @@ struct DirectBackend<'a> {
 impl pager::resolve::FaultBackend for DirectBackend<'_> {
     fn alloc(&mut self) -> Option<libipc::types::PhysAddr> {
         self.frames.alloc()
+    }
+
+    fn alloc_huge(&mut self) -> Option<PhysAddr> {
+        self.frames.alloc_huge()
+    }
+
+    fn free_huge(&mut self, frame: PhysAddr) {
+        let _ = self.frames.free_huge(frame);
     }
 
     fn zero_frame(&self) -> PhysAddr {

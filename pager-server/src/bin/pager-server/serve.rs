@@ -13,7 +13,7 @@ use libipc::{
     procfs::Identity,
     short::ShortMessage,
     sys,
-    types::{Access, CapSlot, PAGE_SIZE, PageCount, PhysAddr, Pid, Prot, Sender, VirtAddr},
+    types::{Access, CapSlot, PAGE_SIZE, PAGES_PER_HUGE, PageCount, PhysAddr, Pid, Prot, Sender, VirtAddr},
 };
 use pager::{
     exec,
@@ -133,10 +133,10 @@ fn short_response(response: &Response) -> ShortMessage {
 /// in the entry.
 pub(crate) fn page_flags(page: &PageToMap) -> MapFlags {
     let flags = map_flags(page.prot);
-    if page.fill == Fill::ZeroPageCopy {
-        flags.union(MapFlags::REPLACE)
-    } else {
-        flags
+    match page.fill {
+        Fill::ZeroPageCopy => flags.union(MapFlags::REPLACE),
+        Fill::ZeroHuge => flags.union(MapFlags::HUGE),
+        _ => flags,
     }
 }
 
@@ -159,6 +159,7 @@ pub(crate) fn map_flags(prot: Prot) -> MapFlags {
 pub(crate) fn fill_frame(window: &mut Window, ramdisk: &Ramdisk, phys: PhysAddr, fill: Fill) {
     match fill {
         Fill::Zero | Fill::ZeroPage | Fill::ZeroPageCopy | Fill::Resident(_) => window.zero(phys),
+        Fill::ZeroHuge => window.zero_huge(phys),
         Fill::File { file, offset, len } => {
             let frame = window.frame_mut(phys);
             let data = ramdisk.page_data(file, offset, len);
@@ -231,11 +232,23 @@ struct KernelBackend<'a> {
     batch: &'a mut [Mapping; MAX_FAULT_MAPPINGS],
     /// Entries of `batch` filled so far.
     count: usize,
+    /// 4 KiB pages they map (512 for a 2 MiB entry).
+    pages: u64,
 }
 
 impl FaultBackend for KernelBackend<'_> {
     fn alloc(&mut self) -> Option<PhysAddr> {
         self.frames.alloc()
+    }
+
+    fn alloc_huge(&mut self) -> Option<PhysAddr> {
+        self.frames.alloc_huge()
+    }
+
+    fn free_huge(&mut self, frame: PhysAddr) {
+        if let Err(e) = self.frames.free_huge(frame) {
+            plog!(Error, "frame pool: {e:?}");
+        }
     }
 
     fn zero_frame(&self) -> PhysAddr {
@@ -259,12 +272,14 @@ impl FaultBackend for KernelBackend<'_> {
             flags: page_flags(page),
         };
         self.count += 1;
+        self.pages += if page.fill == Fill::ZeroHuge { PAGES_PER_HUGE } else { 1 };
     }
 
     fn unmap(&mut self, page: VirtAddr) {
         if let Some(i) = self.batch[..self.count].iter().position(|m| m.virt == page) {
             self.batch.copy_within(i + 1..self.count, i);
             self.count -= 1;
+            self.pages -= 1;
         }
     }
 
@@ -794,15 +809,16 @@ impl Server {
             zero_frame: self.zero_frame,
             batch: &mut self.batch,
             count: 0,
+            pages: 0,
         };
-        if let Resolved::OutOfMemory = resolve::carry_out(&mut process.space, &pages, &mut backend) {
+        if let Resolved::OutOfMemory = resolve::carry_out(&mut process.space, addr, &pages, &mut backend) {
             self.record_fault(sender.pid, (addr.0, access, info.ip.0), Err(KillReason::OutOfMemory));
             return self.kill(sender.pid, KillReason::OutOfMemory, info);
         }
-        let count = backend.count;
+        let (count, mapped_pages) = (backend.count, backend.pages);
         self.profile.filled();
         process.faults += 1;
-        process.pages += count as u64;
+        process.pages += mapped_pages;
         if self.recorder.on() {
             self.record_fault(sender.pid, (addr.0, access, info.ip.0), Ok((&pages, count)));
         }
@@ -844,21 +860,33 @@ impl Server {
     }
 
     /// Removes pages from a process's page tables and frees their frames.
+    /// Consecutive pages leave in one call, so the kernel drops a 2 MiB
+    /// page they cover whole with one entry rather than splitting it.
     fn drop_pages(&mut self, pid: Pid, pages: &[Dropped]) {
-        for &(virt, frame) in pages {
-            if let Err(e) = sys::unmap(pid, virt, PageCount(1)) {
+        /// The most pages the kernel unmaps in one call.
+        const MAX_RUN: usize = 1 << 20;
+        let mut rest = pages;
+        while let Some(&(start, _)) = rest.first() {
+            let run = rest
+                .iter()
+                .enumerate()
+                .take(MAX_RUN)
+                .take_while(|(i, (virt, _))| virt.0 == start.0 + *i as u64 * PAGE_SIZE)
+                .count();
+            if let Err(e) = sys::unmap(pid, start, PageCount(run as u64)) {
                 plog!(
                     Error,
-                    "kernel refused to unmap {:#x} of process {}: {e:?}",
-                    virt.0,
+                    "kernel refused to unmap {:#x} (+{run} pages) of process {}: {e:?}",
+                    start.0,
                     pid.0
                 );
             }
-            // The zero frame is shared and the kernel's: only the page's
-            // own frame goes back.
-            if let Some(phys) = frame.own() {
+            // The zero frame is shared and the kernel's: only the pages'
+            // own frames go back.
+            for phys in rest[..run].iter().filter_map(|(_, frame)| frame.own()) {
                 self.free_frame(phys);
             }
+            rest = &rest[run..];
         }
     }
 

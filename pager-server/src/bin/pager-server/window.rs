@@ -7,7 +7,7 @@ use libipc::{
         PagerBootInfo,
         pager_layout::{POOL_WINDOW, VVAR},
     },
-    types::{PAGE_SIZE, PhysAddr},
+    types::{HUGE_PAGE_SIZE, PAGE_SIZE, PAGES_PER_HUGE, PhysAddr},
 };
 
 /// The mapped pool, and the clock page the kernel maps beside it.
@@ -59,6 +59,31 @@ impl Window {
         // hands each frame to one owner, and `&mut self` keeps this the only
         // live view of it.
         unsafe { core::slice::from_raw_parts_mut(ptr, PAGE_SIZE as usize) }
+    }
+
+    /// Zeroes the 512 frames of a huge frame with one `rep stosq`.
+    ///
+    /// Panics if they are not all pool frames: that would be a pager bug.
+    pub fn zero_huge(&mut self, phys: PhysAddr) {
+        let index = (phys.0 - self.phys_base) / PAGE_SIZE;
+        assert!(
+            phys.0 >= self.phys_base && index + PAGES_PER_HUGE <= self.frames && phys.is_huge_aligned(),
+            "{phys:?} is not a huge frame of the pool"
+        );
+        // SAFETY: the kernel mapped the whole pool read-write at
+        // POOL_WINDOW, and the 512 frames from `index` are in it (checked);
+        // the pool allocator handed them to us alone. `rep stosq` writes
+        // exactly rcx quadwords from rdi with the direction flag clear (the
+        // ABI guarantees DF = 0).
+        unsafe {
+            core::arch::asm!(
+                "rep stosq",
+                inout("rdi") POOL_WINDOW + index * PAGE_SIZE => _,
+                inout("rcx") HUGE_PAGE_SIZE / 8 => _,
+                in("rax") 0u64,
+                options(nostack, preserves_flags),
+            );
+        }
     }
 
     /// Zeroes a frame with one `rep stosq`, the way kernels clear pages.
