@@ -174,12 +174,15 @@ impl FaultBackend for Backend<'_> {
 
     fn map(&mut self, page: &PageToMap, _: PhysAddr) {
         let decided = DecidedPage::of(page);
-        self.stats.pages_mapped += 1;
+        self.stats.pages_mapped += decided.size / PAGE_SIZE;
         if decided.fill == FillKind::ZeroPage {
             self.stats.zero_page_hits += 1;
         }
         if decided.size > PAGE_SIZE {
+            // Its pages are touched without faults: whether they all are
+            // is not in the recording, so none counts as untouched.
             self.stats.huge_pages += 1;
+            return;
         }
         if decided.fill != FillKind::Resident && !self.touched.contains(&(self.pid, page.virt.0)) {
             self.stats.untouched += 1;
