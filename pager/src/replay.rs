@@ -244,16 +244,19 @@ fn request_of(op: &TraceOp) -> Option<Request> {
 
 impl<'c> Replayer<'c> {
     /// A replay of `records` under the policy `new_policy` makes, with a
-    /// pool of `frames` and the recorded `settings`; `clock` reads
+    /// pool of `frames` and the recorded `settings` as that policy adjusts
+    /// them at boot (the huge policy turns 2 MiB pages on; adjusting what
+    /// the recorded policy adjusted already changes nothing); `clock` reads
     /// nanoseconds (the decision times).
     pub fn new(
         new_policy: fn() -> Box<dyn Policy>,
-        settings: Settings,
+        mut settings: Settings,
         frames: u64,
         mode: Mode,
         records: &[(usize, Record)],
         clock: &'c dyn Fn() -> u64,
     ) -> Result<Replayer<'c>, ReplayError> {
+        new_policy().adjust_settings(&mut settings);
         let pool = FramePool::single(POOL_BASE, frames.max(1)).map_err(|e| ReplayError::BadSpace {
             line: 0,
             why: alloc::format!("pool of {frames} frames: {e:?}"),
