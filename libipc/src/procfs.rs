@@ -32,7 +32,7 @@
 //!
 //! | request | reply | notes |
 //! |---|---|---|
-//! | `Identities { pids }` | `Identities(..)` | who each process runs as (`None`: no such process), in order: a request's parties (caller, client, target) in one call |
+//! | `Identities { pids }` | `Identities(..)` | who each process runs as (`None`: no such process), in order: a request's parties (caller, client, target) in one call; question and answer travel in registers (`CallShort`: [`crate::pager::Request::to_short`], [`Identity::word`]), as it is asked on every request |
 //! | `Layout { pid }` | `Layout { layout, vma_count }` | O(1): brk, start_brk, start_stack |
 //! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes, layout, last }` | the layout (so a maps or smaps read needs no `Layout` call), whether these are the last VMAs (so a walk to the end needs no empty answer), and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
 //! | `Pages { pid, start_vpn, end_vpn }` with a writable lease of [`PAGE_LEASE_BYTES`] | `Pages { count, until_vpn }` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_BATCH`], all those below `until_vpn` (the pager looks through at most [`MAX_VMAS_PER_PAGE_SCAN`] VMAs), as fixed 24-byte [`PageRecord`]s in the lease ([`send_page_batch`], [`decode_page_batch`]); a full batch means "ask again after the last" |
@@ -887,6 +887,36 @@ pub struct Identity {
 impl Identity {
     pub const TCB: u8 = 1 << 0;
     pub const DEBUG: u8 = 1 << 1;
+
+    /// Marks a register word that holds an identity ([`Identity::word`]).
+    const PRESENT: u64 = 1 << 63;
+
+    /// The register form of one answer of [`SourceRequest::Identities`]
+    /// (the question and its answer travel in registers): 0 for no such
+    /// process, else bit 63, the privileges in bits 48 to 55, the integrity
+    /// level in bits 32 to 47 and the rid in bits 0 to 31.
+    pub const fn word(identity: Option<Identity>) -> u64 {
+        match identity {
+            None => 0,
+            Some(i) => Self::PRESENT | (i.privileges as u64) << 48 | (i.integrity as u64) << 32 | i.user_rid as u64,
+        }
+    }
+
+    /// Reads [`Identity::word`]'s form; bits 56 to 62 set, or any bit set
+    /// without bit 63, is [`DecodeError::Malformed`].
+    pub fn from_word(word: u64) -> Result<Option<Identity>, DecodeError> {
+        if word == 0 {
+            return Ok(None);
+        }
+        if word & Self::PRESENT == 0 || word & (0x7f << 56) != 0 {
+            return Err(DecodeError::Malformed);
+        }
+        Ok(Some(Identity {
+            user_rid: word as u32,
+            integrity: (word >> 32) as u16,
+            privileges: (word >> 48) as u8,
+        }))
+    }
 }
 
 /// Why the pager could not answer.
@@ -898,6 +928,27 @@ pub enum SourceError {
     Io,
     /// The pager is not reachable or its answer made no sense.
     Unavailable,
+}
+
+impl SourceError {
+    /// The number a register answer carries.
+    pub const fn code(self) -> u64 {
+        match self {
+            SourceError::NoSuchProcess => 1,
+            SourceError::Io => 2,
+            SourceError::Unavailable => 3,
+        }
+    }
+
+    /// The error numbered `code`, or `None`.
+    pub const fn from_code(code: u64) -> Option<SourceError> {
+        match code {
+            1 => Some(SourceError::NoSuchProcess),
+            2 => Some(SourceError::Io),
+            3 => Some(SourceError::Unavailable),
+            _ => None,
+        }
+    }
 }
 
 impl From<SourceError> for Error {

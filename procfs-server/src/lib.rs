@@ -31,7 +31,7 @@
 //!
 //! The server asks the pager ([`libipc::procfs::SourceRequest`]; the
 //! protocol table is in [`libipc::procfs`]) for the identities of a
-//! request's parties (caller, client, target: one call), for VMAs in
+//! request's parties (caller, client, target: one call, in registers), for VMAs in
 //! batches by address with the layout (up to 64 per call, and no more than
 //! the read has room to show, as fixed-layout records in a lease the server
 //! lends the pager), for the layout alone (pagemap), for pages in batches
