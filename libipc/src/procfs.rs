@@ -34,7 +34,7 @@
 //! |---|---|---|
 //! | `Identities { pids }` | `Identities(..)` | who each process runs as (`None`: no such process), in order: a request's parties (caller, client, target) in one call; question and answer travel in registers (`CallShort`: [`crate::pager::Request::to_short`], [`Identity::word`]), as it is asked on every request |
 //! | `Layout { pid }` | `Layout { layout, vma_count }` | O(1): brk, start_brk, start_stack |
-//! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes, layout, last }` | the layout (so a maps or smaps read needs no `Layout` call), whether these are the last VMAs (so a walk to the end needs no empty answer), and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
+//! | [`VmaQuestion`] `{ pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | [`VmaAnswer`] `{ count, bytes, layout, last }` | fixed-layout byte messages, not postcard (below); the layout (so a maps or smaps read needs no `Layout` call), whether these are the last VMAs (so a walk to the end needs no empty answer), and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
 //! | `Pages { pid, start_vpn, end_vpn }` with a writable lease of [`PAGE_LEASE_BYTES`] | `Pages { count, until_vpn }` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_BATCH`], all those below `until_vpn` (the pager looks through at most [`MAX_VMAS_PER_PAGE_SCAN`] VMAs), as fixed 24-byte [`PageRecord`]s in the lease ([`send_page_batch`], [`decode_page_batch`]); a full batch means "ask again after the last" |
 //! | `ReadMem { pid, addr, len }` with a writable lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; the pager copies each page from its frame straight into the lease |
 //! | `WriteMem { pid, addr, len }` with a lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; each page straight from the lease into its frame |
@@ -56,6 +56,14 @@
 //! VMAs is about `n / 64` calls whatever their names. In the lease each VMA
 //! is a fixed-layout [`VmaRecord`] (48 bytes, then its path and name only
 //! when it has them), not postcard: the VMAs are maps' per-line cost.
+//!
+//! The batch question and its answer are fixed-layout byte messages too
+//! ([`VmaQuestion`], [`VmaAnswer`]: no serializer, no boxes on either side),
+//! as they are a short read's fixed cost. The question starts with
+//! [`VmaQuestion::TAG`], a byte no postcard [`crate::pager::Request`] starts
+//! with, so the pager tells it from the other byte messages by its first
+//! byte. The other questions travel as [`SourceRequest`]s in
+//! [`crate::pager::Request::Source`].
 
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
@@ -98,7 +106,7 @@ pub const MAX_VMAS_PER_PAGE_SCAN: usize = 64;
 /// The lease a [`SourceRequest::Pages`] call lends: a full batch.
 pub const PAGE_LEASE_BYTES: usize = MAX_PAGES_PER_BATCH * PageRecord::LEN;
 
-/// How many VMAs one [`SourceRequest::Vmas`] answer carries at most: enough
+/// How many VMAs one [`VmaQuestion`] answer carries at most: enough
 /// that the per-call cost is small beside the per-VMA cost (about 1.5% of
 /// the calls of one VMA per call), small enough that the procfs server's
 /// batch stays a few tens of KiB.
@@ -108,7 +116,7 @@ pub const MAX_VMAS_PER_BATCH: u32 = 64;
 /// [`MAX_PATH`] path and a [`MAX_ANON_NAME`] name (tested).
 pub const MAX_VMA_ENCODED: usize = VMA_RECORD_HEADER + MAX_PATH + MAX_ANON_NAME;
 
-/// The lease a [`SourceRequest::Vmas`] call lends: a full batch of the
+/// The lease a [`VmaQuestion`] call lends: a full batch of the
 /// largest VMAs always fits.
 pub const VMA_LEASE_BYTES: usize = MAX_VMAS_PER_BATCH as usize * MAX_VMA_ENCODED;
 
@@ -437,12 +445,6 @@ pub enum SourceRequest {
     Identities { pids: Vec<Pid, MAX_PARTIES> },
     /// The layout and the number of VMAs.
     Layout { pid: Pid },
-    /// The VMAs of `pid` in address order, from the first whose end is
-    /// above `from`, at most `max` (and [`MAX_VMAS_PER_BATCH`]), written
-    /// into the writable lease sent with the call ([`encode_vma_batch`]).
-    /// Fewer than `max` does not mean there are no more: ask again from the
-    /// last one's end until the answer is empty or says it is the `last`.
-    Vmas { pid: Pid, from: VirtAddr, max: u32 },
     /// Resident or swapped pages with `vpn` in `[start_vpn, end_vpn)`: the
     /// lowest ones, in order, at most [`MAX_PAGES_PER_BATCH`], as
     /// [`PageRecord`]s back to back in the writable lease sent with the
@@ -476,14 +478,6 @@ pub enum SourceReply {
         layout: SpaceLayout,
         vma_count: u32,
     },
-    /// `count` VMAs in the first `bytes` bytes of the lease, and the
-    /// process's layout; `last`: no VMA follows them (no need to ask again).
-    Vmas {
-        count: u32,
-        bytes: u32,
-        layout: SpaceLayout,
-        last: bool,
-    },
     /// `count` [`PageRecord`]s at the start of the lease: every resident
     /// or swapped page of `[start_vpn, until_vpn)`. The pager looks at no
     /// more than [`MAX_VMAS_PER_PAGE_SCAN`] VMAs per call, so `until_vpn`
@@ -500,7 +494,145 @@ pub enum SourceReply {
     },
 }
 
-/// The fixed part of one VMA in a [`SourceRequest::Vmas`] lease, little
+/// The question for a batch of VMAs: those of `pid` in address order, from
+/// the first whose end is above `from`, at most `max` (and
+/// [`MAX_VMAS_PER_BATCH`]), written into the writable lease sent with the
+/// call ([`encode_vma_batch`]). Fewer than `max` does not mean there are no
+/// more: ask again from the last one's end until the answer is empty or
+/// says it is the `last`.
+///
+/// As bytes ([`VmaQuestion::LEN`], little endian): [`VmaQuestion::TAG`],
+/// three zero bytes, the pid (4), `from` (8), `max` (4), four zero bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VmaQuestion {
+    pub pid: Pid,
+    pub from: VirtAddr,
+    pub max: u32,
+}
+
+/// Little-endian fields of fixed messages.
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+impl VmaQuestion {
+    /// The first byte of the question and of its answer. Postcard starts a
+    /// [`crate::pager::Request`] with its variant number as a varint; this
+    /// byte would begin one of two bytes or more (its top bit set), a
+    /// variant past 127, which there is not.
+    pub const TAG: u8 = 0xF1;
+    pub const LEN: usize = 24;
+
+    /// Whether `message` is in this form (whether or not it is well formed).
+    pub fn is_one(message: &[u8]) -> bool {
+        message.first() == Some(&Self::TAG)
+    }
+
+    pub fn encode(&self) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        out[0] = Self::TAG;
+        out[4..8].copy_from_slice(&self.pid.0.to_le_bytes());
+        out[8..16].copy_from_slice(&self.from.0.to_le_bytes());
+        out[16..20].copy_from_slice(&self.max.to_le_bytes());
+        out
+    }
+
+    /// The question in `message`: another length, another tag or a
+    /// reserved byte that is not zero is [`DecodeError::Malformed`].
+    pub fn decode(message: &[u8]) -> Result<VmaQuestion, DecodeError> {
+        if message.len() != Self::LEN || message[0] != Self::TAG || message[1..4] != [0; 3] || message[20..24] != [0; 4]
+        {
+            return Err(DecodeError::Malformed);
+        }
+        Ok(VmaQuestion {
+            pid: Pid(u32_at(message, 4)),
+            from: VirtAddr(u64_at(message, 8)),
+            max: u32_at(message, 16),
+        })
+    }
+}
+
+/// The answer to a [`VmaQuestion`]: `count` VMAs in the first `bytes`
+/// bytes of the lease, and the process's layout; `last`: no VMA follows
+/// them (no need to ask again).
+///
+/// As bytes ([`VmaAnswer::LEN`], little endian): [`VmaQuestion::TAG`], the
+/// status (0, or a [`SourceError::code`]: then every other byte is zero),
+/// `last` (0 or 1), a zero byte, `count` (4), `bytes` (4), four zero bytes,
+/// then `start_brk`, `brk`, `start_stack` and `top` (8 each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VmaAnswer {
+    pub count: u32,
+    pub bytes: u32,
+    pub layout: SpaceLayout,
+    pub last: bool,
+}
+
+impl VmaAnswer {
+    pub const LEN: usize = 48;
+
+    pub fn encode(answer: &Result<VmaAnswer, SourceError>) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        out[0] = VmaQuestion::TAG;
+        match answer {
+            Err(e) => out[1] = e.code() as u8,
+            Ok(a) => {
+                out[2] = u8::from(a.last);
+                out[4..8].copy_from_slice(&a.count.to_le_bytes());
+                out[8..12].copy_from_slice(&a.bytes.to_le_bytes());
+                let l = &a.layout;
+                for (i, addr) in [l.start_brk, l.brk, l.start_stack, l.top].into_iter().enumerate() {
+                    out[16 + 8 * i..24 + 8 * i].copy_from_slice(&addr.0.to_le_bytes());
+                }
+            }
+        }
+        out
+    }
+
+    /// The answer in `message`: another length or tag, an unknown status
+    /// or `last`, or a reserved byte (all of them, for an error) that is
+    /// not zero is [`DecodeError::Malformed`].
+    pub fn decode(message: &[u8]) -> Result<Result<VmaAnswer, SourceError>, DecodeError> {
+        if message.len() != Self::LEN || message[0] != VmaQuestion::TAG || message[3] != 0 || message[12..16] != [0; 4]
+        {
+            return Err(DecodeError::Malformed);
+        }
+        if message[1] != 0 {
+            let error = SourceError::from_code(u64::from(message[1])).ok_or(DecodeError::Malformed)?;
+            return match message[2..].iter().all(|&b| b == 0) {
+                true => Ok(Err(error)),
+                false => Err(DecodeError::Malformed),
+            };
+        }
+        let last = match message[2] {
+            0 => false,
+            1 => true,
+            _ => return Err(DecodeError::Malformed),
+        };
+        let addr = |i: usize| VirtAddr(u64_at(message, 16 + 8 * i));
+        Ok(Ok(VmaAnswer {
+            count: u32_at(message, 4),
+            bytes: u32_at(message, 8),
+            layout: SpaceLayout {
+                start_brk: addr(0),
+                brk: addr(1),
+                start_stack: addr(2),
+                top: addr(3),
+            },
+            last,
+        }))
+    }
+}
+
+/// The fixed part of one VMA in a [`VmaQuestion`] lease, little
 /// endian: start, end, page offset and inode (8 bytes each), the device's
 /// major and minor (4 each), then one byte each for the protection, the
 /// [`VmaRecord`] flag bits, the label kind, the special mapping, the
@@ -694,7 +826,7 @@ fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
 }
 
 /// Writes `vmas` back to back into `lease` as [`VmaRecord`]s (the contents
-/// of a [`SourceRequest::Vmas`] lease): at most [`MAX_VMAS_PER_BATCH`],
+/// of a [`VmaQuestion`] lease): at most [`MAX_VMAS_PER_BATCH`],
 /// stopping before the first that does not fit. Returns the count and the
 /// bytes used: the answer's `count` and `bytes`.
 pub fn encode_vma_batch<V: core::borrow::Borrow<VmaInfo>>(
@@ -748,7 +880,7 @@ pub fn send_vma_batch<V: core::borrow::Borrow<VmaInfo>, E>(
     Ok((count, (sent + staged) as u32))
 }
 
-/// Decodes the batch a [`SourceReply::Vmas`] answer describes from the
+/// Decodes the batch a [`VmaAnswer`] answer describes from the
 /// lease's contents, handing each VMA to `each` in order. A batch that is
 /// not exactly `count` VMAs filling `bytes`, or holds more than
 /// [`MAX_VMAS_PER_BATCH`], is an error (and `each` may have seen some).
@@ -994,6 +1126,92 @@ mod tests {
     }
 
     #[test]
+    fn vma_questions_and_answers_round_trip() {
+        let question = VmaQuestion {
+            pid: Pid(u32::MAX),
+            from: VirtAddr(u64::MAX),
+            max: u32::MAX,
+        };
+        assert_eq!(VmaQuestion::decode(&question.encode()), Ok(question));
+        assert!(VmaQuestion::is_one(&question.encode()));
+        // No postcard pager request reads as one, nor one as a request.
+        assert_eq!(
+            decode::<crate::pager::Request>(&question.encode()),
+            Err(crate::codec::DecodeError::Malformed)
+        );
+        let mut bytes = [0u8; MAX_MESSAGE];
+        let n = encode(&crate::pager::Request::Null, &mut bytes).unwrap();
+        assert!(!VmaQuestion::is_one(&bytes[..n]));
+        let layout = SpaceLayout {
+            start_brk: VirtAddr(1),
+            brk: VirtAddr(2),
+            start_stack: VirtAddr(3),
+            top: VirtAddr(u64::MAX),
+        };
+        for answer in [
+            Ok(VmaAnswer {
+                count: u32::MAX,
+                bytes: 7,
+                layout,
+                last: true,
+            }),
+            Ok(VmaAnswer {
+                count: 0,
+                bytes: 0,
+                layout,
+                last: false,
+            }),
+            Err(SourceError::NoSuchProcess),
+            Err(SourceError::Io),
+            Err(SourceError::Unavailable),
+        ] {
+            assert_eq!(VmaAnswer::decode(&VmaAnswer::encode(&answer)), Ok(answer));
+        }
+    }
+
+    #[test]
+    fn malformed_vma_questions_and_answers_are_refused() {
+        let question = VmaQuestion {
+            pid: Pid(1),
+            from: VirtAddr(0),
+            max: 64,
+        }
+        .encode();
+        let mut wrong = Vec::<[u8; VmaQuestion::LEN], 4>::new();
+        for at in [0, 3, 20] {
+            let mut q = question;
+            q[at] ^= 0x80;
+            wrong.push(q).unwrap();
+        }
+        for q in &wrong {
+            assert_eq!(VmaQuestion::decode(q), Err(DecodeError::Malformed));
+        }
+        assert_eq!(VmaQuestion::decode(&question[..23]), Err(DecodeError::Malformed));
+        let answer = VmaAnswer::encode(&Ok(VmaAnswer {
+            count: 1,
+            bytes: 48,
+            layout: SpaceLayout {
+                start_brk: VirtAddr(0),
+                brk: VirtAddr(0),
+                start_stack: VirtAddr(0),
+                top: VirtAddr(0),
+            },
+            last: false,
+        }));
+        // Tag, reserved bytes, `last`, an unknown status, an error with data.
+        for (at, value) in [(0, 0), (3, 1), (12, 1), (2, 2), (1, 4), (1, 1)] {
+            let mut a = answer;
+            a[at] = value;
+            assert_eq!(
+                VmaAnswer::decode(&a),
+                Err(DecodeError::Malformed),
+                "byte {at} = {value}"
+            );
+        }
+        assert_eq!(VmaAnswer::decode(&answer[..47]), Err(DecodeError::Malformed));
+    }
+
+    #[test]
     fn page_batches_go_through_small_chunks_and_come_back_whole() {
         let pages: std::vec::Vec<PageInfo> = (0..MAX_PAGES_PER_BATCH as u64 + 5).map(some_page).collect();
         let mut lease = std::vec![0u8; PAGE_LEASE_BYTES];
@@ -1101,17 +1319,6 @@ mod tests {
         };
         let record = PageRecord::encode(&page);
         assert_eq!(PageRecord::decode(&record), Ok(page));
-        fits::<SourceResponse>(&Ok(SourceReply::Vmas {
-            count: u32::MAX,
-            bytes: u32::MAX,
-            layout: SpaceLayout {
-                start_brk: VirtAddr(u64::MAX),
-                brk: VirtAddr(u64::MAX),
-                start_stack: VirtAddr(u64::MAX),
-                top: VirtAddr(u64::MAX),
-            },
-            last: true,
-        }));
         let identity = Identity {
             user_rid: u32::MAX,
             integrity: u16::MAX,
@@ -1122,11 +1329,6 @@ mod tests {
         )));
         fits::<SourceRequest>(&SourceRequest::Identities {
             pids: Vec::from_slice(&[Pid(u32::MAX); MAX_PARTIES]).unwrap(),
-        });
-        fits::<SourceRequest>(&SourceRequest::Vmas {
-            pid: Pid(u32::MAX),
-            from: VirtAddr(u64::MAX),
-            max: u32::MAX,
         });
     }
 
