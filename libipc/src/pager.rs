@@ -277,6 +277,51 @@ fn from_counted_words<T>(
     Some(items)
 }
 
+/// The register form of a `Source(Identities)` question for `pids` (at
+/// most [`MAX_PARTIES`], more are left out), as [`Request::to_short`]
+/// gives it but with no request built: the procfs server asks it on every
+/// request.
+pub fn identities_question(pids: &[Pid]) -> ShortMessage {
+    let pids = &pids[..pids.len().min(MAX_PARTIES)];
+    ShortMessage::new(
+        request_label::SOURCE_IDENTITIES,
+        counted_words(pids, |pid: Pid| u64::from(pid.0)),
+    )
+}
+
+/// The pids of a register `Identities` question; `None` for another
+/// message or a malformed one.
+pub fn identities_of_question(m: &ShortMessage) -> Option<heapless::Vec<Pid, MAX_PARTIES>> {
+    if m.label != request_label::SOURCE_IDENTITIES {
+        return None;
+    }
+    from_counted_words(m.words, |w| u32::try_from(w).ok().map(Pid))
+}
+
+/// The register form of the answer to an `Identities` question (or of
+/// any `Source` question's error).
+pub fn identities_answer(answer: Result<&[Option<Identity>], SourceError>) -> ShortMessage {
+    match answer {
+        Ok(identities) => ShortMessage::new(response_label::IDENTITIES, counted_words(identities, Identity::word)),
+        Err(e) => ShortMessage::new(response_label::SOURCE_ERROR, [e.code(), 0, 0, 0]),
+    }
+}
+
+/// The answer [`identities_answer`] put in registers; `None` for another
+/// message or a malformed one.
+pub fn identities_of_answer(
+    m: &ShortMessage,
+) -> Option<Result<heapless::Vec<Option<Identity>, MAX_PARTIES>, SourceError>> {
+    match m.label {
+        response_label::IDENTITIES => Some(Ok(from_counted_words(m.words, |w| Identity::from_word(w).ok())?)),
+        response_label::SOURCE_ERROR => match m.words {
+            [code, 0, 0, 0] => Some(Err(SourceError::from_code(code)?)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 impl Request {
     /// The register form, for every request but `Source` and `Linux` (of
     /// those, `Source(Identities)` only).
@@ -298,9 +343,7 @@ impl Request {
                 ShortMessage::new(SERVICE, [a, b, 0, 0])
             }
             Request::Source(ref question) => match **question {
-                SourceRequest::Identities { ref pids } => {
-                    ShortMessage::new(SOURCE_IDENTITIES, counted_words(pids, |pid: Pid| u64::from(pid.0)))
-                }
+                SourceRequest::Identities { ref pids } => identities_question(pids),
                 _ => return None,
             },
             Request::Linux(_) => return None,
@@ -341,7 +384,7 @@ impl Request {
                 name: ServiceName::from_words(a, b),
             },
             SOURCE_IDENTITIES => Request::Source(Box::new(SourceRequest::Identities {
-                pids: from_counted_words(m.words, |w| u32::try_from(w).ok().map(Pid))?,
+                pids: identities_of_question(m)?,
             })),
             _ => return None,
         })
@@ -360,10 +403,8 @@ pub fn response_to_short(response: &Response) -> Option<ShortMessage> {
         Ok(Reply::Pool { free, total }) => ShortMessage::new(POOL, [free.0, total.0, 0, 0]),
         Ok(Reply::Slot(slot)) => ShortMessage::new(SLOT, [u64::from(slot.0), 0, 0, 0]),
         Ok(Reply::Source(answer)) => match **answer {
-            Ok(SourceReply::Identities(ref identities)) => {
-                ShortMessage::new(IDENTITIES, counted_words(identities, Identity::word))
-            }
-            Err(e) => ShortMessage::new(SOURCE_ERROR, [e.code(), 0, 0, 0]),
+            Ok(SourceReply::Identities(ref identities)) => identities_answer(Ok(identities)),
+            Err(e) => identities_answer(Err(e)),
             Ok(_) => return None,
         },
         Ok(Reply::Linux(_)) => return None,
@@ -385,10 +426,9 @@ pub fn response_from_short(m: &ShortMessage) -> Option<Response> {
         }),
         ERROR => Err(Errno::from_code(i32::try_from(a).ok()?)?),
         SLOT => Ok(Reply::Slot(CapSlot(u32::try_from(a).ok()?))),
-        IDENTITIES => Ok(Reply::Source(Box::new(Ok(SourceReply::Identities(
-            from_counted_words(m.words, |w| Identity::from_word(w).ok())?,
-        ))))),
-        SOURCE_ERROR => Ok(Reply::Source(Box::new(Err(SourceError::from_code(a)?)))),
+        IDENTITIES | SOURCE_ERROR => Ok(Reply::Source(Box::new(
+            identities_of_answer(m)?.map(SourceReply::Identities),
+        ))),
         _ => return None,
     })
 }
@@ -549,6 +589,22 @@ mod tests {
                 None
             );
         }
+        assert_eq!(
+            response_from_short(&ShortMessage::new(SOURCE_ERROR, [1, 5, 0, 0])),
+            None
+        );
+        // Other messages are not these questions and answers.
+        assert_eq!(
+            identities_of_question(&ShortMessage::new(request_label::NULL, [0; 4])),
+            None
+        );
+        assert_eq!(identities_of_answer(&ShortMessage::label(response_label::DONE)), None);
+        // A fourth party is left out of the question.
+        let four = [Pid(1), Pid(2), Pid(3), Pid(4)];
+        assert_eq!(
+            identities_of_question(&identities_question(&four)).as_deref(),
+            Some(&four[..MAX_PARTIES])
+        );
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //! buffer the procfs server lent with its call.
 
 use libipc::{
-    procfs::{self, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout, VmaAnswer, VmaQuestion},
+    procfs::{
+        self, Identity, MAX_PARTIES, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout, VmaAnswer,
+        VmaQuestion,
+    },
     types::{PAGE_SIZE, PhysAddr, Pid, Sender, VirtAddr},
 };
 use pager::{
@@ -125,6 +128,30 @@ fn lent_in(offset: u64, buf: &mut [u8]) -> bool {
 }
 
 impl Server {
+    /// Who each of `pids` runs as (`None`: no such process), in order.
+    fn identities(&self, pids: &[Pid]) -> heapless::Vec<Option<Identity>, MAX_PARTIES> {
+        pids.iter()
+            .take(MAX_PARTIES)
+            .map(|&pid| match pid {
+                PAGER_PID => Some(SYSTEM_IDENTITY),
+                pid => self.process(pid).map(|p| p.identity),
+            })
+            .collect()
+    }
+
+    /// Answers procfs's `Identities` question in registers from `asker`
+    /// (the serve loop's way, with no request built).
+    pub(crate) fn identities_from(
+        &self,
+        asker: Sender,
+        pids: &[Pid],
+    ) -> Result<heapless::Vec<Option<Identity>, MAX_PARTIES>, SourceError> {
+        if Some(asker.pid) != self.procfs_pid() {
+            return Err(SourceError::Unavailable);
+        }
+        Ok(self.identities(pids))
+    }
+
     /// Answers procfs's question for a batch of VMAs from `asker`.
     pub(crate) fn vmas(&mut self, asker: Sender, question: VmaQuestion) -> Result<VmaAnswer, SourceError> {
         if Some(asker.pid) != self.procfs_pid() {
@@ -157,14 +184,7 @@ impl Server {
             return Err(SourceError::Unavailable);
         }
         match request {
-            SourceRequest::Identities { pids } => Ok(SourceReply::Identities(
-                pids.iter()
-                    .map(|&pid| match pid {
-                        PAGER_PID => Some(SYSTEM_IDENTITY),
-                        pid => self.process(pid).map(|p| p.identity),
-                    })
-                    .collect(),
-            )),
+            SourceRequest::Identities { pids } => Ok(SourceReply::Identities(self.identities(&pids))),
             SourceRequest::Layout { pid } => {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
                 Ok(SourceReply::Layout {

@@ -9,7 +9,7 @@ use libipc::{
     abi::{ExitStatus, MapFlags, MessageKind, PagerBootInfo, Rights, SysError, caps},
     codec,
     kernel::{FaultInfo, FaultKind, FaultReply, KernelEvent, KernelKill, KillReason, MAX_FAULT_MAPPINGS, Mapping},
-    pager::{Errno, Reply, Request, Response, response_to_short},
+    pager::{Errno, Reply, Request, Response, identities_answer, identities_of_question, response_to_short},
     procfs::{self, Identity, SourceError},
     short::ShortMessage,
     sys,
@@ -439,6 +439,12 @@ impl Server {
                         .map(|r| Answer::Short(r.to_message())),
                     None => None,
                 },
+                // procfs's question on every request: answered with no
+                // request or reply built (and boxed).
+                MessageKind::ShortCall if let Some(pids) = identities_of_question(&msg.short) => {
+                    let answer = self.identities_from(msg.sender, &pids);
+                    Some(Answer::Short(identities_answer(answer.as_deref().map_err(|&e| e))))
+                }
                 MessageKind::ShortCall => {
                     let response = match Request::from_short(&msg.short) {
                         // The null round trip measures IPC alone.

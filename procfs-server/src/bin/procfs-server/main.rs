@@ -21,8 +21,8 @@ mod source;
 use libipc::{
     MAX_MESSAGE,
     abi::{MessageKind, caps},
-    codec,
-    procfs::{Error, Identity, MAX_PARTIES, PidSelector, Request, Response, SourceReply, SourceRequest},
+    codec, pager,
+    procfs::{Error, Identity, MAX_PARTIES, PidSelector, Request, Response},
     short::{ShortMessage, UNSUPPORTED_LABEL},
     sys::{self, Received},
     types::Pid,
@@ -33,7 +33,7 @@ use procfs_server::{
     token::{IntegrityLevel, Privileges, Token},
 };
 
-use crate::source::{PagerSource, ask};
+use crate::source::PagerSource;
 
 /// Its heap: the process table, the VMA batch buffer, and per request at
 /// most `procfs_server::MAX_REQUEST_HEAP` bytes whatever the target's size.
@@ -83,7 +83,9 @@ fn learn_parties(server: &mut Server<PagerSource>, msg: &Received, request: &Req
             let _ = pids.push(pid);
         }
     }
-    let Ok(SourceReply::Identities(identities)) = ask(SourceRequest::Identities { pids: pids.clone() }) else {
+    // In registers, with no request built: asked on every request.
+    let answer = sys::call_short(caps::PAGER, &pager::identities_question(&pids));
+    let Some(Ok(identities)) = answer.ok().as_ref().and_then(pager::identities_of_answer) else {
         return;
     };
     for (&pid, identity) in pids.iter().zip(identities) {
