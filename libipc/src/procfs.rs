@@ -11,16 +11,18 @@
 //! |---|---|---|
 //! | `Read { pid, file, offset, len }` | `Data(bytes)`, at most `len` bytes | fewer bytes: a short read; none: end of file |
 //! | `Write { pid, file, offset, data }` | `Written(n)` | only `mem` is writable |
+//! | `ReadLeased { pid, file, offset, len }` with a writable lease | `Leased(n)` | up to [`MAX_LEASED`] bytes written at the start of the lease |
+//! | `WriteLeased { pid, file, offset, len }` with a lease | `Leased(n)` | mem |
+//! | [`LeasedRead`] (`ReadLeased` as fixed fields) with a writable lease | [`LeasedRead::encode_answer`]: `n` or the error | what `runtime::procfs::read_leased` sends (every /proc read of a Linux program): no serializer on either side |
 //!
 //! `offset` is the file offset: a byte offset into the text of `maps`,
 //! `smaps` and `smaps_rollup`, `vpn * 8` for `pagemap`, the virtual address
-//! for `mem`. Data travels inline, so one call moves at most
+//! for `mem`. Data travels inline, so one `Read` or `Write` moves at most
 //! [`MAX_INLINE_DATA`] bytes; a larger `len` is [`Error::TooLarge`]. Bulk
-//! transfers are to use memory the caller lends for one call (a kernel
-//! lease, [`crate::abi::LeaseDesc`]); the server core already writes into a
-//! caller buffer of any size, so only the message layer will change: a
-//! leased read names `offset` and `len` (up to the lease) and its reply
-//! carries only the count.
+//! transfers use memory the caller lends for one call (a kernel lease,
+//! [`crate::abi::LeaseDesc`]). A [`LeasedRead`] starts with
+//! [`LeasedRead::TAG`], a byte no postcard [`Request`] starts with, so the
+//! server tells the two forms apart by the first byte.
 //!
 //! # Procfs server -> pager
 //!
@@ -227,8 +229,124 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The process the request is about.
+    pub fn target(&self) -> PidSelector {
+        match *self {
+            Request::Read { pid, .. }
+            | Request::Write { pid, .. }
+            | Request::ReadLeased { pid, .. }
+            | Request::WriteLeased { pid, .. } => pid,
+        }
+    }
+}
+
 /// The largest leased transfer of one call.
 pub const MAX_LEASED: u64 = 1 << 20;
+
+/// [`Request::ReadLeased`] as fixed fields: the request of every /proc read
+/// a Linux program makes, whose encoding was part of a short read's fixed
+/// cost. 24 bytes, little endian: [`LeasedRead::TAG`], the file (its index
+/// in [`ProcFile::ALL`]), the target (0: `/proc/self`, 1: a pid), a zero
+/// byte, the pid (4; zero for `/proc/self`), `offset` (8), `len` (8). The
+/// answer is [`LeasedRead::ANSWER_LEN`] bytes: the tag, the status (0, or
+/// the error's [`Error::code`]), six zero bytes, then `n` (8; zero with an
+/// error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeasedRead {
+    pub pid: PidSelector,
+    pub file: ProcFile,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl LeasedRead {
+    /// The first byte of the request and of its answer: postcard starts a
+    /// [`Request`] with its variant number, and this byte would begin a
+    /// varint of two bytes or more, a variant past 127, which there is not.
+    pub const TAG: u8 = 0xF2;
+    pub const LEN: usize = 24;
+    pub const ANSWER_LEN: usize = 16;
+
+    /// Whether `message` is in this form (whether or not it is well formed).
+    pub fn is_one(message: &[u8]) -> bool {
+        message.first() == Some(&Self::TAG)
+    }
+
+    pub fn encode(&self) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        out[0] = Self::TAG;
+        // ALL holds every file.
+        out[1] = ProcFile::ALL.iter().position(|&f| f == self.file).unwrap_or(0) as u8;
+        if let PidSelector::Pid(pid) = self.pid {
+            out[2] = 1;
+            out[4..8].copy_from_slice(&pid.0.to_le_bytes());
+        }
+        out[8..16].copy_from_slice(&self.offset.to_le_bytes());
+        out[16..24].copy_from_slice(&self.len.to_le_bytes());
+        out
+    }
+
+    /// The request in `message`: another length or tag, an unknown file or
+    /// target, a pid with `/proc/self` or a reserved byte that is not zero
+    /// is [`DecodeError::Malformed`].
+    pub fn decode(message: &[u8]) -> Result<LeasedRead, DecodeError> {
+        if message.len() != Self::LEN || message[0] != Self::TAG || message[3] != 0 {
+            return Err(DecodeError::Malformed);
+        }
+        let file = *ProcFile::ALL
+            .get(usize::from(message[1]))
+            .ok_or(DecodeError::Malformed)?;
+        let pid = match (message[2], u32_at(message, 4)) {
+            (0, 0) => PidSelector::Self_,
+            (1, pid) => PidSelector::Pid(Pid(pid)),
+            _ => return Err(DecodeError::Malformed),
+        };
+        Ok(LeasedRead {
+            pid,
+            file,
+            offset: u64_at(message, 8),
+            len: u64_at(message, 16),
+        })
+    }
+
+    /// The request as a [`Request`], for the server core.
+    pub fn request(&self) -> Request {
+        Request::ReadLeased {
+            pid: self.pid,
+            file: self.file,
+            offset: self.offset,
+            len: self.len,
+        }
+    }
+
+    /// The answer: how many bytes went into the lease, or why none did.
+    pub fn encode_answer(answer: Result<u64, Error>) -> [u8; Self::ANSWER_LEN] {
+        let mut out = [0u8; Self::ANSWER_LEN];
+        out[0] = Self::TAG;
+        match answer {
+            Ok(n) => out[8..16].copy_from_slice(&n.to_le_bytes()),
+            // Every code is below 256.
+            Err(e) => out[1] = e.code() as u8,
+        }
+        out
+    }
+
+    /// The answer in `message`: another length or tag, an unknown status,
+    /// a reserved byte that is not zero or a count with an error is
+    /// [`DecodeError::Malformed`].
+    pub fn decode_answer(message: &[u8]) -> Result<Result<u64, Error>, DecodeError> {
+        if message.len() != Self::ANSWER_LEN || message[0] != Self::TAG || message[2..8] != [0; 6] {
+            return Err(DecodeError::Malformed);
+        }
+        let n = u64_at(message, 8);
+        match message[1] {
+            0 => Ok(Ok(n)),
+            code if n == 0 => Ok(Err(Error::from_code(i32::from(code)).ok_or(DecodeError::Malformed)?)),
+            _ => Err(DecodeError::Malformed),
+        }
+    }
+}
 
 /// A successful answer.
 #[allow(
@@ -289,6 +407,25 @@ impl Error {
             Error::TooLarge => 90,
             Error::ServerGone => 107,
         }
+    }
+
+    /// Every error.
+    pub const ALL: [Error; 10] = [
+        Error::AccessDenied,
+        Error::NoSuchProcess,
+        Error::NoSuchFile,
+        Error::InvalidArgument,
+        Error::TooLarge,
+        Error::NotWritable,
+        Error::Io,
+        Error::Unavailable,
+        Error::Malformed,
+        Error::ServerGone,
+    ];
+
+    /// The error whose [`Error::code`] is `code`.
+    pub fn from_code(code: i32) -> Option<Error> {
+        Error::ALL.into_iter().find(|e| e.code() == code)
     }
 }
 
@@ -1123,6 +1260,86 @@ mod tests {
             map_count: (vpn % 5) as u32 + 1,
             flags: PageFlags((vpn % 32) as u8),
         }
+    }
+
+    #[test]
+    fn leased_reads_round_trip() {
+        for pid in [
+            PidSelector::Self_,
+            PidSelector::Pid(Pid(u32::MAX)),
+            PidSelector::Pid(Pid(0)),
+        ] {
+            for file in ProcFile::ALL {
+                let read = LeasedRead {
+                    pid,
+                    file,
+                    offset: u64::MAX,
+                    len: 1 << 20,
+                };
+                assert_eq!(LeasedRead::decode(&read.encode()), Ok(read));
+                assert!(LeasedRead::is_one(&read.encode()));
+                // Not a postcard request.
+                assert_eq!(decode::<Request>(&read.encode()), Err(DecodeError::Malformed));
+            }
+        }
+        let mut bytes = [0u8; MAX_MESSAGE];
+        let n = encode(
+            &Request::ReadLeased {
+                pid: PidSelector::Self_,
+                file: ProcFile::Maps,
+                offset: 0,
+                len: 0,
+            },
+            &mut bytes,
+        )
+        .unwrap();
+        assert!(!LeasedRead::is_one(&bytes[..n]));
+        for answer in [Ok(0), Ok(u64::MAX)].into_iter().chain(Error::ALL.into_iter().map(Err)) {
+            assert_eq!(
+                LeasedRead::decode_answer(&LeasedRead::encode_answer(answer)),
+                Ok(answer)
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_leased_reads_are_refused() {
+        let read = LeasedRead {
+            pid: PidSelector::Self_,
+            file: ProcFile::Maps,
+            offset: 0,
+            len: 4096,
+        }
+        .encode();
+        // Tag, file, target, reserved byte, a pid with /proc/self.
+        for (at, value) in [(0, 0), (1, 5), (2, 2), (3, 1), (4, 1)] {
+            let mut r = read;
+            r[at] = value;
+            assert_eq!(
+                LeasedRead::decode(&r),
+                Err(DecodeError::Malformed),
+                "byte {at} = {value}"
+            );
+        }
+        assert_eq!(LeasedRead::decode(&read[..23]), Err(DecodeError::Malformed));
+        let answer = LeasedRead::encode_answer(Ok(0));
+        // Tag, reserved byte, an unknown status, a count with an error.
+        for (at, value) in [(0, 0), (2, 1), (1, 1)] {
+            let mut a = answer;
+            a[at] = value;
+            assert_eq!(
+                LeasedRead::decode_answer(&a),
+                Err(DecodeError::Malformed),
+                "byte {at} = {value}"
+            );
+        }
+        let mut error_with_count = LeasedRead::encode_answer(Err(Error::Io));
+        error_with_count[8] = 1;
+        assert_eq!(
+            LeasedRead::decode_answer(&error_with_count),
+            Err(DecodeError::Malformed)
+        );
+        assert_eq!(LeasedRead::decode_answer(&answer[..15]), Err(DecodeError::Malformed));
     }
 
     #[test]
