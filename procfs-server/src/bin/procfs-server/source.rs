@@ -109,8 +109,7 @@ impl AddressSpaceSource for PagerSource {
         let len = libipc::sys::call_with_lease(caps::PAGER, &question, &mut reply, &desc)
             .map_err(|_| SourceError::Unavailable)?;
         let answer = VmaAnswer::decode(&reply[..len]).map_err(|_| SourceError::Unavailable)??;
-        decode_vma_batch(&self.lease, answer.count, answer.bytes, |vma| out.push(vma))
-            .map_err(|_| SourceError::Unavailable)?;
+        decode_vma_batch(&self.lease, answer.count, answer.bytes, out).map_err(|_| SourceError::Unavailable)?;
         Ok(BatchInfo {
             layout: answer.layout,
             last: answer.last,
