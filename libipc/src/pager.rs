@@ -4,8 +4,10 @@
 //! ([`crate::abi::caps::PAGER`]) and receives a [`Response`]. The pager learns who is asking from the
 //! kernel's sender stamp, never from the request.
 //!
-//! Requests that fit in registers (all but [`Request::Source`]) travel as a
-//! short message ([`Request::to_short`], `CallShort`) and get a short answer
+//! Requests that fit in registers (all but [`Request::Source`] and
+//! [`Request::Linux`], and of those the procfs server's `Identities`
+//! question, asked on every procfs request) travel as a short message
+//! ([`Request::to_short`], `CallShort`) and get a short answer
 //! ([`response_to_short`]); the rest are postcard byte messages (`Call`).
 //! The server accepts both forms.
 
@@ -14,9 +16,14 @@ use alloc::boxed::Box;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    short::ShortMessage,
-    types::{CapSlot, PageCount, Prot, VirtAddr},
+    procfs::{Identity, MAX_PARTIES, SourceError, SourceReply, SourceRequest},
+    short::{SHORT_WORDS, ShortMessage},
+    types::{CapSlot, PageCount, Pid, Prot, VirtAddr},
 };
+
+// The parties of an `Identities` question and their answers fit beside
+// their count.
+const _: () = assert!(MAX_PARTIES < SHORT_WORDS);
 
 /// A service's name as the boot line gives it (`service=NAME`): at most 16
 /// bytes, so a lookup fits in registers.
@@ -223,6 +230,8 @@ mod request_label {
     pub const NULL: u64 = 7;
     pub const SERVICE: u64 = 8;
     pub const CLOCK_PAGE: u64 = 9;
+    /// `Source(Identities)`: the count, then the pids.
+    pub const SOURCE_IDENTITIES: u64 = 10;
 }
 
 /// Labels of the short form of responses.
@@ -233,10 +242,89 @@ mod response_label {
     pub const POOL: u64 = 4;
     pub const ERROR: u64 = 5;
     pub const SLOT: u64 = 6;
+    /// `Source(Ok(Identities))`: the count, then [`super::Identity::word`]s.
+    pub const IDENTITIES: u64 = 7;
+    /// `Source(Err(e))`: [`super::SourceError::code`].
+    pub const SOURCE_ERROR: u64 = 8;
+}
+
+/// `n` (at most [`MAX_PARTIES`]) then `items` as words, zeros after.
+fn counted_words<T: Copy>(items: &[T], word: impl Fn(T) -> u64) -> [u64; SHORT_WORDS] {
+    let mut words = [0; SHORT_WORDS];
+    words[0] = items.len() as u64;
+    for (w, &item) in words[1..].iter_mut().zip(items) {
+        *w = word(item);
+    }
+    words
+}
+
+/// The items [`counted_words`] put in `words`: `None` for a count past
+/// [`MAX_PARTIES`], a word after the count that is not zero, or one `item`
+/// refuses.
+fn from_counted_words<T>(
+    words: [u64; SHORT_WORDS],
+    item: impl Fn(u64) -> Option<T>,
+) -> Option<heapless::Vec<T, MAX_PARTIES>> {
+    let n = usize::try_from(words[0]).ok().filter(|&n| n <= MAX_PARTIES)?;
+    let mut items = heapless::Vec::new();
+    for (i, &w) in words[1..].iter().enumerate() {
+        if i < n {
+            items.push(item(w)?).ok()?;
+        } else if w != 0 {
+            return None;
+        }
+    }
+    Some(items)
+}
+
+/// The register form of a `Source(Identities)` question for `pids` (at
+/// most [`MAX_PARTIES`], more are left out), as [`Request::to_short`]
+/// gives it but with no request built: the procfs server asks it on every
+/// request.
+pub fn identities_question(pids: &[Pid]) -> ShortMessage {
+    let pids = &pids[..pids.len().min(MAX_PARTIES)];
+    ShortMessage::new(
+        request_label::SOURCE_IDENTITIES,
+        counted_words(pids, |pid: Pid| u64::from(pid.0)),
+    )
+}
+
+/// The pids of a register `Identities` question; `None` for another
+/// message or a malformed one.
+pub fn identities_of_question(m: &ShortMessage) -> Option<heapless::Vec<Pid, MAX_PARTIES>> {
+    if m.label != request_label::SOURCE_IDENTITIES {
+        return None;
+    }
+    from_counted_words(m.words, |w| u32::try_from(w).ok().map(Pid))
+}
+
+/// The register form of the answer to an `Identities` question (or of
+/// any `Source` question's error).
+pub fn identities_answer(answer: Result<&[Option<Identity>], SourceError>) -> ShortMessage {
+    match answer {
+        Ok(identities) => ShortMessage::new(response_label::IDENTITIES, counted_words(identities, Identity::word)),
+        Err(e) => ShortMessage::new(response_label::SOURCE_ERROR, [e.code(), 0, 0, 0]),
+    }
+}
+
+/// The answer [`identities_answer`] put in registers; `None` for another
+/// message or a malformed one.
+pub fn identities_of_answer(
+    m: &ShortMessage,
+) -> Option<Result<heapless::Vec<Option<Identity>, MAX_PARTIES>, SourceError>> {
+    match m.label {
+        response_label::IDENTITIES => Some(Ok(from_counted_words(m.words, |w| Identity::from_word(w).ok())?)),
+        response_label::SOURCE_ERROR => match m.words {
+            [code, 0, 0, 0] => Some(Err(SourceError::from_code(code)?)),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 impl Request {
-    /// The register form, for every request but `Source`.
+    /// The register form, for every request but `Source` and `Linux` (of
+    /// those, `Source(Identities)` only).
     pub fn to_short(&self) -> Option<ShortMessage> {
         use request_label::*;
         Some(match *self {
@@ -254,7 +342,11 @@ impl Request {
                 let [a, b] = name.to_words();
                 ShortMessage::new(SERVICE, [a, b, 0, 0])
             }
-            Request::Source(_) | Request::Linux(_) => return None,
+            Request::Source(ref question) => match **question {
+                SourceRequest::Identities { ref pids } => identities_question(pids),
+                _ => return None,
+            },
+            Request::Linux(_) => return None,
         })
     }
 
@@ -291,13 +383,17 @@ impl Request {
             SERVICE => Request::Service {
                 name: ServiceName::from_words(a, b),
             },
+            SOURCE_IDENTITIES => Request::Source(Box::new(SourceRequest::Identities {
+                pids: identities_of_question(m)?,
+            })),
             _ => return None,
         })
     }
 }
 
-/// The register form of a response; `None` for `Reply::Source`, which only
-/// answers a byte request.
+/// The register form of a response; `None` for `Reply::Linux` and the
+/// `Reply::Source` answers but identities and errors, which only answer a
+/// byte request.
 pub fn response_to_short(response: &Response) -> Option<ShortMessage> {
     use response_label::*;
     Some(match response {
@@ -306,7 +402,12 @@ pub fn response_to_short(response: &Response) -> Option<ShortMessage> {
         Ok(Reply::Pages(n)) => ShortMessage::new(PAGES, [n.0, 0, 0, 0]),
         Ok(Reply::Pool { free, total }) => ShortMessage::new(POOL, [free.0, total.0, 0, 0]),
         Ok(Reply::Slot(slot)) => ShortMessage::new(SLOT, [u64::from(slot.0), 0, 0, 0]),
-        Ok(Reply::Source(_) | Reply::Linux(_)) => return None,
+        Ok(Reply::Source(answer)) => match **answer {
+            Ok(SourceReply::Identities(ref identities)) => identities_answer(Ok(identities)),
+            Err(e) => identities_answer(Err(e)),
+            Ok(_) => return None,
+        },
+        Ok(Reply::Linux(_)) => return None,
         Err(e) => ShortMessage::new(ERROR, [e.code() as u64, 0, 0, 0]),
     })
 }
@@ -325,6 +426,9 @@ pub fn response_from_short(m: &ShortMessage) -> Option<Response> {
         }),
         ERROR => Err(Errno::from_code(i32::try_from(a).ok()?)?),
         SLOT => Ok(Reply::Slot(CapSlot(u32::try_from(a).ok()?))),
+        IDENTITIES | SOURCE_ERROR => Ok(Reply::Source(Box::new(
+            identities_of_answer(m)?.map(SourceReply::Identities),
+        ))),
         _ => return None,
     })
 }
@@ -424,6 +528,83 @@ mod tests {
         assert_eq!(response_from_short(&unknown_errno), None);
         let huge_errno = ShortMessage::new(response_label::ERROR, [u64::MAX, 0, 0, 0]);
         assert_eq!(response_from_short(&huge_errno), None);
+    }
+
+    #[test]
+    fn identities_travel_in_registers() {
+        use crate::procfs::{Identity, SourceError, SourceReply, SourceRequest};
+        for pids in [&[][..], &[Pid(2)], &[Pid(2), Pid(u32::MAX), Pid(7)]] {
+            let r = Request::Source(Box::new(SourceRequest::Identities {
+                pids: heapless::Vec::from_slice(pids).unwrap(),
+            }));
+            let m = r.to_short().expect("has a short form");
+            assert_eq!(Request::from_short(&m), Some(r));
+        }
+        let admin = Identity {
+            user_rid: u32::MAX,
+            integrity: 0x4000,
+            privileges: Identity::TCB | Identity::DEBUG,
+        };
+        let answers: [Response; 5] = [
+            Ok(Reply::Source(Box::new(Ok(SourceReply::Identities(
+                heapless::Vec::new(),
+            ))))),
+            Ok(Reply::Source(Box::new(Ok(SourceReply::Identities(
+                heapless::Vec::from_slice(&[Some(admin), None, Some(Identity { privileges: 0, ..admin })]).unwrap(),
+            ))))),
+            Ok(Reply::Source(Box::new(Err(SourceError::NoSuchProcess)))),
+            Ok(Reply::Source(Box::new(Err(SourceError::Io)))),
+            Ok(Reply::Source(Box::new(Err(SourceError::Unavailable)))),
+        ];
+        for r in answers {
+            let m = response_to_short(&r).expect("has a short form");
+            assert_eq!(response_from_short(&m), Some(r));
+        }
+        // Other questions and answers about address spaces stay byte messages.
+        let vmas = Ok(Reply::Source(Box::new(Ok(SourceReply::Moved(1)))));
+        assert_eq!(response_to_short(&vmas), None);
+    }
+
+    #[test]
+    fn malformed_identities_are_refused() {
+        use request_label::SOURCE_IDENTITIES;
+        use response_label::{IDENTITIES, SOURCE_ERROR};
+        // A count past the parties, a pid past 32 bits, a word after the count.
+        for words in [[4, 1, 2, 3], [1, 1 << 32, 0, 0], [1, 5, 6, 0]] {
+            assert_eq!(Request::from_short(&ShortMessage::new(SOURCE_IDENTITIES, words)), None);
+        }
+        // Bits outside the fields, a field without the presence bit, a word
+        // after the count, an unknown error.
+        for words in [
+            [1, 1 << 63 | 1 << 56, 0, 0],
+            [1, 5, 0, 0],
+            [0, 1 << 63, 0, 0],
+            [u64::MAX, 0, 0, 0],
+        ] {
+            assert_eq!(response_from_short(&ShortMessage::new(IDENTITIES, words)), None);
+        }
+        for code in [0, 4, u64::MAX] {
+            assert_eq!(
+                response_from_short(&ShortMessage::new(SOURCE_ERROR, [code, 0, 0, 0])),
+                None
+            );
+        }
+        assert_eq!(
+            response_from_short(&ShortMessage::new(SOURCE_ERROR, [1, 5, 0, 0])),
+            None
+        );
+        // Other messages are not these questions and answers.
+        assert_eq!(
+            identities_of_question(&ShortMessage::new(request_label::NULL, [0; 4])),
+            None
+        );
+        assert_eq!(identities_of_answer(&ShortMessage::label(response_label::DONE)), None);
+        // A fourth party is left out of the question.
+        let four = [Pid(1), Pid(2), Pid(3), Pid(4)];
+        assert_eq!(
+            identities_of_question(&identities_question(&four)).as_deref(),
+            Some(&four[..MAX_PARTIES])
+        );
     }
 
     #[test]

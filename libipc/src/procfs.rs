@@ -11,16 +11,18 @@
 //! |---|---|---|
 //! | `Read { pid, file, offset, len }` | `Data(bytes)`, at most `len` bytes | fewer bytes: a short read; none: end of file |
 //! | `Write { pid, file, offset, data }` | `Written(n)` | only `mem` is writable |
+//! | `ReadLeased { pid, file, offset, len }` with a writable lease | `Leased(n)` | up to [`MAX_LEASED`] bytes written at the start of the lease |
+//! | `WriteLeased { pid, file, offset, len }` with a lease | `Leased(n)` | mem |
+//! | [`LeasedRead`] (`ReadLeased` as fixed fields) with a writable lease | [`LeasedRead::encode_answer`]: `n` or the error | what `runtime::procfs::read_leased` sends (every /proc read of a Linux program): no serializer on either side |
 //!
 //! `offset` is the file offset: a byte offset into the text of `maps`,
 //! `smaps` and `smaps_rollup`, `vpn * 8` for `pagemap`, the virtual address
-//! for `mem`. Data travels inline, so one call moves at most
+//! for `mem`. Data travels inline, so one `Read` or `Write` moves at most
 //! [`MAX_INLINE_DATA`] bytes; a larger `len` is [`Error::TooLarge`]. Bulk
-//! transfers are to use memory the caller lends for one call (a kernel
-//! lease, [`crate::abi::LeaseDesc`]); the server core already writes into a
-//! caller buffer of any size, so only the message layer will change: a
-//! leased read names `offset` and `len` (up to the lease) and its reply
-//! carries only the count.
+//! transfers use memory the caller lends for one call (a kernel lease,
+//! [`crate::abi::LeaseDesc`]). A [`LeasedRead`] starts with
+//! [`LeasedRead::TAG`], a byte no postcard [`Request`] starts with, so the
+//! server tells the two forms apart by the first byte.
 //!
 //! # Procfs server -> pager
 //!
@@ -32,9 +34,9 @@
 //!
 //! | request | reply | notes |
 //! |---|---|---|
-//! | `Identities { pids }` | `Identities(..)` | who each process runs as (`None`: no such process), in order: a request's parties (caller, client, target) in one call |
+//! | `Identities { pids }` | `Identities(..)` | who each process runs as (`None`: no such process), in order: a request's parties (caller, client, target) in one call; question and answer travel in registers (`CallShort`: [`crate::pager::Request::to_short`], [`Identity::word`]), as it is asked on every request |
 //! | `Layout { pid }` | `Layout { layout, vma_count }` | O(1): brk, start_brk, start_stack |
-//! | `Vmas { pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | `Vmas { count, bytes, layout, last }` | the layout (so a maps or smaps read needs no `Layout` call), whether these are the last VMAs (so a walk to the end needs no empty answer), and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
+//! | [`VmaQuestion`] `{ pid, from, max }` with a writable lease of [`VMA_LEASE_BYTES`] | [`VmaAnswer`] `{ count, bytes, layout, last }` | fixed-layout byte messages, not postcard (below); the layout (so a maps or smaps read needs no `Layout` call), whether these are the last VMAs (so a walk to the end needs no empty answer), and the VMAs from the first whose end is above `from`, in order, at most `max` (and [`MAX_VMAS_PER_BATCH`]), [`VmaRecord`]s back to back in the lease ([`encode_vma_batch`], [`decode_vma_batch`]); none: no VMA ends above `from` |
 //! | `Pages { pid, start_vpn, end_vpn }` with a writable lease of [`PAGE_LEASE_BYTES`] | `Pages { count, until_vpn }` | the lowest resident or swapped pages of the range, at most [`MAX_PAGES_PER_BATCH`], all those below `until_vpn` (the pager looks through at most [`MAX_VMAS_PER_PAGE_SCAN`] VMAs), as fixed 24-byte [`PageRecord`]s in the lease ([`send_page_batch`], [`decode_page_batch`]); a full batch means "ask again after the last" |
 //! | `ReadMem { pid, addr, len }` with a writable lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; the pager copies each page from its frame straight into the lease |
 //! | `WriteMem { pid, addr, len }` with a lease of at least `len` bytes | `Moved(n)` | at most [`MAX_MEM_LEASE`], within one VMA; each page straight from the lease into its frame |
@@ -56,6 +58,14 @@
 //! VMAs is about `n / 64` calls whatever their names. In the lease each VMA
 //! is a fixed-layout [`VmaRecord`] (48 bytes, then its path and name only
 //! when it has them), not postcard: the VMAs are maps' per-line cost.
+//!
+//! The batch question and its answer are fixed-layout byte messages too
+//! ([`VmaQuestion`], [`VmaAnswer`]: no serializer, no boxes on either side),
+//! as they are a short read's fixed cost. The question starts with
+//! [`VmaQuestion::TAG`], a byte no postcard [`crate::pager::Request`] starts
+//! with, so the pager tells it from the other byte messages by its first
+//! byte. The other questions travel as [`SourceRequest`]s in
+//! [`crate::pager::Request::Source`].
 
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
@@ -98,7 +108,7 @@ pub const MAX_VMAS_PER_PAGE_SCAN: usize = 64;
 /// The lease a [`SourceRequest::Pages`] call lends: a full batch.
 pub const PAGE_LEASE_BYTES: usize = MAX_PAGES_PER_BATCH * PageRecord::LEN;
 
-/// How many VMAs one [`SourceRequest::Vmas`] answer carries at most: enough
+/// How many VMAs one [`VmaQuestion`] answer carries at most: enough
 /// that the per-call cost is small beside the per-VMA cost (about 1.5% of
 /// the calls of one VMA per call), small enough that the procfs server's
 /// batch stays a few tens of KiB.
@@ -108,7 +118,7 @@ pub const MAX_VMAS_PER_BATCH: u32 = 64;
 /// [`MAX_PATH`] path and a [`MAX_ANON_NAME`] name (tested).
 pub const MAX_VMA_ENCODED: usize = VMA_RECORD_HEADER + MAX_PATH + MAX_ANON_NAME;
 
-/// The lease a [`SourceRequest::Vmas`] call lends: a full batch of the
+/// The lease a [`VmaQuestion`] call lends: a full batch of the
 /// largest VMAs always fits.
 pub const VMA_LEASE_BYTES: usize = MAX_VMAS_PER_BATCH as usize * MAX_VMA_ENCODED;
 
@@ -219,8 +229,124 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The process the request is about.
+    pub fn target(&self) -> PidSelector {
+        match *self {
+            Request::Read { pid, .. }
+            | Request::Write { pid, .. }
+            | Request::ReadLeased { pid, .. }
+            | Request::WriteLeased { pid, .. } => pid,
+        }
+    }
+}
+
 /// The largest leased transfer of one call.
 pub const MAX_LEASED: u64 = 1 << 20;
+
+/// [`Request::ReadLeased`] as fixed fields: the request of every /proc read
+/// a Linux program makes, whose encoding was part of a short read's fixed
+/// cost. 24 bytes, little endian: [`LeasedRead::TAG`], the file (its index
+/// in [`ProcFile::ALL`]), the target (0: `/proc/self`, 1: a pid), a zero
+/// byte, the pid (4; zero for `/proc/self`), `offset` (8), `len` (8). The
+/// answer is [`LeasedRead::ANSWER_LEN`] bytes: the tag, the status (0, or
+/// the error's [`Error::code`]), six zero bytes, then `n` (8; zero with an
+/// error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeasedRead {
+    pub pid: PidSelector,
+    pub file: ProcFile,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl LeasedRead {
+    /// The first byte of the request and of its answer: postcard starts a
+    /// [`Request`] with its variant number, and this byte would begin a
+    /// varint of two bytes or more, a variant past 127, which there is not.
+    pub const TAG: u8 = 0xF2;
+    pub const LEN: usize = 24;
+    pub const ANSWER_LEN: usize = 16;
+
+    /// Whether `message` is in this form (whether or not it is well formed).
+    pub fn is_one(message: &[u8]) -> bool {
+        message.first() == Some(&Self::TAG)
+    }
+
+    pub fn encode(&self) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        out[0] = Self::TAG;
+        // ALL holds every file.
+        out[1] = ProcFile::ALL.iter().position(|&f| f == self.file).unwrap_or(0) as u8;
+        if let PidSelector::Pid(pid) = self.pid {
+            out[2] = 1;
+            out[4..8].copy_from_slice(&pid.0.to_le_bytes());
+        }
+        out[8..16].copy_from_slice(&self.offset.to_le_bytes());
+        out[16..24].copy_from_slice(&self.len.to_le_bytes());
+        out
+    }
+
+    /// The request in `message`: another length or tag, an unknown file or
+    /// target, a pid with `/proc/self` or a reserved byte that is not zero
+    /// is [`DecodeError::Malformed`].
+    pub fn decode(message: &[u8]) -> Result<LeasedRead, DecodeError> {
+        if message.len() != Self::LEN || message[0] != Self::TAG || message[3] != 0 {
+            return Err(DecodeError::Malformed);
+        }
+        let file = *ProcFile::ALL
+            .get(usize::from(message[1]))
+            .ok_or(DecodeError::Malformed)?;
+        let pid = match (message[2], u32_at(message, 4)) {
+            (0, 0) => PidSelector::Self_,
+            (1, pid) => PidSelector::Pid(Pid(pid)),
+            _ => return Err(DecodeError::Malformed),
+        };
+        Ok(LeasedRead {
+            pid,
+            file,
+            offset: u64_at(message, 8),
+            len: u64_at(message, 16),
+        })
+    }
+
+    /// The request as a [`Request`], for the server core.
+    pub fn request(&self) -> Request {
+        Request::ReadLeased {
+            pid: self.pid,
+            file: self.file,
+            offset: self.offset,
+            len: self.len,
+        }
+    }
+
+    /// The answer: how many bytes went into the lease, or why none did.
+    pub fn encode_answer(answer: Result<u64, Error>) -> [u8; Self::ANSWER_LEN] {
+        let mut out = [0u8; Self::ANSWER_LEN];
+        out[0] = Self::TAG;
+        match answer {
+            Ok(n) => out[8..16].copy_from_slice(&n.to_le_bytes()),
+            // Every code is below 256.
+            Err(e) => out[1] = e.code() as u8,
+        }
+        out
+    }
+
+    /// The answer in `message`: another length or tag, an unknown status,
+    /// a reserved byte that is not zero or a count with an error is
+    /// [`DecodeError::Malformed`].
+    pub fn decode_answer(message: &[u8]) -> Result<Result<u64, Error>, DecodeError> {
+        if message.len() != Self::ANSWER_LEN || message[0] != Self::TAG || message[2..8] != [0; 6] {
+            return Err(DecodeError::Malformed);
+        }
+        let n = u64_at(message, 8);
+        match message[1] {
+            0 => Ok(Ok(n)),
+            code if n == 0 => Ok(Err(Error::from_code(i32::from(code)).ok_or(DecodeError::Malformed)?)),
+            _ => Err(DecodeError::Malformed),
+        }
+    }
+}
 
 /// A successful answer.
 #[allow(
@@ -281,6 +407,25 @@ impl Error {
             Error::TooLarge => 90,
             Error::ServerGone => 107,
         }
+    }
+
+    /// Every error.
+    pub const ALL: [Error; 10] = [
+        Error::AccessDenied,
+        Error::NoSuchProcess,
+        Error::NoSuchFile,
+        Error::InvalidArgument,
+        Error::TooLarge,
+        Error::NotWritable,
+        Error::Io,
+        Error::Unavailable,
+        Error::Malformed,
+        Error::ServerGone,
+    ];
+
+    /// The error whose [`Error::code`] is `code`.
+    pub fn from_code(code: i32) -> Option<Error> {
+        Error::ALL.into_iter().find(|e| e.code() == code)
     }
 }
 
@@ -440,12 +585,6 @@ pub enum SourceRequest {
     Identities { pids: Vec<Pid, MAX_PARTIES> },
     /// The layout and the number of VMAs.
     Layout { pid: Pid },
-    /// The VMAs of `pid` in address order, from the first whose end is
-    /// above `from`, at most `max` (and [`MAX_VMAS_PER_BATCH`]), written
-    /// into the writable lease sent with the call ([`encode_vma_batch`]).
-    /// Fewer than `max` does not mean there are no more: ask again from the
-    /// last one's end until the answer is empty or says it is the `last`.
-    Vmas { pid: Pid, from: VirtAddr, max: u32 },
     /// Resident or swapped pages with `vpn` in `[start_vpn, end_vpn)`: the
     /// lowest ones, in order, at most [`MAX_PAGES_PER_BATCH`], as
     /// [`PageRecord`]s back to back in the writable lease sent with the
@@ -479,14 +618,6 @@ pub enum SourceReply {
         layout: SpaceLayout,
         vma_count: u32,
     },
-    /// `count` VMAs in the first `bytes` bytes of the lease, and the
-    /// process's layout; `last`: no VMA follows them (no need to ask again).
-    Vmas {
-        count: u32,
-        bytes: u32,
-        layout: SpaceLayout,
-        last: bool,
-    },
     /// `count` [`PageRecord`]s at the start of the lease: every resident
     /// or swapped page of `[start_vpn, until_vpn)`. The pager looks at no
     /// more than [`MAX_VMAS_PER_PAGE_SCAN`] VMAs per call, so `until_vpn`
@@ -503,7 +634,145 @@ pub enum SourceReply {
     },
 }
 
-/// The fixed part of one VMA in a [`SourceRequest::Vmas`] lease, little
+/// The question for a batch of VMAs: those of `pid` in address order, from
+/// the first whose end is above `from`, at most `max` (and
+/// [`MAX_VMAS_PER_BATCH`]), written into the writable lease sent with the
+/// call ([`encode_vma_batch`]). Fewer than `max` does not mean there are no
+/// more: ask again from the last one's end until the answer is empty or
+/// says it is the `last`.
+///
+/// As bytes ([`VmaQuestion::LEN`], little endian): [`VmaQuestion::TAG`],
+/// three zero bytes, the pid (4), `from` (8), `max` (4), four zero bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VmaQuestion {
+    pub pid: Pid,
+    pub from: VirtAddr,
+    pub max: u32,
+}
+
+/// Little-endian fields of fixed messages.
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+impl VmaQuestion {
+    /// The first byte of the question and of its answer. Postcard starts a
+    /// [`crate::pager::Request`] with its variant number as a varint; this
+    /// byte would begin one of two bytes or more (its top bit set), a
+    /// variant past 127, which there is not.
+    pub const TAG: u8 = 0xF1;
+    pub const LEN: usize = 24;
+
+    /// Whether `message` is in this form (whether or not it is well formed).
+    pub fn is_one(message: &[u8]) -> bool {
+        message.first() == Some(&Self::TAG)
+    }
+
+    pub fn encode(&self) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        out[0] = Self::TAG;
+        out[4..8].copy_from_slice(&self.pid.0.to_le_bytes());
+        out[8..16].copy_from_slice(&self.from.0.to_le_bytes());
+        out[16..20].copy_from_slice(&self.max.to_le_bytes());
+        out
+    }
+
+    /// The question in `message`: another length, another tag or a
+    /// reserved byte that is not zero is [`DecodeError::Malformed`].
+    pub fn decode(message: &[u8]) -> Result<VmaQuestion, DecodeError> {
+        if message.len() != Self::LEN || message[0] != Self::TAG || message[1..4] != [0; 3] || message[20..24] != [0; 4]
+        {
+            return Err(DecodeError::Malformed);
+        }
+        Ok(VmaQuestion {
+            pid: Pid(u32_at(message, 4)),
+            from: VirtAddr(u64_at(message, 8)),
+            max: u32_at(message, 16),
+        })
+    }
+}
+
+/// The answer to a [`VmaQuestion`]: `count` VMAs in the first `bytes`
+/// bytes of the lease, and the process's layout; `last`: no VMA follows
+/// them (no need to ask again).
+///
+/// As bytes ([`VmaAnswer::LEN`], little endian): [`VmaQuestion::TAG`], the
+/// status (0, or a [`SourceError::code`]: then every other byte is zero),
+/// `last` (0 or 1), a zero byte, `count` (4), `bytes` (4), four zero bytes,
+/// then `start_brk`, `brk`, `start_stack` and `top` (8 each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VmaAnswer {
+    pub count: u32,
+    pub bytes: u32,
+    pub layout: SpaceLayout,
+    pub last: bool,
+}
+
+impl VmaAnswer {
+    pub const LEN: usize = 48;
+
+    pub fn encode(answer: &Result<VmaAnswer, SourceError>) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        out[0] = VmaQuestion::TAG;
+        match answer {
+            Err(e) => out[1] = e.code() as u8,
+            Ok(a) => {
+                out[2] = u8::from(a.last);
+                out[4..8].copy_from_slice(&a.count.to_le_bytes());
+                out[8..12].copy_from_slice(&a.bytes.to_le_bytes());
+                let l = &a.layout;
+                for (i, addr) in [l.start_brk, l.brk, l.start_stack, l.top].into_iter().enumerate() {
+                    out[16 + 8 * i..24 + 8 * i].copy_from_slice(&addr.0.to_le_bytes());
+                }
+            }
+        }
+        out
+    }
+
+    /// The answer in `message`: another length or tag, an unknown status
+    /// or `last`, or a reserved byte (all of them, for an error) that is
+    /// not zero is [`DecodeError::Malformed`].
+    pub fn decode(message: &[u8]) -> Result<Result<VmaAnswer, SourceError>, DecodeError> {
+        if message.len() != Self::LEN || message[0] != VmaQuestion::TAG || message[3] != 0 || message[12..16] != [0; 4]
+        {
+            return Err(DecodeError::Malformed);
+        }
+        if message[1] != 0 {
+            let error = SourceError::from_code(u64::from(message[1])).ok_or(DecodeError::Malformed)?;
+            return match message[2..].iter().all(|&b| b == 0) {
+                true => Ok(Err(error)),
+                false => Err(DecodeError::Malformed),
+            };
+        }
+        let last = match message[2] {
+            0 => false,
+            1 => true,
+            _ => return Err(DecodeError::Malformed),
+        };
+        let addr = |i: usize| VirtAddr(u64_at(message, 16 + 8 * i));
+        Ok(Ok(VmaAnswer {
+            count: u32_at(message, 4),
+            bytes: u32_at(message, 8),
+            layout: SpaceLayout {
+                start_brk: addr(0),
+                brk: addr(1),
+                start_stack: addr(2),
+                top: addr(3),
+            },
+            last,
+        }))
+    }
+}
+
+/// The fixed part of one VMA in a [`VmaQuestion`] lease, little
 /// endian: start, end, page offset and inode (8 bytes each), the device's
 /// major and minor (4 each), then one byte each for the protection, the
 /// [`VmaRecord`] flag bits, the label kind, the special mapping, the
@@ -617,77 +886,126 @@ impl VmaRecord {
     /// [`MAX_PATH`] or [`MAX_ANON_NAME`], text that is not UTF-8 and a path
     /// on an anonymous VMA are [`DecodeError::Malformed`].
     pub fn decode(bytes: &[u8]) -> Result<(VmaInfo, &[u8]), DecodeError> {
+        let record = ParsedRecord::parse(bytes)?;
+        let mut vma = record.skeleton();
+        record.fill(&mut vma);
+        Ok((vma, &bytes[record.len..]))
+    }
+
+    /// [`VmaRecord::decode`] pushing the VMA onto `out` (nothing on an
+    /// error) and returning the bytes after it: the VMA is put together in
+    /// its place there, its path and name copied in once. A [`VmaInfo`] is
+    /// about 300 bytes, most of them the room of its path and name, and
+    /// moving one from value to value was a measurable part of a batch's
+    /// decoding.
+    pub fn decode_onto<'a>(bytes: &'a [u8], out: &mut alloc::vec::Vec<VmaInfo>) -> Result<&'a [u8], DecodeError> {
+        let record = ParsedRecord::parse(bytes)?;
+        out.push(record.skeleton());
+        if let Some(vma) = out.last_mut() {
+            record.fill(vma);
+        }
+        Ok(&bytes[record.len..])
+    }
+}
+
+/// A [`VmaRecord`] checked and read, its path and name still in the bytes.
+struct ParsedRecord<'a> {
+    header: &'a [u8],
+    flags: u8,
+    label: u8,
+    special: SpecialMapping,
+    path: &'a str,
+    name: &'a str,
+    /// The record's length.
+    len: usize,
+}
+
+impl<'a> ParsedRecord<'a> {
+    /// See [`VmaRecord::decode`].
+    fn parse(bytes: &'a [u8]) -> Result<ParsedRecord<'a>, DecodeError> {
         let header = bytes.get(..VMA_RECORD_HEADER).ok_or(DecodeError::Truncated)?;
-        let u64_at = |at: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&header[at..at + 8]);
-            u64::from_le_bytes(b)
-        };
-        let u32_at = |at: usize| {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(&header[at..at + 4]);
-            u32::from_le_bytes(b)
-        };
-        let [prot, flags, label, special, path_len, name_len, r0, r1] = [
-            header[40], header[41], header[42], header[43], header[44], header[45], header[46], header[47],
+        // The protection (byte 40) is any byte here: the walk checks it.
+        let [flags, label, special, path_len, name_len, r0, r1] = [
+            header[41], header[42], header[43], header[44], header[45], header[46], header[47],
         ];
         let (path_len, name_len) = (usize::from(path_len), usize::from(name_len));
-        let is_file = flags & Self::FILE != 0;
-        if flags & !Self::ALL != 0
+        let is_file = flags & VmaRecord::FILE != 0;
+        if flags & !VmaRecord::ALL != 0
             || r0 != 0
             || r1 != 0
             || path_len > MAX_PATH
             || name_len > MAX_ANON_NAME
             || (!is_file && path_len != 0)
-            || (label != Self::LABEL_ANON_NAME && name_len != 0)
-            || (label == Self::LABEL_SHMEM && is_file)
+            || (label != VmaRecord::LABEL_ANON_NAME && name_len != 0)
+            || (label == VmaRecord::LABEL_SHMEM && is_file)
+            || label > VmaRecord::LABEL_SHMEM
         {
             return Err(DecodeError::Malformed);
         }
-        let end = VMA_RECORD_HEADER + path_len + name_len;
-        let body = bytes.get(VMA_RECORD_HEADER..end).ok_or(DecodeError::Truncated)?;
-        let backing = if is_file {
-            let mut path = String::new();
-            // At most MAX_PATH bytes: checked above.
-            path.push_str(utf8(&body[..path_len])?)
-                .map_err(|_| DecodeError::Malformed)?;
+        let special = match label {
+            VmaRecord::LABEL_SPECIAL => VmaRecord::special(special)?,
+            // Not read: any code.
+            _ => SpecialMapping::Vdso,
+        };
+        let len = VMA_RECORD_HEADER + path_len + name_len;
+        let body = bytes.get(VMA_RECORD_HEADER..len).ok_or(DecodeError::Truncated)?;
+        Ok(ParsedRecord {
+            header,
+            flags,
+            label,
+            special,
+            path: utf8(&body[..path_len])?,
+            name: utf8(&body[path_len..])?,
+            len,
+        })
+    }
+
+    /// The VMA with its path and name empty.
+    fn skeleton(&self) -> VmaInfo {
+        let h = self.header;
+        let backing = if self.flags & VmaRecord::FILE != 0 {
             Backing::File(FileRef {
-                path,
-                dev_major: u32_at(32),
-                dev_minor: u32_at(36),
-                inode: u64_at(24),
-                page_offset: u64_at(16),
+                path: String::new(),
+                dev_major: u32_at(h, 32),
+                dev_minor: u32_at(h, 36),
+                inode: u64_at(h, 24),
+                page_offset: u64_at(h, 16),
             })
         } else {
             Backing::Anonymous
         };
-        let label = match label {
-            Self::LABEL_NONE => VmaLabel::None,
-            Self::LABEL_SPECIAL => VmaLabel::Special(Self::special(special)?),
-            Self::LABEL_ANON_NAME => {
-                let mut name = String::new();
-                name.push_str(utf8(&body[path_len..])?)
-                    .map_err(|_| DecodeError::Malformed)?;
-                VmaLabel::AnonName(name)
-            }
-            Self::LABEL_SHMEM => VmaLabel::Shmem { inode: u64_at(24) },
-            _ => return Err(DecodeError::Malformed),
+        let label = match self.label {
+            VmaRecord::LABEL_SPECIAL => VmaLabel::Special(self.special),
+            VmaRecord::LABEL_ANON_NAME => VmaLabel::AnonName(String::new()),
+            VmaRecord::LABEL_SHMEM => VmaLabel::Shmem { inode: u64_at(h, 24) },
+            // `parse` refused every other code.
+            _ => VmaLabel::None,
         };
-        let vma = VmaInfo {
-            start: VirtAddr(u64_at(0)),
-            end: VirtAddr(u64_at(8)),
-            prot: Prot(prot),
-            sharing: if flags & Self::SHARED != 0 {
+        VmaInfo {
+            start: VirtAddr(u64_at(h, 0)),
+            end: VirtAddr(u64_at(h, 8)),
+            prot: Prot(h[40]),
+            sharing: if self.flags & VmaRecord::SHARED != 0 {
                 Sharing::Shared
             } else {
                 Sharing::Private
             },
             backing,
-            grows_down: flags & Self::GROWS_DOWN != 0,
+            grows_down: self.flags & VmaRecord::GROWS_DOWN != 0,
             label,
-            accounted: flags & Self::ACCOUNTED != 0,
-        };
-        Ok((vma, &bytes[end..]))
+            accounted: self.flags & VmaRecord::ACCOUNTED != 0,
+        }
+    }
+
+    /// Copies the path and the name into `vma`, the skeleton's (`parse`
+    /// checked that they fit).
+    fn fill(&self, vma: &mut VmaInfo) {
+        if let Backing::File(file) = &mut vma.backing {
+            let _ = file.path.push_str(self.path);
+        }
+        if let VmaLabel::AnonName(name) = &mut vma.label {
+            let _ = name.push_str(self.name);
+        }
     }
 }
 
@@ -697,7 +1015,7 @@ fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
 }
 
 /// Writes `vmas` back to back into `lease` as [`VmaRecord`]s (the contents
-/// of a [`SourceRequest::Vmas`] lease): at most [`MAX_VMAS_PER_BATCH`],
+/// of a [`VmaQuestion`] lease): at most [`MAX_VMAS_PER_BATCH`],
 /// stopping before the first that does not fit. Returns the count and the
 /// bytes used: the answer's `count` and `bytes`.
 pub fn encode_vma_batch<V: core::borrow::Borrow<VmaInfo>>(
@@ -751,24 +1069,23 @@ pub fn send_vma_batch<V: core::borrow::Borrow<VmaInfo>, E>(
     Ok((count, (sent + staged) as u32))
 }
 
-/// Decodes the batch a [`SourceReply::Vmas`] answer describes from the
-/// lease's contents, handing each VMA to `each` in order. A batch that is
-/// not exactly `count` VMAs filling `bytes`, or holds more than
-/// [`MAX_VMAS_PER_BATCH`], is an error (and `each` may have seen some).
+/// Decodes the batch a [`VmaAnswer`] answer describes from the
+/// lease's contents, pushing each VMA onto `out` in order
+/// ([`VmaRecord::decode_onto`]). A batch that is not exactly `count` VMAs
+/// filling `bytes`, or holds more than [`MAX_VMAS_PER_BATCH`], is an error
+/// (and `out` may hold some of it).
 pub fn decode_vma_batch(
     lease: &[u8],
     count: u32,
     bytes: u32,
-    mut each: impl FnMut(VmaInfo),
+    out: &mut alloc::vec::Vec<VmaInfo>,
 ) -> Result<(), DecodeError> {
     if count > MAX_VMAS_PER_BATCH {
         return Err(DecodeError::Malformed);
     }
     let mut rest = lease.get(..bytes as usize).ok_or(DecodeError::Truncated)?;
     for _ in 0..count {
-        let (vma, after) = VmaRecord::decode(rest)?;
-        each(vma);
-        rest = after;
+        rest = VmaRecord::decode_onto(rest, out)?;
     }
     if rest.is_empty() {
         Ok(())
@@ -890,6 +1207,36 @@ pub struct Identity {
 impl Identity {
     pub const TCB: u8 = 1 << 0;
     pub const DEBUG: u8 = 1 << 1;
+
+    /// Marks a register word that holds an identity ([`Identity::word`]).
+    const PRESENT: u64 = 1 << 63;
+
+    /// The register form of one answer of [`SourceRequest::Identities`]
+    /// (the question and its answer travel in registers): 0 for no such
+    /// process, else bit 63, the privileges in bits 48 to 55, the integrity
+    /// level in bits 32 to 47 and the rid in bits 0 to 31.
+    pub const fn word(identity: Option<Identity>) -> u64 {
+        match identity {
+            None => 0,
+            Some(i) => Self::PRESENT | (i.privileges as u64) << 48 | (i.integrity as u64) << 32 | i.user_rid as u64,
+        }
+    }
+
+    /// Reads [`Identity::word`]'s form; bits 56 to 62 set, or any bit set
+    /// without bit 63, is [`DecodeError::Malformed`].
+    pub fn from_word(word: u64) -> Result<Option<Identity>, DecodeError> {
+        if word == 0 {
+            return Ok(None);
+        }
+        if word & Self::PRESENT == 0 || word & (0x7f << 56) != 0 {
+            return Err(DecodeError::Malformed);
+        }
+        Ok(Some(Identity {
+            user_rid: word as u32,
+            integrity: (word >> 32) as u16,
+            privileges: (word >> 48) as u8,
+        }))
+    }
 }
 
 /// Why the pager could not answer.
@@ -901,6 +1248,27 @@ pub enum SourceError {
     Io,
     /// The pager is not reachable or its answer made no sense.
     Unavailable,
+}
+
+impl SourceError {
+    /// The number a register answer carries.
+    pub const fn code(self) -> u64 {
+        match self {
+            SourceError::NoSuchProcess => 1,
+            SourceError::Io => 2,
+            SourceError::Unavailable => 3,
+        }
+    }
+
+    /// The error numbered `code`, or `None`.
+    pub const fn from_code(code: u64) -> Option<SourceError> {
+        match code {
+            1 => Some(SourceError::NoSuchProcess),
+            2 => Some(SourceError::Io),
+            3 => Some(SourceError::Unavailable),
+            _ => None,
+        }
+    }
 }
 
 impl From<SourceError> for Error {
@@ -943,6 +1311,172 @@ mod tests {
             map_count: (vpn % 5) as u32 + 1,
             flags: PageFlags((vpn % 32) as u8),
         }
+    }
+
+    #[test]
+    fn leased_reads_round_trip() {
+        for pid in [
+            PidSelector::Self_,
+            PidSelector::Pid(Pid(u32::MAX)),
+            PidSelector::Pid(Pid(0)),
+        ] {
+            for file in ProcFile::ALL {
+                let read = LeasedRead {
+                    pid,
+                    file,
+                    offset: u64::MAX,
+                    len: 1 << 20,
+                };
+                assert_eq!(LeasedRead::decode(&read.encode()), Ok(read));
+                assert!(LeasedRead::is_one(&read.encode()));
+                // Not a postcard request.
+                assert_eq!(decode::<Request>(&read.encode()), Err(DecodeError::Malformed));
+            }
+        }
+        let mut bytes = [0u8; MAX_MESSAGE];
+        let n = encode(
+            &Request::ReadLeased {
+                pid: PidSelector::Self_,
+                file: ProcFile::Maps,
+                offset: 0,
+                len: 0,
+            },
+            &mut bytes,
+        )
+        .unwrap();
+        assert!(!LeasedRead::is_one(&bytes[..n]));
+        for answer in [Ok(0), Ok(u64::MAX)].into_iter().chain(Error::ALL.into_iter().map(Err)) {
+            assert_eq!(
+                LeasedRead::decode_answer(&LeasedRead::encode_answer(answer)),
+                Ok(answer)
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_leased_reads_are_refused() {
+        let read = LeasedRead {
+            pid: PidSelector::Self_,
+            file: ProcFile::Maps,
+            offset: 0,
+            len: 4096,
+        }
+        .encode();
+        // Tag, file, target, reserved byte, a pid with /proc/self.
+        for (at, value) in [(0, 0), (1, 5), (2, 2), (3, 1), (4, 1)] {
+            let mut r = read;
+            r[at] = value;
+            assert_eq!(
+                LeasedRead::decode(&r),
+                Err(DecodeError::Malformed),
+                "byte {at} = {value}"
+            );
+        }
+        assert_eq!(LeasedRead::decode(&read[..23]), Err(DecodeError::Malformed));
+        let answer = LeasedRead::encode_answer(Ok(0));
+        // Tag, reserved byte, an unknown status, a count with an error.
+        for (at, value) in [(0, 0), (2, 1), (1, 1)] {
+            let mut a = answer;
+            a[at] = value;
+            assert_eq!(
+                LeasedRead::decode_answer(&a),
+                Err(DecodeError::Malformed),
+                "byte {at} = {value}"
+            );
+        }
+        let mut error_with_count = LeasedRead::encode_answer(Err(Error::Io));
+        error_with_count[8] = 1;
+        assert_eq!(
+            LeasedRead::decode_answer(&error_with_count),
+            Err(DecodeError::Malformed)
+        );
+        assert_eq!(LeasedRead::decode_answer(&answer[..15]), Err(DecodeError::Malformed));
+    }
+
+    #[test]
+    fn vma_questions_and_answers_round_trip() {
+        let question = VmaQuestion {
+            pid: Pid(u32::MAX),
+            from: VirtAddr(u64::MAX),
+            max: u32::MAX,
+        };
+        assert_eq!(VmaQuestion::decode(&question.encode()), Ok(question));
+        assert!(VmaQuestion::is_one(&question.encode()));
+        // No postcard pager request reads as one, nor one as a request.
+        assert_eq!(
+            decode::<crate::pager::Request>(&question.encode()),
+            Err(crate::codec::DecodeError::Malformed)
+        );
+        let mut bytes = [0u8; MAX_MESSAGE];
+        let n = encode(&crate::pager::Request::Null, &mut bytes).unwrap();
+        assert!(!VmaQuestion::is_one(&bytes[..n]));
+        let layout = SpaceLayout {
+            start_brk: VirtAddr(1),
+            brk: VirtAddr(2),
+            start_stack: VirtAddr(3),
+            top: VirtAddr(u64::MAX),
+        };
+        for answer in [
+            Ok(VmaAnswer {
+                count: u32::MAX,
+                bytes: 7,
+                layout,
+                last: true,
+            }),
+            Ok(VmaAnswer {
+                count: 0,
+                bytes: 0,
+                layout,
+                last: false,
+            }),
+            Err(SourceError::NoSuchProcess),
+            Err(SourceError::Io),
+            Err(SourceError::Unavailable),
+        ] {
+            assert_eq!(VmaAnswer::decode(&VmaAnswer::encode(&answer)), Ok(answer));
+        }
+    }
+
+    #[test]
+    fn malformed_vma_questions_and_answers_are_refused() {
+        let question = VmaQuestion {
+            pid: Pid(1),
+            from: VirtAddr(0),
+            max: 64,
+        }
+        .encode();
+        let mut wrong = Vec::<[u8; VmaQuestion::LEN], 4>::new();
+        for at in [0, 3, 20] {
+            let mut q = question;
+            q[at] ^= 0x80;
+            wrong.push(q).unwrap();
+        }
+        for q in &wrong {
+            assert_eq!(VmaQuestion::decode(q), Err(DecodeError::Malformed));
+        }
+        assert_eq!(VmaQuestion::decode(&question[..23]), Err(DecodeError::Malformed));
+        let answer = VmaAnswer::encode(&Ok(VmaAnswer {
+            count: 1,
+            bytes: 48,
+            layout: SpaceLayout {
+                start_brk: VirtAddr(0),
+                brk: VirtAddr(0),
+                start_stack: VirtAddr(0),
+                top: VirtAddr(0),
+            },
+            last: false,
+        }));
+        // Tag, reserved bytes, `last`, an unknown status, an error with data.
+        for (at, value) in [(0, 0), (3, 1), (12, 1), (2, 2), (1, 4), (1, 1)] {
+            let mut a = answer;
+            a[at] = value;
+            assert_eq!(
+                VmaAnswer::decode(&a),
+                Err(DecodeError::Malformed),
+                "byte {at} = {value}"
+            );
+        }
+        assert_eq!(VmaAnswer::decode(&answer[..47]), Err(DecodeError::Malformed));
     }
 
     #[test]
@@ -1053,17 +1587,6 @@ mod tests {
         };
         let record = PageRecord::encode(&page);
         assert_eq!(PageRecord::decode(&record), Ok(page));
-        fits::<SourceResponse>(&Ok(SourceReply::Vmas {
-            count: u32::MAX,
-            bytes: u32::MAX,
-            layout: SpaceLayout {
-                start_brk: VirtAddr(u64::MAX),
-                brk: VirtAddr(u64::MAX),
-                start_stack: VirtAddr(u64::MAX),
-                top: VirtAddr(u64::MAX),
-            },
-            last: true,
-        }));
         let identity = Identity {
             user_rid: u32::MAX,
             integrity: u16::MAX,
@@ -1074,11 +1597,6 @@ mod tests {
         )));
         fits::<SourceRequest>(&SourceRequest::Identities {
             pids: Vec::from_slice(&[Pid(u32::MAX); MAX_PARTIES]).unwrap(),
-        });
-        fits::<SourceRequest>(&SourceRequest::Vmas {
-            pid: Pid(u32::MAX),
-            from: VirtAddr(u64::MAX),
-            max: u32::MAX,
         });
     }
 
@@ -1210,13 +1728,21 @@ mod tests {
         let mut lease = [0u8; VMA_LEASE_BYTES];
         let (count, bytes) = encode_vma_batch(core::iter::repeat_n(largest_vma(), 100), &mut lease);
         assert_eq!((count, bytes as usize), (MAX_VMAS_PER_BATCH, VMA_LEASE_BYTES));
-        let mut seen = 0;
-        decode_vma_batch(&lease, count, bytes, |v| {
-            assert_eq!(v, largest_vma());
-            seen += 1;
-        })
-        .unwrap();
-        assert_eq!(seen, MAX_VMAS_PER_BATCH);
+        let mut out = alloc::vec::Vec::new();
+        decode_vma_batch(&lease, count, bytes, &mut out).unwrap();
+        assert_eq!(out.len(), MAX_VMAS_PER_BATCH as usize);
+        assert!(out.iter().all(|v| *v == largest_vma()));
+        // A record that does not decode pushes nothing.
+        let mut bad = lease;
+        bad[41] = 0xff;
+        out.clear();
+        assert_eq!(VmaRecord::decode_onto(&bad, &mut out), Err(DecodeError::Malformed));
+        assert!(out.is_empty());
+        assert_eq!(
+            VmaRecord::decode_onto(&lease[..47], &mut out),
+            Err(DecodeError::Truncated)
+        );
+        assert!(out.is_empty());
     }
 
     #[test]
@@ -1258,7 +1784,7 @@ mod tests {
     fn inconsistent_batches_are_refused() {
         let mut lease = [0u8; 3 * MAX_VMA_ENCODED];
         let (count, bytes) = encode_vma_batch(core::iter::repeat_n(largest_vma(), 3), &mut lease);
-        let decode = |count, bytes| decode_vma_batch(&lease, count, bytes, |_| {});
+        let decode = |count, bytes| decode_vma_batch(&lease, count, bytes, &mut alloc::vec::Vec::new());
         assert_eq!(decode(count, bytes), Ok(()));
         assert_eq!(decode(count - 1, bytes), Err(DecodeError::TrailingBytes));
         assert_eq!(decode(count + 1, bytes), Err(DecodeError::Truncated));
@@ -1323,7 +1849,7 @@ mod tests {
             let _ = decode::<Response>(&bytes);
             let _ = decode::<SourceRequest>(&bytes);
             let _ = decode::<SourceResponse>(&bytes);
-            let _ = decode_vma_batch(&bytes, 3, bytes.len() as u32, |_| {});
+            let _ = decode_vma_batch(&bytes, 3, bytes.len() as u32, &mut alloc::vec::Vec::new());
         }
 
         #[test]

@@ -15,6 +15,7 @@
 //! | `Write { pid, file, offset, data }` | `Written(n)`: fewer than sent is a short write | `NotWritable` (any file but mem), `NoSuchProcess`, `AccessDenied`, `InvalidArgument`, `Io` (first byte unmapped or in a read-only shared mapping), `Unavailable` |
 //! | `ReadLeased { pid, file, offset, len }` with a writable lease | `Leased(n)`: `n` bytes written at the start of the lease | as `Read`, with `len` up to [`libipc::procfs::MAX_LEASED`]; `InvalidArgument` when the lease is missing, read-only or too small |
 //! | `WriteLeased { pid, file, offset, len }` with a lease | `Leased(n)`: fewer than `len` if the lease ends early | as `Write`; `InvalidArgument` when not even the first chunk can be read from the lease |
+//! | [`libipc::procfs::LeasedRead`] (`ReadLeased` as fixed fields, what `runtime::procfs::read_leased` sends) with a writable lease | its fixed answer: `n`, or the error | as `ReadLeased`; `Malformed` when the fields do not decode |
 //! | bytes that do not decode | - | `Malformed` |
 //!
 //! `pid` is [`libipc::procfs::PidSelector`]: `Self_` (`/proc/self`) or a
@@ -31,10 +32,11 @@
 //!
 //! The server asks the pager ([`libipc::procfs::SourceRequest`]; the
 //! protocol table is in [`libipc::procfs`]) for the identities of a
-//! request's parties (caller, client, target: one call), for VMAs in
-//! batches by address with the layout (up to 64 per call, and no more than
-//! the read has room to show, as fixed-layout records in a lease the server
-//! lends the pager), for the layout alone (pagemap), for pages in batches
+//! request's parties (caller, client, target: one call, in registers), for
+//! VMAs in batches by address with the layout (up to 64 per call, and no
+//! more than the read has room to show; a fixed-layout
+//! [`libipc::procfs::VmaQuestion`] and answer, and fixed-layout records in
+//! a lease the server lends the pager), for the layout alone (pagemap), for pages in batches
 //! of up to 512 (24-byte records in a lease, read ahead over the VMAs that
 //! follow: [`source::PageAhead`], so smaps, smaps_rollup and pagemap ask
 //! once per 512 resident pages, not once per VMA), and for memory (mem's

@@ -6,7 +6,7 @@
 //! filled by the system (process creation, impersonation), not by the
 //! programs it describes.
 
-use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 
 use libipc::{
     procfs::{Error, PidSelector},
@@ -31,11 +31,15 @@ struct Impersonation {
     token: Token,
 }
 
-/// pid -> primary token and descriptor; tid -> impersonation token.
+/// pid -> primary token and descriptor; tid -> impersonation token. Lists
+/// searched in order, not maps: the server fills the table with one
+/// request's parties (at most three) and clears it for the next, and a
+/// cleared list keeps its memory, where a map would free and allocate its
+/// nodes on every request.
 #[derive(Clone, Debug, Default)]
 pub struct ProcessTable {
-    processes: BTreeMap<Pid, Process>,
-    impersonations: BTreeMap<Tid, Impersonation>,
+    processes: Vec<(Pid, Process)>,
+    impersonations: Vec<(Tid, Impersonation)>,
 }
 
 impl ProcessTable {
@@ -52,19 +56,24 @@ impl ProcessTable {
 
     /// Registers `pid` with an explicit descriptor.
     pub fn insert_with_descriptor(&mut self, pid: Pid, token: Token, descriptor: SecurityDescriptor) {
-        self.impersonations.retain(|_, imp| imp.pid != pid);
-        self.processes.insert(pid, Process { token, descriptor });
+        self.impersonations.retain(|(_, imp)| imp.pid != pid);
+        let process = Process { token, descriptor };
+        match self.processes.iter_mut().find(|(p, _)| *p == pid) {
+            Some((_, known)) => *known = process,
+            None => self.processes.push((pid, process)),
+        }
     }
 
     /// Registers `child` as a fork of `parent`: the same primary token, a
     /// fresh default descriptor.
     pub fn insert_child(&mut self, child: Pid, parent: Pid) -> Result<(), Error> {
-        let token = self.processes.get(&parent).ok_or(Error::NoSuchProcess)?.token.clone();
+        let token = self.get(parent).ok_or(Error::NoSuchProcess)?.token.clone();
         self.insert(child, token);
         Ok(())
     }
 
-    /// Forgets everyone (the table is rebuilt for each request).
+    /// Forgets everyone (the table is rebuilt for each request), keeping
+    /// the lists' memory.
     pub fn clear(&mut self) {
         self.processes.clear();
         self.impersonations.clear();
@@ -72,34 +81,45 @@ impl ProcessTable {
 
     /// Forgets an exited process and its threads' impersonations.
     pub fn remove(&mut self, pid: Pid) {
-        self.processes.remove(&pid);
-        self.impersonations.retain(|_, imp| imp.pid != pid);
+        self.processes.retain(|(p, _)| *p != pid);
+        self.impersonations.retain(|(_, imp)| imp.pid != pid);
     }
 
     /// Thread `tid` of `pid` starts acting as `token`.
     pub fn impersonate(&mut self, pid: Pid, tid: Tid, token: Token) -> Result<(), Error> {
-        if !self.processes.contains_key(&pid) {
+        if self.get(pid).is_none() {
             return Err(Error::NoSuchProcess);
         }
-        self.impersonations.insert(tid, Impersonation { pid, token });
+        let impersonation = Impersonation { pid, token };
+        match self.impersonations.iter_mut().find(|(t, _)| *t == tid) {
+            Some((_, worn)) => *worn = impersonation,
+            None => self.impersonations.push((tid, impersonation)),
+        }
         Ok(())
     }
 
     /// Thread `tid` goes back to its process's primary token.
     pub fn revert_to_self(&mut self, tid: Tid) {
-        self.impersonations.remove(&tid);
+        self.impersonations.retain(|(t, _)| *t != tid);
     }
 
     pub fn get(&self, pid: Pid) -> Option<&Process> {
-        self.processes.get(&pid)
+        self.processes
+            .iter()
+            .find(|(p, _)| *p == pid)
+            .map(|(_, process)| process)
+    }
+
+    fn impersonation(&self, tid: Tid) -> Option<&Impersonation> {
+        self.impersonations.iter().find(|(t, _)| *t == tid).map(|(_, imp)| imp)
     }
 
     /// The token `sender` acts with: its thread's impersonation token if it
     /// wears one, else its process's primary token. A sender the table does
     /// not know has no identity and is refused everything.
     pub fn effective_token(&self, sender: Sender) -> Result<&Token, Error> {
-        let process = self.processes.get(&sender.pid).ok_or(Error::AccessDenied)?;
-        match self.impersonations.get(&sender.tid) {
+        let process = self.get(sender.pid).ok_or(Error::AccessDenied)?;
+        match self.impersonation(sender.tid) {
             Some(imp) if imp.pid == sender.pid => Ok(&imp.token),
             _ => Ok(&process.token),
         }
@@ -111,7 +131,7 @@ impl ProcessTable {
             PidSelector::Self_ => sender.pid,
             PidSelector::Pid(pid) => pid,
         };
-        let process = self.processes.get(&pid).ok_or(Error::NoSuchProcess)?;
+        let process = self.get(pid).ok_or(Error::NoSuchProcess)?;
         Ok((pid, process))
     }
 }
@@ -179,6 +199,19 @@ mod tests {
         assert!(table.get(Pid(2)).is_none());
         table.insert(Pid(2), token(1));
         assert_eq!(table.effective_token(sender(2, 20)).unwrap().user(), Sid::user(1));
+    }
+
+    #[test]
+    fn inserting_again_replaces() {
+        let mut table = ProcessTable::new();
+        table.insert(Pid(1), token(1));
+        table.impersonate(Pid(1), Tid(10), token(2)).unwrap();
+        table.impersonate(Pid(1), Tid(10), token(4)).unwrap();
+        assert_eq!(table.effective_token(sender(1, 10)).unwrap().user(), Sid::user(4));
+        // A pid reused after exit: its threads' impersonations are gone.
+        table.insert(Pid(1), token(3));
+        assert_eq!(table.effective_token(sender(1, 10)).unwrap().user(), Sid::user(3));
+        assert_eq!(table.processes.len(), 1);
     }
 
     #[test]

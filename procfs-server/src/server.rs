@@ -21,7 +21,7 @@ use alloc::{boxed::Box, vec};
 
 use libipc::{
     codec::{self, EncodeError},
-    procfs::{Error, MAX_INLINE_DATA, MAX_LEASED, PidSelector, ProcFile, Reply, Request, Response},
+    procfs::{Error, LeasedRead, MAX_INLINE_DATA, MAX_LEASED, PidSelector, ProcFile, Reply, Request, Response},
     types::{Pid, Sender},
 };
 
@@ -276,12 +276,8 @@ impl<S: AddressSpaceSource> Server<S> {
     pub fn handle_leased(&mut self, sender: Sender, request: &Request, lease: &mut dyn Lease) -> Response {
         match *request {
             Request::ReadLeased { pid, file, offset, len } => {
-                let len = leased_len(len)?;
-                // Lent to the output for the call, then kept for the next.
-                let mut staging = core::mem::take(&mut self.staging);
-                let read = self.read_to(sender, pid, file, offset, Output::lease(lease, len, &mut staging));
-                self.staging = staging;
-                Ok(Reply::Leased(read? as u64))
+                let read = LeasedRead { pid, file, offset, len };
+                Ok(Reply::Leased(self.read_leased(sender, read, lease)?))
             }
             Request::WriteLeased { pid, file, offset, len } => {
                 let input = Input::lease(lease, leased_len(len)?);
@@ -290,6 +286,18 @@ impl<S: AddressSpaceSource> Server<S> {
             }
             ref other => self.handle(sender, other),
         }
+    }
+
+    /// Answers a leased read (a `ReadLeased` request, or the same as
+    /// [`LeasedRead`]'s fixed fields): the bytes written into `lease`.
+    pub fn read_leased(&mut self, sender: Sender, read: LeasedRead, lease: &mut dyn Lease) -> Result<u64, Error> {
+        let len = leased_len(read.len)?;
+        // Lent to the output for the call, then kept for the next.
+        let mut staging = core::mem::take(&mut self.staging);
+        let output = Output::lease(lease, len, &mut staging);
+        let n = self.read_to(sender, read.pid, read.file, read.offset, output);
+        self.staging = staging;
+        Ok(n? as u64)
     }
 
     /// Decodes `message`, answers it and encodes the [`Response`] into

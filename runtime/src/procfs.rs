@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use libipc::{
     abi::{LeaseDesc, SysError, caps},
-    procfs::{Error, MAX_INLINE_DATA, PidSelector, ProcFile, Reply, Request, Response},
+    procfs::{Error, LeasedRead, MAX_INLINE_DATA, PidSelector, ProcFile, Reply, Request, Response},
     sys::KernelTransport,
     transport::{Client, ClientError},
 };
@@ -58,7 +58,9 @@ pub fn read(pid: PidSelector, file: ProcFile, offset: u64, buf: &mut [u8]) -> Re
 /// Bulk read: lends `buf` to the server for one call, which writes up to
 /// `buf.len()` bytes of `file` at `offset` straight into it.
 pub fn read_leased(pid: PidSelector, file: ProcFile, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
-    let request = Request::ReadLeased {
+    // Fixed fields, not postcard: the request of every /proc read of a
+    // Linux program.
+    let request = LeasedRead {
         pid,
         file,
         offset,
@@ -69,7 +71,14 @@ pub fn read_leased(pid: PidSelector, file: ProcFile, offset: u64, buf: &mut [u8]
         len: buf.len() as u64,
         flags: LeaseDesc::WRITE,
     };
-    call_leased(&request, &lease)
+    let mut reply = [0u8; LeasedRead::ANSWER_LEN];
+    let len =
+        libipc::sys::call_with_lease(caps::PROCFS, &request.encode(), &mut reply, &lease).map_err(transport_error)?;
+    match LeasedRead::decode_answer(&reply[..len]) {
+        Ok(Ok(moved)) => Ok(moved as usize),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(Error::Malformed),
+    }
 }
 
 /// Bulk write (`mem`): lends `data` to the server for one call, which

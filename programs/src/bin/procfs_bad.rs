@@ -5,10 +5,13 @@
 
 use libipc::{
     MAX_MESSAGE,
-    abi::caps,
-    codec,
-    procfs::{Error, MAX_INLINE_DATA, PidSelector, ProcFile, Request, Response},
-    types::Pid,
+    abi::{LeaseDesc, caps},
+    codec, pager,
+    procfs::{
+        Error, LeasedRead, MAX_INLINE_DATA, PidSelector, ProcFile, Request, Response, SourceError, VmaAnswer,
+        VmaQuestion,
+    },
+    types::{Pid, VirtAddr},
 };
 use programs::{check, verdict};
 
@@ -18,7 +21,7 @@ fn read(pid: PidSelector, file: ProcFile, offset: u64, len: u64) -> Response {
     runtime::procfs::call(&Request::Read { pid, file, offset, len })
 }
 
-fn main(_pid: u64) -> i64 {
+fn main(pid: u64) -> i64 {
     let me = PidSelector::Self_;
     let mut ok = check(
         "unknown pid",
@@ -64,6 +67,57 @@ fn main(_pid: u64) -> i64 {
             .ok()
             .and_then(|n| codec::decode::<Response>(&reply[..n]).ok());
         ok &= check(name, got == Some(Err(Error::Malformed)));
+    }
+    // A leased read in fixed fields naming file #9.
+    let mut unknown_file = LeasedRead {
+        pid: me,
+        file: ProcFile::Maps,
+        offset: 0,
+        len: 8,
+    }
+    .encode();
+    unknown_file[1] = 9;
+    let mut answer = [0u8; LeasedRead::ANSWER_LEN];
+    let got = libipc::sys::call(caps::PROCFS, &unknown_file, &mut answer)
+        .ok()
+        .and_then(|n| LeasedRead::decode_answer(&answer[..n]).ok());
+    ok &= check(
+        "fixed leased read of an unknown file",
+        got == Some(Err(Error::Malformed)),
+    );
+    // The pager answers its procfs questions to procfs alone: a program
+    // asking in either fixed form, well formed or not, learns nothing.
+    let parties = libipc::sys::call_short(caps::PAGER, &pager::identities_question(&[Pid(pid as u32)]));
+    ok &= check(
+        "identities asked by a program",
+        parties.ok().as_ref().and_then(pager::identities_of_answer) == Some(Err(SourceError::Unavailable)),
+    );
+    let question = VmaQuestion {
+        pid: Pid(pid as u32),
+        from: VirtAddr(0),
+        max: 1,
+    }
+    .encode();
+    let mut malformed = question;
+    malformed[1] = 1;
+    for (name, bytes) in [
+        ("VMAs asked by a program", question),
+        ("a malformed VMA question", malformed),
+    ] {
+        let mut lease = [0u8; 256];
+        let desc = LeaseDesc {
+            addr: lease.as_mut_ptr() as u64,
+            len: lease.len() as u64,
+            flags: LeaseDesc::WRITE,
+        };
+        let mut answer = [0u8; VmaAnswer::LEN];
+        let got = libipc::sys::call_with_lease(caps::PAGER, &bytes, &mut answer, &desc)
+            .ok()
+            .and_then(|n| VmaAnswer::decode(&answer[..n]).ok());
+        ok &= check(
+            name,
+            got == Some(Err(SourceError::Unavailable)) && lease.iter().all(|&b| b == 0),
+        );
     }
     // Still serving.
     let maps = runtime::procfs::read_to_end(me, ProcFile::Maps);

@@ -2,12 +2,16 @@
 //! process's identity, layout, VMAs, resident pages and memory, and only the
 //! procfs service the pager itself launched may ask.
 //!
-//! VMAs go in batches found by address (`SourceRequest::Vmas`): one
+//! VMAs go in batches found by address (`VmaQuestion`, a fixed-layout
+//! message the serve loop tells from the others by its first byte): one
 //! O(log n) lookup in the VMA index per batch of up to 64, written into the
 //! buffer the procfs server lent with its call.
 
 use libipc::{
-    procfs::{self, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout},
+    procfs::{
+        self, Identity, MAX_PARTIES, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout, VmaAnswer,
+        VmaQuestion,
+    },
     types::{PAGE_SIZE, PhysAddr, Pid, Sender, VirtAddr},
 };
 use pager::{
@@ -107,8 +111,8 @@ fn space_layout(space: &AddressSpace) -> SpaceLayout {
     }
 }
 
-/// Bytes of VMA records staged per copy into procfs's lease.
-const VMA_CHUNK: usize = 4096;
+/// Bytes of VMA or page records staged per copy into procfs's lease.
+pub(crate) const RECORD_CHUNK: usize = 4096;
 
 /// Writes `data` at `offset` in the lease of the call being served.
 fn lend_back(offset: u64, data: &[u8]) -> Result<(), SourceError> {
@@ -124,46 +128,68 @@ fn lent_in(offset: u64, buf: &mut [u8]) -> bool {
 }
 
 impl Server {
+    /// Who each of `pids` runs as (`None`: no such process), in order.
+    fn identities(&self, pids: &[Pid]) -> heapless::Vec<Option<Identity>, MAX_PARTIES> {
+        pids.iter()
+            .take(MAX_PARTIES)
+            .map(|&pid| match pid {
+                PAGER_PID => Some(SYSTEM_IDENTITY),
+                pid => self.process(pid).map(|p| p.identity),
+            })
+            .collect()
+    }
+
+    /// Answers procfs's `Identities` question in registers from `asker`
+    /// (the serve loop's way, with no request built).
+    pub(crate) fn identities_from(
+        &self,
+        asker: Sender,
+        pids: &[Pid],
+    ) -> Result<heapless::Vec<Option<Identity>, MAX_PARTIES>, SourceError> {
+        if Some(asker.pid) != self.procfs_pid() {
+            return Err(SourceError::Unavailable);
+        }
+        Ok(self.identities(pids))
+    }
+
+    /// Answers procfs's question for a batch of VMAs from `asker`.
+    pub(crate) fn vmas(&mut self, asker: Sender, question: VmaQuestion) -> Result<VmaAnswer, SourceError> {
+        if Some(asker.pid) != self.procfs_pid() {
+            return Err(SourceError::Unavailable);
+        }
+        let VmaQuestion { pid, from, max } = question;
+        let p = self.processes.get(&pid).ok_or(SourceError::NoSuchProcess)?;
+        // One O(log n) descent to the first VMA ending above `from`, then
+        // the leaves in order.
+        let max = max.min(procfs::MAX_VMAS_PER_BATCH) as usize;
+        let mut following = p.space.vmas().ending_above(from.0).peekable();
+        let mut taken = 0usize;
+        let vmas = following.by_ref().take(max).inspect(|_| taken += 1).map(vma_info);
+        // Records go into the lease a page at a time (an anonymous VMA's
+        // is 48 bytes): no buffer the size of a whole batch.
+        let (count, bytes) = procfs::send_vma_batch(vmas, &mut self.records[..], lend_back)?;
+        // The last only if every VMA taken was sent and none follows.
+        let last = count as usize == taken && following.peek().is_none();
+        Ok(VmaAnswer {
+            count,
+            bytes,
+            layout: space_layout(&p.space),
+            last,
+        })
+    }
+
     /// Answers a procfs question from `asker`.
     pub(crate) fn introspect(&mut self, asker: Sender, request: SourceRequest) -> SourceResponse {
         if Some(asker.pid) != self.procfs_pid() {
             return Err(SourceError::Unavailable);
         }
         match request {
-            SourceRequest::Identities { pids } => Ok(SourceReply::Identities(
-                pids.iter()
-                    .map(|&pid| match pid {
-                        PAGER_PID => Some(SYSTEM_IDENTITY),
-                        pid => self.process(pid).map(|p| p.identity),
-                    })
-                    .collect(),
-            )),
+            SourceRequest::Identities { pids } => Ok(SourceReply::Identities(self.identities(&pids))),
             SourceRequest::Layout { pid } => {
                 let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
                 Ok(SourceReply::Layout {
                     layout: space_layout(&p.space),
                     vma_count: p.space.vmas().len() as u32,
-                })
-            }
-            SourceRequest::Vmas { pid, from, max } => {
-                let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
-                // One O(log n) descent to the first VMA ending above
-                // `from`, then the leaves in order.
-                let max = max.min(procfs::MAX_VMAS_PER_BATCH) as usize;
-                let mut following = p.space.vmas().ending_above(from.0).peekable();
-                let mut taken = 0usize;
-                let vmas = following.by_ref().take(max).inspect(|_| taken += 1).map(vma_info);
-                // Records go into the lease a page at a time (an anonymous
-                // VMA's is 48 bytes): no buffer the size of a whole batch.
-                let mut chunk = [0u8; VMA_CHUNK];
-                let (count, bytes) = procfs::send_vma_batch(vmas, &mut chunk, lend_back)?;
-                // The last only if every VMA taken was sent and none follows.
-                let last = count as usize == taken && following.peek().is_none();
-                Ok(SourceReply::Vmas {
-                    count,
-                    bytes,
-                    layout: space_layout(&p.space),
-                    last,
                 })
             }
             SourceRequest::Pages {
@@ -172,7 +198,7 @@ impl Server {
                 end_vpn,
             } => {
                 let zero_frame = self.zero_frame;
-                let p = self.process(pid).ok_or(SourceError::NoSuchProcess)?;
+                let p = self.processes.get(&pid).ok_or(SourceError::NoSuchProcess)?;
                 let (start, end) = (start_vpn.saturating_mul(PAGE_SIZE), end_vpn.saturating_mul(PAGE_SIZE));
                 // At most a batch of pages from at most a scan's VMAs: a
                 // bounded walk whatever is asked, and the answer says how
@@ -194,8 +220,7 @@ impl Server {
                     })
                     .inspect(|page| last_vpn = Some(page.vpn));
                 // Records go into the lease a page of records at a time.
-                let mut chunk = [0u8; VMA_CHUNK];
-                let count = procfs::send_page_batch(pages, &mut chunk, lend_back)?;
+                let count = procfs::send_page_batch(pages, &mut self.records[..], lend_back)?;
                 let until_vpn = match last_vpn {
                     Some(vpn) if count as usize == procfs::MAX_PAGES_PER_BATCH => vpn + 1,
                     _ if scanned == procfs::MAX_VMAS_PER_PAGE_SCAN => (scanned_end / PAGE_SIZE).min(end_vpn),

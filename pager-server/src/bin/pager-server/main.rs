@@ -24,7 +24,8 @@
 //! table is there; answered in `introspect`): identity, layout, VMAs, pages
 //! and memory. VMAs come in batches found by address with one O(log n)
 //! lookup, written into a buffer the procfs server lends with the call
-//! (`SourceRequest::Vmas`), so a walk of `n` VMAs costs `n / 64` calls.
+//! (`VmaQuestion`, a fixed-layout message rather than a `Request`), so a
+//! walk of `n` VMAs costs `n / 64` calls.
 #![no_std]
 #![no_main]
 

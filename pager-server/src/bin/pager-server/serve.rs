@@ -9,8 +9,8 @@ use libipc::{
     abi::{ExitStatus, MapFlags, MessageKind, PagerBootInfo, Rights, SysError, caps},
     codec,
     kernel::{FaultInfo, FaultKind, FaultReply, KernelEvent, KernelKill, KillReason, MAX_FAULT_MAPPINGS, Mapping},
-    pager::{Errno, Reply, Request, Response, response_to_short},
-    procfs::Identity,
+    pager::{Errno, Reply, Request, Response, identities_answer, identities_of_question, response_to_short},
+    procfs::{self, Identity, SourceError},
     short::ShortMessage,
     sys,
     types::{Access, CapSlot, PAGE_SIZE, PAGES_PER_HUGE, PageCount, PhysAddr, Pid, Prot, Sender, VirtAddr},
@@ -108,6 +108,10 @@ pub struct Server {
     /// Pages made resident now come from a populate, which a replay
     /// derives itself: not recorded as `touch`.
     pub(crate) populating: bool,
+    /// Where VMA and page records are put together before they are copied
+    /// into procfs's lease: kept, as zeroing a fresh one per call was part
+    /// of a short /proc read's cost.
+    pub(crate) records: Box<[u8; crate::introspect::RECORD_CHUNK]>,
 }
 
 /// The answer to send with the next receive (through the reply right of
@@ -386,6 +390,7 @@ impl Server {
             }; MAX_FAULT_MAPPINGS],
             recorder,
             populating: false,
+            records: Box::new([0; crate::introspect::RECORD_CHUNK]),
         })
     }
 
@@ -449,6 +454,12 @@ impl Server {
                         .map(|r| Answer::Short(r.to_message())),
                     None => None,
                 },
+                // procfs's question on every request: answered with no
+                // request or reply built (and boxed).
+                MessageKind::ShortCall if let Some(pids) = identities_of_question(&msg.short) => {
+                    let answer = self.identities_from(msg.sender, &pids);
+                    Some(Answer::Short(identities_answer(answer.as_deref().map_err(|&e| e))))
+                }
                 MessageKind::ShortCall => {
                     let response = match Request::from_short(&msg.short) {
                         // The null round trip measures IPC alone.
@@ -457,6 +468,16 @@ impl Server {
                         None => Err(Errno::Invalid),
                     };
                     Some(Answer::Short(short_response(&response)))
+                }
+                // procfs's question for a batch of VMAs: fixed fields, no
+                // postcard (see `libipc::procfs::VmaQuestion`).
+                MessageKind::Call if procfs::VmaQuestion::is_one(&buf[..msg.len]) => {
+                    let answer = procfs::VmaQuestion::decode(&buf[..msg.len])
+                        .map_err(|_| SourceError::Unavailable)
+                        .and_then(|question| self.vmas(msg.sender, question));
+                    let answer = procfs::VmaAnswer::encode(&answer);
+                    reply[..answer.len()].copy_from_slice(&answer);
+                    Some(Answer::Bytes(answer.len()))
                 }
                 MessageKind::Call => {
                     let response: Response = match codec::decode::<Request>(&buf[..msg.len]) {

@@ -21,8 +21,8 @@ mod source;
 use libipc::{
     MAX_MESSAGE,
     abi::{MessageKind, caps},
-    codec,
-    procfs::{Error, Identity, MAX_PARTIES, PidSelector, Request, Response, SourceReply, SourceRequest},
+    codec, pager,
+    procfs::{Error, Identity, LeasedRead, MAX_PARTIES, PidSelector, Request, Response},
     short::{ShortMessage, UNSUPPORTED_LABEL},
     sys::{self, Received},
     types::Pid,
@@ -33,7 +33,7 @@ use procfs_server::{
     token::{IntegrityLevel, Privileges, Token},
 };
 
-use crate::source::{PagerSource, ask};
+use crate::source::PagerSource;
 
 /// Its heap: the process table, the VMA batch buffer, and per request at
 /// most `procfs_server::MAX_REQUEST_HEAP` bytes whatever the target's size.
@@ -62,14 +62,8 @@ fn token(identity: Identity) -> Token {
 /// The table for one request: the caller, whom it acts for, and the
 /// target, with the tokens the pager gives them now, asked in one call. A
 /// pid the pager no longer runs stays out (its requests are refused).
-fn learn_parties(server: &mut Server<PagerSource>, msg: &Received, request: &Request) {
+fn learn_parties(server: &mut Server<PagerSource>, msg: &Received, target: PidSelector) {
     server.processes_mut().clear();
-    let target = match *request {
-        Request::Read { pid, .. }
-        | Request::Write { pid, .. }
-        | Request::ReadLeased { pid, .. }
-        | Request::WriteLeased { pid, .. } => pid,
-    };
     let target = match target {
         PidSelector::Pid(pid) => Some(pid),
         PidSelector::Self_ => None,
@@ -83,7 +77,9 @@ fn learn_parties(server: &mut Server<PagerSource>, msg: &Received, request: &Req
             let _ = pids.push(pid);
         }
     }
-    let Ok(SourceReply::Identities(identities)) = ask(SourceRequest::Identities { pids: pids.clone() }) else {
+    // In registers, with no request built: asked on every request.
+    let answer = sys::call_short(caps::PAGER, &pager::identities_question(&pids));
+    let Some(Ok(identities)) = answer.ok().as_ref().and_then(pager::identities_of_answer) else {
         return;
     };
     for (&pid, identity) in pids.iter().zip(identities) {
@@ -152,9 +148,24 @@ fn main(arg: u64) -> i64 {
             }
             continue;
         }
-        let response: Response = match codec::decode::<Request>(&buf[..msg.len]) {
+        let message = &buf[..msg.len];
+        if LeasedRead::is_one(message) {
+            // A Linux program's read (`runtime::procfs::read_leased`):
+            // fixed fields both ways, no postcard.
+            let answer = LeasedRead::decode(message)
+                .map_err(|_| Error::Malformed)
+                .and_then(|read| {
+                    learn_parties(&mut server, &msg, read.pid);
+                    server.read_leased(msg.sender, read, &mut KernelLease)
+                });
+            let answer = LeasedRead::encode_answer(answer);
+            reply[..answer.len()].copy_from_slice(&answer);
+            pending = Some(answer.len());
+            continue;
+        }
+        let response: Response = match codec::decode::<Request>(message) {
             Ok(request) => {
-                learn_parties(&mut server, &msg, &request);
+                learn_parties(&mut server, &msg, request.target());
                 server.handle_leased(msg.sender, &request, &mut KernelLease)
             }
             Err(_) => Err(Error::Malformed),

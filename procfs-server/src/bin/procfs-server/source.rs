@@ -1,7 +1,9 @@
 //! The pager behind the `AddressSpaceSource` trait. Each question is one
-//! `Request::Source` call to the pager: [`ask`] for the answers that fit a
-//! message, [`ask_with_lease`] for the VMA batches, which come back through
-//! a buffer lent to the pager for the call.
+//! call to the pager: a `Request::Source` through [`ask`] for the answers
+//! that fit a message and [`ask_with_lease`] for pages and memory, which
+//! move through a buffer lent to the pager for the call; a fixed-layout
+//! `VmaQuestion` for the VMA batches, which come back through a lent buffer
+//! too.
 
 use alloc::{boxed::Box, vec, vec::Vec};
 
@@ -12,7 +14,7 @@ use libipc::{
     pager::{Reply, Request, Response},
     procfs::{
         MAX_MEM_LEASE, PAGE_LEASE_BYTES, SourceError, SourceReply, SourceRequest, SourceResponse, SpaceLayout,
-        VMA_LEASE_BYTES, VmaInfo, decode_page_batch, decode_vma_batch,
+        VMA_LEASE_BYTES, VmaAnswer, VmaInfo, VmaQuestion, decode_page_batch, decode_vma_batch,
     },
     types::{Pid, VirtAddr},
 };
@@ -97,23 +99,21 @@ impl AddressSpaceSource for PagerSource {
     }
 
     fn vmas(&mut self, pid: Pid, from: VirtAddr, max: u32, out: &mut Vec<VmaInfo>) -> Result<BatchInfo, SourceError> {
-        match ask_with_lease(
-            SourceRequest::Vmas { pid, from, max },
-            &mut self.lease,
-            LeaseDesc::WRITE,
-        )? {
-            SourceReply::Vmas {
-                count,
-                bytes,
-                layout,
-                last,
-            } => {
-                decode_vma_batch(&self.lease, count, bytes, |vma| out.push(vma))
-                    .map_err(|_| SourceError::Unavailable)?;
-                Ok(BatchInfo { layout, last })
-            }
-            _ => Err(SourceError::Unavailable),
-        }
+        let question = VmaQuestion { pid, from, max }.encode();
+        let desc = LeaseDesc {
+            addr: self.lease.as_mut_ptr() as u64,
+            len: self.lease.len() as u64,
+            flags: LeaseDesc::WRITE,
+        };
+        let mut reply = [0u8; VmaAnswer::LEN];
+        let len = libipc::sys::call_with_lease(caps::PAGER, &question, &mut reply, &desc)
+            .map_err(|_| SourceError::Unavailable)?;
+        let answer = VmaAnswer::decode(&reply[..len]).map_err(|_| SourceError::Unavailable)??;
+        decode_vma_batch(&self.lease, answer.count, answer.bytes, out).map_err(|_| SourceError::Unavailable)?;
+        Ok(BatchInfo {
+            layout: answer.layout,
+            last: answer.last,
+        })
     }
 
     fn pages(&mut self, pid: Pid, start_vpn: u64, end_vpn: u64, out: &mut PageBatch) -> Result<u64, SourceError> {
