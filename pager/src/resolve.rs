@@ -84,14 +84,26 @@ pub fn carry_out<B: FaultBackend>(
     pages: &[PageToMap],
     backend: &mut B,
 ) -> Resolved {
-    if let [
-        page @ PageToMap {
-            fill: Fill::ZeroHuge, ..
+    let fallback;
+    let pages = match pages {
+        [
+            page @ PageToMap {
+                fill: Fill::ZeroHuge, ..
+            },
+        ] => match carry_out_huge(space, page, backend) {
+            Some(resolved) => return resolved,
+            None => {
+                fallback = [PageToMap {
+                    virt: fault.page_down(),
+                    prot: page.prot,
+                    fill: Fill::Zero,
+                    clean: false,
+                }];
+                &fallback[..]
+            }
         },
-    ] = pages
-    {
-        return carry_out_huge(space, fault, page, backend);
-    }
+        _ => pages,
+    };
     // Only the new pages are staged (for one commit); each page is mapped
     // as it gets its frame, so nothing else is copied on the hot path.
     let mut fresh = [(VirtAddr(0), Frame::Zero); MAX_FAULT_MAPPINGS];
@@ -137,30 +149,19 @@ pub fn carry_out<B: FaultBackend>(
     Resolved::Mapped(mapped)
 }
 
-/// [`carry_out`] for one 2 MiB page.
-fn carry_out_huge<B: FaultBackend>(
-    space: &mut AddressSpace,
-    fault: VirtAddr,
-    page: &PageToMap,
-    backend: &mut B,
-) -> Resolved {
-    let Some(base) = backend.alloc_huge() else {
-        let small = PageToMap {
-            virt: fault.page_down(),
-            prot: page.prot,
-            fill: Fill::Zero,
-            clean: false,
-        };
-        return carry_out(space, fault, &[small], backend);
-    };
+/// [`carry_out`] for one 2 MiB page; `None` when no whole block is free.
+/// (Not calling [`carry_out`] back for the fallback keeps that one, the
+/// hot path, inlinable.)
+fn carry_out_huge<B: FaultBackend>(space: &mut AddressSpace, page: &PageToMap, backend: &mut B) -> Option<Resolved> {
+    let base = backend.alloc_huge()?;
     backend.fill(base, Fill::ZeroHuge);
     if let Err(e) = space.commit_huge(page.virt, base) {
         backend.refused(page.virt, e);
         backend.free_huge(base);
-        return Resolved::Mapped(0);
+        return Some(Resolved::Mapped(0));
     }
     backend.map(page, base);
-    Resolved::Mapped(1)
+    Some(Resolved::Mapped(1))
 }
 
 /// Makes one page resident outside a fault (populate, madvise WILLNEED,
