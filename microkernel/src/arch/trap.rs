@@ -88,6 +88,13 @@ const _: () = {
     assert!(core::mem::align_of::<TrapFrame>() == 16);
     assert!(core::mem::offset_of!(TrapFrame, vector) == 15 * 8);
     assert!(core::mem::offset_of!(TrapFrame, rip) == 17 * 8);
+    // `sysret_return` loads the registers by these slots.
+    assert!(core::mem::offset_of!(TrapFrame, r15) == 0);
+    assert!(core::mem::offset_of!(TrapFrame, r10) == 5 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, rbp) == 8 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, rdx) == 11 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, rbx) == 13 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, rax) == 14 * 8);
 };
 
 /// The pseudo-vector the syscall stub records.
@@ -256,19 +263,10 @@ trap_return:
     // anything else (interrupts, exceptions, new threads) through `iretq`.
     cmp qword ptr [rsp + {vector_offset}], {syscall_vector}
     je sysret_return
+iret_return:
     RESTORE_GPRS
     add rsp, 16
     iretq
-
-sysret_return:
-    RESTORE_GPRS
-    add rsp, 16
-    // rcx and r11 are clobbered by the syscall ABI; sysretq takes the user
-    // rip and rflags from them. Interrupts stay off until sysretq.
-    mov rcx, [rsp]
-    mov r11, [rsp + 16]
-    mov rsp, [rsp + 24]
-    sysretq
 
 .global syscall_entry
 syscall_entry:
@@ -290,7 +288,30 @@ syscall_entry:
     mov rsp, [rip + {kstack_top}]
     call {syscall_dispatch}
     mov rsp, rax
-    jmp trap_return
+    // `trap_return`'s test, here so the common exit falls through.
+    cmp qword ptr [rsp + {vector_offset}], {syscall_vector}
+    jne iret_return
+sysret_return:
+    // Loads, not pops: rcx and r11 are clobbered by the syscall ABI (sysretq
+    // takes the user rip and rflags from them), so their slots are skipped.
+    // Interrupts stay off until sysretq.
+    mov r15, [rsp + 0 * 8]
+    mov r14, [rsp + 1 * 8]
+    mov r13, [rsp + 2 * 8]
+    mov r12, [rsp + 3 * 8]
+    mov r10, [rsp + 5 * 8]
+    mov r9, [rsp + 6 * 8]
+    mov r8, [rsp + 7 * 8]
+    mov rbp, [rsp + 8 * 8]
+    mov rdi, [rsp + 9 * 8]
+    mov rsi, [rsp + 10 * 8]
+    mov rdx, [rsp + 11 * 8]
+    mov rbx, [rsp + 13 * 8]
+    mov rax, [rsp + 14 * 8]
+    mov rcx, [rsp + {rip_offset}]
+    mov r11, [rsp + {rflags_offset}]
+    mov rsp, [rsp + {rsp_offset}]
+    sysretq
 
 TRAP_NOERR 0
 TRAP_NOERR 1
@@ -324,6 +345,8 @@ TRAP_NOERR 39
     cs_offset = const core::mem::offset_of!(TrapFrame, cs),
     vector_offset = const core::mem::offset_of!(TrapFrame, vector),
     rflags_offset = const core::mem::offset_of!(TrapFrame, rflags),
+    rip_offset = const core::mem::offset_of!(TrapFrame, rip),
+    rsp_offset = const core::mem::offset_of!(TrapFrame, rsp),
     exit_flags = const EXIT_FLAGS,
     user_ss = const USER_SS,
     user_cs = const USER_CS,

@@ -33,6 +33,9 @@ static KERNEL_ROOT: spin::Once<PhysFrame> = spin::Once::new();
 static LEVELS: AtomicU64 = AtomicU64::new(4);
 /// The address shift of the root's index: 39 with 4 levels, 48 with 5.
 static TOP_SHIFT: AtomicU64 = AtomicU64::new(39);
+/// One past the highest user address with that width ([`user_end`]): one
+/// load for the checks of every system call's user range.
+static USER_END: AtomicU64 = AtomicU64::new(libipc::types::user_end(4).0);
 
 /// Records the boot root and the paging width; call once, after the switch
 /// to 5-level paging if any, before creating address spaces.
@@ -41,6 +44,7 @@ pub fn init() {
     if Cr4::read().contains(Cr4Flags::L5_PAGING) {
         LEVELS.store(5, Ordering::Relaxed);
         TOP_SHIFT.store(48, Ordering::Relaxed);
+        USER_END.store(libipc::types::user_end(5).0, Ordering::Relaxed);
     }
 }
 
@@ -53,7 +57,7 @@ pub fn levels() -> u64 {
 /// One past the highest user address with the active paging width.
 #[inline(always)]
 pub fn user_end() -> u64 {
-    libipc::types::user_end(levels()).0
+    USER_END.load(Ordering::Relaxed)
 }
 
 /// Whether `virt` is canonical with the active paging width.
