@@ -137,8 +137,11 @@ static mut SELECTOR_SCRATCH: u64 = 0;
 /// cheapest read; ORing register reads takes three more instructions),
 /// its load, an OR with [`LOADED_CUSTOM`] and with `next`'s flag, and the
 /// branch.
+///
+/// The answer is a word, nonzero for true: a caller ORs it with its own
+/// rare conditions and tests them all at once.
 #[inline(always)]
-pub fn must_switch(next: &SegmentState) -> bool {
+pub fn must_switch(next: &SegmentState) -> u64 {
     let live: u64;
     // SAFETY: storing segment registers has no side effect; the scratch
     // word is only touched here, on one CPU with interrupts off.
@@ -156,7 +159,7 @@ pub fn must_switch(next: &SegmentState) -> bool {
             options(nostack),
         );
     }
-    live | next.custom != 0
+    live | next.custom
 }
 
 /// The state on the CPU now, bases read from their MSRs.

@@ -447,13 +447,14 @@ impl Server {
                 MessageKind::ShortCall => {
                     let (mut sender, mut short) = (msg.sender, msg.short);
                     loop {
-                        let response = match Request::from_short(&short) {
+                        // The response is dropped here, where its kind is
+                        // known, not across the receive.
+                        let answer = short_response(&match Request::from_short(&short) {
                             // The null round trip measures IPC alone.
                             Some(Request::Null) => Ok(Reply::Done),
                             Some(request) => self.request(sender, request),
                             None => Err(Errno::Invalid),
-                        };
-                        let answer = short_response(&response);
+                        });
                         // The general loop's condition, checked as it would
                         // be before the receive.
                         if self.running() == 0 {
