@@ -102,8 +102,8 @@ impl Kernel {
     #[inline(always)]
     fn enter_common(&mut self, tid: Tid, frame: *mut TrapFrame, root: PhysFrame) -> *mut TrapFrame {
         crate::memory::space::activate(root);
-        crate::arch::fpu::switching_to_owner(self.fpu_owner == Some(tid));
-        self.current = Some(tid);
+        crate::arch::fpu::switching_to_owner(self.fpu_owner == tid);
+        self.current = tid;
         // SAFETY: thread control blocks are only freed or moved inside the
         // kernel (table growth, destruction), and every kernel exit comes
         // through here with the frame of the thread that runs next.

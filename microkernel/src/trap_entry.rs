@@ -34,7 +34,7 @@ fn lock() -> crate::kernel_cell::KernelGuard<'static> {
 /// already saved into its control block; returns its id.
 fn entered(kernel: &mut crate::object::Kernel, frame: *const TrapFrame) -> libipc::types::Tid {
     kernel.entry_tsc = crate::entropy::tsc();
-    let tid = kernel.current.expect("an entry from user mode has a current thread");
+    let tid = kernel.current().expect("an entry from user mode has a current thread");
     debug_assert!(
         core::ptr::eq(&kernel.thread(tid).expect("current thread exists").frame, frame),
         "the entry stub saved the registers outside the current thread"
@@ -109,7 +109,7 @@ pub extern "rust-preserve-none" fn trap_dispatch(frame: *mut TrapFrame) -> *mut 
 pub extern "rust-preserve-none" fn syscall_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
     let mut guard = lock();
     let kernel = &mut *guard;
-    let tid = kernel.current.expect("an entry from user mode has a current thread");
+    let tid = kernel.current().expect("an entry from user mode has a current thread");
     if cfg!(debug_assertions) {
         entered(kernel, frame);
     }

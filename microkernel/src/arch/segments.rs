@@ -307,7 +307,7 @@ impl Kernel {
                 // thread's saved state changes only with `LOADED_CUSTOM`
                 // (`SetSegmentBase`).
                 debug_assert!(
-                    self.current
+                    self.current()
                         .and_then(|t| self.thread(t))
                         .is_none_or(|t| t.segments == SegmentState::default()),
                     "a default CPU state under a thread whose saved state is not"
@@ -346,7 +346,7 @@ impl Kernel {
     /// ran last, if it still exists.
     #[inline(always)]
     fn save_current(&mut self, live: SegmentState) {
-        if let Some(prev) = self.current
+        if let Some(prev) = self.current()
             && let Some(t) = self.thread_mut(prev)
         {
             t.segments = live;
