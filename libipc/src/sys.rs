@@ -164,6 +164,18 @@ impl RawReceived {
             .then(|| (Sender::from_word(self.regs.1), self.short))
     }
 
+    /// The sender and call of a forwarded system call received, with
+    /// nothing else decoded; `None` for anything else (an error too).
+    #[inline(always)]
+    pub fn syscall(&self) -> Option<(Sender, SyscallInfo)> {
+        (self.rax == 0 && self.regs.2 == MessageKind::Syscall as u64).then(|| {
+            (
+                Sender::from_word(self.regs.1),
+                SyscallInfo::from_message(&self.short, [self.regs.0, self.r15]),
+            )
+        })
+    }
+
     /// The result as [`reply_recv_short`] returns it.
     #[inline(always)]
     pub fn decode(self) -> Result<Received, SysError> {
