@@ -261,7 +261,7 @@ impl Kernel {
                 },
                 ReplyTo::Fault => {
                     let target_pid = t.pid;
-                    return Some(self.fast_fault_reply(tid, pid, ep, buf, cap, target, target_pid, &msg));
+                    return Some(self.fast_fault_reply(tid, pid, ep, buf, cap, target, target_pid, msg));
                 }
                 ReplyTo::Short | ReplyTo::Call { .. } => return None,
             }
@@ -288,11 +288,13 @@ impl Kernel {
         cap: u64,
         target: Tid,
         target_pid: Pid,
-        msg: &ShortMessage,
+        // By value: a reference would keep the message in memory on every
+        // answer's way, the forwarded system call's too.
+        msg: ShortMessage,
     ) -> *mut TrapFrame {
         // The profile's reply stamp (the general path takes it on entry).
         self.entry_tsc = crate::entropy::tsc();
-        match self.fault_reply(pid, target, target_pid, msg) {
+        match self.fault_reply(pid, target, target_pid, &msg) {
             Ok(FaultOutcome::Resumed) => {}
             Ok(FaultOutcome::Killed) => {
                 // The faulting process was killed: its end report may
