@@ -27,8 +27,11 @@ pub struct Incoming {
 /// What a switch rarely does beside the address space, FPU and entry frame.
 struct Rare {
     /// The thread's segment state, when the switch must load it
-    /// (`arch::segments`).
-    segments: Option<SegmentState>,
+    /// (`arch::segments`): where it is in the thread's control block, as
+    /// [`Incoming::frame`], read where the switch uses it rather than
+    /// copied through the stack (a forwarded Linux system call switches
+    /// this way twice).
+    segments: Option<*const SegmentState>,
     /// Its finished fault, for the profile.
     fault: Option<FaultTimes>,
 }
@@ -43,7 +46,7 @@ impl Thread {
         let segments = segments::must_switch(&self.segments);
         let installed = self.fault_times.installed;
         let rare = (segments | installed != 0).then(|| Rare {
-            segments: (segments != 0).then_some(self.segments),
+            segments: (segments != 0).then_some(&raw const self.segments),
             fault: (installed != 0).then(|| core::mem::take(&mut self.fault_times)),
         });
         Incoming {
@@ -88,6 +91,13 @@ impl Kernel {
             return self.enter_common(tid, next.frame, next.root);
         };
         if let Some(segments) = rare.segments {
+            // SAFETY: `segments` points into the next thread's control
+            // block, which stays where it is (the thread table never moves
+            // its objects) and alive (nothing between `incoming` and here
+            // frees a thread), and nothing has written it since: it is
+            // read (copied) first, before `switch_segments` may write any
+            // thread's state.
+            let segments = unsafe { *segments };
             self.switch_segments(&segments);
         }
         let frame = self.enter_common(tid, next.frame, next.root);
