@@ -325,6 +325,7 @@ pub fn identities_of_answer(
 impl Request {
     /// The register form, for every request but `Source` and `Linux` (of
     /// those, `Source(Identities)` only).
+    #[inline]
     pub fn to_short(&self) -> Option<ShortMessage> {
         use request_label::*;
         Some(match *self {
@@ -352,6 +353,7 @@ impl Request {
 
     /// Reads the register form; `None` for an unknown label or a field out
     /// of its type's range.
+    #[inline]
     pub fn from_short(m: &ShortMessage) -> Option<Request> {
         use request_label::*;
         let [a, b, c, d] = m.words;
@@ -394,6 +396,7 @@ impl Request {
 /// The register form of a response; `None` for `Reply::Linux` and the
 /// `Reply::Source` answers but identities and errors, which only answer a
 /// byte request.
+#[inline]
 pub fn response_to_short(response: &Response) -> Option<ShortMessage> {
     use response_label::*;
     Some(match response {
@@ -413,6 +416,9 @@ pub fn response_to_short(response: &Response) -> Option<ShortMessage> {
 }
 
 /// Reads the register form of a response; `None` if it is not one.
+/// Inlined: a caller that tests for one reply (`== Ok(Reply::Done)`)
+/// compiles to a test of the label.
+#[inline(always)]
 pub fn response_from_short(m: &ShortMessage) -> Option<Response> {
     use response_label::*;
     let [a, b, _, _] = m.words;

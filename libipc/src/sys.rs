@@ -87,18 +87,100 @@ fn received(r: Result<(Regs, u64, u64, ShortMessage), SysError>) -> Result<Recei
 
 /// Sends the short message `msg` through `ep` (needs `SEND`) and waits for
 /// the short reply.
+///
+/// Only `rdi` (the slot) and the message registers are arguments: the
+/// other argument registers are left as they are (the kernel reads none of
+/// them for this call), and every register the kernel may write is
+/// declared clobbered.
+#[inline(always)]
 pub fn call_short(ep: CapSlot, msg: &ShortMessage) -> Result<ShortMessage, SysError> {
-    syscall_msg(Syscall::CallShort, [ep.0 as u64, 0, 0, 0], msg).map(|(_, _, _, reply)| reply)
+    let rax: u64;
+    let mut reply = ShortMessage::default();
+    // SAFETY: as in `raw_syscall`; the kernel writes only the registers
+    // declared as outputs or clobbers here.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") Syscall::CallShort as u64 => rax,
+            inlateout("rdi") u64::from(ep.0) => _,
+            lateout("rsi") _,
+            lateout("rdx") _,
+            lateout("r10") _,
+            inlateout("r8") msg.label => reply.label,
+            inlateout("r9") msg.words[0] => reply.words[0],
+            inlateout("r12") msg.words[1] => reply.words[1],
+            inlateout("r13") msg.words[2] => reply.words[2],
+            inlateout("r14") msg.words[3] => reply.words[3],
+            lateout("r15") _,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    status(rax, (0, 0, 0)).map(|_| reply)
 }
 
 /// Answers the short message or fault whose reply right this thread holds
 /// with `reply`, and waits for the next message on `ep`, in one call.
 pub fn reply_recv_short(reply: &ShortMessage, ep: CapSlot, buf: &mut [u8]) -> Result<Received, SysError> {
-    received(syscall_msg(
+    reply_recv_short_raw(reply, ep, buf).decode()
+}
+
+/// [`reply_recv_short`], its result undecoded: a server loop that serves
+/// short calls back to back tests for one ([`RawReceived::short_call`])
+/// before it decodes anything else.
+#[inline(always)]
+pub fn reply_recv_short_raw(reply: &ShortMessage, ep: CapSlot, buf: &mut [u8]) -> RawReceived {
+    let (rax, regs, acting_for, r15, short) = syscall_msg_raw(
         Syscall::ReplyRecvShort,
         [ep.0 as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0],
         reply,
-    ))
+    );
+    RawReceived {
+        rax,
+        regs,
+        acting_for,
+        r15,
+        short,
+    }
+}
+
+/// A receive's result registers, not decoded yet.
+#[derive(Clone, Copy, Debug)]
+pub struct RawReceived {
+    rax: u64,
+    regs: Regs,
+    acting_for: u64,
+    r15: u64,
+    short: ShortMessage,
+}
+
+impl RawReceived {
+    /// The sender and message of a short call (`CallShort`) received, with
+    /// nothing else decoded; `None` for anything else (an error too).
+    #[inline(always)]
+    pub fn short_call(&self) -> Option<(Sender, ShortMessage)> {
+        (self.rax == 0 && self.regs.2 == MessageKind::ShortCall as u64)
+            .then(|| (Sender::from_word(self.regs.1), self.short))
+    }
+
+    /// The sender and call of a forwarded system call received, with
+    /// nothing else decoded; `None` for anything else (an error too).
+    #[inline(always)]
+    pub fn syscall(&self) -> Option<(Sender, SyscallInfo)> {
+        (self.rax == 0 && self.regs.2 == MessageKind::Syscall as u64).then(|| {
+            (
+                Sender::from_word(self.regs.1),
+                SyscallInfo::from_message(&self.short, [self.regs.0, self.r15]),
+            )
+        })
+    }
+
+    /// The result as [`reply_recv_short`] returns it.
+    #[inline(always)]
+    pub fn decode(self) -> Result<Received, SysError> {
+        received(status(self.rax, self.regs).map(|regs| (regs, self.acting_for, self.r15, self.short)))
+    }
 }
 
 /// Answers the short message or fault whose reply right this thread holds,
@@ -504,6 +586,13 @@ pub fn raw_syscall(n: u64, a: [u64; 6]) -> Result<Regs, SysError> {
 /// and `r15`: a forwarded system call's arguments 4 and 5).
 #[inline(always)]
 fn syscall_msg(n: Syscall, a: [u64; 4], m: &ShortMessage) -> Result<(Regs, u64, u64, ShortMessage), SysError> {
+    let (rax, regs, r10, r15, out) = syscall_msg_raw(n, a, m);
+    status(rax, regs).map(|regs| (regs, r10, r15, out))
+}
+
+/// [`syscall_msg`] with the status register not decoded.
+#[inline(always)]
+fn syscall_msg_raw(n: Syscall, a: [u64; 4], m: &ShortMessage) -> (u64, Regs, u64, u64, ShortMessage) {
     let rax: u64;
     let (rdi, rsi, rdx): Regs;
     let r10: u64;
@@ -530,7 +619,7 @@ fn syscall_msg(n: Syscall, a: [u64; 4], m: &ShortMessage) -> Result<(Regs, u64, 
             options(nostack),
         );
     }
-    status(rax, (rdi, rsi, rdx)).map(|regs| (regs, r10, r15, out))
+    (rax, (rdi, rsi, rdx), r10, r15, out)
 }
 
 /// The kernel transport: `Call` through an endpoint capability.

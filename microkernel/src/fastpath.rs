@@ -45,12 +45,7 @@ impl Kernel {
             } else {
                 *syscall_ep
             };
-            let f = &thread.frame;
-            let info = SyscallInfo {
-                number: f.rax,
-                args: [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9],
-            };
-            return Some(self.forward_syscall(tid, ep, &info));
+            return Some(self.forward_syscall(tid, ep));
         }
         let f = &thread.frame;
         let (number, slot, pid) = (f.rax, CapSlot(f.rdi as u32), thread.pid);
@@ -151,29 +146,60 @@ impl Kernel {
         Some((server, s))
     }
 
-    /// A Linux thread's `syscall` (`info`, read from its registers by
-    /// [`Kernel::fastpath`] with the one lookup of the thread): forwarded to
-    /// `ep`, the pager (memory calls) or its system-call endpoint, as its
-    /// routes say; with no handler the call fails with ENOSYS.
+    /// A Linux thread's `syscall`: forwarded to `ep`, the pager (memory
+    /// calls) or its system-call endpoint, as its routes say
+    /// ([`Kernel::fastpath`]); with no handler the call fails with ENOSYS.
     #[inline(always)]
-    fn forward_syscall(&mut self, tid: Tid, ep: Option<EndpointRef>, info: &SyscallInfo) -> *mut TrapFrame {
+    fn forward_syscall(&mut self, tid: Tid, ep: Option<EndpointRef>) -> *mut TrapFrame {
         let Some(ep) = ep else {
             self.thread_mut(tid).expect("current thread exists").frame.rax =
                 SyscallReply::error(libipc::kernel::ENOSYS).rax;
             return self.switch_to(tid);
         };
-        let (msg, extra) = (info.to_message(), info.extra());
-        if let Some((server, s)) = self.fast_deliver(tid, ep, MessageKind::Syscall, msg, extra) {
-            let next = s.incoming();
-            return self.enter_unqueued(server, next);
+        if let Some(next) = self.fast_forward(tid, ep) {
+            return next;
         }
-        self.forward_slow(tid, ep, msg, extra)
+        self.forward_slow(tid, ep)
+    }
+
+    /// [`Kernel::forward_syscall`] to a handler waiting on `ep`: the call
+    /// (`rax`, then `rdi, rsi, rdx, r10` and `r8, r9`) goes from the
+    /// caller's registers to the handler's once both threads are at hand,
+    /// as [`Kernel::fast_call_short`]'s message, not through the stack.
+    #[inline(always)]
+    fn fast_forward(&mut self, tid: Tid, ep: EndpointRef) -> Option<*mut TrapFrame> {
+        let endpoint = self.endpoints.get_mut(ep)?;
+        let server = endpoint.receiver?;
+        // `None` too when the receiver is the caller itself, which cannot
+        // be receiving: it runs.
+        let (me, s) = self.threads.get2_mut(tid.0, server.0)?;
+        if !matches!(s.state, ThreadState::Receiving { .. }) {
+            return None;
+        }
+        let f = &me.frame;
+        let msg = ShortMessage::new(f.rax, [f.rdi, f.rsi, f.rdx, f.r10]);
+        let from = Sender { pid: me.pid, tid };
+        s.deliver_short(from, me.acting_for_word(), MessageKind::Syscall, &msg, [f.r8, f.r9]);
+        s.reply = Some(tid);
+        endpoint.receiver = None;
+        me.state = ThreadState::AwaitingReply {
+            server,
+            to: ReplyTo::Syscall,
+        };
+        let next = s.incoming();
+        Some(self.enter_unqueued(server, next))
     }
 
     /// The general path of a forwarded system call (no handler waits),
     /// kept out of the fast path's frame.
     #[inline(never)]
-    fn forward_slow(&mut self, tid: Tid, ep: EndpointRef, msg: ShortMessage, extra: [u64; 2]) -> *mut TrapFrame {
+    fn forward_slow(&mut self, tid: Tid, ep: EndpointRef) -> *mut TrapFrame {
+        let f = &self.thread(tid).expect("current thread exists").frame;
+        let info = SyscallInfo {
+            number: f.rax,
+            args: [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9],
+        };
+        let (msg, extra) = (info.to_message(), info.extra());
         let next = self.send(tid, ep, Outgoing::Syscall { msg, extra });
         self.finish(tid, next)
     }
@@ -235,7 +261,7 @@ impl Kernel {
                 },
                 ReplyTo::Fault => {
                     let target_pid = t.pid;
-                    return Some(self.fast_fault_reply(tid, pid, ep, buf, cap, target, target_pid, &msg));
+                    return Some(self.fast_fault_reply(tid, pid, ep, buf, cap, target, target_pid, msg));
                 }
                 ReplyTo::Short | ReplyTo::Call { .. } => return None,
             }
@@ -262,11 +288,13 @@ impl Kernel {
         cap: u64,
         target: Tid,
         target_pid: Pid,
-        msg: &ShortMessage,
+        // By value: a reference would keep the message in memory on every
+        // answer's way, the forwarded system call's too.
+        msg: ShortMessage,
     ) -> *mut TrapFrame {
         // The profile's reply stamp (the general path takes it on entry).
         self.entry_tsc = crate::entropy::tsc();
-        match self.fault_reply(pid, target, target_pid, msg) {
+        match self.fault_reply(pid, target, target_pid, &msg) {
             Ok(FaultOutcome::Resumed) => {}
             Ok(FaultOutcome::Killed) => {
                 // The faulting process was killed: its end report may

@@ -20,6 +20,7 @@ mod entropy;
 mod fastpath;
 mod fault;
 mod ipc;
+mod kernel_cell;
 mod loader;
 mod mapping;
 mod memory;
@@ -38,7 +39,6 @@ use bootloader_api::{
     entry_point,
     info::{MemoryRegionKind, MemoryRegions},
 };
-use spin::Mutex;
 
 use crate::{
     object::{FramePool, Kernel},
@@ -46,8 +46,9 @@ use crate::{
 };
 
 /// All kernel objects. Locked on every entry; interrupts are off in the
-/// kernel and there is one CPU, so the lock is never contended.
-pub static KERNEL: Mutex<Option<Kernel>> = Mutex::new(None);
+/// kernel and there is one CPU, so the lock is never contended
+/// ([`kernel_cell`]).
+pub static KERNEL: kernel_cell::KernelCell = kernel_cell::KernelCell::new();
 
 const PAGE: u64 = 4096;
 /// The kernel heap: TCBs, queues, page-table bookkeeping.
@@ -160,7 +161,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     let frame = kernel.switch_to(first);
     // Moving the kernel moves the thread table's header, not its heap
     // buffer, where `frame` points.
-    *KERNEL.lock() = Some(kernel);
+    KERNEL.init(kernel);
     // SAFETY: `frame` is the pager thread's fresh user context, in its
     // control block, just made the entry frame by `switch_to`.
     unsafe { arch::trap::enter_user(frame) }

@@ -233,36 +233,51 @@ impl Endpoint {
 
 /// All kernel state. Lives behind one lock taken on every kernel entry;
 /// interrupts are off in the kernel, so it is never contended.
+/// The id no thread has (slot 0 of a table is never used): "no thread"
+/// in [`Kernel::current`] and [`Kernel::fpu_owner`].
+pub const NO_THREAD: Tid = Tid(0);
+
 pub struct Kernel {
     pub processes: Slab<Process>,
     pub threads: Slab<Thread>,
     pub endpoints: Slab<Endpoint>,
     pub run_queue: VecDeque<Tid>,
-    pub current: Option<Tid>,
+    /// The thread that runs ([`NO_THREAD`] before the first; see
+    /// [`Kernel::current`]): a plain id, which a switch sets with one
+    /// store.
+    pub current: Tid,
     /// TSC at the current kernel entry.
     pub entry_tsc: u64,
     pub profile: libipc::abi::FaultProfile,
     /// Page-table frames each paged process may use.
     pub page_table_limit: u32,
-    /// The thread whose FPU state the CPU holds (`arch::fpu`).
-    pub fpu_owner: Option<Tid>,
+    /// The thread whose FPU state the CPU holds (`arch::fpu`), or
+    /// [`NO_THREAD`]: a plain id, compared with the next thread's in one
+    /// instruction on every switch.
+    pub fpu_owner: Tid,
     /// Sleeping threads by deadline, latest first (the next to wake is
     /// last). Allocated for every thread at boot, so it never grows.
     pub sleepers: Vec<(u64, Tid)>,
 }
 
 impl Kernel {
+    /// The thread that runs, if one does yet.
+    #[inline(always)]
+    pub fn current(&self) -> Option<Tid> {
+        (self.current != NO_THREAD).then_some(self.current)
+    }
+
     pub fn new(page_table_limit: u32) -> Self {
         Kernel {
             processes: Slab::with_capacity(MAX_PROCESSES),
             threads: Slab::with_capacity(MAX_THREADS),
             endpoints: Slab::with_capacity(MAX_ENDPOINTS),
             run_queue: VecDeque::with_capacity(MAX_THREADS),
-            current: None,
+            current: NO_THREAD,
             entry_tsc: 0,
             profile: libipc::abi::FaultProfile::default(),
             page_table_limit,
-            fpu_owner: None,
+            fpu_owner: NO_THREAD,
             sleepers: Vec::with_capacity(MAX_THREADS),
         }
     }
@@ -493,8 +508,8 @@ impl Kernel {
             Some(ThreadState::Sleeping { .. }) => self.sleepers.retain(|&(_, t)| t != tid),
             _ => {}
         }
-        if self.current == Some(tid) {
-            self.current = None;
+        if self.current == tid {
+            self.current = NO_THREAD;
         }
     }
 
@@ -534,8 +549,8 @@ impl Kernel {
     /// Drops the endpoint references a thread held, and its claim on the
     /// FPU (its state dies with it).
     fn release_thread_endpoints(&mut self, tid: Tid, thread: &Thread) {
-        if self.fpu_owner == Some(tid) {
-            self.fpu_owner = None;
+        if self.fpu_owner == tid {
+            self.fpu_owner = NO_THREAD;
         }
         let syscall_ep = thread.linux.and_then(|(_, ep)| ep);
         for ep in [thread.pager_ep, syscall_ep].into_iter().flatten() {
@@ -631,7 +646,7 @@ impl Kernel {
     /// does). Its state goes onto the CPU, the owner's into the owner's
     /// area, and the instruction runs again.
     pub fn fpu_trap(&mut self, tid: Tid) -> crate::ipc::Next {
-        let previous = self.fpu_owner.filter(|&o| o != tid);
+        let previous = Some(self.fpu_owner).filter(|&o| o != NO_THREAD && o != tid);
         let mut saved = previous.and_then(|o| self.thread_mut(o)?.fpu.take());
         let next = self
             .thread_mut(tid)
@@ -644,7 +659,7 @@ impl Kernel {
         {
             t.fpu = Some(area);
         }
-        self.fpu_owner = Some(tid);
+        self.fpu_owner = tid;
         crate::ipc::Next::Continue
     }
 

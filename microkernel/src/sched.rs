@@ -18,8 +18,20 @@ use crate::{
 pub struct Incoming {
     frame: *mut TrapFrame,
     root: PhysFrame,
-    /// Its segment state, when the switch must load it (`arch::segments`).
-    segments: Option<SegmentState>,
+    /// The switch's rare work, if any: found with one test, so a switch
+    /// without any (an IPC between threads that use no segment state)
+    /// pays one branch for both kinds.
+    rare: Option<Rare>,
+}
+
+/// What a switch rarely does beside the address space, FPU and entry frame.
+struct Rare {
+    /// The thread's segment state, when the switch must load it
+    /// (`arch::segments`): where it is in the thread's control block, as
+    /// [`Incoming::frame`], read where the switch uses it rather than
+    /// copied through the stack (a forwarded Linux system call switches
+    /// this way twice).
+    segments: Option<*const SegmentState>,
     /// Its finished fault, for the profile.
     fault: Option<FaultTimes>,
 }
@@ -29,13 +41,18 @@ impl Thread {
     /// state to load if any, its finished fault).
     #[inline(always)]
     pub fn incoming(&mut self) -> Incoming {
+        // Segment state follows the thread; nothing to do (a few register
+        // reads) while neither side uses any.
+        let segments = segments::must_switch(&self.segments);
+        let installed = self.fault_times.installed;
+        let rare = (segments | installed != 0).then(|| Rare {
+            segments: (segments != 0).then_some(&raw const self.segments),
+            fault: (installed != 0).then(|| core::mem::take(&mut self.fault_times)),
+        });
         Incoming {
             frame: &mut self.frame,
             root: self.root,
-            // Segment state follows the thread; nothing to do (a few
-            // register reads) while neither side uses any.
-            segments: segments::must_switch(&self.segments).then_some(self.segments),
-            fault: (self.fault_times.installed != 0).then(|| core::mem::take(&mut self.fault_times)),
+            rare,
         }
     }
 }
@@ -70,20 +87,38 @@ impl Kernel {
     #[inline(always)]
     pub fn enter_unqueued(&mut self, tid: Tid, next: Incoming) -> *mut TrapFrame {
         debug_assert!(!self.run_queue.contains(&tid), "a blocked thread was queued");
-        if let Some(segments) = next.segments {
+        let Some(rare) = next.rare else {
+            return self.enter_common(tid, next.frame, next.root);
+        };
+        if let Some(segments) = rare.segments {
+            // SAFETY: `segments` points into the next thread's control
+            // block, which stays where it is (the thread table never moves
+            // its objects) and alive (nothing between `incoming` and here
+            // frees a thread), and nothing has written it since: it is
+            // read (copied) first, before `switch_segments` may write any
+            // thread's state.
+            let segments = unsafe { *segments };
             self.switch_segments(&segments);
         }
-        crate::memory::space::activate(next.root);
-        crate::arch::fpu::switching_to_owner(self.fpu_owner == Some(tid));
-        self.current = Some(tid);
-        if let Some(times) = next.fault {
+        let frame = self.enter_common(tid, next.frame, next.root);
+        if let Some(times) = rare.fault {
             self.account_fault(times);
         }
+        frame
+    }
+
+    /// What every switch does: the address space, the FPU owner's trap,
+    /// the current thread and the entry frame.
+    #[inline(always)]
+    fn enter_common(&mut self, tid: Tid, frame: *mut TrapFrame, root: PhysFrame) -> *mut TrapFrame {
+        crate::memory::space::activate(root);
+        crate::arch::fpu::switching_to_owner(self.fpu_owner == tid);
+        self.current = tid;
         // SAFETY: thread control blocks are only freed or moved inside the
         // kernel (table growth, destruction), and every kernel exit comes
         // through here with the frame of the thread that runs next.
-        unsafe { trap::set_entry_frame(next.frame) };
-        next.frame
+        unsafe { trap::set_entry_frame(frame) };
+        frame
     }
 
     /// Adds a completed fault (its thread resuming now) to the profile.

@@ -22,18 +22,19 @@ const FATAL_VECTORS: [u64; 3] = [
 
 /// The kernel's lock, taken on every entry. It is always free then: one
 /// CPU, and the kernel runs with interrupts off, so no entry nests inside
-/// another's critical section. One compare-exchange (a contended lock
-/// would be a kernel bug, which panics rather than spins forever).
+/// another's critical section. One byte tested and set
+/// ([`crate::kernel_cell`]); a held lock would be a kernel bug, which
+/// panics rather than spins forever.
 #[inline(always)]
-fn lock() -> spin::MutexGuard<'static, Option<crate::object::Kernel>> {
-    KERNEL.try_lock().expect("the kernel lock is free on every entry")
+fn lock() -> crate::kernel_cell::KernelGuard<'static> {
+    KERNEL.try_lock().expect("the kernel is in and free on every entry")
 }
 
 /// Notes a kernel entry of the current thread, whose registers the stub has
 /// already saved into its control block; returns its id.
 fn entered(kernel: &mut crate::object::Kernel, frame: *const TrapFrame) -> libipc::types::Tid {
     kernel.entry_tsc = crate::entropy::tsc();
-    let tid = kernel.current.expect("an entry from user mode has a current thread");
+    let tid = kernel.current().expect("an entry from user mode has a current thread");
     debug_assert!(
         core::ptr::eq(&kernel.thread(tid).expect("current thread exists").frame, frame),
         "the entry stub saved the registers outside the current thread"
@@ -77,7 +78,7 @@ pub extern "rust-preserve-none" fn trap_dispatch(frame: *mut TrapFrame) -> *mut 
         fault::kernel_exception(saved);
     }
     let mut guard = lock();
-    let kernel = guard.as_mut().expect("kernel initialized");
+    let kernel = &mut *guard;
     let tid = entered(kernel, frame);
     let next = if vector == u64::from(interrupts::TIMER_VECTOR) {
         interrupts::end_of_interrupt(interrupts::TIMER_VECTOR);
@@ -107,8 +108,8 @@ pub extern "rust-preserve-none" fn trap_dispatch(frame: *mut TrapFrame) -> *mut 
 /// the C convention would push and pop on every entry are dead.
 pub extern "rust-preserve-none" fn syscall_dispatch(frame: *mut TrapFrame) -> *mut TrapFrame {
     let mut guard = lock();
-    let kernel = guard.as_mut().expect("kernel initialized");
-    let tid = kernel.current.expect("an entry from user mode has a current thread");
+    let kernel = &mut *guard;
+    let tid = kernel.current().expect("an entry from user mode has a current thread");
     if cfg!(debug_assertions) {
         entered(kernel, frame);
     }

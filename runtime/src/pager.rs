@@ -11,6 +11,11 @@ use libipc::{
 /// Sends one request to the pager: in registers when it fits (the fast
 /// path), else as a postcard byte message. A transport failure is EFAULT
 /// and an undecodable answer EIO, so callers handle one error type.
+///
+/// Inlined, so a caller's constant request encodes at compile time and the
+/// register call costs no call frame; the byte message is a call of its
+/// own ([`request_bytes`]), whose frame and buffers only it pays for.
+#[inline(always)]
 pub fn request(req: Request) -> Response {
     if let Some(msg) = req.to_short() {
         return match sys::call_short(caps::PAGER, &msg) {
@@ -18,6 +23,12 @@ pub fn request(req: Request) -> Response {
             Err(_) => Err(Errno::Fault),
         };
     }
+    request_bytes(req)
+}
+
+/// [`request`] as a postcard byte message.
+#[inline(never)]
+fn request_bytes(req: Request) -> Response {
     let mut client: Client<KernelTransport, Request, Response> = Client::new(KernelTransport(caps::PAGER));
     match client.call(&req) {
         Ok(r) => r,

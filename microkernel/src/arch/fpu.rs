@@ -65,8 +65,19 @@ pub fn switching_to_owner(owner: bool) {
             // SAFETY: clearing TS lets the owner use the state it holds.
             unsafe { asm!("clts", options(nomem, nostack, preserves_flags)) };
         } else {
-            // SAFETY: setting TS only makes the next FPU use trap.
-            unsafe { Cr0::update(|f| f.insert(Cr0Flags::TASK_SWITCHED)) };
+            // SAFETY: setting TS only makes the next FPU use trap. A read,
+            // an OR and a write (`Cr0::update` reads CR0 twice, for the
+            // reserved bits, and masks them back in).
+            unsafe {
+                asm!(
+                    "mov {t}, cr0",
+                    "or {t}, {ts}",
+                    "mov cr0, {t}",
+                    t = out(reg) _,
+                    ts = const Cr0Flags::TASK_SWITCHED.bits(),
+                    options(nomem, nostack),
+                )
+            };
         }
         // SAFETY: as above.
         unsafe { TS_SET = !owner };

@@ -137,8 +137,11 @@ static mut SELECTOR_SCRATCH: u64 = 0;
 /// cheapest read; ORing register reads takes three more instructions),
 /// its load, an OR with [`LOADED_CUSTOM`] and with `next`'s flag, and the
 /// branch.
+///
+/// The answer is a word, nonzero for true: a caller ORs it with its own
+/// rare conditions and tests them all at once.
 #[inline(always)]
-pub fn must_switch(next: &SegmentState) -> bool {
+pub fn must_switch(next: &SegmentState) -> u64 {
     let live: u64;
     // SAFETY: storing segment registers has no side effect; the scratch
     // word is only touched here, on one CPU with interrupts off.
@@ -156,7 +159,7 @@ pub fn must_switch(next: &SegmentState) -> bool {
             options(nostack),
         );
     }
-    live | next.custom != 0
+    live | next.custom
 }
 
 /// The state on the CPU now, bases read from their MSRs.
@@ -289,61 +292,80 @@ impl Kernel {
     /// stay, the bases are read only when one may be nonzero, and written
     /// only when they differ. Every forwarded Linux system call switches
     /// this way twice.
-    #[cold]
-    #[inline(never)]
+    ///
+    /// The short way is inlined into the switch (it is the forwarded
+    /// system call's, twice a call); the general one and the save of bases
+    /// a thread changed behind the kernel's back are calls of their own.
+    #[inline(always)]
     pub fn switch_segments(&mut self, next: &SegmentState) {
         let selectors = selectors_read_by_must_switch();
+        if selectors | next.selectors != 0 {
+            return self.switch_segments_general(selectors, next);
+        }
         // SAFETY: single CPU with interrupts off.
         let loaded_custom = unsafe { LOADED_CUSTOM };
-        if selectors == 0 && next.selectors == 0 {
-            let (fs_base, gs_base) = if loaded_custom == 0 {
-                // The CPU holds the default state (zero bases: see the
-                // module comment), which the thread that ran has saved
-                // already: it had the default state when it was switched to
-                // (else `LOADED_CUSTOM` would be nonzero), and a running
-                // thread's saved state changes only with `LOADED_CUSTOM`
-                // (`SetSegmentBase`).
-                debug_assert!(
-                    self.current
-                        .and_then(|t| self.thread(t))
-                        .is_none_or(|t| t.segments == SegmentState::default()),
-                    "a default CPU state under a thread whose saved state is not"
-                );
-                (0, 0)
-            } else {
-                let (fs_base, gs_base) = (read_msr(FsBase::MSR), read_msr(GsBase::MSR));
-                // SAFETY: single CPU with interrupts off.
-                if (fs_base, gs_base) != unsafe { LOADED_BASES } {
-                    self.save_current(SegmentState::new(0, fs_base, gs_base));
-                }
-                (fs_base, gs_base)
-            };
-            if fs_base != next.fs_base {
-                // SAFETY: a saved base was read from the CPU or checked by
-                // `SetSegmentBase`: canonical either way.
-                unsafe { write_base(FsBase::MSR, next.fs_base) };
-            }
-            if gs_base != next.gs_base {
-                // SAFETY: as above.
-                unsafe { write_base(GsBase::MSR, next.gs_base) };
-            }
+        let (fs_base, gs_base) = if loaded_custom == 0 {
+            // The CPU holds the default state (zero bases: see the
+            // module comment), which the thread that ran has saved
+            // already: it had the default state when it was switched to
+            // (else `LOADED_CUSTOM` would be nonzero), and a running
+            // thread's saved state changes only with `LOADED_CUSTOM`
+            // (`SetSegmentBase`).
+            debug_assert!(
+                self.current()
+                    .and_then(|t| self.thread(t))
+                    .is_none_or(|t| t.segments == SegmentState::default()),
+                "a default CPU state under a thread whose saved state is not"
+            );
+            (0, 0)
+        } else {
+            let (fs_base, gs_base) = (read_msr(FsBase::MSR), read_msr(GsBase::MSR));
             // SAFETY: single CPU with interrupts off.
-            unsafe {
-                LOADED_CUSTOM = next.custom;
-                LOADED_BASES = (next.fs_base, next.gs_base);
+            if (fs_base, gs_base) != unsafe { LOADED_BASES } {
+                self.save_current_bases(fs_base, gs_base);
             }
-            return;
+            (fs_base, gs_base)
+        };
+        if fs_base != next.fs_base {
+            // SAFETY: a saved base was read from the CPU or checked by
+            // `SetSegmentBase`: canonical either way.
+            unsafe { write_base(FsBase::MSR, next.fs_base) };
         }
+        if gs_base != next.gs_base {
+            // SAFETY: as above.
+            unsafe { write_base(GsBase::MSR, next.gs_base) };
+        }
+        // SAFETY: single CPU with interrupts off.
+        unsafe {
+            LOADED_CUSTOM = next.custom;
+            LOADED_BASES = (next.fs_base, next.gs_base);
+        }
+    }
+
+    /// [`Kernel::switch_segments`] when either side has a selector: saves
+    /// the whole live state, loads `next`'s.
+    #[cold]
+    #[inline(never)]
+    fn switch_segments_general(&mut self, selectors: u64, next: &SegmentState) {
         let live = SegmentState::new(selectors, read_msr(FsBase::MSR), read_msr(GsBase::MSR));
         self.save_current(live);
         load(&live, next);
+    }
+
+    /// The bases the thread that ran left on the CPU, no longer the ones it
+    /// was switched to with (a null selector load cleared one): saved as its
+    /// state.
+    #[cold]
+    #[inline(never)]
+    fn save_current_bases(&mut self, fs_base: u64, gs_base: u64) {
+        self.save_current(SegmentState::new(0, fs_base, gs_base));
     }
 
     /// Saves `live`, the state on the CPU, as the state of the thread that
     /// ran last, if it still exists.
     #[inline(always)]
     fn save_current(&mut self, live: SegmentState) {
-        if let Some(prev) = self.current
+        if let Some(prev) = self.current()
             && let Some(t) = self.thread_mut(prev)
         {
             t.segments = live;

@@ -53,6 +53,15 @@ use super::{gdt, interrupts};
 /// A thread's user-mode registers, in the order the entry stubs push them.
 /// 16-byte aligned and a multiple of 16 bytes long, because the CPU aligns
 /// the entry stack pointer (the frame's end) to 16 bytes.
+///
+/// A `syscall` entry writes only what its exit (`sysretq`) loads: the
+/// general registers but rcx and r11, rip, rflags, rsp and the vector. Its
+/// cs, ss and error code keep what the thread's creation or last exception
+/// wrote (user selectors: the GDT has one user code and one data segment;
+/// the error code is read only for exceptions), and its rcx and r11 are
+/// the syscall ABI's clobbers, which `sysretq` sets from rip and rflags.
+/// A frame is left through `iretq` only when its last entry was an
+/// interrupt or exception, which writes every slot (or from creation).
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C, align(16))]
 pub struct TrapFrame {
@@ -88,6 +97,21 @@ const _: () = {
     assert!(core::mem::align_of::<TrapFrame>() == 16);
     assert!(core::mem::offset_of!(TrapFrame, vector) == 15 * 8);
     assert!(core::mem::offset_of!(TrapFrame, rip) == 17 * 8);
+    // `syscall_entry` and `sysret_return` store and load the registers by
+    // these slots.
+    assert!(core::mem::offset_of!(TrapFrame, r15) == 0);
+    assert!(core::mem::offset_of!(TrapFrame, r14) == 8);
+    assert!(core::mem::offset_of!(TrapFrame, r13) == 2 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, r12) == 3 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, r10) == 5 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, r9) == 6 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, r8) == 7 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, rbp) == 8 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, rdi) == 9 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, rsi) == 10 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, rdx) == 11 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, rbx) == 13 * 8);
+    assert!(core::mem::offset_of!(TrapFrame, rax) == 14 * 8);
 };
 
 /// The pseudo-vector the syscall stub records.
@@ -256,41 +280,70 @@ trap_return:
     // anything else (interrupts, exceptions, new threads) through `iretq`.
     cmp qword ptr [rsp + {vector_offset}], {syscall_vector}
     je sysret_return
+iret_return:
     RESTORE_GPRS
     add rsp, 16
     iretq
 
-sysret_return:
-    RESTORE_GPRS
-    add rsp, 16
-    // rcx and r11 are clobbered by the syscall ABI; sysretq takes the user
-    // rip and rflags from them. Interrupts stay off until sysretq.
-    mov rcx, [rsp]
-    mov r11, [rsp + 16]
-    mov rsp, [rsp + 24]
-    sysretq
-
 .global syscall_entry
 syscall_entry:
     mov [rip + {user_rsp}], rsp
+    // The end of the current thread's frame: the stub fills the frame by
+    // offsets from it, only the slots `sysret_return` loads (see
+    // `TrapFrame`: a syscall frame's cs, ss, error code, rcx and r11 are
+    // not written).
     mov rsp, [rip + {tss} + {rsp0}]
-    push {user_ss}
-    push qword ptr [rip + {user_rsp}]
+    mov [rsp + {rip_offset} - {frame_size}], rcx
+    mov rcx, [rip + {user_rsp}]
+    mov [rsp + {rsp_offset} - {frame_size}], rcx
     // r11 is the user's RFLAGS (the mask already cleared the kernel's):
     // save the whitelisted flags, which sysretq restores.
     and r11d, {exit_flags}
-    push r11
-    push {user_cs}
-    push rcx
-    push 0
-    push {syscall_vector}
-    SAVE_GPRS
-    // The dispatcher's convention is preserve_none: its argument in r12.
-    mov r12, rsp
+    mov [rsp + {rflags_offset} - {frame_size}], r11
+    mov qword ptr [rsp + {vector_offset} - {frame_size}], {syscall_vector}
+    mov [rsp + 14 * 8 - {frame_size}], rax
+    mov [rsp + 13 * 8 - {frame_size}], rbx
+    mov [rsp + 11 * 8 - {frame_size}], rdx
+    mov [rsp + 10 * 8 - {frame_size}], rsi
+    mov [rsp + 9 * 8 - {frame_size}], rdi
+    mov [rsp + 8 * 8 - {frame_size}], rbp
+    mov [rsp + 7 * 8 - {frame_size}], r8
+    mov [rsp + 6 * 8 - {frame_size}], r9
+    mov [rsp + 5 * 8 - {frame_size}], r10
+    mov [rsp + 3 * 8 - {frame_size}], r12
+    mov [rsp + 2 * 8 - {frame_size}], r13
+    mov [rsp + 1 * 8 - {frame_size}], r14
+    mov [rsp + 0 * 8 - {frame_size}], r15
+    // The dispatcher's convention is preserve_none: its argument (the
+    // frame's start) in r12.
+    lea r12, [rsp - {frame_size}]
     mov rsp, [rip + {kstack_top}]
     call {syscall_dispatch}
     mov rsp, rax
-    jmp trap_return
+    // `trap_return`'s test, here so the common exit falls through.
+    cmp qword ptr [rsp + {vector_offset}], {syscall_vector}
+    jne iret_return
+sysret_return:
+    // Loads, not pops: rcx and r11 are clobbered by the syscall ABI (sysretq
+    // takes the user rip and rflags from them), so their slots are skipped.
+    // Interrupts stay off until sysretq.
+    mov r15, [rsp + 0 * 8]
+    mov r14, [rsp + 1 * 8]
+    mov r13, [rsp + 2 * 8]
+    mov r12, [rsp + 3 * 8]
+    mov r10, [rsp + 5 * 8]
+    mov r9, [rsp + 6 * 8]
+    mov r8, [rsp + 7 * 8]
+    mov rbp, [rsp + 8 * 8]
+    mov rdi, [rsp + 9 * 8]
+    mov rsi, [rsp + 10 * 8]
+    mov rdx, [rsp + 11 * 8]
+    mov rbx, [rsp + 13 * 8]
+    mov rax, [rsp + 14 * 8]
+    mov rcx, [rsp + {rip_offset}]
+    mov r11, [rsp + {rflags_offset}]
+    mov rsp, [rsp + {rsp_offset}]
+    sysretq
 
 TRAP_NOERR 0
 TRAP_NOERR 1
@@ -324,9 +377,10 @@ TRAP_NOERR 39
     cs_offset = const core::mem::offset_of!(TrapFrame, cs),
     vector_offset = const core::mem::offset_of!(TrapFrame, vector),
     rflags_offset = const core::mem::offset_of!(TrapFrame, rflags),
+    rip_offset = const core::mem::offset_of!(TrapFrame, rip),
+    rsp_offset = const core::mem::offset_of!(TrapFrame, rsp),
+    frame_size = const core::mem::size_of::<TrapFrame>(),
     exit_flags = const EXIT_FLAGS,
-    user_ss = const USER_SS,
-    user_cs = const USER_CS,
     syscall_vector = const SYSCALL_VECTOR,
 );
 

@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use libipc::abi::PageBitsClear;
 use x86_64::{
     PhysAddr, VirtAddr,
-    registers::control::{Cr3, Cr4, Cr4Flags},
+    registers::control::{Cr3, Cr3Flags, Cr4, Cr4Flags},
     structures::paging::{
         OffsetPageTable, PageTable, PageTableFlags as F, PhysFrame, Translate,
         page_table::{PageTableEntry, PageTableLevel},
@@ -33,14 +33,51 @@ static KERNEL_ROOT: spin::Once<PhysFrame> = spin::Once::new();
 static LEVELS: AtomicU64 = AtomicU64::new(4);
 /// The address shift of the root's index: 39 with 4 levels, 48 with 5.
 static TOP_SHIFT: AtomicU64 = AtomicU64::new(39);
+/// One past the highest user address with that width ([`user_end`]): one
+/// load for the checks of every system call's user range.
+static USER_END: AtomicU64 = AtomicU64::new(libipc::types::user_end(4).0);
+
+/// The physical address of the root in CR3, kept by every CR3 write after
+/// [`init`] ([`activate`], and `Drop` of the active space), so a switch
+/// compares with it instead of reading and masking CR3. CR3's flags (PWT,
+/// PCD) are always clear: [`init`] clears them, and every write keeps them
+/// so.
+static ACTIVE_ROOT: AtomicU64 = AtomicU64::new(0);
+
+/// Makes `root` the active root, with CR3's flags clear.
+///
+/// # Safety
+/// `root` must map the kernel half as every root does.
+#[inline(always)]
+unsafe fn write_cr3(root: PhysFrame) {
+    ACTIVE_ROOT.store(root.start_address().as_u64(), Ordering::Relaxed);
+    // SAFETY: the caller's.
+    unsafe { Cr3::write(root, Cr3Flags::empty()) };
+}
+
+/// Whether `root` is the active root.
+#[inline(always)]
+fn is_active(root: PhysFrame) -> bool {
+    let active = ACTIVE_ROOT.load(Ordering::Relaxed);
+    debug_assert_eq!(
+        active,
+        Cr3::read().0.start_address().as_u64(),
+        "ACTIVE_ROOT out of step with CR3"
+    );
+    active == root.start_address().as_u64()
+}
 
 /// Records the boot root and the paging width; call once, after the switch
 /// to 5-level paging if any, before creating address spaces.
 pub fn init() {
-    KERNEL_ROOT.call_once(|| Cr3::read().0);
+    let boot_root = *KERNEL_ROOT.call_once(|| Cr3::read().0);
+    // SAFETY: the root in use; only the caching flags change (write-back,
+    // which is what every root is used with from now on).
+    unsafe { write_cr3(boot_root) };
     if Cr4::read().contains(Cr4Flags::L5_PAGING) {
         LEVELS.store(5, Ordering::Relaxed);
         TOP_SHIFT.store(48, Ordering::Relaxed);
+        USER_END.store(libipc::types::user_end(5).0, Ordering::Relaxed);
     }
 }
 
@@ -53,7 +90,7 @@ pub fn levels() -> u64 {
 /// One past the highest user address with the active paging width.
 #[inline(always)]
 pub fn user_end() -> u64 {
-    libipc::types::user_end(levels()).0
+    USER_END.load(Ordering::Relaxed)
 }
 
 /// Whether `virt` is canonical with the active paging width.
@@ -489,7 +526,7 @@ impl AddressSpace {
     /// Drops a stale TLB entry; a non-active root has none (one CPU, no
     /// PCID), and a page that was not present is never cached.
     fn flush_page(&self, virt: u64) {
-        if Cr3::read().0 == self.root {
+        if is_active(self.root) {
             // SAFETY: `invlpg` only drops a translation; any address is
             // allowed (the x86_64 crate's flush takes 48-bit addresses
             // only, and user addresses may have 57 bits).
@@ -501,13 +538,14 @@ impl AddressSpace {
 /// Switches the CPU to the address space whose root is `root` (a live
 /// [`AddressSpace`]'s: threads keep their process's root, which lives as
 /// long as they do).
+///
+/// Compares with the cached root ([`ACTIVE_ROOT`]): no CR3 read.
 #[inline(always)]
 pub fn activate(root: PhysFrame) {
-    let (current, flags) = Cr3::read();
-    if current != root {
+    if !is_active(root) {
         // SAFETY: every root shares the kernel half with every other root,
         // so the kernel keeps running unchanged after the switch.
-        unsafe { Cr3::write(root, flags) };
+        unsafe { write_cr3(root) };
     }
 }
 
@@ -526,11 +564,10 @@ impl Drop for AddressSpace {
             }
             frames::free(frame);
         }
-        let (current, flags) = Cr3::read();
-        if current == self.root {
+        if is_active(self.root) {
             let kernel_root = *KERNEL_ROOT.get().expect("kernel root recorded at boot");
             // SAFETY: the boot root maps the same kernel half.
-            unsafe { Cr3::write(kernel_root, flags) };
+            unsafe { write_cr3(kernel_root) };
         }
         let root = table(self.root);
         let below_root = if levels() == 5 {

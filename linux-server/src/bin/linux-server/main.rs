@@ -18,7 +18,7 @@ use libipc::{
     pager::{Reply, Request},
     procfs::{PidSelector, ProcFile},
     short::{ShortMessage, UNSUPPORTED_LABEL},
-    sys,
+    sys::{self, Received},
     types::{Pid, VirtAddr},
 };
 use linux_server::{
@@ -221,6 +221,16 @@ fn reply(answer: Answer) -> SyscallReply {
     }
 }
 
+/// The kernel's reply for an answer, as its register message: a value (the
+/// common answer) is encoded at once, without going through
+/// [`SyscallReply`]'s options.
+fn reply_message(answer: Answer) -> ShortMessage {
+    match answer {
+        Answer::Value(v) => SyscallReply::value(v).to_message(),
+        answer => reply(answer).to_message(),
+    }
+}
+
 /// What to answer with the next receive.
 enum Pending {
     Short(ShortMessage),
@@ -232,11 +242,14 @@ fn main(_arg: u64) -> i64 {
     let mut personality = Personality::default();
     let mut buf = [0u8; MAX_MESSAGE];
     let mut pending: Option<Pending> = None;
+    // A message received already (by the system calls' loop below).
+    let mut next: Option<Result<Received, SysError>> = None;
     loop {
-        let received = match pending.take() {
-            Some(Pending::Short(m)) => sys::reply_recv_short(&m, caps::SERVICE, &mut buf),
-            Some(Pending::Bytes) => sys::reply_recv(&[], caps::SERVICE, &mut buf),
-            None => sys::recv(caps::SERVICE, &mut buf),
+        let received = match (next.take(), pending.take()) {
+            (Some(received), _) => received,
+            (None, Some(Pending::Short(m))) => sys::reply_recv_short(&m, caps::SERVICE, &mut buf),
+            (None, Some(Pending::Bytes)) => sys::reply_recv(&[], caps::SERVICE, &mut buf),
+            (None, None) => sys::recv(caps::SERVICE, &mut buf),
         };
         let msg = match received {
             Ok(msg) => msg,
@@ -248,17 +261,32 @@ fn main(_arg: u64) -> i64 {
             }
         };
         pending = match (msg.kind, msg.syscall()) {
+            // System calls are answered back to back: while the next message
+            // is one too, it is served here, its answer sent with the
+            // receive after it, without the pending answer and the decoded
+            // message of the general loop. Anything else goes back to it as
+            // received.
             (MessageKind::Syscall, Some(call)) => {
-                let mut host = KernelHost { caller: msg.sender.pid };
-                let answer = personality.call(
-                    &mut host,
-                    Call {
-                        sender: msg.sender,
-                        number: call.number,
-                        args: call.args,
-                    },
-                );
-                Some(Pending::Short(reply(answer).to_message()))
+                let (mut sender, mut call) = (msg.sender, call);
+                loop {
+                    let mut host = KernelHost { caller: sender.pid };
+                    let answer = personality.call(
+                        &mut host,
+                        Call {
+                            sender,
+                            number: call.number,
+                            args: call.args,
+                        },
+                    );
+                    let received = sys::reply_recv_short_raw(&reply_message(answer), caps::SERVICE, &mut buf);
+                    match received.syscall() {
+                        Some(next_call) => (sender, call) = next_call,
+                        None => {
+                            next = Some(received.decode());
+                            break None;
+                        }
+                    }
+                }
             }
             (MessageKind::ShortCall, _) => Some(Pending::Short(ShortMessage::label(UNSUPPORTED_LABEL))),
             (MessageKind::Call, _) => Some(Pending::Bytes),

@@ -24,7 +24,7 @@ pub struct PagerProfile {
 }
 
 impl PagerProfile {
-    /// A message has arrived.
+    /// A fault has arrived.
     pub fn received(&mut self) {
         self.received_at = rdtsc();
         self.resolving = false;

@@ -12,7 +12,7 @@ use libipc::{
     pager::{Errno, Reply, Request, Response, identities_answer, identities_of_question, response_to_short},
     procfs::{self, Identity, SourceError},
     short::ShortMessage,
-    sys,
+    sys::{self, Received},
     types::{Access, CapSlot, PAGE_SIZE, PAGES_PER_HUGE, PageCount, PhysAddr, Pid, Prot, Sender, VirtAddr},
 };
 use pager::{
@@ -406,11 +406,14 @@ impl Server {
         let mut buf = [0u8; MAX_MESSAGE];
         let mut reply = [0u8; MAX_MESSAGE];
         let mut pending: Option<Answer> = None;
+        // A message received already (by the short requests' loop below).
+        let mut next: Option<Result<Received, SysError>> = None;
         while self.running() > 0 {
-            let received = match pending.take() {
-                Some(Answer::Bytes(len)) => sys::reply_recv(&reply[..len], self.endpoint, &mut buf),
-                Some(Answer::Short(m)) => sys::reply_recv_short(&m, self.endpoint, &mut buf),
-                None => sys::recv(self.endpoint, &mut buf),
+            let received = match (next.take(), pending.take()) {
+                (Some(received), _) => received,
+                (None, Some(Answer::Bytes(len))) => sys::reply_recv(&reply[..len], self.endpoint, &mut buf),
+                (None, Some(Answer::Short(m))) => sys::reply_recv_short(&m, self.endpoint, &mut buf),
+                (None, None) => sys::recv(self.endpoint, &mut buf),
             };
             let msg = match received {
                 Ok(msg) => msg,
@@ -421,10 +424,12 @@ impl Server {
                     continue;
                 }
             };
-            self.profile.received();
             pending = match msg.kind {
                 MessageKind::Fault | MessageKind::Exit => match KernelEvent::from_message(msg.kind, &msg.short) {
                     Some(KernelEvent::Fault(info)) => {
+                        // The profile's stamps are the faults' alone: other
+                        // messages take none.
+                        self.profile.received();
                         let answer = match self.vsyscall_fault(msg.sender, &info, msg.extra) {
                             Some(answer) => answer,
                             None => self.fault(msg.sender, &info),
@@ -454,20 +459,44 @@ impl Server {
                         .map(|r| Answer::Short(r.to_message())),
                     None => None,
                 },
-                // procfs's question on every request: answered with no
-                // request or reply built (and boxed).
-                MessageKind::ShortCall if let Some(pids) = identities_of_question(&msg.short) => {
-                    let answer = self.identities_from(msg.sender, &pids);
-                    Some(Answer::Short(identities_answer(answer.as_deref().map_err(|&e| e))))
-                }
+                // Short requests are answered back to back: while the next
+                // message is one too, it is served here, its answer sent
+                // with the receive after it, without the general loop's
+                // pending answer and the message kept for its other arms.
+                // Anything else goes back to the general loop as received.
+                // procfs's identities question (on every request) is answered
+                // with no request or reply built (and boxed).
                 MessageKind::ShortCall => {
-                    let response = match Request::from_short(&msg.short) {
-                        // The null round trip measures IPC alone.
-                        Some(Request::Null) => Ok(Reply::Done),
-                        Some(request) => self.request(msg.sender, request),
-                        None => Err(Errno::Invalid),
-                    };
-                    Some(Answer::Short(short_response(&response)))
+                    let (mut sender, mut short) = (msg.sender, msg.short);
+                    loop {
+                        // The response is dropped here, where its kind is
+                        // known, not across the receive.
+                        let answer = match identities_of_question(&short) {
+                            Some(pids) => {
+                                let answer = self.identities_from(sender, &pids);
+                                identities_answer(answer.as_deref().map_err(|&e| e))
+                            }
+                            None => short_response(&match Request::from_short(&short) {
+                                // The null round trip measures IPC alone.
+                                Some(Request::Null) => Ok(Reply::Done),
+                                Some(request) => self.request(sender, request),
+                                None => Err(Errno::Invalid),
+                            }),
+                        };
+                        // The general loop's condition, checked as it would
+                        // be before the receive.
+                        if self.running() == 0 {
+                            break Some(Answer::Short(answer));
+                        }
+                        let received = sys::reply_recv_short_raw(&answer, self.endpoint, &mut buf);
+                        match received.short_call() {
+                            Some(call) => (sender, short) = call,
+                            None => {
+                                next = Some(received.decode());
+                                break None;
+                            }
+                        }
+                    }
                 }
                 // procfs's question for a batch of VMAs: fixed fields, no
                 // postcard (see `libipc::procfs::VmaQuestion`).
