@@ -257,11 +257,17 @@ mod tests {
     }
 
     fn setup(frames: u64) -> (AddressSpace, Host, u64) {
-        let mut space = AddressSpace::new(&Settings::default(), Rlimits::default(), 0x7000_0000_0000);
+        setup_with(&Settings::default(), 32 * PAGE_SIZE, frames)
+    }
+
+    /// A private anonymous mapping of `len` under `settings`, and a pool
+    /// of `frames` from a 2 MiB-aligned base.
+    fn setup_with(settings: &Settings, len: u64, frames: u64) -> (AddressSpace, Host, u64) {
+        let mut space = AddressSpace::new(settings, Rlimits::default(), 0x7000_0000_0000);
         let (a, _) = space
             .mmap(MmapArgs {
                 addr: 0,
-                len: 32 * PAGE_SIZE,
+                len,
                 prot: Prot::RW,
                 flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS),
                 file: None,
@@ -349,22 +355,8 @@ mod tests {
     fn setup_huge(frames: u64) -> (AddressSpace, Host, u64) {
         let mut settings = Settings::default();
         settings.set("transparent_hugepage", "always").unwrap();
-        let mut space = AddressSpace::new(&settings, Rlimits::default(), 0x7000_0000_0000);
-        let (a, _) = space
-            .mmap(MmapArgs {
-                addr: 0,
-                len: 2 * HUGE_PAGE_SIZE,
-                prot: Prot::RW,
-                flags: MapKind::PRIVATE.union(MapKind::ANONYMOUS),
-                file: None,
-            })
-            .unwrap();
-        let host = Host {
-            pool: FramePool::single(PhysAddr(0x1_0000_0000), frames).unwrap(),
-            mapped: Vec::new(),
-            refusals: 0,
-        };
-        (space, host, a.0.next_multiple_of(HUGE_PAGE_SIZE))
+        let (space, host, a) = setup_with(&settings, 2 * HUGE_PAGE_SIZE, frames);
+        (space, host, a.next_multiple_of(HUGE_PAGE_SIZE))
     }
 
     #[test]
