@@ -393,6 +393,37 @@ impl Request {
     }
 }
 
+/// A register request as the pager's short-call loop serves it, told
+/// apart by label alone: the null round trip and procfs's identities
+/// question (asked on every /proc request) are answered with no
+/// [`Request`] built, so the IPC figure measures IPC and the question
+/// boxes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShortRequest {
+    /// [`Request::Null`]: answered [`ShortRequest::DONE`].
+    Null,
+    /// `Source(Identities)` for these pids.
+    Identities(heapless::Vec<Pid, MAX_PARTIES>),
+    /// Any other request with a register form.
+    Other(Request),
+}
+
+impl ShortRequest {
+    /// The answer to [`ShortRequest::Null`]: `Ok(Reply::Done)`.
+    pub const DONE: ShortMessage = ShortMessage::label(response_label::DONE);
+
+    /// Reads a register request; `None` for an unknown label or a
+    /// malformed one.
+    #[inline(always)]
+    pub fn from_short(m: &ShortMessage) -> Option<ShortRequest> {
+        Some(match m.label {
+            request_label::NULL => ShortRequest::Null,
+            request_label::SOURCE_IDENTITIES => ShortRequest::Identities(identities_of_question(m)?),
+            _ => ShortRequest::Other(Request::from_short(m)?),
+        })
+    }
+}
+
 /// The register form of a response; `None` for `Reply::Linux` and the
 /// `Reply::Source` answers but identities and errors, which only answer a
 /// byte request.
@@ -614,6 +645,16 @@ mod tests {
     }
 
     #[test]
+    fn the_null_answer_is_done() {
+        assert_eq!(response_from_short(&ShortRequest::DONE), Some(Ok(Reply::Done)));
+        assert_eq!(Some(ShortRequest::DONE), response_to_short(&Ok(Reply::Done)));
+        assert_eq!(
+            ShortRequest::from_short(&Request::Null.to_short().unwrap()),
+            Some(ShortRequest::Null)
+        );
+    }
+
+    #[test]
     fn errno_codes_round_trip() {
         for e in Errno::ALL {
             assert_eq!(Errno::from_code(e.code()), Some(e));
@@ -632,6 +673,23 @@ mod tests {
             if let Some(r) = response_from_short(&m) {
                 prop_assert_eq!(response_from_short(&response_to_short(&r).unwrap()), Some(r));
             }
+        }
+
+        // The short-call loop's reading is the general one's, with the null
+        // request and the identities question told apart first.
+        #[test]
+        fn short_requests_read_as_requests_do(label in 0u64..12, words in any::<[u64; 4]>()) {
+            let m = ShortMessage::new(label, words);
+            let short = ShortRequest::from_short(&m);
+            if let Some(ShortRequest::Other(r)) = &short {
+                prop_assert!(!matches!(r, Request::Null | Request::Source(_)), "{:?} read as Other", r);
+            }
+            let as_request = short.map(|r| match r {
+                ShortRequest::Null => Request::Null,
+                ShortRequest::Identities(pids) => Request::Source(Box::new(SourceRequest::Identities { pids })),
+                ShortRequest::Other(r) => r,
+            });
+            prop_assert_eq!(as_request, Request::from_short(&m));
         }
     }
 }

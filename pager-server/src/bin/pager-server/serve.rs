@@ -9,7 +9,7 @@ use libipc::{
     abi::{ExitStatus, MapFlags, MessageKind, PagerBootInfo, Rights, SysError, caps},
     codec,
     kernel::{FaultInfo, FaultKind, FaultReply, KernelEvent, KernelKill, KillReason, MAX_FAULT_MAPPINGS, Mapping},
-    pager::{Errno, Reply, Request, Response, identities_answer, identities_of_question, response_to_short},
+    pager::{Errno, Reply, Request, Response, ShortRequest, identities_answer, response_to_short},
     procfs::{self, Identity, SourceError},
     short::ShortMessage,
     sys::{self, Received},
@@ -471,17 +471,15 @@ impl Server {
                     loop {
                         // The response is dropped here, where its kind is
                         // known, not across the receive.
-                        let answer = match identities_of_question(&short) {
-                            Some(pids) => {
+                        let answer = match ShortRequest::from_short(&short) {
+                            // The null round trip measures IPC alone.
+                            Some(ShortRequest::Null) => ShortRequest::DONE,
+                            Some(ShortRequest::Identities(pids)) => {
                                 let answer = self.identities_from(sender, &pids);
                                 identities_answer(answer.as_deref().map_err(|&e| e))
                             }
-                            None => short_response(&match Request::from_short(&short) {
-                                // The null round trip measures IPC alone.
-                                Some(Request::Null) => Ok(Reply::Done),
-                                Some(request) => self.request(sender, request),
-                                None => Err(Errno::Invalid),
-                            }),
+                            Some(ShortRequest::Other(request)) => short_response(&self.request(sender, request)),
+                            None => short_response(&Err(Errno::Invalid)),
                         };
                         // The general loop's condition, checked as it would
                         // be before the receive.
