@@ -27,10 +27,20 @@
 //! So every forwarded system call and fault of a Linux thread switches
 //! twice between a bases-only state and the handler's default one. That
 //! case has its own short way in [`Kernel::switch_segments`]: no selector
-//! is read again or loaded, the bases are read only when the CPU may hold
-//! a nonzero one (away from the Linux thread, not back to it), and written
-//! only when they differ (about 50 and 20 instructions, against 75 each
+//! is read again or loaded, no base is read, and a base is written unless
+//! it is zero on both sides (about 20 instructions a switch, against 75
 //! for the general slow path).
+//!
+//! Not reading the bases back is Linux's rule on CPUs without FSGSBASE
+//! (`save_base_legacy` in `arch/x86/kernel/process_64.c`, "this branch is
+//! very hot"): with null selectors, the bases saved for a thread are taken
+//! to be the ones on the CPU. A thread can make that untrue only by
+//! loading a selector into fs or gs and then a null one, which leaves a
+//! base of 0 (Intel, QEMU) or the descriptor's 0 (AMD); the kernel then
+//! gives it back its saved base at the next switch, as that Linux does (no
+//! C library does this). So the base on the CPU is the saved one or 0, and
+//! writing every base that is not 0 on both sides leaves each thread its
+//! own or a zero base, never another's.
 //!
 //! The four reads cannot be avoided while the state is exact: user code
 //! may load a null or a user selector into any of the four registers at
@@ -98,9 +108,8 @@ static mut LOADED_CUSTOM: u64 = 0;
 /// The bases the last bases-only switch ([`Kernel::switch_segments`]'s
 /// short way) loaded, which the running thread's saved state then holds
 /// (with null selectors); [`NOT_LOADED`] after any other load of segment
-/// state. A switch away from a thread whose bases read back as these has
-/// nothing to save: no lookup of that thread (a Linux thread's TLS base,
-/// on every forwarded call).
+/// state. A switch away from a thread it holds bases for has nothing to
+/// read or save (a Linux thread's TLS base, on every forwarded call).
 static mut LOADED_BASES: (u64, u64) = (0, 0);
 
 /// A base no read can return (non-canonical): [`LOADED_BASES`] says nothing.
@@ -289,9 +298,9 @@ impl Kernel {
     ///
     /// Bases only (no selector on either side, what a Linux thread's TLS
     /// is: an FS base and null selectors) takes a short way: the selectors
-    /// stay, the bases are read only when one may be nonzero, and written
-    /// only when they differ. Every forwarded Linux system call switches
-    /// this way twice.
+    /// stay, the bases are not read back (Linux's rule, see the module
+    /// comment), and a base is written unless it is 0 on both sides. Every
+    /// forwarded Linux system call switches this way twice.
     ///
     /// The short way is inlined into the switch (it is the forwarded
     /// system call's, twice a call); the general one and the save of bases
@@ -319,19 +328,24 @@ impl Kernel {
             );
             (0, 0)
         } else {
-            let (fs_base, gs_base) = (read_msr(FsBase::MSR), read_msr(GsBase::MSR));
             // SAFETY: single CPU with interrupts off.
-            if (fs_base, gs_base) != unsafe { LOADED_BASES } {
-                self.save_current_bases(fs_base, gs_base);
+            match unsafe { LOADED_BASES } {
+                // The running thread's selectors were not null when it was
+                // switched to (it loaded null ones since), or it set a
+                // base itself: its state is saved from the CPU's.
+                NOT_LOADED => self.save_current_bases(),
+                // Its saved bases, taken to be the CPU's (Linux's rule).
+                loaded => loaded,
             }
-            (fs_base, gs_base)
         };
-        if fs_base != next.fs_base {
+        // The CPU holds these bases or 0 (see the module comment): only a
+        // base that is 0 on both sides needs no write.
+        if fs_base | next.fs_base != 0 {
             // SAFETY: a saved base was read from the CPU or checked by
             // `SetSegmentBase`: canonical either way.
             unsafe { write_base(FsBase::MSR, next.fs_base) };
         }
-        if gs_base != next.gs_base {
+        if gs_base | next.gs_base != 0 {
             // SAFETY: as above.
             unsafe { write_base(GsBase::MSR, next.gs_base) };
         }
@@ -352,13 +366,14 @@ impl Kernel {
         load(&live, next);
     }
 
-    /// The bases the thread that ran left on the CPU, no longer the ones it
-    /// was switched to with (a null selector load cleared one): saved as its
-    /// state.
+    /// The bases the thread that ran left on the CPU, with the null
+    /// selectors it has now: saved as its state, and returned.
     #[cold]
     #[inline(never)]
-    fn save_current_bases(&mut self, fs_base: u64, gs_base: u64) {
+    fn save_current_bases(&mut self) -> (u64, u64) {
+        let (fs_base, gs_base) = (read_msr(FsBase::MSR), read_msr(GsBase::MSR));
         self.save_current(SegmentState::new(0, fs_base, gs_base));
+        (fs_base, gs_base)
     }
 
     /// Saves `live`, the state on the CPU, as the state of the thread that
