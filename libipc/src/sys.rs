@@ -164,6 +164,15 @@ impl RawReceived {
             .then(|| (Sender::from_word(self.regs.1), self.short))
     }
 
+    /// The sender, message and extra words (the thread's `rdi` and `rsi`)
+    /// of a fault received, with nothing else decoded; `None` for anything
+    /// else (an error too).
+    #[inline(always)]
+    pub fn fault(&self) -> Option<(Sender, ShortMessage, [u64; 2])> {
+        (self.rax == 0 && self.regs.2 == MessageKind::Fault as u64)
+            .then(|| (Sender::from_word(self.regs.1), self.short, [self.regs.0, self.r15]))
+    }
+
     /// The sender and call of a forwarded system call received, with
     /// nothing else decoded; `None` for anything else (an error too).
     #[inline(always)]

@@ -394,6 +394,77 @@ impl Server {
         })
     }
 
+    /// Serves messages of one kind back to back: answers `first` with
+    /// `serve`, and while the next message is one `take` accepts (tested
+    /// on the raw registers, nothing decoded), serves it too, its answer
+    /// sent with the receive after it. Returns the general loop's pending
+    /// answer; a message of another kind is left in `next`, as received.
+    /// `serve` answers `None` for a message it cannot answer (the general
+    /// loop then receives without a reply).
+    #[inline(always)]
+    fn back_to_back<M>(
+        &mut self,
+        first: M,
+        buf: &mut [u8],
+        next: &mut Option<Result<Received, SysError>>,
+        take: impl Fn(&sys::RawReceived) -> Option<M>,
+        serve: impl Fn(&mut Self, M) -> Option<ShortMessage>,
+    ) -> Option<Answer> {
+        let mut message = first;
+        loop {
+            let answer = serve(self, message)?;
+            // The general loop's condition, checked as it would be before
+            // the receive.
+            if self.running() == 0 {
+                return Some(Answer::Short(answer));
+            }
+            let received = sys::reply_recv_short_raw(&answer, self.endpoint, buf);
+            match take(&received) {
+                Some(m) => message = m,
+                None => {
+                    *next = Some(received.decode());
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// The answer to a short request. procfs's identities question (on
+    /// every /proc request) and the null request build no [`Request`].
+    #[inline(always)]
+    fn short_call(&mut self, sender: Sender, short: &ShortMessage) -> ShortMessage {
+        match ShortRequest::from_short(short) {
+            // The null round trip measures IPC alone.
+            Some(ShortRequest::Null) => ShortRequest::DONE,
+            Some(ShortRequest::Identities(pids)) => {
+                let answer = self.identities_from(sender, &pids);
+                identities_answer(answer.as_deref().map_err(|&e| e))
+            }
+            Some(ShortRequest::Other(request)) => short_response(&self.request(sender, request)),
+            None => short_response(&Err(Errno::Invalid)),
+        }
+    }
+
+    /// The answer to a fault message (`extra`: the thread's `rdi` and
+    /// `rsi`, the vsyscall emulation's arguments); `None`, logged, for one
+    /// that does not decode.
+    #[inline(always)]
+    fn fault_message(&mut self, sender: Sender, short: &ShortMessage, extra: [u64; 2]) -> Option<ShortMessage> {
+        let Some(KernelEvent::Fault(info)) = KernelEvent::from_message(MessageKind::Fault, short) else {
+            plog!(Error, "undecodable fault from {sender:?}: {short:?}");
+            return None;
+        };
+        // The profile's stamps are the faults' alone: other messages take
+        // none.
+        self.profile.received();
+        let answer = match self.vsyscall_fault(sender, &info, extra) {
+            Some(answer) => answer,
+            None => self.fault(sender, &info),
+        };
+        self.profile.replying();
+        Some(answer)
+    }
+
     /// Serves until every group has run; returns the verdict.
     pub fn run(&mut self) -> ExitStatus {
         for spec in self.options.services.clone() {
@@ -425,31 +496,31 @@ impl Server {
                 }
             };
             pending = match msg.kind {
-                MessageKind::Fault | MessageKind::Exit => match KernelEvent::from_message(msg.kind, &msg.short) {
-                    Some(KernelEvent::Fault(info)) => {
-                        // The profile's stamps are the faults' alone: other
-                        // messages take none.
-                        self.profile.received();
-                        let answer = match self.vsyscall_fault(msg.sender, &info, msg.extra) {
-                            Some(answer) => answer,
-                            None => self.fault(msg.sender, &info),
-                        };
-                        self.profile.replying();
-                        Some(Answer::Short(answer))
+                // Faults and short requests are answered back to back
+                // (`Server::back_to_back`): a run of faults, or of null
+                // round trips, never goes through this loop's decoding.
+                MessageKind::Fault => self.back_to_back(
+                    (msg.sender, msg.short, msg.extra),
+                    &mut buf,
+                    &mut next,
+                    sys::RawReceived::fault,
+                    |server, (sender, short, extra)| server.fault_message(sender, &short, extra),
+                ),
+                MessageKind::ShortCall => self.back_to_back(
+                    (msg.sender, msg.short),
+                    &mut buf,
+                    &mut next,
+                    sys::RawReceived::short_call,
+                    |server, (sender, short)| Some(server.short_call(sender, &short)),
+                ),
+                MessageKind::Exit => {
+                    match KernelEvent::from_message(msg.kind, &msg.short) {
+                        Some(KernelEvent::Exited { pid, code }) => self.exited(pid, code),
+                        Some(KernelEvent::Killed { pid, cause }) => self.killed_by_kernel(pid, cause),
+                        _ => plog!(Error, "undecodable kernel event from {:?}: {:?}", msg.sender, msg.short),
                     }
-                    Some(KernelEvent::Exited { pid, code }) => {
-                        self.exited(pid, code);
-                        None
-                    }
-                    Some(KernelEvent::Killed { pid, cause }) => {
-                        self.killed_by_kernel(pid, cause);
-                        None
-                    }
-                    None => {
-                        plog!(Error, "undecodable kernel event from {:?}: {:?}", msg.sender, msg.short);
-                        None
-                    }
-                },
+                    None
+                }
                 MessageKind::Syscall => match msg.syscall() {
                     Some(call) if call.number == crate::vdso::NR_KERNEL_ENTRIES => {
                         Some(Answer::Short(crate::vdso::kernel_entries(msg.sender).to_message()))
@@ -459,43 +530,6 @@ impl Server {
                         .map(|r| Answer::Short(r.to_message())),
                     None => None,
                 },
-                // Short requests are answered back to back: while the next
-                // message is one too, it is served here, its answer sent
-                // with the receive after it, without the general loop's
-                // pending answer and the message kept for its other arms.
-                // Anything else goes back to the general loop as received.
-                // procfs's identities question (on every request) is answered
-                // with no request or reply built (and boxed).
-                MessageKind::ShortCall => {
-                    let (mut sender, mut short) = (msg.sender, msg.short);
-                    loop {
-                        // The response is dropped here, where its kind is
-                        // known, not across the receive.
-                        let answer = match ShortRequest::from_short(&short) {
-                            // The null round trip measures IPC alone.
-                            Some(ShortRequest::Null) => ShortRequest::DONE,
-                            Some(ShortRequest::Identities(pids)) => {
-                                let answer = self.identities_from(sender, &pids);
-                                identities_answer(answer.as_deref().map_err(|&e| e))
-                            }
-                            Some(ShortRequest::Other(request)) => short_response(&self.request(sender, request)),
-                            None => short_response(&Err(Errno::Invalid)),
-                        };
-                        // The general loop's condition, checked as it would
-                        // be before the receive.
-                        if self.running() == 0 {
-                            break Some(Answer::Short(answer));
-                        }
-                        let received = sys::reply_recv_short_raw(&answer, self.endpoint, &mut buf);
-                        match received.short_call() {
-                            Some(call) => (sender, short) = call,
-                            None => {
-                                next = Some(received.decode());
-                                break None;
-                            }
-                        }
-                    }
-                }
                 // procfs's question for a batch of VMAs: fixed fields, no
                 // postcard (see `libipc::procfs::VmaQuestion`).
                 MessageKind::Call if procfs::VmaQuestion::is_one(&buf[..msg.len]) => {
