@@ -283,16 +283,8 @@ struct HostBackend<'a> {
 }
 
 impl FaultBackend for HostBackend<'_> {
-    fn alloc(&mut self) -> Option<PhysAddr> {
-        self.pool.alloc()
-    }
-
-    fn alloc_huge(&mut self) -> Option<PhysAddr> {
-        self.pool.alloc_huge()
-    }
-
-    fn free_huge(&mut self, frame: PhysAddr) {
-        let _ = self.pool.free_huge(frame);
+    fn pool(&mut self) -> &mut FramePool {
+        self.pool
     }
 
     /// The host has no zero frame: its pages say [`Frame::Zero`] instead.
@@ -302,10 +294,6 @@ impl FaultBackend for HostBackend<'_> {
 
     /// The host keeps no page contents.
     fn fill(&mut self, _: PhysAddr, _: Fill) {}
-
-    fn free(&mut self, frame: PhysAddr) {
-        let _ = self.pool.free(frame);
-    }
 
     fn map(&mut self, page: &PageToMap, frame: PhysAddr) {
         self.mapped.push(MappedPage {

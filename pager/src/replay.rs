@@ -149,16 +149,8 @@ struct Backend<'a> {
 }
 
 impl FaultBackend for Backend<'_> {
-    fn alloc(&mut self) -> Option<PhysAddr> {
-        self.pool.alloc()
-    }
-
-    fn alloc_huge(&mut self) -> Option<PhysAddr> {
-        self.pool.alloc_huge()
-    }
-
-    fn free_huge(&mut self, frame: PhysAddr) {
-        let _ = self.pool.free_huge(frame);
+    fn pool(&mut self) -> &mut FramePool {
+        self.pool
     }
 
     /// The replay keeps no contents: any address serves.
@@ -167,10 +159,6 @@ impl FaultBackend for Backend<'_> {
     }
 
     fn fill(&mut self, _: PhysAddr, _: Fill) {}
-
-    fn free(&mut self, frame: PhysAddr) {
-        let _ = self.pool.free(frame);
-    }
 
     fn map(&mut self, page: &PageToMap, _: PhysAddr) {
         let decided = DecidedPage::of(page);

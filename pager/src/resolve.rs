@@ -15,27 +15,48 @@ use libipc::{
 };
 
 use crate::{
+    frames::{FramePool, FreeError},
     resident::Frame,
     space::{AddressSpace, CommitError, Fill, PageToMap},
 };
 
-/// What a shell provides to carry out a decision.
+/// What a shell provides to carry out a decision. Frames come from the
+/// shell's [`FramePool`]; the pool methods are provided.
 pub trait FaultBackend {
+    /// The pool frames come from and go back to.
+    fn pool(&mut self) -> &mut FramePool;
+    /// The pool refused a frame given back (a bookkeeping bug): the server
+    /// logs it; shells that keep no log ignore it.
+    fn free_refused(&mut self, error: FreeError) {
+        let _ = error;
+    }
     /// A free frame, or `None` when the pool is empty.
-    fn alloc(&mut self) -> Option<PhysAddr>;
+    fn alloc(&mut self) -> Option<PhysAddr> {
+        self.pool().alloc()
+    }
     /// A free 2 MiB-aligned run of 512 frames, or `None` when no whole
     /// block is free.
-    fn alloc_huge(&mut self) -> Option<PhysAddr>;
+    fn alloc_huge(&mut self) -> Option<PhysAddr> {
+        self.pool().alloc_huge()
+    }
+    /// Returns a frame the address space refused to record.
+    fn free(&mut self, frame: PhysAddr) {
+        if let Err(e) = self.pool().free(frame) {
+            self.free_refused(e);
+        }
+    }
     /// Returns a run from [`FaultBackend::alloc_huge`] the address space
     /// refused to record.
-    fn free_huge(&mut self, frame: PhysAddr);
+    fn free_huge(&mut self, frame: PhysAddr) {
+        if let Err(e) = self.pool().free_huge(frame) {
+            self.free_refused(e);
+        }
+    }
     /// The shared zero frame's address (the kernel's on the server).
     fn zero_frame(&self) -> PhysAddr;
     /// Gives a frame just allocated its content (`fill` is never
     /// [`Fill::Resident`]; for [`Fill::ZeroHuge`], all 2 MiB from it).
     fn fill(&mut self, frame: PhysAddr, fill: Fill);
-    /// Returns a frame the address space refused to record.
-    fn free(&mut self, frame: PhysAddr);
     /// Maps one page of the decision with its frame (in order, the
     /// faulting page first); a [`Fill::ZeroPageCopy`] replaces the zero
     /// frame in the page's entry, a [`Fill::ZeroHuge`] page is 2 MiB.
@@ -227,23 +248,17 @@ mod tests {
     }
 
     impl FaultBackend for Host {
-        fn alloc(&mut self) -> Option<PhysAddr> {
-            self.pool.alloc()
+        fn pool(&mut self) -> &mut FramePool {
+            &mut self.pool
         }
-        fn alloc_huge(&mut self) -> Option<PhysAddr> {
-            self.pool.alloc_huge()
-        }
-        fn free_huge(&mut self, frame: PhysAddr) {
-            self.pool.free_huge(frame).unwrap();
+        fn free_refused(&mut self, error: FreeError) {
+            panic!("a frame the pool refused back: {error:?}");
         }
         fn zero_frame(&self) -> PhysAddr {
             PhysAddr(0x10_0000)
         }
         fn fill(&mut self, _: PhysAddr, fill: Fill) {
             assert!(!matches!(fill, Fill::Resident(_)));
-        }
-        fn free(&mut self, frame: PhysAddr) {
-            self.pool.free(frame).unwrap();
         }
         fn map(&mut self, page: &PageToMap, frame: PhysAddr) {
             self.mapped.push((page.virt, frame));
@@ -254,6 +269,58 @@ mod tests {
         fn refused(&mut self, _: VirtAddr, _: CommitError) {
             self.refusals += 1;
         }
+    }
+
+    /// A backend on a pool that records what the pool refused back.
+    struct Refusing {
+        pool: FramePool,
+        refused: Vec<FreeError>,
+    }
+
+    impl FaultBackend for Refusing {
+        fn pool(&mut self) -> &mut FramePool {
+            &mut self.pool
+        }
+        fn free_refused(&mut self, error: FreeError) {
+            self.refused.push(error);
+        }
+        fn zero_frame(&self) -> PhysAddr {
+            PhysAddr(0x10_0000)
+        }
+        fn fill(&mut self, _: PhysAddr, _: Fill) {}
+        fn map(&mut self, _: &PageToMap, _: PhysAddr) {}
+        fn unmap(&mut self, _: VirtAddr) {}
+    }
+
+    /// The provided pool methods give a frame back to the pool, and what
+    /// the pool refuses (a foreign frame, a double free, 4 KiB or 2 MiB)
+    /// reaches `free_refused` instead of vanishing.
+    #[test]
+    fn a_frame_the_pool_refuses_back_is_reported() {
+        let base = PhysAddr(0x1_0000_0000);
+        let mut b = Refusing {
+            pool: FramePool::single(base, 1024).unwrap(),
+            refused: Vec::new(),
+        };
+        let frame = b.alloc().unwrap();
+        let huge = b.alloc_huge().unwrap();
+        assert_eq!(b.pool.free_count().0, 1024 - 1 - 512);
+        b.free(frame);
+        b.free_huge(huge);
+        assert_eq!(b.pool.free_count().0, 1024);
+        assert!(b.refused.is_empty());
+        b.free(frame);
+        b.free_huge(huge);
+        b.free(PhysAddr(0x2000));
+        assert_eq!(
+            b.refused,
+            [
+                FreeError::DoubleFree(frame),
+                FreeError::DoubleFree(huge),
+                FreeError::Foreign(PhysAddr(0x2000)),
+            ]
+        );
+        assert_eq!(b.pool.free_count().0, 1024);
     }
 
     fn setup(frames: u64) -> (AddressSpace, Host, u64) {

@@ -64,6 +64,24 @@ impl KernelHost {
         }
     }
 
+    /// Copies `len` bytes at `addr` with `copy` (a lease copy, which stops
+    /// at a page that is not mapped yet); if it falls short, has the pager
+    /// map the range ([`KernelHost::touch`]) and copies once more.
+    fn copy_touching(
+        &self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        mut copy: impl FnMut() -> Result<usize, SysError>,
+    ) -> Result<(), Errno> {
+        let mut whole = || matches!(copy(), Ok(n) if n == len);
+        if len == 0 || whole() {
+            return Ok(());
+        }
+        self.touch(addr, len, write)?;
+        if whole() { Ok(()) } else { Err(Errno::Fault) }
+    }
+
     /// Runs `op` with the caller's rights toward procfs.
     fn as_caller<T>(&self, op: impl FnOnce() -> T) -> T {
         if let Err(e) = sys::impersonate(true) {
@@ -88,25 +106,11 @@ fn clock_id(clock: Clock) -> ClockId {
 
 impl Host for KernelHost {
     fn read_user(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
-        if buf.is_empty() || matches!(sys::lease_read(addr, buf), Ok(n) if n == buf.len()) {
-            return Ok(());
-        }
-        self.touch(addr, buf.len(), false)?;
-        match sys::lease_read(addr, buf) {
-            Ok(n) if n == buf.len() => Ok(()),
-            _ => Err(Errno::Fault),
-        }
+        self.copy_touching(addr, buf.len(), false, || sys::lease_read(addr, buf))
     }
 
     fn write_user(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        if data.is_empty() || matches!(sys::lease_write(addr, data), Ok(n) if n == data.len()) {
-            return Ok(());
-        }
-        self.touch(addr, data.len(), true)?;
-        match sys::lease_write(addr, data) {
-            Ok(n) if n == data.len() => Ok(()),
-            _ => Err(Errno::Fault),
-        }
+        self.copy_touching(addr, data.len(), true, || sys::lease_write(addr, data))
     }
 
     fn process(&mut self, pid: Pid) -> Result<ProcessInfo, Errno> {

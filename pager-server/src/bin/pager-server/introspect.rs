@@ -352,16 +352,8 @@ struct DirectBackend<'a> {
 }
 
 impl pager::resolve::FaultBackend for DirectBackend<'_> {
-    fn alloc(&mut self) -> Option<libipc::types::PhysAddr> {
-        self.frames.alloc()
-    }
-
-    fn alloc_huge(&mut self) -> Option<PhysAddr> {
-        self.frames.alloc_huge()
-    }
-
-    fn free_huge(&mut self, frame: PhysAddr) {
-        let _ = self.frames.free_huge(frame);
+    fn pool(&mut self) -> &mut pager::frames::FramePool {
+        self.frames
     }
 
     fn zero_frame(&self) -> PhysAddr {
@@ -370,10 +362,6 @@ impl pager::resolve::FaultBackend for DirectBackend<'_> {
 
     fn fill(&mut self, frame: libipc::types::PhysAddr, fill: Fill) {
         crate::serve::fill_frame(self.window, self.ramdisk, frame, fill);
-    }
-
-    fn free(&mut self, frame: libipc::types::PhysAddr) {
-        let _ = self.frames.free(frame);
     }
 
     fn map(&mut self, page: &pager::space::PageToMap, frame: libipc::types::PhysAddr) {

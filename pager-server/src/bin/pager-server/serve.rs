@@ -18,7 +18,7 @@ use libipc::{
 use pager::{
     exec,
     exit_status::{ExitStatus as ProgramStatus, Signal},
-    frames::FramePool,
+    frames::{FramePool, FreeError},
     layout,
     policy::{Policy, Registration},
     record,
@@ -241,18 +241,12 @@ struct KernelBackend<'a> {
 }
 
 impl FaultBackend for KernelBackend<'_> {
-    fn alloc(&mut self) -> Option<PhysAddr> {
-        self.frames.alloc()
+    fn pool(&mut self) -> &mut FramePool {
+        self.frames
     }
 
-    fn alloc_huge(&mut self) -> Option<PhysAddr> {
-        self.frames.alloc_huge()
-    }
-
-    fn free_huge(&mut self, frame: PhysAddr) {
-        if let Err(e) = self.frames.free_huge(frame) {
-            plog!(Error, "frame pool: {e:?}");
-        }
+    fn free_refused(&mut self, error: FreeError) {
+        plog!(Error, "frame pool: {error:?}");
     }
 
     fn zero_frame(&self) -> PhysAddr {
@@ -261,12 +255,6 @@ impl FaultBackend for KernelBackend<'_> {
 
     fn fill(&mut self, frame: PhysAddr, fill: Fill) {
         fill_frame(self.window, self.ramdisk, frame, fill);
-    }
-
-    fn free(&mut self, frame: PhysAddr) {
-        if let Err(e) = self.frames.free(frame) {
-            plog!(Error, "frame pool: {e:?}");
-        }
     }
 
     fn map(&mut self, page: &PageToMap, frame: PhysAddr) {
