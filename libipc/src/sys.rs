@@ -156,12 +156,26 @@ pub struct RawReceived {
 }
 
 impl RawReceived {
+    /// The sender of a message of `kind` received; `None` for another kind
+    /// or an error. The one test the loops below make before decoding.
+    #[inline(always)]
+    fn sender_of(&self, kind: MessageKind) -> Option<Sender> {
+        (self.rax == 0 && self.regs.2 == kind as u64).then(|| Sender::from_word(self.regs.1))
+    }
+
+    /// Arguments 4 and 5 of a forwarded system call, or the faulting
+    /// thread's `rdi` and `rsi` (as [`Received::extra`]).
+    #[inline(always)]
+    fn extra(&self) -> [u64; 2] {
+        [self.regs.0, self.r15]
+    }
+
     /// The sender and message of a short call (`CallShort`) received, with
     /// nothing else decoded; `None` for anything else (an error too).
     #[inline(always)]
     pub fn short_call(&self) -> Option<(Sender, ShortMessage)> {
-        (self.rax == 0 && self.regs.2 == MessageKind::ShortCall as u64)
-            .then(|| (Sender::from_word(self.regs.1), self.short))
+        self.sender_of(MessageKind::ShortCall)
+            .map(|sender| (sender, self.short))
     }
 
     /// The sender, message and extra words (the thread's `rdi` and `rsi`)
@@ -169,20 +183,16 @@ impl RawReceived {
     /// else (an error too).
     #[inline(always)]
     pub fn fault(&self) -> Option<(Sender, ShortMessage, [u64; 2])> {
-        (self.rax == 0 && self.regs.2 == MessageKind::Fault as u64)
-            .then(|| (Sender::from_word(self.regs.1), self.short, [self.regs.0, self.r15]))
+        self.sender_of(MessageKind::Fault)
+            .map(|sender| (sender, self.short, self.extra()))
     }
 
     /// The sender and call of a forwarded system call received, with
     /// nothing else decoded; `None` for anything else (an error too).
     #[inline(always)]
     pub fn syscall(&self) -> Option<(Sender, SyscallInfo)> {
-        (self.rax == 0 && self.regs.2 == MessageKind::Syscall as u64).then(|| {
-            (
-                Sender::from_word(self.regs.1),
-                SyscallInfo::from_message(&self.short, [self.regs.0, self.r15]),
-            )
-        })
+        self.sender_of(MessageKind::Syscall)
+            .map(|sender| (sender, SyscallInfo::from_message(&self.short, self.extra())))
     }
 
     /// The result as [`reply_recv_short`] returns it.
